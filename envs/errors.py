@@ -1,0 +1,20 @@
+"""Errors raised for bad input: each message names the field or agent, the bad value and what is allowed."""
+
+
+class ConfigError(ValueError):
+    """A scenario or training config has an unknown key, a bad type or a value out of range."""
+
+
+class ActionError(ValueError):
+    """An action is NaN/inf, has the wrong shape or dtype, or names an unknown agent."""
+
+
+class UnknownNameError(KeyError):
+    """An env id, scenario or agent name is not known; the message lists the valid names."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; show it plainly instead.
+        return str(self.args[0]) if self.args else ""
+
+
+class EpisodeOverError(RuntimeError):
+    """``step`` was called on an episode that has terminated or been truncated; call ``reset``."""

@@ -1,0 +1,82 @@
+"""Env ids, their modules, and the scenario catalogue.
+
+Every env module exposes ``make_env(scenario=None, *, api="parallel", overrides=None,
+**kwargs)``; modules with a batched core also expose ``make_gym`` and ``make_vector``.
+Scenario YAML files may carry a top-level ``env:`` key naming the env (or the
+``python -m`` tool, e.g. ``evaluation.cfe``) they are for; files without it belong to
+the multi-market family (``multimarket_v0``, ``spot_v0``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+from configs import config_path
+from envs.errors import UnknownNameError
+
+#: env id -> module implementing it. Add a line here when an env lands.
+_MODULES: dict[str, str] = {
+    "multimarket_v0": "envs.multimarket_v0",
+    "spot_v0": "envs.spot_v0",
+    "ppa_negotiation_v0": "envs.ppa_negotiation_v0",
+    "reservation_exchange_v0": "envs.reservation_exchange_v0",
+}
+#: Envs built on the batched multi-market core (scenarios without an ``env:`` key).
+MARKET_FAMILY: tuple[str, ...] = ("multimarket_v0", "spot_v0")
+
+
+def env_ids() -> tuple[str, ...]:
+    """Return every registered env id, in registration order."""
+    return tuple(_MODULES)
+
+
+def env_module(env_id: str) -> ModuleType:
+    """Import and return the module implementing ``env_id``.
+
+    Raises:
+        UnknownNameError: ``env_id`` is not registered; the message lists the valid ids.
+    """
+    if env_id not in _MODULES:
+        raise UnknownNameError(
+            f"unknown env id {env_id!r}; valid ids: {', '.join(_MODULES)}"
+        )
+    return importlib.import_module(_MODULES[env_id])
+
+
+@functools.cache
+def _scenario_envs() -> dict[str, str | None]:
+    """Map each shipped scenario name to the ``env:`` key of its file (None if absent)."""
+    out: dict[str, str | None] = {}
+    for path in sorted(config_path("scenarios").glob("*.yaml")):
+        with open(path, encoding="utf-8") as fh:
+            data: Any = yaml.safe_load(fh) or {}
+        out[path.stem] = data.get("env") if isinstance(data, dict) else None
+    return out
+
+
+def list_scenarios(env_id: str | None = None) -> list[str]:
+    """Names of the shipped scenarios (``configs/scenarios/*.yaml``), sorted.
+
+    Args:
+        env_id: if given, only the scenarios usable with that env.
+    """
+    table = _scenario_envs()
+    if env_id is None:
+        return sorted(table)
+    if env_id in MARKET_FAMILY:
+        return sorted(name for name, env in table.items() if env is None)
+    return sorted(name for name, env in table.items() if env == env_id)
+
+
+def scenario_file(name: str, env_id: str | None = None) -> str:
+    """Path of the shipped scenario ``name``; raises listing valid names if unknown."""
+    valid = list_scenarios(env_id)
+    if name not in valid:
+        where = f" for {env_id}" if env_id else ""
+        raise UnknownNameError(f"unknown scenario {name!r}{where}; valid scenarios: {', '.join(valid)}")
+    return str(config_path("scenarios", f"{name}.yaml"))
