@@ -54,7 +54,9 @@ def make(env_id: str, scenario: str | None = None, *, api: str = "parallel", **k
     return env_module(env_id).make_env(scenario, api=api, **kwargs)
 
 
-def make_gym(env_id: str, scenario: str | None = None, *, agent: str = "coalition", **kwargs: Any) -> Any:
+def make_gym(
+    env_id: str, scenario: str | None = None, *, agent: str = "coalition", **kwargs: Any
+) -> Any:
     """Build a single-agent ``gymnasium.Env`` in which ``agent`` acts and the others
     follow the scenario's scripted behaviour."""
     module = env_module(env_id)
@@ -63,7 +65,9 @@ def make_gym(env_id: str, scenario: str | None = None, *, agent: str = "coalitio
     return module.make_gym(scenario, agent=agent, **kwargs)
 
 
-def make_vector(env_id: str, scenario: str | None = None, *, num_envs: int = 1, **kwargs: Any) -> Any:
+def make_vector(
+    env_id: str, scenario: str | None = None, *, num_envs: int = 1, **kwargs: Any
+) -> Any:
     """Build the batched env of ``num_envs`` copies (arrays with leading axis E)."""
     module = env_module(env_id)
     if not hasattr(module, "make_vector"):

@@ -36,7 +36,9 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_yaml(path: str | Path, *, resolve_base: typing.Callable[[str], str] | None = None) -> dict[str, Any]:
+def load_yaml(
+    path: str | Path, *, resolve_base: typing.Callable[[str], str] | None = None
+) -> dict[str, Any]:
     """Read a YAML mapping, following ``extends: <name>`` through ``resolve_base``.
 
     Raises:
@@ -54,7 +56,9 @@ def load_yaml(path: str | Path, *, resolve_base: typing.Callable[[str], str] | N
         with open(current, encoding="utf-8") as fh:
             loaded = yaml.safe_load(fh) or {}
         if not isinstance(loaded, dict):
-            raise ConfigError(f"{current!s}: expected a YAML mapping at the top level, got {type(loaded).__name__}")
+            raise ConfigError(
+                f"{current!s}: expected a YAML mapping at the top level, got {type(loaded).__name__}"
+            )
         chain.append(loaded)
         base = loaded.get("extends")
         if base is None:
@@ -79,7 +83,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> d
             if child is None:
                 child = node[part] = {}
             if not isinstance(child, dict):
-                raise ConfigError(f"override {dotted!r}: {part!r} is a value ({child!r}), not a section")
+                raise ConfigError(
+                    f"override {dotted!r}: {part!r} is a value ({child!r}), not a section"
+                )
             node = child
         node[parts[-1]] = value
     return out
@@ -106,7 +112,9 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:  # noqa: C901 - one branch p
                 return _coerce(value, arg, path)
             except ConfigError as exc:
                 errors.append(str(exc))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{path}={value!r} matches none of {tp}")
+        raise ConfigError(
+            errors[0] if len(errors) == 1 else f"{path}={value!r} matches none of {tp}"
+        )
     if origin is typing.Literal:
         allowed = get_args(tp)
         if value not in allowed:

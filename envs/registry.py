@@ -42,9 +42,7 @@ def env_module(env_id: str) -> ModuleType:
         UnknownNameError: ``env_id`` is not registered; the message lists the valid ids.
     """
     if env_id not in _MODULES:
-        raise UnknownNameError(
-            f"unknown env id {env_id!r}; valid ids: {', '.join(_MODULES)}"
-        )
+        raise UnknownNameError(f"unknown env id {env_id!r}; valid ids: {', '.join(_MODULES)}")
     return importlib.import_module(_MODULES[env_id])
 
 
@@ -78,5 +76,7 @@ def scenario_file(name: str, env_id: str | None = None) -> str:
     valid = list_scenarios(env_id)
     if name not in valid:
         where = f" for {env_id}" if env_id else ""
-        raise UnknownNameError(f"unknown scenario {name!r}{where}; valid scenarios: {', '.join(valid)}")
+        raise UnknownNameError(
+            f"unknown scenario {name!r}{where}; valid scenarios: {', '.join(valid)}"
+        )
     return str(config_path("scenarios", f"{name}.yaml"))

@@ -77,7 +77,9 @@ def allocate(
         weight = np.abs(net_mw)
     elif rule == "marginal":
         total = net_mw.sum(axis=-1, keepdims=True)
-        weight = own - (position_cost(total, price, charge) - position_cost(total - net_mw, price, charge))
+        weight = own - (
+            position_cost(total, price, charge) - position_cost(total - net_mw, price, charge)
+        )
     elif rule == "shapley":
         if permutations is None:
             raise ValueError("allocation rule 'shapley' needs permutations of shape (M, N)")
@@ -85,15 +87,17 @@ def allocate(
         prefix = np.cumsum(x, axis=-1)
         c_prefix = position_cost(prefix, price[:, :, None], charge[:, :, None])
         c_before = np.concatenate([np.zeros_like(c_prefix[..., :1]), c_prefix[..., :-1]], axis=-1)
-        marginal = np.take_along_axis(own, permutations.ravel()[None, :], axis=-1).reshape(x.shape) - (
-            c_prefix - c_before
-        )
+        marginal = np.take_along_axis(own, permutations.ravel()[None, :], axis=-1).reshape(
+            x.shape
+        ) - (c_prefix - c_before)
         weight = np.zeros_like(net_mw)
         # Scatter each permutation's marginal values back to member positions.
         np.add.at(weight, (slice(None), permutations), marginal)
         weight /= permutations.shape[0]
     else:
-        raise ValueError(f"coalition.allocation={rule!r}; expected proportional, marginal or shapley")
+        raise ValueError(
+            f"coalition.allocation={rule!r}; expected proportional, marginal or shapley"
+        )
     weight = np.maximum(weight, 0.0)
     total_w = weight.sum(axis=-1, keepdims=True)
     n = net_mw.shape[-1]

@@ -43,7 +43,9 @@ def _knees(target_mw: F64, lower: float, upper: float) -> tuple[F64, F64]:
     return target_mw * (1.0 - lower), target_mw * (1.0 + upper)
 
 
-def vrr_price(quantity_mw: F64, target_mw: F64, *, cap_eur_per_mw_day: float, lower: float, upper: float) -> F64:
+def vrr_price(
+    quantity_mw: F64, target_mw: F64, *, cap_eur_per_mw_day: float, lower: float, upper: float
+) -> F64:
     """Price of the VRR demand curve at ``quantity_mw`` (broadcasts with ``target_mw``).
 
     >>> import numpy as np

@@ -1,0 +1,133 @@
+"""``multimarket_v0``: an energy coalition in spot, reserve and capacity markets.
+
+A citizen energy community (the **coalition**) trades for its prosumer **members**
+against **incumbent** generators in an hourly uniform-price spot market, an upward
+reserve market and a VRR capacity auction (DESIGN §3). One step is one delivery hour;
+an episode is ``days * 24`` steps.
+
+Agents
+------
+==================  =========================================  ===========================
+id                  who                                        present
+==================  =========================================  ===========================
+``coalition``       the community's trader                     always
+``member_<i>``       prosumer i (battery, flexible load)       ``members.agents: true``
+``incumbent_<g>``    generator g                               ``fleet.controlled: true``
+==================  =========================================  ===========================
+
+``env.agent_groups`` maps ``coalition``/``members``/``incumbents`` to ids (for
+parameter sharing); ``env.state()`` is the global state for centralised critics.
+
+Actions (``Box(-1, 1)``, float32; finite out-of-bounds values are clipped and counted
+in ``infos[agent]["n_clipped"]``; NaN/inf or a wrong shape raise ``ActionError``)
+-----------------------------------------------------------------------------------
+- coalition: ``[q, p]`` spot bid: quantity ``q * q_max`` MW (+ buy, - sell; ``q_max``
+  = members' total peak load + battery power + PV + wind) at limit price
+  ``p^3 * cap`` for ``p >= 0`` and ``p^3 * |floor|`` below (fine resolution near 0);
+  if the reserve market is open ``[r, rp]``: offer ``(r+1)/2 *`` total battery power
+  MW at ``((rp+1)/2)^3 *`` the reserve scarcity price EUR/MW; if the capacity market
+  is open ``[c, cp]``: offer ``(c+1)/2 *`` firm capacity MW (batteries derated by
+  duration, PV/wind by credit) at ``(cp+1)/2 *`` the curve cap EUR/MW-day (used in
+  auction hours); if members are not agents, ``[b, f]``: battery and flex signals
+  applied to every member as below.
+- member: ``[b, f]``: battery set-point ``b *`` battery power MW (+ charge) and load
+  shift ``f *`` flexible power MW (+ consume more now). Set-points are projected onto
+  the battery's power and energy limits and the flex-debt limits (counted in
+  ``infos["coalition"]["n_projected"]``); in the last hour of each day the flex debt
+  is paid back.
+- incumbent: K tranche markups over marginal cost (``(a+1)/2 * max_markup``),
+  withheld share, then reserve share and markup, then capacity share and price (the
+  last two pairs when those markets are open); see ``envs.actors.fleet``.
+
+Observations (``Box(-10, 10)``, float32, layout in :mod:`envs.observe`): calendar,
+last prices, system load and renewable forecasts for ``forecast.horizon_h`` hours, and
+own state (members: own load and renewables forecasts, state of charge, flex debt;
+incumbents: capacity, marginal cost, last dispatch, residual supply index).
+
+Reward (EUR per hour, unscaled)
+-------------------------------
+- member i: saving = counterfactual bill (alone: retail tariff, own battery for
+  self-consumption, feed-in tariff) minus its bill in the coalition (the negative of
+  its allocation); ``members.reward`` = ``team`` uses the mean, ``mix`` a blend;
+- coalition: the members' total saving;
+- incumbent: profit = market revenue - marginal cost * energy - penalties.
+
+Termination and truncation: every agent terminates after ``days * 24`` steps; there is
+no truncation. Stepping a finished episode raises ``EpisodeOverError``.
+
+Infos: ``infos[agent]["market"]`` (shared): cleared prices, reserve requirement and
+shortfall, unserved energy, curtailment, emissions, Lerner index, residual supply
+index, scarcity flag; ``infos[agent]["cash_eur"]``: the agent's cash by market;
+coalition: position, metered import, imbalance, CFE share, members' saving, clipped and
+projected counts; members: saving and counterfactual bill; incumbents: profit, markup,
+dispatch. ``env.ledger()`` and ``env.counterfactual_bills()`` are DataFrames.
+
+Arguments: ``envs.make("multimarket_v0", scenario="default", api="parallel",
+render_mode=None, overrides={...}, **top_level_fields)``.
+
+Version history
+---------------
+- v0: first release.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envs.parallel import MarketParallelEnv
+from envs.scenario import ScenarioConfig, load_scenario
+
+ENV_ID = "multimarket_v0"
+
+
+def _scenario(
+    scenario: str | None, overrides: dict[str, Any] | None, fields: dict[str, Any]
+) -> ScenarioConfig:
+    return load_scenario(scenario, overrides, **fields)
+
+
+def _wrap(env: MarketParallelEnv, api: str) -> Any:
+    if api == "aec":
+        from pettingzoo.utils.conversions import parallel_to_aec
+
+        return parallel_to_aec(env)
+    return env
+
+
+def make_env(
+    scenario: str | None = None,
+    *,
+    api: str = "parallel",
+    overrides: dict[str, Any] | None = None,
+    render_mode: str | None = None,
+    **fields: Any,
+) -> Any:
+    """The PettingZoo env (``api="parallel"``) or its AEC view (``api="aec"``)."""
+    cfg = _scenario(scenario, overrides, fields)
+    return _wrap(MarketParallelEnv(cfg, render_mode=render_mode, name=ENV_ID), api)
+
+
+def make_gym(
+    scenario: str | None = None,
+    *,
+    agent: str = "coalition",
+    overrides: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Any:
+    """Single-agent Gymnasium view; the other agents follow their scripted behaviour."""
+    from envs.gym_view import SingleAgentEnv
+
+    return SingleAgentEnv(_scenario(scenario, overrides, fields), agent=agent, name=ENV_ID)
+
+
+def make_vector(
+    scenario: str | None = None,
+    *,
+    num_envs: int = 1,
+    overrides: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Any:
+    """The batched env (arrays with leading axis E = ``num_envs``)."""
+    from envs.vector import VectorMarketEnv
+
+    return VectorMarketEnv(_scenario(scenario, overrides, fields), num_envs=num_envs, name=ENV_ID)

@@ -1,0 +1,228 @@
+"""Config dataclasses of the bilateral PPA negotiation (seed paper 002, §3-§4).
+
+Code defaults are the paper's case (§4): a citizen energy community (CEC) of 312
+consumers needing a PPA of 848 MW negotiates with the Portuguese wind aggregator; the
+aggregator opens at 60 EUR/MWh with 36 as its minimum, the coalition opens at 40 with
+65 as its maximum, both concede 10% per proposal, team strategy RM-IDM. The tariff
+defaults are the 2013 Portuguese figures of §4.1 and Table 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from envs.errors import ConfigError
+
+__all__ = [
+    "SEATS",
+    "MembersConfig",
+    "NegotiationConfig",
+    "PartyConfig",
+    "TariffConfig",
+]
+
+#: The two seats of the alternating-offers protocol (§3.2), in ``possible_agents`` order.
+SEATS: tuple[str, str] = ("mediator", "opponent")
+
+Tactic = Literal["conceder", "linear", "boulware"]
+TeamStrategy = Literal["RE", "RM-IDM", "SSV", "SBV", "FUM"]
+DecisionRule = Literal["majority", "consensus", "unanimity"]
+OpponentKind = Literal["wind_aggregator", "retailer", "producer"]
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyConfig:
+    """One negotiating party's offers and concession tactic (§4.2; tactics after [21], [76]).
+
+    For the buyer (mediator) the limit is its maximum price, for the seller (opponent)
+    its minimum; offers move from ``initial`` towards ``limit`` by the tactic.
+    """
+
+    initial_price_eur_per_mwh: float
+    limit_price_eur_per_mwh: float
+    initial_volume_mw: float = 848.0
+    limit_volume_mw: float = 848.0
+    tactic: Tactic = "linear"
+    concession_factor: float = 0.1
+    deadline_proposals: int = 20
+    withdraw_at_limit: bool = True
+
+    def __post_init__(self) -> None:
+        _check(
+            0.0 < self.concession_factor <= 1.0,
+            f"concession_factor={self.concession_factor!r}: expected a fraction in (0, 1]"
+            " (0.1 = concede 10% of the remaining gap per proposal, as in the paper's §4.2)",
+        )
+        _check(
+            self.deadline_proposals >= 1,
+            f"deadline_proposals={self.deadline_proposals!r}: expected at least 1",
+        )
+        _check(
+            min(self.initial_volume_mw, self.limit_volume_mw) >= 0.0,
+            f"initial_volume_mw={self.initial_volume_mw!r}, limit_volume_mw="
+            f"{self.limit_volume_mw!r}: volumes must be >= 0 MW",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MembersConfig:
+    """The coalition's members (§3.4): who votes, with what cost function.
+
+    Member sizes, impatience and deviation exposure are drawn at reset from the env's
+    Generator; every ``*_sigma`` = 0 gives identical members (the paper's case, where all
+    members score proposals by the same cost function and vote alike).
+    """
+
+    count: int = 312
+    total_consumption_mw: float = 212.0
+    consumption_sigma: float = 0.0
+    delay_cost_eur_per_mwh: float = 0.0
+    delay_cost_sigma: float = 0.0
+    deviation_cost_sigma_eur_per_mwh: float = 0.0
+    initial_price_sigma_eur_per_mwh: float = 0.0
+    limit_price_sigma_eur_per_mwh: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check(self.count >= 1, f"members.count={self.count!r}: expected at least 1 member")
+        _check(
+            self.total_consumption_mw > 0.0,
+            f"members.total_consumption_mw={self.total_consumption_mw!r}: expected > 0 MW",
+        )
+        for name in (
+            "consumption_sigma",
+            "delay_cost_eur_per_mwh",
+            "delay_cost_sigma",
+            "deviation_cost_sigma_eur_per_mwh",
+            "initial_price_sigma_eur_per_mwh",
+            "limit_price_sigma_eur_per_mwh",
+        ):
+            value = getattr(self, name)
+            _check(value >= 0.0, f"members.{name}={value!r}: expected >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class TariffConfig:
+    """Variable-term tariff parameters, EUR/MWh (paper §4.1, 2013 Portugal; Table 1).
+
+    ``other_charges_eur_per_mwh`` is the residual of Table 1's regulated row
+    (140.50 - 70.60 - 65.90 - 2.50 = 1.50) that §4.1 does not itemise.
+    ``ppa_deviation_cost_eur_per_mwh`` is implied by Table 1 (55.56 - 50.17): under the
+    PPA the CEC bears the wind farms' deviations and trades the wind energy it cannot
+    self-consume in the market. ``aggregator_market_remuneration_eur_per_mwh`` is
+    Table 1's market-based remuneration of the wind aggregator.
+    """
+
+    regulated_energy_eur_per_mwh: float = 70.60
+    grid_access_eur_per_mwh: float = 65.90
+    commercialization_tax_eur_per_mwh: float = 2.50
+    other_charges_eur_per_mwh: float = 1.50
+    market_energy_eur_per_mwh: float = 48.11
+    ppa_deviation_cost_eur_per_mwh: float = 5.39
+    grid_access_discount: float = 0.5
+    aggregator_market_remuneration_eur_per_mwh: float = 43.28
+
+    def __post_init__(self) -> None:
+        _check(
+            0.0 <= self.grid_access_discount <= 1.0,
+            f"tariff.grid_access_discount={self.grid_access_discount!r}: expected a fraction"
+            " in [0, 1] (0.5 = the 50% self-consumption discount of §4.1)",
+        )
+
+    @property
+    def regulated_other_eur_per_mwh(self) -> float:
+        """Grid access + commercialisation tax + other charges (regulated tariff)."""
+        return (
+            self.grid_access_eur_per_mwh
+            + self.commercialization_tax_eur_per_mwh
+            + self.other_charges_eur_per_mwh
+        )
+
+    @property
+    def market_other_eur_per_mwh(self) -> float:
+        """A CEC trading in the market itself pays no commercialisation tax (§4.1)."""
+        return self.regulated_other_eur_per_mwh - self.commercialization_tax_eur_per_mwh
+
+    @property
+    def ppa_other_eur_per_mwh(self) -> float:
+        """Self-consumed wind earns the grid-access discount (§4.1: 50%)."""
+        return (
+            self.market_other_eur_per_mwh - self.grid_access_discount * self.grid_access_eur_per_mwh
+        )
+
+
+def _mediator_default() -> PartyConfig:
+    return PartyConfig(initial_price_eur_per_mwh=40.0, limit_price_eur_per_mwh=65.0)
+
+
+def _opponent_default() -> PartyConfig:
+    return PartyConfig(initial_price_eur_per_mwh=60.0, limit_price_eur_per_mwh=36.0)
+
+
+@dataclass(frozen=True, slots=True)
+class NegotiationConfig:
+    """The whole ``ppa_negotiation_v0`` scenario (defaults: the paper's §4 case)."""
+
+    need_mw: float = 848.0
+    mediator: PartyConfig = field(default_factory=_mediator_default)
+    opponent: PartyConfig = field(default_factory=_opponent_default)
+    opponent_kind: OpponentKind = "wind_aggregator"
+    contract_shape: str | None = None
+    members: MembersConfig = field(default_factory=MembersConfig)
+    tariff: TariffConfig = field(default_factory=TariffConfig)
+    team_strategy: TeamStrategy = "RM-IDM"
+    decision_rule: DecisionRule = "majority"
+    first_mover: Literal["opponent", "mediator"] = "opponent"
+    negotiate_volume: bool = False
+    rl_seats: tuple[str, ...] = SEATS
+    action_type: Literal["box", "discrete"] = "box"
+    n_price_levels: int = 101
+    price_floor_eur_per_mwh: float = 0.0
+    price_cap_eur_per_mwh: float = 100.0
+    volume_floor_mw: float = 0.0
+    volume_cap_mw: float = 1696.0
+
+    def __post_init__(self) -> None:
+        _check(self.need_mw > 0.0, f"need_mw={self.need_mw!r}: expected > 0 MW")
+        _check(
+            self.price_floor_eur_per_mwh < self.price_cap_eur_per_mwh,
+            f"price_floor_eur_per_mwh={self.price_floor_eur_per_mwh!r} must be below "
+            f"price_cap_eur_per_mwh={self.price_cap_eur_per_mwh!r}",
+        )
+        _check(
+            0.0 <= self.volume_floor_mw < self.volume_cap_mw,
+            f"volume_floor_mw={self.volume_floor_mw!r}, volume_cap_mw={self.volume_cap_mw!r}:"
+            " expected 0 <= floor < cap",
+        )
+        for seat in SEATS:
+            party: PartyConfig = getattr(self, seat)
+            for name in ("initial_price_eur_per_mwh", "limit_price_eur_per_mwh"):
+                value = getattr(party, name)
+                _check(
+                    self.price_floor_eur_per_mwh <= value <= self.price_cap_eur_per_mwh,
+                    f"{seat}.{name}={value!r} is outside [price_floor_eur_per_mwh, "
+                    f"price_cap_eur_per_mwh] = [{self.price_floor_eur_per_mwh}, "
+                    f"{self.price_cap_eur_per_mwh}]; widen the bounds or change the offer",
+                )
+        bad = [s for s in self.rl_seats if s not in SEATS]
+        _check(
+            bool(self.rl_seats) and not bad and len(set(self.rl_seats)) == len(self.rl_seats),
+            f"rl_seats={list(self.rl_seats)!r}: expected a non-empty subset of {list(SEATS)}"
+            " without repeats (the other seat is scripted by its tactic)",
+        )
+        _check(
+            self.n_price_levels >= 2,
+            f"n_price_levels={self.n_price_levels!r}: expected at least 2 (discrete actions)",
+        )
+
+    @property
+    def shape(self) -> str:
+        """Delivery shape of the contract: wind output unless configured (§4: wind PPA)."""
+        if self.contract_shape is not None:
+            return self.contract_shape
+        return "wind" if self.opponent_kind == "wind_aggregator" else "flat"

@@ -1,0 +1,597 @@
+"""reservation_exchange_v0: prosumers reserve energy on a continuous double auction.
+
+The reservation exchange of seed ``001_*`` (§2-3 "reservation instead of walk-in", §3-3,
+§3-4, §3-6 "LOB-3D"): prosumers reserve a *rate* (MW held for one delivery hour) for each
+of the next D delivery hours on one limit order book per hour (``envs.market.orderbook``).
+A book opens D hours before its delivery with an opening call (uniform-price auction),
+trades continuously with price-time priority, and stops at gate closure, ``gate_lead``
+trading intervals before delivery. After delivery, each prosumer's realised net load is
+settled against its reservation: a shortfall pays the short imbalance price (or, with
+``no_reservation_no_service``, is not served and pays the value of lost load), a surplus
+is paid the long imbalance price (or is spilled unpaid).
+
+Agents
+    ================  =====  ==================================================
+    id                group  role
+    ================  =====  ==================================================
+    ``member_<i>``    member prosumer i (net load = load - PV, MW), i < N
+    ================  =====  ==================================================
+
+Time: one ``step`` is one trading interval (``1 / intervals_per_hour`` h). Delivery hour h
+(0 <= h < H) opens at interval ``h * I``, its gate closes at ``(h + D) * I - gate_lead``,
+and it is delivered during intervals ``[(h + D) * I, (h + D + 1) * I)``. An episode has
+``T = (H + D) * I`` steps (the first D hours are trading only). Row d of every per-hour
+array is the d-th open book by time to gate closure (row 0 closes next); rows whose hour is
+not open (yet) are zeros and their actions are ignored.
+
+Observation (``Dict`` of float32 Boxes; D = ``market.horizon_h``, P = ``market.price_bins``)
+    ``lob``           (D, P, 2) [0, inf) MW: the LOB-3D, resting bid (0) / ask (1) volume
+                      per delivery hour x price bin; rows ordered by time to gate closure
+    ``best_price``    (D, 2) [floor, cap] EUR/MWh: best bid, best ask (floor / cap if none)
+    ``depth``         (D, 2) [0, inf) MW: total resting bid, ask volume
+    ``time_to_gate``  (D,) [0, D*I] intervals until gate closure (0: row not open)
+    ``own_orders``    (D, 2) [0, inf) MW: own resting bid, ask volume
+    ``reservation``   (D,) (-inf, inf) MW: own net reservation (bought - sold)
+    ``need``          (D,) (-inf, inf) MW: own nominal net load (consumption +)
+
+Action (``Box(-1, 1, (D, 6), float32)``; out-of-bounds values are clipped and counted in
+``infos[agent]["n_clipped"]``). Per row d, in this order:
+    0 cancel    > 0: cancel all own resting orders in the book first
+    1 buy_qty   max(a, 0) * max_order_mw MW, rounded down to lots (< 1 lot: no bid)
+    2 buy_px    floor + (a + 1) / 2 * (cap - floor) EUR/MWh, nearest tick
+    3 sell_qty  as buy_qty, for an ask
+    4 sell_px   as buy_px
+    5 market    > 0: both orders are market orders (prices ignored, never rest)
+The all-zero action does nothing, as does leaving an agent out of ``actions``. Within an
+interval the agents' orders arrive in an order drawn from the env's Generator, so no agent
+is always first (seed §3-6 "simultaneous execution of orders"); the engine then breaks
+every tie by arrival. Self-trades are allowed
+(they net to zero).
+
+Reward (EUR, per agent and step): cash from the step's trades (sell +, buy -, price x MW x
+1 h) plus the settlement of the hour delivered in this step, if any:
+``-short_px * max(e, 0) + long_px * max(-e, 0)`` with imbalance ``e = realised - reserved``
+(MWh); with ``no_reservation_no_service``: ``-voll * max(e, 0)`` (the shortfall is unserved,
+a surplus is spilled). Rewards are computed once per step for all agents.
+
+Termination: every agent terminates after step T; no truncation. Stepping again raises
+``EpisodeOverError``. Infos per agent: ``n_clipped``, ``trade_cash_eur``,
+``settlement_eur``, ``imbalance_mwh``, ``unserved_mwh``, ``n_trades``, ``t``.
+
+Arguments: ``make_env(scenario=None, *, api="parallel", overrides=None, render_mode=None,
+**fields)``; ``scenario`` is a name from ``configs/scenarios`` (``reservation_exchange``)
+or a YAML path, ``overrides`` dotted paths (``{"market.horizon_h": 6}``), ``fields`` top-level
+config fields (``hours=12``). See :class:`ExchangeConfig`.
+
+Version history
+    v0: first release (issue 7).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium.utils import seeding
+from numpy.typing import NDArray
+from pettingzoo import ParallelEnv
+from pettingzoo.utils import parallel_to_aec
+
+from envs.config_loader import apply_overrides, build, load_yaml
+from envs.errors import ActionError, ConfigError, EpisodeOverError
+from envs.market.orderbook import BUY, SELL, OrderBook, TickGrid, Trades
+from envs.registry import scenario_file
+
+__all__ = [
+    "ExchangeConfig",
+    "MarketConfig",
+    "ProsumerConfig",
+    "ReservationExchangeEnv",
+    "SettlementConfig",
+    "load_config",
+    "make_env",
+]
+
+ENV_ID = "reservation_exchange_v0"
+_ACTION_COLS = 6
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _check_min(section: str, cfg: Any, minimum: float, *names: str, strict: bool = False) -> None:
+    """Raise ConfigError naming ``section.name`` unless each field is >= (or >) ``minimum``."""
+    for name in names:
+        value = getattr(cfg, name)
+        if value < minimum or (strict and value == minimum):
+            op = ">" if strict else ">="
+            where = f"{section}." if section else ""
+            raise ConfigError(f"{where}{name}={value}; expected {op} {minimum}")
+
+
+@dataclass(frozen=True, slots=True)
+class MarketConfig:
+    """Exchange rules: grid, horizon, gate closure, opening call, action scale."""
+
+    price_floor_eur_per_mwh: float = 0.0
+    price_cap_eur_per_mwh: float = 200.0
+    tick_eur_per_mwh: float = 0.5
+    lot_mw: float = 0.1
+    horizon_h: int = 4
+    intervals_per_hour: int = 4
+    gate_lead_intervals: int = 1
+    opening_auction: bool = True
+    price_bins: int = 20
+    max_order_mw: float = 2.0
+
+    def __post_init__(self) -> None:
+        """Validate ranges; the message names the field."""
+        _check(
+            self.price_cap_eur_per_mwh > self.price_floor_eur_per_mwh,
+            f"market.price_cap_eur_per_mwh={self.price_cap_eur_per_mwh} must exceed "
+            f"price_floor_eur_per_mwh={self.price_floor_eur_per_mwh}",
+        )
+        _check_min("market", self, 0.0, "tick_eur_per_mwh", "lot_mw", strict=True)
+        _check_min("market", self, 1, "horizon_h", "intervals_per_hour", "price_bins")
+        _check(
+            0 <= self.gate_lead_intervals < self.intervals_per_hour,
+            f"market.gate_lead_intervals={self.gate_lead_intervals}; expected 0 <= value < "
+            f"intervals_per_hour={self.intervals_per_hour}",
+        )
+        _check(
+            self.max_order_mw >= self.lot_mw,
+            f"market.max_order_mw={self.max_order_mw}; expected >= lot_mw={self.lot_mw}",
+        )
+
+    @property
+    def grid(self) -> TickGrid:
+        """The books' price and quantity grid."""
+        return TickGrid(
+            self.price_floor_eur_per_mwh,
+            self.price_cap_eur_per_mwh,
+            self.tick_eur_per_mwh,
+            self.lot_mw,
+        )
+
+    @property
+    def window_intervals(self) -> int:
+        """Trading intervals from a book's opening to its gate closure."""
+        return self.horizon_h * self.intervals_per_hour - self.gate_lead_intervals
+
+
+@dataclass(frozen=True, slots=True)
+class ProsumerConfig:
+    """Prosumer population: synthetic load and PV, drawn per episode from the env's rng."""
+
+    count: int = 4
+    load_mw_low: float = 0.5
+    load_mw_high: float = 2.0
+    pv_peak_mw_low: float = 0.0
+    pv_peak_mw_high: float = 4.0
+    forecast_error_std: float = 0.1
+
+    def __post_init__(self) -> None:
+        """Validate ranges; the message names the field."""
+        _check_min("prosumers", self, 1, "count")
+        _check_min("prosumers", self, 0.0, "forecast_error_std", "load_mw_low", "pv_peak_mw_low")
+        _check(
+            self.load_mw_low <= self.load_mw_high,
+            f"prosumers.load_mw_low={self.load_mw_low}, load_mw_high={self.load_mw_high}; "
+            "expected low <= high",
+        )
+        _check(
+            self.pv_peak_mw_low <= self.pv_peak_mw_high,
+            f"prosumers.pv_peak_mw_low={self.pv_peak_mw_low}, pv_peak_mw_high="
+            f"{self.pv_peak_mw_high}; expected low <= high",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementConfig:
+    """Imbalance settlement after delivery (seed §2-3, §2-5)."""
+
+    imbalance_short_eur_per_mwh: float = 150.0
+    imbalance_long_eur_per_mwh: float = 20.0
+    no_reservation_no_service: bool = False
+    voll_eur_per_mwh: float = 500.0
+
+    def __post_init__(self) -> None:
+        """Validate ranges; the message names the field."""
+        _check(
+            self.imbalance_short_eur_per_mwh >= self.imbalance_long_eur_per_mwh,
+            f"settlement.imbalance_short_eur_per_mwh={self.imbalance_short_eur_per_mwh}; "
+            f"expected >= imbalance_long_eur_per_mwh={self.imbalance_long_eur_per_mwh}",
+        )
+        _check_min("settlement", self, 0.0, "voll_eur_per_mwh")
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeConfig:
+    """Whole config of ``reservation_exchange_v0``.
+
+    ``hours`` is the number H of delivery hours per episode, ``start_hour`` the hour of
+    day (0-23) of delivery hour 0 (it shapes load and PV).
+    """
+
+    hours: int = 24
+    start_hour: int = 0
+    market: MarketConfig = field(default_factory=MarketConfig)
+    prosumers: ProsumerConfig = field(default_factory=ProsumerConfig)
+    settlement: SettlementConfig = field(default_factory=SettlementConfig)
+
+    def __post_init__(self) -> None:
+        """Validate ranges; the message names the field."""
+        _check_min("", self, 1, "hours")
+        _check(0 <= self.start_hour < 24, f"start_hour={self.start_hour}; expected 0 <= value < 24")
+        _check(
+            not self.market.opening_auction or self.market.window_intervals >= 2,
+            f"market.opening_auction needs a trading window of >= 2 intervals, got "
+            f"{self.market.window_intervals} (horizon_h * intervals_per_hour - "
+            "gate_lead_intervals)",
+        )
+
+    @property
+    def n_steps(self) -> int:
+        """Episode length T in trading intervals."""
+        return (self.hours + self.market.horizon_h) * self.market.intervals_per_hour
+
+
+def load_config(
+    scenario: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    **fields: Any,
+) -> ExchangeConfig:
+    """Resolve a scenario name or YAML path plus overrides into an :class:`ExchangeConfig`.
+
+    Raises:
+        UnknownNameError: unknown scenario name.
+        ConfigError: unknown key or bad value (the message names the field).
+    """
+    data: dict[str, Any] = {}
+    if scenario is not None:
+        path = scenario if os.path.isfile(scenario) else scenario_file(scenario, ENV_ID)
+        data = load_yaml(path, resolve_base=lambda name: scenario_file(name, ENV_ID))
+    data.pop("env", None)
+    data = apply_overrides(data, overrides)
+    data.update(fields)
+    return build(ExchangeConfig, data)
+
+
+class ReservationExchangeEnv(ParallelEnv):
+    """PettingZoo ``ParallelEnv`` of the reservation exchange (see the module docstring)."""
+
+    metadata = {"name": ENV_ID, "render_modes": [], "is_parallelizable": True}  # noqa: RUF012
+
+    def __init__(self, config: ExchangeConfig | None = None, render_mode: str | None = None):
+        if render_mode is not None:
+            raise ValueError(f"render_mode={render_mode!r}; {ENV_ID} has no render modes")
+        self.render_mode = render_mode
+        self.config = cfg = config or ExchangeConfig()
+        m = cfg.market
+        self._grid = m.grid
+        self._n_ticks = self._grid.n_ticks
+        self._d, self._iph, self._lead = m.horizon_h, m.intervals_per_hour, m.gate_lead_intervals
+        self._n, self._h = cfg.prosumers.count, cfg.hours
+        self.possible_agents = [f"member_{i}" for i in range(self._n)]
+        self.agent_groups = {"member": list(self.possible_agents)}
+        self.agents: list[str] = []
+        d, p, f32 = self._d, m.price_bins, np.float32
+        lo, hi = m.price_floor_eur_per_mwh, m.price_cap_eur_per_mwh
+        obs_space = gymnasium.spaces.Dict(
+            {
+                "lob": gymnasium.spaces.Box(0.0, np.inf, (d, p, 2), f32),
+                "best_price": gymnasium.spaces.Box(lo, hi, (d, 2), f32),
+                "depth": gymnasium.spaces.Box(0.0, np.inf, (d, 2), f32),
+                "time_to_gate": gymnasium.spaces.Box(0.0, float(m.window_intervals), (d,), f32),
+                "own_orders": gymnasium.spaces.Box(0.0, np.inf, (d, 2), f32),
+                "reservation": gymnasium.spaces.Box(-np.inf, np.inf, (d,), f32),
+                "need": gymnasium.spaces.Box(-np.inf, np.inf, (d,), f32),
+            }
+        )
+        # One space object per agent, built once (PettingZoo requires the same object).
+        self._obs_spaces = {a: obs_space for a in self.possible_agents}
+        self._act_spaces = {
+            a: gymnasium.spaces.Box(-1.0, 1.0, (d, _ACTION_COLS), f32) for a in self.possible_agents
+        }
+        n_state = d * p * 2 + d + 2 * self._n * d
+        self.state_space = gymnasium.spaces.Box(-np.inf, np.inf, (n_state,), f32)
+        # Price bin k covers [floor + k (cap - floor) / P, floor + (k + 1) (cap - floor) / P).
+        ticks = np.arange(self._n_ticks)
+        self._bin_of_tick = np.minimum(ticks * p // max(self._n_ticks - 1, 1), p - 1)
+        self._done = True
+        self.np_random, _ = seeding.np_random(None)
+
+    def observation_space(self, agent: str) -> gymnasium.spaces.Space:
+        """The (shared, cached) observation space of ``agent``."""
+        return self._obs_spaces[agent]
+
+    def action_space(self, agent: str) -> gymnasium.spaces.Space:
+        """The (cached) action space of ``agent``: ``Box(-1, 1, (D, 6))``."""
+        return self._act_spaces[agent]
+
+    def _gate(self, h: int) -> int:
+        return (h + self._d) * self._iph - self._lead
+
+    def _rows(self) -> list[int]:
+        """Delivery hour in each row d at the current interval, -1 when not open."""
+        h0 = (self._t + self._lead) // self._iph - self._d + 1
+        return [h if h in self._books else -1 for h in range(h0, h0 + self._d)]
+
+    def _open_books(self) -> None:
+        if self._t % self._iph == 0 and self._t // self._iph < self._h:
+            h = self._t // self._iph
+            self._books[h] = OrderBook(
+                h, self._grid, opening_auction=self.config.market.opening_auction
+            )
+            self._seen[h] = 0
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, dict[str, NDArray[np.float32]]], dict[str, dict[str, Any]]]:
+        """Start an episode; draws the prosumers' load and PV from the env's Generator."""
+        if seed is not None or not hasattr(self, "_t"):
+            self.np_random, _ = seeding.np_random(seed)
+        rng, pc, n, hours = self.np_random, self.config.prosumers, self._n, self._h
+        hod = (self.config.start_hour + np.arange(hours)) % 24
+        load_shape = 0.75 + 0.25 * np.sin(2 * np.pi * (hod - 13) / 24) ** 2  # evening-heavy
+        solar = np.clip(np.sin(np.pi * (hod - 6) / 12), 0.0, None) * rng.uniform(0.5, 1.0, hours)
+        load = rng.uniform(pc.load_mw_low, pc.load_mw_high, (n, 1))
+        pv = rng.uniform(pc.pv_peak_mw_low, pc.pv_peak_mw_high, (n, 1))
+        self._need_mw = load * load_shape - pv * solar  # (N, H) nominal net load, MW
+        noise = rng.normal(0.0, pc.forecast_error_std, (n, hours)) * (load + pv)
+        self._realised_mw = self._need_mw + noise  # (N, H), never observed before delivery
+        self._res_lots = np.zeros((n, hours), dtype=np.int64)
+        self._books: dict[int, OrderBook] = {}
+        self._seen: dict[int, int] = {}
+        self._closed_trades: list[Trades] = []
+        self._closed_orders: list[dict[str, NDArray[np.int64]]] = []
+        self._settled = np.zeros((n, hours), dtype=np.float64)
+        self._t = 0
+        self._done = False
+        self.agents = list(self.possible_agents)
+        self._open_books()
+        obs = self._observe()
+        return obs, {a: {"t": 0, "n_clipped": 0} for a in self.agents}
+
+    def _decode(self, agent: str, action: Any) -> tuple[NDArray[np.float64], int]:
+        try:
+            a = np.asarray(action)
+        except (TypeError, ValueError) as exc:
+            raise ActionError(f"action of {agent} is not an array: {exc}") from None
+        space = self._act_spaces[agent]
+        if a.dtype.kind != "f" or a.shape != space.shape:
+            raise ActionError(
+                f"action of {agent} has shape {a.shape} and dtype {a.dtype}; expected {space} "
+                f"(D={self._d} rows x {_ACTION_COLS} columns, floats in [-1, 1])"
+            )
+        if not np.all(np.isfinite(a)):
+            raise ActionError(f"action of {agent} contains NaN or inf; expected {space}")
+        a = a.astype(np.float64)
+        n_clipped = int(np.count_nonzero((a < -1.0) | (a > 1.0)))
+        return np.clip(a, -1.0, 1.0), n_clipped
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        """Submit every agent's orders for interval t, run the exchange, settle deliveries."""
+        if self._done:
+            raise EpisodeOverError(f"{ENV_ID}: the episode is over; call reset() before step()")
+        unknown = sorted(set(actions) - set(self.agents))
+        if unknown:
+            raise ActionError(f"actions for unknown agent(s) {unknown}; live agents: {self.agents}")
+        decoded = {a: self._decode(a, act) for a, act in actions.items()}
+        m, t, rows = self.config.market, self._t, self._rows()
+        span = m.price_cap_eur_per_mwh - m.price_floor_eur_per_mwh
+        scale = m.max_order_mw / m.lot_mw
+        for i in self.np_random.permutation(self._n):
+            agent = self.possible_agents[i]
+            if agent not in decoded:
+                continue
+            a = decoded[agent][0]
+            qty = np.floor(np.maximum(a[:, [1, 3]], 0.0) * scale + 1e-4).astype(np.int64).tolist()
+            px = np.rint((a[:, [2, 4]] + 1.0) * 0.5 * span / m.tick_eur_per_mwh).astype(np.int64)
+            px = np.minimum(px, self._n_ticks - 1).tolist()
+            cancel, mkt = (a[:, 0] > 0).tolist(), (a[:, 5] > 0).tolist()
+            for d, h in enumerate(rows):
+                if h < 0:
+                    continue
+                book = self._books[h]
+                if cancel[d]:
+                    book.cancel_owner(i)
+                for k, side in ((0, BUY), (1, SELL)):
+                    if qty[d][k] > 0:
+                        if mkt[d]:
+                            book.market(i, side, qty[d][k], t)
+                        else:
+                            book.limit(i, side, px[d][k], qty[d][k], t)
+        return self._advance(decoded)
+
+    def _advance(self, decoded: dict[str, tuple[NDArray[np.float64], int]]) -> tuple:
+        t, n = self._t, self._n
+        cash = np.zeros(n)
+        n_trades = np.zeros(n, dtype=np.int64)
+        for h, book in list(self._books.items()):
+            if t == h * self._iph and book.phase == 0:  # end of the opening call
+                book.open(t)
+            new = book.trades(self._seen[h])
+            self._seen[h] = book.n_trades
+            if len(new):
+                value = new.price_eur_per_mwh * new.qty_mw
+                lots = np.rint(new.qty_mw / self._grid.lot_mw).astype(np.int64)
+                np.add.at(cash, new.seller, value)
+                np.add.at(cash, new.buyer, -value)
+                np.add.at(self._res_lots[:, h], new.buyer, lots)
+                np.add.at(self._res_lots[:, h], new.seller, -lots)
+                np.add.at(n_trades, new.buyer, 1)
+                np.add.at(n_trades, new.seller, 1)
+            if self._gate(h) == t + 1:  # gate closure: nothing trades from t + 1 on
+                book.close()
+                self._closed_trades.append(book.trades())
+                self._closed_orders.append(book.orders())
+                del self._books[h]
+        settle, imbalance, unserved = np.zeros(n), np.zeros(n), np.zeros(n)
+        if (t + 1) % self._iph == 0 and 0 <= (t + 1) // self._iph - self._d - 1 < self._h:
+            h = (t + 1) // self._iph - self._d - 1
+            s = self.config.settlement
+            imbalance = self._realised_mw[:, h] - self._res_lots[:, h] * self._grid.lot_mw
+            short, long = np.maximum(imbalance, 0.0), np.maximum(-imbalance, 0.0)
+            if s.no_reservation_no_service:
+                unserved = short
+                settle = -s.voll_eur_per_mwh * short
+            else:
+                settle = (
+                    -s.imbalance_short_eur_per_mwh * short + s.imbalance_long_eur_per_mwh * long
+                )
+            self._settled[:, h] = settle
+        self._t = t = t + 1
+        self._done = t >= self.config.n_steps
+        if not self._done:
+            self._open_books()
+        reward = cash + settle
+        agents = list(self.agents)
+        obs = self._observe()
+        rewards = {a: float(reward[i]) for i, a in enumerate(agents)}
+        terms = dict.fromkeys(agents, self._done)
+        truncs = dict.fromkeys(agents, False)
+        infos = {
+            a: {
+                "t": t,
+                "n_clipped": decoded[a][1] if a in decoded else 0,
+                "trade_cash_eur": float(cash[i]),
+                "settlement_eur": float(settle[i]),
+                "imbalance_mwh": float(imbalance[i]),
+                "unserved_mwh": float(unserved[i]),
+                "n_trades": int(n_trades[i]),
+            }
+            for i, a in enumerate(agents)
+        }
+        if self._done:
+            self.agents = []
+        return obs, rewards, terms, truncs, infos
+
+    def _market_view(self) -> dict[str, NDArray[np.float32]]:
+        """Public part of the observation, computed once per step for all agents."""
+        d, p = self._d, self.config.market.price_bins
+        lot, grid = self._grid.lot_mw, self._grid
+        lob = np.zeros((d, p, 2))
+        best = np.tile([grid.price_floor_eur_per_mwh, grid.price_cap_eur_per_mwh], (d, 1))
+        ttg = np.zeros(d)
+        for r, h in enumerate(self._rows()):
+            if h < 0:
+                continue
+            book = self._books[h]
+            ttg[r] = self._gate(h) - self._t
+            for k, side in ((0, BUY), (1, SELL)):
+                ticks, lots = book.levels(side)
+                if ticks.size:
+                    lob[r, :, k] = np.bincount(self._bin_of_tick[ticks], lots, minlength=p) * lot
+                    best[r, k] = grid.price(ticks[0])
+        return {
+            "lob": lob.astype(np.float32),
+            "best_price": best.astype(np.float32),
+            "depth": lob.sum(axis=1).astype(np.float32),
+            "time_to_gate": ttg.astype(np.float32),
+        }
+
+    def _private(self, i: int, rows: list[int]) -> dict[str, NDArray[np.float32]]:
+        d, lot = self._d, self._grid.lot_mw
+        own, res, need = np.zeros((d, 2)), np.zeros(d), np.zeros(d)
+        for r, h in enumerate(rows):
+            if h < 0:
+                continue
+            own[r] = self._books[h].open_lots(i)
+            res[r] = self._res_lots[i, h]
+            need[r] = self._need_mw[i, h]
+        return {
+            "own_orders": (own * lot).astype(np.float32),
+            "reservation": (res * lot).astype(np.float32),
+            "need": need.astype(np.float32),
+        }
+
+    def _observe(self) -> dict[str, dict[str, NDArray[np.float32]]]:
+        public = self._market_view()
+        rows = self._rows() if not self._done else [-1] * self._d
+        return {
+            a: {**public, **self._private(i, rows)}
+            for i, a in enumerate(self.possible_agents)
+            if a in self.agents
+        }
+
+    def state(self) -> NDArray[np.float32]:
+        """Global state for a centralised critic: LOB-3D, time to gate, every agent's
+        reservation and need per row, flattened (``state_space``)."""
+        public = self._market_view()
+        rows = self._rows()
+        private = [self._private(i, rows) for i in range(self._n)]
+        parts = [public["lob"].ravel(), public["time_to_gate"]]
+        parts += [p["reservation"] for p in private] + [p["need"] for p in private]
+        return np.concatenate(parts).astype(np.float32)
+
+    def trades(self) -> Trades:
+        """Every trade of the episode so far (closed books first, then open ones)."""
+        return Trades.concat(self._closed_trades + [b.trades() for b in self._books.values()])
+
+    def orders(self) -> dict[str, NDArray[np.int64]]:
+        """Every order of the episode so far as (O,) int64 columns: ``delivery_hour``,
+        ``order_id`` (the id in ``trades().buy_order``/``sell_order``), ``owner``, ``side``,
+        ``tick`` (price = floor + tick x tick size; market orders at the cap or floor),
+        ``lots`` (x ``lot_mw`` = MW), ``remaining``, ``status``, ``market``."""
+        tables = self._closed_orders + [b.orders() for b in self._books.values()]
+        keys = (
+            "delivery_hour",
+            "order_id",
+            "owner",
+            "side",
+            "tick",
+            "lots",
+            "remaining",
+            "status",
+            "market",
+        )
+        return {
+            k: np.concatenate([t[k] for t in tables]) if tables else np.zeros(0, np.int64)
+            for k in keys
+        }
+
+    def reservations_mw(self) -> NDArray[np.float64]:
+        """(N, H) net reservation per agent and delivery hour, MW."""
+        return self._res_lots * self._grid.lot_mw
+
+    def realised_mw(self) -> NDArray[np.float64]:
+        """(N, H) realised net load, MW (known to the env; agents see it only via settlement)."""
+        return self._realised_mw.copy()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def make_env(
+    scenario: str | None = None,
+    *,
+    api: str = "parallel",
+    overrides: dict[str, Any] | None = None,
+    render_mode: str | None = None,
+    **fields: Any,
+) -> Any:
+    """Build ``reservation_exchange_v0`` (``api="parallel"``) or its AEC view (``"aec"``).
+
+    Args:
+        scenario: scenario name, YAML path, or None for the code defaults.
+        api: ``"parallel"`` or ``"aec"``.
+        overrides: dotted-path overrides, e.g. ``{"settlement.no_reservation_no_service": True}``.
+        render_mode: must be None (no rendering).
+        **fields: top-level config fields, e.g. ``hours=12``.
+
+    Raises:
+        ValueError: unknown ``api``.
+        ConfigError: unknown key or bad value.
+    """
+    if api not in ("parallel", "aec"):
+        raise ValueError(f"api={api!r} is not supported; expected 'parallel' or 'aec'")
+    env = ReservationExchangeEnv(
+        load_config(scenario, overrides, **fields), render_mode=render_mode
+    )
+    return parallel_to_aec(env) if api == "aec" else env
