@@ -122,6 +122,20 @@ class MarketCore:
         )
         lead = np.arange(self.H, dtype=np.float64)
         self._lead_scale = np.sqrt((lead + 1.0) / self.H)  # forecast error growth with lead
+        self._lead_scale32 = self._lead_scale.astype(np.float32)
+        #: Reciprocals and static member features used by observations (0 where no device).
+        self.inv_battery_mwh = np.divide(
+            1.0, m.battery_mwh, out=np.zeros(self.N), where=m.battery_mwh > 0
+        )
+        self.inv_flex_mwh = np.divide(1.0, m.flex_mwh, out=np.zeros(self.N), where=m.flex_mwh > 0)
+        self.member_static = np.stack(
+            [
+                m.battery_mwh / m.peak_load_mw,
+                m.battery_mw / m.peak_load_mw,
+                m.flex_mw / m.peak_load_mw,
+            ],
+            axis=-1,
+        )
         sp = cfg.spot
         nb = sp.demand_blocks
         self._demand_prices = np.concatenate(
@@ -179,14 +193,24 @@ class MarketCore:
         bg = cfg.background
         self.load = prof.load_mw  # (E, T+H, N)
         self.ren = prof.pv_mw + prof.wind_mw  # (E, T+H, N) member renewables
+        # Member-major float32 copies for observations: (E, N, T+H).
+        self.load_nm = np.ascontiguousarray(np.swapaxes(self.load, 1, 2), dtype=np.float32)
+        self.ren_nm = np.ascontiguousarray(np.swapaxes(self.ren, 1, 2), dtype=np.float32)
         self.sys_load = prof.system_load_mw  # (E, T+H)
         self.sys_ren = bg.solar_mw * prof.solar_cf + bg.wind_mw * prof.wind_cf  # (E, T+H)
+        self.ppa_mw = cfg.ppa.volume_mw * prof.wind_cf  # (E, T+H) PPA delivery (wind shape)
         fc = cfg.forecast
         # Forecast errors: one shock per target hour, scaled by lead time (see ForecastConfig).
         self.z_load = fc.load_error * rng.standard_normal((E, T + H, self.N))
         self.z_ren = fc.renewable_error * rng.standard_normal((E, T + H, self.N))
         self.z_sys_load = 0.5 * fc.load_error * rng.standard_normal((E, T + H))
         self.z_sys_ren = fc.renewable_error * rng.standard_normal((E, T + H))
+        # Errors are bounded below by -100% so that forecasts stay >= 0 without clipping;
+        # observations keep actual * error (member-major, float32) to cost two passes.
+        np.maximum(self.z_load, -1.0, out=self.z_load)
+        np.maximum(self.z_ren, -1.0, out=self.z_ren)
+        self.z_load_nm = self.load_nm * np.swapaxes(self.z_load, 1, 2).astype(np.float32)
+        self.z_ren_nm = self.ren_nm * np.swapaxes(self.z_ren, 1, 2).astype(np.float32)
         rc = cfg.reserve
         active = rng.random((E, T)) < rc.activation_probability
         self.activation = np.where(active, rc.activation_fraction_max * rng.random((E, T)), 0.0)
@@ -215,6 +239,14 @@ class MarketCore:
         window = actual[:, t : t + self.H]
         scale = self._lead_scale if window.ndim == 2 else self._lead_scale[:, None]
         return np.maximum(window * (1.0 + scale * shock[:, t : t + self.H]), 0.0)
+
+    def forecast_members(self, actual_nm: F64, actual_err_nm: F64, t: int | None = None) -> F64:
+        """Members' forecasts for hours t..t+H-1, (E, N, H) float32, from member-major
+        actuals and actual * error (the same forecast as :meth:`forecast`)."""
+        t = self.t if t is None else t
+        fc = np.multiply(actual_err_nm[:, :, t : t + self.H], self._lead_scale32)
+        fc += actual_nm[:, :, t : t + self.H]
+        return fc
 
     def system_rsi(self, t: int | None = None) -> F64:
         """Residual supply index of each incumbent on this hour's forecasts, (E, G)."""
@@ -375,7 +407,8 @@ class MarketCore:
         net = net + curt_m
         metered = net.sum(-1)  # coalition's metered net import, MW
         position = bought - sold
-        imbalance = metered - (position - act_c)  # + = drew more than scheduled
+        ppa_mw = self.ppa_mw[:, t]
+        imbalance = metered - (position + ppa_mw - act_c)  # + = drew more than scheduled
 
         # --- capacity market -----------------------------------------------------------
         if lay.capacity and self.is_capacity_auction(t):
@@ -434,6 +467,7 @@ class MarketCore:
             perf_c=perf_c,
             net=net,
             metered=metered,
+            ppa_mw=ppa_mw,
         )
         cash, energy = flows["cash"], flows["energy"]
         c = self.cols
@@ -629,6 +663,12 @@ class MarketCore:
         )
         cash[:, st.M_NETWORK, c.coalition] = -charge
         cash[:, st.M_NETWORK, c.network] = charge
+        # PPA: the coalition takes the contracted wind-shaped energy at the PPA price.
+        ppa = q["ppa_mw"]
+        energy[:, st.M_PPA, c.coalition] = -ppa
+        energy[:, st.M_PPA, c.ppa_seller] = ppa
+        cash[:, st.M_PPA, c.coalition] = -ppa * cfg.ppa.price_eur_per_mwh
+        cash[:, st.M_PPA, c.ppa_seller] = ppa * cfg.ppa.price_eur_per_mwh
         # Allocation: the coalition passes its whole result to members.
         result = cash[:, :, c.coalition].sum(-1)
         charge_rate = np.full(E, tf.network_eur_per_mwh + tf.taxes_eur_per_mwh)

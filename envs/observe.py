@@ -47,115 +47,85 @@ def sizes(core: MarketCore) -> dict[str, int]:
     }
 
 
-def _common(core: MarketCore) -> NDArray[np.float64]:
-    cfg, t, E = core.cfg, min(core.t, core.T - 1), core.E
+def _common(core: MarketCore, out: NDArray[np.float32]) -> None:
+    """Write the common features into ``out`` (E, 10 + 2H)."""
+    cfg, t = core.cfg, min(core.t, core.T - 1)
     hour = t % 24
-    day = t // 24
-    doy = cfg.start_day_of_year - 1 + day
+    doy = cfg.start_day_of_year - 1 + t // 24
     dow = doy % 7
-    cal = np.array(
-        [
-            np.sin(TWO_PI * hour / 24),
-            np.cos(TWO_PI * hour / 24),
-            np.sin(TWO_PI * dow / 7),
-            np.cos(TWO_PI * dow / 7),
-            np.sin(TWO_PI * doy / 365),
-            np.cos(TWO_PI * doy / 365),
-            core.t / core.T,
-        ]
+    out[:, :7] = (
+        np.sin(TWO_PI * hour / 24),
+        np.cos(TWO_PI * hour / 24),
+        np.sin(TWO_PI * dow / 7),
+        np.cos(TWO_PI * dow / 7),
+        np.sin(TWO_PI * doy / 365),
+        np.cos(TWO_PI * doy / 365),
+        core.t / core.T,
     )
-    peak = cfg.background.peak_load_mw
-    prices = np.stack(
-        [
-            core.last_price / cfg.spot.price_cap_eur_per_mwh,
-            core.last_reserve_price / cfg.reserve.scarcity_price_eur_per_mw,
-            core.cap_price / cfg.capacity.price_cap_eur_per_mw_day,
-        ],
-        axis=-1,
-    )
-    return np.concatenate(
-        [
-            np.broadcast_to(cal, (E, cal.size)),
-            prices,
-            core.forecast(core.sys_load, core.z_sys_load, t) / peak,
-            core.forecast(core.sys_ren, core.z_sys_ren, t) / peak,
-        ],
-        axis=-1,
-    )
+    out[:, 7] = core.last_price / cfg.spot.price_cap_eur_per_mwh
+    out[:, 8] = core.last_reserve_price / cfg.reserve.scarcity_price_eur_per_mw
+    out[:, 9] = core.cap_price / cfg.capacity.price_cap_eur_per_mw_day
+    h = core.H
+    inv_peak = 1.0 / cfg.background.peak_load_mw
+    out[:, 10 : 10 + h] = core.forecast(core.sys_load, core.z_sys_load, t)
+    out[:, 10 + h : 10 + 2 * h] = core.forecast(core.sys_ren, core.z_sys_ren, t)
+    out[:, 10 : 10 + 2 * h] *= inv_peak
 
 
-def observe(core: MarketCore) -> dict[str, NDArray[np.float32]]:
-    """Observations of every group: ``{"coalition": (E, 1, D), "members": (E, N, D),
-    "incumbents": (E, G, D)}``, float32."""
-    m, fleet, t, E = core.members, core.fleet, min(core.t, core.T - 1), core.E
-    common = _common(core)
-    load_fc = core.forecast(core.load, core.z_load, t)  # (E, H, N)
-    ren_fc = core.forecast(core.ren, core.z_ren, t)
+def observe(
+    core: MarketCore, groups: tuple[str, ...] = ("coalition", "members", "incumbents")
+) -> dict[str, NDArray[np.float32]]:
+    """Observations of the requested groups: ``{"coalition": (E, 1, D), "members": (E, N, D),
+    "incumbents": (E, G, D)}``, float32, written into fresh arrays (never reused, so
+    returned observations stay valid)."""
+    m, fleet, t, E, h = core.members, core.fleet, min(core.t, core.T - 1), core.E, core.H
+    n_common = 10 + 2 * h
+    size = sizes(core)
+    out: dict[str, NDArray[np.float32]] = {}
+    coal = np.empty((E, 1, size["coalition"]), np.float32)
+    _common(core, coal[:, 0, :n_common])
+    common = coal[:, 0, :n_common]
+    # Members' forecasts, (E, N, H) each, from member-major arrays (no transposes).
+    load_fc = core.forecast_members(core.load_nm, core.z_load_nm, t)
+    ren_fc = core.forecast_members(core.ren_nm, core.z_ren_nm, t)
     peak_total = m.peak_load_mw.sum()
-    coal = np.concatenate(
-        [
-            common,
-            load_fc.sum(-1) / peak_total,
-            ren_fc.sum(-1) / peak_total,
-            np.stack(
-                [
-                    core.soc.sum(-1) / max(m.battery_mwh.sum(), 1e-9),
-                    core.debt.sum(-1) / max(m.flex_mwh.sum(), 1e-9),
-                    core.last_imbalance / core.q_max_mw,
-                    core.cap_award_c / max(core.coalition_firm_mw, 1e-9),
-                    np.full(E, float(core.is_capacity_auction(t))),
-                ],
-                axis=-1,
-            ),
-        ],
-        axis=-1,
-    )[:, None, :]
-    peak = m.peak_load_mw
-    own = np.stack(
-        [
-            np.divide(
-                core.soc, m.battery_mwh, out=np.zeros_like(core.soc), where=m.battery_mwh > 0
-            ),
-            np.divide(core.debt, m.flex_mwh, out=np.zeros_like(core.debt), where=m.flex_mwh > 0),
-            np.broadcast_to(m.battery_mwh / peak, core.soc.shape),
-            np.broadcast_to(m.battery_mw / peak, core.soc.shape),
-            np.broadcast_to(m.flex_mw / peak, core.soc.shape),
-            core.last_saving / (peak * core.cfg.spot.price_cap_eur_per_mwh),
-        ],
-        axis=-1,
-    )
-    mem = np.concatenate(
-        [
-            np.broadcast_to(common[:, None, :], (E, core.N, common.shape[-1])),
-            np.swapaxes(load_fc, 1, 2) / peak[:, None],
-            np.swapaxes(ren_fc, 1, 2) / peak[:, None],
-            own,
-        ],
-        axis=-1,
-    )
-    cfg = core.cfg
-    cap = fleet.capacity_mw
-    inc_own = np.stack(
-        [
-            np.broadcast_to(cap / cfg.background.peak_load_mw, (E, core.G)),
-            np.broadcast_to(
-                fleet.marginal_cost_eur_per_mwh / cfg.spot.price_cap_eur_per_mwh, (E, core.G)
-            ),
-            core.prev_dispatch / cap,
-            core.system_rsi(t),
-            core.cap_award_g / cap,
-            np.broadcast_to(fleet.emission_t_per_mwh, (E, core.G)),
-        ],
-        axis=-1,
-    )
-    inc = np.concatenate(
-        [np.broadcast_to(common[:, None, :], (E, core.G, common.shape[-1])), inc_own], axis=-1
-    )
-    return {
-        "coalition": np.clip(coal, -OBS_BOUND, OBS_BOUND).astype(np.float32),
-        "members": np.clip(mem, -OBS_BOUND, OBS_BOUND).astype(np.float32),
-        "incumbents": np.clip(inc, -OBS_BOUND, OBS_BOUND).astype(np.float32),
-    }
+    c = coal[:, 0, n_common:]
+    c[:, :h] = load_fc.sum(1) / peak_total
+    c[:, h : 2 * h] = ren_fc.sum(1) / peak_total
+    c[:, 2 * h] = core.soc.sum(-1) / max(m.battery_mwh.sum(), 1e-9)
+    c[:, 2 * h + 1] = core.debt.sum(-1) / max(m.flex_mwh.sum(), 1e-9)
+    c[:, 2 * h + 2] = core.last_imbalance / core.q_max_mw
+    c[:, 2 * h + 3] = core.cap_award_c / max(core.coalition_firm_mw, 1e-9)
+    c[:, 2 * h + 4] = float(core.is_capacity_auction(t))
+    np.clip(coal, -OBS_BOUND, OBS_BOUND, out=coal)
+    out["coalition"] = coal
+    if "members" in groups:
+        mem = np.empty((E, core.N, size["members"]), np.float32)
+        mem[:, :, :n_common] = common[:, None, :]
+        inv_peak = (1.0 / m.peak_load_mw)[:, None]
+        np.multiply(load_fc, inv_peak, out=mem[:, :, n_common : n_common + h])
+        np.multiply(ren_fc, inv_peak, out=mem[:, :, n_common + h : n_common + 2 * h])
+        o = n_common + 2 * h
+        mem[:, :, o] = core.soc * core.inv_battery_mwh
+        mem[:, :, o + 1] = core.debt * core.inv_flex_mwh
+        mem[:, :, o + 2 : o + 5] = core.member_static
+        mem[:, :, o + 5] = core.last_saving / (m.peak_load_mw * core.cfg.spot.price_cap_eur_per_mwh)
+        np.clip(mem, -OBS_BOUND, OBS_BOUND, out=mem)
+        out["members"] = mem
+    if "incumbents" in groups:
+        cfg = core.cfg
+        cap = fleet.capacity_mw
+        inc = np.empty((E, core.G, size["incumbents"]), np.float32)
+        inc[:, :, :n_common] = common[:, None, :]
+        inc[:, :, n_common] = cap / cfg.background.peak_load_mw
+        inc[:, :, n_common + 1] = fleet.marginal_cost_eur_per_mwh / cfg.spot.price_cap_eur_per_mwh
+        inc[:, :, n_common + 2] = core.prev_dispatch / cap
+        inc[:, :, n_common + 3] = core.system_rsi(t)
+        inc[:, :, n_common + 4] = core.cap_award_g / cap
+        inc[:, :, n_common + 5] = fleet.emission_t_per_mwh
+        np.clip(inc, -OBS_BOUND, OBS_BOUND, out=inc)
+        out["incumbents"] = inc
+    return out
 
 
 def state_size(core: MarketCore) -> int:
@@ -169,8 +139,8 @@ def state(
     """Global state for centralised critics, (E, S) float32: the coalition's observation,
     every member's state of charge share, flex debt share and next-hour net load
     forecast / peak, and every incumbent's last dispatch / capacity."""
-    obs = observe(core) if obs is None else obs
-    m = core.members
+    if obs is None or "members" not in obs:
+        obs = observe(core, ("coalition", "members"))
     member_obs = obs["members"]
     h = core.H
     base = 10 + 2 * h
@@ -185,5 +155,4 @@ def state(
         ],
         axis=-1,
     )
-    del m
     return np.clip(s, -OBS_BOUND, OBS_BOUND).astype(np.float32)

@@ -139,7 +139,7 @@ class MarketParallelEnv(ParallelEnv):
             self.np_random, _ = seeding.np_random(seed)
         self.core.reset(self.np_random)
         self.agents = list(self.possible_agents)
-        self._obs = ob.observe(self.core)
+        self._obs = ob.observe(self.core, tuple(self.agent_groups))
         return self._split_obs(self._obs), {a: {} for a in self.agents}
 
     def _split_obs(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -179,7 +179,7 @@ class MarketParallelEnv(ParallelEnv):
             a_i, clipped["incumbents"] = self._group_actions(actions, "incumbents")
             a_i = a_i[None]
         res = self.core.step(a_c, a_m, a_i)
-        self._obs = ob.observe(self.core)
+        self._obs = ob.observe(self.core, tuple(self.agent_groups))
         obs = self._split_obs(self._obs)
         rewards = {"coalition": float(res.reward_coalition[0])}
         if a_m is not None:

@@ -438,6 +438,22 @@ class ForecastConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PpaConfig:
+    """A pay-as-produced wind PPA held by the coalition (e.g. from ``ppa_negotiation_v0``).
+
+    Each hour the coalition takes ``volume_mw * wind capacity factor`` MWh at
+    ``price_eur_per_mwh``; the energy counts toward its position, so deviations from
+    the wind shape are the coalition's imbalance. ``volume_mw: 0`` means no PPA.
+    """
+
+    volume_mw: float = 0.0
+    price_eur_per_mwh: float = 50.0
+
+    def __post_init__(self) -> None:
+        _check(self.volume_mw >= 0, "ppa.volume_mw", self.volume_mw, ">= 0")
+
+
+@dataclass(frozen=True, slots=True)
 class ScenarioConfig:
     """A whole scenario: market rules, participants, weather and policy."""
 
@@ -457,6 +473,7 @@ class ScenarioConfig:
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     weather: WeatherConfig = field(default_factory=WeatherConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    ppa: PpaConfig = field(default_factory=PpaConfig)
 
     def __post_init__(self) -> None:
         _check(1 <= self.days <= 366, "days", self.days, "1..366")

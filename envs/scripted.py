@@ -48,7 +48,8 @@ def coalition_actions(core: MarketCore, members: F64 | None = None) -> F64:
     m = core.members
     members = member_actions(core) if members is None else members
     net = member_forecast_net(core) + members[..., 0] * m.battery_mw + members[..., 1] * m.flex_mw
-    q = net.sum(-1)
+    # The PPA's wind-shaped delivery is already contracted; bid only the rest.
+    q = net.sum(-1) - core.ppa_mw[:, core.t]
     act = -np.ones((core.E, core.layout.coalition))
     act[:, 0] = np.clip(q / core.q_max_mw, -1.0, 1.0)
     act[:, 1] = np.where(q >= 0.0, 1.0, -1.0)

@@ -85,7 +85,7 @@ class VectorMarketEnv:
             self._rng = np.random.default_rng(np.random.SeedSequence(seed))
         self.core.reset(self._rng)
         self._needs_reset = False
-        self._obs = ob.observe(self.core)
+        self._obs = ob.observe(self.core, tuple(self.agent_groups))
         return self._group_obs(self._obs), {}
 
     def state(self) -> np.ndarray:
@@ -133,7 +133,7 @@ class VectorMarketEnv:
         res = self.core.step(
             checked["coalition"][:, 0], checked.get("members"), checked.get("incumbents")
         )
-        self._obs = ob.observe(self.core)
+        self._obs = ob.observe(self.core, tuple(self.agent_groups))
         rewards = {"coalition": res.reward_coalition[:, None]}
         if "members" in self.agent_groups:
             rewards["members"] = res.reward_members

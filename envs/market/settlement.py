@@ -21,9 +21,10 @@ MARKETS: tuple[str, ...] = (
     "balancing",
     "imbalance",
     "network",
+    "ppa",
     "allocation",
 )
-M_SPOT, M_RESERVE, M_CAPACITY, M_BALANCING, M_IMBALANCE, M_NETWORK, M_ALLOCATION = range(
+M_SPOT, M_RESERVE, M_CAPACITY, M_BALANCING, M_IMBALANCE, M_NETWORK, M_PPA, M_ALLOCATION = range(
     len(MARKETS)
 )
 
@@ -33,6 +34,7 @@ OTHER_PARTICIPANTS: tuple[str, ...] = (
     "system_renewables",
     "market_operator",
     "network_operator",
+    "ppa_seller",
 )
 
 
@@ -60,7 +62,8 @@ class Columns:
             base + 2,
             base + 3,
         )
-        self.size = base + 4
+        self.ppa_seller = base + 4
+        self.size = base + 5
 
 
 def consumer_shares(background_mwh: F64, coalition_mwh: F64) -> tuple[F64, F64]:
