@@ -57,7 +57,8 @@ def load_yaml(
             loaded = yaml.safe_load(fh) or {}
         if not isinstance(loaded, dict):
             raise ConfigError(
-                f"{current!s}: expected a YAML mapping at the top level, got {type(loaded).__name__}"
+                f"{current!s}: expected a YAML mapping at the top level, "
+                f"got {type(loaded).__name__}"
             )
         chain.append(loaded)
         base = loaded.get("extends")
@@ -73,7 +74,7 @@ def load_yaml(
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Return a copy of ``data`` with dotted-path overrides set (``"spot.price_cap_eur_per_mwh"``)."""
+    """Return a copy of ``data`` with dotted-path overrides set (``"spot.pricing"``)."""
     out = copy.deepcopy(data)
     for dotted, value in (overrides or {}).items():
         parts = dotted.split(".")

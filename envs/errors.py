@@ -1,4 +1,4 @@
-"""Errors raised for bad input: each message names the field or agent, the bad value and what is allowed."""
+"""Errors for bad input: messages name the field or agent, the bad value and what is allowed."""
 
 
 class ConfigError(ValueError):

@@ -35,7 +35,7 @@ class SingleAgentEnv(gymnasium.Env):
         if agent not in self.par.possible_agents:
             raise UnknownNameError(
                 f"agent {agent!r} is not in {name} with this scenario; agents: "
-                f"{', '.join(self.par.possible_agents[:5])}{', ...' if len(self.par.possible_agents) > 5 else ''}"
+                f"{', '.join(self.par.possible_agents)}"
             )
         self.agent = agent
         self.render_mode = render_mode

@@ -68,7 +68,8 @@ def validate_actions(
         a = a if isinstance(a, np.ndarray) else np.asarray(a)
         if a.dtype.kind not in "fiu":
             raise ActionError(
-                f"action of {aid!r} has dtype {a.dtype}; expected a real numeric array for {space_text}"
+                f"action of {aid!r} has dtype {a.dtype}; "
+                f"expected a real numeric array for {space_text}"
             )
         if a.shape != (size,):
             raise ActionError(f"action of {aid!r} has shape {a.shape}; expected {space_text}")
@@ -293,8 +294,10 @@ class MarketParallelEnv(ParallelEnv):
             return None
         core = self.core
         return (
-            f"t={core.t:4d} spot={core.last_price[0]:8.2f} EUR/MWh reserve={core.last_reserve_price[0]:7.2f} "
-            f"EUR/MW capacity={core.cap_price[0]:7.2f} EUR/MW-day imbalance={core.last_imbalance[0]:7.3f} MWh"
+            f"t={core.t:4d} spot={core.last_price[0]:8.2f} EUR/MWh "
+            f"reserve={core.last_reserve_price[0]:7.2f} EUR/MW "
+            f"capacity={core.cap_price[0]:7.2f} EUR/MW-day "
+            f"imbalance={core.last_imbalance[0]:7.3f} MWh"
         )
 
     def close(self) -> None:

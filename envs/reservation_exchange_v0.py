@@ -265,7 +265,7 @@ def load_config(
 class ReservationExchangeEnv(ParallelEnv):
     """PettingZoo ``ParallelEnv`` of the reservation exchange (see the module docstring)."""
 
-    metadata = {"name": ENV_ID, "render_modes": [], "is_parallelizable": True}  # noqa: RUF012
+    metadata = {"name": ENV_ID, "render_modes": [], "is_parallelizable": True}
 
     def __init__(self, config: ExchangeConfig | None = None, render_mode: str | None = None):
         if render_mode is not None:

@@ -192,7 +192,7 @@ class CoalitionVecEnv(VecEnv):
         """Step with scripted members and incumbents; auto-reset at the episode's end."""
         acts = self.venv.scripted_actions()
         acts["coalition"] = self._actions[:, None, :]
-        obs, rewards, term, trunc, info = self.venv.step(acts)
+        obs, rewards, term, trunc, _ = self.venv.step(acts)
         rew = rewards["coalition"][:, 0].astype(np.float32)
         self._returns += rew
         self._length += 1
