@@ -53,6 +53,13 @@ class SpotConfig:
             f"below spot.price_cap_eur_per_mwh={self.price_cap_eur_per_mwh}",
         )
         _check(
+            self.price_cap_eur_per_mwh > 0
+            and self.demand_price_high_eur_per_mwh <= self.price_cap_eur_per_mwh,
+            "spot.price_cap_eur_per_mwh",
+            self.price_cap_eur_per_mwh,
+            f"> 0 and >= spot.demand_price_high_eur_per_mwh={self.demand_price_high_eur_per_mwh}",
+        )
+        _check(
             0.0 <= self.demand_elastic_share < 1.0,
             "spot.demand_elastic_share",
             self.demand_elastic_share,

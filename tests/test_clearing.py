@@ -51,13 +51,13 @@ def spot(sq, sp, dq, dp, pricing="uniform"):
 
 
 @st.composite
-def offer_books(draw, hi: float, unique: bool = False):
+def offer_books(draw, hi: float, unique: bool = False, min_need: int = 0):
     """(q, p) offers of shape (E, R) and a requirement/target (E,) for reserve or capacity."""
     e = draw(st.integers(1, 3))
     r = draw(st.integers(1, 6))
     q = draw(_qty((e, r)))
     p = draw(_price((e, r), 0, hi, unique))
-    need = draw(arrays(np.float64, (e,), elements=st.integers(0, 400).map(float)))
+    need = draw(arrays(np.float64, (e,), elements=st.integers(min_need, 400).map(float)))
     return q, p, need
 
 
@@ -244,7 +244,7 @@ def test_reserve_permutation_batch_and_inputs(book, rnd):
 
 
 # --------------------------------------------------------------------- capacity
-@given(offer_books(CAP_CAP + 50))
+@given(offer_books(CAP_CAP + 50, min_need=1))
 def test_capacity_award_within_offers_and_price_on_curve(book):
     q, p, target = book
     r = capacity(q, p, target)
@@ -262,7 +262,7 @@ def test_capacity_award_within_offers_and_price_on_curve(book):
         assert np.all(pc[e][q[e] - r.award_mw[e] > TOL] >= price[e] - 1e-6)
 
 
-@given(offer_books(CAP_CAP), st.integers(0, 200))
+@given(offer_books(CAP_CAP, min_need=1), st.integers(0, 200))
 def test_capacity_price_non_decreasing_in_target(book, extra):
     q, p, target = book
     lo = capacity(q, p, target).price_eur_per_mw_day
@@ -270,7 +270,7 @@ def test_capacity_price_non_decreasing_in_target(book, extra):
     assert np.all(lo <= hi + 1e-6)
 
 
-@given(offer_books(CAP_CAP, unique=True), st.randoms(use_true_random=False))
+@given(offer_books(CAP_CAP, unique=True, min_need=1), st.randoms(use_true_random=False))
 def test_capacity_permutation_batch_and_inputs(book, rnd):
     q, p, target = book
     before = [a.copy() for a in book]
@@ -285,6 +285,12 @@ def test_capacity_permutation_batch_and_inputs(book, rnd):
         one = capacity(q[e : e + 1], p[e : e + 1], target[e : e + 1])
         np.testing.assert_array_equal(one.award_mw[0], r.award_mw[e])
         assert one.price_eur_per_mw_day[0] == r.price_eur_per_mw_day[e]
+
+
+def test_capacity_zero_target_price_not_above_rejected_offer():
+    r = capacity(np.array([[1.0]]), np.array([[0.0]]), np.array([0.0]))
+    assert r.cleared_mw[0] == 0.0
+    assert r.price_eur_per_mw_day[0] <= 0.0
 
 
 # ------------------------------------------------------------------- allocation

@@ -98,6 +98,8 @@ def clear_capacity(
     acc = np.clip(q_at_p - start, 0.0, q)
     cleared = acc.sum(axis=-1)
     price = vrr_price(cleared, target_mw, cap_eur_per_mw_day=cap, lower=lower, upper=upper)
+    # No requirement: nothing is bought and no offer is worth paying for.
+    price = np.where(target_mw > 0.0, price, 0.0)
     award = np.empty_like(acc)
     np.put_along_axis(award, order, acc, axis=-1)
     return CapacityResult(price_eur_per_mw_day=price, award_mw=award, cleared_mw=cleared)
