@@ -324,7 +324,8 @@ class PpaNegotiationEnv(AECEnv):
 
     def _info(self) -> dict[str, Any]:
         neg = self._neg
-        assert neg is not None  # internal invariant: called after reset
+        if neg is None:
+            raise RuntimeError("no negotiation in progress; call reset() first")
         standing = neg.standing
         res = neg.result()
         return {
