@@ -4,9 +4,9 @@ Dims: E envs, G generators, K tranches, N members, H forecast hours, T episode h
 All episodes in a batch start together and last T steps, so the time index is shared.
 
 :class:`MarketCore` holds the state arrays and steps them with array operations only:
-no Python loop over envs, members or generators. Observations are built in
-:mod:`envs.observe`, money in :mod:`envs.market.settlement` and the ledger in
-:mod:`envs.ledger`. A step computes everything into locals and commits the state at
+no Python loop over envs, members or generators. The step itself runs in the
+compiled :mod:`envs.kernel`; observations are built in :mod:`envs.observe` and the
+ledger in :mod:`envs.ledger`. A step computes everything into locals and commits the state at
 the end, so a step that raises leaves the simulator as it was.
 """
 
@@ -18,22 +18,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from envs import kernel as kn
 from envs.actors import fleet as fl
 from envs.actors.members import (
     INITIAL_SOC,
     MemberArrays,
-    battery_bounds,
-    flex_bounds,
-    self_consumption_power,
-    soc_after,
 )
 from envs.errors import EpisodeOverError
 from envs.ledger import Ledger
-from envs.market import clear_capacity, clear_reserve, clear_spot
 from envs.market import settlement as st
 from envs.profiles import make_profiles
 from envs.scenario import ScenarioConfig
-from envs.settle import settle
 
 F64 = NDArray[np.float64]
 
@@ -129,6 +124,7 @@ class MarketCore:
             1.0, m.battery_mwh, out=np.zeros(self.N), where=m.battery_mwh > 0
         )
         self.inv_flex_mwh = np.divide(1.0, m.flex_mwh, out=np.zeros(self.N), where=m.flex_mwh > 0)
+        self.inv_peak = 1.0 / m.peak_load_mw
         self.member_static = np.stack(
             [
                 m.battery_mwh / m.peak_load_mw,
@@ -153,8 +149,45 @@ class MarketCore:
         self.ledger = Ledger(self, enabled=record_ledger)
         self.t = 0
         self._ready = False
+        self._static_bids: fl.BidParams | None = None
+        self._init_kernel_params()
 
     # ------------------------------------------------------------------ set-up
+    def _init_kernel_params(self) -> None:
+        """Pack the scenario's constants for :mod:`envs.kernel` (once per core)."""
+        cfg, m, E = self.cfg, self.members, self.E
+        sp, rc, cc, tf = cfg.spot, cfg.reserve, cfg.capacity, cfg.tariff
+        self._fparams = tuple(float(v) for v in (
+            sp.price_floor_eur_per_mwh, sp.price_cap_eur_per_mwh,
+            cfg.background.renewable_offer_eur_per_mwh, self.q_max_mw, m.battery_mw.sum(),
+            rc.scarcity_price_eur_per_mw, self.coalition_firm_mw, cc.price_cap_eur_per_mw_day,
+            cc.curve_lower, cc.curve_upper, sp.scarcity_price_share, sp.imbalance_spread_eur_per_mwh,
+            rc.requirement_share_of_load, rc.requirement_share_of_renewables,
+            rc.non_delivery_penalty_eur_per_mwh, cc.performance_penalty_eur_per_mwh,
+            tf.network_eur_per_mwh, tf.taxes_eur_per_mwh, tf.community_discount,
+            cfg.ppa.price_eur_per_mwh,
+        ))  # fmt: skip
+        # Full retail price of the counterfactual by hour: energy part + network + taxes.
+        self._retail_by_hour = self._tariff_energy + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
+        self._fparams_tail = (float(tf.feed_in_eur_per_mwh), float(cfg.members.reward_mix))
+        self._iparams = (
+            int(sp.pricing == "pay_as_bid"),
+            int(self.layout.reserve),
+            int(self.layout.capacity),
+        )
+        self._drives = int(self.layout.drives_members)
+        self._iparams_tail = (
+            kn.ALLOCATION_RULES.index(cfg.coalition.allocation),
+            kn.REWARD_MODES.index(cfg.members.reward),
+            int(cfg.emissions_accounting == "marginal"),
+        )
+        self._zeros_e = np.zeros(E)
+        self._no_member_actions = np.zeros((E, self.N, 2))
+        shape = (E, len(st.MARKETS), len(self.participants))
+        # Every entry the kernel writes is written every step, so these are zeroed once.
+        self._flows = tuple(np.zeros(shape) for _ in range(4))
+        self._kernel = kn.step_parallel if E >= 64 else kn.step_serial
+
     def _tariff_by_hour(self) -> F64:
         """Retail energy price of the counterfactual by hour of day, EUR/MWh (24,)."""
         tf = self.cfg.tariff
@@ -264,11 +297,28 @@ class MarketCore:
 
     # ------------------------------------------------------------------ step
     def scripted_incumbent_bids(self) -> fl.BidParams:
-        """Bids of the scenario's scripted strategy for this hour."""
-        return fl.scripted_bids(self.cfg.fleet, self.system_rsi(), self.K)
+        """Bids of the scenario's scripted strategy for this hour.
+
+        Competitive and fixed-markup bids do not depend on the state, so they are built
+        once per batch size; withholding depends on this hour's residual supply index.
+        """
+        if self.cfg.fleet.strategy == "withholding":
+            return fl.scripted_bids(self.cfg.fleet, self.system_rsi(), self.K)
+        if self._static_bids is None:
+            self._static_bids = fl.scripted_bids(self.cfg.fleet, np.ones((self.E, self.G)), self.K)
+        return self._static_bids
 
     def step(self, coalition: F64, members: F64 | None, incumbents: F64 | None) -> StepResult:
-        """Advance all envs by one hour.
+        """Advance all envs by one hour (the rules of DESIGN §3, run by :mod:`envs.kernel`).
+
+        In order: members' battery and flex set-points are projected onto their limits;
+        the coalition's and incumbents' bids are built; the reserve market clears and
+        its awards are withheld from energy offers; the spot market clears; reserve
+        activations draw batteries and metering gives the coalition's imbalance; the
+        capacity auction clears in auction hours and penalises non-delivery in scarcity
+        hours; every flow is settled ;
+        the coalition's result is allocated; each member's counterfactual bill alone is
+        computed; rewards and accounting follow.
 
         Args:
             coalition: (E, layout.coalition) actions in [-1, 1].
@@ -283,42 +333,11 @@ class MarketCore:
             raise EpisodeOverError(
                 "step() called before reset() or after the episode ended; call reset()"
             )
-        cfg, m, fleet, lay = self.cfg, self.members, self.fleet, self.layout
-        t, E = self.t, self.E
-        sp = cfg.spot
-        floor, cap = sp.price_floor_eur_per_mwh, sp.price_cap_eur_per_mwh
-        hour = t % 24
-        info: dict[str, Any] = {}
-
-        # --- members' set-points, projected onto physical limits -------------------
-        if lay.drives_members:
-            sig = coalition[:, -2:]
-            members = np.broadcast_to(sig[:, None, :], (E, self.N, 2))
+        cfg, lay, t, E, N, G = self.cfg, self.layout, self.t, self.E, self.N, self.G
         if members is None:
-            raise ValueError("members' actions are required when members.agents is true")
-        ch_max, dis_max = battery_bounds(self.soc, m)
-        cmd = members[..., 0] * m.battery_mw
-        batt = np.clip(cmd, -dis_max, ch_max)
-        f_lo, f_hi = flex_bounds(self.debt, m, hour == 23)
-        fcmd = members[..., 1] * m.flex_mw
-        flex = np.clip(fcmd, f_lo, f_hi)
-        projected = (np.abs(batt - cmd) > 1e-9).sum(-1) + (
-            (np.abs(flex - fcmd) > 1e-9) & (hour != 23)
-        ).sum(-1)
-
-        # --- coalition bids ------------------------------------------------------
-        q_spot = coalition[:, 0] * self.q_max_mw
-        p_spot = _cube_price(coalition[:, 1], floor, cap)
-        i = 2
-        if lay.reserve:
-            res_q = (coalition[:, i] + 1.0) * 0.5 * m.battery_mw.sum()
-            res_p = ((coalition[:, i + 1] + 1.0) * 0.5) ** 3 * cfg.reserve.scarcity_price_eur_per_mw
-            i += 2
-        if lay.capacity:
-            cap_q = (coalition[:, i] + 1.0) * 0.5 * self.coalition_firm_mw
-            cap_p = ((coalition[:, i + 1] + 1.0) * 0.5) * cfg.capacity.price_cap_eur_per_mw_day
-
-        # --- incumbents' bids ----------------------------------------------------
+            if not lay.drives_members:
+                raise ValueError("members' actions are required when members.agents is true")
+            members = self._no_member_actions
         if incumbents is None:
             bids = self.scripted_incumbent_bids()
         else:
@@ -329,262 +348,68 @@ class MarketCore:
                 capacity=lay.capacity,
                 capacity_cap_eur_per_mw_day=cfg.capacity.price_cap_eur_per_mw_day,
             )
-
-        # --- reserve market --------------------------------------------------------
-        fc_load0 = self.sys_load[:, t] * (1.0 + self._lead_scale[0] * self.z_sys_load[:, t])
-        fc_ren0 = np.maximum(
-            self.sys_ren[:, t] * (1.0 + self._lead_scale[0] * self.z_sys_ren[:, t]), 0.0
-        )
-        if lay.reserve:
-            rc = cfg.reserve
-            requirement = (
-                rc.requirement_share_of_load * fc_load0
-                + rc.requirement_share_of_renewables * fc_ren0
-            )
-            rq_g, rp_g = fl.reserve_offers(bids, fleet, self.prev_dispatch)
-            rres = clear_reserve(
-                np.concatenate([rq_g, res_q[:, None]], axis=-1),
-                np.concatenate([rp_g, res_p[:, None]], axis=-1),
-                requirement,
-                scarcity_price_eur_per_mw=rc.scarcity_price_eur_per_mw,
-            )
-            award_g, award_c = rres.award_mw[:, :-1], rres.award_mw[:, -1]
-            res_price, res_short = rres.price_eur_per_mw, rres.shortfall_mw
+        s0 = self._lead_scale[0]
+        auction = self.is_capacity_auction(t)
+        if auction:
+            period = cfg.capacity.period_h or self.T
+            target = cfg.capacity.target_share_of_peak * self.sys_load[:, t : t + period].max(-1)
         else:
-            award_g, award_c = np.zeros((E, self.G)), np.zeros(E)
-            res_price = res_short = requirement = np.zeros(E)
-
-        # --- spot market -------------------------------------------------------------
-        eq, ep = fl.energy_offers(bids, fleet, self.prev_dispatch, award_g, floor)
-        sys_load, sys_ren = self.sys_load[:, t], self.sys_ren[:, t]
-        sell, buy = np.maximum(-q_spot, 0.0), np.maximum(q_spot, 0.0)
-        s_q = np.concatenate([eq.reshape(E, -1), sys_ren[:, None], sell[:, None]], axis=-1)
-        s_p = np.concatenate(
-            [
-                ep.reshape(E, -1),
-                np.full((E, 1), cfg.background.renewable_offer_eur_per_mwh),
-                p_spot[:, None],
-            ],
-            axis=-1,
+            target = self._zeros_e
+        iparams = (
+            *self._iparams,
+            int(auction),
+            self._drives,
+            int(t % 24 == 23),
+            *self._iparams_tail,
         )
-        d_q = np.concatenate([sys_load[:, None] * self._demand_shares, buy[:, None]], axis=-1)
-        d_p = np.broadcast_to(self._demand_prices, d_q.shape).copy()
-        d_p[:, -1] = p_spot
-        spot = clear_spot(
-            s_q,
-            s_p,
-            d_q,
-            d_p,
-            price_floor_eur_per_mwh=floor,
-            price_cap_eur_per_mwh=cap,
-            pricing=sp.pricing,
-        )
-        price = spot.price_eur_per_mwh
-        n_gen_blocks = self.G * (self.K + 1)
-        gen_blocks = spot.supply_mw[:, :n_gen_blocks].reshape(E, self.G, self.K + 1)
-        dispatch = gen_blocks.sum(-1)
-        gen_spot_cash = (
-            gen_blocks * spot.supply_price_eur_per_mwh[:, :n_gen_blocks].reshape(E, self.G, -1)
-        ).sum(-1)
-        ren_mw, sold = spot.supply_mw[:, -2], spot.supply_mw[:, -1]
-        ren_cash = ren_mw * spot.supply_price_eur_per_mwh[:, -2]
-        sold_cash = sold * spot.supply_price_eur_per_mwh[:, -1]
-        bg_mw, bought = spot.demand_mw[:, :-1].sum(-1), spot.demand_mw[:, -1]
-        buyer_price = spot.demand_price_eur_per_mwh
-
-        # --- realisation: activation, batteries, metering ----------------------------
-        act = self.activation[:, t]
-        act_g = award_g * act[:, None]
-        act_req_c = award_c * act
-        head = batt + dis_max  # extra discharge available beyond the set-point
-        head_sum = head.sum(-1)
-        share = np.minimum(1.0, act_req_c / np.maximum(head_sum, 1e-12))
-        delivered_i = head * share[:, None]
-        act_c = delivered_i.sum(-1)
-        act_short = np.maximum(act_req_c - act_c, 0.0)
-        batt_final = batt - delivered_i
-        net = self.load[:, t] + flex + batt_final - self.ren[:, t]
-        curt_m = np.maximum(-m.export_limit_mw - net, 0.0)
-        net = net + curt_m
-        metered = net.sum(-1)  # coalition's metered net import, MW
-        position = bought - sold
-        ppa_mw = self.ppa_mw[:, t]
-        imbalance = metered - (position + ppa_mw - act_c)  # + = drew more than scheduled
-
-        # --- capacity market -----------------------------------------------------------
-        if lay.capacity and self.is_capacity_auction(t):
-            cc = cfg.capacity
-            period = cc.period_h or self.T
-            target = cc.target_share_of_peak * self.sys_load[:, t : t + period].max(-1)
-            cq_g, cp_g = fl.capacity_offers(bids, fleet)
-            cres = clear_capacity(
-                np.concatenate([cq_g, cap_q[:, None]], -1),
-                np.concatenate([cp_g, cap_p[:, None]], -1),
-                target,
-                cap_eur_per_mw_day=cc.price_cap_eur_per_mw_day,
-                lower=cc.curve_lower,
-                upper=cc.curve_upper,
-            )
-            cap_award_g, cap_award_c, cap_price = (
-                cres.award_mw[:, :-1],
-                cres.award_mw[:, -1],
-                cres.price_eur_per_mw_day,
-            )
-            info["capacity_cleared_mw"] = cres.cleared_mw
-        else:
-            cap_award_g, cap_award_c, cap_price = self.cap_award_g, self.cap_award_c, self.cap_price
-        scarcity = (
-            (price >= sp.scarcity_price_share * cap)
-            | (spot.unserved_mw > 1e-9)
-            | (res_short > 1e-9)
-        )
-        perf_g = np.where(scarcity[:, None], np.maximum(cap_award_g - dispatch - award_g, 0.0), 0.0)
-        delivered_c = np.maximum(-batt_final, 0.0).sum(-1) + award_c
-        perf_c = np.where(scarcity, np.maximum(cap_award_c - delivered_c, 0.0), 0.0)
-
-        # --- settlement --------------------------------------------------------------
-        flows = settle(
-            self.cfg,
-            self.cols,
-            self.permutations,
-            price=price,
-            buyer_price=buyer_price,
-            dispatch=dispatch,
-            gen_spot_cash=gen_spot_cash,
-            ren_mw=ren_mw,
-            ren_cash=ren_cash,
-            sold=sold,
-            sold_cash=sold_cash,
-            bought=bought,
-            bg_mw=bg_mw,
-            act_g=act_g,
-            act_c=act_c,
-            act_short=act_short,
-            imbalance=imbalance,
-            award_g=award_g,
-            award_c=award_c,
-            res_price=res_price,
-            cap_award_g=cap_award_g,
-            cap_award_c=cap_award_c,
-            cap_price=cap_price,
-            perf_g=perf_g,
-            perf_c=perf_c,
-            net=net,
-            metered=metered,
-            ppa_mw=ppa_mw,
-        )
-        cash, energy = flows["cash"], flows["energy"]
-        c = self.cols
-        alloc = cash[:, st.M_ALLOCATION, c.members]
-
-        # --- counterfactual: each member alone, self-consumption battery, retail tariff
-        net_cf0 = self.load[:, t] - self.ren[:, t]
-        cf_batt = self_consumption_power(net_cf0, self.cf_soc, m)
-        net_cf = np.maximum(net_cf0 + cf_batt, -m.export_limit_mw)
-        tf = cfg.tariff
-        retail = self._tariff_energy[hour] + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
-        bill_cf = (
-            np.maximum(net_cf, 0.0) * retail - np.maximum(-net_cf, 0.0) * tf.feed_in_eur_per_mwh
-        )
-        saving = bill_cf + alloc  # bill in the coalition is -alloc
-
-        # --- rewards -----------------------------------------------------------------
-        gen_energy = dispatch + act_g
-        profit = cash[:, :, c.gens].sum(1) - fleet.marginal_cost_eur_per_mwh * gen_energy
-        mean_saving = saving.mean(-1, keepdims=True)
-        mc = cfg.members
-        if mc.reward == "individual":
-            r_members = saving
-        elif mc.reward == "team":
-            r_members = np.broadcast_to(mean_saving, saving.shape).copy()
-        else:
-            r_members = (1.0 - mc.reward_mix) * saving + mc.reward_mix * mean_saving
-
-        # --- accounting --------------------------------------------------------------
-        emissions_g = fleet.emission_t_per_mwh * gen_energy
-        total_gen = gen_energy.sum(-1) + ren_mw
-        avg_ef = emissions_g.sum(-1) / np.maximum(total_gen, 1e-9)
-        running = dispatch > 1e-6
-        marg_idx = np.argmax(np.where(running, fleet.marginal_cost_eur_per_mwh, -np.inf), axis=-1)
-        mc_marg = np.where(running.any(-1), fleet.marginal_cost_eur_per_mwh[marg_idx], 0.0)
-        ef_marg = np.where(running.any(-1), fleet.emission_t_per_mwh[marg_idx], 0.0)
-        imports = np.maximum(metered, 0.0)
-        coal_ef = avg_ef if cfg.emissions_accounting == "average" else ef_marg
-        clean_grid = ((fleet.emission_t_per_mwh == 0.0) * gen_energy).sum(-1) + ren_mw
-        cfe_share = clean_grid / np.maximum(total_gen, 1e-9)
-        consumption = (self.load[:, t] + flex).sum(-1)
-        own_ren = (self.ren[:, t] - curt_m).sum(-1)
-        cfe = np.minimum(
-            1.0,
-            (np.minimum(own_ren, consumption) + cfe_share * imports)
-            / np.maximum(consumption, 1e-9),
-        )
-        rsi = fl.residual_supply_index(
-            fleet.capacity_mw, sys_ren, sys_load + np.maximum(position, 0.0)
-        )
-        clipped_cmd = projected.astype(np.float64)
-        info.update(
-            price_eur_per_mwh=price,
-            reserve_price_eur_per_mw=res_price,
-            capacity_price_eur_per_mw_day=cap_price,
-            reserve_requirement_mw=requirement,
-            reserve_shortfall_mw=res_short,
-            unserved_energy_mwh=spot.unserved_mw,
-            curtailment_mwh=(sys_ren - ren_mw) + curt_m.sum(-1),
-            emissions_t=emissions_g.sum(-1),
-            coalition_emissions_t=imports * coal_ef,
-            coalition_cfe=cfe,
-            lerner_index=np.where(price > 0, (price - mc_marg) / np.maximum(price, 1e-9), 0.0),
-            residual_supply_index=rsi.min(-1),
-            scarcity=scarcity.astype(np.float64),
-            coalition_position_mw=position,
-            coalition_metered_mw=metered,
-            coalition_imbalance_mwh=imbalance,
-            reserve_activation_share=act,
-            reserve_not_delivered_mwh=act_short,
-            members_saving_eur=saving.sum(-1),
-            counterfactual_bill_eur=bill_cf.sum(-1),
-            coalition_result_eur=alloc.sum(-1),
-            n_projected=clipped_cmd,
-            welfare_eur=self._welfare(price, bg_mw, gen_energy, fleet),
-        )
-        info["_bill_cf"] = bill_cf
-        info["_saving"] = saving
-        info["_dispatch"] = dispatch
-        info["_profit"] = profit
-        info["_markup"] = np.where(
-            running,
-            (price[:, None] - fleet.marginal_cost_eur_per_mwh)
-            / np.maximum(fleet.marginal_cost_eur_per_mwh, 1.0),
-            0.0,
-        )
-        info["_net"] = net
-
+        fparams = (*self._fparams, float(self._retail_by_hour[t % 24]), *self._fparams_tail)
+        soc, cf_soc, debt = np.empty((E, N)), np.empty((E, N)), np.empty((E, N))
+        dispatch, cap_g = np.empty((E, G)), np.empty((E, G))
+        cap_c, cap_price = np.empty(E), np.empty(E)
+        saving, bill, r_members, net = (np.empty((E, N)) for _ in range(4))
+        profit, markup = np.empty((E, G)), np.empty((E, G))
+        info_arr = np.empty((E, len(kn.INFO_KEYS)))
+        cash, energy, reserve_mw, capacity_mw = self._flows
+        m, fleet = self.members, self.fleet
+        self._kernel(
+            self.soc, self.cf_soc, self.debt, self.prev_dispatch, self.cap_award_g,
+            self.cap_award_c, self.cap_price, self.load[:, t], self.ren[:, t],
+            self.sys_load[:, t], self.sys_ren[:, t],
+            self.sys_load[:, t] * (1.0 + s0 * self.z_sys_load[:, t]),
+            np.maximum(self.sys_ren[:, t] * (1.0 + s0 * self.z_sys_ren[:, t]), 0.0),
+            self.activation[:, t], self.ppa_mw[:, t], target,
+            np.ascontiguousarray(coalition, dtype=np.float64),
+            np.ascontiguousarray(members, dtype=np.float64),
+            bids.markup, bids.withhold, bids.reserve_fraction, bids.reserve_markup,
+            bids.capacity_fraction, bids.capacity_price_eur_per_mw_day,
+            m.battery_mw, m.battery_mwh, m.eta, m.flex_mw, m.flex_mwh, m.export_limit_mw,
+            fleet.capacity_mw, fleet.marginal_cost_eur_per_mwh, fleet.ramp_mw_per_h,
+            fleet.emission_t_per_mwh, fleet.min_output_mw, fleet.derating,
+            fleet.reserve_cost_eur_per_mw, fleet.reserve_share,
+            self._demand_shares, self._demand_prices[:-1], self.permutations, fparams, iparams,
+            cash, energy, reserve_mw, capacity_mw, soc, cf_soc, debt, dispatch,
+            cap_g, cap_c, cap_price, saving, bill, r_members, profit, markup, net, info_arr,
+        )  # fmt: skip
+        info: dict[str, Any] = {k: info_arr[:, i] for i, k in enumerate(kn.INFO_KEYS)}
+        info["_bill_cf"], info["_saving"], info["_dispatch"] = bill, saving, dispatch
+        info["_profit"], info["_markup"], info["_net"] = profit, markup, net
         # --- commit ------------------------------------------------------------------
-        self.ledger.record(t, energy, flows["reserve_mw"], flows["capacity_mw"], cash, bill_cf)
-        self.soc = soc_after(self.soc, batt_final, m)
-        self.cf_soc = soc_after(self.cf_soc, cf_batt, m)
-        self.debt = self.debt - flex
-        self.prev_dispatch = dispatch
-        self.last_price, self.last_reserve_price = price, res_price
-        self.cap_award_g, self.cap_award_c, self.cap_price = cap_award_g, cap_award_c, cap_price
-        self.last_imbalance = imbalance
+        self.ledger.record(t, energy, reserve_mw, capacity_mw, cash, bill)
+        self.soc, self.cf_soc, self.debt, self.prev_dispatch = soc, cf_soc, debt, dispatch
+        self.last_price = info["price_eur_per_mwh"]
+        self.last_reserve_price = info["reserve_price_eur_per_mw"]
+        self.cap_award_g, self.cap_award_c, self.cap_price = cap_g, cap_c, cap_price
+        self.last_imbalance = info["coalition_imbalance_mwh"]
         self.last_saving = saving
         self.t = t + 1
         terminated = self.t >= self.T
         if terminated:
             self._ready = False
         return StepResult(
-            reward_coalition=saving.sum(-1),
+            reward_coalition=info["members_saving_eur"],
             reward_members=r_members,
             reward_incumbents=profit,
             cash=cash,
             info=info,
             terminated=terminated,
         )
-
-    def _welfare(self, price: F64, bg_mw: F64, gen_energy: F64, fleet: fl.FleetArrays) -> F64:
-        """Producers' surplus plus the value of served background load at the cap, minus
-        what it paid: a proxy of total welfare for logging, EUR."""
-        cost = (fleet.marginal_cost_eur_per_mwh * gen_energy).sum(-1)
-        return bg_mw * self.cfg.spot.price_cap_eur_per_mwh - cost

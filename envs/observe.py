@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from envs import kernel as kn
+
 if TYPE_CHECKING:
     from envs.core import MarketCore
 
@@ -85,13 +87,19 @@ def observe(
     coal = np.empty((E, 1, size["coalition"]), np.float32)
     _common(core, coal[:, 0, :n_common])
     common = coal[:, 0, :n_common]
-    # Members' forecasts, (E, N, H) each, from member-major arrays (no transposes).
-    load_fc = core.forecast_members(core.load_nm, core.z_load_nm, t)
-    ren_fc = core.forecast_members(core.ren_nm, core.z_ren_nm, t)
     peak_total = m.peak_load_mw.sum()
+    mem = np.empty((E, core.N, size["members"]), np.float32)
+    sum_load, sum_ren = np.empty((E, h)), np.empty((E, h))
+    kernel = kn.member_obs_parallel if E >= 64 else kn.member_obs_serial
+    kernel(
+        core.load_nm, core.ren_nm, core.z_load_nm, core.z_ren_nm, t, core._lead_scale32,
+        core.inv_peak, core.soc, core.inv_battery_mwh, core.debt, core.inv_flex_mwh,
+        core.member_static, core.last_saving, 1.0 / core.cfg.spot.price_cap_eur_per_mwh,
+        common, OBS_BOUND, mem, sum_load, sum_ren,
+    )  # fmt: skip
     c = coal[:, 0, n_common:]
-    c[:, :h] = load_fc.sum(1) / peak_total
-    c[:, h : 2 * h] = ren_fc.sum(1) / peak_total
+    c[:, :h] = sum_load / peak_total
+    c[:, h : 2 * h] = sum_ren / peak_total
     c[:, 2 * h] = core.soc.sum(-1) / max(m.battery_mwh.sum(), 1e-9)
     c[:, 2 * h + 1] = core.debt.sum(-1) / max(m.flex_mwh.sum(), 1e-9)
     c[:, 2 * h + 2] = core.last_imbalance / core.q_max_mw
@@ -100,17 +108,6 @@ def observe(
     np.clip(coal, -OBS_BOUND, OBS_BOUND, out=coal)
     out["coalition"] = coal
     if "members" in groups:
-        mem = np.empty((E, core.N, size["members"]), np.float32)
-        mem[:, :, :n_common] = common[:, None, :]
-        inv_peak = (1.0 / m.peak_load_mw)[:, None]
-        np.multiply(load_fc, inv_peak, out=mem[:, :, n_common : n_common + h])
-        np.multiply(ren_fc, inv_peak, out=mem[:, :, n_common + h : n_common + 2 * h])
-        o = n_common + 2 * h
-        mem[:, :, o] = core.soc * core.inv_battery_mwh
-        mem[:, :, o + 1] = core.debt * core.inv_flex_mwh
-        mem[:, :, o + 2 : o + 5] = core.member_static
-        mem[:, :, o + 5] = core.last_saving / (m.peak_load_mw * core.cfg.spot.price_cap_eur_per_mwh)
-        np.clip(mem, -OBS_BOUND, OBS_BOUND, out=mem)
         out["members"] = mem
     if "incumbents" in groups:
         cfg = core.cfg

@@ -87,10 +87,11 @@ def clear_capacity(
     (250.0, [[60.0, 35.0]])
     """
     cap = float(cap_eur_per_mw_day)
-    price_in = np.clip(offer_p_eur_per_mw_day, 0.0, cap)
+    price_in = np.minimum(np.maximum(offer_p_eur_per_mw_day, 0.0), cap)
+    rows = np.arange(price_in.shape[0])[:, None]
     order = np.argsort(price_in, axis=-1, kind="stable")
-    p = np.take_along_axis(price_in, order, axis=-1)
-    q = np.take_along_axis(offer_q_mw, order, axis=-1)
+    p = price_in[rows, order]
+    q = offer_q_mw[rows, order]
     a, c = _knees(target_mw, lower, upper)
     # Inverse of the curve: the largest quantity at which the curve still pays p.
     q_at_p = a[:, None] + (1.0 - p / max(cap, 1e-12)) * (c - a)[:, None]
@@ -101,5 +102,5 @@ def clear_capacity(
     # No requirement: nothing is bought and no offer is worth paying for.
     price = np.where(target_mw > 0.0, price, 0.0)
     award = np.empty_like(acc)
-    np.put_along_axis(award, order, acc, axis=-1)
+    award[rows, order] = acc
     return CapacityResult(price_eur_per_mw_day=price, award_mw=award, cleared_mw=cleared)

@@ -67,15 +67,16 @@ def clear_reserve(
     (9.0, [[50.0, 10.0]], 0.0)
     """
     cap = float(scarcity_price_eur_per_mw)
-    price_in = np.clip(offer_p_eur_per_mw, 0.0, cap)
+    price_in = np.minimum(np.maximum(offer_p_eur_per_mw, 0.0), cap)
+    rows = np.arange(price_in.shape[0])[:, None]
     order = np.argsort(price_in, axis=-1, kind="stable")
-    p = np.take_along_axis(price_in, order, axis=-1)
-    q = np.take_along_axis(offer_q_mw, order, axis=-1)
+    p = price_in[rows, order]
+    q = offer_q_mw[rows, order]
     start = np.cumsum(q, axis=-1) - q
-    acc = np.clip(requirement_mw[:, None] - start, 0.0, q)
+    acc = np.minimum(np.maximum(requirement_mw[:, None] - start, 0.0), q)
     shortfall = np.maximum(requirement_mw - acc.sum(axis=-1), 0.0)
     marginal = np.max(np.where(acc > _EPS, p, 0.0), axis=-1, initial=0.0)
     price = np.where(shortfall > _EPS, cap, marginal)
     award = np.empty_like(acc)
-    np.put_along_axis(award, order, acc, axis=-1)
+    award[rows, order] = acc
     return ReserveResult(price_eur_per_mw=price, award_mw=award, shortfall_mw=shortfall)
