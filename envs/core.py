@@ -157,16 +157,31 @@ class MarketCore:
         """Pack the scenario's constants for :mod:`envs.kernel` (once per core)."""
         cfg, m, E = self.cfg, self.members, self.E
         sp, rc, cc, tf = cfg.spot, cfg.reserve, cfg.capacity, cfg.tariff
-        self._fparams = tuple(float(v) for v in (
-            sp.price_floor_eur_per_mwh, sp.price_cap_eur_per_mwh,
-            cfg.background.renewable_offer_eur_per_mwh, self.q_max_mw, m.battery_mw.sum(),
-            rc.scarcity_price_eur_per_mw, self.coalition_firm_mw, cc.price_cap_eur_per_mw_day,
-            cc.curve_lower, cc.curve_upper, sp.scarcity_price_share, sp.imbalance_spread_eur_per_mwh,
-            rc.requirement_share_of_load, rc.requirement_share_of_renewables,
-            rc.non_delivery_penalty_eur_per_mwh, cc.performance_penalty_eur_per_mwh,
-            tf.network_eur_per_mwh, tf.taxes_eur_per_mwh, tf.community_discount,
-            cfg.ppa.price_eur_per_mwh,
-        ))  # fmt: skip
+        self._fparams = tuple(
+            float(v)
+            for v in (
+                sp.price_floor_eur_per_mwh,
+                sp.price_cap_eur_per_mwh,
+                cfg.background.renewable_offer_eur_per_mwh,
+                self.q_max_mw,
+                m.battery_mw.sum(),
+                rc.scarcity_price_eur_per_mw,
+                self.coalition_firm_mw,
+                cc.price_cap_eur_per_mw_day,
+                cc.curve_lower,
+                cc.curve_upper,
+                sp.scarcity_price_share,
+                sp.imbalance_spread_eur_per_mwh,
+                rc.requirement_share_of_load,
+                rc.requirement_share_of_renewables,
+                rc.non_delivery_penalty_eur_per_mwh,
+                cc.performance_penalty_eur_per_mwh,
+                tf.network_eur_per_mwh,
+                tf.taxes_eur_per_mwh,
+                tf.community_discount,
+                cfg.ppa.price_eur_per_mwh,
+            )
+        )
         # Full retail price of the counterfactual by hour: energy part + network + taxes.
         self._retail_by_hour = self._tariff_energy + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
         self._fparams_tail = (float(tf.feed_in_eur_per_mwh), float(cfg.members.reward_mix))
@@ -243,8 +258,10 @@ class MarketCore:
         # observations keep actual * error (member-major, float32) to cost two passes.
         np.maximum(self.z_load, -1.0, out=self.z_load)
         np.maximum(self.z_ren, -1.0, out=self.z_ren)
-        self.z_load_nm = self.load_nm * np.swapaxes(self.z_load, 1, 2).astype(np.float32)
-        self.z_ren_nm = self.ren_nm * np.swapaxes(self.z_ren, 1, 2).astype(np.float32)
+        self.z_load_nm = (self.load_nm * np.swapaxes(self.z_load, 1, 2)).astype(
+            np.float32, order="C"
+        )
+        self.z_ren_nm = (self.ren_nm * np.swapaxes(self.z_ren, 1, 2)).astype(np.float32, order="C")
         rc = cfg.reserve
         active = rng.random((E, T)) < rc.activation_probability
         self.activation = np.where(active, rc.activation_fraction_max * rng.random((E, T)), 0.0)

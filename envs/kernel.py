@@ -48,9 +48,32 @@ INFO_KEYS: tuple[str, ...] = (
     "welfare_eur",
     "capacity_committed_mw",
 )
-(I_PRICE, I_RES_PRICE, I_CAP_PRICE, I_REQ, I_RES_SHORT, I_UNSERVED, I_CURT, I_EMIS, I_COAL_EMIS, I_CFE,
- I_LERNER, I_RSI, I_SCARCITY, I_POSITION, I_METERED, I_IMBALANCE, I_ACT, I_NOT_DELIVERED, I_SAVING,
- I_CF_BILL, I_RESULT, I_PROJECTED, I_WELFARE, I_CAP_COMMITTED) = range(len(INFO_KEYS))  # fmt: skip
+(
+    I_PRICE,
+    I_RES_PRICE,
+    I_CAP_PRICE,
+    I_REQ,
+    I_RES_SHORT,
+    I_UNSERVED,
+    I_CURT,
+    I_EMIS,
+    I_COAL_EMIS,
+    I_CFE,
+    I_LERNER,
+    I_RSI,
+    I_SCARCITY,
+    I_POSITION,
+    I_METERED,
+    I_IMBALANCE,
+    I_ACT,
+    I_NOT_DELIVERED,
+    I_SAVING,
+    I_CF_BILL,
+    I_RESULT,
+    I_PROJECTED,
+    I_WELFARE,
+    I_CAP_COMMITTED,
+) = range(len(INFO_KEYS))
 ALLOCATION_RULES = ("proportional", "marginal", "shapley")
 REWARD_MODES = ("individual", "team", "mix")
 M_SPOT, M_RESERVE, M_CAPACITY, M_BALANCING = st.M_SPOT, st.M_RESERVE, st.M_CAPACITY, st.M_BALANCING
@@ -63,7 +86,7 @@ M_IMBALANCE, M_NETWORK, M_PPA, M_ALLOCATION = (
 
 
 @njit(cache=True)
-def _spot(sq, sp, dq, dp, floor, cap, pay_as_bid, s_acc, d_acc, s_price):  # noqa: PLR0913
+def _spot(sq, sp, dq, dp, floor, cap, pay_as_bid, s_acc, d_acc, s_price):
     """One env's :func:`envs.market.clear_spot`; fills s_acc, d_acc, s_price.
 
     Returns (price, buyer price, unserved MW).
@@ -208,7 +231,7 @@ def _allocate(result, net, price, charge, rule, perms, out):
         out[i] = -_cost(net[i], price, charge) + residual * share
 
 
-def _step_impl(  # noqa: C901, PLR0912, PLR0913, PLR0915 - one hour of the whole market, as in core.step
+def _step_impl(  # noqa: C901 - one hour of the whole market, as in core.step
     # state (read) and exogenous data at this hour
     soc,
     cf_soc,
@@ -663,27 +686,29 @@ def _member_obs_impl(
     E, N = soc.shape
     H = lead.shape[0]
     C = common.shape[1]
+    # Direct indexing (no row views): views cost reference counting per member, which
+    # also serialises the threads.
     for e in prange(E):
         for h in range(H):
             sum_load[e, h] = 0.0
             sum_ren[e, h] = 0.0
         for i in range(N):
-            row = out[e, i]
             for c in range(C):
-                row[c] = common[e, c]
+                out[e, i, c] = common[e, c]
+            ip = inv_peak[i]
             for h in range(H):
                 fl = load_nm[e, i, t + h] + lead[h] * load_err_nm[e, i, t + h]
                 fr = ren_nm[e, i, t + h] + lead[h] * ren_err_nm[e, i, t + h]
                 sum_load[e, h] += fl
                 sum_ren[e, h] += fr
-                row[C + h] = min(max(fl * inv_peak[i], -bound), bound)
-                row[C + H + h] = min(max(fr * inv_peak[i], -bound), bound)
+                out[e, i, C + h] = min(max(fl * ip, -bound), bound)
+                out[e, i, C + H + h] = min(max(fr * ip, -bound), bound)
             o = C + 2 * H
-            row[o] = min(max(soc[e, i] * inv_batt[i], -bound), bound)
-            row[o + 1] = min(max(debt[e, i] * inv_flex[i], -bound), bound)
+            out[e, i, o] = min(max(soc[e, i] * inv_batt[i], -bound), bound)
+            out[e, i, o + 1] = min(max(debt[e, i] * inv_flex[i], -bound), bound)
             for k in range(3):
-                row[o + 2 + k] = min(max(static[i, k], -bound), bound)
-            row[o + 5] = min(max(last_saving[e, i] * inv_peak[i] * saving_scale, -bound), bound)
+                out[e, i, o + 2 + k] = min(max(static[i, k], -bound), bound)
+            out[e, i, o + 5] = min(max(last_saving[e, i] * ip * saving_scale, -bound), bound)
 
 
 member_obs_serial = njit(cache=True)(_member_obs_impl)

@@ -85,8 +85,9 @@ def observe(
     size = sizes(core)
     out: dict[str, NDArray[np.float32]] = {}
     coal = np.empty((E, 1, size["coalition"]), np.float32)
-    _common(core, coal[:, 0, :n_common])
-    common = coal[:, 0, :n_common]
+    common = np.empty((E, n_common), np.float32)  # contiguous: the member kernel reads it 20x
+    _common(core, common)
+    coal[:, 0, :n_common] = common
     peak_total = m.peak_load_mw.sum()
     mem = np.empty((E, core.N, size["members"]), np.float32)
     sum_load, sum_ren = np.empty((E, h)), np.empty((E, h))
