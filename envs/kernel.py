@@ -658,10 +658,10 @@ step_parallel = njit(cache=True, parallel=True)(_step_impl)
 
 
 def _member_obs_impl(
-    load_tm,
-    ren_tm,
-    load_err_tm,
-    ren_err_tm,
+    load_nm,
+    ren_nm,
+    load_err_nm,
+    ren_err_nm,
     t,
     lead,
     inv_peak,
@@ -680,9 +680,8 @@ def _member_obs_impl(
 ):
     """Members' observations (layout in :mod:`envs.observe`), written in one pass.
 
-    Forecast for hour t+h: actual + lead[h] * actual * error (see MarketCore.forecast),
-    read from time-major (T+H, E, N) arrays. Also returns the members' total load and
-    renewables forecasts (E, H) in MW.
+    Forecast for hour t+h: actual + lead[h] * actual * error (see MarketCore.forecast).
+    Also returns the members' total load and renewables forecasts (E, H) in MW.
     """
     E, N = soc.shape
     H = lead.shape[0]
@@ -690,30 +689,26 @@ def _member_obs_impl(
     # Direct indexing (no row views): views cost reference counting per member, which
     # also serialises the threads.
     for e in prange(E):
+        for h in range(H):
+            sum_load[e, h] = 0.0
+            sum_ren[e, h] = 0.0
         for i in range(N):
             for c in range(C):
                 out[e, i, c] = common[e, c]
-        for h in range(H):
-            s_l = 0.0
-            s_r = 0.0
-            for i in range(N):
-                fl = load_tm[t + h, e, i] + lead[h] * load_err_tm[t + h, e, i]
-                fr = ren_tm[t + h, e, i] + lead[h] * ren_err_tm[t + h, e, i]
-                s_l += fl
-                s_r += fr
-                out[e, i, C + h] = min(max(fl * inv_peak[i], -bound), bound)
-                out[e, i, C + H + h] = min(max(fr * inv_peak[i], -bound), bound)
-            sum_load[e, h] = s_l
-            sum_ren[e, h] = s_r
-        o = C + 2 * H
-        for i in range(N):
+            ip = inv_peak[i]
+            for h in range(H):
+                fl = load_nm[e, i, t + h] + lead[h] * load_err_nm[e, i, t + h]
+                fr = ren_nm[e, i, t + h] + lead[h] * ren_err_nm[e, i, t + h]
+                sum_load[e, h] += fl
+                sum_ren[e, h] += fr
+                out[e, i, C + h] = min(max(fl * ip, -bound), bound)
+                out[e, i, C + H + h] = min(max(fr * ip, -bound), bound)
+            o = C + 2 * H
             out[e, i, o] = min(max(soc[e, i] * inv_batt[i], -bound), bound)
             out[e, i, o + 1] = min(max(debt[e, i] * inv_flex[i], -bound), bound)
             for k in range(3):
                 out[e, i, o + 2 + k] = min(max(static[i, k], -bound), bound)
-            out[e, i, o + 5] = min(
-                max(last_saving[e, i] * inv_peak[i] * saving_scale, -bound), bound
-            )
+            out[e, i, o + 5] = min(max(last_saving[e, i] * ip * saving_scale, -bound), bound)
 
 
 member_obs_serial = njit(cache=True)(_member_obs_impl)

@@ -93,7 +93,7 @@ def observe(
     sum_load, sum_ren = np.empty((E, h)), np.empty((E, h))
     kernel = kn.member_obs_parallel if E >= 64 else kn.member_obs_serial
     kernel(
-        core.load_tm, core.ren_tm, core.load_err_tm, core.ren_err_tm, t, core._lead_scale32,
+        core.load_nm, core.ren_nm, core.z_load_nm, core.z_ren_nm, t, core._lead_scale32,
         core.inv_peak, core.soc, core.inv_battery_mwh, core.debt, core.inv_flex_mwh,
         core.member_static, core.last_saving, 1.0 / core.cfg.spot.price_cap_eur_per_mwh,
         common, OBS_BOUND, mem, sum_load, sum_ren,
