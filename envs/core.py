@@ -242,9 +242,6 @@ class MarketCore:
         bg = cfg.background
         self.load = prof.load_mw  # (E, T+H, N)
         self.ren = prof.pv_mw + prof.wind_mw  # (E, T+H, N) member renewables
-        # Member-major float32 copies for observations: (E, N, T+H).
-        self.load_nm = np.ascontiguousarray(np.swapaxes(self.load, 1, 2), dtype=np.float32)
-        self.ren_nm = np.ascontiguousarray(np.swapaxes(self.ren, 1, 2), dtype=np.float32)
         self.sys_load = prof.system_load_mw  # (E, T+H)
         self.sys_ren = bg.solar_mw * prof.solar_cf + bg.wind_mw * prof.wind_cf  # (E, T+H)
         self.ppa_mw = cfg.ppa.volume_mw * prof.wind_cf  # (E, T+H) PPA delivery (wind shape)
@@ -254,14 +251,18 @@ class MarketCore:
         self.z_ren = fc.renewable_error * rng.standard_normal((E, T + H, self.N))
         self.z_sys_load = 0.5 * fc.load_error * rng.standard_normal((E, T + H))
         self.z_sys_ren = fc.renewable_error * rng.standard_normal((E, T + H))
-        # Errors are bounded below by -100% so that forecasts stay >= 0 without clipping;
-        # observations keep actual * error (member-major, float32) to cost two passes.
+        # Errors are bounded below by -100% so that load and renewable forecasts stay >= 0.
         np.maximum(self.z_load, -1.0, out=self.z_load)
         np.maximum(self.z_ren, -1.0, out=self.z_ren)
-        self.z_load_nm = (self.load_nm * np.swapaxes(self.z_load, 1, 2)).astype(
-            np.float32, order="C"
-        )
-        self.z_ren_nm = (self.ren_nm * np.swapaxes(self.z_ren, 1, 2)).astype(np.float32, order="C")
+        # For observations: members' net load (load - renewables) and its error term
+        # (actual * error), member-major float32, so that a member's forecast window is one
+        # contiguous row and a forecast costs one multiply-add (envs.kernel); and the
+        # coalition's totals of load and renewables with their error terms, (E, T+H).
+        load_err, ren_err = self.load * self.z_load, self.ren * self.z_ren
+        self.net_nm = self._member_major(self.load - self.ren)
+        self.net_err_nm = self._member_major(load_err - ren_err)
+        self.total_load, self.total_load_err = self.load.sum(-1), load_err.sum(-1)
+        self.total_ren, self.total_ren_err = self.ren.sum(-1), ren_err.sum(-1)
         rc = cfg.reserve
         active = rng.random((E, T)) < rc.activation_probability
         self.activation = np.where(active, rc.activation_fraction_max * rng.random((E, T)), 0.0)
@@ -291,13 +292,16 @@ class MarketCore:
         scale = self._lead_scale if window.ndim == 2 else self._lead_scale[:, None]
         return np.maximum(window * (1.0 + scale * shock[:, t : t + self.H]), 0.0)
 
-    def forecast_members(self, actual_nm: F64, actual_err_nm: F64, t: int | None = None) -> F64:
-        """Members' forecasts for hours t..t+H-1, (E, N, H) float32, from member-major
-        actuals and actual * error (the same forecast as :meth:`forecast`)."""
+    @staticmethod
+    def _member_major(a: F64) -> NDArray[np.float32]:
+        """(E, T+H, N) float64 -> contiguous (E, N, T+H) float32."""
+        return np.ascontiguousarray(np.swapaxes(a, 1, 2), dtype=np.float32)
+
+    def forecast_total(self, total: F64, total_err: F64, t: int | None = None) -> F64:
+        """Forecast of a members' total for hours t..t+H-1, (E, H) MW: the sum of the
+        members' own forecasts (actual + lead-scaled actual * error)."""
         t = self.t if t is None else t
-        fc = np.multiply(actual_err_nm[:, :, t : t + self.H], self._lead_scale32)
-        fc += actual_nm[:, :, t : t + self.H]
-        return fc
+        return total[:, t : t + self.H] + self._lead_scale * total_err[:, t : t + self.H]
 
     def system_rsi(self, t: int | None = None) -> F64:
         """Residual supply index of each incumbent on this hour's forecasts, (E, G)."""

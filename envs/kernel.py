@@ -658,10 +658,8 @@ step_parallel = njit(cache=True, parallel=True)(_step_impl)
 
 
 def _member_obs_impl(
-    load_nm,
-    ren_nm,
-    load_err_nm,
-    ren_err_nm,
+    net_nm,
+    net_err_nm,
     t,
     lead,
     inv_peak,
@@ -675,35 +673,25 @@ def _member_obs_impl(
     common,
     bound,
     out,
-    sum_load,
-    sum_ren,
 ):
     """Members' observations (layout in :mod:`envs.observe`), written in one pass.
 
-    Forecast for hour t+h: actual + lead[h] * actual * error (see MarketCore.forecast).
-    Also returns the members' total load and renewables forecasts (E, H) in MW.
+    Net-load forecast for hour t+h: actual + lead[h] * actual * error, from member-major
+    (E, N, T+H) arrays (see MarketCore.forecast for the error model).
     """
     E, N = soc.shape
     H = lead.shape[0]
     C = common.shape[1]
-    # Direct indexing (no row views): views cost reference counting per member, which
-    # also serialises the threads.
+    # Direct indexing (no row views): views cost reference counting per member.
     for e in prange(E):
-        for h in range(H):
-            sum_load[e, h] = 0.0
-            sum_ren[e, h] = 0.0
         for i in range(N):
             for c in range(C):
                 out[e, i, c] = common[e, c]
             ip = inv_peak[i]
             for h in range(H):
-                fl = load_nm[e, i, t + h] + lead[h] * load_err_nm[e, i, t + h]
-                fr = ren_nm[e, i, t + h] + lead[h] * ren_err_nm[e, i, t + h]
-                sum_load[e, h] += fl
-                sum_ren[e, h] += fr
-                out[e, i, C + h] = min(max(fl * ip, -bound), bound)
-                out[e, i, C + H + h] = min(max(fr * ip, -bound), bound)
-            o = C + 2 * H
+                f = net_nm[e, i, t + h] + lead[h] * net_err_nm[e, i, t + h]
+                out[e, i, C + h] = min(max(f * ip, -bound), bound)
+            o = C + H
             out[e, i, o] = min(max(soc[e, i] * inv_batt[i], -bound), bound)
             out[e, i, o + 1] = min(max(debt[e, i] * inv_flex[i], -bound), bound)
             for k in range(3):

@@ -41,7 +41,7 @@ in ``infos[agent]["n_clipped"]``; NaN/inf or a wrong shape raise ``ActionError``
 
 Observations (``Box(-10, 10)``, float32, layout in :mod:`envs.observe`): calendar,
 last prices, system load and renewable forecasts for ``forecast.horizon_h`` hours, and
-own state (members: own load and renewables forecasts, state of charge, flex debt;
+own state (members: own net-load forecast, state of charge, flex debt;
 incumbents: capacity, marginal cost, last dispatch, residual supply index).
 
 Reward (EUR per hour, unscaled)

@@ -15,7 +15,7 @@ Layout (feature order within each vector):
   renewables forecast (H) / total peak load, stored energy / total battery energy,
   flexible-load debt / total flex energy, last imbalance / q_max, capacity award /
   firm capacity, capacity-auction-now flag;
-- member, common + ``2H + 6``: own load and renewables forecast (H each) / own peak,
+- member, common + ``H + 6``: own net-load forecast (load - PV - wind, H) / own peak,
   state of charge / battery energy, flex debt / flex energy, battery energy / peak,
   battery power / peak, flex power / peak, last hour's saving / (peak * price cap);
 - incumbent, common + 6: capacity / background peak, marginal cost / price cap,
@@ -44,7 +44,7 @@ def sizes(core: MarketCore) -> dict[str, int]:
     common = 10 + 2 * core.H
     return {
         "coalition": common + 2 * core.H + 5,
-        "members": common + 2 * core.H + 6,
+        "members": common + core.H + 6,
         "incumbents": common + 6,
     }
 
@@ -89,18 +89,9 @@ def observe(
     _common(core, common)
     coal[:, 0, :n_common] = common
     peak_total = m.peak_load_mw.sum()
-    mem = np.empty((E, core.N, size["members"]), np.float32)
-    sum_load, sum_ren = np.empty((E, h)), np.empty((E, h))
-    kernel = kn.member_obs_parallel if E >= 64 else kn.member_obs_serial
-    kernel(
-        core.load_nm, core.ren_nm, core.z_load_nm, core.z_ren_nm, t, core._lead_scale32,
-        core.inv_peak, core.soc, core.inv_battery_mwh, core.debt, core.inv_flex_mwh,
-        core.member_static, core.last_saving, 1.0 / core.cfg.spot.price_cap_eur_per_mwh,
-        common, OBS_BOUND, mem, sum_load, sum_ren,
-    )  # fmt: skip
     c = coal[:, 0, n_common:]
-    c[:, :h] = sum_load / peak_total
-    c[:, h : 2 * h] = sum_ren / peak_total
+    c[:, :h] = core.forecast_total(core.total_load, core.total_load_err, t) / peak_total
+    c[:, h : 2 * h] = core.forecast_total(core.total_ren, core.total_ren_err, t) / peak_total
     c[:, 2 * h] = core.soc.sum(-1) / max(m.battery_mwh.sum(), 1e-9)
     c[:, 2 * h + 1] = core.debt.sum(-1) / max(m.flex_mwh.sum(), 1e-9)
     c[:, 2 * h + 2] = core.last_imbalance / core.q_max_mw
@@ -109,6 +100,13 @@ def observe(
     np.clip(coal, -OBS_BOUND, OBS_BOUND, out=coal)
     out["coalition"] = coal
     if "members" in groups:
+        mem = np.empty((E, core.N, size["members"]), np.float32)
+        kernel = kn.member_obs_parallel if E >= 64 else kn.member_obs_serial
+        kernel(
+            core.net_nm, core.net_err_nm, t, core._lead_scale32, core.inv_peak, core.soc,
+            core.inv_battery_mwh, core.debt, core.inv_flex_mwh, core.member_static,
+            core.last_saving, 1.0 / core.cfg.spot.price_cap_eur_per_mwh, common, OBS_BOUND, mem,
+        )  # fmt: skip
         out["members"] = mem
     if "incumbents" in groups:
         cfg = core.cfg
@@ -142,13 +140,12 @@ def state(
     member_obs = obs["members"]
     h = core.H
     base = 10 + 2 * h
-    net_next = member_obs[:, :, base] - member_obs[:, :, base + h]
     s = np.concatenate(
         [
             obs["coalition"][:, 0],
-            member_obs[:, :, base + 2 * h],
-            member_obs[:, :, base + 2 * h + 1],
-            net_next,
+            member_obs[:, :, base + h],
+            member_obs[:, :, base + h + 1],
+            member_obs[:, :, base],
             (core.prev_dispatch / core.fleet.capacity_mw).astype(np.float32),
         ],
         axis=-1,
