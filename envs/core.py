@@ -255,12 +255,12 @@ class MarketCore:
         np.maximum(self.z_load, -1.0, out=self.z_load)
         np.maximum(self.z_ren, -1.0, out=self.z_ren)
         # For observations: members' net load (load - renewables) and its error term
-        # (actual * error), member-major float32, so that a member's forecast window is one
-        # contiguous row and a forecast costs one multiply-add (envs.kernel); and the
+        # (actual * error), time-major float32 (T+H, E, N), so that an hour's forecast window
+        # is one contiguous block and a forecast costs one multiply-add (envs.kernel); and the
         # coalition's totals of load and renewables with their error terms, (E, T+H).
         load_err, ren_err = self.load * self.z_load, self.ren * self.z_ren
-        self.net_nm = self._member_major(self.load - self.ren)
-        self.net_err_nm = self._member_major(load_err - ren_err)
+        self.net_tm = self._time_major(self.load - self.ren)
+        self.net_err_tm = self._time_major(load_err - ren_err)
         self.total_load, self.total_load_err = self.load.sum(-1), load_err.sum(-1)
         self.total_ren, self.total_ren_err = self.ren.sum(-1), ren_err.sum(-1)
         rc = cfg.reserve
@@ -293,9 +293,9 @@ class MarketCore:
         return np.maximum(window * (1.0 + scale * shock[:, t : t + self.H]), 0.0)
 
     @staticmethod
-    def _member_major(a: F64) -> NDArray[np.float32]:
-        """(E, T+H, N) float64 -> contiguous (E, N, T+H) float32."""
-        return np.ascontiguousarray(np.swapaxes(a, 1, 2), dtype=np.float32)
+    def _time_major(a: F64) -> NDArray[np.float32]:
+        """(E, T+H, N) float64 -> contiguous (T+H, E, N) float32."""
+        return np.ascontiguousarray(np.swapaxes(a, 0, 1), dtype=np.float32)
 
     def forecast_total(self, total: F64, total_err: F64, t: int | None = None) -> F64:
         """Forecast of a members' total for hours t..t+H-1, (E, H) MW: the sum of the

@@ -658,8 +658,8 @@ step_parallel = njit(cache=True, parallel=True)(_step_impl)
 
 
 def _member_obs_impl(
-    net_nm,
-    net_err_nm,
+    net_tm,
+    net_err_tm,
     t,
     lead,
     inv_peak,
@@ -676,8 +676,8 @@ def _member_obs_impl(
 ):
     """Members' observations (layout in :mod:`envs.observe`), written in one pass.
 
-    Net-load forecast for hour t+h: actual + lead[h] * actual * error, from member-major
-    (E, N, T+H) arrays (see MarketCore.forecast for the error model).
+    Net-load forecast for hour t+h: actual + lead[h] * actual * error, from time-major
+    (T+H, E, N) arrays (see MarketCore.forecast for the error model).
     """
     E, N = soc.shape
     H = lead.shape[0]
@@ -687,16 +687,19 @@ def _member_obs_impl(
         for i in range(N):
             for c in range(C):
                 out[e, i, c] = common[e, c]
-            ip = inv_peak[i]
-            for h in range(H):
-                f = net_nm[e, i, t + h] + lead[h] * net_err_nm[e, i, t + h]
-                out[e, i, C + h] = min(max(f * ip, -bound), bound)
-            o = C + H
+        for h in range(H):
+            for i in range(N):
+                f = net_tm[t + h, e, i] + lead[h] * net_err_tm[t + h, e, i]
+                out[e, i, C + h] = min(max(f * inv_peak[i], -bound), bound)
+        o = C + H
+        for i in range(N):
             out[e, i, o] = min(max(soc[e, i] * inv_batt[i], -bound), bound)
             out[e, i, o + 1] = min(max(debt[e, i] * inv_flex[i], -bound), bound)
             for k in range(3):
                 out[e, i, o + 2 + k] = min(max(static[i, k], -bound), bound)
-            out[e, i, o + 5] = min(max(last_saving[e, i] * ip * saving_scale, -bound), bound)
+            out[e, i, o + 5] = min(
+                max(last_saving[e, i] * inv_peak[i] * saving_scale, -bound), bound
+            )
 
 
 member_obs_serial = njit(cache=True)(_member_obs_impl)
