@@ -15,6 +15,8 @@ M markets, P participants (column layout of :class:`envs.market.settlement.Colum
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 from numba import njit, prange
 
@@ -653,8 +655,17 @@ def _step_impl(  # noqa: C901 - one hour of the whole market, as in core.step
         info[I_CAP_COMMITTED] = committed
 
 
-step_serial = njit(cache=True)(_step_impl)
-step_parallel = njit(cache=True, parallel=True)(_step_impl)
+def _compiled(py_func, name: str, parallel: bool):
+    """Compile ``py_func`` under its own name: numba's on-disk cache is keyed by the
+    function's qualified name and line, not by ``parallel``, so a serial and a parallel
+    build of one function would overwrite each other's cache entries."""
+    fn = types.FunctionType(py_func.__code__, py_func.__globals__, name, py_func.__defaults__)
+    fn.__qualname__ = name
+    return njit(cache=True, parallel=parallel)(fn)
+
+
+step_serial = _compiled(_step_impl, "step_serial", parallel=False)
+step_parallel = _compiled(_step_impl, "step_parallel", parallel=True)
 
 
 def _member_obs_impl(
@@ -702,5 +713,5 @@ def _member_obs_impl(
             )
 
 
-member_obs_serial = njit(cache=True)(_member_obs_impl)
-member_obs_parallel = njit(cache=True, parallel=True)(_member_obs_impl)
+member_obs_serial = _compiled(_member_obs_impl, "member_obs_serial", parallel=False)
+member_obs_parallel = _compiled(_member_obs_impl, "member_obs_parallel", parallel=True)
