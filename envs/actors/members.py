@@ -10,6 +10,10 @@ Flexible load: a member can move up to ``flex_share * peak_load`` MW of load in 
 The moved energy is tracked as a debt in MWh (positive = consumption deferred),
 bounded by ``FLEX_HOURS`` hours of full shifting, and is paid back in full in the
 last hour of each day (the shift is energy-neutral within a day).
+
+The step applies these rules inside the compiled kernel (:mod:`envs.kernel`); the
+functions here are the numpy forms used by scripted policies, and
+``tests/test_counterfactual.py`` pins the two together through the counterfactual.
 """
 
 from __future__ import annotations
@@ -117,16 +121,3 @@ def self_consumption_power(net_before_mw: F64, soc_mwh: F64, m: MemberArrays) ->
     """
     charge, discharge = battery_bounds(soc_mwh, m)
     return np.clip(-net_before_mw, -discharge, charge)
-
-
-def flex_bounds(debt_mwh: F64, m: MemberArrays, last_hour_of_day: bool) -> tuple[F64, F64]:
-    """Feasible flexible-load power this hour, (low, high) MW each (E, N).
-
-    Positive flex power is extra consumption now (paying back debt). In the day's
-    last hour the debt must be cleared, so low = high = debt.
-    """
-    if last_hour_of_day:
-        return debt_mwh, debt_mwh
-    low = np.maximum(-m.flex_mw, debt_mwh - m.flex_mwh)
-    high = np.minimum(m.flex_mw, debt_mwh + m.flex_mwh)
-    return low, high

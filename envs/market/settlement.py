@@ -64,15 +64,3 @@ class Columns:
         )
         self.ppa_seller = base + 4
         self.size = base + 5
-
-
-def consumer_shares(background_mwh: F64, coalition_mwh: F64) -> tuple[F64, F64]:
-    """Shares of an uplift paid by background load and coalition, pro rata to metered
-    consumption (how reserve and capacity costs are recovered from load, DESIGN §3.5).
-
-    Args:
-        background_mwh: (E,) background energy served.
-        coalition_mwh: (E,) coalition's metered import (>= 0).
-    """
-    total = np.maximum(background_mwh + coalition_mwh, 1e-12)
-    return background_mwh / total, coalition_mwh / total
