@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envs import kernel as kn
+from envs import kernel_clearing as kc
 from envs.market import allocate, clear_capacity, clear_reserve, clear_spot
 
 FLOOR, CAP = -10.0, 100.0
@@ -39,7 +40,7 @@ def test_spot_kernel_equals_clear_spot(c, pay_as_bid):
         price_cap_eur_per_mwh=CAP, pricing="pay_as_bid" if pay_as_bid else "uniform",
     )  # fmt: skip
     s_acc, d_acc, s_paid = np.zeros(sq.size), np.zeros(dq.size), np.zeros(sq.size)
-    price, buyer, unserved = kn._spot(sq, sp, dq, dp, FLOOR, CAP, pay_as_bid, s_acc, d_acc, s_paid)
+    price, buyer, unserved = kc._spot(sq, sp, dq, dp, FLOOR, CAP, pay_as_bid, s_acc, d_acc, s_paid)
     np.testing.assert_allclose(s_acc, ref.supply_mw[0], atol=1e-9)
     np.testing.assert_allclose(d_acc, ref.demand_mw[0], atol=1e-9)
     np.testing.assert_allclose(s_paid, ref.supply_price_eur_per_mwh[0], atol=1e-9)
@@ -55,14 +56,14 @@ def test_reserve_and_capacity_kernels_equal_numpy(n, seed):
     req, target = rng.uniform(0, 200), rng.uniform(1, 200)
     ref = clear_reserve(q[None], p[None], np.array([req]), scarcity_price_eur_per_mw=15.0)
     award = np.zeros(n)
-    price, short = kn._reserve(q, p, req, 15.0, award)
+    price, short = kc._reserve(q, p, req, 15.0, award)
     np.testing.assert_allclose(award, ref.award_mw[0], atol=1e-9)
     assert np.isclose(price, ref.price_eur_per_mw[0]) and np.isclose(short, ref.shortfall_mw[0])
     ref_c = clear_capacity(
         q[None], p[None] * 20, np.array([target]), cap_eur_per_mw_day=300.0, lower=0.05, upper=0.1
     )
     award_c = np.zeros(n)
-    price_c, cleared = kn._capacity(q, p * 20, target, 300.0, 0.05, 0.1, award_c)
+    price_c, cleared = kc._capacity(q, p * 20, target, 300.0, 0.05, 0.1, award_c)
     np.testing.assert_allclose(award_c, ref_c.award_mw[0], atol=1e-9)
     assert np.isclose(price_c, ref_c.price_eur_per_mw_day[0])
     assert np.isclose(cleared, ref_c.cleared_mw[0])
@@ -76,6 +77,6 @@ def test_allocation_kernel_equals_allocate(n, rule, seed):
     ref = allocate(np.array([-7.0]), net[None], np.array([40.0]), np.array([25.0]), rule=rule,
                    permutations=perms)  # fmt: skip
     out = np.zeros(n)
-    kn._allocate(-7.0, net, 40.0, 25.0, kn.ALLOCATION_RULES.index(rule), perms, out)
+    kc._allocate(-7.0, net, 40.0, 25.0, kn.ALLOCATION_RULES.index(rule), perms, out)
     np.testing.assert_allclose(out, ref[0], atol=1e-9)
     assert np.isclose(out.sum(), -7.0)
