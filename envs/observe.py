@@ -39,6 +39,25 @@ OBS_BOUND = 10.0
 TWO_PI = 2.0 * np.pi
 
 
+def index(horizon_h: int) -> dict[str, dict[str, int]]:
+    """Start index of each named feature (forecasts span ``horizon_h`` entries), by group;
+    the layout in this module's docstring. Policies use it to read observations."""
+    h = horizon_h
+    c = 10 + 2 * h
+    common = {"hour_sin": 0, "price": 7, "reserve_price": 8, "capacity_price": 9,
+              "system_load_fc": 10, "system_renewables_fc": 10 + h}  # fmt: skip
+    return {
+        "coalition": {**common, "load_fc": c, "renewables_fc": c + h, "soc": c + 2 * h,
+                      "flex_debt": c + 2 * h + 1, "imbalance": c + 2 * h + 2,
+                      "capacity_award": c + 2 * h + 3, "capacity_auction": c + 2 * h + 4},
+        "members": {**common, "net_fc": c, "soc": c + h, "flex_debt": c + h + 1,
+                    "battery_mwh": c + h + 2, "battery_mw": c + h + 3, "flex_mw": c + h + 4,
+                    "saving": c + h + 5},
+        "incumbents": {**common, "capacity": c, "marginal_cost": c + 1, "dispatch": c + 2,
+                       "rsi": c + 3, "capacity_award": c + 4, "emission_factor": c + 5},
+    }  # fmt: skip
+
+
 def sizes(core: MarketCore) -> dict[str, int]:
     """Observation length of each group."""
     common = 10 + 2 * core.H
@@ -138,14 +157,13 @@ def state(
     if obs is None or "members" not in obs:
         obs = observe(core, ("coalition", "members"))
     member_obs = obs["members"]
-    h = core.H
-    base = 10 + 2 * h
+    at = index(core.H)["members"]
     s = np.concatenate(
         [
             obs["coalition"][:, 0],
-            member_obs[:, :, base + h],
-            member_obs[:, :, base + h + 1],
-            member_obs[:, :, base],
+            member_obs[:, :, at["soc"]],
+            member_obs[:, :, at["flex_debt"]],
+            member_obs[:, :, at["net_fc"]],
             (core.prev_dispatch / core.fleet.capacity_mw).astype(np.float32),
         ],
         axis=-1,
