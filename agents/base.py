@@ -42,6 +42,7 @@ class Policy(Protocol):
 BUILTINS: dict[str, str] = {
     "random": "agents.simple:RandomPolicy",
     "rule": "agents.simple:RulePolicy",
+    "mpc": "agents.mpc:MPCPolicy",
     "competitive": "agents.incumbents:Competitive",
     "markup": "agents.incumbents:Markup",
     "withholding": "agents.incumbents:Withholding",

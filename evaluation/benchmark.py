@@ -8,6 +8,7 @@ Measures, on this machine (wall clock, ``time.perf_counter``, best of ``--repeat
   counted as E env-steps per batched step;
 - ``step_ms_1000_members``: one core step with 1,000 members in the coalition;
 - ``rex_orders_per_s``: the reservation exchange's matching engine;
+- ``mpc_step_ms``: the median MPC decision on ``default`` (24 h horizon);
 - ``peak_rss_mb``: the process's peak resident memory.
 """
 
@@ -82,6 +83,23 @@ def step_ms_members(members: int = 1000, steps: int = 100, repeats: int = 3) -> 
     return float(np.median(times) * 1e3)
 
 
+def mpc_step_ms(steps: int = 48) -> float:
+    """Median milliseconds of one MPC decision (LP update and HiGHS solve) on ``default``."""
+    import agents
+
+    env = envs.make("multimarket_v0", scenario="default", days=max(2, steps // 24 + 1))
+    pol = agents.load("mpc")
+    obs, _ = env.reset(seed=0)
+    pol.reset(env, seed=0)
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        actions = pol.act(obs)
+        times.append(time.perf_counter() - t0)
+        obs, *_ = env.step(actions)
+    return float(np.median(times) * 1e3)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; ``--json`` prints one JSON object."""
     p = argparse.ArgumentParser(
@@ -111,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             step_ms_members(1000, max(int(100 * scale), 5), args.repeats), 4
         ),
         "rex_orders_per_s": round(bench_orderbook(int(200_000 * scale)), 1),
+        "mpc_step_ms": round(mpc_step_ms(max(int(48 * scale), 12)), 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
     }
     if args.json:

@@ -1,0 +1,119 @@
+"""Price forecasts for model-predictive agents, from observed data only.
+
+Both forecasters are fed one observation per hour (the last cleared spot price and the
+published system forecasts) and predict the next ``H`` hourly prices in EUR/MWh:
+
+- :class:`SeasonalNaive`: the price at the same hour one day earlier (the standard
+  benchmark of electricity price forecasting, Weron 2014, IJF 30(4) §5);
+- :class:`RidgeForecaster`: ridge regression of the price on the forecast residual load
+  (system load minus system renewables, as a share of peak: the merit-order driver), its
+  square, and calendar terms, refitted on the observed history; seasonal-naive until
+  it has a day of data.
+
+``mae()`` reports the mean absolute error of the one-hour-ahead forecasts made so far.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+
+__all__ = ["RidgeForecaster", "SeasonalNaive"]
+
+
+class SeasonalNaive:
+    """Tomorrow looks like today: price(t+h) = price(t+h-24).
+
+    Args:
+        horizon_h: H, hours forecast.
+        prior_eur_per_mwh: forecast before any price has been observed.
+    """
+
+    def __init__(self, horizon_h: int = 24, prior_eur_per_mwh: float = 60.0) -> None:
+        self.horizon = horizon_h
+        self.prior = prior_eur_per_mwh
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history (a new episode)."""
+        self.prices: list[float] = []
+        self._next: float | None = None  # the last one-hour-ahead forecast
+        self.errors: list[float] = []  # |forecast - price| of each hour once it cleared
+
+    def observe(self, last_price_eur_per_mwh: float | None, features: F64 | None = None) -> None:
+        """Record the price cleared in the previous hour (``None`` at the first hour)."""
+        if last_price_eur_per_mwh is not None:
+            if self._next is not None:
+                self.errors.append(abs(self._next - float(last_price_eur_per_mwh)))
+            self.prices.append(float(last_price_eur_per_mwh))
+
+    def _naive(self) -> F64:
+        p, h = self.prices, self.horizon
+        if not p:
+            return np.full(h, self.prior)
+        hist = np.asarray(p)
+        idx = len(hist) - 24 + np.arange(h)  # hour t+k is index len(p)+k; a day earlier
+        return np.where(idx >= 0, hist[np.clip(idx, 0, len(hist) - 1)], hist[-1])
+
+    def forecast(self, features: F64 | None = None) -> F64:
+        """Prices for the next H hours, EUR/MWh."""
+        out = self._naive()
+        self._next = float(out[0])
+        return out
+
+    def mae(self) -> float:
+        """Mean absolute error of the one-hour-ahead forecasts so far, EUR/MWh."""
+        return float(np.mean(self.errors)) if self.errors else float("nan")
+
+
+class RidgeForecaster(SeasonalNaive):
+    """Ridge regression on residual-load and calendar features.
+
+    Features of hour t+h: 1, residual load share r, r^2, sin and cos of the hour of day.
+    ``features`` passed to :meth:`observe` and :meth:`forecast` are (H, 3): residual load
+    share and the hour's sin and cos, for hours t..t+H-1.
+
+    Args:
+        horizon_h: H.
+        alpha: ridge penalty.
+        prior_eur_per_mwh: forecast before any price has been observed.
+    """
+
+    def __init__(self, horizon_h: int = 24, alpha: float = 1e-3, prior_eur_per_mwh: float = 60.0):
+        self.alpha = alpha
+        super().__init__(horizon_h, prior_eur_per_mwh)
+
+    def reset(self) -> None:
+        """Forget the history and the fit."""
+        super().reset()
+        self.x_rows: list[F64] = []
+        self._pending: F64 | None = None
+        self.coef: F64 | None = None
+
+    @staticmethod
+    def _design(features: F64) -> F64:
+        r = features[:, 0]
+        return np.column_stack([np.ones_like(r), r, r * r, features[:, 1], features[:, 2]])
+
+    def observe(self, last_price_eur_per_mwh: float | None, features: F64 | None = None) -> None:
+        """Record the last price with the features of the hour it cleared; refit daily."""
+        if last_price_eur_per_mwh is not None and self._pending is not None:
+            self.x_rows.append(self._pending)
+        super().observe(last_price_eur_per_mwh)
+        if features is not None:
+            self._pending = self._design(features[:1])[0]
+        if len(self.x_rows) >= 24 and len(self.x_rows) % 24 == 0:
+            x = np.asarray(self.x_rows)
+            y = np.asarray(self.prices[-len(self.x_rows) :])
+            a = x.T @ x + self.alpha * len(y) * np.eye(x.shape[1])
+            self.coef = np.linalg.solve(a, x.T @ y)
+
+    def forecast(self, features: F64 | None = None) -> F64:
+        """Prices for the next H hours from the fit (seasonal-naive before the first fit)."""
+        if self.coef is None or features is None:
+            return super().forecast(features)
+        out = self._design(features) @ self.coef
+        self._next = float(out[0])
+        return out
