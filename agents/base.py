@@ -43,6 +43,7 @@ BUILTINS: dict[str, str] = {
     "random": "agents.simple:RandomPolicy",
     "rule": "agents.simple:RulePolicy",
     "mpc": "agents.mpc:MPCPolicy",
+    "oracle": "agents.oracle:OraclePolicy",
     "competitive": "agents.incumbents:Competitive",
     "markup": "agents.incumbents:Markup",
     "withholding": "agents.incumbents:Withholding",

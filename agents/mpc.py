@@ -146,16 +146,26 @@ class CoalitionLP:
         self._rows = np.arange(self.n_row, dtype=np.int32)
         self._row_lo, self._row_hi = row_lo, row_hi
 
-    def solve(self, net_mw: F64, soc_mwh: F64, debt_mwh: F64, price: F64, reserve_price: float,
-              payback: NDArray[np.bool_]) -> dict[str, F64]:  # fmt: skip
+    def solve(
+        self,
+        net_mw: F64,
+        soc_mwh: F64,
+        debt_mwh: F64,
+        price: F64,
+        reserve_price: float | F64,
+        payback: NDArray[np.bool_],
+        terminal_value_share: float = TERMINAL_VALUE_SHARE,
+    ) -> dict[str, F64]:
         """Update the LP in place and solve it.
 
         Args:
             net_mw: (N, H) members' forecast net load.
             soc_mwh, debt_mwh: (N,) current state of charge and flex debt.
             price: (H,) spot price forecast, EUR/MWh.
-            reserve_price: expected reserve price, EUR/MW per hour.
+            reserve_price: expected reserve price, EUR/MW per hour (scalar or (H,)).
             payback: (H,) True where the flex debt must be back to zero.
+            terminal_value_share: value of energy stored at the horizon, as a share of
+                the mean price (0 when the horizon is the episode's end).
 
         Returns:
             Solution blocks by name, each (N, H) for member variables or (H,).
@@ -174,15 +184,13 @@ class CoalitionLP:
         zero = payback[self._hi]
         self.h.changeColsBounds(nh, self._idx["D"], np.where(zero, 0.0, self._d_lower),
                                 np.where(zero, 0.0, self._d_upper))  # fmt: skip
-        terminal = np.where(
-            self._hi == h - 1,
-            -TERMINAL_VALUE_SHARE * float(np.mean(price)) * self.eta[self._mi],
-            0.0,
-        )
+        value = terminal_value_share * float(np.mean(price))
+        terminal = np.where(self._hi == h - 1, -value * self.eta[self._mi], 0.0)
         self.h.changeColsCost(nh, self._idx["s"], terminal)
         self.h.changeColsCost(h, self._idx["b"], price)
         self.h.changeColsCost(h, self._idx["x"], -price)
-        self.h.changeColsCost(h, self._idx["r"], np.full(h, -reserve_price))
+        reserve_value = np.broadcast_to(np.asarray(reserve_price, dtype=float), (h,))
+        self.h.changeColsCost(h, self._idx["r"], -reserve_value)
         self.h.run()
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"MPC LP not solved to optimality: {self.h.getModelStatus()}")

@@ -9,6 +9,7 @@ Measures, on this machine (wall clock, ``time.perf_counter``, best of ``--repeat
 - ``step_ms_1000_members``: one core step with 1,000 members in the coalition;
 - ``rex_orders_per_s``: the reservation exchange's matching engine;
 - ``mpc_step_ms``: the median MPC decision on ``default`` (24 h horizon);
+- ``oracle_episode_s``: the oracle planning a 7-day episode of ``default``;
 - ``peak_rss_mb``: the process's peak resident memory.
 """
 
@@ -100,6 +101,18 @@ def mpc_step_ms(steps: int = 48) -> float:
     return float(np.median(times) * 1e3)
 
 
+def oracle_episode_s(days: int = 7) -> float:
+    """Seconds for the oracle to plan a ``days``-day episode of ``default``, with rehearsals."""
+    import agents
+
+    env = envs.make("multimarket_v0", scenario="default", days=days)
+    env.reset(seed=0)
+    pol = agents.load("oracle")
+    t0 = time.perf_counter()
+    pol.reset(env, seed=0)
+    return time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; ``--json`` prints one JSON object."""
     p = argparse.ArgumentParser(
@@ -130,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "rex_orders_per_s": round(bench_orderbook(int(200_000 * scale)), 1),
         "mpc_step_ms": round(mpc_step_ms(max(int(48 * scale), 12)), 2),
+        "oracle_episode_s": round(oracle_episode_s(7), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
     }
     if args.json:

@@ -1,0 +1,132 @@
+"""Perfect-foresight oracle: the MPC's LP solved once over the whole episode.
+
+The documented exception to "policies read only what their agents observe": at reset
+the oracle reads the episode's actual loads and renewables from the simulator and the
+prices it will face, and plans every hour at once (price-taking). Prices come from a
+rehearsal: a copy of the env is run with the oracle's previous plan (the rule baseline
+first) and its clearing prices are kept; ``rehearsals`` rounds of this settle the plan
+against the prices its own bids produce. With perfect foresight of net loads the plan
+has no imbalance; it is an upper bound for the leaderboard, not a feasible controller.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from agents.base import MarketPolicy
+from agents.mpc import CoalitionLP
+from agents.simple import RulePolicy
+
+__all__ = ["OraclePolicy"]
+
+
+class OraclePolicy(MarketPolicy):
+    """Plan the whole episode with perfect foresight (controls the coalition and members).
+
+    Args:
+        rehearsals: rounds of planning against the prices the previous plan produced.
+        capacity_share: share of firm capacity offered in capacity auctions (at 0 EUR/MW-day).
+        controls: agent ids (default: the coalition and every member).
+    """
+
+    def __init__(self, rehearsals: int = 2, capacity_share: float = 1.0,
+                 controls: list[str] | None = None) -> None:  # fmt: skip
+        super().__init__(controls)
+        if rehearsals < 1:
+            raise ValueError(f"rehearsals={rehearsals}; expected at least 1")
+        self.rehearsals = rehearsals
+        self.capacity_share = capacity_share
+
+    def reset(self, env: Any, seed: int | None = None) -> None:
+        """Read the episode from the simulator and plan it (call after ``env.reset``)."""
+        super().reset(env, seed)
+        core = self.env.core
+        if "members" not in self.env.agent_groups:
+            raise ValueError("OraclePolicy needs members as agents (members.agents: true)")
+        if core.t != 0:
+            raise ValueError("OraclePolicy.reset must follow env.reset (the episode has started)")
+        m, cfg, T = core.members, core.cfg, core.T
+        charge = cfg.tariff.network_eur_per_mwh + cfg.tariff.taxes_eur_per_mwh
+        self.lp = CoalitionLP(
+            m.battery_mw, m.battery_mwh, m.eta, m.flex_mw, m.flex_mwh, horizon_h=T,
+            q_max_mw=core.q_max_mw, import_charge_eur_per_mwh=charge, reserve=core.layout.reserve,
+        )  # fmt: skip
+        self.net = np.swapaxes(core.load[0, :T] - core.ren[0, :T], 0, 1)  # (N, T) actual
+        ppa = core.ppa_mw[0, :T]
+        self.net_position = self.net.sum(0) - ppa  # what the coalition must buy (MW)
+        self.payback = np.arange(T) % 24 == 23
+        self.member_ids = self.env.agent_groups["members"]
+        self.n_coalition, self.layout = core.layout.coalition, core.layout
+        plan: MarketPolicy = RulePolicy()
+        for _ in range(self.rehearsals):
+            price, reserve_price = self._rehearse(plan, seed)
+            self.plan = self.lp.solve(self.net, core.soc[0], core.debt[0], price, reserve_price,
+                                      self.payback, terminal_value_share=0.0)  # fmt: skip
+            self.price, self.reserve_price = price, reserve_price
+            plan = _Replay(self)
+        self.objective_eur = float(self.lp.h.getInfo().objective_function_value)
+        self.t = 0
+
+    def _rehearse(self, policy: MarketPolicy, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Clearing prices of a copy of the env run with ``policy``."""
+        twin = copy.deepcopy(self.env)
+        obs = twin._split_obs(twin._obs)  # the episode as reset, not a new draw
+        policy.reset(twin, seed)
+        prices, reserve = [], []
+        while twin.agents:
+            obs, _, _, _, infos = twin.step(policy.act(obs))
+            prices.append(infos["coalition"]["market"]["price_eur_per_mwh"])
+            reserve.append(infos["coalition"]["market"]["reserve_price_eur_per_mw"])
+        return np.asarray(prices), np.asarray(reserve)
+
+    def actions_at(self, t: int) -> dict[str, np.ndarray]:
+        """The plan's actions for hour t."""
+        m = self.env.core.members
+        batt = self.plan["c"][:, t] - self.plan["d"][:, t]
+        a_b = np.divide(batt, m.battery_mw, out=np.zeros_like(batt), where=m.battery_mw > 0)
+        flex = self.plan["f"][:, t]
+        a_f = np.divide(flex, m.flex_mw, out=np.zeros_like(flex), where=m.flex_mw > 0)
+        out = {
+            a: np.clip([a_b[i], a_f[i]], -1, 1).astype(np.float32)
+            for i, a in enumerate(self.member_ids)
+        }
+        q = float(self.plan["b"][t] - self.plan["x"][t])
+        act = -np.ones(self.n_coalition, dtype=np.float32)
+        act[0] = np.clip(q / self.env.core.q_max_mw, -1.0, 1.0)
+        act[1] = 1.0 if q >= 0.0 else -1.0
+        j = 2
+        if self.layout.reserve:
+            total = float(m.battery_mw.sum())
+            act[j] = np.clip(2.0 * self.plan["r"][t] / max(total, 1e-9) - 1.0, -1.0, 1.0)
+            j += 2
+        if self.layout.capacity:
+            act[j] = 2.0 * self.capacity_share - 1.0
+        out["coalition"] = act
+        return out
+
+    def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The planned actions of the current hour."""
+        planned = self.actions_at(self.t)
+        out = {a: v for a, v in planned.items() if a in self.controls and a in observations}
+        self.t += 1
+        return out
+
+
+class _Replay(MarketPolicy):
+    """Replays an oracle's current plan in a rehearsal."""
+
+    def __init__(self, oracle: OraclePolicy) -> None:
+        super().__init__(None)
+        self.oracle = oracle
+
+    def reset(self, env: Any, seed: int | None = None) -> None:
+        super().reset(env, seed)
+        self.t = 0
+
+    def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = self.oracle.actions_at(self.t)
+        self.t += 1
+        return out
