@@ -42,6 +42,7 @@ class Policy(Protocol):
 BUILTINS: dict[str, str] = {
     "random": "agents.simple:RandomPolicy",
     "rule": "agents.simple:RulePolicy",
+    "individual": "agents.individual:IndividualPolicy",
     "mpc": "agents.mpc:MPCPolicy",
     "oracle": "agents.oracle:OraclePolicy",
     "competitive": "agents.incumbents:Competitive",

@@ -155,6 +155,7 @@ class CoalitionLP:
         reserve_price: float | F64,
         payback: NDArray[np.bool_],
         terminal_value_share: float = TERMINAL_VALUE_SHARE,
+        import_charge: F64 | None = None,
     ) -> dict[str, F64]:
         """Update the LP in place and solve it.
 
@@ -166,6 +167,8 @@ class CoalitionLP:
             payback: (H,) True where the flex debt must be back to zero.
             terminal_value_share: value of energy stored at the horizon, as a share of
                 the mean price (0 when the horizon is the episode's end).
+            import_charge: (H,) charge on members' imports by hour, EUR/MWh, replacing
+                the constant one given at construction.
 
         Returns:
             Solution blocks by name, each (N, H) for member variables or (H,).
@@ -187,6 +190,8 @@ class CoalitionLP:
         value = terminal_value_share * float(np.mean(price))
         terminal = np.where(self._hi == h - 1, -value * self.eta[self._mi], 0.0)
         self.h.changeColsCost(nh, self._idx["s"], terminal)
+        if import_charge is not None:
+            self.h.changeColsCost(nh, self._idx["m"], np.asarray(import_charge, float)[self._hi])
         self.h.changeColsCost(h, self._idx["b"], price)
         self.h.changeColsCost(h, self._idx["x"], -price)
         reserve_value = np.broadcast_to(np.asarray(reserve_price, dtype=float), (h,))

@@ -7,6 +7,8 @@ rehearsal: a copy of the env is run with the oracle's previous plan (the rule ba
 first) and its clearing prices are kept; ``rehearsals`` rounds of this settle the plan
 against the prices its own bids produce. With perfect foresight of net loads the plan
 has no imbalance; it is an upper bound for the leaderboard, not a feasible controller.
+The plan is open loop: after a reserve activation drains batteries below the plan, the
+env projects its set-points onto the limits (counted in ``infos["n_projected"]``).
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ from numba import njit, prange
 from envs.kernel_clearing import _allocate, _capacity, _reserve, _spot
 from envs.market import settlement as st
 
+#: A set-point moved by more than this (1 W) to meet a limit counts as projected; smaller
+#: moves are float rounding (observations are float32).
+PROJECTION_TOL_MW = 1e-6
 #: Per-env scalar outputs, in column order of ``info_out``.
 INFO_KEYS: tuple[str, ...] = (
     "price_eur_per_mwh",
@@ -192,7 +195,7 @@ def _step_impl(  # noqa: C901 - one hour of the whole market, as in core.step
             cmd = a_b * b_mw[i]
             batt[i] = min(max(cmd, -dm), ch)
             dis_max[i] = dm
-            if abs(batt[i] - cmd) > 1e-9:
+            if abs(batt[i] - cmd) > PROJECTION_TOL_MW:
                 projected += 1.0
             if last_hour:
                 flex[i] = debt[e, i]
@@ -201,7 +204,7 @@ def _step_impl(  # noqa: C901 - one hour of the whole market, as in core.step
                 hi = min(flex_mw[i], debt[e, i] + flex_mwh[i])
                 fcmd = a_f * flex_mw[i]
                 flex[i] = min(max(fcmd, lo), hi)
-                if abs(flex[i] - fcmd) > 1e-9:
+                if abs(flex[i] - fcmd) > PROJECTION_TOL_MW:
                     projected += 1.0
         # --- coalition bids (decoding documented in envs.multimarket_v0)
         q_spot = coal[e, 0] * q_max
