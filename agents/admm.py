@@ -140,7 +140,8 @@ class MemberProblem:
     eta (VaR), xi (S) CVaR excess. Built once; each iteration changes x's costs only.
     """
 
-    def __init__(self, net_load_kw: F64, prices: F64, p: PersonaSpec, alpha: float, rho: float):
+    def __init__(self, net_load_kw: F64, prices: F64, p: PersonaSpec, alpha: float, rho: float,
+                 soc0_kwh: float | None = None) -> None:  # fmt: skip
         h, s = net_load_kw.size, prices.shape[0]
         self.h, self.rho, self.beta = h, rho, p.beta
         eff = np.sqrt(p.efficiency)
@@ -171,11 +172,18 @@ class MemberProblem:
         hi = np.concatenate([x_max, np.full(2 * h, p.battery_kw), np.full(h, p.battery_kwh),
                              [bound], np.full(s, 2.0 * bound)])  # fmt: skip
         hi[iss + h - 1] = p.battery_kwh
-        lo[iss + h - 1] = 0.5 * p.battery_kwh  # end the day at least as charged as it began
+        # End at least half full (or as full as it can get from soc0): energy left for later.
+        soc0 = (
+            0.5 * p.battery_kwh
+            if soc0_kwh is None
+            else min(max(float(soc0_kwh), 0.0), p.battery_kwh)
+        )
+        reach = soc0 + p.battery_kw * np.sqrt(p.efficiency) * h
+        lo[iss + h - 1] = min(0.5 * p.battery_kwh, reach)
         row_lo = np.concatenate([net_load_kw, np.zeros(h), np.zeros(s)])
-        row_lo[h] = 0.5 * p.battery_kwh
+        row_lo[h] = soc0
         row_hi = np.concatenate([net_load_kw, np.zeros(h), np.full(s, inf)])
-        row_hi[h] = 0.5 * p.battery_kwh
+        row_hi[h] = soc0
         self.expected = (1.0 - p.beta) * prices.mean(0)
         cost = np.zeros(n_col)
         cost[ie] = p.beta
@@ -191,10 +199,15 @@ class MemberProblem:
         self.hs.setOptionValue("output_flag", False)
         self.hs.passModel(lp)
         if rho > 0:
-            start = np.concatenate([np.arange(h + 1), np.full(n_col - h, h)]).astype(np.int32)
-            self.hs.passHessian(n_col, h, highspy.HessianFormat.kTriangular, start,
-                                np.arange(h, dtype=np.int32), np.full(h, rho))  # fmt: skip
+            # rho on x; a tiny curvature elsewhere keeps the Hessian positive definite,
+            # which HiGHS's QP solver needs (it reports semidefinite ones as non-convex).
+            diag = np.full(n_col, 1e-6 * rho)
+            diag[:h] = rho
+            self.hs.passHessian(n_col, n_col, highspy.HessianFormat.kTriangular,
+                                np.arange(n_col + 1, dtype=np.int32),
+                                np.arange(n_col, dtype=np.int32), diag)  # fmt: skip
         self._xi = np.arange(h, dtype=np.int32)
+        self.failures = 0
         self.x = self.solve(None)
 
     def solve(self, target: F64 | None) -> F64:
@@ -206,12 +219,24 @@ class MemberProblem:
         status = self.hs.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"member problem not solved: {status}")
-        self.x = np.asarray(self.hs.getSolution().col_value[: self.h])
+        col = np.asarray(self.hs.getSolution().col_value)
+        self.x = col[: self.h]
+        self.battery = col[self.h : 2 * self.h] - col[2 * self.h : 3 * self.h]  # + charging
         return self.x
 
     def respond(self, signal: F64) -> F64:
-        """ADMM x-update for the broadcast signal ``xbar - zbar + u`` (H,)."""
-        return self.solve(self.x - signal)
+        """ADMM x-update for the broadcast signal ``xbar - zbar + u`` (H,).
+
+        If HiGHS's QP solver fails (rare numerical trouble), the member keeps its last
+        schedule for this round; ``failures`` counts such rounds.
+        """
+        previous = (self.x.copy(), self.battery.copy())
+        try:
+            return self.solve(previous[0] - signal)
+        except RuntimeError:
+            self.failures += 1
+            self.x, self.battery = previous
+            return self.x
 
 
 class Coordinator:
@@ -292,6 +317,7 @@ def negotiate(cfg: AdmmConfig) -> dict[str, Any]:
         "iterations_to_converge": converged,
         "final_primal_residual": primal,
         "final_dual_residual": dual,
+        "member_solve_failures": sum(mp.failures for mp in members),
         "net_load_before_kw": before.tolist(),
         "net_load_after_kw": after.tolist(),
         "peak_before_kw": float(before.max()),

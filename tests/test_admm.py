@@ -29,6 +29,7 @@ def test_converges_below_1e_5_within_100_iterations(result):
     assert result["iterations_to_converge"] is not None
     assert result["iterations_to_converge"] <= 100
     assert result["final_primal_residual"] < 1e-5
+    assert result["member_solve_failures"] == 0
 
 
 def test_negotiation_flattens_the_neighbourhood_net_load(result):
