@@ -42,6 +42,7 @@ class VectorMarketEnv:
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+    render_mode: str | None = None
 
     def __init__(
         self,
