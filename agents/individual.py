@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import MarketPolicy
-from agents.mpc import CoalitionLP
+from agents.mpc import CoalitionLP, plan_actions
 from envs import observe as ob
 
 __all__ = ["IndividualPolicy"]
@@ -49,7 +49,7 @@ class IndividualPolicy(MarketPolicy):
         self.m, self.at, self.q_max = m, ob.index(core.H), core.q_max_mw
         self.retail = core._retail_by_hour  # (24,) EUR/MWh, the counterfactual's tariff
         self.feed_in = tf.feed_in_eur_per_mwh
-        self.n_coalition, self.drives = core.layout.coalition, core.layout.drives_members
+        self.layout = core.layout
         self.member_ids = self.env.agent_groups["members"]
         self.lp = CoalitionLP(
             m.battery_mw, m.battery_mwh, m.eta, m.flex_mw, m.flex_mwh, horizon_h=self.horizon_h,
@@ -62,7 +62,7 @@ class IndividualPolicy(MarketPolicy):
             return {}
         m, am, h = self.m, self.at["members"], self.horizon_h
         obs_m = np.stack([observations[a] for a in self.member_ids]).astype(np.float64)
-        hour = round(float(np.arctan2(obs_m[0, 0], obs_m[0, 1])) / (2 * np.pi) * 24) % 24
+        hour = ob.hour_of_day(obs_m[0])
         hours = (hour + np.arange(h)) % 24
         net = obs_m[:, am["net_fc"] : am["net_fc"] + h] * m.peak_load_mw[:, None]
         sol = self.lp.solve(
@@ -70,18 +70,5 @@ class IndividualPolicy(MarketPolicy):
             np.full(h, self.feed_in), 0.0, hours == 23,
             import_charge=self.retail[hours] - self.feed_in,
         )  # fmt: skip
-        batt = sol["c"][:, 0] - sol["d"][:, 0]
-        a_b = np.divide(batt, m.battery_mw, out=np.zeros_like(batt), where=m.battery_mw > 0)
-        a_f = np.divide(sol["f"][:, 0], m.flex_mw, out=np.zeros_like(batt), where=m.flex_mw > 0)
-        out = {
-            a: np.clip([a_b[i], a_f[i]], -1.0, 1.0).astype(np.float32)
-            for i, a in enumerate(self.member_ids)
-            if a in self.controls
-        }
-        if "coalition" in self.controls:
-            q = float(sol["b"][0] - sol["x"][0])
-            act = -np.ones(self.n_coalition, dtype=np.float32)
-            act[0] = np.clip(q / self.q_max, -1.0, 1.0)
-            act[1] = 1.0 if q >= 0.0 else -1.0
-            out["coalition"] = act
-        return out
+        out = plan_actions(sol, 0, self.member_ids, m, self.q_max, self.layout)
+        return {a: v for a, v in out.items() if a in self.controls}

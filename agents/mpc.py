@@ -205,6 +205,40 @@ class CoalitionLP:
         return out
 
 
+def plan_actions(
+    plan: dict[str, F64], t: int, member_ids: list[str], members: Any, q_max_mw: float,
+    layout: Any, capacity_share: float = 0.0,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Normalised actions for hour ``t`` of an LP plan (the env's action layout).
+
+    Members: battery ``(c - d) / P`` and shift ``f / F``. Coalition: the planned net
+    position ``b - x`` as a price-taker (buy at the cap, sell at the floor), reserve ``r``
+    at 0 EUR/MW when that market is open, and ``capacity_share`` of firm capacity at
+    0 EUR/MW-day when the capacity market is open (-1 = no offer).
+    """
+    m = members
+    batt = plan["c"][:, t] - plan["d"][:, t]
+    flex = plan["f"][:, t]
+    a_b = np.divide(batt, m.battery_mw, out=np.zeros_like(batt), where=m.battery_mw > 0)
+    a_f = np.divide(flex, m.flex_mw, out=np.zeros_like(flex), where=m.flex_mw > 0)
+    out = {
+        a: np.clip([a_b[i], a_f[i]], -1.0, 1.0).astype(np.float32) for i, a in enumerate(member_ids)
+    }
+    q = float(plan["b"][t] - plan["x"][t])
+    act = -np.ones(layout.coalition, dtype=np.float32)
+    act[0] = np.clip(q / q_max_mw, -1.0, 1.0)
+    act[1] = 1.0 if q >= 0.0 else -1.0
+    j = 2
+    if layout.reserve:
+        total = max(float(m.battery_mw.sum()), 1e-9)
+        act[j] = np.clip(2.0 * plan["r"][t] / total - 1.0, -1.0, 1.0)
+        j += 2
+    if layout.capacity:
+        act[j] = 2.0 * capacity_share - 1.0
+    out["coalition"] = act
+    return out
+
+
 class MPCPolicy(MarketPolicy):
     """Rolling-horizon MPC of the coalition and its members (controls both groups).
 
@@ -238,8 +272,7 @@ class MPCPolicy(MarketPolicy):
             )
         m, cfg = core.members, core.cfg
         self.m, self.cfg, self.at = m, cfg, ob.index(core.H)
-        self.q_max, self.batt_total = core.q_max_mw, float(m.battery_mw.sum())
-        self.n_coalition, self.layout = core.layout.coalition, core.layout
+        self.q_max, self.layout = core.q_max_mw, core.layout
         self.member_ids = self.env.agent_groups["members"]
         charge = cfg.tariff.network_eur_per_mwh + cfg.tariff.taxes_eur_per_mwh
         self.lp = CoalitionLP(
@@ -265,7 +298,7 @@ class MPCPolicy(MarketPolicy):
             return {}
         cfg, m, am, h = self.cfg, self.m, self.at["members"], self.horizon_h
         co = observations["coalition"].astype(np.float64)
-        hour = round(float(np.arctan2(co[0], co[1])) / (2 * np.pi) * 24) % 24
+        hour = ob.hour_of_day(co)
         feats = self._features(co, hour)
         last = (
             None
@@ -284,22 +317,5 @@ class MPCPolicy(MarketPolicy):
         )
         payback = (hour + np.arange(h)) % 24 == 23
         sol = self.lp.solve(net, soc, debt, price, res_price, payback)
-        batt = sol["c"][:, 0] - sol["d"][:, 0]
-        out = {}
-        a_b = np.divide(batt, m.battery_mw, out=np.zeros_like(batt), where=m.battery_mw > 0)
-        a_f = np.divide(sol["f"][:, 0], m.flex_mw, out=np.zeros_like(batt), where=m.flex_mw > 0)
-        for i, a in enumerate(self.member_ids):
-            if a in self.controls:
-                out[a] = np.clip([a_b[i], a_f[i]], -1.0, 1.0).astype(np.float32)
-        q = float(sol["b"][0] - sol["x"][0])
-        act = -np.ones(self.n_coalition, dtype=np.float32)
-        act[0] = np.clip(q / self.q_max, -1.0, 1.0)
-        act[1] = 1.0 if q >= 0.0 else -1.0
-        j = 2
-        if self.layout.reserve:
-            act[j] = np.clip(2.0 * sol["r"][0] / max(self.batt_total, 1e-9) - 1.0, -1.0, 1.0)
-            j += 2
-        if self.layout.capacity:
-            act[j] = 2.0 * self.capacity_share - 1.0
-        out["coalition"] = act
-        return out
+        out = plan_actions(sol, 0, self.member_ids, m, self.q_max, self.layout, self.capacity_share)
+        return {a: v for a, v in out.items() if a in self.controls}

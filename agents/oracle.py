@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import MarketPolicy
-from agents.mpc import CoalitionLP
+from agents.mpc import CoalitionLP, plan_actions
 from agents.simple import RulePolicy
 
 __all__ = ["OraclePolicy"]
@@ -61,7 +61,7 @@ class OraclePolicy(MarketPolicy):
         self.net_position = self.net.sum(0) - ppa  # what the coalition must buy (MW)
         self.payback = np.arange(T) % 24 == 23
         self.member_ids = self.env.agent_groups["members"]
-        self.n_coalition, self.layout = core.layout.coalition, core.layout
+        self.layout = core.layout
         plan: MarketPolicy = RulePolicy()
         for _ in range(self.rehearsals):
             price, reserve_price = self._rehearse(plan, seed)
@@ -86,28 +86,9 @@ class OraclePolicy(MarketPolicy):
 
     def actions_at(self, t: int) -> dict[str, np.ndarray]:
         """The plan's actions for hour t."""
-        m = self.env.core.members
-        batt = self.plan["c"][:, t] - self.plan["d"][:, t]
-        a_b = np.divide(batt, m.battery_mw, out=np.zeros_like(batt), where=m.battery_mw > 0)
-        flex = self.plan["f"][:, t]
-        a_f = np.divide(flex, m.flex_mw, out=np.zeros_like(flex), where=m.flex_mw > 0)
-        out = {
-            a: np.clip([a_b[i], a_f[i]], -1, 1).astype(np.float32)
-            for i, a in enumerate(self.member_ids)
-        }
-        q = float(self.plan["b"][t] - self.plan["x"][t])
-        act = -np.ones(self.n_coalition, dtype=np.float32)
-        act[0] = np.clip(q / self.env.core.q_max_mw, -1.0, 1.0)
-        act[1] = 1.0 if q >= 0.0 else -1.0
-        j = 2
-        if self.layout.reserve:
-            total = float(m.battery_mw.sum())
-            act[j] = np.clip(2.0 * self.plan["r"][t] / max(total, 1e-9) - 1.0, -1.0, 1.0)
-            j += 2
-        if self.layout.capacity:
-            act[j] = 2.0 * self.capacity_share - 1.0
-        out["coalition"] = act
-        return out
+        core = self.env.core
+        return plan_actions(self.plan, t, self.member_ids, core.members, core.q_max_mw,
+                            self.layout, self.capacity_share)  # fmt: skip
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The planned actions of the current hour."""

@@ -32,8 +32,6 @@ from envs.scenario import ScenarioConfig
 
 F64 = NDArray[np.float64]
 
-COALITION_PRICE_HINT = "limit price: a^3 * cap for a >= 0, a^3 * |floor| for a < 0"
-
 
 @dataclass(frozen=True, slots=True)
 class ActionLayout:
@@ -71,12 +69,6 @@ class StepResult:
     cash: F64  # (E, M, P) EUR by market and participant
     info: dict[str, F64]  # per-step accounting, each (E,) unless noted
     terminated: bool
-
-
-def _cube_price(a: F64, floor: float, cap: float) -> F64:
-    """Map [-1, 1] to [floor, cap] with fine resolution near zero (cubic)."""
-    a3 = a * a * a
-    return np.where(a >= 0.0, a3 * cap, a3 * abs(floor))
 
 
 class MarketCore:
@@ -139,13 +131,11 @@ class MarketCore:
             [
                 [sp.price_cap_eur_per_mwh],
                 np.linspace(sp.demand_price_high_eur_per_mwh, sp.demand_price_low_eur_per_mwh, nb),
-                [0.0],  # placeholder for the coalition's buy bid
             ]
-        )
+        )  # background demand blocks; the coalition's buy bid is added by the kernel
         self._demand_shares = np.concatenate(
             [[1.0 - sp.demand_elastic_share], np.full(nb, sp.demand_elastic_share / nb)]
         )
-        self._tariff_energy = self._tariff_by_hour()
         self.ledger = Ledger(self, enabled=record_ledger)
         self.t = 0
         self._ready = False
@@ -182,8 +172,7 @@ class MarketCore:
                 cfg.ppa.price_eur_per_mwh,
             )
         )
-        # Full retail price of the counterfactual by hour: energy part + network + taxes.
-        self._retail_by_hour = self._tariff_energy + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
+        self._retail_by_hour = self._tariff_by_hour()
         self._fparams_tail = (float(tf.feed_in_eur_per_mwh), float(cfg.members.reward_mix))
         self._iparams = (
             int(sp.pricing == "pay_as_bid"),
@@ -204,7 +193,8 @@ class MarketCore:
         self._kernel = kn.step_parallel if E >= 64 else kn.step_serial
 
     def _tariff_by_hour(self) -> F64:
-        """Retail energy price of the counterfactual by hour of day, EUR/MWh (24,)."""
+        """Full retail price of the counterfactual by hour of day: energy part (time-of-use
+        where the scenario says so) + network + taxes, EUR/MWh (24,)."""
         tf = self.cfg.tariff
         price = np.full(24, tf.energy_eur_per_mwh)
         if tf.time_of_use:
@@ -214,7 +204,7 @@ class MarketCore:
                 tf.energy_eur_per_mwh * tf.peak_multiplier,
                 tf.energy_eur_per_mwh * tf.offpeak_multiplier,
             )
-        return price
+        return price + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
 
     def reset(self, rng: np.random.Generator) -> None:
         """Draw a new episode's weather, loads, forecast errors and activations from ``rng``."""
@@ -407,7 +397,7 @@ class MarketCore:
             fleet.capacity_mw, fleet.marginal_cost_eur_per_mwh, fleet.ramp_mw_per_h,
             fleet.emission_t_per_mwh, fleet.min_output_mw, fleet.derating,
             fleet.reserve_cost_eur_per_mw, fleet.reserve_share,
-            self._demand_shares, self._demand_prices[:-1], self.permutations, fparams, iparams,
+            self._demand_shares, self._demand_prices, self.permutations, fparams, iparams,
             cash, energy, reserve_mw, capacity_mw, soc, cf_soc, debt, dispatch,
             cap_g, cap_c, cap_price, saving, bill, r_members, profit, markup, net, info_arr,
         )  # fmt: skip

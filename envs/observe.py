@@ -58,6 +58,11 @@ def index(horizon_h: int) -> dict[str, dict[str, int]]:
     }  # fmt: skip
 
 
+def hour_of_day(obs: NDArray[np.floating]) -> int:
+    """Hour of day (0..23) from any agent's observation (its first two features)."""
+    return round(float(np.arctan2(obs[0], obs[1])) / TWO_PI * 24) % 24
+
+
 def sizes(core: MarketCore) -> dict[str, int]:
     """Observation length of each group."""
     common = 10 + 2 * core.H
