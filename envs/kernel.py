@@ -177,9 +177,6 @@ def _step_impl(  # noqa: C901 - one hour of the whole market, as in core.step
         G + 4 + N,
         G + 5 + N,
     )
-    max_ef = 0.0
-    for g in range(G):
-        max_ef = max(max_ef, g_ef[g])
     for e in prange(E):
         info = info_out[e]
         # --- members' set-points, projected onto physical limits
