@@ -79,6 +79,21 @@ INFO_KEYS: tuple[str, ...] = (
     I_WELFARE,
     I_CAP_COMMITTED,
 ) = range(len(INFO_KEYS))
+#: Outputs about the coalition (its own infos); the rest describe the market (every agent's).
+COALITION_INFO_KEYS: tuple[str, ...] = (
+    "coalition_emissions_t",
+    "coalition_cfe",
+    "coalition_position_mw",
+    "coalition_metered_mw",
+    "coalition_imbalance_mwh",
+    "reserve_activation_share",
+    "reserve_not_delivered_mwh",
+    "members_saving_eur",
+    "counterfactual_bill_eur",
+    "coalition_result_eur",
+    "n_projected",
+)
+PUBLIC_INFO_KEYS: tuple[str, ...] = tuple(k for k in INFO_KEYS if k not in COALITION_INFO_KEYS)
 ALLOCATION_RULES = ("proportional", "marginal", "shapley")
 REWARD_MODES = ("individual", "team", "mix")
 M_SPOT, M_RESERVE, M_CAPACITY, M_BALANCING = st.M_SPOT, st.M_RESERVE, st.M_CAPACITY, st.M_BALANCING

@@ -15,6 +15,7 @@ import pandas as pd
 from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
+from envs import kernel as kn
 from envs import observe as ob
 from envs import scripted
 from envs.core import MarketCore
@@ -22,21 +23,8 @@ from envs.errors import ActionError, EpisodeOverError
 from envs.market.settlement import MARKETS
 from envs.scenario import ScenarioConfig
 
-#: Keys of the shared market section of every agent's info (all floats).
-PUBLIC_INFO = (
-    "price_eur_per_mwh",
-    "reserve_price_eur_per_mw",
-    "capacity_price_eur_per_mw_day",
-    "reserve_requirement_mw",
-    "reserve_shortfall_mw",
-    "unserved_energy_mwh",
-    "curtailment_mwh",
-    "emissions_t",
-    "lerner_index",
-    "residual_supply_index",
-    "scarcity",
-    "welfare_eur",
-)
+#: Keys of the shared market section of every agent's info, and the coalition's own.
+PUBLIC_INFO, COALITION_INFO = kn.PUBLIC_INFO_KEYS, kn.COALITION_INFO_KEYS
 
 
 def agent_groups(cfg: ScenarioConfig) -> dict[str, list[str]]:
@@ -209,20 +197,7 @@ class MarketParallelEnv(ParallelEnv):
                 "market": market,
                 "cash_eur": dict(zip(MARKETS, cash[:, c.coalition].tolist(), strict=True)),
                 "n_clipped": int(clipped["coalition"][0]),
-                **{
-                    k: float(v[0])
-                    for k, v in info.items()
-                    if k.startswith(
-                        (
-                            "coalition_",
-                            "members_",
-                            "counter",
-                            "n_proj",
-                            "reserve_activ",
-                            "reserve_not",
-                        )
-                    )
-                },
+                **{k: float(info[k][0]) for k in COALITION_INFO},
             }
         }
         if "members" in self.agent_groups:
