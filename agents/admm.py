@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +51,10 @@ from envs.registry import scenario_file
 F64 = NDArray[np.float64]
 TOOL = "agents.admm"
 
-__all__ = ["AdmmConfig", "Coordinator", "MemberProblem", "PersonaSpec", "main", "negotiate"]
+__all__ = [
+    "AdmmConfig", "Coordinator", "MemberProblem", "MemberQP", "PersonaSpec", "iterate", "main",
+    "member_qp", "negotiate",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,66 +137,94 @@ def price_scenarios(cfg: AdmmConfig, rng: np.random.Generator) -> F64:
     return base * noise
 
 
-class MemberProblem:
-    """One member's private QP (kept inside the member: the coordinator never sees it).
+@dataclass(frozen=True, slots=True)
+class MemberQP:
+    """One member's risk-aware problem as data: min cost'v s.t. row_lo <= A v <= row_hi,
+    col_lo <= v <= col_hi, plus ``rho/2 ||x - target||^2`` on the first ``h`` columns.
 
-    Variables: x (H) net exchange, c, d (H) charge/discharge, s (H) stored energy,
-    eta (VaR), xi (S) CVaR excess. Built once; each iteration changes x's costs only.
+    Columns: x (H) net exchange kW, c, d (H) charge/discharge kW, s (H) stored kWh,
+    eta (VaR, EUR), xi (S) CVaR excess EUR. Rows: balance (H), storage (H), CVaR (S).
+    """
+
+    h: int
+    cost: F64
+    a: sp.csc_matrix
+    col_lo: F64
+    col_hi: F64
+    row_lo: F64
+    row_hi: F64
+
+
+def member_qp(
+    net_load_kw: F64, prices: F64, p: PersonaSpec, alpha: float, soc0_kwh: float | None = None
+) -> MemberQP:
+    """Build one member's problem (the single statement of f_i; see the module docstring).
+
+    Args:
+        net_load_kw: (H,) forecast load minus PV, kW.
+        prices: (S, H) price scenarios, EUR/kWh.
+        soc0_kwh: stored energy now (``None``: half full).
+    """
+    h, s = net_load_kw.size, prices.shape[0]
+    eff = np.sqrt(p.efficiency)
+    n_col = 4 * h + 1 + s
+    ix, ic, idd, iss, ie, ixi = 0, h, 2 * h, 3 * h, 4 * h, 4 * h + 1
+    rows, cols, vals = [], [], []
+    r = np.arange(h)
+    # x - c + d = net load (balance).
+    for c_off, v in ((ix, 1.0), (ic, -1.0), (idd, 1.0)):
+        rows.append(r), cols.append(c_off + r), vals.append(np.full(h, v))
+    # s_h - s_{h-1} - eff c + d / eff = 0 (s_{-1} = soc0).
+    rows += [h + r, h + r[1:], h + r, h + r]
+    cols += [iss + r, iss + r[:-1], ic + r, idd + r]
+    vals += [np.ones(h), -np.ones(h - 1), np.full(h, -eff), np.full(h, 1.0 / eff)]
+    # xi_s - sum_h p_sh x_h + eta >= 0 (CVaR excess, Rockafellar & Uryasev 2000).
+    sr = 2 * h + np.arange(s)
+    rows += [np.repeat(sr, h), sr, sr]
+    cols += [np.tile(ix + r, s), ixi + np.arange(s), np.full(s, ie)]
+    vals += [-prices.ravel(), np.ones(s), np.ones(s)]
+    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(2 * h + s, n_col))  # fmt: skip
+    # Finite bounds on x and on the VaR variable eta (any scenario's cost lies within
+    # +-bound): HiGHS's QP solver reports free variables as unbounded directions.
+    x_max = np.abs(net_load_kw) + p.battery_kw
+    bound = float(prices.max(0) @ x_max) + 1.0
+    lo = np.concatenate([-x_max, np.zeros(3 * h), [-bound], np.zeros(s)])
+    hi = np.concatenate([x_max, np.full(2 * h, p.battery_kw), np.full(h, p.battery_kwh),
+                         [bound], np.full(s, 2.0 * bound)])  # fmt: skip
+    # End at least half full (or as full as it can get from soc0): energy left for later.
+    soc0 = (
+        0.5 * p.battery_kwh if soc0_kwh is None else min(max(float(soc0_kwh), 0.0), p.battery_kwh)
+    )
+    reach = soc0 + p.battery_kw * eff * h
+    lo[iss + h - 1] = min(0.5 * p.battery_kwh, reach)
+    row_lo = np.concatenate([net_load_kw, np.zeros(h), np.zeros(s)])
+    row_lo[h] = soc0
+    row_hi = np.concatenate([net_load_kw, np.zeros(h), np.full(s, np.inf)])
+    row_hi[h] = soc0
+    cost = np.zeros(n_col)
+    cost[ie] = p.beta
+    cost[ixi:] = p.beta / ((1.0 - alpha) * s)
+    cost[ix : ix + h] = (1.0 - p.beta) * prices.mean(0)
+    return MemberQP(h, cost, a, lo, hi, row_lo, row_hi)
+
+
+class MemberProblem:
+    """One member's private QP solved by HiGHS (kept inside the member: the coordinator
+    never sees it). Built once; each iteration changes x's costs only.
     """
 
     def __init__(self, net_load_kw: F64, prices: F64, p: PersonaSpec, alpha: float, rho: float,
                  soc0_kwh: float | None = None) -> None:  # fmt: skip
-        h, s = net_load_kw.size, prices.shape[0]
+        qp = member_qp(net_load_kw, prices, p, alpha, soc0_kwh)
+        h, n_col, a = qp.h, qp.cost.size, qp.a
         self.h, self.rho, self.beta = h, rho, p.beta
-        eff = np.sqrt(p.efficiency)
-        n_col = 4 * h + 1 + s
-        ix, ic, idd, iss, ie, ixi = 0, h, 2 * h, 3 * h, 4 * h, 4 * h + 1
-        rows, cols, vals = [], [], []
-        r = np.arange(h)
-        # x - c + d = net load (balance).
-        for c_off, v in ((ix, 1.0), (ic, -1.0), (idd, 1.0)):
-            rows.append(r), cols.append(c_off + r), vals.append(np.full(h, v))
-        # s_h - s_{h-1} - eff c + d / eff = 0 (s_{-1} = half full).
-        rows += [h + r, h + r[1:], h + r, h + r]
-        cols += [iss + r, iss + r[:-1], ic + r, idd + r]
-        vals += [np.ones(h), -np.ones(h - 1), np.full(h, -eff), np.full(h, 1.0 / eff)]
-        # xi_s - sum_h p_sh x_h + eta >= 0 (CVaR excess, Rockafellar & Uryasev 2000).
-        sr = 2 * h + np.arange(s)
-        rows += [np.repeat(sr, h), sr, sr]
-        cols += [np.tile(ix + r, s), ixi + np.arange(s), np.full(s, ie)]
-        vals += [-prices.ravel(), np.ones(s), np.ones(s)]
-        a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(2 * h + s, n_col))  # fmt: skip
+        self.expected = qp.cost[:h].copy()
         inf = highspy.kHighsInf
-        # Finite bounds on x and on the VaR variable eta (any scenario's cost lies within
-        # +-bound): HiGHS's QP solver reports free variables as unbounded directions.
-        x_max = np.abs(net_load_kw) + p.battery_kw
-        bound = float(prices.max(0) @ x_max) + 1.0
-        lo = np.concatenate([-x_max, np.zeros(3 * h), [-bound], np.zeros(s)])
-        hi = np.concatenate([x_max, np.full(2 * h, p.battery_kw), np.full(h, p.battery_kwh),
-                             [bound], np.full(s, 2.0 * bound)])  # fmt: skip
-        hi[iss + h - 1] = p.battery_kwh
-        # End at least half full (or as full as it can get from soc0): energy left for later.
-        soc0 = (
-            0.5 * p.battery_kwh
-            if soc0_kwh is None
-            else min(max(float(soc0_kwh), 0.0), p.battery_kwh)
-        )
-        reach = soc0 + p.battery_kw * np.sqrt(p.efficiency) * h
-        lo[iss + h - 1] = min(0.5 * p.battery_kwh, reach)
-        row_lo = np.concatenate([net_load_kw, np.zeros(h), np.zeros(s)])
-        row_lo[h] = soc0
-        row_hi = np.concatenate([net_load_kw, np.zeros(h), np.full(s, inf)])
-        row_hi[h] = soc0
-        self.expected = (1.0 - p.beta) * prices.mean(0)
-        cost = np.zeros(n_col)
-        cost[ie] = p.beta
-        cost[ixi:] = p.beta / ((1.0 - alpha) * s)
-        cost[ix : ix + h] = self.expected
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n_col, a.shape[0]
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lo, hi
-        lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = qp.cost, qp.col_lo, qp.col_hi
+        lp.row_lower_, lp.row_upper_ = qp.row_lo, np.minimum(qp.row_hi, inf)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
         self.hs = highspy.Highs()
@@ -271,6 +303,30 @@ class Coordinator:
         return self.rho * self.u
 
 
+def iterate(
+    respond: Callable[[F64], F64], x0: F64, coord: Coordinator, max_iterations: int,
+    tolerance: float,
+) -> tuple[F64, list[dict[str, float]], int | None]:  # fmt: skip
+    """ADMM rounds: members ``respond`` (signal (H,) -> schedules (N, H)), the coordinator
+    updates; stops when the primal residual is below ``tolerance``.
+
+    Returns:
+        (schedules (N, H), residuals per iteration, iterations to converge or ``None``).
+    """
+    x = x0
+    signal, primal, dual = coord.update(x)
+    history: list[dict[str, float]] = []
+    for k in range(1, max_iterations + 1):
+        x = respond(signal)
+        signal, primal, dual = coord.update(x)
+        history.append({"iteration": k, "primal_residual": primal, "dual_residual": dual})
+        # Converged when the neighbourhood balances (the primal residual, issue 3's
+        # criterion); the dual residual is reported with it.
+        if primal < tolerance:
+            return x, history, k
+    return x, history, None
+
+
 def negotiate(cfg: AdmmConfig) -> dict[str, Any]:
     """Run the negotiation; returns residuals, iterations, schedules and net-load peaks."""
     if not cfg.personas:
@@ -297,18 +353,12 @@ def negotiate(cfg: AdmmConfig) -> dict[str, Any]:
     )
     members = [MemberProblem(net[i], prices, p, cfg.alpha, cfg.rho) for i, p in enumerate(ps)]
     coord = Coordinator(len(ps), cfg.horizon_h, cfg.rho, cfg.flatness_weight)
-    x = np.stack([mp.x for mp in members])
-    signal, primal, dual = coord.update(x)
-    history, converged = [], None
-    for k in range(1, cfg.max_iterations + 1):
-        x = np.stack([mp.respond(signal) for mp in members])
-        signal, primal, dual = coord.update(x)
-        history.append({"iteration": k, "primal_residual": primal, "dual_residual": dual})
-        # Converged when the neighbourhood balances (the primal residual, issue 3's
-        # criterion); the dual residual is reported with it.
-        if primal < cfg.tolerance:
-            converged = k
-            break
+    x0 = np.stack([mp.x for mp in members])
+    x, history, converged = iterate(
+        lambda signal: np.stack([mp.respond(signal) for mp in members]),
+        x0, coord, cfg.max_iterations, cfg.tolerance,
+    )  # fmt: skip
+    primal, dual = history[-1]["primal_residual"], history[-1]["dual_residual"]
     before, after = selfish.sum(0), x.sum(0)
     return {
         "scenario": cfg.name,
