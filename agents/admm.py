@@ -156,14 +156,18 @@ class MemberQP:
 
 
 def member_qp(
-    net_load_kw: F64, prices: F64, p: PersonaSpec, alpha: float, soc0_kwh: float | None = None
-) -> MemberQP:
+    net_load_kw: F64, prices: F64, p: PersonaSpec, alpha: float, soc0_kwh: float | None = None,
+    import_charge: float = 0.0,
+) -> MemberQP:  # fmt: skip
     """Build one member's problem (the single statement of f_i; see the module docstring).
 
     Args:
         net_load_kw: (H,) forecast load minus PV, kW.
         prices: (S, H) price scenarios, EUR/kWh.
         soc0_kwh: stored energy now (``None``: half full).
+        import_charge: EUR/kWh on imports only (network charges and taxes); adds columns
+            y (H) >= max(x, 0) and rows y - x >= 0. Deterministic, so it shifts every
+            scenario's cost alike and enters the objective with weight 1.
     """
     h, s = net_load_kw.size, prices.shape[0]
     eff = np.sqrt(p.efficiency)
@@ -206,6 +210,13 @@ def member_qp(
     cost[ie] = p.beta
     cost[ixi:] = p.beta / ((1.0 - alpha) * s)
     cost[ix : ix + h] = (1.0 - p.beta) * prices.mean(0)
+    if import_charge > 0.0:
+        pick_x = sp.csc_matrix((-np.ones(h), (r, ix + r)), shape=(h, n_col))
+        a = sp.bmat([[a, None], [pick_x, sp.identity(h, format="csc")]], format="csc")
+        lo, hi = np.concatenate([lo, np.zeros(h)]), np.concatenate([hi, x_max])
+        row_lo = np.concatenate([row_lo, np.zeros(h)])
+        row_hi = np.concatenate([row_hi, np.full(h, np.inf)])
+        cost = np.concatenate([cost, np.full(h, import_charge)])
     return MemberQP(h, cost, a, lo, hi, row_lo, row_hi)
 
 

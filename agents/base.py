@@ -45,6 +45,7 @@ BUILTINS: dict[str, str] = {
     "individual": "agents.individual:IndividualPolicy",
     "mpc": "agents.mpc:MPCPolicy",
     "oracle": "agents.oracle:OraclePolicy",
+    "admm": "agents.admm_policy:AdmmPolicy",
     "competitive": "agents.incumbents:Competitive",
     "markup": "agents.incumbents:Markup",
     "withholding": "agents.incumbents:Withholding",

@@ -7,7 +7,7 @@ import agents
 import envs
 
 
-@pytest.mark.parametrize("name", ["random", "rule", "individual", "mpc", "oracle"])
+@pytest.mark.parametrize("name", ["random", "rule", "individual", "mpc", "oracle", "admm"])
 def test_no_controller_breaks_a_state_of_charge_or_power_limit(name):
     env = envs.make("multimarket_v0", days=2)
     pol = agents.load(name)
@@ -18,7 +18,7 @@ def test_no_controller_breaks_a_state_of_charge_or_power_limit(name):
     # Closed-loop planners send set-points within the limits; the oracle's open-loop plan
     # meets the limits until a reserve activation drains batteries, after which the env
     # projects its set-points (the state stays within bounds either way).
-    planned = name in ("individual", "mpc")
+    planned = name in ("individual", "mpc", "admm")
     while env.agents:
         obs, _, _, _, infos = env.step(pol.act(obs))
         new = env.core.soc[0]
