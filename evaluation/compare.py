@@ -1,0 +1,231 @@
+"""Compare agents on a suite of scenarios and seeds; print a ranked Markdown leaderboard.
+
+``python -m evaluation.compare [--quick] [--suite default] [--agents ...] [--out DIR]``
+
+Every agent plays every scenario of the suite for each evaluation seed with deterministic
+actions (grid in :mod:`evaluation.grid`, metrics in :mod:`evaluation.metrics`, aggregation
+in :mod:`evaluation.aggregate`). Writes ``results.csv`` (one row per agent x scenario x
+seed), ``summary.json``, ``leaderboard.md`` and PNG plots to ``--out``; cells land in
+``--out/cells`` as they finish, so ``--resume`` continues an interrupted run. An agent that
+raises or sends invalid actions is listed as failed with its error; an unknown agent,
+scenario, env or suite exits with status 2 and a one-line message listing valid names.
+``--env reservation_exchange_v0`` (or ``--suite rex``) compares the exchange's traders on
+its market-quality metrics (issue 7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import agents
+import envs
+from envs.errors import ConfigError, UnknownNameError
+from envs.registry import MARKET_FAMILY
+from evaluation import grid
+from evaluation.leaderboard import MARKET_VIEW, REX_VIEW, markdown, results_frame, summarise
+from evaluation.rex_compare import REX_AGENTS
+
+__all__ = ["main"]
+
+REX_ENV = "reservation_exchange_v0"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m evaluation.compare",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument(
+        "--suite", "--config", dest="suite", default=None,
+        help="suite name in configs/eval (default, heldout, quick, rex) or a YAML path "
+        "(default: 'default', or 'rex' with --env reservation_exchange_v0)",
+    )  # fmt: skip
+    p.add_argument("--env", default=None, help="env id (overrides the suite's)")
+    p.add_argument(
+        "--agents", nargs="+", metavar="NAME",
+        help="agents to compare (replaces the suite's list): built-in names, the exchange's "
+        f"traders ({', '.join(REX_AGENTS)}), or class paths 'pkg.mod:Class'",
+    )  # fmt: skip
+    p.add_argument(
+        "--scenarios", nargs="+", metavar="NAME", help="scenarios (replaces the suite's)"
+    )
+    p.add_argument("--seeds", type=int, default=None, help="seeds per scenario (count)")
+    p.add_argument("--seed-start", type=int, default=None, help="first evaluation seed")
+    p.add_argument("--days", type=int, default=None, help="episode length, days")
+    p.add_argument(
+        "--quick", action="store_true",
+        help="small grid: the 'quick' suite (3 scenarios x 2 seeds x 2 days), or 2 seeds x 1 "
+        "day of the exchange",
+    )  # fmt: skip
+    p.add_argument("--out", type=Path, default=Path("results/compare"), help="output folder")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (or Ray CPUs)")
+    p.add_argument(
+        "--backend", choices=("process", "ray"), default="process", help="where cells run"
+    )
+    p.add_argument("--address", default=None, help="Ray cluster to join (e.g. 'auto'); ray backend")
+    p.add_argument("--resume", action="store_true", help="skip cells already finished in --out")
+    p.add_argument(
+        "--plots", action=argparse.BooleanOptionalAction, default=True, help="write PNG plots"
+    )
+    p.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar"
+    )
+    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    return p
+
+
+class _BadName(Exception):
+    """An unknown name on the command line (exit status 2)."""
+
+
+def _resolve(args: argparse.Namespace) -> grid.EvalConfig:
+    """The suite with the command line's overrides applied and every name checked."""
+    env_id = args.env
+    supported = (*MARKET_FAMILY, REX_ENV)
+    if env_id is not None and env_id not in supported:
+        raise _BadName(f"unknown env {env_id!r} for comparison; valid envs: {', '.join(supported)}")
+    name = args.suite or ("rex" if env_id == REX_ENV else "quick" if args.quick else "default")
+    cfg = grid.load_suite(name)
+    if env_id is not None and env_id != cfg.env:
+        same_family = {env_id, cfg.env} <= set(MARKET_FAMILY)
+        if not same_family:  # another env needs its own scenarios and agents
+            cfg = replace(
+                cfg, scenarios=(), agents=tuple(REX_AGENTS) if env_id == REX_ENV else cfg.agents
+            )
+        cfg = replace(cfg, env=env_id)
+    if args.quick and cfg.env == REX_ENV:
+        cfg = replace(cfg, n_seeds=2, days=1)
+    changes: dict[str, Any] = {}
+    for field, value in (
+        ("agents", args.agents), ("scenarios", args.scenarios), ("n_seeds", args.seeds),
+        ("seed_start", args.seed_start), ("days", args.days),
+    ):  # fmt: skip
+        if value is not None:
+            changes[field] = tuple(value) if isinstance(value, list) else value
+    cfg = replace(cfg, **changes)
+    valid_scen = envs.list_scenarios(cfg.env)
+    for s in cfg.scenarios:
+        if s not in valid_scen:
+            raise _BadName(
+                f"unknown scenario {s!r} for {cfg.env}; valid scenarios: {', '.join(valid_scen)}"
+            )
+    if not cfg.scenarios:
+        cfg = replace(cfg, scenarios=tuple(valid_scen))
+    known = (
+        list(REX_AGENTS) if cfg.env == REX_ENV
+        else list(dict.fromkeys([*agents.BUILTINS, *grid.DEFAULT_AGENTS]))
+    )  # fmt: skip
+    for a in cfg.agents:
+        if ":" not in a and a not in known:
+            raise _BadName(
+                f"unknown agent {a!r} for {cfg.env}; valid names: {', '.join(known)}, "
+                "or a class path 'pkg.mod:Class'"
+            )
+    return cfg
+
+
+def _splits(cfg: grid.EvalConfig) -> dict[str, str]:
+    """Scenario -> 'heldout' (in configs/eval/heldout.yaml) or 'train'; '' on other envs."""
+    held = grid.load_suite("heldout")
+    if held.env != cfg.env and {held.env, cfg.env} - set(MARKET_FAMILY):
+        return dict.fromkeys(cfg.scenarios, "")
+    return {s: "heldout" if s in held.scenarios else "train" for s in cfg.scenarios}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the comparison; returns the exit status (0 ok, 2 bad names or values)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = _resolve(args)
+    except (_BadName, UnknownNameError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.workers < 1 or args.resamples < 1:
+        print(f"error: --workers={args.workers} and --resamples={args.resamples}; "
+              "expected at least 1 each", file=sys.stderr)  # fmt: skip
+        return 2
+    split = _splits(cfg)
+    cells = [
+        grid.Cell(cfg.env, a, s, seed, cfg.days, split[s])
+        for a in cfg.agents
+        for s in cfg.scenarios
+        for seed in cfg.seeds
+    ]
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        results = grid.run_grid(
+            cells, out, workers=args.workers, backend=args.backend, address=args.address,
+            resume=args.resume, progress=args.progress,
+        )  # fmt: skip
+    except ValueError as exc:  # e.g. --backend ray without Ray installed
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    view = REX_VIEW if cfg.env == REX_ENV else MARKET_VIEW
+    df = results_frame(results, low=cfg.low, high=cfg.high)
+    summary = summarise(df, view, baseline=cfg.baseline, n_resamples=args.resamples)
+    table = markdown(summary, view, baseline=cfg.baseline)
+    notes = _notes(df, cfg, view)
+    text = "\n".join([*notes, "", table]) if notes else table
+    _write_outputs(out, df, results, summary, cfg, view, text, plots=args.plots)
+    print(text)
+    return 0
+
+
+def _notes(df: Any, cfg: grid.EvalConfig, view: Any) -> list[str]:
+    """Header lines: the grid and why a score may be missing."""
+    n = len(df)
+    ok = int((df.status == "ok").sum())
+    lines = [
+        f"{cfg.env}: {len(cfg.agents)} agents x {len(cfg.scenarios)} scenarios x "
+        f"{cfg.n_seeds} seeds (from {cfg.seed_start}), {cfg.days} days; {ok}/{n} cells ok."
+    ]
+    if view is MARKET_VIEW:
+        lines.append(
+            f"score: members' saving against acting alone per scenario and seed, "
+            f"0 = `{cfg.low}`, 1 = `{cfg.high}`; P(> {cfg.baseline}) compares savings."
+        )
+        for ref in (cfg.low, cfg.high):
+            bad = df[(df.agent == ref) & (df.status == "ok")]
+            if len(bad) < len(df.drop_duplicates(["scenario", "seed"])):
+                lines.append(
+                    f"note: `{ref}` is missing or failed on some cells; their scores are n/a."
+                )
+    return lines
+
+
+def _write_outputs(
+    out: Path, df: Any, results: list[dict[str, Any]], summary: list[dict[str, Any]],
+    cfg: grid.EvalConfig, view: Any, text: str, *, plots: bool,
+) -> None:  # fmt: skip
+    """results.csv, summary.json, leaderboard.md and the plots, each written atomically."""
+    tmp = out / ".results.csv.tmp"
+    df.to_csv(tmp, index=False)
+    tmp.replace(out / "results.csv")
+    failures = [
+        {k: r[k] for k in ("agent", "scenario", "seed", "error")}
+        for r in results
+        if r["status"] != "ok"
+    ]
+    grid.write_json_atomic(
+        out / "summary.json",
+        {"suite": asdict(cfg), "rank_by": view.rank_by, "agents": summary, "failures": failures},
+    )
+    (out / "leaderboard.md.tmp").write_text(text + "\n", encoding="utf-8")
+    (out / "leaderboard.md.tmp").replace(out / "leaderboard.md")
+    if plots:
+        from evaluation.plots import plot_all
+
+        label = "normalised score" if view is MARKET_VIEW else view.rank_header
+        plot_all(df, results, summary, view.rank_by, label, out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

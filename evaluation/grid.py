@@ -1,0 +1,302 @@
+"""The evaluation grid: suites, cells, running them (in process, processes or Ray), resume.
+
+A *cell* is one agent on one scenario for one seed. :func:`run_cell` plays it and returns
+a JSON-ready dict (status ``ok`` with metrics, or ``failed`` with the error), never
+raising, so one broken agent cannot stop the grid. :func:`run_grid` writes each finished
+cell at once and atomically to ``<out>/cells/<env>/<agent>/<scenario>/seed_<s>.json``;
+with ``resume`` it skips cells already finished with the same episode length.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from configs import config_path
+from envs.config_loader import build, load_yaml
+from envs.errors import ConfigError, UnknownNameError
+
+__all__ = [
+    "Cell",
+    "EvalConfig",
+    "cell_path",
+    "list_suites",
+    "load_suite",
+    "read_cell",
+    "run_cell",
+    "run_grid",
+    "write_json_atomic",
+]
+
+log = logging.getLogger(__name__)
+
+#: Agents of the default suite (issue 5).
+DEFAULT_AGENTS: tuple[str, ...] = (
+    "individual", "rule", "mpc", "oracle", "admm", "ppo", "mappo",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class EvalConfig:
+    """An evaluation suite (``configs/eval/*.yaml``).
+
+    Attributes:
+        description: one line shown in ``--help`` listings.
+        env: env id the suite runs on.
+        scenarios: scenario names; empty = every shipped scenario of ``env``.
+        agents: agent names (built-ins, the env's trader names, or ``pkg.mod:Class``).
+        seed_start: first evaluation seed; seeds are ``seed_start .. seed_start + n_seeds - 1``
+            (1000 and up: never used for training, so evaluation seeds are held out).
+        n_seeds: seeds per scenario.
+        days: episode length, days (24 steps each on the multi-market envs; 24 delivery
+            hours each on the reservation exchange).
+        baseline: agent that probability of improvement is measured against.
+        low, high: agents that the normalised score maps to 0 and 1.
+    """
+
+    description: str = ""
+    env: str = "multimarket_v0"
+    scenarios: tuple[str, ...] = ()
+    agents: tuple[str, ...] = DEFAULT_AGENTS
+    seed_start: int = 1000
+    n_seeds: int = 5
+    days: int = 7
+    baseline: str = "mpc"
+    low: str = "individual"
+    high: str = "oracle"
+
+    def __post_init__(self) -> None:
+        """Validate ranges; the message names the field."""
+        if self.n_seeds < 1:
+            raise ConfigError(f"n_seeds={self.n_seeds}; expected at least 1")
+        if self.days < 1:
+            raise ConfigError(f"days={self.days}; expected at least 1")
+        if not self.agents:
+            raise ConfigError("agents is empty; expected at least one agent name")
+
+    @property
+    def seeds(self) -> list[int]:
+        """The evaluation seeds."""
+        return list(range(self.seed_start, self.seed_start + self.n_seeds))
+
+
+def list_suites() -> list[str]:
+    """Names of the shipped suites (``configs/eval/*.yaml``)."""
+    return sorted(p.stem for p in config_path("eval").glob("*.yaml"))
+
+
+def load_suite(name_or_path: str) -> EvalConfig:
+    """Load a suite by name (``default``, ``heldout``, ``quick``, ...) or YAML path.
+
+    Raises:
+        UnknownNameError: an unknown name (lists the shipped suites).
+        ConfigError: an unknown key or bad value in the file.
+    """
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        if name_or_path not in list_suites():
+            raise UnknownNameError(
+                f"unknown suite {name_or_path!r}; shipped suites: {', '.join(list_suites())}, "
+                "or a path to a YAML file"
+            )
+        path = config_path("eval", f"{name_or_path}.yaml")
+    return build(EvalConfig, load_yaml(path))
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One agent on one scenario for one seed (episode of ``days`` days)."""
+
+    env: str
+    agent: str
+    scenario: str
+    seed: int
+    days: int
+    split: str = ""  # "train" or "heldout" (which scenarios policies were trained on)
+
+
+def _safe(name: str) -> str:
+    """A file-name-safe version of an agent name (class paths contain ':' and '.')."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def cell_path(out: Path, cell: Cell) -> Path:
+    """Where a cell's result lives under ``out``."""
+    return out / "cells" / cell.env / _safe(cell.agent) / cell.scenario / f"seed_{cell.seed}.json"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temporary file in the same folder, then ``os.replace`` it: a reader
+    (or a resumed run after a crash) sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, allow_nan=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_cell(out: Path, cell: Cell) -> dict[str, Any] | None:
+    """The stored result of ``cell``, or None if absent, unreadable or of another length."""
+    path = cell_path(out, cell)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if data.get("days") != cell.days or data.get("env") != cell.env:
+        return None
+    return data
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def run_cell(cell: Cell) -> dict[str, Any]:
+    """Play one cell and return its JSON-ready result; never raises for agent errors.
+
+    Returns:
+        The cell's fields plus ``status`` (``ok``/``failed``), ``error`` (one line or None),
+        ``traceback`` (failed cells), ``wall_s`` and, when ok, ``metrics`` (scalar dict)
+        and env-specific extras (``member_saving_eur``, ``series``).
+    """
+    start = time.perf_counter()
+    out: dict[str, Any] = {**asdict(cell), "status": "ok", "error": None}
+    try:
+        if cell.env == "reservation_exchange_v0":
+            from evaluation.rex_compare import play_cell
+        else:
+            from evaluation.episode import play_cell
+        out |= play_cell(cell)
+    except Exception as exc:  # the grid shows any agent failure and goes on
+        out |= {
+            "status": "failed",
+            "error": _one_line(exc),
+            "traceback": traceback.format_exc(limit=-4),
+        }
+    out["wall_s"] = time.perf_counter() - start
+    return out
+
+
+def _cost(cell: Cell) -> float:
+    """Rough relative run time, to start the longest cells first (balances workers)."""
+    per_agent = {"mpc": 4.0, "individual": 4.0, "oracle": 2.0, "admm": 4.0}
+    size = 8.0 if cell.scenario == "large_coalition" else 1.0
+    return per_agent.get(cell.agent, 1.0) * size * cell.days
+
+
+def _serial(cells: list[Cell]) -> Iterable[dict[str, Any]]:
+    for cell in cells:
+        yield run_cell(cell)
+
+
+def _processes(cells: list[Cell], workers: int) -> Iterable[dict[str, Any]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: workers start clean (no forked numba/BLAS threads); the numba cache on disk
+    # spares them the compile.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(run_cell, c) for c in cells]
+        for fut in as_completed(futures):
+            yield fut.result()
+
+
+def _ray(cells: list[Cell], workers: int, address: str | None) -> Iterable[dict[str, Any]]:
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--backend ray needs Ray: pip install 'coalition-markets[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        kwargs: dict[str, Any] = {"address": address} if address else {"num_cpus": workers}
+        ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+    try:
+        remote = ray.remote(num_cpus=1)(run_cell)
+        pending = [remote.remote(c) for c in cells]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def run_grid(
+    cells: list[Cell],
+    out: Path,
+    *,
+    workers: int = 1,
+    backend: str = "process",
+    address: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every cell (skipping finished ones with ``resume``), writing each as it ends.
+
+    Args:
+        cells: the grid.
+        out: output folder; results go to ``out/cells/...``.
+        workers: parallel worker processes (``process`` backend; 1 runs in this process)
+            or CPUs requested from a local Ray instance.
+        backend: ``"process"`` or ``"ray"``.
+        address: Ray cluster address to join (``ray`` backend), e.g. ``"auto"``.
+        resume: keep cells whose stored result is ``ok`` for the same episode length;
+            failed cells are run again.
+        progress: show a tqdm progress bar (stderr).
+        on_result: called with each newly finished result (after it is written).
+
+    Returns:
+        The results of all cells, in the order of ``cells``.
+    """
+    from tqdm import tqdm
+
+    if backend not in ("process", "ray"):
+        raise ValueError(f"backend={backend!r}; expected 'process' or 'ray'")
+    if workers < 1:
+        raise ValueError(f"workers={workers}; expected at least 1")
+    results: dict[Cell, dict[str, Any]] = {}
+    todo = []
+    for cell in cells:
+        old = read_cell(out, cell) if resume else None
+        if old is not None and old.get("status") == "ok":
+            results[cell] = old
+        else:
+            todo.append(cell)
+    if resume:
+        log.info("resume: %d of %d cells already finished", len(results), len(cells))
+    todo.sort(key=_cost, reverse=True)
+    if backend == "ray":
+        stream = _ray(todo, workers, address)
+    elif workers > 1 and len(todo) > 1:
+        stream = _processes(todo, min(workers, len(todo)))
+    else:
+        stream = _serial(todo)
+    bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=not progress or not todo)
+    with bar:
+        for res in stream:
+            cell = Cell(**{k: res[k] for k in Cell.__slots__})
+            write_json_atomic(cell_path(out, cell), res)
+            results[cell] = res
+            if on_result is not None:
+                on_result(res)
+            bar.set_postfix_str(f"{cell.agent}/{cell.scenario}/{cell.seed} {res['status']}")
+            bar.update()
+    return [results[c] for c in cells]

@@ -1,0 +1,183 @@
+"""Metrics of one multi-market episode: pure functions of its ledger, counterfactual and record.
+
+One source of truth: every money and energy figure comes from ``env.ledger()`` (columns
+step, market, participant, energy_mwh, reserve_mw, capacity_mw, cash_eur; cash + =
+received) and ``env.counterfactual_bills()`` (step, member, bill_eur). What the ledger
+does not hold (emissions, hourly CFE, the Lerner index, unserved energy, prices) comes
+from the episode *record*: one row per step with the env's info keys of that step
+(:func:`evaluation.episode.run_episode` writes it). The fleet table gives each incumbent's
+static marginal cost (participant, marginal_cost_eur_per_mwh).
+
+Dims legend: T steps (hours), N members, G incumbents. Money in EUR, energy in MWh,
+emissions in t CO2, shares in % where the name ends in ``_pct``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "REVENUE_MARKETS",
+    "cell_metrics",
+    "gini",
+    "incumbent_markup",
+    "member_savings",
+    "normalised_score",
+]
+
+#: Markets whose coalition revenue is reported (issue 5).
+REVENUE_MARKETS: tuple[str, ...] = ("spot", "reserve", "capacity")
+
+
+def member_savings(ledger: pd.DataFrame, counterfactual: pd.DataFrame) -> pd.DataFrame:
+    """Each member's bill alone, its cost in the coalition and its saving, EUR.
+
+    The saving is the README's equation, per member: what it would pay alone
+    (``sum_t bill_eur``) plus its allocation cash (the coalition's share-out; negative
+    when the member pays), i.e. ``alone - cost`` with ``cost = -allocation cash``.
+
+    Args:
+        ledger: the episode ledger.
+        counterfactual: ``env.counterfactual_bills()`` (T x N rows).
+
+    Returns:
+        (N,) rows indexed by member id, columns ``alone_eur``, ``cost_eur``, ``saving_eur``.
+
+    >>> led = pd.DataFrame({"step": [0, 0, 0], "market": ["allocation"] * 3,
+    ...     "participant": ["member_0", "member_1", "coalition"], "cash_eur": [-3.0, 1.0, 2.0]})
+    >>> cf = pd.DataFrame({"step": [0, 0], "member": ["member_0", "member_1"],
+    ...     "bill_eur": [5.0, 0.0]})
+    >>> member_savings(led, cf).saving_eur.tolist()
+    [2.0, 1.0]
+    """
+    alone = counterfactual.groupby("member", sort=False).bill_eur.sum()
+    alloc = ledger[(ledger.market == "allocation") & ledger.participant.isin(alone.index)]
+    cash = alloc.groupby("participant").cash_eur.sum().reindex(alone.index, fill_value=0.0)
+    out = pd.DataFrame({"alone_eur": alone, "cost_eur": -cash})
+    out["saving_eur"] = out.alone_eur - out.cost_eur
+    out.index.name = "member"
+    return out
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of ``values`` (mean absolute difference over twice the mean).
+
+    ``G = sum_ij |x_i - x_j| / (2 n^2 mean(x))``: 0 when all are equal, towards 1 when
+    one member takes everything. Savings may be negative; the coefficient is then not
+    bounded by 1, and it is undefined (NaN) when the mean is not positive.
+
+    Args:
+        values: (N,) values, e.g. members' savings in EUR.
+
+    >>> gini(np.array([1.0, 1.0, 1.0]))
+    0.0
+    >>> gini(np.array([0.0, 0.0, 0.0, 4.0]))
+    0.75
+    """
+    x = np.asarray(values, dtype=np.float64)
+    mean = x.mean() if x.size else 0.0
+    if mean <= 0.0:
+        return float("nan")
+    # Sorted form of the mean absolute difference: O(N log N) instead of O(N^2).
+    xs = np.sort(x)
+    n = xs.size
+    ranks = np.arange(1, n + 1)
+    return float(np.sum((2 * ranks - n - 1) * xs) / (n * n * mean))
+
+
+def incumbent_markup(ledger: pd.DataFrame, record: pd.DataFrame, fleet: pd.DataFrame) -> float:
+    """Incumbents' markup over marginal cost, weighted by spot energy sold.
+
+    Per incumbent g and step t with spot dispatch ``q_gt > 0``: ``(p_t - c_g) / max(c_g, 1)``
+    (the env's own per-unit markup, ``envs/kernel.py``, pinned by a test), averaged with
+    weights ``q_gt``. Args: ``record`` needs ``step`` and ``price_eur_per_mwh``; ``fleet``
+    ``participant`` and ``marginal_cost_eur_per_mwh``. Returns NaN when nothing was sold.
+    """
+    spot = ledger[(ledger.market == "spot") & ledger.participant.isin(fleet.participant)]
+    spot = spot[spot.energy_mwh > 1e-6]
+    if spot.empty:
+        return float("nan")
+    price = record.set_index("step").price_eur_per_mwh.reindex(spot.step).to_numpy()
+    cost = fleet.set_index("participant").marginal_cost_eur_per_mwh.reindex(spot.participant)
+    c = cost.to_numpy()
+    markup = (price - c) / np.maximum(c, 1.0)
+    return float(np.average(markup, weights=spot.energy_mwh.to_numpy()))
+
+
+def cell_metrics(
+    ledger: pd.DataFrame,
+    counterfactual: pd.DataFrame,
+    record: pd.DataFrame,
+    fleet: pd.DataFrame,
+) -> dict[str, float]:
+    """Every scalar metric of one episode (issue 5); keys carry their units.
+
+    Args:
+        ledger, counterfactual: as returned by the env.
+        record: (T rows) step, price_eur_per_mwh, emissions_t, coalition_emissions_t,
+            coalition_cfe (0-1), lerner_index, unserved_energy_mwh.
+        fleet: (G rows) participant, marginal_cost_eur_per_mwh.
+
+    Returns:
+        ``members_alone_eur``, ``members_cost_eur``, ``members_saving_eur``,
+        ``members_saving_pct`` (of the bill alone), ``share_better_off_pct`` (members
+        with a positive saving), ``gini_savings``, ``coalition_revenue_<market>_eur``,
+        ``emissions_t`` (system), ``coalition_emissions_t``, ``cfe_pct`` (mean hourly CFE
+        score of the coalition), ``lerner_index`` (mean over hours),
+        ``incumbent_markup`` (see :func:`incumbent_markup`), ``unserved_energy_mwh``.
+    """
+    sav = member_savings(ledger, counterfactual)
+    alone, cost = float(sav.alone_eur.sum()), float(sav.cost_eur.sum())
+    saving = alone - cost
+    coal = ledger[ledger.participant == "coalition"].groupby("market").cash_eur.sum()
+    out = {
+        "members_alone_eur": alone,
+        "members_cost_eur": cost,
+        "members_saving_eur": saving,
+        "members_saving_pct": 100.0 * saving / alone if alone > 0 else float("nan"),
+        "share_better_off_pct": 100.0 * float(np.mean(sav.saving_eur > 0.0)),
+        "gini_savings": gini(sav.saving_eur.to_numpy()),
+    }
+    for market in REVENUE_MARKETS:
+        out[f"coalition_revenue_{market}_eur"] = float(coal.get(market, 0.0))
+    out |= {
+        "emissions_t": float(record.emissions_t.sum()),
+        "coalition_emissions_t": float(record.coalition_emissions_t.sum()),
+        "cfe_pct": 100.0 * float(record.coalition_cfe.mean()),
+        "lerner_index": float(record.lerner_index.mean()),
+        "incumbent_markup": incumbent_markup(ledger, record, fleet),
+        "unserved_energy_mwh": float(record.unserved_energy_mwh.sum()),
+    }
+    return out
+
+
+def normalised_score(
+    results: pd.DataFrame,
+    *,
+    low: str = "individual",
+    high: str = "oracle",
+    value: str = "members_saving_eur",
+) -> pd.Series:
+    """Members' saving rescaled per (scenario, seed): 0 = ``low`` agent, 1 = ``high`` agent.
+
+    ``score = (s_agent - s_low) / (s_high - s_low)`` with ``s`` the saving of the same
+    scenario and seed. NaN where either reference cell is missing, failed, or the two
+    references tie.
+
+    Args:
+        results: one row per cell with columns agent, scenario, seed, status and ``value``.
+
+    Returns:
+        Score aligned with ``results.index``.
+    """
+    ok = results[results.status == "ok"]
+    ref = ok.pivot_table(index=["scenario", "seed"], columns="agent", values=value)
+    keys = pd.MultiIndex.from_frame(results[["scenario", "seed"]])
+    lo = ref[low].reindex(keys) if low in ref else pd.Series(np.nan, index=keys)
+    hi = ref[high].reindex(keys) if high in ref else pd.Series(np.nan, index=keys)
+    span = (hi - lo).to_numpy()
+    own = results[value].where(results.status == "ok").to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(np.abs(span) > 1e-9, (own - lo.to_numpy()) / span, np.nan)
+    return pd.Series(score, index=results.index, name="normalised_score")
