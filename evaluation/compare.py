@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -39,44 +40,84 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m evaluation.compare",
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--suite", "--config", dest="suite", default=None,
         help="suite name in configs/eval (default, heldout, quick, rex) or a YAML path "
         "(default: 'default', or 'rex' with --env reservation_exchange_v0)",
     )  # fmt: skip
-    p.add_argument("--env", default=None, help="env id (overrides the suite's)")
+    p.add_argument("--env", default=None, help="env id (default: the suite's)")
     p.add_argument(
         "--agents", nargs="+", metavar="NAME",
         help="agents to compare (replaces the suite's list): built-in names, the exchange's "
-        f"traders ({', '.join(REX_AGENTS)}), or class paths 'pkg.mod:Class'",
+        f"traders ({', '.join(REX_AGENTS)}), class paths 'pkg.mod:Class', or NAME=CHECKPOINT "
+        "for a learned policy's weights (e.g. mappo=runs/<run>/checkpoint.pt)",
     )  # fmt: skip
     p.add_argument(
-        "--scenarios", nargs="+", metavar="NAME", help="scenarios (replaces the suite's)"
+        "--scenarios",
+        nargs="+",
+        metavar="NAME",
+        help="scenarios (default: the suite's)",
     )
-    p.add_argument("--seeds", type=int, default=None, help="seeds per scenario (count)")
-    p.add_argument("--seed-start", type=int, default=None, help="first evaluation seed")
-    p.add_argument("--days", type=int, default=None, help="episode length, days")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="seeds per scenario, a count (default: the suite's, 5)",
+    )
+    p.add_argument(
+        "--seed-start",
+        type=int,
+        default=None,
+        help="first evaluation seed (default: the suite's, 1000)",
+    )
+    p.add_argument(
+        "--days", type=int, default=None, help="episode length, days (default: the suite's, 7)"
+    )
     p.add_argument(
         "--quick", action="store_true",
         help="small grid: the 'quick' suite (3 scenarios x 2 seeds x 2 days), or 2 seeds x 1 "
         "day of the exchange",
     )  # fmt: skip
-    p.add_argument("--out", type=Path, default=Path("results/compare"), help="output folder")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (or Ray CPUs)")
     p.add_argument(
-        "--backend", choices=("process", "ray"), default="process", help="where cells run"
+        "--out",
+        type=Path,
+        default=Path("results/compare"),
+        help="output folder (default: results/compare)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="parallel worker processes, or CPUs of a local Ray instance (default: 1)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("process", "ray"),
+        default="process",
+        help="where cells run (default: process)",
     )
     p.add_argument("--address", default=None, help="Ray cluster to join (e.g. 'auto'); ray backend")
     p.add_argument("--resume", action="store_true", help="skip cells already finished in --out")
     p.add_argument(
-        "--plots", action=argparse.BooleanOptionalAction, default=True, help="write PNG plots"
+        "--plots",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write PNG plots (default: on)",
     )
     p.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar"
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="progress bar on stderr (default: on)",
     )
-    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    p.add_argument(
+        "--resamples",
+        type=int,
+        default=2000,
+        help="bootstrap resamples for the 95%% intervals (default: 2000)",
+    )
     return p
 
 
@@ -121,7 +162,7 @@ def _resolve(args: argparse.Namespace) -> grid.EvalConfig:
         list(REX_AGENTS) if cfg.env == REX_ENV
         else list(dict.fromkeys([*agents.BUILTINS, *grid.DEFAULT_AGENTS]))
     )  # fmt: skip
-    for a in cfg.agents:
+    for a in (entry.partition("=")[0] for entry in cfg.agents):
         if ":" not in a and a not in known:
             raise _BadName(
                 f"unknown agent {a!r} for {cfg.env}; valid names: {', '.join(known)}, "
@@ -201,6 +242,17 @@ def _notes(df: Any, cfg: grid.EvalConfig, view: Any) -> list[str]:
     return lines
 
 
+def _strict(obj: Any) -> Any:
+    """NaN and inf become null, so that summary.json is strict JSON for any reader."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
 def _write_outputs(
     out: Path, df: Any, results: list[dict[str, Any]], summary: list[dict[str, Any]],
     cfg: grid.EvalConfig, view: Any, text: str, *, plots: bool,
@@ -214,10 +266,13 @@ def _write_outputs(
         for r in results
         if r["status"] != "ok"
     ]
-    grid.write_json_atomic(
-        out / "summary.json",
-        {"suite": asdict(cfg), "rank_by": view.rank_by, "agents": summary, "failures": failures},
-    )
+    summary_doc = {
+        "suite": asdict(cfg),
+        "rank_by": view.rank_by,
+        "agents": summary,
+        "failures": failures,
+    }
+    grid.write_json_atomic(out / "summary.json", _strict(summary_doc))
     (out / "leaderboard.md.tmp").write_text(text + "\n", encoding="utf-8")
     (out / "leaderboard.md.tmp").replace(out / "leaderboard.md")
     if plots:

@@ -72,15 +72,27 @@ def build_policy(name: str, registry: dict[str, str] | None = None) -> Any:
 
     Args:
         name: a built-in name, a name of ``registry`` (name -> ``pkg.mod:Class``), or a
-            class path.
+            class path; ``NAME=PATH`` passes ``checkpoint=PATH`` (learned policies, e.g.
+            ``mappo=runs/<run>/checkpoint.pt``).
 
     A class whose constructor takes ``deterministic`` gets ``deterministic=True`` (learned
-    policies: the mode of the action distribution); the baselines are deterministic
+    policies: the mean of the action distribution); the baselines are deterministic
     given their seed anyway.
+
+    Raises:
+        ValueError: ``NAME=PATH`` for a class without a ``checkpoint`` argument.
     """
+    name, _, checkpoint = name.partition("=")
     path = (registry or {}).get(name, name)
     params = inspect.signature(policy_class(path)).parameters
-    kwargs = {"deterministic": True} if "deterministic" in params else {}
+    kwargs: dict[str, Any] = {"deterministic": True} if "deterministic" in params else {}
+    if checkpoint:
+        if "checkpoint" not in params:
+            raise ValueError(
+                f"agent {name!r} takes no checkpoint (got {name}={checkpoint}); "
+                "NAME=PATH is for learned policies such as ppo and mappo"
+            )
+        kwargs["checkpoint"] = checkpoint
     return agents.load(path, **kwargs)
 
 
