@@ -1,0 +1,246 @@
+"""Trained policies: PPO (stable-baselines3, coalition only) and MAPPO (coalition and members).
+
+``agents.load("ppo")`` and ``agents.load("mappo")`` read the checkpoints shipped in
+``agents/checkpoints/{ppo,mappo}.pt`` (trained by ``python -m training.train``, see the
+README); ``checkpoint=PATH`` loads another export or a run's ``checkpoint.pt``.
+``deterministic=True`` (default) acts with the Gaussian's mean, ``False`` samples it
+from a Generator seeded at ``reset``.
+
+What a policy reads, per hour: its agents' observations only (normalised with the
+running statistics saved at training time), plus static constants at reset (peak
+loads, the coalition's quantity scale, the action layout), like ``agents.simple.RulePolicy``.
+Policies trained with ``residual: true`` add their output to the rule's action
+(residual policy learning, Silver et al. 2018): members' base is the self-consumption
+rule on their own observed net-load forecast and state of charge; the coalition's
+base is a price-taking bid of the members' forecast net position after the members'
+*actual* set-points this hour (members' observations plus the actions this policy
+chose for them). Agents without an actor (members under PPO) follow the rule.
+
+Layouts: the actors need the observation sizes they were trained with (same forecast
+horizon); the member count is free (parameter sharing). The coalition's action is
+mapped by name (``q, p`` spot, ``r, rp`` reserve, ``c, cp`` capacity, ``b, f`` when it
+drives members): entries of closed markets are dropped, and entries the policy was
+not trained for are taken from the rule (no offer, no set-point).
+
+The module defines the actor network; ``training`` imports it from here (``agents``
+never imports ``training``).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.base import MarketPolicy
+from agents.simple import RulePolicy
+from envs import observe as ob
+
+__all__ = ["GaussianActor", "LearnedPolicy", "MAPPOPolicy", "PPOPolicy", "coalition_slots"]
+
+
+def coalition_slots(reserve: bool, capacity: bool, drives_members: bool) -> list[str]:
+    """Names of the coalition's action entries for a layout (see ``envs.multimarket_v0``)."""
+    names = ["q", "p"]
+    names += ["r", "rp"] if reserve else []
+    names += ["c", "cp"] if capacity else []
+    names += ["b", "f"] if drives_members else []
+    return names
+
+
+def _layer(n_in: int, n_out: int, gain: float) -> nn.Linear:
+    layer = nn.Linear(n_in, n_out)
+    nn.init.orthogonal_(layer.weight, gain)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+class GaussianActor(nn.Module):
+    """Two tanh layers and a linear mean head; a state-independent log-std.
+
+    The head starts near zero (gain 0.01), so a residual policy starts at the rule.
+
+    Args:
+        obs_dim: D, observation features; act_dim: A, action entries.
+        hidden: units per hidden layer; log_std_init: initial log standard deviation.
+    """
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: int = 64, log_std_init: float = -1.0):
+        super().__init__()
+        self.net = nn.Sequential(
+            _layer(obs_dim, hidden, np.sqrt(2)), nn.Tanh(),
+            _layer(hidden, hidden, np.sqrt(2)), nn.Tanh(),
+            _layer(hidden, act_dim, 0.01),
+        )  # fmt: skip
+        self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Mean action, (..., A), from normalised observations (..., D)."""
+        return self.net(obs)
+
+    def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
+        """The Gaussian over raw actions (before the residual sum and clipping)."""
+        mean = self.net(obs)
+        return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+
+
+def _default_checkpoint(name: str) -> Path:
+    return Path(str(resources.files("agents") / "checkpoints" / f"{name}.pt"))
+
+
+def load_export(path: str | Path) -> dict[str, Any]:
+    """The policy part of a shipped export or of a run's training checkpoint.
+
+    Raises:
+        FileNotFoundError: no file (names the path and how to make one).
+        ValueError: the file holds no policy.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no policy checkpoint at {path}; train one with `python -m training.train "
+            "--config configs/training/<algo>.yaml` and pass checkpoint=<run>/checkpoint.pt"
+        )
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    policy = payload.get("policy") if isinstance(payload, dict) else None
+    if not isinstance(policy, dict) or "actors" not in policy:
+        raise ValueError(f"{path} holds no policy (expected a 'policy' entry with 'actors')")
+    return policy
+
+
+class LearnedPolicy(MarketPolicy):
+    """A policy exported by ``training`` (see the module docstring).
+
+    Args:
+        checkpoint: path of an export or training checkpoint; ``None`` = the shipped one.
+        deterministic: act with the mean (True) or sample (False).
+        controls: agent ids (default: the coalition and every member agent).
+    """
+
+    name = ""
+
+    def __init__(
+        self,
+        checkpoint: str | Path | None = None,
+        deterministic: bool = True,
+        controls: list[str] | None = None,
+    ) -> None:
+        super().__init__(controls)
+        self.path = Path(checkpoint) if checkpoint is not None else _default_checkpoint(self.name)
+        spec = load_export(self.path)
+        self.spec = spec
+        self.residual = bool(spec["residual"])
+        self.deterministic = bool(deterministic)
+        self.actors: dict[str, GaussianActor] = {}
+        self.obs_stats: dict[str, tuple[torch.Tensor, torch.Tensor] | None] = {}
+        for group, entry in spec["actors"].items():
+            actor = GaussianActor(int(entry["obs_dim"]), int(entry["act_dim"]),
+                                  int(entry["hidden"]))  # fmt: skip
+            actor.load_state_dict(entry["state_dict"])
+            actor.eval()
+            self.actors[group] = actor
+            mean, var = entry.get("obs_mean"), entry.get("obs_var")
+            self.obs_stats[group] = None if mean is None else (
+                mean.float(), torch.sqrt(var.float() + 1e-8)
+            )  # fmt: skip
+        self.trained_slots = list(spec["coalition_slots"])
+        self.rule = RulePolicy()
+        self.gen = torch.Generator().manual_seed(0)
+
+    def reset(self, env: Any, seed: int | None = None) -> None:
+        """Bind to ``env``: check observation sizes, map the coalition's action layout."""
+        super().reset(env, seed)
+        self.rule.reset(env, seed)
+        core = self.env.core
+        lay = core.layout
+        self.env_slots = coalition_slots(lay.reserve, lay.capacity, lay.drives_members)
+        for group, actor in self.actors.items():
+            if group not in self.env.agent_groups:
+                continue
+            size = self.env.observation_space(self.env.agent_groups[group][0]).shape[0]
+            expected = actor.net[0].in_features
+            if size != expected:
+                raise ValueError(
+                    f"{type(self).__name__} ({self.path.name}): the {group} actor was trained "
+                    f"on {expected} observation features, this env gives {size} (forecast "
+                    f"horizon {core.H} h); train a policy for this observation layout"
+                )
+        self.member_ids = self.env.agent_groups.get("members", [])
+        self.at_m = ob.index(core.H)["members"]
+        self.peak = core.members.peak_load_mw
+        self.q_max = core.q_max_mw
+        if seed is not None:
+            self.gen = torch.Generator().manual_seed(int(seed))
+
+    def _actor_action(self, group: str, obs: np.ndarray) -> np.ndarray:
+        """Raw actor output for stacked observations (n, D) -> (n, A)."""
+        x = torch.as_tensor(obs, dtype=torch.float32)
+        stats = self.obs_stats[group]
+        if stats is not None:
+            x = ((x - stats[0]) / stats[1]).clamp(-10.0, 10.0)
+        actor = self.actors[group]
+        with torch.no_grad():
+            mean = actor(x)
+            if self.deterministic:
+                return mean.numpy()
+            noise = torch.randn(mean.shape, generator=self.gen)
+            return (mean + actor.log_std.exp() * noise).numpy()
+
+    def _combine(self, base: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        return np.clip(base + raw if self.residual else raw, -1.0, 1.0).astype(np.float32)
+
+    def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Members first (actor or rule), then the coalition's bid on their set-points."""
+        rule = self.rule.act(observations)
+        present = [a for a in self.member_ids if a in observations]
+        members: dict[str, np.ndarray] = {a: rule[a] for a in present}
+        if present and "members" in self.actors:
+            raw = self._actor_action("members", np.stack([observations[a] for a in present]))
+            base = np.stack([rule[a] for a in present])
+            members = dict(zip(present, self._combine(base, raw), strict=True))
+        out = {a: members[a] for a in present if a in self.controls}
+        if "coalition" in self.controls and "coalition" in observations:
+            out["coalition"] = self._coalition(observations, members, rule["coalition"])
+        return out
+
+    def _coalition(
+        self, observations: dict[str, np.ndarray], members: dict[str, np.ndarray],
+        rule_action: np.ndarray,
+    ) -> np.ndarray:  # fmt: skip
+        base_env = rule_action.astype(np.float64)
+        if members:
+            # The rule's bid, on the members' chosen set-points (in units of own peak).
+            at, net_mw = self.at_m, 0.0
+            for i, a in enumerate(self.member_ids):
+                if a in members:
+                    o, (b, f) = observations[a], members[a]
+                    own = o[at["net_fc"]] + b * o[at["battery_mw"]] + f * o[at["flex_mw"]]
+                    net_mw += float(own) * self.peak[i]
+            base_env[0] = np.clip(net_mw / self.q_max, -1.0, 1.0)
+            base_env[1] = 1.0 if net_mw >= 0.0 else -1.0
+        if "coalition" not in self.actors:
+            return base_env.astype(np.float32)
+        by_name = dict(zip(self.env_slots, base_env, strict=True))
+        base = np.array([by_name.get(s, -1.0 if s in "r rp c cp".split() else 0.0)
+                         for s in self.trained_slots])  # fmt: skip
+        raw = self._actor_action("coalition", observations["coalition"][None])[0]
+        act = dict(zip(self.trained_slots, self._combine(base, raw), strict=True))
+        return np.array([act.get(s, by_name[s]) for s in self.env_slots], dtype=np.float32)
+
+
+class PPOPolicy(LearnedPolicy):
+    """The shipped stable-baselines3 PPO coalition (members follow the rule, as in training)."""
+
+    name = "ppo"
+
+
+class MAPPOPolicy(LearnedPolicy):
+    """The shipped MAPPO policy: a coalition actor and one shared member actor."""
+
+    name = "mappo"

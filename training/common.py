@@ -1,0 +1,107 @@
+"""Seeding, run folders, the batched envs of a config and the run loop shared by the algorithms."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import envs
+from agents.learned import coalition_slots
+from envs.errors import ConfigError
+from training.checkpoint import save_checkpoint
+from training.config import TrainConfig
+
+__all__ = ["make_envs", "run_dir_for", "seed_everything", "slots_of", "timed_loop"]
+
+
+def seed_everything(seed: int, threads: int) -> None:
+    """Seed ``random``, numpy's legacy generator (SB3 draws minibatch orders from it) and
+    torch, and fix torch's thread count (CPU reductions, hence results, depend on it)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - stable-baselines3 reads the global generator
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+
+
+def run_dir_for(cfg: TrainConfig, out: str | None) -> Path:
+    """``out`` or ``runs/{env_id}__{algo}__{seed}__{unix_time}`` (STYLE §9)."""
+    if out:
+        return Path(out)
+    return Path("runs") / f"{cfg.env.env_id}__{cfg.algo}__{cfg.seed}__{int(time.time())}"
+
+
+def make_envs(cfg: TrainConfig) -> list[Any]:
+    """One :class:`envs.vector.VectorMarketEnv` per scenario of ``cfg.env``.
+
+    Raises:
+        ConfigError: the scenarios' groups, observation, state or action sizes differ
+            (naming the first scenario that differs and how).
+    """
+    spec = cfg.env
+    venvs = [envs.make_vector(spec.env_id, scenario=s, num_envs=spec.num_envs, days=spec.days,
+                              overrides=dict(spec.overrides)) for s in spec.scenarios]  # fmt: skip
+    ref = layout_of(venvs[0])
+    for s, v in zip(spec.scenarios[1:], venvs[1:], strict=True):
+        mine = layout_of(v)
+        if mine != ref:
+            diff = {k: (ref[k], mine[k]) for k in ref if ref[k] != mine[k]}
+            raise ConfigError(
+                f"env.scenarios: {s!r} has another layout than {spec.scenarios[0]!r} "
+                f"({diff}); train scenarios with the same markets and member count together"
+            )
+    return venvs
+
+
+def layout_of(venv: Any) -> dict[str, Any]:
+    """Groups, observation/action sizes per group and the state size of a batched env."""
+    out: dict[str, Any] = {"state": venv.state_size, "groups": tuple(venv.agent_groups)}
+    for g in venv.agent_groups:
+        out[f"{g}.obs"] = venv.observation_spaces[g].shape
+        out[f"{g}.act"] = venv.action_spaces[g].shape
+    return out
+
+
+def slots_of(venv: Any) -> list[str]:
+    """The coalition's action entry names in this env's layout."""
+    lay = venv.core.layout
+    return coalition_slots(lay.reserve, lay.capacity, lay.drives_members)
+
+
+def timed_loop(
+    cfg: TrainConfig,
+    start_iteration: int,
+    step_fn: Callable[[int], dict[str, float]],
+    payload_fn: Callable[[int], dict[str, Any]],
+    run_dir: Path,
+    logger: Any,
+) -> dict[str, float]:
+    """Run iterations ``start_iteration .. cfg.iterations - 1``.
+
+    ``step_fn(i)`` does one rollout and update and returns its scalars; this adds
+    ``time/sps`` (env steps of the iteration / its wall time, rollout and learning),
+    writes them, advances the bar and checkpoints every ``cfg.checkpoint_every``
+    iterations and at the end (``payload_fn(i + 1)`` gives the checkpoint).
+
+    Returns:
+        The last iteration's scalars (empty when nothing was left to do).
+    """
+    per_it = cfg.steps_per_iteration
+    last: dict[str, float] = {}
+    for it in range(start_iteration, cfg.iterations):
+        t0 = time.perf_counter()
+        scalars = step_fn(it)
+        scalars["time/sps"] = per_it / max(time.perf_counter() - t0, 1e-9)
+        step = (it + 1) * per_it
+        logger.scalars(scalars, step)
+        ret = scalars.get("market/coalition_saving_eur")
+        logger.progress(per_it, ret)
+        if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == cfg.iterations:
+            save_checkpoint(payload_fn(it + 1), run_dir / "checkpoint.pt")
+        last = scalars
+    return last

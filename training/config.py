@@ -1,0 +1,266 @@
+"""Training configs: frozen dataclasses, one YAML loader, ``--set`` overrides (STYLE §3).
+
+A training YAML (``configs/training/*.yaml``) has the top-level keys of
+:class:`TrainConfig`: ``algo``, ``seed``, ``total_steps``, ``threads``, ``env``
+(:class:`EnvSpec`), ``mappo`` (:class:`MappoConfig`, used by ``mappo``/``ippo``) and
+``ppo`` (:class:`PPOConfig`). Unknown keys are rejected with the list of valid ones;
+values are coerced to the declared types (PyYAML reads ``3e-4`` as a string).
+
+Overrides use dotted paths: ``--set mappo.lr=0.001 --set env.num_envs=32``; values are
+parsed as YAML scalars (``true``, ``0.5``, ``[default, sunny_summer]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from envs.config_loader import apply_overrides, build, to_dict
+from envs.errors import ConfigError
+
+__all__ = [
+    "EnvSpec",
+    "MappoConfig",
+    "PPOConfig",
+    "TrainConfig",
+    "load_config",
+    "parse_sets",
+    "save_config",
+]
+
+#: Scenarios the shipped policies may train on (evaluation holds out the others).
+TRAINING_SCENARIOS = (
+    "default", "sunny_summer", "windy_winter", "dark_doldrums", "no_capacity_market",
+    "carbon_price",
+)  # fmt: skip
+
+
+def _check(ok: bool, path: str, value: Any, expected: str) -> None:
+    if not ok:
+        raise ConfigError(f"{path}={value!r} is invalid; expected {expected}")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvSpec:
+    """Which batched env to train on.
+
+    Attributes:
+        env_id: a registered env id with a batched version (``multimarket_v0``).
+        scenarios: scenario names; iteration ``i`` rolls out ``scenarios[i % len]``.
+            Their observation and action layouts must agree.
+        num_envs: E, envs stepped together per rollout.
+        days: episode length in days (one rollout = one episode of ``days * 24`` steps).
+        overrides: dotted scenario overrides applied to every scenario.
+    """
+
+    env_id: str = "multimarket_v0"
+    scenarios: tuple[str, ...] = ("default",)
+    num_envs: int = 64
+    days: int = 7
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check(len(self.scenarios) > 0, "env.scenarios", self.scenarios, "at least one name")
+        _check(self.num_envs >= 1, "env.num_envs", self.num_envs, "an integer >= 1")
+        _check(self.days >= 1, "env.days", self.days, "an integer >= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class MappoConfig:
+    """Hyper-parameters of our MAPPO/IPPO (:mod:`training.mappo`).
+
+    Attributes:
+        lr: Adam learning rate.
+        gamma: discount per hour; gae_lambda: GAE's lambda.
+        epochs: passes over each rollout; minibatches: minibatches per pass (split
+            over (env, hour) samples; every agent of a sample goes in the same one).
+        clip: PPO ratio clip; value_clip: clip of the value change (0 = off).
+        ent_coef, vf_coef: entropy bonus and value-loss weights.
+        max_grad_norm: global gradient-norm clip.
+        hidden: units per hidden layer (two tanh layers) of actors and critics.
+        log_std_init: initial log standard deviation of the Gaussian policies.
+        coalition_log_std_init: per-entry initial log-std of the coalition's actions in
+            its layout order (``q, p, r, rp, c, cp``); empty = ``log_std_init`` for all.
+            Wrong quantities cost imbalance and reserve penalties every hour, while the
+            capacity offer matters only in auction hours, so they explore differently.
+        reward_scale: rewards (EUR/h) are multiplied by this before GAE.
+        obs_norm, value_norm: running normalisation of observations/state and of
+            value targets (MAPPO's ValueNorm).
+        residual: the actor outputs a correction added to the group's scripted action
+            (residual policy learning, Silver et al. 2018) instead of the action itself.
+        learn_groups: groups that learn; the others follow their scripted actions.
+            Empty = every agent group of the env.
+    """
+
+    lr: float = 0.0005
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    epochs: int = 4
+    minibatches: int = 4
+    clip: float = 0.2
+    value_clip: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    hidden: int = 64
+    log_std_init: float = -1.0
+    coalition_log_std_init: tuple[float, ...] = ()
+    reward_scale: float = 0.01
+    obs_norm: bool = True
+    value_norm: bool = True
+    residual: bool = True
+    learn_groups: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.lr > 0, "mappo.lr", self.lr, "> 0")
+        _check(0 < self.gamma <= 1, "mappo.gamma", self.gamma, "in (0, 1]")
+        _check(0 <= self.gae_lambda <= 1, "mappo.gae_lambda", self.gae_lambda, "in [0, 1]")
+        _check(self.epochs >= 1, "mappo.epochs", self.epochs, ">= 1")
+        _check(self.minibatches >= 1, "mappo.minibatches", self.minibatches, ">= 1")
+        _check(self.clip > 0, "mappo.clip", self.clip, "> 0")
+        _check(self.value_clip >= 0, "mappo.value_clip", self.value_clip, ">= 0")
+        _check(self.hidden >= 1, "mappo.hidden", self.hidden, ">= 1")
+        _check(self.reward_scale > 0, "mappo.reward_scale", self.reward_scale, "> 0")
+        bad = sorted(set(self.learn_groups) - {"coalition", "members", "incumbents"})
+        _check(not bad, "mappo.learn_groups", self.learn_groups,
+               "names among coalition, members, incumbents")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PPOConfig:
+    """Hyper-parameters of stable-baselines3 PPO on the coalition's view (:mod:`training.ppo_sb3`).
+
+    Attributes:
+        lr, gamma, gae_lambda, clip, ent_coef, vf_coef, max_grad_norm: as in SB3's PPO.
+        epochs: SB3 ``n_epochs``; batch_size: SB3 minibatch size (samples).
+        hidden: units per hidden layer (two tanh layers, separate actor and critic).
+        log_std_init: initial log standard deviation.
+        coalition_log_std_init: per-entry initial log-std (``q, p, r, rp, c, cp``); empty =
+            ``log_std_init`` for all (see :class:`MappoConfig`).
+        reward_scale: rewards (EUR/h) are multiplied by this.
+        residual: the action is a correction to the scripted coalition bid (actions in
+            [-2, 2], the sum clipped to [-1, 1]).
+    """
+
+    lr: float = 0.0003
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    epochs: int = 5
+    batch_size: int = 1024
+    hidden: int = 64
+    log_std_init: float = -1.0
+    coalition_log_std_init: tuple[float, ...] = ()
+    reward_scale: float = 0.001
+    residual: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.lr > 0, "ppo.lr", self.lr, "> 0")
+        _check(self.epochs >= 1, "ppo.epochs", self.epochs, ">= 1")
+        _check(self.batch_size >= 2, "ppo.batch_size", self.batch_size, ">= 2")
+        _check(self.reward_scale > 0, "ppo.reward_scale", self.reward_scale, "> 0")
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """One training run.
+
+    Attributes:
+        algo: ``ppo`` (SB3, coalition only), ``mappo`` (centralised critics on
+            ``state()``) or ``ippo`` (per-agent critics on local observations).
+        seed: run seed (torch, numpy, env resets derive from it).
+        total_steps: env steps to train for, summed over the E envs.
+        threads: ``torch.set_num_threads``.
+        checkpoint_every: write a checkpoint every this many iterations (and at the end).
+        env, mappo, ppo: see their classes.
+    """
+
+    algo: Literal["ppo", "mappo", "ippo"] = "mappo"
+    seed: int = 0
+    total_steps: int = 1_000_000
+    threads: int = 2
+    checkpoint_every: int = 10
+    env: EnvSpec = field(default_factory=EnvSpec)
+    mappo: MappoConfig = field(default_factory=MappoConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+
+    def __post_init__(self) -> None:
+        _check(self.total_steps >= 1, "total_steps", self.total_steps, ">= 1")
+        _check(self.threads >= 1, "threads", self.threads, ">= 1")
+        _check(self.checkpoint_every >= 1, "checkpoint_every", self.checkpoint_every, ">= 1")
+
+    @property
+    def steps_per_iteration(self) -> int:
+        """Env steps per rollout: E envs times one whole episode (``days * 24`` hours)."""
+        return self.env.num_envs * self.env.days * 24
+
+    @property
+    def iterations(self) -> int:
+        """Rollout/update iterations to reach ``total_steps`` (at least one)."""
+        return max(1, -(-self.total_steps // self.steps_per_iteration))
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """``["a.b=1", "c=x"]`` -> ``{"a.b": 1, "c": "x"}`` (values parsed as YAML scalars).
+
+    Raises:
+        ConfigError: an item without ``=``.
+    """
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set mappo.lr=0.001")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def load_config(
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> TrainConfig:
+    """Read a training YAML (or the defaults when ``path`` is None) and apply overrides.
+
+    Raises:
+        ConfigError: unknown key (lists the valid ones), bad type or value.
+        FileNotFoundError: ``path`` does not exist.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a YAML mapping at the top level")
+    return build(TrainConfig, apply_overrides(data, overrides))
+
+
+def config_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """The resolved config as plain Python (YAML-safe, ``torch.load(weights_only=True)``-safe)."""
+    return to_dict(cfg)
+
+
+def replace(cfg: TrainConfig, **changes: Any) -> TrainConfig:
+    """A copy of ``cfg`` with top-level fields changed (validated again)."""
+    return dataclasses.replace(cfg, **changes)
+
+
+def save_config(cfg: TrainConfig, path: str | Path) -> None:
+    """Write the resolved config as YAML, atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yaml.safe_dump(config_dict(cfg), fh, sort_keys=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

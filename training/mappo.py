@@ -1,0 +1,267 @@
+"""MAPPO and IPPO: networks and the clipped-surrogate update (Yu et al. 2022).
+
+Dims: T hours of a rollout, E envs, n agents of a group, D observation features,
+S global-state features, A action entries.
+
+- One :class:`agents.learned.GaussianActor` per agent group (coalition, members,
+  incumbents) with parameters shared inside the group, so the member count is free.
+- Critics: ``mappo`` has one centralised critic per group on ``state()`` (E, S) with
+  one output per agent of the group (members' rewards are their own savings, so each
+  needs its own value); ``ippo`` has a per-agent critic on the agent's own
+  observation (shared parameters inside the group).
+- Update: GAE (:mod:`training.gae`), advantages normalised per group, clipped
+  surrogate, clipped value loss on normalised targets (value normalisation, MAPPO's
+  ValueNorm), entropy bonus, one Adam over every group, global gradient-norm clip,
+  minibatches over (env, hour) samples with all agents of a sample together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.learned import GaussianActor, _layer
+from training.config import MappoConfig
+from training.gae import compute_gae
+from training.normalize import RunningMeanStd
+
+__all__ = ["GroupBatch", "MappoLearner", "signature"]
+
+
+class Critic(nn.Module):
+    """Two tanh layers and a linear head of ``n_out`` values (normalised units)."""
+
+    def __init__(self, n_in: int, n_out: int, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            _layer(n_in, hidden, np.sqrt(2)), nn.Tanh(),
+            _layer(hidden, hidden, np.sqrt(2)), nn.Tanh(),
+            _layer(hidden, n_out, 1.0),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Values, (..., n_out)."""
+        return self.net(x)
+
+
+@dataclass
+class GroupBatch:
+    """One group's rollout, time-major: obs (T, E, n, D) normalised, raw actions
+    (T, E, n, A), logp (T, E, n), values (T, E, n) in return units (scaled EUR),
+    rewards (T, E, n) scaled, dones (T, E, n)."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    logp: torch.Tensor
+    values: torch.Tensor
+    rewards: torch.Tensor
+    dones: torch.Tensor
+
+
+def signature(
+    algo: str, env_id: str, groups: dict[str, tuple[int, int, int]], state_dim: int,
+    cfg: MappoConfig,
+) -> dict[str, Any]:  # fmt: skip
+    """What the networks were built for: ``groups`` maps name -> (n agents, D, A)."""
+    sig: dict[str, Any] = {"algo": algo, "env_id": env_id, "state_dim": int(state_dim),
+                           "hidden": cfg.hidden, "residual": cfg.residual,
+                           "groups": sorted(groups)}  # fmt: skip
+    for g, (n, d, a) in groups.items():
+        sig[f"{g}.obs_dim"], sig[f"{g}.act_dim"] = int(d), int(a)
+        if algo == "mappo":  # the centralised critic has one output per agent
+            sig[f"{g}.agents"] = int(n)
+    return sig
+
+
+class MappoLearner:
+    """Actors, critics, normalisers and the optimiser of one MAPPO/IPPO run.
+
+    Args:
+        cfg: hyper-parameters.
+        groups: learning group -> (n agents, D, A).
+        state_dim: S.
+        central: centralised critics on the state (MAPPO) or local ones (IPPO).
+    """
+
+    def __init__(
+        self, cfg: MappoConfig, groups: dict[str, tuple[int, int, int]], state_dim: int,
+        central: bool,
+    ) -> None:  # fmt: skip
+        self.cfg, self.groups, self.central = cfg, dict(groups), central
+        h = cfg.hidden
+        self.actors = nn.ModuleDict({g: GaussianActor(d, a, h, cfg.log_std_init)
+                                     for g, (n, d, a) in groups.items()})  # fmt: skip
+        self.critics = nn.ModuleDict({g: Critic(state_dim, n, h) if central else Critic(d, 1, h)
+                                      for g, (n, d, a) in groups.items()})  # fmt: skip
+        if cfg.coalition_log_std_init and "coalition" in groups:
+            a = groups["coalition"][2]
+            if len(cfg.coalition_log_std_init) != a:
+                raise ValueError(
+                    f"mappo.coalition_log_std_init has {len(cfg.coalition_log_std_init)} entries; "
+                    f"the coalition has {a} action entries in this env"
+                )
+            with torch.no_grad():
+                self.actors["coalition"].log_std.copy_(torch.tensor(cfg.coalition_log_std_init))
+        params = list(self.actors.parameters()) + list(self.critics.parameters())
+        self.optimizer = torch.optim.Adam(params, lr=cfg.lr, eps=1e-5)
+        self.obs_rms = {g: RunningMeanStd((d,)) for g, (n, d, a) in groups.items()}
+        self.state_rms = RunningMeanStd((state_dim,))
+        self.value_rms = {g: RunningMeanStd(()) for g in groups}
+
+    # ------------------------------------------------------------ acting
+    def normalize_obs(self, group: str, obs: np.ndarray, update: bool) -> np.ndarray:
+        """Observations (E, n, D) -> normalised float32 (updating the statistics if asked)."""
+        if not self.cfg.obs_norm:
+            return obs.astype(np.float32)
+        if update:
+            self.obs_rms[group].update(obs)
+        return self.obs_rms[group].normalize(obs)
+
+    def normalize_state(self, state: np.ndarray, update: bool) -> np.ndarray:
+        """Global state (E, S) -> normalised float32."""
+        if not self.cfg.obs_norm:
+            return state.astype(np.float32)
+        if update:
+            self.state_rms.update(state)
+        return self.state_rms.normalize(state)
+
+    @torch.no_grad()
+    def act(
+        self, obs: dict[str, torch.Tensor], state: torch.Tensor
+    ) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Sample each group's raw actions: group -> (actions (E, n, A), logp (E, n),
+        values (E, n) in return units)."""
+        out = {}
+        for g in self.groups:
+            dist = self.actors[g].dist(obs[g])
+            a = dist.sample()
+            out[g] = (a, dist.log_prob(a).sum(-1), self._values(g, obs[g], state, denorm=True))
+        return out
+
+    def _values(self, g: str, obs: torch.Tensor, state: torch.Tensor, denorm: bool) -> torch.Tensor:
+        """Values (..., n): from the state (MAPPO) or each agent's observation (IPPO)."""
+        v = self.critics[g](state) if self.central else self.critics[g](obs)[..., 0]
+        if denorm and self.cfg.value_norm:
+            v = self.value_rms[g].denormalize_t(v)
+        return v
+
+    # ------------------------------------------------------------ update
+    def update(self, batches: dict[str, GroupBatch], states: torch.Tensor) -> dict[str, float]:
+        """PPO epochs over one rollout; returns ``losses/<name>/<group>`` means.
+
+        Args:
+            batches: group -> its rollout; states: (T, E, S) normalised global states.
+        """
+        cfg = self.cfg
+        T, E = states.shape[:2]
+        adv, ret, old_v = {}, {}, {}
+        for g, b in batches.items():
+            last = torch.zeros_like(b.values[0])  # rollouts are whole episodes: nothing follows
+            a, r = compute_gae(b.rewards, b.values, b.dones, last, cfg.gamma, cfg.gae_lambda)
+            adv[g] = ((a - a.mean()) / (a.std() + 1e-8)).reshape(T * E, -1)
+            if cfg.value_norm:
+                self.value_rms[g].update(r.numpy())
+                ret[g] = self.value_rms[g].normalize_t(r).reshape(T * E, -1)
+                old_v[g] = self.value_rms[g].normalize_t(b.values).reshape(T * E, -1)
+            else:
+                ret[g], old_v[g] = r.reshape(T * E, -1), b.values.reshape(T * E, -1)
+        flat = {g: (b.obs.reshape(T * E, *b.obs.shape[2:]),
+                    b.actions.reshape(T * E, *b.actions.shape[2:]),
+                    b.logp.reshape(T * E, -1)) for g, b in batches.items()}  # fmt: skip
+        s_flat = states.reshape(T * E, -1)
+        stats: dict[str, list[float]] = {}
+        params = list(self.actors.parameters()) + list(self.critics.parameters())
+        size = T * E
+        mb = max(1, size // cfg.minibatches)
+        for _ in range(cfg.epochs):
+            perm = torch.randperm(size)
+            for start in range(0, size, mb):
+                idx = perm[start : start + mb]
+                loss = torch.zeros(())
+                for g in batches:
+                    obs, act, logp_old = (x[idx] for x in flat[g])
+                    terms = self._loss(g, obs, act, logp_old, adv[g][idx], ret[g][idx],
+                                       old_v[g][idx], s_flat[idx])  # fmt: skip
+                    loss = loss + terms.pop("loss")
+                    for k, v in terms.items():
+                        stats.setdefault(f"losses/{k}/{g}", []).append(v)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                self.optimizer.step()
+        out = {k: float(np.mean(v)) for k, v in stats.items()}
+        for g in batches:
+            y, pred = ret[g].flatten(), old_v[g].flatten()
+            var_y = float(y.var())
+            out[f"losses/explained_variance/{g}"] = (
+                float("nan") if var_y == 0 else 1.0 - float((y - pred).var()) / var_y
+            )
+        return out
+
+    def _loss(
+        self, g: str, obs: torch.Tensor, act: torch.Tensor, logp_old: torch.Tensor,
+        adv: torch.Tensor, ret: torch.Tensor, old_v: torch.Tensor, state: torch.Tensor,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Loss of one group on a minibatch (obs (B, n, D), act (B, n, A), others (B, n))."""
+        cfg = self.cfg
+        dist = self.actors[g].dist(obs)
+        logp = dist.log_prob(act).sum(-1)
+        log_ratio = logp - logp_old
+        ratio = log_ratio.exp()
+        pg = -torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv).mean()
+        entropy = dist.entropy().sum(-1).mean()
+        v = self._values(g, obs, state, denorm=False)
+        v_loss = (v - ret) ** 2
+        if cfg.value_clip > 0:
+            v_clipped = old_v + (v - old_v).clamp(-cfg.value_clip, cfg.value_clip)
+            v_loss = torch.max(v_loss, (v_clipped - ret) ** 2)
+        v_loss = 0.5 * v_loss.mean()
+        with torch.no_grad():
+            approx_kl = float(((ratio - 1) - log_ratio).mean())
+            clipfrac = float(((ratio - 1).abs() > cfg.clip).float().mean())
+        return {
+            "loss": pg - cfg.ent_coef * entropy + cfg.vf_coef * v_loss,
+            "policy_loss": pg.item(), "value_loss": v_loss.item(), "entropy": entropy.item(),
+            "approx_kl": approx_kl, "clipfrac": clipfrac,
+        }  # fmt: skip
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue training (weights-only safe)."""
+        return {
+            "actors": self.actors.state_dict(),
+            "critics": self.critics.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "obs_rms": {g: r.state_dict() for g, r in self.obs_rms.items()},
+            "state_rms": self.state_rms.state_dict(),
+            "value_rms": {g: r.state_dict() for g, r in self.value_rms.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`state_dict` (the signature is checked before this)."""
+        self.actors.load_state_dict(state["actors"])
+        self.critics.load_state_dict(state["critics"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        for g, r in self.obs_rms.items():
+            r.load_state_dict(state["obs_rms"][g])
+        self.state_rms.load_state_dict(state["state_rms"])
+        for g, r in self.value_rms.items():
+            r.load_state_dict(state["value_rms"][g])
+
+    def export(self, coalition_slots: list[str]) -> dict[str, Any]:
+        """The policy part read by :mod:`agents.learned` (actors and observation statistics)."""
+        actors = {}
+        for g, (_, d, a) in self.groups.items():
+            rms = self.obs_rms[g]
+            actors[g] = {
+                "obs_dim": d, "act_dim": a, "hidden": self.cfg.hidden,
+                "state_dict": self.actors[g].state_dict(),
+                "obs_mean": torch.from_numpy(rms.mean.copy()) if self.cfg.obs_norm else None,
+                "obs_var": torch.from_numpy(rms.var.copy()) if self.cfg.obs_norm else None,
+            }  # fmt: skip
+        return {"actors": actors, "residual": self.cfg.residual,
+                "coalition_slots": list(coalition_slots)}  # fmt: skip

@@ -1,0 +1,204 @@
+"""stable-baselines3 PPO on the coalition's view of the batched env.
+
+The coalition acts; members and incumbents follow their scripted actions
+(:class:`envs.vector.CoalitionVecEnv`, one batched env, not one Python env per
+worker). Each SB3 rollout is one whole episode of all E envs (``n_steps`` = episode
+hours): episode ``k`` is reset with :func:`training.rollout.iteration_seed` (seed, k)
+and rolls out scenario ``k % len(scenarios)``, so a resumed run sees the same markets.
+
+With ``ppo.residual`` the action (in [-2, 2]) is added to the scripted coalition bid and
+the sum clipped to [-1, 1]. Rewards are scaled by ``ppo.reward_scale``.
+
+One SB3 ``learn`` call per iteration (``reset_num_timesteps=False``) lets this module
+log SB3's losses under our tags and checkpoint between iterations; checkpoints hold
+the policy's and optimiser's state dicts, the episode counter and the RNG states
+(SB3 samples actions from torch's and shuffles minibatches with numpy's global RNG).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.logger import Logger
+from torch import nn
+
+from envs.vector import CoalitionVecEnv
+from training.checkpoint import check_signature, restore_rng, rng_state
+from training.common import make_envs, slots_of, timed_loop
+from training.config import TrainConfig, config_dict
+from training.logger import MarketStats
+from training.rollout import iteration_seed
+
+__all__ = ["TrainingCoalitionEnv", "export_policy", "train_ppo"]
+
+#: SB3 logger key -> our tag (SB3 logs the negative entropy as its loss).
+SB3_TAGS = {
+    "train/policy_gradient_loss": "losses/policy_loss",
+    "train/value_loss": "losses/value_loss",
+    "train/entropy_loss": "losses/entropy",
+    "train/approx_kl": "losses/approx_kl",
+    "train/clip_fraction": "losses/clipfrac",
+    "train/explained_variance": "losses/explained_variance",
+}
+
+
+class TrainingCoalitionEnv(CoalitionVecEnv):
+    """The SB3 adapter with seeded episodes, several scenarios, residual actions and stats.
+
+    Args:
+        venvs: one batched env per scenario (same layout).
+        run_seed: seeds episode ``k`` with ``iteration_seed(run_seed, k)``.
+        residual: actions are corrections to the scripted coalition bid.
+        reward_scale: multiplies the coalition's reward (EUR/h).
+    """
+
+    def __init__(self, venvs: list[Any], run_seed: int, residual: bool, reward_scale: float):
+        super().__init__(venvs[0])
+        self.venvs, self.run_seed = venvs, int(run_seed)
+        self.residual, self.reward_scale = residual, float(reward_scale)
+        if residual:
+            self.action_space = gymnasium.spaces.Box(-2.0, 2.0, self.action_space.shape, np.float32)
+        self.episode = 0
+        self.stats = MarketStats()
+        self.last_episode: dict[str, float] = {}
+
+    def reset(self) -> np.ndarray:
+        """Start episode ``self.episode`` (its scenario and seed), observations (E, D)."""
+        self.venv = self.venvs[self.episode % len(self.venvs)]
+        obs, _ = self.venv.reset(seed=iteration_seed(self.run_seed, self.episode))
+        self.episode += 1
+        self._returns[:] = 0.0
+        self._length = 0
+        self.stats = MarketStats()
+        return obs["coalition"][:, 0]
+
+    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+        """Step with scripted members and incumbents; auto-reset at the episode's end."""
+        acts = self.venv.scripted_actions()
+        a = np.asarray(self._actions, np.float64)[:, None, :]
+        acts["coalition"] = np.clip(acts["coalition"] + a if self.residual else a, -1.0, 1.0)
+        obs, rewards, term, trunc, info = self.venv.step(acts)
+        rew = rewards["coalition"][:, 0]
+        self._returns += rew
+        self._length += 1
+        self.stats.add(info)
+        done = term | trunc
+        obs_c = obs["coalition"][:, 0]
+        infos: list[dict] = [{} for _ in range(self.num_envs)]
+        if done.any():
+            self.last_episode = {
+                "charts/episodic_return/coalition": float(self._returns.mean()),
+                "charts/episodic_length": float(self._length),
+                **self.stats.scalars(),
+            }
+            for i in range(self.num_envs):
+                infos[i] = {
+                    "terminal_observation": obs_c[i],
+                    "TimeLimit.truncated": False,
+                    "episode": {"r": float(self._returns[i]), "l": self._length},
+                }
+            obs_c = self.reset()
+        return obs_c, (rew * self.reward_scale).astype(np.float32), done, infos
+
+
+def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
+    """SB3 PPO with separate two-layer tanh actor and critic, one episode per rollout."""
+    p = cfg.ppo
+    hours = cfg.env.days * 24
+    model = PPO(
+        "MlpPolicy", env, learning_rate=p.lr, n_steps=hours, batch_size=p.batch_size,
+        n_epochs=p.epochs, gamma=p.gamma, gae_lambda=p.gae_lambda, clip_range=p.clip,
+        ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
+        policy_kwargs={"net_arch": {"pi": [p.hidden, p.hidden], "vf": [p.hidden, p.hidden]},
+                       "activation_fn": nn.Tanh, "log_std_init": p.log_std_init},
+        seed=cfg.seed, device="cpu", verbose=0,
+    )  # fmt: skip
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    if p.coalition_log_std_init:
+        n = env.action_space.shape[0]
+        if len(p.coalition_log_std_init) != n:
+            raise ValueError(
+                f"ppo.coalition_log_std_init has {len(p.coalition_log_std_init)} entries; the "
+                f"coalition has {n} action entries in this env"
+            )
+        with torch.no_grad():  # in place: the optimiser keeps its reference
+            model.policy.log_std.copy_(torch.tensor(p.coalition_log_std_init))
+    return model
+
+
+def signature(cfg: TrainConfig, env: TrainingCoalitionEnv) -> dict[str, Any]:
+    """What the SB3 networks were built for."""
+    return {"algo": "ppo", "env_id": cfg.env.env_id, "hidden": cfg.ppo.hidden,
+            "residual": cfg.ppo.residual, "coalition.obs_dim": int(env.observation_space.shape[0]),
+            "coalition.act_dim": int(env.action_space.shape[0])}  # fmt: skip
+
+
+def export_policy(model: PPO, cfg: TrainConfig, slots: list[str]) -> dict[str, Any]:
+    """SB3's actor as an :class:`agents.learned.GaussianActor` state dict."""
+    pol = model.policy
+    net = pol.mlp_extractor.policy_net
+    state = {"net.0.weight": net[0].weight, "net.0.bias": net[0].bias,
+             "net.2.weight": net[2].weight, "net.2.bias": net[2].bias,
+             "net.4.weight": pol.action_net.weight, "net.4.bias": pol.action_net.bias,
+             "log_std": pol.log_std}  # fmt: skip
+    state = {k: v.detach().clone() for k, v in state.items()}
+    entry = {"obs_dim": int(pol.observation_space.shape[0]),
+             "act_dim": int(pol.action_space.shape[0]), "hidden": cfg.ppo.hidden,
+             "state_dict": state, "obs_mean": None, "obs_var": None}  # fmt: skip
+    return {"actors": {"coalition": entry}, "residual": cfg.ppo.residual,
+            "coalition_slots": list(slots)}  # fmt: skip
+
+
+def train_ppo(
+    cfg: TrainConfig, run_dir: Path, logger: Any, resume: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Train (or continue) SB3 PPO; returns the last iteration's scalars.
+
+    Raises:
+        CheckpointMismatchError: ``resume`` was built for another architecture or env.
+    """
+    venvs = make_envs(cfg)
+    env = TrainingCoalitionEnv(venvs, cfg.seed, cfg.ppo.residual, cfg.ppo.reward_scale)
+    sig = signature(cfg, env)
+    if resume is not None:
+        check_signature(resume["signature"], sig, str(run_dir))
+    model = make_model(cfg, env)
+    start = 0
+    if resume is not None:
+        model.policy.load_state_dict(resume["policy_state"])
+        model.policy.optimizer.load_state_dict(resume["optimizer"])
+        model.num_timesteps = int(resume["global_step"])
+        start = int(resume["iteration"])
+        restore_rng(resume["rng"])
+        # Episode `start` begins exactly as the uninterrupted run's auto-reset began it.
+        env.episode = start
+        model._last_obs = env.reset()
+        model._last_episode_starts = np.ones(env.num_envs, dtype=bool)
+    slots = slots_of(venvs[0])
+
+    def step(it: int) -> dict[str, float]:
+        model.learn(cfg.steps_per_iteration, reset_num_timesteps=False, log_interval=None)
+        values = model.logger.name_to_value
+        scalars = {tag: float(values[key]) for key, tag in SB3_TAGS.items() if key in values}
+        if "losses/entropy" in scalars:
+            scalars["losses/entropy"] = -scalars["losses/entropy"]
+        model.logger.dump(0)  # clears SB3's values (no outputs configured)
+        scalars.update(env.last_episode)
+        return scalars
+
+    def payload(iteration: int) -> dict[str, Any]:
+        return {
+            "signature": sig, "config": config_dict(cfg), "iteration": iteration,
+            "global_step": model.num_timesteps,
+            "policy_state": {k: v.detach().clone() for k, v in model.policy.state_dict().items()},
+            "optimizer": model.policy.optimizer.state_dict(), "rng": rng_state(),
+            "policy": export_policy(model, cfg, slots),
+        }  # fmt: skip
+
+    torch.set_num_threads(cfg.threads)
+    return timed_loop(cfg, start, step, payload, run_dir, logger)

@@ -1,0 +1,113 @@
+"""Whole-episode rollouts of the batched env for MAPPO/IPPO.
+
+Dims: T hours per episode, E envs, n agents of a group, D features, A action entries.
+
+Every rollout is one whole episode of all E envs (they end together), reset with a
+seed derived from (run seed, iteration) by ``np.random.SeedSequence``; so iteration
+``i`` sees the same market draws whether or not the run was interrupted, which is
+what makes ``--resume`` reproduce an uninterrupted run.
+
+Groups outside ``learn_groups`` follow their scripted actions (:mod:`envs.scripted`).
+With ``residual`` the env action is ``clip(scripted + raw, -1, 1)``; the coalition's
+scripted bid is recomputed on the members' actual set-points of the hour (what
+:class:`agents.learned.LearnedPolicy` does from observations).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from envs import scripted
+from training.logger import MarketStats
+from training.mappo import GroupBatch, MappoLearner
+
+__all__ = ["collect", "iteration_seed"]
+
+
+def iteration_seed(run_seed: int, iteration: int) -> int:
+    """Reset seed of iteration ``iteration``: a 63-bit draw of SeedSequence((seed, it)), far
+    from the small integers evaluation uses (seeds >= 1000 passed to the parallel env)."""
+    state = np.random.SeedSequence([int(run_seed), int(iteration)]).generate_state(2, np.uint32)
+    return int(state[0]) << 31 | int(state[1]) >> 1
+
+
+def env_actions(venv: Any, raw: dict[str, np.ndarray], residual: bool) -> dict[str, np.ndarray]:
+    """Env actions by group from the learning groups' raw actions (E, n, A).
+
+    Scripted groups get their scripted action; learning groups ``clip(raw)`` or, with
+    ``residual``, ``clip(scripted + raw)``.
+    """
+    base = venv.scripted_actions()
+    acts: dict[str, np.ndarray] = {}
+    for g in ("members", "incumbents"):
+        if g in base:
+            if g not in raw:
+                acts[g] = base[g]
+            else:
+                acts[g] = np.clip(base[g] + raw[g] if residual else raw[g], -1.0, 1.0)
+    if "coalition" in raw:
+        b = base["coalition"]
+        if residual and "members" in raw:  # the price-taking bid on the actual set-points
+            b = scripted.coalition_actions(venv.core, acts["members"])[:, None]
+        acts["coalition"] = np.clip(b + raw["coalition"] if residual else raw["coalition"],
+                                    -1.0, 1.0)  # fmt: skip
+    else:
+        acts["coalition"] = base["coalition"]
+    return acts
+
+
+def collect(
+    venv: Any, learner: MappoLearner, seed: int, reward_scale: float
+) -> tuple[dict[str, GroupBatch], torch.Tensor, dict[str, float]]:
+    """Roll out one whole episode of every env.
+
+    Args:
+        venv: a :class:`envs.vector.VectorMarketEnv`.
+        learner: acts for its groups (and updates its observation statistics).
+        seed: reset seed of this rollout.
+        reward_scale: multiplies rewards (EUR/h) before they are stored.
+
+    Returns:
+        (batches by learning group, normalised states (T, E, S), episode scalars:
+        ``charts/episodic_return/<group>`` in EUR per agent, ``charts/episodic_length``
+        and ``market/*``).
+    """
+    groups = learner.groups
+    obs, _ = venv.reset(seed=seed)
+    E, T = venv.num_envs, venv.core.T
+    store: dict[str, dict[str, list]] = {g: {k: [] for k in GroupBatch.__annotations__}
+                                         for g in groups}  # fmt: skip
+    states: list[torch.Tensor] = []
+    returns = {g: np.zeros((E, len(ids))) for g, ids in venv.agent_groups.items()}
+    market = MarketStats()
+    for t in range(T):
+        o = {g: torch.from_numpy(learner.normalize_obs(g, obs[g], update=True)) for g in groups}
+        s = torch.from_numpy(learner.normalize_state(venv.state(), update=True))
+        out = learner.act(o, s)
+        raw = {g: out[g][0].numpy().astype(np.float64) for g in groups}
+        obs, rewards, term, trunc, info = venv.step(env_actions(venv, raw, learner.cfg.residual))
+        done = float(t == T - 1)
+        if (term | trunc).any() != bool(done):
+            raise RuntimeError(f"episode ended at hour {t}, expected after {T} hours")
+        for g in groups:
+            a, logp, v = out[g]
+            rec = store[g]
+            rec["obs"].append(o[g])
+            rec["actions"].append(a)
+            rec["logp"].append(logp)
+            rec["values"].append(v)
+            rec["rewards"].append(torch.from_numpy((rewards[g] * reward_scale).astype(np.float32)))
+            rec["dones"].append(torch.full(logp.shape, done))
+        states.append(s)
+        for g in returns:
+            returns[g] += rewards[g]
+        market.add(info)
+    batches = {g: GroupBatch(**{k: torch.stack(v) for k, v in rec.items()})
+               for g, rec in store.items()}  # fmt: skip
+    scalars = {f"charts/episodic_return/{g}": float(r.mean()) for g, r in returns.items()}
+    scalars["charts/episodic_length"] = float(T)
+    scalars.update(market.scalars())
+    return batches, torch.stack(states), scalars

@@ -1,0 +1,99 @@
+"""Ship a trained policy into the package: the small export, its config and a learning curve.
+
+Usage::
+
+    python -m training.ship runs/mappo_shipped --name mappo
+
+writes ``agents/checkpoints/{name}.pt`` (the actors, observation statistics and action
+layout that :mod:`agents.learned` reads, plus the resolved config and signature; no
+critic or optimiser state), ``{name}.yaml`` (the resolved training config) and
+``{name}_curve.png`` (members' saving per training episode against env steps, from
+the run's TensorBoard events).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from training.checkpoint import load_checkpoint, save_checkpoint
+
+__all__ = ["learning_curve", "main", "ship"]
+
+DEST = Path(__file__).resolve().parents[1] / "agents" / "checkpoints"
+
+
+def learning_curve(run_dir: Path, tag: str = "market/coalition_saving_eur") -> tuple[list, list]:
+    """(env steps, values) of ``tag`` from the run's event files (resumed runs included)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ea = EventAccumulator(str(run_dir))
+    ea.Reload()
+    if tag not in ea.Tags()["scalars"]:
+        raise ValueError(f"{run_dir} has no scalar {tag!r} (is it a training run folder?)")
+    points = {e.step: e.value for e in ea.Scalars(tag)}
+    steps = sorted(points)
+    return steps, [points[s] for s in steps]
+
+
+def plot_curve(run_dir: Path, out: Path, title: str) -> None:
+    """PNG of members' saving per training episode (EUR) against env steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    steps, values = learning_curve(run_dir)
+    fig, ax = plt.subplots(figsize=(6, 3.4), dpi=110)
+    ax.plot(np.array(steps) / 1e6, np.array(values) / 1e3, lw=0.8, alpha=0.5,
+            label="one training episode (stochastic policy)")  # fmt: skip
+    if len(values) >= 10:
+        k = max(5, len(values) // 30)
+        smooth = np.convolve(values, np.ones(k) / k, mode="valid")
+        ax.plot(np.array(steps[k - 1 :]) / 1e6, smooth / 1e3, lw=1.6, label=f"mean of {k}")
+    ax.set_xlabel("env steps (millions, summed over envs)")
+    ax.set_ylabel("members' saving, kEUR / episode")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def ship(run_dir: str | Path, name: str, dest: str | Path = DEST) -> list[Path]:
+    """Write the export, config and curve of ``run_dir`` into ``dest``; returns the paths."""
+    run_dir, dest = Path(run_dir), Path(dest)
+    payload = load_checkpoint(run_dir)
+    export = {key: payload[key] for key in ("policy", "config", "signature", "global_step")}
+    pt = save_checkpoint(export, dest / f"{name}.pt")
+    cfg_path = dest / f"{name}.yaml"
+    cfg_path.write_text(yaml.safe_dump(payload["config"], sort_keys=False), encoding="utf-8")
+    png = dest / f"{name}_curve.png"
+    steps = int(payload["global_step"])
+    plot_curve(run_dir, png, f"{name}: members' saving while training ({steps / 1e6:.1f}M steps)")
+    return [pt, cfg_path, png]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
+    p = argparse.ArgumentParser(prog="python -m training.ship", description=__doc__.split("\n")[0])
+    p.add_argument("run_dir", help="training run folder (holds checkpoint.pt and event files)")
+    p.add_argument("--name", required=True, help="policy name: ppo or mappo")
+    p.add_argument("--dest", default=str(DEST), help="folder to write into")
+    args = p.parse_args(argv)
+    try:
+        for path in ship(args.run_dir, args.name, args.dest):
+            print(path)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
