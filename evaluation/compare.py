@@ -234,10 +234,22 @@ def _notes(df: Any, cfg: grid.EvalConfig, view: Any) -> list[str]:
             f"0 = `{cfg.low}`, 1 = `{cfg.high}`; P(> {cfg.baseline}) compares savings."
         )
         for ref in (cfg.low, cfg.high):
-            bad = df[(df.agent == ref) & (df.status == "ok")]
-            if len(bad) < len(df.drop_duplicates(["scenario", "seed"])):
+            done = df[(df.agent == ref) & (df.status == "ok")]
+            if len(done) < len(df.drop_duplicates(["scenario", "seed"])):
                 lines.append(
                     f"note: `{ref}` is missing or failed on some cells; their scores are n/a."
+                )
+        ok = df[df.status == "ok"]
+        ref = ok.pivot_table(
+            index=["scenario", "seed"], columns="agent", values="members_saving_eur"
+        )
+        if {cfg.low, cfg.high} <= set(ref.columns):
+            inverted = ref[ref[cfg.high] <= ref[cfg.low]].index.get_level_values(0)
+            if len(inverted):
+                lines.append(
+                    f"note: `{cfg.high}` saves no more than `{cfg.low}` on "
+                    f"{', '.join(sorted(set(inverted)))} ({len(inverted)} cells): "
+                    "no score scale there, scores n/a."
                 )
     return lines
 

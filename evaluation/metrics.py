@@ -162,8 +162,10 @@ def normalised_score(
     """Members' saving rescaled per (scenario, seed): 0 = ``low`` agent, 1 = ``high`` agent.
 
     ``score = (s_agent - s_low) / (s_high - s_low)`` with ``s`` the saving of the same
-    scenario and seed. NaN where either reference cell is missing, failed, or the two
-    references tie.
+    scenario and seed. NaN where either reference cell is missing or failed, and where
+    ``s_high <= s_low``: the scale needs the upper reference above the lower one (a
+    negative span would rank agents backwards; the price-taking oracle falls below the
+    individual actors where the coalition moves the price, e.g. ``large_coalition``).
 
     Args:
         results: one row per cell with columns agent, scenario, seed, status and ``value``.
@@ -179,5 +181,5 @@ def normalised_score(
     span = (hi - lo).to_numpy()
     own = results[value].where(results.status == "ok").to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.where(np.abs(span) > 1e-9, (own - lo.to_numpy()) / span, np.nan)
+        score = np.where(span > 1e-9, (own - lo.to_numpy()) / span, np.nan)
     return pd.Series(score, index=results.index, name="normalised_score")

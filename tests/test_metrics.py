@@ -99,17 +99,28 @@ def test_gini_known_values():
 def test_normalised_score_maps_references_to_0_and_1():
     df = pd.DataFrame(
         {
-            "agent": ["individual", "oracle", "mpc", "mpc", "individual", "rule"],
-            "scenario": ["a", "a", "a", "b", "b", "a"],
-            "seed": [0, 0, 0, 0, 0, 0],
-            "status": ["ok", "ok", "ok", "ok", "ok", "failed"],
-            "members_saving_eur": [10.0, 30.0, 25.0, 5.0, 1.0, np.nan],
+            "agent": [
+                "individual",
+                "oracle",
+                "mpc",
+                "mpc",
+                "individual",
+                "rule",
+                "individual",
+                "oracle",
+                "mpc",
+            ],
+            "scenario": ["a", "a", "a", "b", "b", "a"] + ["c"] * 3,
+            "seed": [0] * 9,
+            "status": ["ok", "ok", "ok", "ok", "ok", "failed"] + ["ok"] * 3,
+            "members_saving_eur": [10.0, 30.0, 25.0, 5.0, 1.0, np.nan, 10.0, 5.0, 20.0],
         }
     )
     score = metrics.normalised_score(df)
     assert score.iloc[:3].tolist() == pytest.approx([0.0, 1.0, 0.75])
     assert np.isnan(score.iloc[3])  # no oracle on scenario b
     assert np.isnan(score.iloc[5])  # failed cell
+    assert score.iloc[6:].isna().all()  # oracle below individual: no scale on scenario c
 
 
 def test_saving_and_markup_match_the_envs_own_infos():
