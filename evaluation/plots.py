@@ -48,7 +48,8 @@ def _score(summary: list[dict[str, Any]], key: str, label: str, path: Path) -> N
 def _heatmap(df: pd.DataFrame, order: list[str], key: str, label: str, path: Path) -> None:
     ok = df[df.status == "ok"]
     table = ok.pivot_table(index="scenario", columns="agent", values=key, aggfunc="mean")
-    table = table.reindex(columns=[a for a in order if a in table.columns])
+    # Keep scenarios and agents without any score as blank rows and columns (visible gaps).
+    table = table.reindex(index=sorted(df.scenario.unique()), columns=order)
     fig, ax = plt.subplots(figsize=(1.1 * table.shape[1] + 3, 0.45 * table.shape[0] + 1.5))
     im = ax.imshow(table.to_numpy(dtype=float), aspect="auto", cmap="viridis")
     ax.set_xticks(range(table.shape[1]), table.columns, rotation=45, ha="right")
