@@ -11,7 +11,8 @@ The LP, built once and updated in place (objective, bounds and right-hand sides)
   flex debt D, grid import m; per hour: coalition buy b, sell x, reserve offer r;
 - state of charge: ``s_h = s_{h-1} + eta c_h - d_h / eta``, ``0 <= s <= E``, ``c, d <= P``;
 - flexible load: ``D_h = D_{h-1} - f_h``, ``|f| <= F``, ``|D| <= F * 4 h``, and ``D = 0``
-  at the last hour of each day (the env's daily pay-back);
+  at the last hour of each day (the env's daily pay-back, which repays the whole debt in
+  that hour: there ``|f|`` is bounded by the debt limit only);
 - imports (charged network fees and taxes): ``m >= net + c - d + f``, ``m >= 0``;
 - balance: ``b - x = sum_i (net + c - d + f)``;
 - reserve headroom: ``r <= sum_i (P + c - d)`` and ``r <= sum_i eta s``;
@@ -132,6 +133,9 @@ class CoalitionLP:
         cost[self.col["c"]] = cost[self.col["d"]] = THROUGHPUT_EUR_PER_MWH
         cost[self.col["m"]] = import_charge_eur_per_mwh
         self._d_lower, self._d_upper = lower[self.col["D"]].copy(), upper[self.col["D"]].copy()
+        self._f_lower, self._f_upper = lower[self.col["f"]].copy(), upper[self.col["f"]].copy()
+        # In pay-back hours the env repays the whole debt, beyond the shift power (kernel).
+        self._f_payback = flex_mwh[mi]
         self._mi, self._hi = mi, hi
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = self.n_col, self.n_row
@@ -187,6 +191,8 @@ class CoalitionLP:
         zero = payback[self._hi]
         self.h.changeColsBounds(nh, self._idx["D"], np.where(zero, 0.0, self._d_lower),
                                 np.where(zero, 0.0, self._d_upper))  # fmt: skip
+        self.h.changeColsBounds(nh, self._idx["f"], np.where(zero, -self._f_payback, self._f_lower),
+                                np.where(zero, self._f_payback, self._f_upper))  # fmt: skip
         value = terminal_value_share * float(np.mean(price))
         terminal = np.where(self._hi == h - 1, -value * self.eta[self._mi], 0.0)
         self.h.changeColsCost(nh, self._idx["s"], terminal)

@@ -79,7 +79,10 @@ class OraclePolicy(MarketPolicy):
         policy.reset(twin, seed)
         prices, reserve = [], []
         while twin.agents:
-            obs, _, _, _, infos = twin.step(policy.act(obs))
+            # Agents the oracle does not control (e.g. incumbents that are agents) follow
+            # their scripted behaviour, as they do when the leaderboard runs the episode.
+            actions = {**twin.scripted_actions(), **policy.act(obs)}
+            obs, _, _, _, infos = twin.step(actions)
             prices.append(infos["coalition"]["market"]["price_eur_per_mwh"])
             reserve.append(infos["coalition"]["market"]["reserve_price_eur_per_mw"])
         return np.asarray(prices), np.asarray(reserve)

@@ -40,6 +40,30 @@ def test_lp_pays_back_flex_debt_and_respects_import_charges():
     np.testing.assert_allclose(sol["D"][0], [0.5, 0.0], atol=1e-9)
 
 
+def test_lp_repays_a_debt_larger_than_the_shift_power_in_the_payback_hour():
+    # The env repays the whole flex debt in the last hour of the day, beyond the shift
+    # power; a debt of 2 F (+ rounding) two hours before must not make the LP infeasible.
+    lp = CoalitionLP(np.array([0.0]), np.array([0.0]), np.array([1.0]), np.array([0.5]),
+                     np.array([2.0]), horizon_h=2, q_max_mw=10.0,
+                     import_charge_eur_per_mwh=0.0, reserve=False)  # fmt: skip
+    sol = lp.solve(np.array([[1.0, 1.0]]), np.array([0.0]), np.array([1.0 + 1e-6]),
+                   np.array([10.0, 100.0]), 0.0, np.array([False, True]))  # fmt: skip
+    assert sol["D"][0, 1] == pytest.approx(0.0, abs=1e-9)
+    assert abs(sol["f"][0, 0]) <= 0.5 + 1e-9  # the shift power binds outside pay-back
+
+
+def test_oracle_runs_with_strategic_incumbents_scripted():
+    # Incumbents that are agents but not the oracle's follow their scripted bids, in the
+    # rehearsals as in the episode.
+    env = envs.make("multimarket_v0", scenario="strategic_incumbents", days=1)
+    pol = agents.load("oracle", rehearsals=1)
+    obs, _ = env.reset(seed=0)
+    pol.reset(env, seed=0)
+    while env.agents:
+        obs, *_ = env.step({**env.scripted_actions(), **pol.act(obs)})
+    assert env.core.t == 24
+
+
 def run(env, pol, seed):
     obs, _ = env.reset(seed=seed)
     pol.reset(env, seed=seed)
