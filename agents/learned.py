@@ -14,7 +14,12 @@ Policies trained with ``residual: true`` add their output to the rule's action
 rule on their own observed net-load forecast and state of charge; the coalition's
 base is a price-taking bid of the members' forecast net position after the members'
 *actual* set-points this hour (members' observations plus the actions this policy
-chose for them). Agents without an actor (members under PPO) follow the rule.
+chose for them). Learned member set-points are first made feasible the way the env
+projects them (:func:`feasible_set_points`: battery power and energy limits, flex-debt
+limits and the daily payback hour), from each member's observed state of charge and
+flex debt and its static sizes, so that the coalition bids what the members will
+really draw (unprojected set-points left the bid up to 50% of member-hours off and cost
+imbalance charges). Agents without an actor (members under PPO) follow the rule.
 
 Layouts: the actors need the observation sizes they were trained with (same forecast
 horizon); the member count is free (parameter sharing). The coalition's action is
@@ -40,7 +45,14 @@ from agents.base import MarketPolicy
 from agents.simple import RulePolicy
 from envs import observe as ob
 
-__all__ = ["GaussianActor", "LearnedPolicy", "MAPPOPolicy", "PPOPolicy", "coalition_slots"]
+__all__ = [
+    "GaussianActor",
+    "LearnedPolicy",
+    "MAPPOPolicy",
+    "PPOPolicy",
+    "coalition_slots",
+    "feasible_set_points",
+]
 
 
 def coalition_slots(reserve: bool, capacity: bool, drives_members: bool) -> list[str]:
@@ -50,6 +62,49 @@ def coalition_slots(reserve: bool, capacity: bool, drives_members: bool) -> list
     names += ["c", "cp"] if capacity else []
     names += ["b", "f"] if drives_members else []
     return names
+
+
+def feasible_set_points(
+    actions: np.ndarray,
+    soc_mwh: np.ndarray,
+    debt_mwh: np.ndarray,
+    last_hour: bool,
+    members: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members' set-points projected as the env projects them (``envs.kernel``'s step).
+
+    Args:
+        actions: (..., N, 2) normalised ``[b, f]`` in [-1, 1].
+        soc_mwh: (..., N) stored energy, MWh; debt_mwh: (..., N) flexible-load debt, MWh.
+        last_hour: the day's last hour (the flex debt is paid back, whatever ``f`` says).
+        members: static sizes with ``battery_mw``, ``battery_mwh``, ``eta``, ``flex_mw``,
+            ``flex_mwh`` arrays of shape (N,) (``env.core.members``).
+
+    Returns:
+        (battery MW (..., N) + charge, flexible load MW (..., N) + consume more,
+        actions (..., N, 2) that the env will not project).
+    """
+    b_mw, b_mwh, eta = members.battery_mw, members.battery_mwh, members.eta
+    f_mw, f_mwh = members.flex_mw, members.flex_mwh
+    charge = np.maximum(np.minimum(b_mw, (b_mwh - soc_mwh) / eta), 0.0)
+    discharge = np.maximum(np.minimum(b_mw, soc_mwh * eta), 0.0)
+    batt = np.clip(actions[..., 0] * b_mw, -discharge, charge)
+    if last_hour:
+        flex = np.broadcast_to(debt_mwh, batt.shape).astype(np.float64)
+    else:
+        lo = np.maximum(-f_mw, debt_mwh - f_mwh)
+        hi = np.minimum(f_mw, debt_mwh + f_mwh)
+        flex = np.clip(actions[..., 1] * f_mw, lo, hi)
+    a_b = np.divide(batt, b_mw, out=np.zeros_like(batt), where=b_mw > 0)
+    a_f = np.divide(flex, f_mw, out=np.zeros_like(flex), where=f_mw > 0)
+    out = np.clip(np.stack([a_b, a_f], axis=-1), -1.0, 1.0)
+    return batt, flex, out
+
+
+def bid_of(net_mw: np.ndarray, q_max_mw: float) -> tuple[np.ndarray, np.ndarray]:
+    """Price-taking spot bid ``(q, p)`` of a net position (MW, + = buy): buy at the cap,
+    sell at the floor (``envs.scripted.coalition_actions``)."""
+    return np.clip(net_mw / q_max_mw, -1.0, 1.0), np.where(net_mw >= 0.0, 1.0, -1.0)
 
 
 def _layer(n_in: int, n_out: int, gain: float) -> nn.Linear:
@@ -139,12 +194,15 @@ class LearnedPolicy(MarketPolicy):
         self.deterministic = bool(deterministic)
         self.actors: dict[str, GaussianActor] = {}
         self.obs_stats: dict[str, tuple[torch.Tensor, torch.Tensor] | None] = {}
+        self.masks: dict[str, np.ndarray | None] = {}
         for group, entry in spec["actors"].items():
             actor = GaussianActor(int(entry["obs_dim"]), int(entry["act_dim"]),
                                   int(entry["hidden"]))  # fmt: skip
             actor.load_state_dict(entry["state_dict"])
             actor.eval()
             self.actors[group] = actor
+            mask = entry.get("mask")
+            self.masks[group] = None if mask is None else mask.numpy().astype(np.float64)
             mean, var = entry.get("obs_mean"), entry.get("obs_var")
             self.obs_stats[group] = None if mean is None else (
                 mean.float(), torch.sqrt(var.float() + 1e-8)
@@ -174,6 +232,7 @@ class LearnedPolicy(MarketPolicy):
         self.member_ids = self.env.agent_groups.get("members", [])
         self.at_m = ob.index(core.H)["members"]
         self.peak = core.members.peak_load_mw
+        self.sizes = core.members  # static sizes: battery, efficiency, flexible load
         self.q_max = core.q_max_mw
         if seed is not None:
             self.gen = torch.Generator().manual_seed(int(seed))
@@ -187,10 +246,10 @@ class LearnedPolicy(MarketPolicy):
         actor = self.actors[group]
         with torch.no_grad():
             mean = actor(x)
-            if self.deterministic:
-                return mean.numpy()
-            noise = torch.randn(mean.shape, generator=self.gen)
-            return (mean + actor.log_std.exp() * noise).numpy()
+            if not self.deterministic:
+                mean = mean + actor.log_std.exp() * torch.randn(mean.shape, generator=self.gen)
+        mask = self.masks[group]  # entries trained as fixed (the actor never moved them)
+        return mean.numpy() if mask is None else mean.numpy() * mask
 
     def _combine(self, base: np.ndarray, raw: np.ndarray) -> np.ndarray:
         return np.clip(base + raw if self.residual else raw, -1.0, 1.0).astype(np.float32)
@@ -200,30 +259,33 @@ class LearnedPolicy(MarketPolicy):
         rule = self.rule.act(observations)
         present = [a for a in self.member_ids if a in observations]
         members: dict[str, np.ndarray] = {a: rule[a] for a in present}
-        if present and "members" in self.actors:
-            raw = self._actor_action("members", np.stack([observations[a] for a in present]))
-            base = np.stack([rule[a] for a in present])
-            members = dict(zip(present, self._combine(base, raw), strict=True))
+        net_mw = None
+        if present and len(present) == len(self.member_ids):
+            obs = np.stack([observations[a] for a in present]).astype(np.float64)
+            acts = np.stack([rule[a] for a in present]).astype(np.float64)
+            if "members" in self.actors:
+                acts = self._combine(acts, self._actor_action("members", obs))
+            at, m = self.at_m, self.sizes
+            last_hour = ob.hour_of_day(obs[0]) == 23
+            batt, flex, acts = feasible_set_points(
+                acts, obs[:, at["soc"]] * m.battery_mwh, obs[:, at["flex_debt"]] * m.flex_mwh,
+                last_hour, m,
+            )  # fmt: skip
+            members = dict(zip(present, acts.astype(np.float32), strict=True))
+            net_mw = float(np.sum(obs[:, at["net_fc"]] * self.peak + batt + flex))
         out = {a: members[a] for a in present if a in self.controls}
         if "coalition" in self.controls and "coalition" in observations:
-            out["coalition"] = self._coalition(observations, members, rule["coalition"])
+            out["coalition"] = self._coalition(observations, net_mw, rule["coalition"])
         return out
 
     def _coalition(
-        self, observations: dict[str, np.ndarray], members: dict[str, np.ndarray],
-        rule_action: np.ndarray,
-    ) -> np.ndarray:  # fmt: skip
+        self, observations: dict[str, np.ndarray], net_mw: float | None, rule_action: np.ndarray
+    ) -> np.ndarray:
+        """The coalition's action: the rule's bid on the members' feasible net position
+        ``net_mw`` (MW; ``None`` = the rule's own), plus the actor's correction."""
         base_env = rule_action.astype(np.float64)
-        if members:
-            # The rule's bid, on the members' chosen set-points (in units of own peak).
-            at, net_mw = self.at_m, 0.0
-            for i, a in enumerate(self.member_ids):
-                if a in members:
-                    o, (b, f) = observations[a], members[a]
-                    own = o[at["net_fc"]] + b * o[at["battery_mw"]] + f * o[at["flex_mw"]]
-                    net_mw += float(own) * self.peak[i]
-            base_env[0] = np.clip(net_mw / self.q_max, -1.0, 1.0)
-            base_env[1] = 1.0 if net_mw >= 0.0 else -1.0
+        if net_mw is not None:
+            base_env[0], base_env[1] = bid_of(np.float64(net_mw), self.q_max)
         if "coalition" not in self.actors:
             return base_env.astype(np.float32)
         by_name = dict(zip(self.env_slots, base_env, strict=True))

@@ -17,7 +17,14 @@ from envs.errors import ConfigError
 from training.checkpoint import save_checkpoint
 from training.config import TrainConfig
 
-__all__ = ["make_envs", "run_dir_for", "seed_everything", "slots_of", "timed_loop"]
+__all__ = [
+    "coalition_mask",
+    "make_envs",
+    "run_dir_for",
+    "seed_everything",
+    "slots_of",
+    "timed_loop",
+]
 
 
 def seed_everything(seed: int, threads: int) -> None:
@@ -71,6 +78,20 @@ def slots_of(venv: Any) -> list[str]:
     """The coalition's action entry names in this env's layout."""
     lay = venv.core.layout
     return coalition_slots(lay.reserve, lay.capacity, lay.drives_members)
+
+
+def coalition_mask(slots: list[str], fixed: tuple[str, ...]) -> torch.Tensor:
+    """(A,) 1.0 for coalition entries the actor moves, 0.0 for ``fixed`` ones.
+
+    Raises:
+        ConfigError: a fixed name that is not an entry of this layout.
+    """
+    unknown = sorted(set(fixed) - set(slots))
+    if unknown:
+        raise ConfigError(
+            f"fixed_coalition_entries names {unknown}; the coalition's entries here are {slots}"
+        )
+    return torch.tensor([0.0 if s in fixed else 1.0 for s in slots])
 
 
 def timed_loop(

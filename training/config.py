@@ -89,6 +89,11 @@ class MappoConfig:
             its layout order (``q, p, r, rp, c, cp``); empty = ``log_std_init`` for all.
             Wrong quantities cost imbalance and reserve penalties every hour, while the
             capacity offer matters only in auction hours, so they explore differently.
+        fixed_coalition_entries: coalition action entries (names ``q, p, r, rp, c, cp``)
+            the actor does not move: with ``residual`` they stay at the scripted action
+            (for ``q, p``: the price-taking bid of the members' feasible net position; in a
+            uniform-price auction a small coalition gains nothing by bidding another
+            quantity, deviations only buy imbalance at spot +/- spread).
         reward_scale: rewards (EUR/h) are multiplied by this before GAE.
         obs_norm, value_norm: running normalisation of observations/state and of
             value targets (MAPPO's ValueNorm).
@@ -111,6 +116,7 @@ class MappoConfig:
     hidden: int = 64
     log_std_init: float = -1.0
     coalition_log_std_init: tuple[float, ...] = ()
+    fixed_coalition_entries: tuple[str, ...] = ()
     reward_scale: float = 0.01
     obs_norm: bool = True
     value_norm: bool = True
@@ -143,6 +149,7 @@ class PPOConfig:
         log_std_init: initial log standard deviation.
         coalition_log_std_init: per-entry initial log-std (``q, p, r, rp, c, cp``); empty =
             ``log_std_init`` for all (see :class:`MappoConfig`).
+        fixed_coalition_entries: entries the policy does not move (see :class:`MappoConfig`).
         reward_scale: rewards (EUR/h) are multiplied by this.
         residual: the action is a correction to the scripted coalition bid (actions in
             [-2, 2], the sum clipped to [-1, 1]).
@@ -160,6 +167,7 @@ class PPOConfig:
     hidden: int = 64
     log_std_init: float = -1.0
     coalition_log_std_init: tuple[float, ...] = ()
+    fixed_coalition_entries: tuple[str, ...] = ()
     reward_scale: float = 0.001
     residual: bool = True
 

@@ -67,9 +67,11 @@ def signature(
     cfg: MappoConfig,
 ) -> dict[str, Any]:  # fmt: skip
     """What the networks were built for: ``groups`` maps name -> (n agents, D, A)."""
-    sig: dict[str, Any] = {"algo": algo, "env_id": env_id, "state_dim": int(state_dim),
-                           "hidden": cfg.hidden, "residual": cfg.residual,
-                           "groups": sorted(groups)}  # fmt: skip
+    sig: dict[str, Any] = {
+        "algo": algo, "env_id": env_id, "state_dim": int(state_dim), "hidden": cfg.hidden,
+        "residual": cfg.residual, "groups": sorted(groups),
+        "fixed_coalition_entries": sorted(cfg.fixed_coalition_entries),
+    }  # fmt: skip
     for g, (n, d, a) in groups.items():
         sig[f"{g}.obs_dim"], sig[f"{g}.act_dim"] = int(d), int(a)
         if algo == "mappo":  # the centralised critic has one output per agent
@@ -85,13 +87,17 @@ class MappoLearner:
         groups: learning group -> (n agents, D, A).
         state_dim: S.
         central: centralised critics on the state (MAPPO) or local ones (IPPO).
+        masks: group -> (A,) 1.0 for entries the actor moves, 0.0 for fixed ones (their
+            raw action is zeroed and left out of log-probabilities and entropy).
     """
 
     def __init__(
         self, cfg: MappoConfig, groups: dict[str, tuple[int, int, int]], state_dim: int,
-        central: bool,
+        central: bool, masks: dict[str, torch.Tensor] | None = None,
     ) -> None:  # fmt: skip
         self.cfg, self.groups, self.central = cfg, dict(groups), central
+        self.masks = {g: torch.ones(a) for g, (n, d, a) in groups.items()}
+        self.masks.update(masks or {})
         h = cfg.hidden
         self.actors = nn.ModuleDict({g: GaussianActor(d, a, h, cfg.log_std_init)
                                      for g, (n, d, a) in groups.items()})  # fmt: skip
@@ -138,8 +144,9 @@ class MappoLearner:
         out = {}
         for g in self.groups:
             dist = self.actors[g].dist(obs[g])
-            a = dist.sample()
-            out[g] = (a, dist.log_prob(a).sum(-1), self._values(g, obs[g], state, denorm=True))
+            a = dist.sample() * self.masks[g]
+            logp = (dist.log_prob(a) * self.masks[g]).sum(-1)
+            out[g] = (a, logp, self._values(g, obs[g], state, denorm=True))
         return out
 
     def _values(self, g: str, obs: torch.Tensor, state: torch.Tensor, denorm: bool) -> torch.Tensor:
@@ -209,11 +216,11 @@ class MappoLearner:
         """Loss of one group on a minibatch (obs (B, n, D), act (B, n, A), others (B, n))."""
         cfg = self.cfg
         dist = self.actors[g].dist(obs)
-        logp = dist.log_prob(act).sum(-1)
+        logp = (dist.log_prob(act) * self.masks[g]).sum(-1)
         log_ratio = logp - logp_old
         ratio = log_ratio.exp()
         pg = -torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv).mean()
-        entropy = dist.entropy().sum(-1).mean()
+        entropy = (dist.entropy() * self.masks[g]).sum(-1).mean()
         v = self._values(g, obs, state, denorm=False)
         v_loss = (v - ret) ** 2
         if cfg.value_clip > 0:
@@ -263,5 +270,7 @@ class MappoLearner:
                 "obs_mean": torch.from_numpy(rms.mean.copy()) if self.cfg.obs_norm else None,
                 "obs_var": torch.from_numpy(rms.var.copy()) if self.cfg.obs_norm else None,
             }  # fmt: skip
+        for g, entry in actors.items():
+            entry["mask"] = self.masks[g].clone()
         return {"actors": actors, "residual": self.cfg.residual,
                 "coalition_slots": list(coalition_slots)}  # fmt: skip

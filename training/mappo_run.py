@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from training.checkpoint import check_signature, restore_rng, rng_state
-from training.common import make_envs, slots_of, timed_loop
+from training.common import coalition_mask, make_envs, slots_of, timed_loop
 from training.config import TrainConfig, config_dict
 from training.mappo import MappoLearner, signature
 from training.rollout import collect, iteration_seed
@@ -34,7 +34,10 @@ def build(
     sig = signature(cfg.algo, cfg.env.env_id, groups, v.state_size, cfg.mappo)
     if resume is not None:
         check_signature(resume["signature"], sig, where)
-    learner = MappoLearner(cfg.mappo, groups, v.state_size, central=cfg.algo == "mappo")
+    masks = {}
+    if "coalition" in groups:
+        masks["coalition"] = coalition_mask(slots_of(v), cfg.mappo.fixed_coalition_entries)
+    learner = MappoLearner(cfg.mappo, groups, v.state_size, cfg.algo == "mappo", masks)
     return venvs, learner, sig
 
 

@@ -29,7 +29,7 @@ from torch import nn
 
 from envs.vector import CoalitionVecEnv
 from training.checkpoint import check_signature, restore_rng, rng_state
-from training.common import make_envs, slots_of, timed_loop
+from training.common import coalition_mask, make_envs, slots_of, timed_loop
 from training.config import TrainConfig, config_dict
 from training.logger import MarketStats
 from training.rollout import iteration_seed
@@ -57,8 +57,12 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
         reward_scale: multiplies the coalition's reward (EUR/h).
     """
 
-    def __init__(self, venvs: list[Any], run_seed: int, residual: bool, reward_scale: float):
+    def __init__(
+        self, venvs: list[Any], run_seed: int, residual: bool, reward_scale: float,
+        mask: np.ndarray | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(venvs[0])
+        self.mask = np.ones(self.action_space.shape) if mask is None else np.asarray(mask)
         self.venvs, self.run_seed = venvs, int(run_seed)
         self.residual, self.reward_scale = residual, float(reward_scale)
         if residual:
@@ -80,7 +84,7 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
         """Step with scripted members and incumbents; auto-reset at the episode's end."""
         acts = self.venv.scripted_actions()
-        a = np.asarray(self._actions, np.float64)[:, None, :]
+        a = np.asarray(self._actions, np.float64)[:, None, :] * self.mask
         acts["coalition"] = np.clip(acts["coalition"] + a if self.residual else a, -1.0, 1.0)
         obs, rewards, term, trunc, info = self.venv.step(acts)
         rew = rewards["coalition"][:, 0]
@@ -134,7 +138,9 @@ def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
 def signature(cfg: TrainConfig, env: TrainingCoalitionEnv) -> dict[str, Any]:
     """What the SB3 networks were built for."""
     return {"algo": "ppo", "env_id": cfg.env.env_id, "hidden": cfg.ppo.hidden,
-            "residual": cfg.ppo.residual, "coalition.obs_dim": int(env.observation_space.shape[0]),
+            "residual": cfg.ppo.residual,
+            "fixed_coalition_entries": sorted(cfg.ppo.fixed_coalition_entries),
+            "coalition.obs_dim": int(env.observation_space.shape[0]),
             "coalition.act_dim": int(env.action_space.shape[0])}  # fmt: skip
 
 
@@ -149,7 +155,8 @@ def export_policy(model: PPO, cfg: TrainConfig, slots: list[str]) -> dict[str, A
     state = {k: v.detach().clone() for k, v in state.items()}
     entry = {"obs_dim": int(pol.observation_space.shape[0]),
              "act_dim": int(pol.action_space.shape[0]), "hidden": cfg.ppo.hidden,
-             "state_dict": state, "obs_mean": None, "obs_var": None}  # fmt: skip
+             "state_dict": state, "obs_mean": None, "obs_var": None,
+             "mask": torch.as_tensor(model.env.mask, dtype=torch.float32)}  # fmt: skip
     return {"actors": {"coalition": entry}, "residual": cfg.ppo.residual,
             "coalition_slots": list(slots)}  # fmt: skip
 
@@ -163,7 +170,9 @@ def train_ppo(
         CheckpointMismatchError: ``resume`` was built for another architecture or env.
     """
     venvs = make_envs(cfg)
-    env = TrainingCoalitionEnv(venvs, cfg.seed, cfg.ppo.residual, cfg.ppo.reward_scale)
+    mask = coalition_mask(slots_of(venvs[0]), cfg.ppo.fixed_coalition_entries)
+    env = TrainingCoalitionEnv(venvs, cfg.seed, cfg.ppo.residual, cfg.ppo.reward_scale,
+                               mask.numpy())  # fmt: skip
     sig = signature(cfg, env)
     if resume is not None:
         check_signature(resume["signature"], sig, str(run_dir))

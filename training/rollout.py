@@ -8,9 +8,9 @@ seed derived from (run seed, iteration) by ``np.random.SeedSequence``; so iterat
 what makes ``--resume`` reproduce an uninterrupted run.
 
 Groups outside ``learn_groups`` follow their scripted actions (:mod:`envs.scripted`).
-With ``residual`` the env action is ``clip(scripted + raw, -1, 1)``; the coalition's
-scripted bid is recomputed on the members' actual set-points of the hour (what
-:class:`agents.learned.LearnedPolicy` does from observations).
+With ``residual`` the env action is ``clip(scripted + raw, -1, 1)``; learned member
+set-points are projected onto their limits and the coalition's scripted bid is
+recomputed on them (what :class:`agents.learned.LearnedPolicy` does from observations).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.learned import bid_of, feasible_set_points
 from envs import scripted
 from training.logger import MarketStats
 from training.mappo import GroupBatch, MappoLearner
@@ -38,22 +39,33 @@ def env_actions(venv: Any, raw: dict[str, np.ndarray], residual: bool) -> dict[s
     """Env actions by group from the learning groups' raw actions (E, n, A).
 
     Scripted groups get their scripted action; learning groups ``clip(raw)`` or, with
-    ``residual``, ``clip(scripted + raw)``.
+    ``residual``, ``clip(scripted + raw)``. Learned member set-points are then made
+    feasible as the env would project them, and the coalition's residual base is the
+    price-taking bid of the members' forecast net position after those set-points (what
+    :class:`agents.learned.LearnedPolicy` computes from observations).
     """
+    core = venv.core
     base = venv.scripted_actions()
     acts: dict[str, np.ndarray] = {}
+    net_mw = None
     for g in ("members", "incumbents"):
         if g in base:
             if g not in raw:
                 acts[g] = base[g]
             else:
                 acts[g] = np.clip(base[g] + raw[g] if residual else raw[g], -1.0, 1.0)
+    if "members" in raw:
+        batt, flex, acts["members"] = feasible_set_points(
+            acts["members"], core.soc, core.debt, core.t % 24 == 23, core.members
+        )
+        net = scripted.member_forecast_net(core) + batt + flex
+        net_mw = net.sum(-1) - core.ppa_mw[:, core.t]  # the PPA's delivery is contracted
     if "coalition" in raw:
-        b = base["coalition"]
-        if residual and "members" in raw:  # the price-taking bid on the actual set-points
-            b = scripted.coalition_actions(venv.core, acts["members"])[:, None]
-        acts["coalition"] = np.clip(b + raw["coalition"] if residual else raw["coalition"],
-                                    -1.0, 1.0)  # fmt: skip
+        b = base["coalition"].copy()
+        if net_mw is not None:
+            b[:, 0, 0], b[:, 0, 1] = bid_of(net_mw, core.q_max_mw)
+        c = raw["coalition"]
+        acts["coalition"] = np.clip(b + c if residual else c, -1.0, 1.0)
     else:
         acts["coalition"] = base["coalition"]
     return acts
