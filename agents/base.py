@@ -45,6 +45,8 @@ BUILTINS: dict[str, str] = {
     "individual": "agents.individual:IndividualPolicy",
     "mpc": "agents.mpc:MPCPolicy",
     "oracle": "agents.oracle:OraclePolicy",
+    "ppo": "agents.learned:PPOPolicy",
+    "mappo": "agents.learned:MAPPOPolicy",
     "admm": "agents.admm_policy:AdmmPolicy",
     "competitive": "agents.incumbents:Competitive",
     "markup": "agents.incumbents:Markup",

@@ -46,6 +46,7 @@ def save_checkpoint(payload: dict[str, Any], path: str | Path) -> Path:
     os.close(fd)
     try:
         torch.save(payload, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; checkpoints are shared and shipped
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -39,8 +39,9 @@ def learning_curve(run_dir: Path, tag: str = "market/coalition_saving_eur") -> t
     return steps, [points[s] for s in steps]
 
 
-def plot_curve(run_dir: Path, out: Path, title: str) -> None:
-    """PNG of members' saving per training episode (EUR) against env steps."""
+def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str]) -> None:
+    """PNG of members' saving per training episode (EUR) against env steps, one line per
+    scenario (iteration ``i`` rolled out ``scenarios[i % len(scenarios)]``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,15 +49,21 @@ def plot_curve(run_dir: Path, out: Path, title: str) -> None:
     import numpy as np
 
     steps, values = learning_curve(run_dir)
-    fig, ax = plt.subplots(figsize=(6, 3.4), dpi=110)
-    ax.plot(np.array(steps) / 1e6, np.array(values) / 1e3, lw=0.8, alpha=0.5,
-            label="one training episode (stochastic policy)")  # fmt: skip
-    if len(values) >= 10:
-        k = max(5, len(values) // 30)
-        smooth = np.convolve(values, np.ones(k) / k, mode="valid")
-        ax.plot(np.array(steps[k - 1 :]) / 1e6, smooth / 1e3, lw=1.6, label=f"mean of {k}")
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
+    k = len(scenarios)
+    per_it = steps[0] if steps else 1
+    for n, name in enumerate(scenarios):
+        pts = [(s, v) for s, v in zip(steps, values, strict=True) if (s // per_it - 1) % k == n]
+        if not pts:
+            continue
+        x, y = (np.array(c, dtype=float) for c in zip(*pts, strict=True))
+        w = max(1, min(10, len(y) // 10))
+        smooth = np.convolve(y, np.ones(w) / w, mode="valid")
+        ax.plot(x[w - 1 :] / 1e6, smooth / 1e3, lw=1.4, label=name)
     ax.set_xlabel("env steps (millions, summed over envs)")
     ax.set_ylabel("members' saving, kEUR / episode")
+    ax.text(0.01, 0.01, f"stochastic policy, training episodes, running mean of {w}",
+            transform=ax.transAxes, fontsize=7, color="0.4")  # fmt: skip
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -75,7 +82,8 @@ def ship(run_dir: str | Path, name: str, dest: str | Path = DEST) -> list[Path]:
     cfg_path.write_text(yaml.safe_dump(payload["config"], sort_keys=False), encoding="utf-8")
     png = dest / f"{name}_curve.png"
     steps = int(payload["global_step"])
-    plot_curve(run_dir, png, f"{name}: members' saving while training ({steps / 1e6:.1f}M steps)")
+    title = f"{name}: members' saving while training ({steps / 1e6:.1f}M env steps)"
+    plot_curve(run_dir, png, title, list(payload["config"]["env"]["scenarios"]))
     return [pt, cfg_path, png]
 
 

@@ -1,0 +1,131 @@
+"""Shipped and exported learned policies (agents.learned): loading, layouts, residual base."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import agents
+import envs
+from agents.learned import LearnedPolicy, MAPPOPolicy, PPOPolicy
+from envs import scripted
+
+
+def _episode(env, pol, seed):
+    obs, _ = env.reset(seed=seed)
+    pol.reset(env, seed=seed)
+    total, actions = 0.0, []
+    while env.agents:
+        act = pol.act(obs)
+        for a, x in act.items():
+            assert env.action_space(a).contains(x), (a, x)
+        actions.append(act["coalition"].copy())
+        obs, rewards, *_ = env.step(act)
+        total += rewards["coalition"]
+    return total, np.array(actions)
+
+
+@pytest.mark.parametrize("name", ["ppo", "mappo"])
+def test_shipped_policies_load_by_name_and_act_deterministically(name):
+    pol = agents.load(name)
+    assert isinstance(pol, PPOPolicy if name == "ppo" else MAPPOPolicy)
+    env = envs.make("multimarket_v0", days=1)
+    r1, a1 = _episode(env, pol, seed=1000)
+    r2, a2 = _episode(env, agents.load(name), seed=1000)
+    assert r1 == r2 and np.array_equal(a1, a2)
+    assert pol.controls == env.possible_agents  # coalition and every member
+
+
+def test_sampling_is_seeded_by_reset():
+    env = envs.make("multimarket_v0", days=1)
+    _, a1 = _episode(env, agents.load("mappo", deterministic=False), seed=3)
+    _, a2 = _episode(env, agents.load("mappo", deterministic=False), seed=3)
+    _, a3 = _episode(env, agents.load("mappo"), seed=3)
+    assert np.array_equal(a1, a2) and not np.array_equal(a1, a3)
+
+
+@pytest.mark.parametrize("scenario", ["no_capacity_market", "large_coalition"])
+def test_shipped_mappo_adapts_to_other_layouts(scenario):
+    # Closed capacity market: the policy's capacity entries are dropped (4 coalition
+    # entries); 200 members: the shared member actor does not care about the count.
+    env = envs.make("multimarket_v0", scenario=scenario, days=1)
+    total, actions = _episode(env, agents.load("mappo"), seed=1000)
+    assert np.isfinite(total)
+    assert actions.shape[1] == env.action_space("coalition").shape[0]
+
+
+def test_observation_layout_mismatch_is_a_clear_error():
+    env = envs.make("multimarket_v0", days=1, overrides={"forecast.horizon_h": 12})
+    env.reset(seed=0)
+    with pytest.raises(
+        ValueError, match=r"coalition actor was trained on 111 observation features"
+    ):
+        agents.load("mappo").reset(env, seed=0)
+
+
+def test_missing_checkpoint_says_how_to_make_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"python -m training\.train"):
+        LearnedPolicy(checkpoint=tmp_path / "nothing.pt")
+
+
+def test_policy_rebuilds_the_training_actions_from_observations_alone():
+    # In training the residual's bases come from the simulator's arrays
+    # (training.rollout.env_actions: scripted members, feasible set-points, the bid on them);
+    # the shipped policy rebuilds the same actions from observations and static sizes.
+    from types import SimpleNamespace
+
+    from training.rollout import env_actions
+
+    env = envs.make("multimarket_v0", days=2)
+    obs, _ = env.reset(seed=4)
+    pol = agents.load("mappo")
+    pol.reset(env, seed=4)
+    core = env.core
+    venv = SimpleNamespace(
+        core=core,
+        scripted_actions=lambda: {
+            "coalition": scripted.coalition_actions(core)[:, None],
+            "members": scripted.member_actions(core),
+        },
+    )
+    for _ in range(30):  # past the day's last hour (flex payback)
+        act = pol.act(obs)
+        raw_m = pol._actor_action("members", np.stack([obs[a] for a in pol.member_ids]))
+        raw_c = pol._actor_action("coalition", obs["coalition"][None])
+        ref = env_actions(venv, {"members": raw_m[None], "coalition": raw_c[:, None]}, True)
+        got_m = np.stack([act[a] for a in pol.member_ids])
+        np.testing.assert_allclose(got_m, ref["members"][0], atol=1e-5)
+        np.testing.assert_allclose(act["coalition"], ref["coalition"][0, 0], atol=1e-5)
+        obs, _, _, _, infos = env.step(act)
+        assert infos["coalition"]["n_projected"] == 0  # set-points sent are feasible
+
+
+def test_export_loads_from_a_run_checkpoint(tmp_path):
+    from training import train
+
+    code = train.main(
+        [
+            "--config",
+            "configs/training/mappo.yaml",
+            "--out",
+            str(tmp_path),
+            "--set",
+            "env.num_envs=2",
+            "--set",
+            "env.days=1",
+            "--set",
+            "env.scenarios=[default]",
+            "--total-steps",
+            "48",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    pol = agents.load("mappo", checkpoint=str(tmp_path / "checkpoint.pt"))
+    env = envs.make("multimarket_v0", days=1)
+    total, _ = _episode(env, pol, seed=1000)
+    # Fresh residual actors start near the rule (heads initialised at ~0).
+    rule_total, _ = _episode(env, agents.load("rule"), seed=1000)
+    assert total == pytest.approx(rule_total, rel=0.05, abs=200.0)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["policy"]["residual"]
