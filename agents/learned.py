@@ -44,6 +44,7 @@ from torch import nn
 from agents.base import MarketPolicy
 from agents.simple import RulePolicy
 from envs import observe as ob
+from envs.actors.members import battery_bounds, flex_bounds
 
 __all__ = [
     "GaussianActor",
@@ -84,17 +85,13 @@ def feasible_set_points(
         (battery MW (..., N) + charge, flexible load MW (..., N) + consume more,
         actions (..., N, 2) that the env will not project).
     """
-    b_mw, b_mwh, eta = members.battery_mw, members.battery_mwh, members.eta
-    f_mw, f_mwh = members.flex_mw, members.flex_mwh
-    charge = np.maximum(np.minimum(b_mw, (b_mwh - soc_mwh) / eta), 0.0)
-    discharge = np.maximum(np.minimum(b_mw, soc_mwh * eta), 0.0)
+    b_mw, f_mw = members.battery_mw, members.flex_mw
+    charge, discharge = battery_bounds(soc_mwh, members)
     batt = np.clip(actions[..., 0] * b_mw, -discharge, charge)
     if last_hour:
         flex = np.broadcast_to(debt_mwh, batt.shape).astype(np.float64)
     else:
-        lo = np.maximum(-f_mw, debt_mwh - f_mwh)
-        hi = np.minimum(f_mw, debt_mwh + f_mwh)
-        flex = np.clip(actions[..., 1] * f_mw, lo, hi)
+        flex = np.clip(actions[..., 1] * f_mw, *flex_bounds(debt_mwh, members))
     a_b = np.divide(batt, b_mw, out=np.zeros_like(batt), where=b_mw > 0)
     a_f = np.divide(flex, f_mw, out=np.zeros_like(flex), where=f_mw > 0)
     out = np.clip(np.stack([a_b, a_f], axis=-1), -1.0, 1.0)

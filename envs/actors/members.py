@@ -103,6 +103,14 @@ def battery_bounds(soc_mwh: F64, m: MemberArrays) -> tuple[F64, F64]:
     return np.maximum(charge, 0.0), np.maximum(discharge, 0.0)
 
 
+def flex_bounds(debt_mwh: F64, m: MemberArrays) -> tuple[F64, F64]:
+    """Lowest and highest load shift this hour, MW (E, N) each: the shift power, and the
+    debt kept within ``flex_mwh`` either way (outside the pay-back hour)."""
+    return np.maximum(-m.flex_mw, debt_mwh - m.flex_mwh), np.minimum(
+        m.flex_mw, debt_mwh + m.flex_mwh
+    )
+
+
 def soc_after(soc_mwh: F64, power_mw: F64, m: MemberArrays) -> F64:
     """State of charge after an hour at ``power_mw`` (+ charge), clipped to the bounds
     only against rounding (the power is already feasible)."""
