@@ -189,18 +189,33 @@ class CoalitionVecEnv(VecEnv):
         """Store the coalition's actions, (E, A)."""
         self._actions = np.asarray(actions)
 
+    def coalition_actions(self, scripted: np.ndarray) -> np.ndarray:
+        """The coalition's actions (E, 1, A) from the stored ones; ``scripted`` is the
+        scripted bid of this hour (subclasses may act relative to it)."""
+        return self._actions[:, None, :]
+
+    def on_step(self, rewards_eur: np.ndarray, info: dict[str, np.ndarray]) -> np.ndarray:
+        """Hook after each step (subclasses record statistics); returns the reward SB3
+        sees, (E,) float32 (here the coalition's EUR, unscaled)."""
+        return rewards_eur.astype(np.float32)
+
+    def on_episode_end(self) -> None:
+        """Hook when the batch's episodes end, before the auto-reset."""
+
     def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
         """Step with scripted members and incumbents; auto-reset at the episode's end."""
         acts = self.venv.scripted_actions()
-        acts["coalition"] = self._actions[:, None, :]
-        obs, rewards, term, trunc, _ = self.venv.step(acts)
-        rew = rewards["coalition"][:, 0].astype(np.float32)
-        self._returns += rew
+        acts["coalition"] = self.coalition_actions(acts["coalition"])
+        obs, rewards, term, trunc, info = self.venv.step(acts)
+        eur = rewards["coalition"][:, 0]
+        self._returns += eur
         self._length += 1
+        rew = self.on_step(eur, info)
         infos: list[dict] = [{} for _ in range(self.num_envs)]
         done = term | trunc
         obs_c = obs["coalition"][:, 0]
         if done.any():
+            self.on_episode_end()
             for i in range(self.num_envs):
                 infos[i] = {
                     "terminal_observation": obs_c[i],

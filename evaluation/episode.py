@@ -106,6 +106,17 @@ def _fleet(env: Any) -> pd.DataFrame:
     )
 
 
+def checked_act(policy: Any, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``policy.act(obs)``, refusing anything but a dict (ActionError names the policy)."""
+    actions = policy.act(obs)
+    if not isinstance(actions, dict):
+        raise ActionError(
+            f"{type(policy).__name__}.act returned {type(actions).__name__}; "
+            "expected a dict of agent id -> action array"
+        )
+    return actions
+
+
 def run_episode(env: Any, policy: Any, seed: int) -> Episode:
     """Play one episode of a multi-market env (``multimarket_v0``/``spot_v0``).
 
@@ -125,12 +136,7 @@ def run_episode(env: Any, policy: Any, seed: int) -> Episode:
     rows: list[dict[str, float]] = []
     t = 0
     while env.agents:
-        actions = policy.act(obs)
-        if not isinstance(actions, dict):
-            raise ActionError(
-                f"{type(policy).__name__}.act returned {type(actions).__name__}; "
-                "expected a dict of agent id -> action array"
-            )
+        actions = checked_act(policy, obs)
         others = [a for a in env.agents if a not in controls]
         if others:  # agents nobody controls follow the scenario's scripted behaviour
             scripted = env.scripted_actions()

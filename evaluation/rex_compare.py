@@ -118,8 +118,7 @@ def play_cell(cell: Any) -> dict[str, Any]:
         prosumers' trade cash and settlement, summed) and ``imbalance_by_agent_mwh``.
     """
     import envs
-    from envs.errors import ActionError
-    from evaluation.episode import build_policy
+    from evaluation.episode import build_policy, checked_act
 
     env = envs.make(ENV_ID, scenario=cell.scenario, hours=24 * cell.days)
     policy = build_policy(cell.agent, REX_AGENTS)
@@ -128,12 +127,7 @@ def play_cell(cell: Any) -> dict[str, Any]:
     view: list[dict[str, np.ndarray]] = []
     net = 0.0
     while env.agents:
-        actions = policy.act(obs)
-        if not isinstance(actions, dict):
-            raise ActionError(
-                f"{type(policy).__name__}.act returned {type(actions).__name__}; "
-                "expected a dict of agent id -> action array"
-            )
+        actions = checked_act(policy, obs)
         obs, rewards, _, _, _ = env.step(actions)
         net += float(sum(rewards.values()))
         if obs:

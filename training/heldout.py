@@ -25,6 +25,7 @@ import numpy as np
 
 import agents
 import envs
+from evaluation.metrics import member_savings
 
 __all__ = ["episode_saving", "main"]
 
@@ -39,9 +40,7 @@ def episode_saving(env: Any, pol: Any, seed: int) -> dict[str, float]:
     while env.agents:
         obs, rewards, *_ = env.step(pol.act(obs))
         reward += rewards["coalition"]
-    ledger = env.ledger()
-    members = ledger.query("market == 'allocation' and participant != 'coalition'")
-    saving = float(env.counterfactual_bills().bill_eur.sum() + members.cash_eur.sum())
+    saving = float(member_savings(env.ledger(), env.counterfactual_bills()).saving_eur.sum())
     return {"saving_eur": saving, "reward_eur": float(reward), "wall_s": time.perf_counter() - t0}
 
 

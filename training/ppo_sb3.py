@@ -81,33 +81,23 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
         self.stats = MarketStats()
         return obs["coalition"][:, 0]
 
-    def step_wait(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
-        """Step with scripted members and incumbents; auto-reset at the episode's end."""
-        acts = self.venv.scripted_actions()
+    def coalition_actions(self, scripted: np.ndarray) -> np.ndarray:
+        """The policy's actions, masked, as corrections to ``scripted`` if residual."""
         a = np.asarray(self._actions, np.float64)[:, None, :] * self.mask
-        acts["coalition"] = np.clip(acts["coalition"] + a if self.residual else a, -1.0, 1.0)
-        obs, rewards, term, trunc, info = self.venv.step(acts)
-        rew = rewards["coalition"][:, 0]
-        self._returns += rew
-        self._length += 1
+        return np.clip(scripted + a if self.residual else a, -1.0, 1.0)
+
+    def on_step(self, rewards_eur: np.ndarray, info: dict[str, np.ndarray]) -> np.ndarray:
+        """Record market statistics; SB3 sees the scaled reward."""
         self.stats.add(info)
-        done = term | trunc
-        obs_c = obs["coalition"][:, 0]
-        infos: list[dict] = [{} for _ in range(self.num_envs)]
-        if done.any():
-            self.last_episode = {
-                "charts/episodic_return/coalition": float(self._returns.mean()),
-                "charts/episodic_length": float(self._length),
-                **self.stats.scalars(),
-            }
-            for i in range(self.num_envs):
-                infos[i] = {
-                    "terminal_observation": obs_c[i],
-                    "TimeLimit.truncated": False,
-                    "episode": {"r": float(self._returns[i]), "l": self._length},
-                }
-            obs_c = self.reset()
-        return obs_c, (rew * self.reward_scale).astype(np.float32), done, infos
+        return (rewards_eur * self.reward_scale).astype(np.float32)
+
+    def on_episode_end(self) -> None:
+        """Keep the finished episode's return and market statistics for the logger."""
+        self.last_episode = {
+            "charts/episodic_return/coalition": float(self._returns.mean()),
+            "charts/episodic_length": float(self._length),
+            **self.stats.scalars(),
+        }
 
 
 def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
