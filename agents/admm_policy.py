@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 
 from agents.admm import Coordinator, PersonaSpec, iterate, member_qp
 from agents.base import MarketPolicy
-from agents.forecast import RidgeForecaster, SeasonalNaive
+from agents.forecast import coalition_price_forecast, make_forecaster
 from agents.mpc import plan_actions
 from envs import observe as ob
 from envs.actors.members import battery_bounds
@@ -139,8 +139,7 @@ class AdmmPolicy(MarketPolicy):
                  forecaster: str = "ridge", capacity_share: float = 0.5,
                  controls: list[str] | None = None) -> None:  # fmt: skip
         super().__init__(controls)
-        if forecaster not in ("ridge", "seasonal_naive"):
-            raise ValueError(f"forecaster={forecaster!r}; expected 'ridge' or 'seasonal_naive'")
+        make_forecaster(forecaster, 1)  # fail at construction on a bad name
         if not 0.0 < alpha < 1.0 or scenarios < 1 or rho <= 0 or replan_h < 1:
             raise ValueError(
                 f"alpha={alpha}, scenarios={scenarios}, rho={rho}, replan_h={replan_h}; "
@@ -188,24 +187,9 @@ class AdmmPolicy(MarketPolicy):
         self.import_charge = (
             cfg.tariff.network_eur_per_mwh + cfg.tariff.taxes_eur_per_mwh
         ) / KW_PER_MW
-        cls = RidgeForecaster if self.forecaster_name == "ridge" else SeasonalNaive
-        self.forecaster = cls(self.horizon_h)
+        self.forecaster = make_forecaster(self.forecaster_name, self.horizon_h)
         self._first, self._k, self._plan = True, 0, None
         self.history: list[dict[str, Any]] = []
-
-    def _price_forecast(self, co: F64, hour: int) -> F64:
-        """The coalition's price forecast for the next ``horizon_h`` hours, EUR/MWh."""
-        ac, h = self.at["coalition"], self.horizon_h
-        load = co[ac["system_load_fc"] : ac["system_load_fc"] + h]
-        ren = co[ac["system_renewables_fc"] : ac["system_renewables_fc"] + h]
-        hours = (hour + np.arange(h)) % 24
-        feats = np.column_stack(
-            [load - ren, np.sin(2 * np.pi * hours / 24), np.cos(2 * np.pi * hours / 24)]
-        )
-        last = None if self._first else float(co[ac["price"]]) * self.cfg.spot.price_cap_eur_per_mwh
-        self._first = False
-        self.forecaster.observe(last, feats)
-        return self.forecaster.forecast(feats)
 
     def negotiate(self, net_kw: F64, soc_kwh: F64, price_eur_per_mwh: F64) -> F64:
         """One negotiation from the members' forecasts; returns batteries (N, H) kW."""
@@ -234,7 +218,11 @@ class AdmmPolicy(MarketPolicy):
             return {}
         m, am, h = self.m, self.at["members"], self.horizon_h
         co = observations["coalition"].astype(np.float64)
-        price = self._price_forecast(co, ob.hour_of_day(co))
+        cap = self.cfg.spot.price_cap_eur_per_mwh
+        price = coalition_price_forecast(
+            self.forecaster, co, self.at["coalition"], ob.hour_of_day(co), h, cap, self._first
+        )
+        self._first = False
         obs_m = np.stack([observations[a] for a in self.member_ids]).astype(np.float64)
         net_mw = obs_m[:, am["net_fc"] : am["net_fc"] + h] * m.peak_load_mw[:, None]
         soc = obs_m[:, am["soc"]] * m.battery_mwh

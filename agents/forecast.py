@@ -20,7 +20,8 @@ from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 
-__all__ = ["RidgeForecaster", "SeasonalNaive"]
+__all__ = ["FORECASTERS", "RidgeForecaster", "SeasonalNaive", "coalition_price_forecast",
+           "make_forecaster"]  # fmt: skip
 
 
 class SeasonalNaive:
@@ -117,3 +118,46 @@ class RidgeForecaster(SeasonalNaive):
         out = self._design(features) @ self.coef
         self._next = float(out[0])
         return out
+
+
+#: Forecasters by the name policies take as ``forecaster=``.
+FORECASTERS: dict[str, type[SeasonalNaive]] = {
+    "ridge": RidgeForecaster,
+    "seasonal_naive": SeasonalNaive,
+}
+
+
+def make_forecaster(name: str, horizon_h: int) -> SeasonalNaive:
+    """A forecaster by name; ValueError naming the valid ones otherwise."""
+    if name not in FORECASTERS:
+        raise ValueError(f"forecaster={name!r}; expected one of {sorted(FORECASTERS)}")
+    return FORECASTERS[name](horizon_h)
+
+
+def coalition_price_forecast(
+    model: SeasonalNaive, coal_obs: F64, at: dict[str, int], hour: int, horizon_h: int,
+    price_cap_eur_per_mwh: float, first: bool,
+) -> F64:  # fmt: skip
+    """Feed ``model`` this hour's coalition observation and forecast the next H prices.
+
+    Features per hour ahead: the published residual load (system load minus system
+    renewables, from the observation's forecasts) and the hour of day on the circle; the
+    last cleared price (observed, scaled by the cap) is fed unless this is the episode's
+    first hour.
+
+    Args:
+        coal_obs: the coalition's observation (float64); ``at``: its feature offsets
+            (``envs.observe.index(H)["coalition"]``).
+
+    Returns:
+        (H,) prices, EUR/MWh.
+    """
+    load = coal_obs[at["system_load_fc"] : at["system_load_fc"] + horizon_h]
+    ren = coal_obs[at["system_renewables_fc"] : at["system_renewables_fc"] + horizon_h]
+    hours = (hour + np.arange(horizon_h)) % 24
+    feats = np.column_stack(
+        [load - ren, np.sin(2 * np.pi * hours / 24), np.cos(2 * np.pi * hours / 24)]
+    )
+    last = None if first else float(coal_obs[at["price"]]) * price_cap_eur_per_mwh
+    model.observe(last, feats)
+    return model.forecast(feats)

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from agents.base import MarketPolicy
-from agents.forecast import RidgeForecaster, SeasonalNaive
+from agents.forecast import coalition_price_forecast, make_forecaster
 from envs import observe as ob
 
 F64 = NDArray[np.float64]
@@ -258,8 +258,7 @@ class MPCPolicy(MarketPolicy):
     def __init__(self, horizon_h: int = 24, forecaster: str = "ridge", capacity_share: float = 0.5,
                  controls: list[str] | None = None) -> None:  # fmt: skip
         super().__init__(controls)
-        if forecaster not in ("ridge", "seasonal_naive"):
-            raise ValueError(f"forecaster={forecaster!r}; expected 'ridge' or 'seasonal_naive'")
+        make_forecaster(forecaster, 1)  # fail at construction on a bad name
         self.horizon_h, self.forecaster_name, self.capacity_share = (
             horizon_h,
             forecaster,
@@ -285,18 +284,8 @@ class MPCPolicy(MarketPolicy):
             m.battery_mw, m.battery_mwh, m.eta, m.flex_mw, m.flex_mwh, horizon_h=self.horizon_h,
             q_max_mw=self.q_max, import_charge_eur_per_mwh=charge, reserve=core.layout.reserve,
         )  # fmt: skip
-        cls = RidgeForecaster if self.forecaster_name == "ridge" else SeasonalNaive
-        self.forecaster = cls(self.horizon_h)
+        self.forecaster = make_forecaster(self.forecaster_name, self.horizon_h)
         self._first = True
-
-    def _features(self, coal_obs: F64, hour: int) -> F64:
-        ac, h = self.at["coalition"], self.horizon_h
-        load = coal_obs[ac["system_load_fc"] : ac["system_load_fc"] + h]
-        ren = coal_obs[ac["system_renewables_fc"] : ac["system_renewables_fc"] + h]
-        hours = (hour + np.arange(h)) % 24
-        return np.column_stack(
-            [load - ren, np.sin(2 * np.pi * hours / 24), np.cos(2 * np.pi * hours / 24)]
-        )
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Plan H hours, act on the first."""
@@ -305,15 +294,9 @@ class MPCPolicy(MarketPolicy):
         cfg, m, am, h = self.cfg, self.m, self.at["members"], self.horizon_h
         co = observations["coalition"].astype(np.float64)
         hour = ob.hour_of_day(co)
-        feats = self._features(co, hour)
-        last = (
-            None
-            if self._first
-            else float(co[self.at["coalition"]["price"]]) * cfg.spot.price_cap_eur_per_mwh
-        )
+        price = coalition_price_forecast(self.forecaster, co, self.at["coalition"], hour, h,
+                                         cfg.spot.price_cap_eur_per_mwh, self._first)  # fmt: skip
         self._first = False
-        self.forecaster.observe(last, feats)
-        price = self.forecaster.forecast(feats)
         obs_m = np.stack([observations[a] for a in self.member_ids]).astype(np.float64)
         net = obs_m[:, am["net_fc"] : am["net_fc"] + h] * m.peak_load_mw[:, None]
         soc = obs_m[:, am["soc"]] * m.battery_mwh
