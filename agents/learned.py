@@ -14,7 +14,10 @@ Policies trained with ``residual: true`` add their output to the rule's action
 rule on their own observed net-load forecast and state of charge; the coalition's
 base is a price-taking bid of the members' forecast net position after the members'
 *actual* set-points this hour (members' observations plus the actions this policy
-chose for them). Learned member set-points are first made feasible the way the env
+chose for them) and, for policies trained with ``reserve_base: headroom``, an offer of
+the reserve those set-points leave deliverable (:func:`reserve_headroom`) at 0 EUR/MW.
+Policies trained with ``forecast_features`` append :func:`forecast_features` to those
+groups' observations. Learned member set-points are first made feasible the way the env
 projects them (:func:`feasible_set_points`: battery power and energy limits, flex-debt
 limits and the daily payback hour), from each member's observed state of charge and
 flex debt and its static sizes, so that the coalition bids what the members will
@@ -53,7 +56,13 @@ __all__ = [
     "PPOPolicy",
     "coalition_slots",
     "feasible_set_points",
+    "reserve_action",
+    "reserve_headroom",
+    "with_forecast_features",
 ]
+
+#: Entries :func:`forecast_features` appends to an observation.
+N_FORECAST_FEATURES = 5
 
 
 def coalition_slots(reserve: bool, capacity: bool, drives_members: bool) -> list[str]:
@@ -96,6 +105,53 @@ def feasible_set_points(
     a_f = np.divide(flex, f_mw, out=np.zeros_like(flex), where=f_mw > 0)
     out = np.clip(np.stack([a_b, a_f], axis=-1), -1.0, 1.0)
     return batt, flex, out
+
+
+def forecast_features(obs: np.ndarray, horizon_h: int) -> np.ndarray:
+    """Where this hour stands in the published residual-load forecast, (..., 5).
+
+    The spot price follows residual load (system load minus system renewables) up the
+    merit order, so a battery earns by charging in the hours of lowest residual load and
+    discharging in the highest (the MPC's price forecast is a regression on it,
+    ``agents.forecast``). From the common features of any observation (..., D), with
+    r = residual load / background peak over the next H hours and r0 = this hour's:
+    r0 - mean(r), r0 - min(r), max(r) - r0, the share of the next H hours with a lower
+    residual load than r0, and that share over the next 12 hours. A small network reads
+    these directly instead of learning a sort of 2H inputs.
+    """
+    at = ob.index(horizon_h)["members"]
+    h = horizon_h
+    r = (obs[..., at["system_load_fc"] : at["system_load_fc"] + h]
+         - obs[..., at["system_renewables_fc"] : at["system_renewables_fc"] + h])  # fmt: skip
+    r0 = r[..., :1]
+    feats = [r0 - r.mean(-1, keepdims=True), r0 - r.min(-1, keepdims=True),
+             r.max(-1, keepdims=True) - r0, (r < r0).mean(-1, keepdims=True),
+             (r[..., : min(12, h)] < r0).mean(-1, keepdims=True)]  # fmt: skip
+    return np.concatenate(feats, axis=-1).astype(obs.dtype)
+
+
+def with_forecast_features(obs: np.ndarray, horizon_h: int) -> np.ndarray:
+    """``obs`` (..., D) with :func:`forecast_features` appended, (..., D + 5)."""
+    return np.concatenate([obs, forecast_features(obs, horizon_h)], axis=-1)
+
+
+def reserve_headroom(batt_mw: np.ndarray, soc_mwh: np.ndarray, members: Any) -> np.ndarray:
+    """Upward reserve the members can deliver this hour after their set-points, MW (...,).
+
+    Each battery can move from its set-point ``batt_mw`` (+ charge) down to full
+    discharge: ``batt + min(P, eta * soc)``, summed over the last axis (members). The env
+    draws activations pro rata to exactly this headroom (``envs.kernel``), so an award
+    up to it is always delivered: no non-delivery penalty.
+    """
+    _, discharge = battery_bounds(soc_mwh, members)
+    return np.sum(batt_mw + discharge, axis=-1)
+
+
+def reserve_action(headroom_mw: np.ndarray, members: Any) -> np.ndarray:
+    """The coalition's reserve quantity entry ``r`` in [-1, 1] for an offer of
+    ``headroom_mw`` (the env maps ``r`` to ``(r + 1) / 2`` of the members' battery power)."""
+    total = max(float(np.sum(members.battery_mw)), 1e-9)
+    return np.clip(2.0 * headroom_mw / total - 1.0, -1.0, 1.0)
 
 
 def bid_of(net_mw: np.ndarray, q_max_mw: float) -> tuple[np.ndarray, np.ndarray]:
@@ -205,6 +261,10 @@ class LearnedPolicy(MarketPolicy):
                 mean.float(), torch.sqrt(var.float() + 1e-8)
             )  # fmt: skip
         self.trained_slots = list(spec["coalition_slots"])
+        # Groups whose actor reads forecast_features appended to its observation.
+        self.featured = set(spec.get("forecast_features", ()))
+        # "headroom": the coalition's reserve base offers the members' headroom at 0 EUR/MW.
+        self.reserve_base = str(spec.get("reserve_base", "none"))
         self.rule = RulePolicy()
         self.gen = torch.Generator().manual_seed(0)
 
@@ -220,6 +280,7 @@ class LearnedPolicy(MarketPolicy):
                 continue
             size = self.env.observation_space(self.env.agent_groups[group][0]).shape[0]
             expected = actor.net[0].in_features
+            expected -= N_FORECAST_FEATURES if group in self.featured else 0
             if size != expected:
                 raise ValueError(
                     f"{type(self).__name__} ({self.path.name}): the {group} actor was trained "
@@ -236,6 +297,8 @@ class LearnedPolicy(MarketPolicy):
 
     def _actor_action(self, group: str, obs: np.ndarray) -> np.ndarray:
         """Raw actor output for stacked observations (n, D) -> (n, A)."""
+        if group in self.featured:
+            obs = with_forecast_features(obs, self.env.core.H)
         x = torch.as_tensor(obs, dtype=torch.float32)
         stats = self.obs_stats[group]
         if stats is not None:
@@ -256,7 +319,7 @@ class LearnedPolicy(MarketPolicy):
         rule = self.rule.act(observations)
         present = [a for a in self.member_ids if a in observations]
         members: dict[str, np.ndarray] = {a: rule[a] for a in present}
-        net_mw = None
+        net_mw = head_mw = None
         if present and len(present) == len(self.member_ids):
             obs = np.stack([observations[a] for a in present]).astype(np.float64)
             acts = np.stack([rule[a] for a in present]).astype(np.float64)
@@ -270,21 +333,27 @@ class LearnedPolicy(MarketPolicy):
             )  # fmt: skip
             members = dict(zip(present, acts.astype(np.float32), strict=True))
             net_mw = float(np.sum(obs[:, at["net_fc"]] * self.peak + batt + flex))
+            head_mw = float(reserve_headroom(batt, obs[:, at["soc"]] * m.battery_mwh, m))
         out = {a: members[a] for a in present if a in self.controls}
         if "coalition" in self.controls and "coalition" in observations:
-            out["coalition"] = self._coalition(observations, net_mw, rule["coalition"])
+            out["coalition"] = self._coalition(observations, net_mw, rule["coalition"], head_mw)
         return out
 
     def _coalition(
-        self, observations: dict[str, np.ndarray], net_mw: float | None, rule_action: np.ndarray
-    ) -> np.ndarray:
+        self, observations: dict[str, np.ndarray], net_mw: float | None, rule_action: np.ndarray,
+        head_mw: float | None = None,
+    ) -> np.ndarray:  # fmt: skip
         """The coalition's action: the rule's bid on the members' feasible net position
-        ``net_mw`` (MW; ``None`` = the rule's own), plus the actor's correction."""
+        ``net_mw`` (MW; ``None`` = the rule's own), with ``reserve_base: headroom`` an
+        offer of the members' reserve headroom ``head_mw`` (MW) at 0 EUR/MW, plus the
+        actor's correction."""
         base_env = rule_action.astype(np.float64)
         if net_mw is not None:
             base_env[0], base_env[1] = bid_of(np.float64(net_mw), self.q_max)
         if "coalition" not in self.actors:
             return base_env.astype(np.float32)
+        if self.reserve_base == "headroom" and head_mw is not None and "r" in self.env_slots:
+            base_env[self.env_slots.index("r")] = reserve_action(np.float64(head_mw), self.sizes)
         by_name = dict(zip(self.env_slots, base_env, strict=True))
         base = np.array([by_name.get(s, -1.0 if s in "r rp c cp".split() else 0.0)
                          for s in self.trained_slots])  # fmt: skip

@@ -8,7 +8,8 @@ import torch
 
 import agents
 import envs
-from agents.learned import LearnedPolicy, MAPPOPolicy, PPOPolicy
+from agents.learned import LearnedPolicy, MAPPOPolicy, PPOPolicy, forecast_features
+from envs import observe as ob
 from envs import scripted
 
 
@@ -93,15 +94,80 @@ def test_policy_rebuilds_the_training_actions_from_observations_alone():
         act = pol.act(obs)
         raw_m = pol._actor_action("members", np.stack([obs[a] for a in pol.member_ids]))
         raw_c = pol._actor_action("coalition", obs["coalition"][None])
-        ref = env_actions(venv, {"members": raw_m[None], "coalition": raw_c[:, None]}, True)
+        raw = {"members": raw_m[None], "coalition": raw_c[:, None]}
+        ref = env_actions(venv, raw, True, pol.reserve_base)
         got_m = np.stack([act[a] for a in pol.member_ids])
         np.testing.assert_allclose(got_m, ref["members"][0], atol=1e-5)
         np.testing.assert_allclose(act["coalition"], ref["coalition"][0, 0], atol=1e-5)
         obs, _, _, _, infos = env.step(act)
         assert infos["coalition"]["n_projected"] == 0  # set-points sent are feasible
+        assert infos["coalition"]["reserve_not_delivered_mwh"] < 1e-9
 
 
-def test_export_loads_from_a_run_checkpoint(tmp_path):
+def test_forecast_features_place_this_hour_in_the_residual_load_forecast():
+    h = 4
+    at = ob.index(h)["members"]
+    obs = np.zeros((2, 10 + 3 * h + 6))  # a member's layout (envs.observe) for H = 4
+    load = np.array([[5.0, 6.0, 7.0, 2.0], [1.0, 1.0, 1.0, 1.0]])
+    ren = np.array([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    obs[:, at["system_load_fc"] : at["system_load_fc"] + h] = load
+    obs[:, at["system_renewables_fc"] : at["system_renewables_fc"] + h] = ren
+    # residual load r = [4, 5, 6, 1]: r0 - mean = 0, r0 - min = 3, max - r0 = 2,
+    # one of four hours below r0 (and one of the four within 12 h); a flat forecast: zeros.
+    np.testing.assert_allclose(
+        forecast_features(obs, h), [[0.0, 3.0, 2.0, 0.25, 0.25], [0.0, 0.0, 0.0, 0.0, 0.0]]
+    )
+    # batched (E, n, D) like the training rollout
+    assert forecast_features(obs[None], h).shape == (1, 2, 5)
+
+
+def test_reserve_headroom_is_what_the_env_can_activate():
+    from types import SimpleNamespace
+
+    from agents.learned import reserve_action, reserve_headroom
+
+    m = SimpleNamespace(
+        battery_mw=np.array([2.0, 1.0, 0.0]),
+        battery_mwh=np.array([4.0, 2.0, 0.0]),
+        eta=np.array([0.9, 0.9, 1.0]),
+    )
+    # charging 1 MW with 1 MWh stored: down to min(2, 0.9) discharge = 1.9 MW of headroom;
+    # discharging 0.5 MW with 2 MWh stored: 1 - 0.5 = 0.5 MW; no battery: none.
+    soc = np.array([1.0, 2.0, 0.0])
+    head = reserve_headroom(np.array([1.0, -0.5, 0.0]), soc, m)
+    assert head == pytest.approx(2.4)
+    assert reserve_action(np.array([0.0, 1.5, 3.0, 9.0]), m) == pytest.approx([-1, 0, 1, 1])
+    # an env episode offering the whole headroom at 0 EUR/MW is never short on activation
+    env = envs.make("multimarket_v0", days=2)
+    obs, _ = env.reset(seed=3)
+    rule = agents.load("rule")
+    rule.reset(env, seed=3)
+    core, at = env.core, rule.at["members"]
+    short = 0.0
+    while env.agents:
+        act = rule.act(obs)
+        ids = rule.member_ids
+        batt = np.array([act[a][0] for a in ids]) * core.members.battery_mw
+        stored = np.array([obs[a][at["soc"]] for a in ids]) * core.members.battery_mwh
+        act["coalition"][2] = reserve_action(
+            reserve_headroom(batt, stored, core.members), core.members
+        )
+        act["coalition"][3] = -1.0  # 0 EUR/MW: a price-taker
+        obs, _, _, _, infos = env.step(act)
+        short += infos["coalition"]["reserve_not_delivered_mwh"]
+    led = env.ledger()
+    coal = led[led.participant == "coalition"]
+    assert coal[coal.market == "reserve"].reserve_mw.sum() > 0.0  # awarded
+    assert coal[coal.market == "balancing"].energy_mwh.sum() > 0.0  # and activated
+    assert short == pytest.approx(0.0, abs=1e-9)  # rounding only
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--set", "mappo.forecast_features=[members]", "--set", "mappo.critic_obs=true"]],
+    ids=["plain", "forecast_features+critic_obs"],
+)
+def test_export_loads_from_a_run_checkpoint(tmp_path, extra):
     from training import train
 
     code = train.main(
@@ -119,13 +185,20 @@ def test_export_loads_from_a_run_checkpoint(tmp_path):
             "--total-steps",
             "48",
             "--no-progress",
+            *extra,
         ]
     )
     assert code == 0
     pol = agents.load("mappo", checkpoint=str(tmp_path / "checkpoint.pt"))
     env = envs.make("multimarket_v0", days=1)
-    total, _ = _episode(env, pol, seed=1000)
-    # Fresh residual actors start near the rule (heads initialised at ~0).
-    rule_total, _ = _episode(env, agents.load("rule"), seed=1000)
-    assert total == pytest.approx(rule_total, rel=0.05, abs=200.0)
+    total, _ = _episode(env, pol, seed=1000)  # acts inside the action spaces
+    if extra:  # the member actor reads 5 more features than the env's observation
+        assert pol.featured == {"members"}
+        assert (
+            pol.actors["members"].net[0].in_features
+            == env.observation_space("member_0").shape[0] + 5
+        )
+    else:  # fresh residual actors start near the rule (heads initialised at ~0)
+        rule_total, _ = _episode(env, agents.load("rule"), seed=1000)
+        assert total == pytest.approx(rule_total, rel=0.05, abs=200.0)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["policy"]["residual"]

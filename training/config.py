@@ -101,6 +101,17 @@ class MappoConfig:
             (residual policy learning, Silver et al. 2018) instead of the action itself.
         learn_groups: groups that learn; the others follow their scripted actions.
             Empty = every agent group of the env.
+        forecast_features: groups whose actor input gets
+            :func:`agents.learned.forecast_features` appended (where this hour stands in
+            the published residual-load forecast, the driver of the spot price).
+        critic_obs: MAPPO's centralised critic of a group reads the global state and
+            each agent's own input (the agent-specific global state of Yu et al. 2022,
+            §4.2), one shared network for the agents of the group, instead of the state
+            alone with one output per agent.
+        reserve_base: the coalition's residual base for its reserve offer: ``none`` (no
+            offer, the rule's) or ``headroom`` (the upward reserve the members' feasible
+            set-points leave this hour, :func:`agents.learned.reserve_headroom`, at
+            0 EUR/MW: always deliverable, so never penalised).
     """
 
     lr: float = 0.0005
@@ -122,6 +133,9 @@ class MappoConfig:
     value_norm: bool = True
     residual: bool = True
     learn_groups: tuple[str, ...] = ()
+    forecast_features: tuple[str, ...] = ()
+    critic_obs: bool = False
+    reserve_base: str = "none"
 
     def __post_init__(self) -> None:
         _check(self.lr > 0, "mappo.lr", self.lr, "> 0")
@@ -135,6 +149,11 @@ class MappoConfig:
         _check(self.reward_scale > 0, "mappo.reward_scale", self.reward_scale, "> 0")
         bad = sorted(set(self.learn_groups) - {"coalition", "members", "incumbents"})
         _check(not bad, "mappo.learn_groups", self.learn_groups,
+               "names among coalition, members, incumbents")  # fmt: skip
+        _check(self.reserve_base in ("none", "headroom"), "mappo.reserve_base",
+               self.reserve_base, "'none' or 'headroom'")  # fmt: skip
+        bad = sorted(set(self.forecast_features) - {"coalition", "members", "incumbents"})
+        _check(not bad, "mappo.forecast_features", self.forecast_features,
                "names among coalition, members, incumbents")  # fmt: skip
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.learned import GaussianActor, _layer
+from agents.learned import N_FORECAST_FEATURES, GaussianActor, _layer, with_forecast_features
 from training.config import MappoConfig
 from training.gae import compute_gae
 from training.normalize import RunningMeanStd
@@ -46,6 +46,31 @@ class Critic(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Values, (..., n_out)."""
         return self.net(x)
+
+
+class AgentCritic(nn.Module):
+    """A critic on the global state and one agent's own features, shared by a group.
+
+    Its first layer is a linear map of the concatenation ``[state, own]`` written as
+    ``W_s state + W_o own``: the state's part is computed once per sample, not once per
+    agent, which keeps a 20-member group's critic about as cheap as its actor.
+
+    Args:
+        state_dim: S; own_dim: d, the agent-specific features; hidden: units per layer.
+    """
+
+    def __init__(self, state_dim: int, own_dim: int, hidden: int):
+        super().__init__()
+        self.state_in = _layer(state_dim, hidden, np.sqrt(2))
+        self.own_in = nn.Linear(own_dim, hidden, bias=False)
+        nn.init.orthogonal_(self.own_in.weight, np.sqrt(2))
+        self.rest = nn.Sequential(
+            nn.Tanh(), _layer(hidden, hidden, np.sqrt(2)), nn.Tanh(), _layer(hidden, 1, 1.0)
+        )
+
+    def forward(self, state: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+        """Values (..., n) from the state (..., S) and the agents' features (..., n, d)."""
+        return self.rest(self.state_in(state).unsqueeze(-2) + self.own_in(own))[..., 0]
 
 
 @dataclass
@@ -71,6 +96,8 @@ def signature(
         "algo": algo, "env_id": env_id, "state_dim": int(state_dim), "hidden": cfg.hidden,
         "residual": cfg.residual, "groups": sorted(groups),
         "fixed_coalition_entries": sorted(cfg.fixed_coalition_entries),
+        "forecast_features": sorted(cfg.forecast_features), "critic_obs": cfg.critic_obs,
+        "reserve_base": cfg.reserve_base,
     }  # fmt: skip
     for g, (n, d, a) in groups.items():
         sig[f"{g}.obs_dim"], sig[f"{g}.act_dim"] = int(d), int(a)
@@ -84,25 +111,39 @@ class MappoLearner:
 
     Args:
         cfg: hyper-parameters.
-        groups: learning group -> (n agents, D, A).
+        groups: learning group -> (n agents, D, A); D counts the observation's features
+            (the actor input adds :data:`N_FORECAST_FEATURES` for ``cfg.forecast_features``).
         state_dim: S.
         central: centralised critics on the state (MAPPO) or local ones (IPPO).
         masks: group -> (A,) 1.0 for entries the actor moves, 0.0 for fixed ones (their
             raw action is zeroed and left out of log-probabilities and entropy).
+        horizon_h: H, forecast hours in the observations.
     """
 
     def __init__(
         self, cfg: MappoConfig, groups: dict[str, tuple[int, int, int]], state_dim: int,
-        central: bool, masks: dict[str, torch.Tensor] | None = None,
+        central: bool, masks: dict[str, torch.Tensor] | None = None, horizon_h: int = 24,
     ) -> None:  # fmt: skip
+        self.horizon = horizon_h
+        groups = {g: (n, d + (N_FORECAST_FEATURES if g in cfg.forecast_features else 0), a)
+                  for g, (n, d, a) in groups.items()}  # fmt: skip
         self.cfg, self.groups, self.central = cfg, dict(groups), central
+        self.agent_critic = central and cfg.critic_obs
         self.masks = {g: torch.ones(a) for g, (n, d, a) in groups.items()}
         self.masks.update(masks or {})
         h = cfg.hidden
         self.actors = nn.ModuleDict({g: GaussianActor(d, a, h, cfg.log_std_init)
                                      for g, (n, d, a) in groups.items()})  # fmt: skip
-        self.critics = nn.ModuleDict({g: Critic(state_dim, n, h) if central else Critic(d, 1, h)
-                                      for g, (n, d, a) in groups.items()})  # fmt: skip
+        # With critic_obs the agent's own features are its input minus the common
+        # features (envs.observe: the first 10 + 2H), which the state already holds.
+        self.own_from = 10 + 2 * horizon_h
+
+        def critic(n: int, d: int) -> nn.Module:
+            if self.agent_critic:
+                return AgentCritic(state_dim, d - self.own_from, h)
+            return Critic(state_dim, n, h) if central else Critic(d, 1, h)
+
+        self.critics = nn.ModuleDict({g: critic(n, d) for g, (n, d, a) in groups.items()})
         if cfg.coalition_log_std_init and "coalition" in groups:
             a = groups["coalition"][2]
             if len(cfg.coalition_log_std_init) != a:
@@ -120,7 +161,11 @@ class MappoLearner:
 
     # ------------------------------------------------------------ acting
     def normalize_obs(self, group: str, obs: np.ndarray, update: bool) -> np.ndarray:
-        """Observations (E, n, D) -> normalised float32 (updating the statistics if asked)."""
+        """Observations (E, n, D) -> the actor's normalised float32 input (E, n, D'), with
+        the forecast features appended for ``cfg.forecast_features`` (updating the
+        statistics if asked)."""
+        if group in self.cfg.forecast_features:
+            obs = with_forecast_features(obs, self.horizon)
         if not self.cfg.obs_norm:
             return obs.astype(np.float32)
         if update:
@@ -150,8 +195,12 @@ class MappoLearner:
         return out
 
     def _values(self, g: str, obs: torch.Tensor, state: torch.Tensor, denorm: bool) -> torch.Tensor:
-        """Values (..., n): from the state (MAPPO) or each agent's observation (IPPO)."""
-        v = self.critics[g](state) if self.central else self.critics[g](obs)[..., 0]
+        """Values (..., n): from the state (MAPPO), the state and each agent's input (MAPPO
+        with ``critic_obs``) or each agent's input (IPPO)."""
+        if self.agent_critic:
+            v = self.critics[g](state, obs[..., self.own_from :])
+        else:
+            v = self.critics[g](state) if self.central else self.critics[g](obs)[..., 0]
         if denorm and self.cfg.value_norm:
             v = self.value_rms[g].denormalize_t(v)
         return v
@@ -273,4 +322,6 @@ class MappoLearner:
         for g, entry in actors.items():
             entry["mask"] = self.masks[g].clone()
         return {"actors": actors, "residual": self.cfg.residual,
-                "coalition_slots": list(coalition_slots)}  # fmt: skip
+                "coalition_slots": list(coalition_slots),
+                "forecast_features": list(self.cfg.forecast_features),
+                "reserve_base": self.cfg.reserve_base}  # fmt: skip

@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.learned import bid_of, feasible_set_points
+from agents.learned import (
+    bid_of,
+    coalition_slots,
+    feasible_set_points,
+    reserve_action,
+    reserve_headroom,
+)
 from envs import scripted
 from training.logger import MarketStats
 from training.mappo import GroupBatch, MappoLearner
@@ -35,19 +41,22 @@ def iteration_seed(run_seed: int, iteration: int) -> int:
     return int(state[0]) << 31 | int(state[1]) >> 1
 
 
-def env_actions(venv: Any, raw: dict[str, np.ndarray], residual: bool) -> dict[str, np.ndarray]:
+def env_actions(
+    venv: Any, raw: dict[str, np.ndarray], residual: bool, reserve_base: str = "none"
+) -> dict[str, np.ndarray]:
     """Env actions by group from the learning groups' raw actions (E, n, A).
 
     Scripted groups get their scripted action; learning groups ``clip(raw)`` or, with
     ``residual``, ``clip(scripted + raw)``. Learned member set-points are then made
     feasible as the env would project them, and the coalition's residual base is the
-    price-taking bid of the members' forecast net position after those set-points (what
-    :class:`agents.learned.LearnedPolicy` computes from observations).
+    price-taking bid of the members' forecast net position after those set-points and,
+    with ``reserve_base="headroom"``, an offer of their reserve headroom at 0 EUR/MW
+    (what :class:`agents.learned.LearnedPolicy` computes from observations).
     """
     core = venv.core
     base = venv.scripted_actions()
     acts: dict[str, np.ndarray] = {}
-    net_mw = None
+    net_mw = head_mw = None
     for g in ("members", "incumbents"):
         if g in base:
             if g not in raw:
@@ -60,10 +69,15 @@ def env_actions(venv: Any, raw: dict[str, np.ndarray], residual: bool) -> dict[s
         )
         net = scripted.member_forecast_net(core) + batt + flex
         net_mw = net.sum(-1) - core.ppa_mw[:, core.t]  # the PPA's delivery is contracted
+        head_mw = reserve_headroom(batt, core.soc, core.members)
     if "coalition" in raw:
         b = base["coalition"].copy()
         if net_mw is not None:
             b[:, 0, 0], b[:, 0, 1] = bid_of(net_mw, core.q_max_mw)
+        lay = core.layout
+        if reserve_base == "headroom" and head_mw is not None and lay.reserve:
+            r = coalition_slots(lay.reserve, lay.capacity, lay.drives_members).index("r")
+            b[:, 0, r] = reserve_action(head_mw, core.members)
         c = raw["coalition"]
         acts["coalition"] = np.clip(b + c if residual else c, -1.0, 1.0)
     else:
@@ -100,7 +114,8 @@ def collect(
         s = torch.from_numpy(learner.normalize_state(venv.state(), update=True))
         out = learner.act(o, s)
         raw = {g: out[g][0].numpy().astype(np.float64) for g in groups}
-        obs, rewards, term, trunc, info = venv.step(env_actions(venv, raw, learner.cfg.residual))
+        acts = env_actions(venv, raw, learner.cfg.residual, learner.cfg.reserve_base)
+        obs, rewards, term, trunc, info = venv.step(acts)
         done = float(t == T - 1)
         if (term | trunc).any() != bool(done):
             raise RuntimeError(f"episode ended at hour {t}, expected after {T} hours")
