@@ -112,6 +112,10 @@ class MappoConfig:
             offer, the rule's) or ``headroom`` (the upward reserve the members' feasible
             set-points leave this hour, :func:`agents.learned.reserve_headroom`, at
             0 EUR/MW: always deliverable, so never penalised).
+        imitate: a teacher agent name (``mpc``) whose members' set-points the members'
+            actor is fitted to before the first iteration (:mod:`training.imitate`);
+            ``""`` = start from the rule. imitate_episodes: teacher episodes per training
+            scenario; imitate_epochs: passes over the demonstrations.
     """
 
     lr: float = 0.0005
@@ -136,6 +140,9 @@ class MappoConfig:
     forecast_features: tuple[str, ...] = ()
     critic_obs: bool = False
     reserve_base: str = "none"
+    imitate: str = ""
+    imitate_episodes: int = 8
+    imitate_epochs: int = 20
 
     def __post_init__(self) -> None:
         _check(self.lr > 0, "mappo.lr", self.lr, "> 0")
@@ -152,6 +159,12 @@ class MappoConfig:
                "names among coalition, members, incumbents")  # fmt: skip
         _check(self.reserve_base in ("none", "headroom"), "mappo.reserve_base",
                self.reserve_base, "'none' or 'headroom'")  # fmt: skip
+        from agents.base import BUILTINS
+
+        _check(self.imitate in ("", *BUILTINS), "mappo.imitate", self.imitate,
+               f"'' or a built-in agent name ({', '.join(sorted(BUILTINS))})")  # fmt: skip
+        _check(self.imitate_episodes >= 1, "mappo.imitate_episodes", self.imitate_episodes, ">= 1")
+        _check(self.imitate_epochs >= 1, "mappo.imitate_epochs", self.imitate_epochs, ">= 1")
         bad = sorted(set(self.forecast_features) - {"coalition", "members", "incumbents"})
         _check(not bad, "mappo.forecast_features", self.forecast_features,
                "names among coalition, members, incumbents")  # fmt: skip

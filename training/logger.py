@@ -100,6 +100,7 @@ class RunLogger:
         self.writer = SummaryWriter(str(run_dir))
         self.writer.add_text("config", config_markdown(config), start_step)
         self.writer.add_text("config_yaml", "```\n" + yaml.safe_dump(config) + "```", start_step)
+        self.show_progress = progress
         self.bar = tqdm(total=total_steps, initial=start_step, unit="step", disable=not progress,
                         dynamic_ncols=True, smoothing=0.1)  # fmt: skip
 
@@ -114,6 +115,11 @@ class RunLogger:
         if mean_return is not None:
             self.bar.set_postfix_str(f"return {mean_return:,.0f} EUR", refresh=False)
         self.bar.update(steps)
+
+    def note(self, line: str) -> None:
+        """Print a line above the bar (and keep it in the event file as text)."""
+        tqdm.write(line)
+        self.writer.add_text("notes", line, 0)
 
     def close(self) -> None:
         """Flush the event file and close the bar."""

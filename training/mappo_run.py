@@ -57,6 +57,12 @@ def train_mappo(
         restore_rng(resume["rng"])
         start = int(resume["iteration"])
     slots = slots_of(venvs[0])
+    if start == 0 and cfg.mappo.imitate:
+        from training.imitate import describe, warm_start
+
+        warm = warm_start(cfg, learner, logger.show_progress)
+        logger.scalars(warm, 0)
+        logger.note(describe(warm))
 
     def step(it: int) -> dict[str, float]:
         venv = venvs[it % len(venvs)]
