@@ -186,3 +186,27 @@ def test_ppo_export_acts_like_the_sb3_policy(tmp_path):
     with torch.no_grad():
         got = np.clip(actor(torch.as_tensor(obs)).numpy(), -2.0, 2.0)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_imitation_warm_start_fits_the_teachers_member_set_points(tmp_path):
+    # Two one-day MPC episodes; the members' actor is fitted to the MPC's residual over
+    # the rule before the first rollout, and the fit is logged.
+    extra = ["--set", "mappo.imitate=mpc", "--set", "mappo.imitate_episodes=2",
+             "--set", "mappo.imitate_epochs=200", "--total-steps", "96"]  # fmt: skip
+    assert _run("mappo.yaml", tmp_path, *extra) == 0
+    ea = EventAccumulator(str(tmp_path))
+    ea.Reload()
+    fit = {
+        t: ea.Scalars(t)[0].value for t in ("imitate/loss", "imitate/loss_rule", "imitate/hours")
+    }
+    assert fit["imitate/hours"] == 48.0
+    assert fit["imitate/loss"] < 0.5 * fit["imitate/loss_rule"]
+
+
+def test_imitation_teacher_must_be_an_agent_name():
+    from envs.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"mappo.imitate='mcp' is invalid; expected '' or a"):
+        load_config(CONFIGS / "mappo.yaml", {"mappo.imitate": "mcp"})
+    with pytest.raises(ConfigError, match=r"mappo\.reserve_base"):
+        load_config(CONFIGS / "mappo.yaml", {"mappo.reserve_base": "all"})
