@@ -162,10 +162,15 @@ def test_reserve_headroom_is_what_the_env_can_activate():
     assert short == pytest.approx(0.0, abs=1e-9)  # rounding only
 
 
+#: mappo.yaml without its warm start and extra inputs: a fresh residual policy.
+PLAIN = ["mappo.imitate=''", "mappo.forecast_features=[]", "mappo.critic_obs=false",
+         "mappo.reserve_base=none"]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "extra",
-    [[], ["--set", "mappo.forecast_features=[members]", "--set", "mappo.critic_obs=true"]],
-    ids=["plain", "forecast_features+critic_obs"],
+    [[x for item in PLAIN for x in ("--set", item)], ["--set", "mappo.imitate_episodes=1"]],
+    ids=["plain", "shipped_config"],
 )
 def test_export_loads_from_a_run_checkpoint(tmp_path, extra):
     from training import train
@@ -192,7 +197,8 @@ def test_export_loads_from_a_run_checkpoint(tmp_path, extra):
     pol = agents.load("mappo", checkpoint=str(tmp_path / "checkpoint.pt"))
     env = envs.make("multimarket_v0", days=1)
     total, _ = _episode(env, pol, seed=1000)  # acts inside the action spaces
-    if extra:  # the member actor reads 5 more features than the env's observation
+    if "mappo.imitate_episodes=1" in extra:
+        # mappo.yaml: the member actor reads 5 more features than the env's observation
         assert pol.featured == {"members"}
         assert (
             pol.actors["members"].net[0].in_features

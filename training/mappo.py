@@ -51,9 +51,10 @@ class Critic(nn.Module):
 class AgentCritic(nn.Module):
     """A critic on the global state and one agent's own features, shared by a group.
 
-    Its first layer is a linear map of the concatenation ``[state, own]`` written as
-    ``W_s state + W_o own``: the state's part is computed once per sample, not once per
-    agent, which keeps a 20-member group's critic about as cheap as its actor.
+    The state goes through two layers once per sample; each agent adds its own
+    features to the second layer's pre-activation (``W_2 tanh(W_1 s) + W_o o_i``) and a
+    linear head reads the tanh of the sum. Only that sum, its tanh and the head run
+    once per agent, which keeps a 20-member group's critic cheaper than its actor.
 
     Args:
         state_dim: S; own_dim: d, the agent-specific features; hidden: units per layer.
@@ -61,16 +62,16 @@ class AgentCritic(nn.Module):
 
     def __init__(self, state_dim: int, own_dim: int, hidden: int):
         super().__init__()
-        self.state_in = _layer(state_dim, hidden, np.sqrt(2))
+        self.trunk = nn.Sequential(
+            _layer(state_dim, hidden, np.sqrt(2)), nn.Tanh(), _layer(hidden, hidden, np.sqrt(2))
+        )
         self.own_in = nn.Linear(own_dim, hidden, bias=False)
         nn.init.orthogonal_(self.own_in.weight, np.sqrt(2))
-        self.rest = nn.Sequential(
-            nn.Tanh(), _layer(hidden, hidden, np.sqrt(2)), nn.Tanh(), _layer(hidden, 1, 1.0)
-        )
+        self.head = _layer(hidden, 1, 1.0)
 
     def forward(self, state: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
         """Values (..., n) from the state (..., S) and the agents' features (..., n, d)."""
-        return self.rest(self.state_in(state).unsqueeze(-2) + self.own_in(own))[..., 0]
+        return self.head(torch.tanh(self.trunk(state).unsqueeze(-2) + self.own_in(own)))[..., 0]
 
 
 @dataclass
