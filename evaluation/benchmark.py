@@ -10,6 +10,9 @@ Measures, on this machine (wall clock, ``time.perf_counter``, best of ``--repeat
 - ``rex_orders_per_s``: the reservation exchange's matching engine;
 - ``mpc_step_ms``: the median MPC decision on ``default`` (24 h horizon);
 - ``oracle_episode_s``: the oracle planning a 7-day episode of ``default``;
+- ``mappo_train_steps_per_s``: MAPPO training with ``configs/training/mappo.yaml``
+  (rollout and update of whole 7-day episodes of 64 envs, the run's ``time/sps``;
+  median over iterations after the first; no warm start, which runs once per run);
 - ``peak_rss_mb``: the process's peak resident memory.
 """
 
@@ -113,6 +116,28 @@ def oracle_episode_s(days: int = 7) -> float:
     return time.perf_counter() - t0
 
 
+def mappo_train_steps_per_s(iterations: int = 5, days: int = 7) -> float:
+    """Env-steps/s of MAPPO training (rollout and update), as ``time/sps`` in a run."""
+    from pathlib import Path
+
+    from training.common import seed_everything
+    from training.config import load_config
+    from training.mappo_run import build
+    from training.rollout import collect
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "training" / "mappo.yaml"
+    cfg = load_config(path, {"env.days": days})
+    seed_everything(cfg.seed, cfg.threads)
+    venvs, learner, _ = build(cfg)
+    rates = []
+    for it in range(iterations):
+        t0 = time.perf_counter()
+        batches, states, _ = collect(venvs[it % len(venvs)], learner, it, cfg.mappo.reward_scale)
+        learner.update(batches, states)
+        rates.append(cfg.steps_per_iteration / (time.perf_counter() - t0))
+    return float(np.median(rates[1:] if len(rates) > 1 else rates))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; ``--json`` prints one JSON object."""
     p = argparse.ArgumentParser(
@@ -144,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         "rex_orders_per_s": round(bench_orderbook(int(200_000 * scale)), 1),
         "mpc_step_ms": round(mpc_step_ms(max(int(48 * scale), 12)), 2),
         "oracle_episode_s": round(oracle_episode_s(7), 3),
+        "mappo_train_steps_per_s": round(
+            mappo_train_steps_per_s(2 if args.quick else 5, 1 if args.quick else 7), 1
+        ),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
     }
     if args.json:

@@ -7,8 +7,9 @@ S global-state features, A action entries.
   incumbents) with parameters shared inside the group, so the member count is free.
 - Critics: ``mappo`` has one centralised critic per group on ``state()`` (E, S) with
   one output per agent of the group (members' rewards are their own savings, so each
-  needs its own value); ``ippo`` has a per-agent critic on the agent's own
-  observation (shared parameters inside the group).
+  needs its own value), or with ``critic_obs`` one shared :class:`AgentCritic` per
+  group on the state and each agent's own features; ``ippo`` has a per-agent critic on
+  the agent's own observation (shared parameters inside the group).
 - Update: GAE (:mod:`training.gae`), advantages normalised per group, clipped
   surrogate, clipped value loss on normalised targets (value normalisation, MAPPO's
   ValueNorm), entropy bonus, one Adam over every group, global gradient-norm clip,
