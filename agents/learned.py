@@ -333,7 +333,8 @@ class LearnedPolicy(MarketPolicy):
             )  # fmt: skip
             members = dict(zip(present, acts.astype(np.float32), strict=True))
             net_mw = float(np.sum(obs[:, at["net_fc"]] * self.peak + batt + flex))
-            head_mw = float(reserve_headroom(batt, obs[:, at["soc"]] * m.battery_mwh, m))
+            if self.reserve_base == "headroom":
+                head_mw = float(reserve_headroom(batt, obs[:, at["soc"]] * m.battery_mwh, m))
         out = {a: members[a] for a in present if a in self.controls}
         if "coalition" in self.controls and "coalition" in observations:
             out["coalition"] = self._coalition(observations, net_mw, rule["coalition"], head_mw)
@@ -352,7 +353,7 @@ class LearnedPolicy(MarketPolicy):
             base_env[0], base_env[1] = bid_of(np.float64(net_mw), self.q_max)
         if "coalition" not in self.actors:
             return base_env.astype(np.float32)
-        if self.reserve_base == "headroom" and head_mw is not None and "r" in self.env_slots:
+        if head_mw is not None and "r" in self.env_slots:
             base_env[self.env_slots.index("r")] = reserve_action(np.float64(head_mw), self.sizes)
         by_name = dict(zip(self.env_slots, base_env, strict=True))
         base = np.array([by_name.get(s, -1.0 if s in "r rp c cp".split() else 0.0)

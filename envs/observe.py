@@ -39,11 +39,16 @@ OBS_BOUND = 10.0
 TWO_PI = 2.0 * np.pi
 
 
+def common_size(horizon_h: int) -> int:
+    """Length of the common features that open every agent's observation, ``10 + 2H``."""
+    return 10 + 2 * horizon_h
+
+
 def index(horizon_h: int) -> dict[str, dict[str, int]]:
     """Start index of each named feature (forecasts span ``horizon_h`` entries), by group;
     the layout in this module's docstring. Policies use it to read observations."""
     h = horizon_h
-    c = 10 + 2 * h
+    c = common_size(h)
     common = {"hour_sin": 0, "price": 7, "reserve_price": 8, "capacity_price": 9,
               "system_load_fc": 10, "system_renewables_fc": 10 + h}  # fmt: skip
     return {
@@ -65,7 +70,7 @@ def hour_of_day(obs: NDArray[np.floating]) -> int:
 
 def sizes(core: MarketCore) -> dict[str, int]:
     """Observation length of each group."""
-    common = 10 + 2 * core.H
+    common = common_size(core.H)
     return {
         "coalition": common + 2 * core.H + 5,
         "members": common + core.H + 6,
@@ -105,7 +110,7 @@ def observe(
     "incumbents": (E, G, D)}``, float32, written into fresh arrays (never reused, so
     returned observations stay valid)."""
     m, fleet, t, E, h = core.members, core.fleet, min(core.t, core.T - 1), core.E, core.H
-    n_common = 10 + 2 * h
+    n_common = common_size(h)
     size = sizes(core)
     out: dict[str, NDArray[np.float32]] = {}
     coal = np.empty((E, 1, size["coalition"]), np.float32)

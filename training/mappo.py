@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from agents.learned import N_FORECAST_FEATURES, GaussianActor, _layer, with_forecast_features
+from envs.observe import common_size
 from training.config import MappoConfig
 from training.gae import compute_gae
 from training.normalize import RunningMeanStd
@@ -137,8 +138,8 @@ class MappoLearner:
         self.actors = nn.ModuleDict({g: GaussianActor(d, a, h, cfg.log_std_init)
                                      for g, (n, d, a) in groups.items()})  # fmt: skip
         # With critic_obs the agent's own features are its input minus the common
-        # features (envs.observe: the first 10 + 2H), which the state already holds.
-        self.own_from = 10 + 2 * horizon_h
+        # features (envs.observe), which the state already holds.
+        self.own_from = common_size(horizon_h)
 
         def critic(n: int, d: int) -> nn.Module:
             if self.agent_critic:

@@ -20,14 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.learned import (
-    bid_of,
-    coalition_slots,
-    feasible_set_points,
-    reserve_action,
-    reserve_headroom,
-)
+from agents.learned import bid_of, feasible_set_points, reserve_action, reserve_headroom
 from envs import scripted
+from training.common import slots_of
 from training.logger import MarketStats
 from training.mappo import GroupBatch, MappoLearner
 
@@ -69,15 +64,14 @@ def env_actions(
         )
         net = scripted.member_forecast_net(core) + batt + flex
         net_mw = net.sum(-1) - core.ppa_mw[:, core.t]  # the PPA's delivery is contracted
-        head_mw = reserve_headroom(batt, core.soc, core.members)
+        if reserve_base == "headroom":
+            head_mw = reserve_headroom(batt, core.soc, core.members)
     if "coalition" in raw:
         b = base["coalition"].copy()
         if net_mw is not None:
             b[:, 0, 0], b[:, 0, 1] = bid_of(net_mw, core.q_max_mw)
-        lay = core.layout
-        if reserve_base == "headroom" and head_mw is not None and lay.reserve:
-            r = coalition_slots(lay.reserve, lay.capacity, lay.drives_members).index("r")
-            b[:, 0, r] = reserve_action(head_mw, core.members)
+        if head_mw is not None and core.layout.reserve:
+            b[:, 0, slots_of(venv).index("r")] = reserve_action(head_mw, core.members)
         c = raw["coalition"]
         acts["coalition"] = np.clip(b + c if residual else c, -1.0, 1.0)
     else:
