@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 
 __all__ = ["FORECASTERS", "RidgeForecaster", "SeasonalNaive", "coalition_price_forecast",
-           "make_forecaster"]  # fmt: skip
+           "make_forecaster", "residual_load_forecast"]  # fmt: skip
 
 
 class SeasonalNaive:
@@ -134,6 +134,14 @@ def make_forecaster(name: str, horizon_h: int) -> SeasonalNaive:
     return FORECASTERS[name](horizon_h)
 
 
+def residual_load_forecast(obs: np.ndarray, at: dict[str, int], horizon_h: int) -> np.ndarray:
+    """The published residual load (system load minus system renewables, / background
+    peak) for the next H hours, (..., H), from any agent's observation (..., D); ``at``:
+    its feature offsets (``envs.observe.index(H)[group]``, the common ones agree)."""
+    load = obs[..., at["system_load_fc"] : at["system_load_fc"] + horizon_h]
+    return load - obs[..., at["system_renewables_fc"] : at["system_renewables_fc"] + horizon_h]
+
+
 def coalition_price_forecast(
     model: SeasonalNaive, coal_obs: F64, at: dict[str, int], hour: int, horizon_h: int,
     price_cap_eur_per_mwh: float, first: bool,
@@ -152,11 +160,13 @@ def coalition_price_forecast(
     Returns:
         (H,) prices, EUR/MWh.
     """
-    load = coal_obs[at["system_load_fc"] : at["system_load_fc"] + horizon_h]
-    ren = coal_obs[at["system_renewables_fc"] : at["system_renewables_fc"] + horizon_h]
     hours = (hour + np.arange(horizon_h)) % 24
     feats = np.column_stack(
-        [load - ren, np.sin(2 * np.pi * hours / 24), np.cos(2 * np.pi * hours / 24)]
+        [
+            residual_load_forecast(coal_obs, at, horizon_h),
+            np.sin(2 * np.pi * hours / 24),
+            np.cos(2 * np.pi * hours / 24),
+        ]
     )
     last = None if first else float(coal_obs[at["price"]]) * price_cap_eur_per_mwh
     model.observe(last, feats)

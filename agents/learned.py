@@ -45,6 +45,7 @@ import torch
 from torch import nn
 
 from agents.base import MarketPolicy
+from agents.forecast import residual_load_forecast
 from agents.simple import RulePolicy
 from envs import observe as ob
 from envs.actors.members import battery_bounds, flex_bounds
@@ -119,10 +120,8 @@ def forecast_features(obs: np.ndarray, horizon_h: int) -> np.ndarray:
     residual load than r0, and that share over the next 12 hours. A small network reads
     these directly instead of learning a sort of 2H inputs.
     """
-    at = ob.index(horizon_h)["members"]
     h = horizon_h
-    r = (obs[..., at["system_load_fc"] : at["system_load_fc"] + h]
-         - obs[..., at["system_renewables_fc"] : at["system_renewables_fc"] + h])  # fmt: skip
+    r = residual_load_forecast(obs, ob.index(h)["members"], h)
     r0 = r[..., :1]
     feats = [r0 - r.mean(-1, keepdims=True), r0 - r.min(-1, keepdims=True),
              r.max(-1, keepdims=True) - r0, (r < r0).mean(-1, keepdims=True),

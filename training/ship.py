@@ -52,6 +52,7 @@ def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str]) -> No
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
     k = len(scenarios)
     per_it = steps[0] if steps else 1
+    w = 1  # running-mean window, set per scenario below
     for n, name in enumerate(scenarios):
         pts = [(s, v) for s, v in zip(steps, values, strict=True) if (s // per_it - 1) % k == n]
         if not pts:
