@@ -43,6 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from agents.highs import quiet_highs
 from envs.config_loader import build, load_yaml
 from envs.errors import ConfigError, UnknownNameError
 from envs.profiles import SECTORS, make_profiles
@@ -238,8 +239,7 @@ class MemberProblem:
         lp.row_lower_, lp.row_upper_ = qp.row_lo, np.minimum(qp.row_hi, inf)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-        self.hs = highspy.Highs()
-        self.hs.setOptionValue("output_flag", False)
+        self.hs = quiet_highs()
         self.hs.passModel(lp)
         if rho > 0:
             # rho on x; a tiny curvature elsewhere keeps the Hessian positive definite,

@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from agents.base import MarketPolicy
 from agents.forecast import coalition_price_forecast, make_forecaster
+from agents.highs import quiet_highs
 from envs import observe as ob
 
 F64 = NDArray[np.float64]
@@ -143,8 +144,7 @@ class CoalitionLP:
         lp.row_lower_, lp.row_upper_ = row_lo, row_hi
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
+        self.h = quiet_highs()
         self.h.passModel(lp)
         self._idx = {k_: np.arange(s.start, s.stop, dtype=np.int32) for k_, s in self.col.items()}
         self._rows = np.arange(self.n_row, dtype=np.int32)
@@ -193,6 +193,19 @@ class CoalitionLP:
                                 np.where(zero, 0.0, self._d_upper))  # fmt: skip
         self.h.changeColsBounds(nh, self._idx["f"], np.where(zero, -self._f_payback, self._f_lower),
                                 np.where(zero, self._f_payback, self._f_upper))  # fmt: skip
+        self._set_prices(price, reserve_price, terminal_value_share, import_charge)
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"MPC LP not solved to optimality: {self.h.getModelStatus()}")
+        x = np.asarray(self.h.getSolution().col_value)
+        out = {k_: x[s].reshape(n, h) for k_, s in self.col.items() if s.stop - s.start == nh}
+        out.update({k_: x[self.col[k_]] for k_ in ("b", "x", "r")})
+        return out
+
+    def _set_prices(self, price: F64, reserve_price: float | F64, terminal_value_share: float,
+                    import_charge: F64 | None) -> None:  # fmt: skip
+        """Write the objective's price-dependent costs (the only statement of them)."""
+        nh, h = self.nh, self.H
         value = terminal_value_share * float(np.mean(price))
         terminal = np.where(self._hi == h - 1, -value * self.eta[self._mi], 0.0)
         self.h.changeColsCost(nh, self._idx["s"], terminal)
@@ -202,13 +215,26 @@ class CoalitionLP:
         self.h.changeColsCost(h, self._idx["x"], -price)
         reserve_value = np.broadcast_to(np.asarray(reserve_price, dtype=float), (h,))
         self.h.changeColsCost(h, self._idx["r"], -reserve_value)
-        self.h.run()
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"MPC LP not solved to optimality: {self.h.getModelStatus()}")
-        x = np.asarray(self.h.getSolution().col_value)
-        out = {k_: x[s].reshape(n, h) for k_, s in self.col.items() if s.stop - s.start == nh}
-        out.update({k_: x[self.col[k_]] for k_ in ("b", "x", "r")})
-        return out
+
+    def objective_at(
+        self,
+        plan: dict[str, F64],
+        price: F64,
+        reserve_price: float | F64,
+        terminal_value_share: float = TERMINAL_VALUE_SHARE,
+        import_charge: F64 | None = None,
+    ) -> float:
+        """The LP's objective (EUR) of a solved ``plan`` re-priced at other prices.
+
+        Used to value a plan at the prices its own bids clear at, which differ from the
+        forecast it was planned against when the coalition moves the price. Leaves the
+        LP's costs at these prices (the next :meth:`solve` overwrites them).
+        """
+        self._set_prices(price, reserve_price, terminal_value_share, import_charge)
+        x = np.zeros(self.n_col)
+        for k_, s in self.col.items():
+            x[s] = np.ravel(plan[k_])
+        return float(np.asarray(self.h.getLp().col_cost_) @ x)
 
 
 def plan_actions(

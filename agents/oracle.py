@@ -5,10 +5,14 @@ the oracle reads the episode's actual loads and renewables from the simulator an
 prices it will face, and plans every hour at once (price-taking). Prices come from a
 rehearsal: a copy of the env is run with the oracle's previous plan (the rule baseline
 first) and its clearing prices are kept; ``rehearsals`` rounds of this settle the plan
-against the prices its own bids produce. With perfect foresight of net loads the plan
-has no imbalance; it is an upper bound for the leaderboard, not a feasible controller.
-The plan is open loop: after a reserve activation drains batteries below the plan, the
-env projects its set-points onto the limits (counted in ``infos["n_projected"]``).
+against the prices its own bids produce. Each plan is then valued at the prices it
+really clears at and the cheapest is played. Its ``objective_eur`` (EUR) is valued at
+those prices: without reserve activations (``spot_v0``) it equals the coalition's spot,
+network and imbalance cash in the ledger plus the LP's throughput cost. With perfect
+foresight of net loads the plan has no imbalance; it is an upper bound for the
+leaderboard, not a feasible controller. The plan is open loop: after a reserve
+activation drains batteries below the plan, the env projects its set-points onto the
+limits (counted in ``infos["n_projected"]``).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ class OraclePolicy(MarketPolicy):
     """Plan the whole episode with perfect foresight (controls the coalition and members).
 
     Args:
-        rehearsals: rounds of planning against the prices the previous plan produced.
+        rehearsals: rounds of planning against the prices the previous plan produced (each
+            round and the final valuation run one copy of the episode).
         capacity_share: share of firm capacity offered in capacity auctions (at 0 EUR/MW-day).
         controls: agent ids (default: the coalition and every member).
     """
@@ -62,14 +67,29 @@ class OraclePolicy(MarketPolicy):
         self.payback = np.arange(T) % 24 == 23
         self.member_ids = self.env.agent_groups["members"]
         self.layout = core.layout
+        # Each round rehearses the previous plan (the rule first), which gives the prices
+        # that plan really clears at, and plans again against them. Where the coalition
+        # moves the price, a plan's own prices differ from those it was planned against,
+        # so every plan is valued at its own rehearsed prices and the cheapest one is
+        # played: ``objective_eur`` is then what the env's ledger will show, whichever of
+        # the LP's equally cheap optima the solver returned.
         plan: MarketPolicy = RulePolicy()
-        for _ in range(self.rehearsals):
+        self.plan, best = None, None
+        for i in range(self.rehearsals + 1):
             price, reserve_price = self._rehearse(plan, seed)
+            if self.plan is not None:
+                cost = self.lp.objective_at(self.plan, price, reserve_price, 0.0)
+                if best is None or cost < best[0]:
+                    best = (cost, self.plan, price, reserve_price, self.planned_objective_eur)
+            if i == self.rehearsals:
+                break
             self.plan = self.lp.solve(self.net, core.soc[0], core.debt[0], price, reserve_price,
                                       self.payback, terminal_value_share=0.0)  # fmt: skip
-            self.price, self.reserve_price = price, reserve_price
+            self.planned_objective_eur = float(self.lp.h.getInfo().objective_function_value)
             plan = _Replay(self)
-        self.objective_eur = float(self.lp.h.getInfo().objective_function_value)
+        assert best is not None
+        self.objective_eur, self.plan, self.price, self.reserve_price = best[:4]
+        self.planned_objective_eur = best[4]
         self.t = 0
 
     def _rehearse(self, policy: MarketPolicy, seed: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import signal, special
+from scipy import special
 
 __all__ = ["SECTORS", "SYSTEM_MIX", "Profiles", "clear_sky_cf", "make_profiles", "power_curve"]
 
@@ -366,6 +366,8 @@ def _ar1(innovations: NDArray[np.float64], phi: float) -> NDArray[np.float64]:
     """
     gain = math.sqrt(1.0 - phi * phi)
     innovations[..., 0] /= gain
+    from scipy import signal  # imported here: scipy.signal alone takes ~1 s to import
+
     return signal.lfilter([gain], [1.0, -phi], innovations, axis=-1)
 
 

@@ -90,6 +90,8 @@ def _highs_prox(q, rho, target, full=False):
     """min cost'v + rho/2 ||x - target||^2 s.t. the member's rows, by HiGHS."""
     import highspy
 
+    from agents.highs import quiet_highs
+
     n = q.cost.size
     cost = q.cost.copy()
     cost[: q.h] -= rho * target
@@ -101,8 +103,7 @@ def _highs_prox(q, rho, target, full=False):
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (
         q.a.indptr, q.a.indices, q.a.data,
     )  # fmt: skip
-    hs = highspy.Highs()
-    hs.setOptionValue("output_flag", False)
+    hs = quiet_highs()
     hs.passModel(lp)
     diag = np.full(n, 1e-6 * rho)
     diag[: q.h] = rho

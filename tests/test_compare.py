@@ -140,6 +140,7 @@ def test_reservation_exchange_leaderboard(tmp_path: Path, capsys) -> None:
     assert (df.imbalance_mwh >= 0).all() and (df.n_trades > 0).all()
 
 
+@pytest.mark.slow
 def test_ray_backend_runs_the_same_cells(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     cells = [grid.Cell("multimarket_v0", "rule", "default", s, 1) for s in (1000, 1001)]

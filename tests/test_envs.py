@@ -19,7 +19,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
 from envs.market.settlement import MARKETS
-from envs.vector import CoalitionVecEnv
+from envs.sb3 import CoalitionVecEnv
 from tests.conftest import MARKET_IDS, random_actions
 
 #: (scenario, extra make() arguments) used for the API tests.

@@ -169,8 +169,12 @@ PLAIN = ["mappo.imitate=''", "mappo.forecast_features=[]", "mappo.critic_obs=fal
 
 @pytest.mark.parametrize(
     "extra",
-    [[x for item in PLAIN for x in ("--set", item)], ["--set", "mappo.imitate_episodes=1"]],
-    ids=["plain", "shipped_config"],
+    [
+        pytest.param([x for item in PLAIN for x in ("--set", item)], id="plain"),
+        pytest.param(
+            ["--set", "mappo.imitate_episodes=1"], id="shipped_config", marks=pytest.mark.slow
+        ),
+    ],
 )
 def test_export_loads_from_a_run_checkpoint(tmp_path, extra):
     from training import train

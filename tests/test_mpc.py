@@ -133,17 +133,26 @@ def _episode(env, pol, seed):
     return total
 
 
-def test_savings_order_oracle_mpc_rule_over_five_seeds():
+def _savings_order(days: int, seeds: range) -> None:
     # Issue 3's check of sense on default: oracle >= mpc > rule, and MPC keeps at least
     # 70% of the oracle's saving (members' saving against acting alone, from the ledger).
-    env = envs.make("multimarket_v0", days=7)
+    env = envs.make("multimarket_v0", days=days)
     totals = {name: [] for name in ("oracle", "mpc", "rule")}
-    for seed in range(5):
+    for seed in seeds:
         for name in totals:
             totals[name].append(_episode(env, agents.load(name), seed))
     oracle, mpc, rule = (np.sum(totals[k]) for k in ("oracle", "mpc", "rule"))
     assert oracle >= mpc > rule
     assert mpc >= 0.7 * oracle
+
+
+def test_savings_order_oracle_mpc_rule_on_one_seed():
+    _savings_order(days=7, seeds=range(1))
+
+
+@pytest.mark.slow
+def test_savings_order_oracle_mpc_rule_over_five_seeds():
+    _savings_order(days=7, seeds=range(5))
 
 
 def test_oracle_objective_equals_the_ledger_when_replayed():
@@ -157,4 +166,6 @@ def test_oracle_objective_equals_the_ledger_when_replayed():
     paid = -ledger.query(
         "participant == 'coalition' and market in ['spot', 'network', 'imbalance']"
     ).cash_eur.sum()
-    assert pol.objective_eur - throughput == pytest.approx(paid, rel=0.01)
+    # The oracle values its plan at the prices the plan itself clears at, so the books
+    # agree to rounding, whichever of the LP's equally cheap optima HiGHS returns.
+    assert pol.objective_eur - throughput == pytest.approx(paid, rel=1e-6)

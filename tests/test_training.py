@@ -81,8 +81,13 @@ def _scalar_tags(run_dir: Path) -> tuple[set[str], set[str]]:
     [
         ("ppo.yaml", ["coalition"]),
         ("mappo.yaml", ["coalition", "members"]),
-        ("ippo.yaml", ["coalition", "members"]),
-        ("mappo_incumbents.yaml", ["coalition", "members", "incumbents"]),
+        # The other two share MAPPO's learner; their smoke runs are kept for -m slow.
+        pytest.param("ippo.yaml", ["coalition", "members"], marks=pytest.mark.slow),
+        pytest.param(
+            "mappo_incumbents.yaml",
+            ["coalition", "members", "incumbents"],
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_smoke_run_of_each_config_writes_tensorboard_tags_and_a_checkpoint(
@@ -115,7 +120,8 @@ def _params(run_dir: Path, algo: str) -> dict[str, torch.Tensor]:
     }
 
 
-@pytest.mark.parametrize("algo", ["ppo", "mappo"])
+# PPO's resume stays in the default run as the fast check; MAPPO's is the longer one.
+@pytest.mark.parametrize("algo", ["ppo", pytest.param("mappo", marks=pytest.mark.slow)])
 def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path, algo):
     whole, part = tmp_path / "whole", tmp_path / "part"
     assert _run(f"{algo}.yaml", whole, "--total-steps", "288") == 0  # 3 iterations
