@@ -47,7 +47,7 @@ class IndividualPolicy(MarketPolicy):
             raise ValueError(f"horizon_h={self.horizon_h}; expected 1..{core.H}")
         m, tf = core.members, core.cfg.tariff
         self.m, self.at, self.q_max = m, ob.index(core.H), core.q_max_mw
-        self.retail = core._retail_by_hour  # (24,) EUR/MWh, the counterfactual's tariff
+        self.retail = core.retail_by_hour  # (24,) EUR/MWh, the counterfactual's tariff
         self.feed_in = tf.feed_in_eur_per_mwh
         self.layout = core.layout
         self.member_ids = self.env.agent_groups["members"]

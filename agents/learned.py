@@ -48,6 +48,8 @@ from agents.base import MarketPolicy
 from agents.forecast import residual_load_forecast
 from agents.simple import RulePolicy
 from envs import observe as ob
+from envs.actors.coalition import reserve_entry, spot_entries
+from envs.actors.coalition import slots as coalition_slots
 from envs.actors.members import battery_bounds, flex_bounds
 
 __all__ = [
@@ -57,22 +59,12 @@ __all__ = [
     "PPOPolicy",
     "coalition_slots",
     "feasible_set_points",
-    "reserve_action",
     "reserve_headroom",
     "with_forecast_features",
 ]
 
 #: Entries :func:`forecast_features` appends to an observation.
 N_FORECAST_FEATURES = 5
-
-
-def coalition_slots(reserve: bool, capacity: bool, drives_members: bool) -> list[str]:
-    """Names of the coalition's action entries for a layout (see ``envs.multimarket_v0``)."""
-    names = ["q", "p"]
-    names += ["r", "rp"] if reserve else []
-    names += ["c", "cp"] if capacity else []
-    names += ["b", "f"] if drives_members else []
-    return names
 
 
 def feasible_set_points(
@@ -146,20 +138,7 @@ def reserve_headroom(batt_mw: np.ndarray, soc_mwh: np.ndarray, members: Any) -> 
     return np.sum(batt_mw + discharge, axis=-1)
 
 
-def reserve_action(headroom_mw: np.ndarray, members: Any) -> np.ndarray:
-    """The coalition's reserve quantity entry ``r`` in [-1, 1] for an offer of
-    ``headroom_mw`` (the env maps ``r`` to ``(r + 1) / 2`` of the members' battery power)."""
-    total = max(float(np.sum(members.battery_mw)), 1e-9)
-    return np.clip(2.0 * headroom_mw / total - 1.0, -1.0, 1.0)
-
-
-def bid_of(net_mw: np.ndarray, q_max_mw: float) -> tuple[np.ndarray, np.ndarray]:
-    """Price-taking spot bid ``(q, p)`` of a net position (MW, + = buy): buy at the cap,
-    sell at the floor (``envs.scripted.coalition_actions``)."""
-    return np.clip(net_mw / q_max_mw, -1.0, 1.0), np.where(net_mw >= 0.0, 1.0, -1.0)
-
-
-def _layer(n_in: int, n_out: int, gain: float) -> nn.Linear:
+def orthogonal_layer(n_in: int, n_out: int, gain: float) -> nn.Linear:
     layer = nn.Linear(n_in, n_out)
     nn.init.orthogonal_(layer.weight, gain)
     nn.init.zeros_(layer.bias)
@@ -179,9 +158,9 @@ class GaussianActor(nn.Module):
     def __init__(self, obs_dim: int, act_dim: int, hidden: int = 64, log_std_init: float = -1.0):
         super().__init__()
         self.net = nn.Sequential(
-            _layer(obs_dim, hidden, np.sqrt(2)), nn.Tanh(),
-            _layer(hidden, hidden, np.sqrt(2)), nn.Tanh(),
-            _layer(hidden, act_dim, 0.01),
+            orthogonal_layer(obs_dim, hidden, np.sqrt(2)), nn.Tanh(),
+            orthogonal_layer(hidden, hidden, np.sqrt(2)), nn.Tanh(),
+            orthogonal_layer(hidden, act_dim, 0.01),
         )  # fmt: skip
         self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
 
@@ -349,11 +328,11 @@ class LearnedPolicy(MarketPolicy):
         actor's correction."""
         base_env = rule_action.astype(np.float64)
         if net_mw is not None:
-            base_env[0], base_env[1] = bid_of(np.float64(net_mw), self.q_max)
+            base_env[0], base_env[1] = spot_entries(np.float64(net_mw), self.q_max)
         if "coalition" not in self.actors:
             return base_env.astype(np.float32)
         if head_mw is not None and "r" in self.env_slots:
-            base_env[self.env_slots.index("r")] = reserve_action(np.float64(head_mw), self.sizes)
+            base_env[self.env_slots.index("r")] = reserve_entry(head_mw, self.sizes.battery_mw)
         by_name = dict(zip(self.env_slots, base_env, strict=True))
         base = np.array([by_name.get(s, -1.0 if s in "r rp c cp".split() else 0.0)
                          for s in self.trained_slots])  # fmt: skip

@@ -38,6 +38,7 @@ from agents.base import MarketPolicy
 from agents.forecast import coalition_price_forecast, make_forecaster
 from agents.highs import quiet_highs
 from envs import observe as ob
+from envs.actors.coalition import capacity_entry, reserve_entry, spot_entries
 
 F64 = NDArray[np.float64]
 
@@ -257,16 +258,14 @@ def plan_actions(
         a: np.clip([a_b[i], a_f[i]], -1.0, 1.0).astype(np.float32) for i, a in enumerate(member_ids)
     }
     q = float(plan["b"][t] - plan["x"][t])
-    act = -np.ones(layout.coalition, dtype=np.float32)
-    act[0] = np.clip(q / q_max_mw, -1.0, 1.0)
-    act[1] = 1.0 if q >= 0.0 else -1.0
+    act = -np.ones(layout.coalition, dtype=np.float32)  # no offer in unused markets
+    act[0], act[1] = spot_entries(q, q_max_mw)
     j = 2
     if layout.reserve:
-        total = max(float(m.battery_mw.sum()), 1e-9)
-        act[j] = np.clip(2.0 * plan["r"][t] / total - 1.0, -1.0, 1.0)
+        act[j] = reserve_entry(plan["r"][t], m.battery_mw)
         j += 2
     if layout.capacity:
-        act[j] = 2.0 * capacity_share - 1.0
+        act[j] = capacity_entry(capacity_share)
     out["coalition"] = act
     return out
 

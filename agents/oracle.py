@@ -95,7 +95,7 @@ class OraclePolicy(MarketPolicy):
     def _rehearse(self, policy: MarketPolicy, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
         """Clearing prices of a copy of the env run with ``policy``."""
         twin = copy.deepcopy(self.env)
-        obs = twin._split_obs(twin._obs)  # the episode as reset, not a new draw
+        obs = twin.observations()  # the episode as reset, not a new draw
         policy.reset(twin, seed)
         prices, reserve = [], []
         while twin.agents:

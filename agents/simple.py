@@ -15,6 +15,7 @@ import numpy as np
 
 from agents.base import MarketPolicy
 from envs import observe as ob
+from envs.actors.coalition import price_entry, spot_entries
 
 __all__ = ["RandomPolicy", "RulePolicy"]
 
@@ -63,13 +64,6 @@ class RulePolicy(MarketPolicy):
         self.member_ids = self.env.agent_groups.get("members", [])
         self.eta = core.members.eta  # static: sqrt of round-trip efficiency
 
-    def _price_action(self, buying: bool) -> float:
-        """Inverse of the env's cubic price map (see ``envs.multimarket_v0``)."""
-        if self.limit_price is None:
-            return 1.0 if buying else -1.0
-        p = float(np.clip(self.limit_price, self.floor, self.cap))
-        return float(np.cbrt(p / self.cap)) if p >= 0 else -float(np.cbrt(-p / abs(self.floor)))
-
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Members first (self-consumption), then the coalition bids what remains."""
         am, out = self.at["members"], {}
@@ -95,8 +89,9 @@ class RulePolicy(MarketPolicy):
                 ac = self.at["coalition"]
                 net_mw = float(o[ac["load_fc"]] - o[ac["renewables_fc"]]) * self.peak_total
             act = -np.ones(self.n_coalition, dtype=np.float32)
-            act[0] = np.clip(net_mw / self.q_max, -1.0, 1.0)
-            act[1] = self._price_action(net_mw >= 0.0)
+            act[0], act[1] = spot_entries(net_mw, self.q_max)
+            if self.limit_price is not None:
+                act[1] = price_entry(self.limit_price, self.floor, self.cap)
             if self.drives_members:
                 act[-2:] = 0.0
             out["coalition"] = act

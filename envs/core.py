@@ -19,12 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from envs import kernel as kn
+from envs.actors import coalition as coalition_codec
 from envs.actors import fleet as fl
-from envs.actors.members import (
-    INITIAL_SOC,
-    MemberArrays,
-)
+from envs.actors.members import INITIAL_SOC, MemberArrays, MemberParams
 from envs.errors import EpisodeOverError
+from envs.forecast import forecast_of, lead_scale
 from envs.ledger import Ledger
 from envs.market import settlement as st
 from envs.profiles import make_profiles
@@ -50,7 +49,7 @@ class ActionLayout:
         res, cap = cfg.reserve.enabled, cfg.capacity.enabled
         drives = not cfg.members.agents
         return cls(
-            coalition=2 + 2 * int(res) + 2 * int(cap) + 2 * int(drives),
+            coalition=len(coalition_codec.slots(res, cap, drives)),
             member=2,
             incumbent=fl.bid_action_size(cfg.fleet.tranches, res, cap),
             reserve=res,
@@ -67,8 +66,13 @@ class StepResult:
     reward_members: F64  # (E, N) EUR
     reward_incumbents: F64  # (E, G) EUR: profit
     cash: F64  # (E, M, P) EUR by market and participant
-    info: dict[str, F64]  # per-step accounting, each (E,) unless noted
+    info: dict[str, F64]  # per-step accounting by envs.kernel.INFO_KEYS, each (E,)
     terminated: bool
+    saving: F64  # (E, N) EUR: each member's saving against acting alone
+    bill_alone: F64  # (E, N) EUR: each member's counterfactual bill
+    dispatch: F64  # (E, G) MW
+    markup: F64  # (E, G) (price - marginal cost) / marginal cost of dispatched units
+    net: F64  # (E, N) MW: members' metered net import
 
 
 class MarketCore:
@@ -108,9 +112,8 @@ class MarketCore:
             + cc.solar_credit * m.pv_mw.sum()
             + cc.wind_credit * m.wind_mw.sum()
         )
-        lead = np.arange(self.H, dtype=np.float64)
-        self._lead_scale = np.sqrt((lead + 1.0) / self.H)  # forecast error growth with lead
-        self._lead_scale32 = self._lead_scale.astype(np.float32)
+        self.lead_scale = lead_scale(self.H)  # forecast error growth with lead (envs.forecast)
+        self.lead_scale32 = self.lead_scale.astype(np.float32)
         #: Reciprocals and static member features used by observations (0 where no device).
         self.inv_battery_mwh = np.divide(
             1.0, m.battery_mwh, out=np.zeros(self.N), where=m.battery_mwh > 0
@@ -136,7 +139,8 @@ class MarketCore:
         self._demand_shares = np.concatenate(
             [[1.0 - sp.demand_elastic_share], np.full(nb, sp.demand_elastic_share / nb)]
         )
-        self.ledger = Ledger(self, enabled=record_ledger)
+        self.ledger = Ledger(self.participants, hours=self.T, num_envs=self.E, n_members=self.N,
+                             enabled=record_ledger)  # fmt: skip
         self.t = 0
         self._ready = False
         self._static_bids: fl.BidParams | None = None
@@ -144,47 +148,54 @@ class MarketCore:
 
     # ------------------------------------------------------------------ set-up
     def _init_kernel_params(self) -> None:
-        """Pack the scenario's constants for :mod:`envs.kernel` (once per core)."""
+        """The scenario's constants as the step's named records (once per core)."""
         cfg, m, E = self.cfg, self.members, self.E
         sp, rc, cc, tf = cfg.spot, cfg.reserve, cfg.capacity, cfg.tariff
-        self._fparams = tuple(
-            float(v)
-            for v in (
-                sp.price_floor_eur_per_mwh,
-                sp.price_cap_eur_per_mwh,
-                cfg.background.renewable_offer_eur_per_mwh,
-                self.q_max_mw,
-                m.battery_mw.sum(),
-                rc.scarcity_price_eur_per_mw,
-                self.coalition_firm_mw,
-                cc.price_cap_eur_per_mw_day,
-                cc.curve_lower,
-                cc.curve_upper,
-                sp.scarcity_price_share,
-                sp.imbalance_spread_eur_per_mwh,
-                rc.requirement_share_of_load,
-                rc.requirement_share_of_renewables,
-                rc.non_delivery_penalty_eur_per_mwh,
-                cc.performance_penalty_eur_per_mwh,
-                tf.network_eur_per_mwh,
-                tf.taxes_eur_per_mwh,
-                tf.community_discount,
-                cfg.ppa.price_eur_per_mwh,
-            )
+        self._params = kn.StepParams(
+            floor=float(sp.price_floor_eur_per_mwh),
+            cap=float(sp.price_cap_eur_per_mwh),
+            renew_offer=float(cfg.background.renewable_offer_eur_per_mwh),
+            scarcity_share=float(sp.scarcity_price_share),
+            imb_spread=float(sp.imbalance_spread_eur_per_mwh),
+            res_share_load=float(rc.requirement_share_of_load),
+            res_share_ren=float(rc.requirement_share_of_renewables),
+            res_scarcity=float(rc.scarcity_price_eur_per_mw),
+            pen_res=float(rc.non_delivery_penalty_eur_per_mwh),
+            pen_perf=float(cc.performance_penalty_eur_per_mwh),
+            cap_cap=float(cc.price_cap_eur_per_mw_day),
+            c_lower=float(cc.curve_lower),
+            c_upper=float(cc.curve_upper),
+            network=float(tf.network_eur_per_mwh),
+            taxes=float(tf.taxes_eur_per_mwh),
+            discount=float(tf.community_discount),
+            ppa_price=float(cfg.ppa.price_eur_per_mwh),
+            feed_in=float(tf.feed_in_eur_per_mwh),
+            reward_mix=float(cfg.members.reward_mix),
+            pay_as_bid=sp.pricing == "pay_as_bid",
+            reserve_on=bool(self.layout.reserve),
+            capacity_on=bool(self.layout.capacity),
+            drives=bool(self.layout.drives_members),
+            alloc_rule=kn.ALLOCATION_RULES.index(cfg.coalition.allocation),
+            reward_mode=kn.REWARD_MODES.index(cfg.members.reward),
+            emis_marginal=cfg.emissions_accounting == "marginal",
+            bg_shares=self._demand_shares,
+            bg_prices=self._demand_prices,
         )
-        self._retail_by_hour = self._tariff_by_hour()
-        self._fparams_tail = (float(tf.feed_in_eur_per_mwh), float(cfg.members.reward_mix))
-        self._iparams = (
-            int(sp.pricing == "pay_as_bid"),
-            int(self.layout.reserve),
-            int(self.layout.capacity),
+        self.codec = coalition_codec.CoalitionCodec(
+            q_max_mw=self.q_max_mw,
+            price_floor_eur_per_mwh=float(sp.price_floor_eur_per_mwh),
+            price_cap_eur_per_mwh=float(sp.price_cap_eur_per_mwh),
+            reserve_max_mw=float(m.battery_mw.sum()),
+            reserve_price_max_eur_per_mw=float(rc.scarcity_price_eur_per_mw),
+            firm_mw=self.coalition_firm_mw,
+            capacity_price_max_eur_per_mw_day=float(cc.price_cap_eur_per_mw_day),
+            reserve=bool(self.layout.reserve),
+            capacity=bool(self.layout.capacity),
         )
-        self._drives = int(self.layout.drives_members)
-        self._iparams_tail = (
-            kn.ALLOCATION_RULES.index(cfg.coalition.allocation),
-            kn.REWARD_MODES.index(cfg.members.reward),
-            int(cfg.emissions_accounting == "marginal"),
-        )
+        self._fleet_params = fl.FleetParams.of(self.fleet)
+        self._member_params = MemberParams.of(m)
+        self._flow_cols = st.FlowColumns.of(self.G, self.N)
+        self.retail_by_hour = self._tariff_by_hour()
         self._zeros_e = np.zeros(E)
         self._no_member_actions = np.zeros((E, self.N, 2))
         shape = (E, len(st.MARKETS), len(self.participants))
@@ -279,8 +290,8 @@ class MarketCore:
         """Forecast of ``actual`` for hours t..t+H-1, issued at t: (E, H[, N]), >= 0."""
         t = self.t if t is None else t
         window = actual[:, t : t + self.H]
-        scale = self._lead_scale if window.ndim == 2 else self._lead_scale[:, None]
-        return np.maximum(window * (1.0 + scale * shock[:, t : t + self.H]), 0.0)
+        scale = self.lead_scale if window.ndim == 2 else self.lead_scale[:, None]
+        return np.maximum(forecast_of(window, shock[:, t : t + self.H], scale), 0.0)
 
     @staticmethod
     def _time_major(a: F64) -> NDArray[np.float32]:
@@ -291,13 +302,13 @@ class MarketCore:
         """Forecast of a members' total for hours t..t+H-1, (E, H) MW: the sum of the
         members' own forecasts (actual + lead-scaled actual * error)."""
         t = self.t if t is None else t
-        return total[:, t : t + self.H] + self._lead_scale * total_err[:, t : t + self.H]
+        return total[:, t : t + self.H] + self.lead_scale * total_err[:, t : t + self.H]
 
     def system_rsi(self, t: int | None = None) -> F64:
         """Residual supply index of each incumbent on this hour's forecasts, (E, G)."""
         t = self.t if t is None else t
-        load = self.sys_load[:, t] * (1.0 + self._lead_scale[0] * self.z_sys_load[:, t])
-        ren = self.sys_ren[:, t] * (1.0 + self._lead_scale[0] * self.z_sys_ren[:, t])
+        load = forecast_of(self.sys_load[:, t], self.z_sys_load[:, t], self.lead_scale[0])
+        ren = forecast_of(self.sys_ren[:, t], self.z_sys_ren[:, t], self.lead_scale[0])
         return fl.residual_supply_index(self.fleet.capacity_mw, np.maximum(ren, 0.0), load)
 
     def is_capacity_auction(self, t: int | None = None) -> bool:
@@ -359,68 +370,61 @@ class MarketCore:
                 capacity=lay.capacity,
                 capacity_cap_eur_per_mw_day=cfg.capacity.price_cap_eur_per_mw_day,
             )
-        s0 = self._lead_scale[0]
+        s0 = self.lead_scale[0]
         auction = self.is_capacity_auction(t)
         if auction:
             period = cfg.capacity.period_h or self.T
             target = cfg.capacity.target_share_of_peak * self.sys_load[:, t : t + period].max(-1)
         else:
             target = self._zeros_e
-        iparams = (
-            *self._iparams,
-            int(auction),
-            self._drives,
-            int(t % 24 == 23),
-            *self._iparams_tail,
-        )
-        fparams = (*self._fparams, float(self._retail_by_hour[t % 24]), *self._fparams_tail)
-        soc, cf_soc, debt = np.empty((E, N)), np.empty((E, N)), np.empty((E, N))
-        dispatch, cap_g = np.empty((E, G)), np.empty((E, G))
-        cap_c, cap_price = np.empty(E), np.empty(E)
-        saving, bill, r_members, net = (np.empty((E, N)) for _ in range(4))
-        profit, markup = np.empty((E, G)), np.empty((E, G))
-        info_arr = np.empty((E, len(kn.INFO_KEYS)))
-        cash, energy, reserve_mw, capacity_mw = self._flows
-        m, fleet = self.members, self.fleet
-        self._kernel(
-            self.soc, self.cf_soc, self.debt, self.prev_dispatch, self.cap_award_g,
-            self.cap_award_c, self.cap_price, self.load[:, t], self.ren[:, t],
-            self.sys_load[:, t], self.sys_ren[:, t],
-            self.sys_load[:, t] * (1.0 + s0 * self.z_sys_load[:, t]),
-            np.maximum(self.sys_ren[:, t] * (1.0 + s0 * self.z_sys_ren[:, t]), 0.0),
-            self.activation[:, t], self.ppa_mw[:, t], target,
-            np.ascontiguousarray(coalition, dtype=np.float64),
-            np.ascontiguousarray(members, dtype=np.float64),
-            bids.markup, bids.withhold, bids.reserve_fraction, bids.reserve_markup,
-            bids.capacity_fraction, bids.capacity_price_eur_per_mw_day,
-            m.battery_mw, m.battery_mwh, m.eta, m.flex_mw, m.flex_mwh, m.export_limit_mw,
-            fleet.capacity_mw, fleet.marginal_cost_eur_per_mwh, fleet.ramp_mw_per_h,
-            fleet.emission_t_per_mwh, fleet.min_output_mw, fleet.derating,
-            fleet.reserve_cost_eur_per_mw, fleet.reserve_share,
-            self._demand_shares, self._demand_prices, self.permutations, fparams, iparams,
-            cash, energy, reserve_mw, capacity_mw, soc, cf_soc, debt, dispatch,
-            cap_g, cap_c, cap_price, saving, bill, r_members, profit, markup, net, info_arr,
+        out = kn.Outputs(
+            *self._flows,
+            soc=np.empty((E, N)), cf_soc=np.empty((E, N)), debt=np.empty((E, N)),
+            dispatch=np.empty((E, G)), cap_g=np.empty((E, G)), cap_c=np.empty(E),
+            cap_price=np.empty(E), saving=np.empty((E, N)), bill=np.empty((E, N)),
+            r_members=np.empty((E, N)), profit=np.empty((E, G)), markup=np.empty((E, G)),
+            net=np.empty((E, N)), info=np.empty((E, len(kn.INFO_KEYS))),
         )  # fmt: skip
-        info: dict[str, Any] = {k: info_arr[:, i] for i, k in enumerate(kn.INFO_KEYS)}
-        info["_bill_cf"], info["_saving"], info["_dispatch"] = bill, saving, dispatch
-        info["_profit"], info["_markup"], info["_net"] = profit, markup, net
+        hour = kn.Hour(
+            load=self.load[:, t], ren=self.ren[:, t], sys_load=self.sys_load[:, t],
+            sys_ren=self.sys_ren[:, t],
+            fc_load0=forecast_of(self.sys_load[:, t], self.z_sys_load[:, t], s0),
+            fc_ren0=np.maximum(forecast_of(self.sys_ren[:, t], self.z_sys_ren[:, t], s0), 0.0),
+            act=self.activation[:, t], ppa=self.ppa_mw[:, t], cap_target=target,
+            retail=float(self.retail_by_hour[t % 24]), auction=bool(auction),
+            payback=t % 24 == 23,
+        )  # fmt: skip
+        state = kn.State(self.soc, self.cf_soc, self.debt, self.prev_dispatch,
+                         self.cap_award_g, self.cap_award_c, self.cap_price)  # fmt: skip
+        self._kernel(
+            self._params, self._fleet_params, self._member_params, self.codec, self._flow_cols,
+            fl.Bids.of(bids), hour, state, np.ascontiguousarray(coalition, dtype=np.float64),
+            np.ascontiguousarray(members, dtype=np.float64), self.permutations, out,
+        )  # fmt: skip
+        info: dict[str, Any] = {k: out.info[:, i] for i, k in enumerate(kn.INFO_KEYS)}
         # --- commit ------------------------------------------------------------------
-        self.ledger.record(t, energy, reserve_mw, capacity_mw, cash, bill)
-        self.soc, self.cf_soc, self.debt, self.prev_dispatch = soc, cf_soc, debt, dispatch
+        self.ledger.record(t, out.energy, out.reserve_mw, out.capacity_mw, out.cash, out.bill)
+        self.soc, self.cf_soc, self.debt = out.soc, out.cf_soc, out.debt
+        self.prev_dispatch = out.dispatch
         self.last_price = info["price_eur_per_mwh"]
         self.last_reserve_price = info["reserve_price_eur_per_mw"]
-        self.cap_award_g, self.cap_award_c, self.cap_price = cap_g, cap_c, cap_price
+        self.cap_award_g, self.cap_award_c, self.cap_price = out.cap_g, out.cap_c, out.cap_price
         self.last_imbalance = info["coalition_imbalance_mwh"]
-        self.last_saving = saving
+        self.last_saving = out.saving
         self.t = t + 1
         terminated = self.t >= self.T
         if terminated:
             self._ready = False
         return StepResult(
             reward_coalition=info["members_saving_eur"],
-            reward_members=r_members,
-            reward_incumbents=profit,
-            cash=cash,
+            reward_members=out.r_members,
+            reward_incumbents=out.profit,
+            cash=out.cash,
             info=info,
             terminated=terminated,
+            saving=out.saving,
+            bill_alone=out.bill,
+            dispatch=out.dispatch,
+            markup=out.markup,
+            net=out.net,
         )

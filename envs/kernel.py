@@ -1,13 +1,12 @@
 """The compiled step of :class:`envs.core.MarketCore`: one hour for E envs (numba).
 
 Why compiled: at E = 1 a numpy step is ~300 calls of ~1.5 us of call overhead each
-(DESIGN §6), and at E = 1024 it streams many temporaries through memory. This kernel
-runs the same rules as scalar loops per env (``prange`` over envs for large batches),
-with no Python in between. The market rules are the ones of :mod:`envs.market`: the
-clearing helpers in :mod:`envs.kernel_clearing` are the scalar forms of
-:func:`~envs.market.clear_spot`, :func:`~envs.market.clear_reserve`,
-:func:`~envs.market.clear_capacity` and :func:`~envs.market.allocate`, and
-``tests/test_kernel.py`` pins each pair together on random inputs.
+(DESIGN §6), and at E = 1024 it streams many temporaries through memory. The step is a
+page of calls to named phases; each rule is a compiled function of one env in the
+module of the rule it states (:mod:`envs.actors.members`, :mod:`envs.actors.coalition`,
+:mod:`envs.actors.fleet`, :mod:`envs.market`), and the public ``envs.market`` API wraps
+the same functions. Parameters travel as named records (:class:`StepParams`,
+:class:`Hour`, :class:`State`, :class:`Outputs` and the actors' records).
 
 Dims: E envs, G generators, K tranches, N members, B background demand blocks,
 M markets, P participants (column layout of :class:`envs.market.settlement.Columns`).
@@ -16,16 +15,26 @@ M markets, P participants (column layout of :class:`envs.market.settlement.Colum
 from __future__ import annotations
 
 import types
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
+from numpy.typing import NDArray
 
-from envs.kernel_clearing import _allocate, _capacity, _reserve, _spot
+from envs.actors import fleet as fl
+from envs.actors import members as mb
+from envs.actors.coalition import decode_row
 from envs.market import settlement as st
+from envs.market.allocation import ALLOCATION_RULES, allocate_row
+from envs.market.capacity import clear_capacity_row
+from envs.market.reserve import clear_reserve_row
+from envs.market.spot import clear_spot_row
 
-#: A set-point moved by more than this (1 W) to meet a limit counts as projected; smaller
-#: moves are float rounding (observations are float32).
-PROJECTION_TOL_MW = 1e-6
+F64 = NDArray[np.float64]
+REWARD_MODES = mb.REWARD_MODES
+__all__ = ["ALLOCATION_RULES", "INFO_KEYS", "REWARD_MODES", "Hour", "Outputs", "State",
+           "StepParams", "step_parallel", "step_serial"]  # fmt: skip
+
 #: Per-env scalar outputs, in column order of ``info_out``.
 INFO_KEYS: tuple[str, ...] = (
     "price_eur_per_mwh",
@@ -94,434 +103,279 @@ COALITION_INFO_KEYS: tuple[str, ...] = (
     "n_projected",
 )
 PUBLIC_INFO_KEYS: tuple[str, ...] = tuple(k for k in INFO_KEYS if k not in COALITION_INFO_KEYS)
-ALLOCATION_RULES = ("proportional", "marginal", "shapley")
-REWARD_MODES = ("individual", "team", "mix")
-M_SPOT, M_RESERVE, M_CAPACITY, M_BALANCING = st.M_SPOT, st.M_RESERVE, st.M_CAPACITY, st.M_BALANCING
-M_IMBALANCE, M_NETWORK, M_PPA, M_ALLOCATION = (
-    st.M_IMBALANCE,
-    st.M_NETWORK,
-    st.M_PPA,
-    st.M_ALLOCATION,
-)
 
 
-def _step_impl(  # noqa: C901 - one hour of the whole market, as in core.step
-    # state (read) and exogenous data at this hour
-    soc,
-    cf_soc,
-    debt,
-    prev_dispatch,
-    cap_award_g,
-    cap_award_c,
-    cap_price,
-    load,
-    ren,
-    sys_load,
-    sys_ren,
-    fc_load0,
-    fc_ren0,
-    act,
-    ppa,
-    cap_target,
-    # actions and incumbents' bid parameters
-    coal,
-    memb,
-    markup,
-    withhold,
-    res_frac,
-    res_markup,
-    cap_frac,
-    cap_bid,
-    # member and fleet parameters
-    b_mw,
-    b_mwh,
-    eta,
-    flex_mw,
-    flex_mwh,
-    export_limit,
-    g_cap,
-    g_mc,
-    g_ramp,
-    g_ef,
-    g_min,
-    g_derate,
-    g_res_cost,
-    g_res_share,
-    bg_shares,
-    bg_prices,
-    perms,
-    fparams,
-    iparams,
-    # outputs
-    cash,
-    energy,
-    reserve_mw,
-    capacity_mw,
-    soc_out,
-    cf_soc_out,
-    debt_out,
-    dispatch_out,
-    cap_g_out,
-    cap_c_out,
-    cap_price_out,
-    saving_out,
-    bill_out,
-    r_members_out,
-    profit_out,
-    markup_out,
-    net_out,
-    info_out,
-):
-    """Advance E envs by one hour (see :meth:`envs.core.MarketCore.step` for the rules)."""
-    (floor, cap, renew_offer, q_max, batt_total, res_scarcity, firm_mw, cap_cap, c_lower, c_upper,
-     scarcity_share, imb_spread, res_share_load, res_share_ren, pen_res, pen_perf, network, taxes,
-     discount, ppa_price, retail, feed_in, reward_mix) = fparams  # fmt: skip
-    (pay_as_bid, reserve_on, capacity_on, auction, drives, last_hour, alloc_rule, reward_mode,
-     emis_marginal) = iparams  # fmt: skip
-    E, N = soc.shape
-    G = g_cap.shape[0]
-    K = markup.shape[2]
-    n_bg = bg_shares.shape[0]
-    n_s = G * (K + 1) + 2
-    n_b = n_bg + 1
-    col_c = G
-    col_bg, col_ren, col_op, col_net, col_ppa = (
-        G + 1 + N,
-        G + 2 + N,
-        G + 3 + N,
-        G + 4 + N,
-        G + 5 + N,
+class StepParams(NamedTuple):
+    """A scenario's constants for the step (EUR/MWh unless noted)."""
+
+    floor: float  # spot price floor
+    cap: float  # spot price cap
+    renew_offer: float  # system renewables' offer price
+    scarcity_share: float  # share of the cap from which an hour counts as scarce
+    imb_spread: float  # imbalance price spread around the spot price
+    res_share_load: float  # reserve requirement per MW of forecast load
+    res_share_ren: float  # ... and per MW of forecast system renewables
+    res_scarcity: float  # reserve scarcity price, EUR/MW per hour
+    pen_res: float  # penalty on reserve activation not delivered
+    pen_perf: float  # capacity performance penalty
+    cap_cap: float  # capacity price cap, EUR/MW-day
+    c_lower: float  # VRR knees as fractions of the target
+    c_upper: float
+    network: float  # network charge on members' imports
+    taxes: float
+    discount: float  # community discount on netted network charges, share
+    ppa_price: float
+    feed_in: float  # feed-in tariff of the counterfactual
+    reward_mix: float
+    pay_as_bid: bool
+    reserve_on: bool
+    capacity_on: bool
+    drives: bool  # the coalition sets its members' batteries and flex
+    alloc_rule: int  # index into ALLOCATION_RULES
+    reward_mode: int  # index into REWARD_MODES
+    emis_marginal: bool  # coalition emissions at the marginal unit's factor
+    bg_shares: F64  # (B,) background demand split into blocks
+    bg_prices: F64  # (B,) their bid prices
+
+
+class Hour(NamedTuple):
+    """This hour's exogenous data, (E,) or (E, N)."""
+
+    load: F64  # (E, N) members' actual load, MW
+    ren: F64  # (E, N) members' actual renewables, MW
+    sys_load: F64  # background load, MW
+    sys_ren: F64  # system renewables available, MW
+    fc_load0: F64  # this hour's forecast background load (sets the reserve requirement)
+    fc_ren0: F64  # ... and system renewables
+    act: F64  # reserve activation share
+    ppa: F64  # PPA delivery, MW
+    cap_target: F64  # capacity requirement (auction hours), MW
+    retail: float  # the counterfactual's retail price this hour
+    auction: bool  # the capacity auction clears this hour
+    payback: bool  # last hour of the day: flex debt is repaid
+
+
+class State(NamedTuple):
+    """The state the step reads (never writes)."""
+
+    soc: F64  # (E, N) MWh
+    cf_soc: F64  # (E, N) the counterfactual battery, MWh
+    debt: F64  # (E, N) flex debt, MWh
+    prev_dispatch: F64  # (E, G) MW
+    cap_award_g: F64  # (E, G) capacity committed, MW
+    cap_award_c: F64  # (E,)
+    cap_price: F64  # (E,) EUR/MW-day
+
+
+class Outputs(NamedTuple):
+    """What the step writes: the next state, flows, rewards and accounting."""
+
+    cash: F64  # (E, M, P) EUR
+    energy: F64  # (E, M, P) MWh
+    reserve_mw: F64  # (E, M, P)
+    capacity_mw: F64  # (E, M, P)
+    soc: F64
+    cf_soc: F64
+    debt: F64
+    dispatch: F64  # (E, G) MW
+    cap_g: F64
+    cap_c: F64
+    cap_price: F64
+    saving: F64  # (E, N) EUR against acting alone
+    bill: F64  # (E, N) EUR bill alone
+    r_members: F64  # (E, N) EUR
+    profit: F64  # (E, G) EUR
+    markup: F64  # (E, G) (price - cost) / cost of dispatched units
+    net: F64  # (E, N) metered net import, MW
+    info: F64  # (E, len(INFO_KEYS))
+
+
+@njit(cache=True)
+def reserve_phase(p, fp, bids, e, hour, prev_dispatch, res_q, res_p, award):
+    """Reserve market: the fleet's and the coalition's offers against this hour's
+    requirement (fills ``award`` (G + 1,) MW, the coalition last).
+
+    Returns:
+        (requirement MW, price EUR/MW per hour, shortfall MW); zeros when closed.
+    """
+    if not p.reserve_on:
+        return 0.0, 0.0, 0.0
+    g_n = award.shape[0] - 1
+    rq = np.empty(g_n + 1)
+    rp = np.empty(g_n + 1)
+    fl.reserve_offers_row(fp, bids, e, prev_dispatch, rq, rp)
+    rq[g_n] = res_q
+    rp[g_n] = res_p
+    requirement = p.res_share_load * hour.fc_load0[e] + p.res_share_ren * hour.fc_ren0[e]
+    price, short = clear_reserve_row(rq, rp, requirement, p.res_scarcity, award)
+    return requirement, price, short
+
+
+@njit(cache=True)
+def spot_phase(p, fp, bids, e, hour, prev_dispatch, award, q_spot, p_spot, dispatch, gen_cash):
+    """Spot market: the fleet's tranches (less reserve awards), system renewables and the
+    coalition's sale against the background demand blocks and the coalition's purchase.
+
+    Fills ``dispatch`` and ``gen_cash`` (G,) (MW, EUR). Returns (price, buyers' price,
+    unserved MW, renewables MW, their price, coalition sold MW, its price, background MW,
+    coalition bought MW).
+    """
+    g_n, k_n, n_bg = dispatch.shape[0], bids.markup.shape[2], p.bg_shares.shape[0]
+    n_s = g_n * (k_n + 1) + 2
+    sq, spr = np.empty(n_s), np.empty(n_s)
+    fl.energy_offers_row(fp, bids, e, prev_dispatch, award, p.floor, sq, spr)
+    sq[n_s - 2], spr[n_s - 2] = hour.sys_ren[e], p.renew_offer
+    sq[n_s - 1], spr[n_s - 1] = max(-q_spot, 0.0), p_spot
+    dq, dpr = np.empty(n_bg + 1), np.empty(n_bg + 1)
+    for b in range(n_bg):
+        dq[b] = hour.sys_load[e] * p.bg_shares[b]
+        dpr[b] = p.bg_prices[b]
+    dq[n_bg], dpr[n_bg] = max(q_spot, 0.0), p_spot
+    s_acc, s_paid, d_acc = np.empty(n_s), np.empty(n_s), np.empty(n_bg + 1)
+    price, buyer, unserved = clear_spot_row(sq, spr, dq, dpr, p.floor, p.cap, p.pay_as_bid,
+                                            s_acc, d_acc, s_paid)  # fmt: skip
+    for g in range(g_n):
+        d = 0.0
+        gen_cash[g] = 0.0
+        for k in range(k_n + 1):
+            d += s_acc[g * (k_n + 1) + k]
+            gen_cash[g] += s_acc[g * (k_n + 1) + k] * s_paid[g * (k_n + 1) + k]
+        dispatch[g] = d
+    bg_mw = 0.0
+    for b in range(n_bg):
+        bg_mw += d_acc[b]
+    return (price, buyer, unserved, s_acc[n_s - 2], s_paid[n_s - 2], s_acc[n_s - 1],
+            s_paid[n_s - 1], bg_mw, d_acc[n_bg])  # fmt: skip
+
+
+@njit(cache=True)
+def capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out):
+    """Capacity auction in auction hours (the fleet's offers and the coalition's against
+    the VRR curve); otherwise the commitments carry over. Writes ``out``'s capacity rows."""
+    g_n = fp.capacity_mw.shape[0]
+    if p.capacity_on and hour.auction:
+        cq, cp = np.empty(g_n + 1), np.empty(g_n + 1)
+        fl.capacity_offers_row(fp, bids, e, cq, cp)
+        cq[g_n], cp[g_n] = cap_q, cap_p
+        c_award = np.empty(g_n + 1)
+        price, _ = clear_capacity_row(cq, cp, hour.cap_target[e], p.cap_cap, p.c_lower,
+                                      p.c_upper, c_award)  # fmt: skip
+        out.cap_g[e, :] = c_award[:g_n]
+        out.cap_c[e] = c_award[g_n]
+        out.cap_price[e] = price
+    else:
+        out.cap_g[e, :] = state.cap_award_g[e]
+        out.cap_c[e] = state.cap_award_c[e]
+        out.cap_price[e] = state.cap_price[e]
+
+
+@njit(cache=True)
+def accounting_phase(p, fp, e, hour, award, price, ren_mw, position, imports, own_ren,
+                     consumption, bg_mw, out):  # fmt: skip
+    """Emissions, CFE share, markups, Lerner and residual supply indices, welfare and the
+    incumbents' profit (DESIGN §4's metrics) into ``out``."""
+    info, cs = out.info[e], out.cash[e]
+    total_gen, emis, clean, gen_cost = ren_mw, 0.0, ren_mw, 0.0
+    mc_marg, ef_marg, cap_sum, max_cap = -np.inf, 0.0, 0.0, 0.0
+    for g in range(fp.capacity_mw.shape[0]):
+        ge = out.dispatch[e, g] + award[g] * hour.act[e]
+        total_gen += ge
+        emis += fp.emission_t_per_mwh[g] * ge
+        gen_cost += fp.marginal_cost_eur_per_mwh[g] * ge
+        if fp.emission_t_per_mwh[g] == 0.0:
+            clean += ge
+        market_cash = 0.0
+        for m_ in range(cs.shape[0]):
+            market_cash += cs[m_, g]
+        out.profit[e, g] = market_cash - fp.marginal_cost_eur_per_mwh[g] * ge
+        if out.dispatch[e, g] > 1e-6:
+            mc = fp.marginal_cost_eur_per_mwh[g]
+            out.markup[e, g] = (price - mc) / max(mc, 1.0)
+            if mc > mc_marg:
+                mc_marg, ef_marg = mc, fp.emission_t_per_mwh[g]
+        else:
+            out.markup[e, g] = 0.0
+        cap_sum += fp.capacity_mw[g]
+        max_cap = max(max_cap, fp.capacity_mw[g])
+    if not np.isfinite(mc_marg):
+        mc_marg = 0.0
+    avg_ef = emis / max(total_gen, 1e-9)
+    cfe_share = clean / max(total_gen, 1e-9)
+    rsi_demand = max(hour.sys_load[e] + max(position, 0.0), 1e-9)
+    info[I_EMIS] = emis
+    info[I_COAL_EMIS] = imports * (ef_marg if p.emis_marginal else avg_ef)
+    info[I_CFE] = min(
+        1.0, (min(own_ren, consumption) + cfe_share * imports) / max(consumption, 1e-9)
     )
+    info[I_LERNER] = (price - mc_marg) / max(price, 1e-9) if price > 0.0 else 0.0
+    info[I_RSI] = (cap_sum - max_cap + hour.sys_ren[e]) / rsi_demand
+    info[I_WELFARE] = bg_mw * p.cap - gen_cost
+
+
+def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out):
+    """Advance E envs by one hour (the order of :meth:`envs.core.MarketCore.step`)."""
+    E, N = state.soc.shape
+    G, A = fp.capacity_mw.shape[0], coal.shape[1]
     for e in prange(E):
-        info = info_out[e]
-        # --- members' set-points, projected onto physical limits
-        batt = np.empty(N)
-        dis_max = np.empty(N)
-        flex = np.empty(N)
-        projected = 0.0
-        for i in range(N):
-            a_b = coal[e, coal.shape[1] - 2] if drives else memb[e, i, 0]
-            a_f = coal[e, coal.shape[1] - 1] if drives else memb[e, i, 1]
-            ch = max(min(b_mw[i], (b_mwh[i] - soc[e, i]) / eta[i]), 0.0)
-            dm = max(min(b_mw[i], soc[e, i] * eta[i]), 0.0)
-            cmd = a_b * b_mw[i]
-            batt[i] = min(max(cmd, -dm), ch)
-            dis_max[i] = dm
-            if abs(batt[i] - cmd) > PROJECTION_TOL_MW:
-                projected += 1.0
-            if last_hour:
-                flex[i] = debt[e, i]
-            else:
-                lo = max(-flex_mw[i], debt[e, i] - flex_mwh[i])
-                hi = min(flex_mw[i], debt[e, i] + flex_mwh[i])
-                fcmd = a_f * flex_mw[i]
-                flex[i] = min(max(fcmd, lo), hi)
-                if abs(flex[i] - fcmd) > PROJECTION_TOL_MW:
-                    projected += 1.0
-        # --- coalition bids (decoding documented in envs.multimarket_v0)
-        q_spot = coal[e, 0] * q_max
-        a1 = coal[e, 1]
-        p_spot = a1 * a1 * a1 * (cap if a1 >= 0.0 else abs(floor))
-        j = 2
-        res_q = 0.0
-        res_p = 0.0
-        if reserve_on:
-            res_q = (coal[e, j] + 1.0) * 0.5 * batt_total
-            u = (coal[e, j + 1] + 1.0) * 0.5
-            res_p = u * u * u * res_scarcity
-            j += 2
-        cap_q = 0.0
-        cap_p = 0.0
-        if capacity_on:
-            cap_q = (coal[e, j] + 1.0) * 0.5 * firm_mw
-            cap_p = (coal[e, j + 1] + 1.0) * 0.5 * cap_cap
-        # --- reserve market (envs.actors.fleet.reserve_offers + clear_reserve)
+        info, cs, en = out.info[e], out.cash[e], out.energy[e]
+        # --- members' set-points, projected onto their limits
+        a_b = np.full(N, coal[e, A - 2]) if p.drives else memb[e, :, 0]
+        a_f = np.full(N, coal[e, A - 1]) if p.drives else memb[e, :, 1]
+        batt, dis_max, flex = np.empty(N), np.empty(N), np.empty(N)
+        projected = mb.set_points_row(a_b, a_f, state.soc[e], state.debt[e], mp, hour.payback,
+                                      batt, dis_max, flex)  # fmt: skip
+        # --- the coalition's bids; reserve, then spot (reserve held is not sold twice)
+        q_spot, p_spot, res_q, res_p, cap_q, cap_p = decode_row(coal[e], codec)
         award = np.zeros(G + 1)
-        requirement = 0.0
-        res_price = 0.0
-        res_short = 0.0
-        if reserve_on:
-            rq = np.empty(G + 1)
-            rp = np.empty(G + 1)
-            for g in range(G):
-                must = max(g_min[g], prev_dispatch[e, g] - g_ramp[g])
-                head = min(
-                    min(g_res_share[g] * g_cap[g], g_ramp[g]),
-                    max(g_cap[g] * (1.0 - withhold[e, g]) - must, 0.0),
-                )
-                rq[g] = res_frac[e, g] * head
-                rp[g] = g_res_cost[g] * (1.0 + res_markup[e, g])
-            rq[G] = res_q
-            rp[G] = res_p
-            requirement = res_share_load * fc_load0[e] + res_share_ren * fc_ren0[e]
-            res_price, res_short = _reserve(rq, rp, requirement, res_scarcity, award)
-        # --- spot market (envs.actors.fleet.energy_offers + clear_spot)
-        sq = np.empty(n_s)
-        spr = np.empty(n_s)
-        for g in range(G):
-            upper = min(g_cap[g] * (1.0 - withhold[e, g]), prev_dispatch[e, g] + g_ramp[g])
-            avail = max(upper - award[g], 0.0)
-            must = min(max(g_min[g], prev_dispatch[e, g] - g_ramp[g]), avail)
-            base = g * (K + 1)
-            sq[base] = must
-            spr[base] = floor
-            for k in range(K):
-                sq[base + 1 + k] = (avail - must) / K
-                spr[base + 1 + k] = g_mc[g] * (1.0 + markup[e, g, k])
-        sq[n_s - 2] = sys_ren[e]
-        spr[n_s - 2] = renew_offer
-        sq[n_s - 1] = max(-q_spot, 0.0)
-        spr[n_s - 1] = p_spot
-        dq = np.empty(n_b)
-        dpr = np.empty(n_b)
-        for b in range(n_bg):
-            dq[b] = sys_load[e] * bg_shares[b]
-            dpr[b] = bg_prices[b]
-        dq[n_bg] = max(q_spot, 0.0)
-        dpr[n_bg] = p_spot
-        s_acc = np.empty(n_s)
-        d_acc = np.empty(n_b)
-        s_paid = np.empty(n_s)
-        price, buyer, unserved = _spot(
-            sq, spr, dq, dpr, floor, cap, pay_as_bid, s_acc, d_acc, s_paid
-        )
-        gen_cash = np.zeros(G)
-        for g in range(G):
-            d = 0.0
-            for k in range(K + 1):
-                d += s_acc[g * (K + 1) + k]
-                gen_cash[g] += s_acc[g * (K + 1) + k] * s_paid[g * (K + 1) + k]
-            dispatch_out[e, g] = d
-        ren_mw = s_acc[n_s - 2]
-        sold = s_acc[n_s - 1]
-        bg_mw = 0.0
-        for b in range(n_bg):
-            bg_mw += d_acc[b]
-        bought = d_acc[n_bg]
-        # --- realisation: activation drawn from batteries pro rata to headroom
-        act_req_c = award[G] * act[e]
-        head_sum = 0.0
-        for i in range(N):
-            head_sum += batt[i] + dis_max[i]
-        share = min(1.0, act_req_c / max(head_sum, 1e-12))
-        act_c = 0.0
-        metered = 0.0
-        curt_m = 0.0
-        consumption = 0.0
-        own_ren = 0.0
-        discharge = 0.0
-        for i in range(N):
-            delivered = (batt[i] + dis_max[i]) * share
-            act_c += delivered
-            bf = batt[i] - delivered
-            x = load[e, i] + flex[i] + bf - ren[e, i]
-            c_i = max(-export_limit[i] - x, 0.0)
-            x += c_i
-            net_out[e, i] = x
-            metered += x
-            curt_m += c_i
-            consumption += load[e, i] + flex[i]
-            own_ren += ren[e, i] - c_i
-            discharge += max(-bf, 0.0)
-            soc_out[e, i] = min(
-                max(soc[e, i] + (bf * eta[i] if bf > 0.0 else bf / eta[i]), 0.0), b_mwh[i]
-            )
-            debt_out[e, i] = debt[e, i] - flex[i]
-        act_short = max(act_req_c - act_c, 0.0)
+        req, res_price, res_short = reserve_phase(p, fp, bids, e, hour, state.prev_dispatch[e],
+                                                  res_q, res_p, award)  # fmt: skip
+        gen_cash = np.empty(G)
+        price, buyer, unserved, ren_mw, ren_paid, sold, sold_paid, bg_mw, bought = spot_phase(
+            p, fp, bids, e, hour, state.prev_dispatch[e], award, q_spot, p_spot,
+            out.dispatch[e], gen_cash)  # fmt: skip
+        # --- realisation: activation, metering, imbalance; capacity
+        act_c, metered, curt_m, consumption, own_ren, discharge = mb.realise_row(
+            batt, dis_max, flex, hour.load[e], hour.ren[e], state.soc[e], state.debt[e], mp,
+            award[G] * hour.act[e], out.net[e], out.soc[e], out.debt[e])  # fmt: skip
+        act_short = max(award[G] * hour.act[e] - act_c, 0.0)
         position = bought - sold
-        imbalance = metered - (position + ppa[e] - act_c)
-        # --- capacity market
-        if capacity_on and auction:
-            cq = np.empty(G + 1)
-            cp = np.empty(G + 1)
-            for g in range(G):
-                cq[g] = cap_frac[e, g] * g_cap[g] * g_derate[g]
-                cp[g] = cap_bid[e, g]
-            cq[G] = cap_q
-            cp[G] = cap_p
-            c_award = np.empty(G + 1)
-            cprice, _ = _capacity(cq, cp, cap_target[e], cap_cap, c_lower, c_upper, c_award)
-            for g in range(G):
-                cap_g_out[e, g] = c_award[g]
-            cap_c_out[e] = c_award[G]
-            cap_price_out[e] = cprice
-        else:
-            for g in range(G):
-                cap_g_out[e, g] = cap_award_g[e, g]
-            cap_c_out[e] = cap_award_c[e]
-            cap_price_out[e] = cap_price[e]
-        scarce = price >= scarcity_share * cap or unserved > 1e-9 or res_short > 1e-9
-        # --- settlement (DESIGN §7): see envs/settle.py for the same rules in numpy
-        cs, en = cash[e], energy[e]
-        for g in range(G):
-            en[M_SPOT, g] = dispatch_out[e, g]
-            cs[M_SPOT, g] = gen_cash[g]
-        en[M_SPOT, col_ren] = ren_mw
-        cs[M_SPOT, col_ren] = ren_mw * s_paid[n_s - 2]
-        en[M_SPOT, col_c] = sold - bought
-        cs[M_SPOT, col_c] = sold * s_paid[n_s - 1] - bought * buyer
-        en[M_SPOT, col_bg] = -bg_mw
-        cs[M_SPOT, col_bg] = -bg_mw * buyer
-        spot_sum = 0.0
-        for p_ in range(cs.shape[1]):
-            spot_sum += cs[M_SPOT, p_]
-        cs[M_SPOT, col_op] = -spot_sum
-        act_total = act_c
-        for g in range(G):
-            a_g = award[g] * act[e]
-            act_total += a_g
-            en[M_BALANCING, g] = a_g
-            cs[M_BALANCING, g] = a_g * price
-        en[M_BALANCING, col_c] = act_c
-        cs[M_BALANCING, col_c] = act_c * price
-        en[M_BALANCING, col_bg] = -act_total
-        cs[M_BALANCING, col_bg] = -act_total * price
-        if imbalance > 0.0:
-            p_imb = min(price + imb_spread, cap)
-        else:
-            p_imb = max(price - imb_spread, floor)
-        en[M_IMBALANCE, col_c] = -imbalance
-        cs[M_IMBALANCE, col_c] = -imbalance * p_imb
-        en[M_IMBALANCE, col_op] = imbalance
-        cs[M_IMBALANCE, col_op] = imbalance * p_imb
+        imbalance = metered - (position + hour.ppa[e] - act_c)
+        capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out)
+        scarce = price >= p.scarcity_share * p.cap or unserved > 1e-9 or res_short > 1e-9
+        # --- settlement (DESIGN §7), allocation, counterfactual and rewards
+        st.settle_spot(cs, en, col, out.dispatch[e], gen_cash, ren_mw, ren_paid, sold,
+                       sold_paid, bought, buyer, bg_mw)  # fmt: skip
+        st.settle_balancing(cs, en, col, award, hour.act[e], act_c, price)
+        st.settle_imbalance(cs, en, col, imbalance, price, p.imb_spread, p.floor, p.cap)
         imports = max(metered, 0.0)
         cons_total = max(bg_mw + imports, 1e-12)
-        bg_share = bg_mw / cons_total
-        co_share = imports / cons_total
-        res_total = award[G] * res_price
-        for g in range(G):
-            res_total += award[g] * res_price
-            reserve_mw[e, M_RESERVE, g] = award[g]
-            cs[M_RESERVE, g] = award[g] * res_price
-        reserve_mw[e, M_RESERVE, col_c] = award[G]
-        penalty_res = act_short * pen_res
-        cs[M_RESERVE, col_c] = award[G] * res_price - penalty_res - co_share * res_total
-        cs[M_RESERVE, col_bg] = -bg_share * res_total
-        cs[M_RESERVE, col_op] = penalty_res
-        hourly = cap_price_out[e] / 24.0
-        cap_total = cap_c_out[e] * hourly
-        pen_g_total = 0.0
-        committed = cap_c_out[e]
-        for g in range(G):
-            cap_total += cap_g_out[e, g] * hourly
-            committed += cap_g_out[e, g]
-            perf = max(cap_g_out[e, g] - dispatch_out[e, g] - award[g], 0.0) if scarce else 0.0
-            pen_g_total += perf * pen_perf
-            capacity_mw[e, M_CAPACITY, g] = cap_g_out[e, g]
-            cs[M_CAPACITY, g] = cap_g_out[e, g] * hourly - perf * pen_perf
-        perf_c = max(cap_c_out[e] - (discharge + award[G]), 0.0) if scarce else 0.0
-        capacity_mw[e, M_CAPACITY, col_c] = cap_c_out[e]
-        cs[M_CAPACITY, col_c] = cap_c_out[e] * hourly - perf_c * pen_perf - co_share * cap_total
-        cs[M_CAPACITY, col_bg] = -bg_share * cap_total
-        cs[M_CAPACITY, col_op] = pen_g_total + perf_c * pen_perf
-        gross_in = 0.0
-        gross_out = 0.0
-        for i in range(N):
-            gross_in += max(net_out[e, i], 0.0)
-            gross_out += max(-net_out[e, i], 0.0)
-        charge = (network + taxes) * gross_in - discount * network * min(gross_in, gross_out)
-        cs[M_NETWORK, col_c] = -charge
-        cs[M_NETWORK, col_net] = charge
-        en[M_PPA, col_c] = -ppa[e]
-        en[M_PPA, col_ppa] = ppa[e]
-        cs[M_PPA, col_c] = -ppa[e] * ppa_price
-        cs[M_PPA, col_ppa] = ppa[e] * ppa_price
-        result = 0.0
-        for m_ in range(M_ALLOCATION):
-            result += cs[m_, col_c]
+        bg_share, co_share = bg_mw / cons_total, imports / cons_total
+        st.settle_reserve(cs, out.reserve_mw[e], col, award, res_price, act_short, p.pen_res,
+                          co_share, bg_share)  # fmt: skip
+        committed = st.settle_capacity(
+            cs, out.capacity_mw[e], col, out.cap_g[e], out.cap_c[e], out.cap_price[e],
+            out.dispatch[e], award, scarce, discharge, p.pen_perf, co_share, bg_share)  # fmt: skip
+        st.settle_network_ppa(cs, en, col, out.net[e], p.network, p.taxes, p.discount,
+                              hour.ppa[e], p.ppa_price)  # fmt: skip
+        result = st.coalition_result(cs, col)
         alloc = np.empty(N)
-        _allocate(result, net_out[e], price, network + taxes, alloc_rule, perms, alloc)
-        cs[M_ALLOCATION, col_c] = -result
-        en[M_ALLOCATION, col_c] = metered
-        # --- counterfactual (alone: self-consumption battery, retail tariff) and rewards
-        saving_sum = 0.0
-        bill_sum = 0.0
-        for i in range(N):
-            cs[M_ALLOCATION, G + 1 + i] = alloc[i]
-            en[M_ALLOCATION, G + 1 + i] = -net_out[e, i]
-            x0 = load[e, i] - ren[e, i]
-            ch = max(min(b_mw[i], (b_mwh[i] - cf_soc[e, i]) / eta[i]), 0.0)
-            dm = max(min(b_mw[i], cf_soc[e, i] * eta[i]), 0.0)
-            cb = min(max(-x0, -dm), ch)
-            cf_soc_out[e, i] = min(
-                max(cf_soc[e, i] + (cb * eta[i] if cb > 0.0 else cb / eta[i]), 0.0), b_mwh[i]
-            )
-            x_cf = max(x0 + cb, -export_limit[i])
-            bill = max(x_cf, 0.0) * retail - max(-x_cf, 0.0) * feed_in
-            bill_out[e, i] = bill
-            saving_out[e, i] = bill + alloc[i]
-            saving_sum += bill + alloc[i]
-            bill_sum += bill
-        mean_saving = saving_sum / N
-        for i in range(N):
-            if reward_mode == 0:
-                r_members_out[e, i] = saving_out[e, i]
-            elif reward_mode == 1:
-                r_members_out[e, i] = mean_saving
-            else:
-                r_members_out[e, i] = (1.0 - reward_mix) * saving_out[
-                    e, i
-                ] + reward_mix * mean_saving
+        allocate_row(result, out.net[e], price, p.network + p.taxes, p.alloc_rule, perms, alloc)
+        st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
+        mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, hour.retail,
+                              p.feed_in, out.cf_soc[e], out.bill[e])  # fmt: skip
+        saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode, p.reward_mix,
+                                              out.saving[e], out.r_members[e])  # fmt: skip
         # --- accounting
-        total_gen = ren_mw
-        emis = 0.0
-        clean = ren_mw
-        gen_cost = 0.0
-        mc_marg = -np.inf
-        ef_marg = 0.0
-        cap_sum = 0.0
-        max_cap = 0.0
-        for g in range(G):
-            ge = dispatch_out[e, g] + award[g] * act[e]
-            total_gen += ge
-            emis += g_ef[g] * ge
-            gen_cost += g_mc[g] * ge
-            if g_ef[g] == 0.0:
-                clean += ge
-            market_cash = 0.0
-            for m_ in range(cs.shape[0]):
-                market_cash += cs[m_, g]
-            profit_out[e, g] = market_cash - g_mc[g] * ge
-            if dispatch_out[e, g] > 1e-6:
-                markup_out[e, g] = (price - g_mc[g]) / max(g_mc[g], 1.0)
-                if g_mc[g] > mc_marg:
-                    mc_marg = g_mc[g]
-                    ef_marg = g_ef[g]
-            else:
-                markup_out[e, g] = 0.0
-            cap_sum += g_cap[g]
-            max_cap = max(max_cap, g_cap[g])
-        if not np.isfinite(mc_marg):
-            mc_marg = 0.0
-        avg_ef = emis / max(total_gen, 1e-9)
-        cfe_share = clean / max(total_gen, 1e-9)
-        rsi_demand = max(sys_load[e] + max(position, 0.0), 1e-9)
-        info[I_PRICE] = price
-        info[I_RES_PRICE] = res_price
-        info[I_CAP_PRICE] = cap_price_out[e]
-        info[I_REQ] = requirement
-        info[I_RES_SHORT] = res_short
-        info[I_UNSERVED] = unserved
-        info[I_CURT] = (sys_ren[e] - ren_mw) + curt_m
-        info[I_EMIS] = emis
-        info[I_COAL_EMIS] = imports * (ef_marg if emis_marginal else avg_ef)
-        info[I_CFE] = min(
-            1.0, (min(own_ren, consumption) + cfe_share * imports) / max(consumption, 1e-9)
-        )
-        info[I_LERNER] = (price - mc_marg) / max(price, 1e-9) if price > 0.0 else 0.0
-        info[I_RSI] = (cap_sum - max_cap + sys_ren[e]) / rsi_demand
+        accounting_phase(p, fp, e, hour, award, price, ren_mw, position, imports, own_ren,
+                         consumption, bg_mw, out)  # fmt: skip
+        info[I_PRICE], info[I_RES_PRICE], info[I_CAP_PRICE] = price, res_price, out.cap_price[e]
+        info[I_REQ], info[I_RES_SHORT], info[I_UNSERVED] = req, res_short, unserved
+        info[I_CURT] = (hour.sys_ren[e] - ren_mw) + curt_m
         info[I_SCARCITY] = 1.0 if scarce else 0.0
-        info[I_POSITION] = position
-        info[I_METERED] = metered
-        info[I_IMBALANCE] = imbalance
-        info[I_ACT] = act[e]
-        info[I_NOT_DELIVERED] = act_short
-        info[I_SAVING] = saving_sum
-        info[I_CF_BILL] = bill_sum
-        info[I_RESULT] = result
-        info[I_PROJECTED] = projected
-        info[I_WELFARE] = bg_mw * cap - gen_cost
-        info[I_CAP_COMMITTED] = committed
+        info[I_POSITION], info[I_METERED], info[I_IMBALANCE] = position, metered, imbalance
+        info[I_ACT], info[I_NOT_DELIVERED] = hour.act[e], act_short
+        info[I_SAVING], info[I_CF_BILL], info[I_RESULT] = saving_sum, bill_sum, result
+        info[I_PROJECTED], info[I_CAP_COMMITTED] = projected, committed
 
 
 def _compiled(py_func, name: str, parallel: bool):

@@ -6,38 +6,35 @@ pandas DataFrame is built only when :meth:`Ledger.frame` is called.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from envs.market.settlement import MARKETS
 
-if TYPE_CHECKING:
-    from envs.core import MarketCore
-
 COLUMNS = ("step", "market", "participant", "energy_mwh", "reserve_mw", "capacity_mw", "cash_eur")
 
 
 class Ledger:
-    """Preallocated per-step flows of a :class:`~envs.core.MarketCore`.
+    """Preallocated per-step flows of a simulator (:class:`~envs.core.MarketCore`).
 
     Args:
-        core: the simulator whose flows are recorded.
+        participants: names of the flow matrices' participant axis (P).
+        hours: T; num_envs: E; n_members: N.
         enabled: record flows (disabled ledgers keep nothing and cost nothing).
     """
 
-    def __init__(self, core: MarketCore, *, enabled: bool = True) -> None:
+    def __init__(self, participants: tuple[str, ...], *, hours: int, num_envs: int,
+                 n_members: int, enabled: bool = True) -> None:  # fmt: skip
         self.enabled = enabled
-        self.participants = core.participants
-        self.n_members = core.N
-        shape = (core.T, core.E, len(MARKETS), len(core.participants))
+        self.participants = participants
+        self.n_members = n_members
+        shape = (hours, num_envs, len(MARKETS), len(participants))
         if enabled:
             self.energy = np.zeros(shape)
             self.reserve = np.zeros(shape)
             self.capacity = np.zeros(shape)
             self.cash = np.zeros(shape)
-            self.bill_cf = np.zeros((core.T, core.E, core.N))
+            self.bill_cf = np.zeros((hours, num_envs, n_members))
         self.steps = 0
 
     def clear(self) -> None:
@@ -109,3 +106,33 @@ class Ledger:
                 "bill_eur": bills.ravel(),
             }
         )
+
+
+def member_savings(ledger: pd.DataFrame, counterfactual: pd.DataFrame) -> pd.DataFrame:
+    """Each member's bill alone, its cost in the coalition and its saving, EUR.
+
+    The saving is the README's equation, per member: what it would pay alone
+    (``sum_t bill_eur``) plus its allocation cash (the coalition's share-out; negative
+    when the member pays), i.e. ``alone - cost`` with ``cost = -allocation cash``.
+
+    Args:
+        ledger: the episode ledger.
+        counterfactual: ``env.counterfactual_bills()`` (T x N rows).
+
+    Returns:
+        (N,) rows indexed by member id, columns ``alone_eur``, ``cost_eur``, ``saving_eur``.
+
+    >>> led = pd.DataFrame({"step": [0, 0, 0], "market": ["allocation"] * 3,
+    ...     "participant": ["member_0", "member_1", "coalition"], "cash_eur": [-3.0, 1.0, 2.0]})
+    >>> cf = pd.DataFrame({"step": [0, 0], "member": ["member_0", "member_1"],
+    ...     "bill_eur": [5.0, 0.0]})
+    >>> member_savings(led, cf).saving_eur.tolist()
+    [2.0, 1.0]
+    """
+    alone = counterfactual.groupby("member", sort=False).bill_eur.sum()
+    alloc = ledger[(ledger.market == "allocation") & ledger.participant.isin(alone.index)]
+    cash = alloc.groupby("participant").cash_eur.sum().reindex(alone.index, fill_value=0.0)
+    out = pd.DataFrame({"alone_eur": alone, "cost_eur": -cash})
+    out["saving_eur"] = out.alone_eur - out.cost_eur
+    out.index.name = "member"
+    return out

@@ -132,7 +132,7 @@ def observe(
         mem = np.empty((E, core.N, size["members"]), np.float32)
         kernel = kn.member_obs_parallel if E >= 64 else kn.member_obs_serial
         kernel(
-            core.net_tm, core.net_err_tm, t, core._lead_scale32, core.inv_peak, core.soc,
+            core.net_tm, core.net_err_tm, t, core.lead_scale32, core.inv_peak, core.soc,
             core.inv_battery_mwh, core.debt, core.inv_flex_mwh, core.member_static,
             core.last_saving, 1.0 / core.cfg.spot.price_cap_eur_per_mwh, common, OBS_BOUND, mem,
         )  # fmt: skip

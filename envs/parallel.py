@@ -202,8 +202,8 @@ class MarketParallelEnv(ParallelEnv):
         }
         if "members" in self.agent_groups:
             member_cash = cash[:, c.members].T.tolist()
-            saving = info["_saving"][0].tolist()
-            bill = info["_bill_cf"][0].tolist()
+            saving = res.saving[0].tolist()
+            bill = res.bill_alone[0].tolist()
             nclip = clipped["members"].tolist()
             for i, aid in enumerate(self.agent_groups["members"]):
                 infos[aid] = {
@@ -215,9 +215,9 @@ class MarketParallelEnv(ParallelEnv):
                 }
         if "incumbents" in self.agent_groups:
             gen_cash = cash[:, c.gens].T.tolist()
-            profit = info["_profit"][0].tolist()
-            markup = info["_markup"][0].tolist()
-            dispatch = info["_dispatch"][0].tolist()
+            profit = res.reward_incumbents[0].tolist()
+            markup = res.markup[0].tolist()
+            dispatch = res.dispatch[0].tolist()
             nclip = clipped["incumbents"].tolist()
             for g, aid in enumerate(self.agent_groups["incumbents"]):
                 infos[aid] = {
@@ -229,6 +229,12 @@ class MarketParallelEnv(ParallelEnv):
                     "n_clipped": nclip[g],
                 }
         return infos
+
+    def observations(self) -> dict[str, np.ndarray]:
+        """The observations returned by the last ``reset`` or ``step``, by agent (copies)."""
+        if self._obs is None:
+            raise EpisodeOverError("observations() called before reset()")
+        return {a: o.copy() for a, o in self._split_obs(self._obs).items()}
 
     def state(self) -> np.ndarray:
         """Global state for centralised critics, float32 (:func:`envs.observe.state`)."""

@@ -18,7 +18,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from envs.actors import fleet as fl
+from envs.actors.coalition import spot_entries
 from envs.actors.members import self_consumption_power
+from envs.forecast import forecast_of
 
 if TYPE_CHECKING:
     from envs.core import MarketCore
@@ -29,9 +31,9 @@ F64 = NDArray[np.float64]
 def member_forecast_net(core: MarketCore) -> F64:
     """Members' forecast net load for this hour before batteries, MW (E, N)."""
     t = core.t
-    scale = core._lead_scale[0]
-    load = core.load[:, t] * (1.0 + scale * core.z_load[:, t])
-    ren = core.ren[:, t] * (1.0 + scale * core.z_ren[:, t])
+    scale = core.lead_scale[0]
+    load = forecast_of(core.load[:, t], core.z_load[:, t], scale)
+    ren = forecast_of(core.ren[:, t], core.z_ren[:, t], scale)
     return np.maximum(load, 0.0) - np.maximum(ren, 0.0)
 
 
@@ -50,9 +52,8 @@ def coalition_actions(core: MarketCore, members: F64 | None = None) -> F64:
     net = member_forecast_net(core) + members[..., 0] * m.battery_mw + members[..., 1] * m.flex_mw
     # The PPA's wind-shaped delivery is already contracted; bid only the rest.
     q = net.sum(-1) - core.ppa_mw[:, core.t]
-    act = -np.ones((core.E, core.layout.coalition))
-    act[:, 0] = np.clip(q / core.q_max_mw, -1.0, 1.0)
-    act[:, 1] = np.where(q >= 0.0, 1.0, -1.0)
+    act = -np.ones((core.E, core.layout.coalition))  # no reserve or capacity offer
+    act[:, 0], act[:, 1] = spot_entries(q, core.q_max_mw)
     if core.layout.drives_members:
         act[:, -2:] = 0.0
     return act

@@ -138,7 +138,7 @@ class VectorMarketEnv:
             rewards["members"] = res.reward_members
         if "incumbents" in self.agent_groups:
             rewards["incumbents"] = res.reward_incumbents
-        info = {k: v for k, v in res.info.items() if not k.startswith("_")}
+        info = dict(res.info)
         info["n_clipped"] = n_clipped
         done = np.full(E, res.terminated)
         self._needs_reset = res.terminated

@@ -17,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# Stated with the ledger it reads (training's held-out check uses it too).
+from envs.ledger import member_savings
+
 __all__ = [
     "REVENUE_MARKETS",
     "cell_metrics",
@@ -28,36 +31,6 @@ __all__ = [
 
 #: Markets whose coalition revenue is reported (issue 5).
 REVENUE_MARKETS: tuple[str, ...] = ("spot", "reserve", "capacity")
-
-
-def member_savings(ledger: pd.DataFrame, counterfactual: pd.DataFrame) -> pd.DataFrame:
-    """Each member's bill alone, its cost in the coalition and its saving, EUR.
-
-    The saving is the README's equation, per member: what it would pay alone
-    (``sum_t bill_eur``) plus its allocation cash (the coalition's share-out; negative
-    when the member pays), i.e. ``alone - cost`` with ``cost = -allocation cash``.
-
-    Args:
-        ledger: the episode ledger.
-        counterfactual: ``env.counterfactual_bills()`` (T x N rows).
-
-    Returns:
-        (N,) rows indexed by member id, columns ``alone_eur``, ``cost_eur``, ``saving_eur``.
-
-    >>> led = pd.DataFrame({"step": [0, 0, 0], "market": ["allocation"] * 3,
-    ...     "participant": ["member_0", "member_1", "coalition"], "cash_eur": [-3.0, 1.0, 2.0]})
-    >>> cf = pd.DataFrame({"step": [0, 0], "member": ["member_0", "member_1"],
-    ...     "bill_eur": [5.0, 0.0]})
-    >>> member_savings(led, cf).saving_eur.tolist()
-    [2.0, 1.0]
-    """
-    alone = counterfactual.groupby("member", sort=False).bill_eur.sum()
-    alloc = ledger[(ledger.market == "allocation") & ledger.participant.isin(alone.index)]
-    cash = alloc.groupby("participant").cash_eur.sum().reindex(alone.index, fill_value=0.0)
-    out = pd.DataFrame({"alone_eur": alone, "cost_eur": -cash})
-    out["saving_eur"] = out.alone_eur - out.cost_eur
-    out.index.name = "member"
-    return out
 
 
 def gini(values: np.ndarray) -> float:

@@ -43,7 +43,7 @@ def test_individual_members_pay_less_than_plain_self_consumption():
         obs, *_ = env.step(pol.act(obs))
     flows = env.ledger().query("market == 'allocation' and participant != 'coalition'")
     net = -flows.energy_mwh.to_numpy()  # members' metered net import per step
-    retail = env.core._retail_by_hour[flows.step.to_numpy() % 24]
+    retail = env.core.retail_by_hour[flows.step.to_numpy() % 24]
     bill = np.sum(
         np.maximum(net, 0) * retail - np.maximum(-net, 0) * env.cfg.tariff.feed_in_eur_per_mwh
     )

@@ -124,7 +124,8 @@ def test_forecast_features_place_this_hour_in_the_residual_load_forecast():
 def test_reserve_headroom_is_what_the_env_can_activate():
     from types import SimpleNamespace
 
-    from agents.learned import reserve_action, reserve_headroom
+    from agents.learned import reserve_headroom
+    from envs.actors.coalition import reserve_entry
 
     m = SimpleNamespace(
         battery_mw=np.array([2.0, 1.0, 0.0]),
@@ -136,7 +137,9 @@ def test_reserve_headroom_is_what_the_env_can_activate():
     soc = np.array([1.0, 2.0, 0.0])
     head = reserve_headroom(np.array([1.0, -0.5, 0.0]), soc, m)
     assert head == pytest.approx(2.4)
-    assert reserve_action(np.array([0.0, 1.5, 3.0, 9.0]), m) == pytest.approx([-1, 0, 1, 1])
+    assert reserve_entry(np.array([0.0, 1.5, 3.0, 9.0]), m.battery_mw) == pytest.approx(
+        [-1, 0, 1, 1]
+    )
     # an env episode offering the whole headroom at 0 EUR/MW is never short on activation
     env = envs.make("multimarket_v0", days=2)
     obs, _ = env.reset(seed=3)
@@ -149,8 +152,8 @@ def test_reserve_headroom_is_what_the_env_can_activate():
         ids = rule.member_ids
         batt = np.array([act[a][0] for a in ids]) * core.members.battery_mw
         stored = np.array([obs[a][at["soc"]] for a in ids]) * core.members.battery_mwh
-        act["coalition"][2] = reserve_action(
-            reserve_headroom(batt, stored, core.members), core.members
+        act["coalition"][2] = reserve_entry(
+            reserve_headroom(batt, stored, core.members), core.members.battery_mw
         )
         act["coalition"][3] = -1.0  # 0 EUR/MW: a price-taker
         obs, _, _, _, infos = env.step(act)

@@ -25,7 +25,7 @@ import numpy as np
 
 import agents
 import envs
-from evaluation.metrics import member_savings
+from envs.ledger import member_savings
 
 __all__ = ["episode_saving", "main"]
 

@@ -25,7 +25,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.learned import N_FORECAST_FEATURES, GaussianActor, _layer, with_forecast_features
+from agents.learned import (
+    N_FORECAST_FEATURES,
+    GaussianActor,
+    orthogonal_layer,
+    with_forecast_features,
+)
 from envs.observe import common_size
 from training.config import MappoConfig
 from training.gae import compute_gae
@@ -40,9 +45,9 @@ class Critic(nn.Module):
     def __init__(self, n_in: int, n_out: int, hidden: int):
         super().__init__()
         self.net = nn.Sequential(
-            _layer(n_in, hidden, np.sqrt(2)), nn.Tanh(),
-            _layer(hidden, hidden, np.sqrt(2)), nn.Tanh(),
-            _layer(hidden, n_out, 1.0),
+            orthogonal_layer(n_in, hidden, np.sqrt(2)), nn.Tanh(),
+            orthogonal_layer(hidden, hidden, np.sqrt(2)), nn.Tanh(),
+            orthogonal_layer(hidden, n_out, 1.0),
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -65,11 +70,13 @@ class AgentCritic(nn.Module):
     def __init__(self, state_dim: int, own_dim: int, hidden: int):
         super().__init__()
         self.trunk = nn.Sequential(
-            _layer(state_dim, hidden, np.sqrt(2)), nn.Tanh(), _layer(hidden, hidden, np.sqrt(2))
+            orthogonal_layer(state_dim, hidden, np.sqrt(2)),
+            nn.Tanh(),
+            orthogonal_layer(hidden, hidden, np.sqrt(2)),
         )
         self.own_in = nn.Linear(own_dim, hidden, bias=False)
         nn.init.orthogonal_(self.own_in.weight, np.sqrt(2))
-        self.head = _layer(hidden, 1, 1.0)
+        self.head = orthogonal_layer(hidden, 1, 1.0)
 
     def forward(self, state: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
         """Values (..., n) from the state (..., S) and the agents' features (..., n, d)."""

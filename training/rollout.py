@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.learned import bid_of, feasible_set_points, reserve_action, reserve_headroom
+from agents.learned import feasible_set_points, reserve_headroom
 from envs import scripted
+from envs.actors.coalition import reserve_entry, spot_entries
 from training.common import slots_of
 from training.logger import MarketStats
 from training.mappo import GroupBatch, MappoLearner
@@ -69,9 +70,9 @@ def env_actions(
     if "coalition" in raw:
         b = base["coalition"].copy()
         if net_mw is not None:
-            b[:, 0, 0], b[:, 0, 1] = bid_of(net_mw, core.q_max_mw)
+            b[:, 0, 0], b[:, 0, 1] = spot_entries(net_mw, core.q_max_mw)
         if head_mw is not None and core.layout.reserve:
-            b[:, 0, slots_of(venv).index("r")] = reserve_action(head_mw, core.members)
+            b[:, 0, slots_of(venv).index("r")] = reserve_entry(head_mw, core.members.battery_mw)
         c = raw["coalition"]
         acts["coalition"] = np.clip(b + c if residual else c, -1.0, 1.0)
     else:

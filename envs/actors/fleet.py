@@ -4,17 +4,20 @@ Dims: E envs, G generators, K tranches. MW, EUR/MWh, EUR/MW (reserve, per hour),
 EUR/MW-day (capacity).
 
 A strategy (scripted here, or an RL agent through :func:`decode_bid_action`) decides
-:class:`BidParams`; :func:`energy_offers`, :func:`reserve_offers` and
-:func:`capacity_offers` turn any ``BidParams`` into offers. The scripted incumbents
-of the simulator and the incumbent policies in ``agents/incumbents.py`` share this
-code, so a bid is built one way only.
+:class:`BidParams`; the offers they make are stated once, as the compiled
+:func:`reserve_offers_row`, :func:`energy_offers_row` and :func:`capacity_offers_row`
+(one env, called by the simulator's step), with :func:`reserve_offers`,
+:func:`energy_offers` and :func:`capacity_offers` their batched wrappers for policies
+and users, so a bid is built one way only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from envs.scenario import FleetConfig
@@ -208,6 +211,129 @@ def encode_bid_params(
     return np.clip(np.concatenate(parts, axis=-1) * 2.0 - 1.0, -1.0, 1.0)
 
 
+class FleetParams(NamedTuple):
+    """The fleet's constants for the compiled step, (G,) each (see :class:`FleetArrays`)."""
+
+    capacity_mw: F64
+    marginal_cost_eur_per_mwh: F64
+    ramp_mw_per_h: F64
+    emission_t_per_mwh: F64
+    min_output_mw: F64
+    derating: F64
+    reserve_cost_eur_per_mw: F64
+    reserve_share: F64
+
+    @classmethod
+    def of(cls, f: FleetArrays) -> FleetParams:
+        return cls(f.capacity_mw, f.marginal_cost_eur_per_mwh, f.ramp_mw_per_h,
+                   f.emission_t_per_mwh, f.min_output_mw, f.derating,
+                   f.reserve_cost_eur_per_mw, f.reserve_share)  # fmt: skip
+
+
+class Bids(NamedTuple):
+    """:class:`BidParams` as a record for the compiled step (same fields and shapes)."""
+
+    markup: F64
+    withhold: F64
+    reserve_fraction: F64
+    reserve_markup: F64
+    capacity_fraction: F64
+    capacity_price_eur_per_mw_day: F64
+
+    @classmethod
+    def of(cls, b: BidParams) -> Bids:
+        return cls(b.markup, b.withhold, b.reserve_fraction, b.reserve_markup,
+                   b.capacity_fraction, b.capacity_price_eur_per_mw_day)  # fmt: skip
+
+
+@njit(cache=True)
+def reserve_offers_row(fp, bids, e, prev_dispatch, q, p):
+    """One env's reserve offers: a share of each unit's reserve-capable headroom at its
+    reserve cost times (1 + markup), EUR/MW per hour.
+
+    Headroom = min(reserve_share * capacity, ramp, capacity * (1 - withhold) - must-run),
+    must-run = max(min output, previous dispatch - ramp).
+
+    Args:
+        fp: :class:`FleetParams`; bids: :class:`Bids` (rows of env ``e`` are read).
+        prev_dispatch: (G,) last hour's dispatch, MW.
+        q, p: outputs, (G,) offered MW and prices (the first G entries are written).
+    """
+    for g in range(fp.capacity_mw.shape[0]):
+        must = max(fp.min_output_mw[g], prev_dispatch[g] - fp.ramp_mw_per_h[g])
+        head = min(
+            min(fp.reserve_share[g] * fp.capacity_mw[g], fp.ramp_mw_per_h[g]),
+            max(fp.capacity_mw[g] * (1.0 - bids.withhold[e, g]) - must, 0.0),
+        )
+        q[g] = bids.reserve_fraction[e, g] * head
+        p[g] = fp.reserve_cost_eur_per_mw[g] * (1.0 + bids.reserve_markup[e, g])
+
+
+@njit(cache=True)
+def energy_offers_row(fp, bids, e, prev_dispatch, reserve_award, floor, q, p):
+    """One env's energy offers: per unit a must-run tranche plus K priced tranches.
+
+    Available energy = min(capacity * (1 - withhold), previous dispatch + ramp) minus
+    the reserve awarded in the same hour (reserve held cannot be sold twice, DESIGN
+    §3.3). The must-run part, max(min output, previous dispatch - ramp), is offered at
+    the price floor (self-scheduled); the rest is split evenly into K tranches at
+    marginal cost * (1 + markup_k).
+
+    Args:
+        fp, bids, e: as in :func:`reserve_offers_row`.
+        prev_dispatch, reserve_award: (G,) MW.
+        floor: the spot price floor, EUR/MWh.
+        q, p: outputs, the first G * (K + 1) entries (unit g's tranche k at g*(K+1)+k,
+            tranche 0 must-run), MW and EUR/MWh.
+    """
+    k_n = bids.markup.shape[2]
+    for g in range(fp.capacity_mw.shape[0]):
+        upper = min(
+            fp.capacity_mw[g] * (1.0 - bids.withhold[e, g]),
+            prev_dispatch[g] + fp.ramp_mw_per_h[g],
+        )
+        avail = max(upper - reserve_award[g], 0.0)
+        must = min(max(fp.min_output_mw[g], prev_dispatch[g] - fp.ramp_mw_per_h[g]), avail)
+        base = g * (k_n + 1)
+        q[base] = must
+        p[base] = floor
+        for k in range(k_n):
+            q[base + 1 + k] = (avail - must) / k_n
+            p[base + 1 + k] = fp.marginal_cost_eur_per_mwh[g] * (1.0 + bids.markup[e, g, k])
+
+
+@njit(cache=True)
+def capacity_offers_row(fp, bids, e, q, p):
+    """One env's capacity offers: a share of derated capacity (MW) at the bid price
+    (EUR/MW-day); the first G entries of ``q`` and ``p`` are written."""
+    for g in range(fp.capacity_mw.shape[0]):
+        q[g] = bids.capacity_fraction[e, g] * fp.capacity_mw[g] * fp.derating[g]
+        p[g] = bids.capacity_price_eur_per_mw_day[e, g]
+
+
+@njit(cache=True)
+def _energy_batch(fp, bids, prev, award, floor, q, p):
+    for e in range(q.shape[0]):
+        energy_offers_row(fp, bids, e, prev[e], award[e], floor, q[e], p[e])
+
+
+@njit(cache=True)
+def _reserve_batch(fp, bids, prev, q, p):
+    for e in range(q.shape[0]):
+        reserve_offers_row(fp, bids, e, prev[e], q[e], p[e])
+
+
+@njit(cache=True)
+def _capacity_batch(fp, bids, q, p):
+    for e in range(q.shape[0]):
+        capacity_offers_row(fp, bids, e, q[e], p[e])
+
+
+def _records(bids: BidParams, fleet: FleetArrays) -> tuple[FleetParams, Bids]:
+    b = Bids(*(np.ascontiguousarray(np.asarray(v, dtype=np.float64)) for v in Bids.of(bids)))
+    return FleetParams.of(fleet), b
+
+
 def energy_offers(
     bids: BidParams,
     fleet: FleetArrays,
@@ -215,13 +341,7 @@ def energy_offers(
     reserve_award_mw: F64,
     price_floor: float,
 ) -> tuple[F64, F64]:
-    """Energy offers of the fleet: a must-run tranche plus K priced tranches.
-
-    Available energy = min(capacity * (1 - withhold), previous dispatch + ramp)
-    minus the reserve award of the same hour (reserve held cannot be sold twice,
-    DESIGN §3.3). The must-run part, max(min output, previous dispatch - ramp), is
-    offered at the price floor (self-scheduled); the rest is split evenly into K
-    tranches at marginal cost * (1 + markup_k).
+    """Energy offers of the fleet (the rule of :func:`energy_offers_row`).
 
     Args:
         prev_dispatch_mw: (E, G) last hour's dispatch.
@@ -230,39 +350,26 @@ def energy_offers(
     Returns:
         (q, p), each (E, G, K+1): tranche 0 is must-run.
     """
-    upper = np.minimum(
-        fleet.capacity_mw * (1.0 - bids.withhold), prev_dispatch_mw + fleet.ramp_mw_per_h
-    )
-    avail = np.maximum(upper - reserve_award_mw, 0.0)
-    must = np.minimum(
-        np.maximum(fleet.min_output_mw, prev_dispatch_mw - fleet.ramp_mw_per_h), avail
-    )
-    k = bids.markup.shape[-1]
-    flex = ((avail - must) / k)[..., None]
-    q = np.concatenate([must[..., None], np.broadcast_to(flex, bids.markup.shape)], axis=-1)
-    p_tr = fleet.marginal_cost_eur_per_mwh[None, :, None] * (1.0 + bids.markup)
-    p = np.concatenate([np.full(must.shape, price_floor)[..., None], p_tr], axis=-1)
-    return q, p
+    fp, b = _records(bids, fleet)
+    e, g, k = b.markup.shape
+    q, p = np.empty((e, g * (k + 1))), np.empty((e, g * (k + 1)))
+    _energy_batch(fp, b, np.ascontiguousarray(prev_dispatch_mw, dtype=np.float64),
+                  np.ascontiguousarray(reserve_award_mw, dtype=np.float64),
+                  float(price_floor), q, p)  # fmt: skip
+    return q.reshape(e, g, k + 1), p.reshape(e, g, k + 1)
 
 
 def reserve_offers(bids: BidParams, fleet: FleetArrays, prev_dispatch_mw: F64) -> tuple[F64, F64]:
-    """Reserve offers, (E, G) each: share of reserve-capable headroom, at cost * (1 + markup).
-
-    Headroom = min(reserve_share * capacity, ramp, capacity - must-run output).
-    """
-    must = np.maximum(fleet.min_output_mw, prev_dispatch_mw - fleet.ramp_mw_per_h)
-    head = np.minimum(
-        np.minimum(fleet.reserve_share * fleet.capacity_mw, fleet.ramp_mw_per_h),
-        np.maximum(fleet.capacity_mw * (1.0 - bids.withhold) - must, 0.0),
-    )
-    q = bids.reserve_fraction * head
-    p = fleet.reserve_cost_eur_per_mw * (1.0 + bids.reserve_markup)
-    return q, np.broadcast_to(p, q.shape)
+    """Reserve offers (the rule of :func:`reserve_offers_row`), (E, G) MW and EUR/MW each."""
+    fp, b = _records(bids, fleet)
+    q, p = np.empty(b.withhold.shape), np.empty(b.withhold.shape)
+    _reserve_batch(fp, b, np.ascontiguousarray(prev_dispatch_mw, dtype=np.float64), q, p)
+    return q, p
 
 
 def capacity_offers(bids: BidParams, fleet: FleetArrays) -> tuple[F64, F64]:
-    """Capacity offers, (E, G) each: share of derated capacity at the bid price."""
-    return (
-        bids.capacity_fraction * fleet.capacity_mw * fleet.derating,
-        bids.capacity_price_eur_per_mw_day,
-    )
+    """Capacity offers (the rule of :func:`capacity_offers_row`), (E, G) MW and EUR/MW-day."""
+    fp, b = _records(bids, fleet)
+    q, p = np.empty(b.withhold.shape), np.empty(b.withhold.shape)
+    _capacity_batch(fp, b, q, p)
+    return q, p

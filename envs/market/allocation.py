@@ -16,6 +16,9 @@ revenue, trading gains or losses) by weights:
 
 Negative weights are floored at zero; when all are zero the residual is split
 equally. Allocations therefore always sum exactly to the coalition's result.
+
+Stated once, as the compiled :func:`allocate_row` (one env, called by the simulator's
+step); :func:`allocate` is its batched public wrapper.
 """
 
 from __future__ import annotations
@@ -23,23 +26,78 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 AllocationRule = Literal["proportional", "marginal", "shapley"]
+#: Allocation rules in the order of their integer codes in the compiled step.
+ALLOCATION_RULES: tuple[str, ...] = ("proportional", "marginal", "shapley")
 
-__all__ = ["AllocationRule", "allocate", "position_cost"]
+__all__ = ["ALLOCATION_RULES", "AllocationRule", "allocate", "allocate_row", "position_cost"]
 
 
-def position_cost(net_mw: F64, price_eur_per_mwh: F64, import_charge_eur_per_mwh: F64) -> F64:
-    """Cost of a net position at the coalition's prices, EUR (negative = revenue).
+@njit(cache=True)
+def position_cost(x, price, charge):
+    """Cost of a net position ``x`` MW for one hour at the coalition's prices, EUR
+    (negative = revenue): spot price on the position, import charges on imports."""
+    return price * x + charge * max(x, 0.0)
+
+
+@njit(cache=True)
+def allocate_row(result, net, price, charge, rule, perms, out):
+    """Split one env's result among its members (the rules in the module docstring).
 
     Args:
-        net_mw: (...) net import (+) or export (-) for one hour.
-        price_eur_per_mwh: spot price, broadcastable to ``net_mw``.
-        import_charge_eur_per_mwh: network charge and taxes on imports, broadcastable.
+        result: coalition's net cash for the hour, EUR (+ = received).
+        net: (N,) members' metered net import (+) or export (-), MW.
+        price: spot price, EUR/MWh; charge: network charge plus taxes on imports, EUR/MWh.
+        rule: index into :data:`ALLOCATION_RULES`.
+        perms: (M, N) member orders for ``shapley``.
+        out: output, (N,) cash allocated to each member, EUR; sums to ``result``.
     """
-    return price_eur_per_mwh * net_mw + import_charge_eur_per_mwh * np.maximum(net_mw, 0.0)
+    n = net.shape[0]
+    weight = np.zeros(n)
+    residual = result
+    total = 0.0
+    for i in range(n):
+        residual += position_cost(net[i], price, charge)
+        total += net[i]
+    if rule == 0:
+        for i in range(n):
+            weight[i] = abs(net[i])
+    elif rule == 1:
+        c_total = position_cost(total, price, charge)
+        for i in range(n):
+            weight[i] = position_cost(net[i], price, charge) - (
+                c_total - position_cost(total - net[i], price, charge)
+            )
+    else:
+        m_count = perms.shape[0]
+        for m in range(m_count):
+            prefix = 0.0
+            c_prev = 0.0
+            for k in range(n):
+                i = perms[m, k]
+                prefix += net[i]
+                c_now = position_cost(prefix, price, charge)
+                weight[i] += position_cost(net[i], price, charge) - (c_now - c_prev)
+                c_prev = c_now
+        for i in range(n):
+            weight[i] /= m_count
+    w_sum = 0.0
+    for i in range(n):
+        weight[i] = max(weight[i], 0.0)
+        w_sum += weight[i]
+    for i in range(n):
+        share = weight[i] / w_sum if w_sum > 1e-12 else 1.0 / n
+        out[i] = -position_cost(net[i], price, charge) + residual * share
+
+
+@njit(cache=True)
+def _allocate_batch(result, net, price, charge, rule, perms, out):
+    for e in range(net.shape[0]):
+        allocate_row(result[e], net[e], price[e], charge[e], rule, perms, out[e])
 
 
 def allocate(
@@ -69,37 +127,20 @@ def allocate(
     >>> a.round(2).tolist(), round(float(a.sum()), 6)
     ([[-53.33, 23.33]], -30.0)
     """
-    price = price_eur_per_mwh[:, None]
-    charge = import_charge_eur_per_mwh[:, None]
-    own = position_cost(net_mw, price, charge)
-    residual = result_eur + own.sum(axis=-1)
-    if rule == "proportional":
-        weight = np.abs(net_mw)
-    elif rule == "marginal":
-        total = net_mw.sum(axis=-1, keepdims=True)
-        weight = own - (
-            position_cost(total, price, charge) - position_cost(total - net_mw, price, charge)
-        )
-    elif rule == "shapley":
-        if permutations is None:
-            raise ValueError("allocation rule 'shapley' needs permutations of shape (M, N)")
-        x = net_mw[:, permutations]  # (E, M, N) in permuted order
-        prefix = np.cumsum(x, axis=-1)
-        c_prefix = position_cost(prefix, price[:, :, None], charge[:, :, None])
-        c_before = np.concatenate([np.zeros_like(c_prefix[..., :1]), c_prefix[..., :-1]], axis=-1)
-        marginal = np.take_along_axis(own, permutations.ravel()[None, :], axis=-1).reshape(
-            x.shape
-        ) - (c_prefix - c_before)
-        weight = np.zeros_like(net_mw)
-        # Scatter each permutation's marginal values back to member positions.
-        np.add.at(weight, (slice(None), permutations), marginal)
-        weight /= permutations.shape[0]
-    else:
+    if rule not in ALLOCATION_RULES:
         raise ValueError(
             f"coalition.allocation={rule!r}; expected proportional, marginal or shapley"
         )
-    weight = np.maximum(weight, 0.0)
-    total_w = weight.sum(axis=-1, keepdims=True)
-    n = net_mw.shape[-1]
-    share = np.where(total_w > 1e-12, weight / np.maximum(total_w, 1e-12), 1.0 / n)
-    return -own + residual[:, None] * share
+    net = np.ascontiguousarray(net_mw, dtype=np.float64)
+    if rule == "shapley" and permutations is None:
+        raise ValueError("allocation rule 'shapley' needs permutations of shape (M, N)")
+    perms = np.zeros((1, net.shape[1]), np.int64) if permutations is None else permutations
+    e = net.shape[0]
+    out = np.empty_like(net)
+    _allocate_batch(
+        np.broadcast_to(np.asarray(result_eur, float), (e,)).copy(), net,
+        np.broadcast_to(np.asarray(price_eur_per_mwh, float), (e,)).copy(),
+        np.broadcast_to(np.asarray(import_charge_eur_per_mwh, float), (e,)).copy(),
+        ALLOCATION_RULES.index(rule), np.ascontiguousarray(perms, dtype=np.int64), out,
+    )  # fmt: skip
+    return out

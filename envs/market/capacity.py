@@ -10,6 +10,10 @@ order (ties by index) while their price is at or below the curve; the clearing p
 is the curve's price at the cleared quantity, so a partly accepted offer sets it and
 on a vertical step of supply the curve sets it. Offers are derated by the caller
 (battery by duration, solar/wind by a capacity credit).
+
+Stated once, as the compiled :func:`vrr_row` and :func:`clear_capacity_row` (one env,
+called by the simulator's step); :func:`vrr_price` and :func:`clear_capacity` are their
+batched public wrappers.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 
-__all__ = ["CapacityResult", "clear_capacity", "vrr_price"]
+__all__ = ["CapacityResult", "clear_capacity", "clear_capacity_row", "vrr_price", "vrr_row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +44,58 @@ class CapacityResult:
     cleared_mw: F64
 
 
-def _knees(target_mw: F64, lower: float, upper: float) -> tuple[F64, F64]:
-    return target_mw * (1.0 - lower), target_mw * (1.0 + upper)
+@njit(cache=True)
+def vrr_row(quantity, target, cap, lower, upper):
+    """Price of the VRR curve at ``quantity`` MW, EUR/MW-day: the cap up to
+    ``target*(1-lower)``, linear to zero at ``target*(1+upper)``."""
+    a = target * (1.0 - lower)
+    c = target * (1.0 + upper)
+    frac = min(max((quantity - a) / max(c - a, 1e-12), 0.0), 1.0)
+    return cap * (1.0 - frac)
+
+
+@njit(cache=True)
+def clear_capacity_row(q, p, target, cap, lower, upper, award):
+    """Clear one env's derated capacity offers against the VRR curve.
+
+    Args:
+        q, p: (C,) offered firm MW and prices, EUR/MW-day (read as clipped to [0, cap]).
+        target: reliability requirement, MW; cap: the curve's cap, EUR/MW-day;
+        lower, upper: the curve's knees as fractions of the target.
+        award: output, (C,) accepted MW.
+
+    Returns:
+        (price EUR/MW-day, cleared MW).
+    """
+    pc = np.minimum(np.maximum(p, 0.0), cap)
+    order = np.argsort(pc, kind="mergesort")
+    a = target * (1.0 - lower)
+    c = target * (1.0 + upper)
+    start = 0.0
+    cleared = 0.0
+    for kk in range(q.shape[0]):
+        k = order[kk]
+        # Inverse of the curve: the largest quantity at which the curve still pays p.
+        q_at_p = a + (1.0 - pc[k] / max(cap, 1e-12)) * (c - a)
+        acc = min(max(q_at_p - start, 0.0), q[k])
+        award[k] = acc
+        start += q[k]
+        cleared += acc
+    # No requirement: nothing is bought and no offer is worth paying for.
+    price = vrr_row(cleared, target, cap, lower, upper) if target > 0.0 else 0.0
+    return price, cleared
+
+
+@njit(cache=True)
+def _vrr_batch(quantity, target, cap, lower, upper, out):
+    for i in range(quantity.shape[0]):
+        out[i] = vrr_row(quantity[i], target[i], cap, lower, upper)
+
+
+@njit(cache=True)
+def _clear_batch(q, p, target, cap, lower, upper, award, out):
+    for e in range(q.shape[0]):
+        out[e] = clear_capacity_row(q[e], p[e], target[e], cap, lower, upper, award[e])
 
 
 def vrr_price(
@@ -53,9 +108,10 @@ def vrr_price(
     ...           lower=0.1, upper=0.2).round(6).tolist()
     [300.0, 200.0, 0.0]
     """
-    a, c = _knees(target_mw, lower, upper)
-    frac = np.clip((quantity_mw - a) / np.maximum(c - a, 1e-12), 0.0, 1.0)
-    return cap_eur_per_mw_day * (1.0 - frac)
+    q, t = np.broadcast_arrays(np.asarray(quantity_mw, float), np.asarray(target_mw, float))
+    out = np.empty(q.size)
+    _vrr_batch(q.ravel(), t.ravel(), float(cap_eur_per_mw_day), float(lower), float(upper), out)
+    return out.reshape(q.shape)
 
 
 def clear_capacity(
@@ -86,21 +142,9 @@ def clear_capacity(
     >>> float(r.price_eur_per_mw_day[0]), r.award_mw.tolist()
     (250.0, [[60.0, 35.0]])
     """
-    cap = float(cap_eur_per_mw_day)
-    price_in = np.minimum(np.maximum(offer_p_eur_per_mw_day, 0.0), cap)
-    rows = np.arange(price_in.shape[0])[:, None]
-    order = np.argsort(price_in, axis=-1, kind="stable")
-    p = price_in[rows, order]
-    q = offer_q_mw[rows, order]
-    a, c = _knees(target_mw, lower, upper)
-    # Inverse of the curve: the largest quantity at which the curve still pays p.
-    q_at_p = a[:, None] + (1.0 - p / max(cap, 1e-12)) * (c - a)[:, None]
-    start = np.cumsum(q, axis=-1) - q
-    acc = np.clip(q_at_p - start, 0.0, q)
-    cleared = acc.sum(axis=-1)
-    price = vrr_price(cleared, target_mw, cap_eur_per_mw_day=cap, lower=lower, upper=upper)
-    # No requirement: nothing is bought and no offer is worth paying for.
-    price = np.where(target_mw > 0.0, price, 0.0)
-    award = np.empty_like(acc)
-    award[rows, order] = acc
-    return CapacityResult(price_eur_per_mw_day=price, award_mw=award, cleared_mw=cleared)
+    q = np.ascontiguousarray(offer_q_mw, dtype=np.float64)
+    p = np.ascontiguousarray(np.broadcast_to(offer_p_eur_per_mw_day, q.shape), dtype=np.float64)
+    target = np.ascontiguousarray(target_mw, dtype=np.float64)
+    award, out = np.empty_like(q), np.empty((q.shape[0], 2))
+    _clear_batch(q, p, target, float(cap_eur_per_mw_day), float(lower), float(upper), award, out)
+    return CapacityResult(price_eur_per_mw_day=out[:, 0], award_mw=award, cleared_mw=out[:, 1])

@@ -9,6 +9,9 @@ marginal accepted offer. If offers cannot cover the requirement, the shortfall i
 recorded and the price is the scarcity price, the flat top of an operating-reserve
 demand curve (ORDC, as in ERCOT's scarcity pricing, Hogan 2013). Energy awarded as
 reserve is withheld from the same hour's energy offer by the caller.
+
+Stated once, as the compiled :func:`clear_reserve_row` (one env, called by the
+simulator's step); :func:`clear_reserve` is its batched public wrapper.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 _EPS = 1e-9
 
-__all__ = ["ReserveResult", "clear_reserve"]
+__all__ = ["ReserveResult", "clear_reserve", "clear_reserve_row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,43 @@ class ReserveResult:
     price_eur_per_mw: F64
     award_mw: F64
     shortfall_mw: F64
+
+
+@njit(cache=True)
+def clear_reserve_row(q, p, requirement, scarcity, award):
+    """Clear one env's reserve offers (the rules in the module docstring).
+
+    Args:
+        q, p: (R,) offered MW and offer prices, EUR/MW per hour (read as clipped to
+            [0, scarcity]).
+        requirement: MW to hold.
+        scarcity: price when the requirement is not met (and cap), EUR/MW per hour.
+        award: output, (R,) accepted MW.
+
+    Returns:
+        (price EUR/MW per hour, shortfall MW).
+    """
+    pc = np.minimum(np.maximum(p, 0.0), scarcity)
+    order = np.argsort(pc, kind="mergesort")
+    start = 0.0
+    total = 0.0
+    marginal = 0.0
+    for kk in range(q.shape[0]):
+        k = order[kk]
+        acc = min(max(requirement - start, 0.0), q[k])
+        award[k] = acc
+        start += q[k]
+        total += acc
+        if acc > _EPS and pc[k] > marginal:
+            marginal = pc[k]
+    short = max(requirement - total, 0.0)
+    return (scarcity if short > _EPS else marginal), short
+
+
+@njit(cache=True)
+def _clear_batch(q, p, requirement, scarcity, award, out):
+    for e in range(q.shape[0]):
+        out[e] = clear_reserve_row(q[e], p[e], requirement[e], scarcity, award[e])
 
 
 def clear_reserve(
@@ -66,17 +107,9 @@ def clear_reserve(
     >>> float(r.price_eur_per_mw[0]), r.award_mw.tolist(), float(r.shortfall_mw[0])
     (9.0, [[50.0, 10.0]], 0.0)
     """
-    cap = float(scarcity_price_eur_per_mw)
-    price_in = np.minimum(np.maximum(offer_p_eur_per_mw, 0.0), cap)
-    rows = np.arange(price_in.shape[0])[:, None]
-    order = np.argsort(price_in, axis=-1, kind="stable")
-    p = price_in[rows, order]
-    q = offer_q_mw[rows, order]
-    start = np.cumsum(q, axis=-1) - q
-    acc = np.minimum(np.maximum(requirement_mw[:, None] - start, 0.0), q)
-    shortfall = np.maximum(requirement_mw - acc.sum(axis=-1), 0.0)
-    marginal = np.max(np.where(acc > _EPS, p, 0.0), axis=-1, initial=0.0)
-    price = np.where(shortfall > _EPS, cap, marginal)
-    award = np.empty_like(acc)
-    award[rows, order] = acc
-    return ReserveResult(price_eur_per_mw=price, award_mw=award, shortfall_mw=shortfall)
+    q = np.ascontiguousarray(offer_q_mw, dtype=np.float64)
+    p = np.ascontiguousarray(np.broadcast_to(offer_p_eur_per_mw, q.shape), dtype=np.float64)
+    req = np.ascontiguousarray(requirement_mw, dtype=np.float64)
+    award, out = np.empty_like(q), np.empty((q.shape[0], 2))
+    _clear_batch(q, p, req, float(scarcity_price_eur_per_mw), award, out)
+    return ReserveResult(price_eur_per_mw=out[:, 0], award_mw=award, shortfall_mw=out[:, 1])

@@ -1,5 +1,8 @@
 """Spot (energy) market: a uniform-price double auction on stepwise curves.
 
+The rule is stated once, as the compiled :func:`clear_spot_row` (one env, the form the
+simulator's step calls); :func:`clear_spot` is its batched public wrapper.
+
 Dims: E envs, S supply blocks, B demand blocks. Quantities in MW for one delivery
 hour (so MW equals MWh per step), prices in EUR/MWh.
 
@@ -27,12 +30,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 _EPS = 1e-9
 
-__all__ = ["SpotResult", "clear_spot"]
+__all__ = ["SpotResult", "clear_spot", "clear_spot_row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +61,74 @@ class SpotResult:
     unserved_mw: F64
 
 
-def _unsort(sorted_values: F64, rows: NDArray[np.intp], order: NDArray[np.intp]) -> F64:
-    out = np.empty_like(sorted_values)
-    out[rows, order] = sorted_values
-    return out
+@njit(cache=True)
+def clear_spot_row(sq, sp, dq, dp, floor, cap, pay_as_bid, s_acc, d_acc, s_price):
+    """Clear one env's curves (the rules in the module docstring).
+
+    Args:
+        sq, sp: (S,) offered MW and offer prices, EUR/MWh.
+        dq, dp: (B,) bid MW and bid prices, EUR/MWh.
+        floor, cap: price floor and cap, EUR/MWh.
+        pay_as_bid: pay accepted offers their own price (else the clearing price).
+        s_acc, d_acc, s_price: outputs, (S,) accepted supply MW, (B,) accepted demand MW,
+            (S,) price paid to each supply block, EUR/MWh.
+
+    Returns:
+        (price, buyers' price, unserved MW): EUR/MWh, EUR/MWh, MW.
+    """
+    n_s, n_b = sq.shape[0], dq.shape[0]
+    ps = np.minimum(np.maximum(sp, floor), cap)
+    pd = np.minimum(np.maximum(dp, floor), cap)
+    s_order = np.argsort(ps, kind="mergesort")
+    d_order = np.argsort(-pd, kind="mergesort")
+    start = 0.0
+    traded = 0.0
+    best_acc = -np.inf
+    for jj in range(n_s):
+        j = s_order[jj]
+        demand_at = 0.0
+        for i in range(n_b):
+            if pd[i] >= ps[j]:
+                demand_at += dq[i]
+        acc = min(max(demand_at - start, 0.0), sq[j])
+        s_acc[j] = acc
+        start += sq[j]
+        traded += acc
+        if acc > _EPS and ps[j] > best_acc:
+            best_acc = ps[j]
+    d_start = 0.0
+    best_unfilled = -np.inf
+    unserved = 0.0
+    for ii in range(n_b):
+        i = d_order[ii]
+        acc = min(max(traded - d_start, 0.0), dq[i])
+        d_acc[i] = acc
+        d_start += dq[i]
+        if dq[i] - acc > _EPS and pd[i] > best_unfilled:
+            best_unfilled = pd[i]
+        if pd[i] >= cap:
+            unserved += dq[i] - acc
+    # Lowest market-clearing price: no accepted offer above it and no bid left
+    # (partly) unfilled above it, so the marginal block sets it.
+    price = max(best_acc, best_unfilled)
+    if not np.isfinite(price):
+        price = ps[s_order[0]] if n_s > 0 else floor
+    price = min(max(price, floor), cap)
+    paid = 0.0
+    for j in range(n_s):
+        s_price[j] = ps[j] if (pay_as_bid and s_acc[j] > 0.0) else price
+        paid += s_acc[j] * s_price[j]
+    buyer = price
+    if pay_as_bid and traded > _EPS:
+        buyer = paid / traded
+    return price, buyer, unserved
+
+
+@njit(cache=True)
+def _clear_batch(sq, sp, dq, dp, floor, cap, pay_as_bid, s_acc, d_acc, s_price, out):
+    for e in range(sq.shape[0]):
+        out[e] = clear_spot_row(sq[e], sp[e], dq[e], dp[e], floor, cap, pay_as_bid, s_acc[e],
+                                d_acc[e], s_price[e])  # fmt: skip
 
 
 def clear_spot(
@@ -98,53 +166,19 @@ def clear_spot(
     >>> float(r.price_eur_per_mwh[0]), r.supply_mw.tolist(), r.demand_mw.tolist()
     (40.0, [[100.0, 0.0]], [[100.0, 0.0]])
     """
-    floor, cap = float(price_floor_eur_per_mwh), float(price_cap_eur_per_mwh)
-    # Plain ufuncs and fancy indexing rather than np.clip/take_along_axis: at E = 1
-    # a step is dominated by per-call overhead (DESIGN §6).
-    sp = np.minimum(np.maximum(supply_p_eur_per_mwh, floor), cap)
-    dp = np.minimum(np.maximum(demand_p_eur_per_mwh, floor), cap)
-    rows = np.arange(sp.shape[0])[:, None]
-    s_order = np.argsort(sp, axis=-1, kind="stable")
-    d_order = np.argsort(-dp, axis=-1, kind="stable")
-    ps = sp[rows, s_order]
-    qs = supply_q_mw[rows, s_order]
-    pd = dp[rows, d_order]
-    qd = demand_q_mw[rows, d_order]
-
-    # Demand willing to pay at least each supply block's price: (E, S).
-    demand_at = ((pd[:, None, :] >= ps[:, :, None]) * qd[:, None, :]).sum(axis=-1)
-    s_start = np.cumsum(qs, axis=-1) - qs
-    acc_s = np.minimum(np.maximum(demand_at - s_start, 0.0), qs)
-    traded = acc_s.sum(axis=-1)
-    d_start = np.cumsum(qd, axis=-1) - qd
-    acc_d = np.minimum(np.maximum(traded[:, None] - d_start, 0.0), qd)
-
-    # Lowest market-clearing price: no accepted offer above it and no bid left
-    # (partly) unfilled above it, so the marginal block sets it.
-    neg = -np.inf
-    price = np.maximum(
-        np.max(np.where(acc_s > _EPS, ps, neg), axis=-1, initial=neg),
-        np.max(np.where(qd - acc_d > _EPS, pd, neg), axis=-1, initial=neg),
-    )
-    price = np.where(np.isfinite(price), price, ps[:, 0] if ps.shape[-1] else floor)
-    price = np.clip(price, floor, cap)
-
-    unserved = np.sum(np.where(pd >= cap, qd - acc_d, 0.0), axis=-1)
-    supply_mw = _unsort(acc_s, rows, s_order)
-    if pricing == "uniform":
-        supply_price = np.broadcast_to(price[:, None], supply_mw.shape).copy()
-        demand_price = price
-    elif pricing == "pay_as_bid":
-        supply_price = np.where(supply_mw > 0.0, sp, price[:, None])
-        paid = np.sum(supply_mw * supply_price, axis=-1)
-        demand_price = np.where(traded > _EPS, paid / np.maximum(traded, _EPS), price)
-    else:
+    if pricing not in ("uniform", "pay_as_bid"):
         raise ValueError(f"spot.pricing={pricing!r}; expected 'uniform' or 'pay_as_bid'")
+    arrays = (supply_q_mw, supply_p_eur_per_mwh, demand_q_mw, demand_p_eur_per_mwh)
+    sq, sp, dq, dp = (np.ascontiguousarray(a, dtype=np.float64) for a in arrays)
+    s_acc, s_price, d_acc = np.empty_like(sq), np.empty_like(sq), np.empty_like(dq)
+    out = np.empty((sq.shape[0], 3))
+    _clear_batch(sq, sp, dq, dp, float(price_floor_eur_per_mwh), float(price_cap_eur_per_mwh),
+                 pricing == "pay_as_bid", s_acc, d_acc, s_price, out)  # fmt: skip
     return SpotResult(
-        price_eur_per_mwh=price,
-        supply_mw=supply_mw,
-        demand_mw=_unsort(acc_d, rows, d_order),
-        supply_price_eur_per_mwh=supply_price,
-        demand_price_eur_per_mwh=demand_price,
-        unserved_mw=unserved,
+        price_eur_per_mwh=out[:, 0],
+        supply_mw=s_acc,
+        demand_mw=d_acc,
+        supply_price_eur_per_mwh=s_price,
+        demand_price_eur_per_mwh=out[:, 1],
+        unserved_mw=out[:, 2],
     )
