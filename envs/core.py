@@ -144,6 +144,7 @@ class MarketCore:
         self.t = 0
         self._ready = False
         self._static_bids: fl.BidParams | None = None
+        self._static_record: fl.Bids | None = None
         self._init_kernel_params()
 
     # ------------------------------------------------------------------ set-up
@@ -201,7 +202,49 @@ class MarketCore:
         shape = (E, len(st.MARKETS), len(self.participants))
         # Every entry the kernel writes is written every step, so these are zeroed once.
         self._flows = tuple(np.zeros(shape) for _ in range(4))
-        self._kernel = kn.step_parallel if E >= 64 else kn.step_serial
+        self._kernel = kn.CompiledStep(parallel=E >= 64)
+
+    def _outputs(self) -> kn.Outputs:
+        """Fresh arrays for one step's results (the flows are reused: every entry the
+        kernel writes is written every step)."""
+        E, N, G = self.E, self.N, self.G
+        return kn.Outputs(
+            *self._flows,
+            soc=np.empty((E, N)), cf_soc=np.empty((E, N)), debt=np.empty((E, N)),
+            dispatch=np.empty((E, G)), cap_g=np.empty((E, G)), cap_c=np.empty(E),
+            cap_price=np.empty(E), saving=np.empty((E, N)), bill=np.empty((E, N)),
+            r_members=np.empty((E, N)), profit=np.empty((E, G)), markup=np.empty((E, G)),
+            net=np.empty((E, N)), info=np.empty((E, len(kn.INFO_KEYS))),
+        )  # fmt: skip
+
+    def _kernel_args(self, t: int, coalition: F64, members: F64, bids: fl.BidParams,
+                     target: F64, auction: bool, out: kn.Outputs) -> tuple:  # fmt: skip
+        """The step's arguments for hour t: the scenario's records, this hour's data, the
+        state and the actions, every array C-contiguous (:class:`envs.kernel.CompiledStep`)."""
+        c, s0 = np.ascontiguousarray, self.lead_scale[0]
+        hour = kn.Hour(
+            load=c(self.load[:, t]), ren=c(self.ren[:, t]), sys_load=c(self.sys_load[:, t]),
+            sys_ren=c(self.sys_ren[:, t]),
+            fc_load0=forecast_of(self.sys_load[:, t], self.z_sys_load[:, t], s0),
+            fc_ren0=np.maximum(forecast_of(self.sys_ren[:, t], self.z_sys_ren[:, t], s0), 0.0),
+            act=c(self.activation[:, t]), ppa=c(self.ppa_mw[:, t]), cap_target=c(target),
+            retail=float(self.retail_by_hour[t % 24]), auction=bool(auction),
+            payback=t % 24 == 23,
+        )  # fmt: skip
+        state = kn.State(self.soc, self.cf_soc, self.debt, self.prev_dispatch,
+                         self.cap_award_g, self.cap_award_c, self.cap_price)  # fmt: skip
+        return (self._params, self._fleet_params, self._member_params, self.codec,
+                self._flow_cols, self._bids_record(bids), hour, state,
+                c(coalition, dtype=np.float64), c(members, dtype=np.float64),
+                self.permutations, out)  # fmt: skip
+
+    def _bids_record(self, bids: fl.BidParams) -> fl.Bids:
+        """The bids as the step's record; the static scripted bids' record is kept."""
+        if bids is not self._static_bids:
+            return fl.Bids.of(bids)
+        if self._static_record is None:
+            self._static_record = fl.Bids.of(bids)
+        return self._static_record
 
     def _tariff_by_hour(self) -> F64:
         """Full retail price of the counterfactual by hour of day: energy part (time-of-use
@@ -355,7 +398,7 @@ class MarketCore:
             raise EpisodeOverError(
                 "step() called before reset() or after the episode ended; call reset()"
             )
-        cfg, lay, t, E, N, G = self.cfg, self.layout, self.t, self.E, self.N, self.G
+        cfg, lay, t = self.cfg, self.layout, self.t
         if members is None:
             if not lay.drives_members:
                 raise ValueError("members' actions are required when members.agents is true")
@@ -370,37 +413,14 @@ class MarketCore:
                 capacity=lay.capacity,
                 capacity_cap_eur_per_mw_day=cfg.capacity.price_cap_eur_per_mw_day,
             )
-        s0 = self.lead_scale[0]
         auction = self.is_capacity_auction(t)
         if auction:
             period = cfg.capacity.period_h or self.T
             target = cfg.capacity.target_share_of_peak * self.sys_load[:, t : t + period].max(-1)
         else:
             target = self._zeros_e
-        out = kn.Outputs(
-            *self._flows,
-            soc=np.empty((E, N)), cf_soc=np.empty((E, N)), debt=np.empty((E, N)),
-            dispatch=np.empty((E, G)), cap_g=np.empty((E, G)), cap_c=np.empty(E),
-            cap_price=np.empty(E), saving=np.empty((E, N)), bill=np.empty((E, N)),
-            r_members=np.empty((E, N)), profit=np.empty((E, G)), markup=np.empty((E, G)),
-            net=np.empty((E, N)), info=np.empty((E, len(kn.INFO_KEYS))),
-        )  # fmt: skip
-        hour = kn.Hour(
-            load=self.load[:, t], ren=self.ren[:, t], sys_load=self.sys_load[:, t],
-            sys_ren=self.sys_ren[:, t],
-            fc_load0=forecast_of(self.sys_load[:, t], self.z_sys_load[:, t], s0),
-            fc_ren0=np.maximum(forecast_of(self.sys_ren[:, t], self.z_sys_ren[:, t], s0), 0.0),
-            act=self.activation[:, t], ppa=self.ppa_mw[:, t], cap_target=target,
-            retail=float(self.retail_by_hour[t % 24]), auction=bool(auction),
-            payback=t % 24 == 23,
-        )  # fmt: skip
-        state = kn.State(self.soc, self.cf_soc, self.debt, self.prev_dispatch,
-                         self.cap_award_g, self.cap_award_c, self.cap_price)  # fmt: skip
-        self._kernel(
-            self._params, self._fleet_params, self._member_params, self.codec, self._flow_cols,
-            fl.Bids.of(bids), hour, state, np.ascontiguousarray(coalition, dtype=np.float64),
-            np.ascontiguousarray(members, dtype=np.float64), self.permutations, out,
-        )  # fmt: skip
+        out = self._outputs()
+        self._kernel(*self._kernel_args(t, coalition, members, bids, target, auction, out))
         info: dict[str, Any] = {k: out.info[:, i] for i, k in enumerate(kn.INFO_KEYS)}
         # --- commit ------------------------------------------------------------------
         self.ledger.record(t, out.energy, out.reserve_mw, out.capacity_mw, out.cash, out.bill)

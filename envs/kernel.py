@@ -391,6 +391,40 @@ step_serial = _compiled(_step_impl, "step_serial", parallel=False)
 step_parallel = _compiled(_step_impl, "step_parallel", parallel=True)
 
 
+class CompiledStep:
+    """The compiled step of one core, called without numba's per-call type dispatch.
+
+    Working out the numba types of a dozen records costs ~20 us a call, most of a step
+    at E = 1 (DESIGN §6). The types of one core's arguments never change: every array
+    it passes is a C-contiguous float64 (int64 for permutations) array of fixed rank and
+    every scalar has a fixed type. So the first call dispatches as usual and keeps the
+    compiled entry point of that signature; later calls go straight to it.
+    With ``check_types`` set (tests do), every call recomputes the types and raises if
+    they differ from the first call's.
+    """
+
+    check_types = False
+
+    def __init__(self, parallel: bool) -> None:
+        self.fn = step_parallel if parallel else step_serial
+        self.sig: tuple | None = None
+        self._entry = None
+
+    def signature(self, *args: object) -> tuple:
+        """The numba types of ``args``."""
+        return tuple(self.fn.typeof_pyval(a) for a in args)
+
+    def __call__(self, *args: object) -> None:
+        if self._entry is None:
+            self.fn(*args)
+            self.sig = self.signature(*args)
+            self._entry = self.fn.overloads[self.sig].entry_point
+        else:
+            if self.check_types and self.signature(*args) != self.sig:
+                raise TypeError(f"the step's argument types changed: {self.signature(*args)}")
+            self._entry(*args)
+
+
 def _member_obs_impl(
     net_tm,
     net_err_tm,

@@ -242,8 +242,11 @@ class Bids(NamedTuple):
 
     @classmethod
     def of(cls, b: BidParams) -> Bids:
-        return cls(b.markup, b.withhold, b.reserve_fraction, b.reserve_markup,
-                   b.capacity_fraction, b.capacity_price_eur_per_mw_day)  # fmt: skip
+        c = np.ascontiguousarray  # the compiled step takes C-contiguous arrays only
+        return cls(c(b.markup, dtype=np.float64), c(b.withhold, dtype=np.float64),
+                   c(b.reserve_fraction, dtype=np.float64), c(b.reserve_markup, dtype=np.float64),
+                   c(b.capacity_fraction, dtype=np.float64),
+                   c(b.capacity_price_eur_per_mw_day, dtype=np.float64))  # fmt: skip
 
 
 @njit(cache=True)
