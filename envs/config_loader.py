@@ -15,11 +15,12 @@ import math
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, get_args, get_origin
 
 import yaml
 
 from envs.errors import ConfigError
+from envs.validate import hints_of
 
 T = TypeVar("T")
 
@@ -225,7 +226,7 @@ def build(cls: type[T], data: dict[str, Any], *, path: str = "", base: Any = Non
     """
     if not isinstance(data, dict):
         raise ConfigError(f"{path or cls.__name__}: expected a mapping, got {data!r}")
-    hints = get_type_hints(cls)
+    hints = hints_of(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     where = f"{path}." if path else ""
     unknown = sorted(set(data) - set(fields))

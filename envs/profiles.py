@@ -36,9 +36,8 @@ year south of the equator) or a constant ``temperature_mean_c``, plus a 4 °C di
 swing peaking at 15:00, an AR(1) weather anomaly (σ 2 °C, coefficient 0.97 per hour) and
 ``temperature_anomaly_c``.
 
-*Load.* Each sector has 24-h weekday and weekend shapes with peak 1, in the style of the
-BDEW standard load profiles (H0 household, G1 office, G3 continuous, …; Meier et al.
-1999; demandlib). Schools use the weekend shape in holidays. Load is
+*Load.* Each sector of :mod:`envs.sectors` has 24-h weekday and weekend shapes
+(weekends from ``first_weekday``; schools use the weekend shape in holidays). Load is
 ``peak_load_mw · shape · (1 + h_s HDH + k_s CDH) · ε``: heating degrees below 15.5 °C and
 cooling degrees above 22 °C with per-sector coefficients (so a heatwave raises
 commercial, data-centre and hospital load), and mean-one lognormal noise ``ε`` with
@@ -68,10 +67,9 @@ from envs.sectors import (
     DAILY_SHAPES,
     HEATING_BASE_C,
     HEATING_PER_C,
-    SCHOOL,
-    SCHOOL_HOLIDAYS,
     SECTORS,
     SYSTEM_MIX,
+    sector_shapes,
 )
 from envs.validate import Bounds, check_number
 
@@ -309,7 +307,7 @@ def make_profiles(
     cooling_deg = np.maximum(temperature_c - COOLING_BASE_C, 0.0)[..., None]
     weather_factor = 1.0 + heating_deg * HEATING_PER_C + cooling_deg * COOLING_PER_C  # (E, T, S)
 
-    shape_st = _sector_shapes(abs_hour, day_of_year, hour_of_day, first_weekday)  # (S, T)
+    shape_st = sector_shapes(abs_hour, day_of_year, hour_of_day, first_weekday)  # (S, T)
     load_mw = weather_factor[..., sector_idx]  # (E, T, N)
     load_mw *= shape_st[sector_idx].T * peak
     load_mw *= _lognormal_unit_mean(load_eps, load_noise_std)
@@ -401,22 +399,6 @@ def _temperature(
         2.0 * np.pi * (hour_of_day - _TEMP_WARMEST_HOUR) / 24.0
     )
     return mean_c + diurnal
-
-
-def _sector_shapes(
-    abs_hour: NDArray[np.int64],
-    day_of_year: NDArray[np.int64],
-    hour_of_day: NDArray[np.int64],
-    first_weekday: int,
-) -> NDArray[np.float64]:
-    """(S, T) weather-neutral load shape per sector, peak 1 (weekends, school holidays)."""
-    weekend = (abs_hour // 24 + first_weekday) % 7 >= 5
-    holiday = np.zeros_like(weekend)
-    for first, last in SCHOOL_HOLIDAYS:  # three calendar ranges, not a loop over hours
-        holiday |= (day_of_year >= first) & (day_of_year <= last)
-    off = np.broadcast_to(weekend, (len(SECTORS), weekend.shape[0])).copy()
-    off[SCHOOL] |= holiday
-    return np.where(off, DAILY_SHAPES[:, 1, hour_of_day], DAILY_SHAPES[:, 0, hour_of_day])
 
 
 def _check_scalars(**kw: Any) -> None:

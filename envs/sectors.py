@@ -14,8 +14,9 @@ degree C of heating (below :data:`HEATING_BASE_C`) and of cooling (above
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
-__all__ = ["COOLING_BASE_C", "HEATING_BASE_C", "SECTORS", "SYSTEM_MIX"]
+__all__ = ["COOLING_BASE_C", "HEATING_BASE_C", "SECTORS", "SYSTEM_MIX", "sector_shapes"]
 
 SECTORS: tuple[str, ...] = (
     "residential",
@@ -95,3 +96,27 @@ COOLING_PER_C = np.array([0.010, 0.030, 0.005, 0.015, 0.020, 0.010, 0.010, 0.025
 SYSTEM_MIX = np.array([0.35, 0.30, 0.30, 0.02, 0.01, 0.01, 0.01])
 # School holidays as (first, last) day of year, 0-based inclusive: Christmas, summer.
 SCHOOL_HOLIDAYS = ((0, 5), (186, 226), (354, 364))
+
+
+def sector_shapes(
+    abs_hour: NDArray[np.int64],
+    day_of_year: NDArray[np.int64],
+    hour_of_day: NDArray[np.int64],
+    first_weekday: int,
+) -> NDArray[np.float64]:
+    """(S, T) weather-neutral load shape per sector, weekday peak 1.
+
+    Args:
+        abs_hour: (T,) hours since 1 January 00:00 of the first year (the weekday keeps
+            counting across the year end).
+        day_of_year: (T,) 0-based day of year (school holidays).
+        hour_of_day: (T,) 0-23.
+        first_weekday: weekday of 1 January, 0 = Monday ... 6 = Sunday.
+    """
+    weekend = (abs_hour // 24 + first_weekday) % 7 >= 5
+    holiday = np.zeros_like(weekend)
+    for first, last in SCHOOL_HOLIDAYS:  # three calendar ranges, not a loop over hours
+        holiday |= (day_of_year >= first) & (day_of_year <= last)
+    off = np.broadcast_to(weekend, (len(SECTORS), weekend.shape[0])).copy()
+    off[SCHOOL] |= holiday
+    return np.where(off, DAILY_SHAPES[:, 1, hour_of_day], DAILY_SHAPES[:, 0, hour_of_day])

@@ -28,7 +28,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from envs.errors import ConfigError
 
-__all__ = ["Bounds", "bounded", "check", "check_fields", "check_number", "unit_of"]
+__all__ = ["Bounds", "bounded", "check", "check_fields", "check_number", "hints_of", "unit_of"]
 
 # Unit of a field, read from the end of its name (longest suffix first).
 _UNITS: tuple[tuple[str, str], ...] = (
@@ -88,6 +88,9 @@ class Bounds:
         if high is not None:
             return f"{'<=' if self.le is not None else '<'} {_num(high)}"
         return ""
+
+
+_NO_BOUNDS = Bounds()
 
 
 def _num(x: float) -> str:
@@ -156,23 +159,29 @@ def check_number(
     Raises:
         ConfigError: naming ``path``, the value and what is allowed.
     """
-    bounds = bounds or Bounds()
-    unit = unit_of(path.rsplit(".", 1)[-1]) if unit is None else unit
-    allowed = _allowed(bounds, integer, unit)
+    bounds = bounds or _NO_BOUNDS
     kinds = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kinds):
-        raise ConfigError(f"{path}={value!r} has type {type(value).__name__}; expected {allowed}")
-    number = int(value) if integer else float(value)
-    if not math.isfinite(number):
-        raise ConfigError(f"{path}={value!r} is not finite; expected {allowed}")
-    if not bounds.contains(number):
-        raise ConfigError(f"{path}={value!r} is out of range; expected {allowed}")
-    return number
+        problem = f"has type {type(value).__name__}"
+    else:
+        number = int(value) if integer else float(value)
+        if not math.isfinite(number):
+            problem = "is not finite"
+        elif not bounds.contains(number):
+            problem = "is out of range"
+        else:
+            return number
+    unit = unit_of(path.rsplit(".", 1)[-1]) if unit is None else unit
+    raise ConfigError(f"{path}={value!r} {problem}; expected {_allowed(bounds, integer, unit)}")
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    # Resolved once per class: annotations are strings under `from __future__ import annotations`.
+def hints_of(cls: type) -> dict[str, Any]:
+    """The resolved annotations of dataclass ``cls``, computed once per class.
+
+    Annotations are strings under ``from __future__ import annotations``; resolving them
+    costs more than checking every field, so configs built in loops stay cheap.
+    """
     return get_type_hints(cls)
 
 
@@ -183,21 +192,15 @@ def check_fields(cfg: Any) -> None:
         ConfigError: naming the field (``name``, ``name[i]`` or ``name.key``), its value
             and what is allowed.
     """
-    hints = _hints(type(cfg))
+    hints = hints_of(type(cfg))
     for f in dataclasses.fields(cfg):
         meta = f.metadata
-        _check_value(
-            f.name,
-            getattr(cfg, f.name),
-            hints[f.name],
-            meta.get("bounds", Bounds()),
-            meta.get("unit"),
-            unit_of(f.name),
-        )
+        bounds = meta.get("bounds", _NO_BOUNDS)
+        _check_value(f.name, getattr(cfg, f.name), hints[f.name], bounds, meta.get("unit"))
 
 
 def _check_value(  # noqa: C901 - one branch per supported annotation
-    path: str, value: Any, tp: Any, bounds: Bounds, unit: str | None, name_unit: str
+    path: str, value: Any, tp: Any, bounds: Bounds, unit: str | None
 ) -> None:
     """Check ``value`` against annotation ``tp``; bounds apply to numbers and to items."""
     origin = get_origin(tp)
@@ -208,7 +211,7 @@ def _check_value(  # noqa: C901 - one branch per supported annotation
         if value is None and len(args) < len(get_args(tp)):
             return
         if len(args) == 1:
-            _check_value(path, value, args[0], bounds, unit, name_unit)
+            _check_value(path, value, args[0], bounds, unit)
             return
         if not any(_matches(value, a) for a in args):
             raise ConfigError(f"{path}={value!r}: expected one of the types {tp}")
@@ -225,7 +228,7 @@ def _check_value(  # noqa: C901 - one branch per supported annotation
             raise ConfigError(f"{path}={value!r}: expected true or false")
         return
     if tp in (int, float):
-        check_number(path, value, integer=tp is int, bounds=bounds, unit=unit or name_unit)
+        check_number(path, value, integer=tp is int, bounds=bounds, unit=unit)
         return
     if tp is str:
         if not isinstance(value, str):
@@ -237,7 +240,7 @@ def _check_value(  # noqa: C901 - one branch per supported annotation
         args = get_args(tp)
         item_tp = args[0] if args else Any
         for i, item in enumerate(value):
-            _check_value(f"{path}[{i}]", item, item_tp, bounds, unit, name_unit)
+            _check_value(f"{path}[{i}]", item, item_tp, bounds, unit)
         return
     if origin is dict:
         if not isinstance(value, dict):
@@ -246,7 +249,7 @@ def _check_value(  # noqa: C901 - one branch per supported annotation
         for key, item in value.items():
             if key_tp is str and not isinstance(key, str):
                 raise ConfigError(f"{path}: key {key!r} is not a string")
-            _check_value(f"{path}.{key}", item, val_tp, bounds, unit, name_unit)
+            _check_value(f"{path}.{key}", item, val_tp, bounds, unit)
         return
     if isinstance(tp, type) and not isinstance(value, tp):
         raise ConfigError(f"{path}={value!r}: expected a {tp.__name__}")
@@ -254,7 +257,7 @@ def _check_value(  # noqa: C901 - one branch per supported annotation
 
 def _matches(value: Any, tp: Any) -> bool:
     try:
-        _check_value("", value, tp, Bounds(), None, "")
+        _check_value("", value, tp, _NO_BOUNDS, None)
     except ConfigError:
         return False
     return True
