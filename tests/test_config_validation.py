@@ -1,9 +1,10 @@
 """Every config field refuses bad values at construction with a ConfigError naming it.
 
-Issue 18 item 1: fields are enumerated from the dataclasses (:mod:`tests.configfuzz`),
-never listed by hand, and each gets NaN, inf, wrong types, non-integers for whole
-numbers and values beyond its stated bounds; nothing but a ConfigError whose message
-holds the field's dotted path may come back. Then one test per failure the issue names.
+Issue 18 item 1, for the scenario, exchange, negotiation, training, CFE and ADMM configs:
+fields are enumerated from the dataclasses (:mod:`tests.configfuzz`), never listed by
+hand, and each gets NaN, inf, wrong types, non-integers for whole numbers and values
+beyond its stated bounds; nothing but a ConfigError whose message holds the field's
+dotted path may come back. Then one test per failure the issue names.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import envs
+from agents import admm
 from envs import cfe_config, reservation_exchange_v0
 from envs.config_loader import apply_overrides, build, load_yaml
 from envs.errors import ConfigError
@@ -46,6 +48,7 @@ LOADERS: dict[str, Any] = {
         cfe_config.CfeScenarioConfig,
         load_yaml(scenario_file("pooled_procurement", cfe_config.ENV_KEY)),
     ),
+    "admm": _loader(admm.AdmmConfig, load_yaml(scenario_file("admm_personas", admm.TOOL))),
 }
 CASES = [(root, leaf) for root, load in LOADERS.items() for leaf in leaves(load({}))]
 #: spot_v0 sets these itself (its reserve and capacity markets are closed).
@@ -82,6 +85,7 @@ def test_fields_are_enumerated_from_the_dataclasses():
         "negotiation:mediator.concession_factor",
         "training:mappo.lr",
         "cfe:participants.hospital.solar_mwh",
+        "admm:personas.baker.beta",
     ):
         assert path in paths, path
 
