@@ -48,6 +48,7 @@ from envs.config_loader import build, load_yaml
 from envs.errors import ConfigError, UnknownNameError
 from envs.profiles import SECTORS, make_profiles
 from envs.registry import scenario_file
+from envs.validate import bounded, check, check_fields
 
 F64 = NDArray[np.float64]
 TOOL = "agents.admm"
@@ -64,55 +65,43 @@ class PersonaSpec:
 
     name: str
     sector: str = "residential"
-    peak_load_kw: float = 1.0
-    pv_kwp: float = 0.0
-    battery_kwh: float = 5.0
-    battery_kw: float = 2.5
-    beta: float = 0.5
-    efficiency: float = 0.95
+    peak_load_kw: float = bounded(1.0, ge=0, unit="kW")
+    pv_kwp: float = bounded(0.0, ge=0, unit="kWp")
+    battery_kwh: float = bounded(5.0, ge=0, unit="kWh")
+    battery_kw: float = bounded(2.5, ge=0, unit="kW")
+    beta: float = bounded(0.5, ge=0, le=1)  # risk weight
+    efficiency: float = bounded(0.95, gt=0, le=1)  # battery round trip
 
     def __post_init__(self) -> None:
-        if self.sector not in SECTORS:
-            raise ConfigError(
-                f"personas[{self.name}].sector={self.sector!r}; expected one of {list(SECTORS)}"
-            )
-        if not 0.0 <= self.beta <= 1.0:
-            raise ConfigError(f"personas[{self.name}].beta={self.beta}; expected a value in [0, 1]")
-        for k in ("peak_load_kw", "pv_kwp", "battery_kwh", "battery_kw"):
-            if getattr(self, k) < 0:
-                raise ConfigError(f"personas[{self.name}].{k}={getattr(self, k)}; expected >= 0")
+        """Check each field's type and bounds, and the sector is one of the sector table's."""
+        check_fields(self)
+        check(self.sector in SECTORS, "sector", self.sector, f"one of {list(SECTORS)}")
 
 
 @dataclass(frozen=True, slots=True)
 class AdmmConfig:
-    """The negotiation's data and ADMM settings."""
+    """The negotiation's data and ADMM settings (``alpha`` is the CVaR level)."""
 
     name: str = "admm_personas"
     description: str = ""
-    day_of_year: int = 172
-    horizon_h: int = 24
-    alpha: float = 0.95
-    scenarios: int = 20
-    price_noise: float = 0.25
-    price_base_eur_per_kwh: float = 0.25
-    price_evening_premium_eur_per_kwh: float = 0.15
-    price_midday_discount_eur_per_kwh: float = 0.10
-    rho: float = 3.0
-    flatness_weight: float = 1.0
-    max_iterations: int = 100
-    tolerance: float = 1e-5
-    seed: int = 0
+    day_of_year: int = bounded(172, ge=1, le=365)
+    horizon_h: int = bounded(24, ge=2)
+    alpha: float = bounded(0.95, gt=0, lt=1)
+    scenarios: int = bounded(20, ge=1, unit="price scenarios")
+    price_noise: float = bounded(0.25, ge=0)
+    price_base_eur_per_kwh: float = bounded(0.25, ge=0, unit="EUR/kWh")
+    price_evening_premium_eur_per_kwh: float = bounded(0.15, unit="EUR/kWh")
+    price_midday_discount_eur_per_kwh: float = bounded(0.10, unit="EUR/kWh")
+    rho: float = bounded(3.0, gt=0)
+    flatness_weight: float = bounded(1.0, ge=0)
+    max_iterations: int = bounded(100, ge=1)
+    tolerance: float = bounded(1e-5, gt=0, unit="kW")
+    seed: int = bounded(0, ge=0)  # numpy seeds are non-negative
     personas: tuple[PersonaSpec, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.alpha < 1.0:
-            raise ConfigError(f"alpha={self.alpha}; expected a value in (0, 1)")
-        if self.rho <= 0 or self.flatness_weight < 0:
-            raise ConfigError(
-                f"rho={self.rho}, flatness_weight={self.flatness_weight}; expected > 0 and >= 0"
-            )
-        if self.scenarios < 1 or self.max_iterations < 1 or self.horizon_h < 2:
-            raise ConfigError("scenarios and max_iterations must be >= 1 and horizon_h >= 2")
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 def load_config(

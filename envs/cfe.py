@@ -12,10 +12,9 @@ Dims legend:
     P  participants
 
 All energies are MWh per hour (numerically equal to the average MW of that hour); all
-prices are EUR/MWh; percentages are 0-100. Inputs are never mutated. The last section
-holds the small seeded synthetic profile generator used by ``python -m evaluation.cfe``
-(daily shapes by sector, clear-sky solar times cloudiness, Weibull/AR wind through a
-power curve); real profiles come from :mod:`envs.real_profiles`.
+prices are EUR/MWh; percentages are 0-100. Inputs are never mutated. Hourly profiles
+for ``python -m evaluation.cfe`` come from :mod:`envs.cfe_config`: synthetic ones from
+the simulator's generator (:mod:`envs.profiles`), real ones from :mod:`envs.real_profiles`.
 
 Example:
     >>> import numpy as np
@@ -34,12 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.signal import lfilter
-from scipy.special import gamma as gamma_fn
-from scipy.special import ndtr
 
 __all__ = [
-    "SECTORS",
     "CfeMetrics",
     "Financials",
     "SwapResult",
@@ -51,9 +46,6 @@ __all__ = [
     "scale_to_annual",
     "standalone_cfe_pct",
     "swapped_cfe_pct",
-    "synthetic_load_mwh",
-    "synthetic_solar_cf",
-    "synthetic_wind_cf",
     "volumetric_re_pct",
 ]
 
@@ -380,37 +372,7 @@ def financials(
     )
 
 
-# --- Synthetic profiles ---------------------------------------------------------------
-# Relative hourly load by sector (hour 0-23, local time), weekend factor, summer-cooling
-# and winter-heating amplitudes, and the sd of the AR(1) multiplicative noise. Shapes
-# follow typical commercial load research curves: flat data centres, 24/7 hospitals,
-# shops open 9-21, two-shift industry, morning/evening residential peaks, 8-18 offices.
-# fmt: off
-_SECTOR_TABLE: dict[str, tuple[tuple[float, ...], float, float, float, float]] = {
-    "data_centre": ((0.97, 0.97, 0.97, 0.97, 0.97, 0.97, 0.97, 0.97, 1.0, 1.01, 1.02, 1.03,
-                     1.04, 1.05, 1.05, 1.04, 1.03, 1.01, 1.0, 0.99, 0.98, 0.98, 0.97, 0.97),
-                    1.0, 0.08, 0.0, 0.02),
-    "hospital": ((0.75, 0.75, 0.75, 0.75, 0.75, 0.75, 0.85, 0.95, 1.1, 1.1, 1.1, 1.1,
-                  1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.0, 0.95, 0.9, 0.85, 0.8, 0.78),
-                 0.85, 0.25, 0.1, 0.04),
-    "retailer": ((0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.5, 0.8, 1.0, 1.0, 1.0,
-                  1.0, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.0, 0.8, 0.55, 0.4, 0.35),
-                 0.9, 0.35, 0.05, 0.05),
-    "industrial": ((0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0,
-                    1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.8, 0.7),
-                   0.6, 0.1, 0.05, 0.05),
-    "residential": ((0.5, 0.45, 0.42, 0.4, 0.42, 0.5, 0.75, 0.95, 0.9, 0.75, 0.7, 0.7,
-                     0.72, 0.7, 0.72, 0.8, 0.95, 1.15, 1.3, 1.35, 1.3, 1.15, 0.9, 0.65),
-                    1.1, 0.45, 0.2, 0.08),
-    "business": ((0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.7, 0.95, 1.05, 1.05, 1.05,
-                  1.05, 1.05, 1.05, 1.05, 1.05, 1.05, 0.8, 0.6, 0.5, 0.45, 0.42, 0.4),
-                 0.45, 0.3, 0.08, 0.05),
-}
-# fmt: on
-#: Sectors with a synthetic daily shape.
-SECTORS: tuple[str, ...] = tuple(_SECTOR_TABLE)
-
-
+# --- Annual volumes ---------------------------------------------------------------
 def scale_to_annual(shape: ArrayLike, annual_mwh: ArrayLike) -> Array:
     """Rescale non-negative hourly shapes so that each column sums to its annual volume.
 
@@ -429,129 +391,3 @@ def scale_to_annual(shape: ArrayLike, annual_mwh: ArrayLike) -> Array:
     if np.any(total <= 0) or np.any(arr < 0) or not np.all(np.isfinite(arr)):
         raise ValueError("shape must be finite, >= 0 and not all zero in every column")
     return arr * (np.asarray(annual_mwh, dtype=np.float64) / total)
-
-
-def _ar1(rng: np.random.Generator, rho: float, size: tuple[int, ...]) -> Array:
-    """Stationary unit-variance AR(1) series along axis 0 (lfilter, no Python loop)."""
-    eps = rng.standard_normal(size)
-    # Innovations have variance 1 - rho^2; the first draw keeps variance 1, so the
-    # series starts in its stationary law.
-    eps[1:] *= np.sqrt(1.0 - rho**2)
-    return np.asarray(lfilter([1.0], [1.0, -rho], eps, axis=0), dtype=np.float64)
-
-
-def _day_of_year(hours: int) -> tuple[NDArray[np.int64], Array]:
-    """(T,) hour of day and (T,) day of year (0-based, fractional-free) for hour index t."""
-    t = np.arange(hours)
-    return t % 24, (t // 24).astype(np.float64)
-
-
-def synthetic_load_mwh(
-    sectors: list[str] | tuple[str, ...],
-    annual_load_mwh: ArrayLike,
-    rng: np.random.Generator,
-    *,
-    hours: int = 8760,
-    first_weekday: int = 6,
-) -> Array:
-    """Hourly load by sector: daily shape x weekend x cooling/heating season x AR noise.
-
-    Args:
-        sectors: P sector names from :data:`SECTORS`.
-        annual_load_mwh: (P,) annual load of each participant, MWh.
-        rng: the random stream.
-        hours: T, number of hours from 1 January 00:00.
-        first_weekday: weekday of 1 January (0 = Monday ... 6 = Sunday; 2023 starts on 6).
-
-    Returns:
-        (T, P) load, MWh per hour, each column summing to its annual load.
-
-    Raises:
-        ValueError: an unknown sector (the message lists the valid ones).
-    """
-    unknown = [s for s in sectors if s not in _SECTOR_TABLE]
-    if unknown:
-        raise ValueError(f"sector {unknown[0]!r} is unknown; valid sectors: {', '.join(SECTORS)}")
-    table = [_SECTOR_TABLE[s] for s in sectors]
-    daily = np.array([row[0] for row in table])  # (P, 24)
-    weekend, cool, heat, noise_sd = (np.array([row[i] for row in table]) for i in range(1, 5))
-    hour, day = _day_of_year(hours)
-    is_weekend = ((day.astype(np.int64) + first_weekday) % 7) >= 5
-    # Cooling peaks late July (day 200), heating mid-January (day 15): ERCOT-like.
-    summer = np.maximum(np.cos(2 * np.pi * (day - 200.0) / 365.0), 0.0)
-    winter = np.maximum(np.cos(2 * np.pi * (day - 15.0) / 365.0), 0.0)
-    shape = daily.T[hour]  # (T, P)
-    shape = shape * np.where(is_weekend[:, None], weekend, 1.0)
-    shape = shape * (1.0 + cool * summer[:, None] + heat * winter[:, None])
-    noise = np.exp(noise_sd * _ar1(rng, 0.9, (hours, len(sectors))))
-    return scale_to_annual(shape * noise, annual_load_mwh)
-
-
-def synthetic_solar_cf(
-    rng: np.random.Generator, *, hours: int = 8760, latitude_deg: float = 31.0
-) -> Array:
-    """Hourly PV capacity factor: Haurwitz clear-sky GHI x Kasten-Czeplak cloud factor.
-
-    Clear-sky GHI = 1098 cos Z exp(-0.057 / cos Z) W/m^2 (Haurwitz 1945) at the mid-hour
-    solar position (Cooper's declination, solar time = clock time). Cloud cover is a
-    daily AR(1) latent Gaussian mapped to [0, 1] plus hourly jitter; the clear-sky index
-    is 1 - 0.75 c^3.4 (Kasten & Czeplak 1980). Output = 0.85 performance ratio x GHI /
-    1000 W/m^2, clipped to [0, 1].
-
-    Args:
-        rng: the random stream.
-        hours: T, number of hours from 1 January 00:00.
-        latitude_deg: site latitude, degrees north.
-
-    Returns:
-        (T,) capacity factor in [0, 1].
-    """
-    hour, day = _day_of_year(hours)
-    decl = np.radians(23.44) * np.sin(2 * np.pi * (284.0 + day + 1.0) / 365.0)
-    omega = np.radians(15.0 * (hour + 0.5 - 12.0))
-    lat = np.radians(latitude_deg)
-    cos_z = np.sin(lat) * np.sin(decl) + np.cos(lat) * np.cos(decl) * np.cos(omega)
-    safe = np.maximum(cos_z, 1e-3)
-    ghi_clear = np.where(cos_z > 0.0, 1098.0 * cos_z * np.exp(-0.057 / safe), 0.0)
-    n_days = int(np.ceil(hours / 24))
-    daily = _ar1(rng, 0.6, (n_days,))[(np.arange(hours) // 24)]
-    cloud = np.clip(ndtr(daily - 0.3 + 0.3 * _ar1(rng, 0.8, (hours,))), 0.0, 1.0)
-    kt = 1.0 - 0.75 * cloud**3.4
-    return np.clip(0.85 * ghi_clear * kt / 1000.0, 0.0, 1.0)
-
-
-def synthetic_wind_cf(
-    rng: np.random.Generator,
-    *,
-    hours: int = 8760,
-    mean_speed_m_per_s: float = 7.5,
-    weibull_k: float = 2.0,
-) -> Array:
-    """Hourly wind capacity factor: AR(1) Gaussian copula -> Weibull speed -> power curve.
-
-    Speeds keep a Weibull(k, c) marginal (c = mean / Gamma(1 + 1/k)) with hour-to-hour
-    persistence rho = 0.97; c is modulated by a night-time maximum and a spring maximum
-    (typical of inland plains wind). A generic power curve: 0 below 3 m/s, cubic to rated
-    at 12 m/s, rated to the 25 m/s cut-out.
-
-    Args:
-        rng: the random stream.
-        hours: T, number of hours from 1 January 00:00.
-        mean_speed_m_per_s: long-run mean hub-height wind speed, m/s.
-        weibull_k: Weibull shape parameter.
-
-    Returns:
-        (T,) capacity factor in [0, 1].
-    """
-    hour, day = _day_of_year(hours)
-    scale = mean_speed_m_per_s / gamma_fn(1.0 + 1.0 / weibull_k)
-    modulation = (
-        1.0
-        + 0.15 * np.cos(2 * np.pi * (hour - 3.0) / 24.0)
-        + 0.10 * np.cos(2 * np.pi * (day - 100.0) / 365.0)
-    )
-    u = np.clip(ndtr(_ar1(rng, 0.97, (hours,))), 1e-12, 1.0 - 1e-12)
-    speed = scale * modulation * (-np.log1p(-u)) ** (1.0 / weibull_k)
-    cut_in, rated, cut_out = 3.0, 12.0, 25.0
-    ramp = (speed**3 - cut_in**3) / (rated**3 - cut_in**3)
-    return np.where(speed < cut_in, 0.0, np.where(speed < rated, ramp, (speed < cut_out) * 1.0))

@@ -21,8 +21,11 @@ from numpy.typing import NDArray
 from envs import cfe
 from envs.config_loader import apply_overrides, build, load_yaml
 from envs.errors import ConfigError
+from envs.profiles import WEATHER_BOUNDS, make_profiles
 from envs.real_profiles import BDEW_PROFILES, TMY3_FILES
 from envs.registry import scenario_file
+from envs.sectors import SECTORS
+from envs.validate import bounded, check, check_fields
 
 __all__ = [
     "ENV_KEY",
@@ -37,15 +40,9 @@ __all__ = [
 
 #: The ``env:`` key that marks a scenario file as one for ``python -m evaluation.cfe``.
 ENV_KEY = "evaluation.cfe"
-Sector = Literal["data_centre", "hospital", "retailer", "industrial", "residential", "business"]
+# A participant's synthetic load shape is a sector of the one sector table (envs/sectors.py).
+Sector = Literal[SECTORS]  # type: ignore[valid-type]
 BdewProfile = Literal["H25", "G25", "L25", "P25", "S25"]
-
-
-def _non_negative(where: str, **values: float) -> None:
-    """Raise ConfigError naming the first negative or non-finite value."""
-    for key, value in values.items():
-        if not np.isfinite(value) or value < 0:
-            raise ConfigError(f"{where}{key}={value}; expected a finite value >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,46 +51,30 @@ class ParticipantConfig:
 
     name: str
     sector: Sector
-    annual_load_mwh: float
-    solar_mwh: float = 0.0
-    wind_mwh: float = 0.0
-    certificate_price_eur_per_mwh: float = 5.0
-    shortage_price_eur_per_mwh: float = 50.0
+    annual_load_mwh: float = bounded(gt=0)
+    solar_mwh: float = bounded(0.0, ge=0)
+    wind_mwh: float = bounded(0.0, ge=0)
+    certificate_price_eur_per_mwh: float = bounded(5.0, ge=0)
+    shortage_price_eur_per_mwh: float = bounded(50.0, ge=0)
     bdew_profile: BdewProfile = "G25"
-    baseload_share: float = 0.0
+    baseload_share: float = bounded(0.0, ge=0, le=1)
     profile_csv: str = ""
 
     def __post_init__(self) -> None:
-        """Check volumes and prices are >= 0, load > 0 and the baseload share in [0, 1]."""
-        where = f"participants[{self.name}]."
-        _non_negative(
-            where,
-            solar_mwh=self.solar_mwh,
-            wind_mwh=self.wind_mwh,
-            certificate_price_eur_per_mwh=self.certificate_price_eur_per_mwh,
-            shortage_price_eur_per_mwh=self.shortage_price_eur_per_mwh,
-        )
-        if not self.annual_load_mwh > 0:
-            raise ConfigError(f"{where}annual_load_mwh={self.annual_load_mwh}; expected MWh > 0")
-        if not 0.0 <= self.baseload_share <= 1.0:
-            raise ConfigError(f"{where}baseload_share={self.baseload_share}; expected [0, 1]")
+        """Check each field's type and bounds (volumes and prices >= 0, load > 0)."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class SyntheticProfilesConfig:
-    """Parameters of the seeded synthetic weather (:mod:`envs.cfe`)."""
+    """Parameters of the seeded synthetic weather (the simulator's, :mod:`envs.profiles`)."""
 
-    latitude_deg: float = 31.0
-    mean_wind_speed_m_per_s: float = 7.5
+    latitude_deg: float = bounded(31.0, ge=-66, le=66)
+    mean_wind_speed_m_per_s: float = bounded(7.5, bounds=WEATHER_BOUNDS["wind_mean_speed_m_s"])
 
     def __post_init__(self) -> None:
-        """Check the latitude is in [-66, 66] and the mean wind speed positive."""
-        if not -66.0 <= self.latitude_deg <= 66.0:
-            raise ConfigError(f"synthetic.latitude_deg={self.latitude_deg}; expected [-66, 66]")
-        if not self.mean_wind_speed_m_per_s > 0:
-            raise ConfigError(
-                f"synthetic.mean_wind_speed_m_per_s={self.mean_wind_speed_m_per_s}; expected > 0"
-            )
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +83,12 @@ class RealProfilesConfig:
 
     tmy3_file: str = "723170TYA.CSV"
     turbine_type: str = "E-126/4200"
-    hub_height_m: float = 135.0
+    hub_height_m: float = bounded(135.0, gt=0)
 
     def __post_init__(self) -> None:
-        """Check the TMY3 file is one pvlib ships and the hub height is positive."""
-        if self.tmy3_file not in TMY3_FILES:
-            raise ConfigError(
-                f"real.tmy3_file={self.tmy3_file!r}; expected one of {list(TMY3_FILES)}"
-            )
-        if not self.hub_height_m > 0:
-            raise ConfigError(f"real.hub_height_m={self.hub_height_m}; expected > 0 m")
+        """Check each field's type and bounds, and the TMY3 file is one pvlib ships."""
+        check_fields(self)
+        check(self.tmy3_file in TMY3_FILES, "tmy3_file", self.tmy3_file, f"one of {TMY3_FILES}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +97,15 @@ class CfeScenarioConfig:
 
     participants: tuple[ParticipantConfig, ...]
     profiles: Literal["synthetic", "real"] = "synthetic"
-    year: int = 2023
-    seed: int = 0
-    swap_price_eur_per_mwh: float = 10.0
+    year: int = bounded(2023, ge=1, le=9999)
+    seed: int = bounded(0, ge=0)  # numpy seeds are non-negative
+    swap_price_eur_per_mwh: float = bounded(10.0, ge=0)
     synthetic: SyntheticProfilesConfig = field(default_factory=SyntheticProfilesConfig)
     real: RealProfilesConfig = field(default_factory=RealProfilesConfig)
 
     def __post_init__(self) -> None:
-        """Check there are participants with unique names, a non-leap year, prices >= 0."""
+        """Check each field's type and bounds, participants with unique names, no leap year."""
+        check_fields(self)
         if not self.participants:
             raise ConfigError("participants is empty; expected at least one participant")
         names = [p.name for p in self.participants]
@@ -136,7 +114,6 @@ class CfeScenarioConfig:
             raise ConfigError(f"participants: name {dupes[0]!r} is used twice; names must differ")
         if calendar.isleap(self.year):
             raise ConfigError(f"year={self.year} is a leap year; expected a year of 8760 hours")
-        _non_negative("", swap_price_eur_per_mwh=self.swap_price_eur_per_mwh)
 
     @property
     def hours(self) -> int:
@@ -181,6 +158,35 @@ class Profiles:
         return self.solar_mwh + self.wind_mwh
 
 
+def _synthetic_shapes(
+    cfg: CfeScenarioConfig, rng: np.random.Generator
+) -> tuple[NDArray[np.float64], ...]:
+    """(T, P) load shape and (T,) solar and wind capacity factors from the simulator's generator.
+
+    One env over the whole year from 1 January 00:00 (:func:`envs.profiles.make_profiles`),
+    each participant a 1 MW member of its sector; weather is regional, so every
+    participant's solar and wind share one shape (no member deviation).
+    """
+    n = len(cfg.participants)
+    ones = np.ones(n)
+    prof = make_profiles(
+        rng,
+        num_envs=1,
+        hours=cfg.hours,
+        start_hour_of_year=0,
+        sector_idx=np.array([SECTORS.index(p.sector) for p in cfg.participants], dtype=np.int64),
+        peak_load_mw=ones,
+        pv_mw=ones,
+        wind_mw=ones,
+        system_peak_load_mw=1.0,  # the system load is drawn but not used here
+        latitude_deg=cfg.synthetic.latitude_deg,
+        wind_mean_speed_m_s=cfg.synthetic.mean_wind_speed_m_per_s,
+        member_weather_noise_std=0.0,
+        first_weekday=calendar.weekday(cfg.year, 1, 1),
+    )
+    return prof.load_mw[0], prof.solar_cf[0], prof.wind_cf[0]
+
+
 def _real_shapes(cfg: CfeScenarioConfig) -> tuple[NDArray[np.float64], ...]:
     """(T, P) load shape and (T,) solar and wind capacity factors from package data."""
     from envs import real_profiles as real
@@ -218,13 +224,7 @@ def build_profiles(cfg: CfeScenarioConfig, rng: np.random.Generator) -> Profiles
     if cfg.profiles == "real":
         load, solar_cf, wind_cf = _real_shapes(cfg)
     else:
-        first_weekday = calendar.weekday(cfg.year, 1, 1)
-        sectors = [p.sector for p in cfg.participants]
-        load = cfe.synthetic_load_mwh(sectors, 1.0, rng, hours=hours, first_weekday=first_weekday)
-        solar_cf = cfe.synthetic_solar_cf(rng, hours=hours, latitude_deg=cfg.synthetic.latitude_deg)
-        wind_cf = cfe.synthetic_wind_cf(
-            rng, hours=hours, mean_speed_m_per_s=cfg.synthetic.mean_wind_speed_m_per_s
-        )
+        load, solar_cf, wind_cf = _synthetic_shapes(cfg, rng)
     n = len(cfg.participants)
     solar = np.repeat(solar_cf[:, None], n, axis=1)
     wind = np.repeat(wind_cf[:, None], n, axis=1)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, get_args, get_origin
 
 import yaml
 
 from envs.errors import ConfigError
+from envs.validate import hints_of
 
 T = TypeVar("T")
 
@@ -78,26 +80,49 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | None) -> d
     out = copy.deepcopy(data)
     for dotted, value in (overrides or {}).items():
         parts = dotted.split(".")
-        node = out
+        node: Any = out
         for part in parts[:-1]:
+            if isinstance(node, list):  # a list of named items: ``fleet.generators.coal``
+                node = _named_item(node, part, dotted)
+                continue
             child = node.get(part)
             if child is None:
                 child = node[part] = {}
-            if not isinstance(child, dict):
+            if not isinstance(child, (dict, list)):
                 raise ConfigError(
                     f"override {dotted!r}: {part!r} is a value ({child!r}), not a section"
                 )
             node = child
+        if isinstance(node, list):
+            raise ConfigError(
+                f"override {dotted!r}: expected a field of the item named {parts[-1]!r}"
+            )
         node[parts[-1]] = value
     return out
+
+
+def _named_item(items: list[Any], name: str, dotted: str) -> dict[str, Any]:
+    """The mapping in ``items`` whose ``name`` is ``name`` (list items are found by name)."""
+    for item in items:
+        if isinstance(item, dict) and item.get("name") == name:
+            return item
+    names = [item.get("name") for item in items if isinstance(item, dict)]
+    raise ConfigError(f"override {dotted!r}: no item named {name!r}; names: {names}")
 
 
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
-def _coerce(value: Any, tp: Any, path: str) -> Any:  # noqa: C901 - one branch per supported type
-    """Coerce ``value`` to the annotated type ``tp`` or raise a ConfigError naming ``path``."""
+def _coerce(  # noqa: C901 - one branch per supported type
+    value: Any, tp: Any, path: str, base: Any = None, bounds: str = ""
+) -> Any:
+    """Coerce ``value`` to the annotated type ``tp`` or raise a ConfigError naming ``path``.
+
+    ``base`` is what the value replaces (the field's default): a mapping given for a
+    dataclass updates it, so one field of a section or a persona can be overridden alone.
+    ``bounds`` (``"in [1, 366]"``) completes the message of a value that is not a number.
+    """
     origin = get_origin(tp)
     if tp is Any:
         return value
@@ -110,7 +135,7 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:  # noqa: C901 - one branch p
             if arg is type(None):
                 continue
             try:
-                return _coerce(value, arg, path)
+                return _coerce(value, arg, path, base, bounds)
             except ConfigError as exc:
                 errors.append(str(exc))
         raise ConfigError(
@@ -126,36 +151,52 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:  # noqa: C901 - one branch p
             return value
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: expected a mapping for {tp.__name__}, got {value!r}")
-        return build(tp, value, path=path)
+        return build(tp, value, path=path, base=base if isinstance(base, tp) else None)
     if origin in (tuple, list):
-        if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}={value!r}: expected a list")
         args = get_args(tp)
         item_tp = args[0] if args else Any
-        items = [_coerce(v, item_tp, f"{path}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, dict) and dataclasses.is_dataclass(item_tp) and base:
+            return _update_named(value, item_tp, path, base)
+        if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{path}={value!r}: expected a list")
+        items = [
+            _coerce(v, item_tp, _item_path(path, i, v), None, bounds) for i, v in enumerate(value)
+        ]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{path}={value!r}: expected a mapping")
         _, val_tp = get_args(tp) or (Any, Any)
-        return {str(k): _coerce(v, val_tp, f"{path}.{k}") for k, v in value.items()}
+        # Entries that are dataclasses (personas) update the default entry of that key;
+        # scalar entries (a mix of shares) replace the whole mapping.
+        bases = base if isinstance(base, dict) and dataclasses.is_dataclass(val_tp) else {}
+        return dict(bases) | {
+            str(k): _coerce(v, val_tp, f"{path}.{k}", bases.get(str(k)), bounds)
+            for k, v in value.items()
+        }
     if tp is bool:
         if isinstance(value, bool):
             return value
         raise ConfigError(f"{path}={value!r}: expected true or false")
     if tp in (int, float):
+        bounds = f" {bounds}" if bounds else ""
         if isinstance(value, bool):
-            raise ConfigError(f"{path}={value!r}: expected a number ({tp.__name__}), got a boolean")
+            raise ConfigError(
+                f"{path}={value!r}: expected a number ({tp.__name__}){bounds}, got a boolean"
+            )
         try:
             # PyYAML reads 1e7 and 3e-4 as strings: accept numeric strings explicitly.
             number = float(value) if isinstance(value, str) else value
             if not isinstance(number, (int, float)):
                 raise TypeError
         except (TypeError, ValueError):
-            raise ConfigError(f"{path}={value!r}: expected a number ({tp.__name__})") from None
+            raise ConfigError(
+                f"{path}={value!r}: expected a number ({tp.__name__}){bounds}"
+            ) from None
         if tp is int:
-            if float(number) != int(number):
-                raise ConfigError(f"{path}={value!r}: expected a whole number")
+            # int(nan) and int(inf) raise ValueError/OverflowError naming no field.
+            if not math.isfinite(number) or float(number) != int(number):
+                raise ConfigError(f"{path}={value!r}: expected a whole number{bounds}")
             return int(number)
         return float(number)
     if tp is str:
@@ -165,39 +206,90 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:  # noqa: C901 - one branch p
     return value
 
 
-def build(cls: type[T], data: dict[str, Any], *, path: str = "") -> T:
+def build(cls: type[T], data: dict[str, Any], *, path: str = "", base: Any = None) -> T:
     """Build dataclass ``cls`` from ``data``, recursively, rejecting unknown keys.
 
     Args:
         cls: a dataclass type; nested dataclass fields are built from nested dicts.
         data: the mapping read from YAML (plus overrides).
         path: dotted prefix used in error messages.
+        base: an instance of ``cls`` whose values fill the keys ``data`` leaves out;
+            None = the fields' defaults. Nested sections, entries of a mapping of
+            dataclasses (``members.personas.residential``) and named items of a tuple of
+            dataclasses (``fleet.generators.coal``) given as mappings update their
+            defaults; a list replaces the whole tuple, a mapping of numbers the whole
+            mapping.
 
     Raises:
-        ConfigError: unknown key (the message lists the valid ones), bad type or a
-            value rejected by the dataclass's ``__post_init__``.
+        ConfigError: unknown or missing key (the message lists the valid ones), bad type
+            or a value rejected by the dataclass's ``__post_init__``.
     """
     if not isinstance(data, dict):
         raise ConfigError(f"{path or cls.__name__}: expected a mapping, got {data!r}")
-    hints = get_type_hints(cls)
+    hints = hints_of(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    where = f"{path}." if path else ""
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        where = f"{path}." if path else ""
         raise ConfigError(
             f"unknown key {where}{unknown[0]!s}; valid keys{' of ' + path if path else ''}: "
             f"{', '.join(sorted(fields))}"
         )
-    kwargs = {
-        name: _coerce(value, hints[name], f"{path}.{name}" if path else name)
-        for name, value in data.items()
-    }
+    kwargs = {}
+    for name, value in data.items():
+        default = _default(fields[name], base)
+        bounds = fields[name].metadata.get("bounds")  # stated by envs.validate.bounded
+        kwargs[name] = _coerce(
+            value,
+            hints[name],
+            f"{where}{name}",
+            None if default is _NONE else default,
+            bounds.describe() if bounds is not None else "",
+        )
+    if base is not None:
+        kwargs = {name: getattr(base, name) for name in fields} | kwargs
+    missing = [n for n, f in fields.items() if n not in kwargs and _default(f, None) is _NONE]
+    if missing:
+        raise ConfigError(f"{where}{missing[0]} is missing; {cls.__name__} needs it")
     try:
         return cls(**kwargs)
     except ConfigError as exc:
-        if path and not str(exc).startswith(path):
+        # __post_init__ names fields relative to cls: prefix where cls sits.
+        if path:
             raise ConfigError(f"{path}.{exc}") from None
         raise
+
+
+_NONE = object()  # a field without a default
+
+
+def _default(f: dataclasses.Field[Any], base: Any) -> Any:
+    """The value field ``f`` has before ``data`` sets it: from ``base`` or its default."""
+    if base is not None:
+        return getattr(base, f.name)
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return _NONE
+
+
+def _item_path(path: str, i: int, item: Any) -> str:
+    """``path.name`` for a named list item (the override path that reaches it), else ``path[i]``."""
+    name = item.get("name") if isinstance(item, dict) else None
+    return f"{path}.{name}" if isinstance(name, str) and name else f"{path}[{i}]"
+
+
+def _update_named(value: dict[str, Any], item_tp: Any, path: str, base: Any) -> tuple[Any, ...]:
+    """Update named items of the tuple ``base`` from ``{name: {field: value}}``."""
+    names = [getattr(item, "name", None) for item in base]
+    unknown = sorted(set(value) - set(names))
+    if unknown:
+        raise ConfigError(f"{path}: no item named {unknown[0]!r}; names: {names}")
+    return tuple(
+        _coerce(value[name], item_tp, f"{path}.{name}", item) if name in value else item
+        for name, item in zip(names, base, strict=True)
+    )
 
 
 def to_dict(cfg: Any) -> Any:

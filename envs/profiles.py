@@ -36,9 +36,8 @@ year south of the equator) or a constant ``temperature_mean_c``, plus a 4 °C di
 swing peaking at 15:00, an AR(1) weather anomaly (σ 2 °C, coefficient 0.97 per hour) and
 ``temperature_anomaly_c``.
 
-*Load.* Each sector has 24-h weekday and weekend shapes with peak 1, in the style of the
-BDEW standard load profiles (H0 household, G1 office, G3 continuous, …; Meier et al.
-1999; demandlib). Schools use the weekend shape in holidays. Load is
+*Load.* Each sector of :mod:`envs.sectors` has 24-h weekday and weekend shapes
+(weekends from ``first_weekday``; schools use the weekend shape in holidays). Load is
 ``peak_load_mw · shape · (1 + h_s HDH + k_s CDH) · ε``: heating degrees below 15.5 °C and
 cooling degrees above 22 °C with per-sector coefficients (so a heatwave raises
 commercial, data-centre and hospital load), and mean-one lognormal noise ``ε`` with
@@ -56,85 +55,53 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-__all__ = ["SECTORS", "SYSTEM_MIX", "Profiles", "clear_sky_cf", "make_profiles", "power_curve"]
-
-SECTORS: tuple[str, ...] = (
-    "residential",
-    "commercial",
-    "industrial",
-    "data_centre",
-    "hospital",
-    "school",
-    "bakery",
+from envs.sectors import (
+    COOLING_BASE_C,
+    COOLING_PER_C,
+    DAILY_SHAPES,
+    HEATING_BASE_C,
+    HEATING_PER_C,
+    SECTORS,
+    SYSTEM_MIX,
+    sector_shapes,
 )
+from envs.validate import Bounds, check_number
+
+__all__ = [
+    "HEATING_BASE_C",
+    "SECTORS",
+    "SYSTEM_MIX",
+    "WEATHER_BOUNDS",
+    "Profiles",
+    "clear_sky_cf",
+    "make_profiles",
+    "power_curve",
+]
 
 HOURS_PER_YEAR = 8760
-_SCHOOL = SECTORS.index("school")
-
-# (S, 2, 24) daily shapes, [:, 0] weekday and [:, 1] weekend, hour 0 = 00:00-01:00.
-_DAILY_SHAPES = np.array(
-    [
-        [  # residential (H0): morning and evening peaks; later, fuller weekend mornings.
-            [.35, .30, .28, .27, .28, .35, .55, .70, .62, .50, .45, .47,
-             .50, .47, .45, .47, .55, .75, .92, 1.0, .95, .82, .65, .47],
-            [.40, .33, .30, .28, .28, .30, .36, .48, .62, .70, .70, .72,
-             .75, .68, .60, .58, .62, .78, .92, 1.0, .95, .84, .68, .50],
-        ],
-        [  # commercial (G1): office hours on weekdays.
-            [.25, .25, .25, .25, .25, .25, .35, .60, .85, .95, 1.0, 1.0,
-             .95, .97, .98, .95, .85, .65, .45, .35, .30, .28, .26, .25],
-            [.25, .25, .25, .25, .25, .25, .25, .25, .30, .30, .30, .30,
-             .30, .30, .30, .30, .30, .30, .25, .25, .25, .25, .25, .25],
-        ],
-        [  # industrial: two shifts 06-22 on weekdays, a reduced Saturday-like weekend.
-            [.45, .45, .45, .45, .45, .45, .85, .95, 1.0, 1.0, 1.0, .98,
-             .92, .97, 1.0, 1.0, .98, .95, .92, .90, .88, .85, .55, .48],
-            [.40, .40, .40, .40, .40, .40, .50, .50, .50, .50, .50, .50,
-             .50, .50, .50, .50, .50, .50, .40, .40, .40, .40, .40, .40],
-        ],
-        [  # data centre: flat IT load, slight daytime bump.
-            [.95, .95, .95, .95, .95, .95, .96, .97, .98, .99, 1.0, 1.0,
-             1.0, 1.0, 1.0, .99, .98, .97, .96, .96, .95, .95, .95, .95],
-            [.95, .95, .95, .95, .95, .95, .95, .96, .96, .97, .97, .97,
-             .97, .97, .97, .97, .96, .96, .96, .95, .95, .95, .95, .95],
-        ],
-        [  # hospital: near flat, ward and theatre hours higher.
-            [.75, .74, .73, .73, .74, .77, .84, .92, .97, 1.0, 1.0, .99,
-             .98, .98, .97, .95, .92, .89, .86, .84, .82, .80, .78, .76],
-            [.73, .72, .71, .71, .72, .74, .78, .83, .86, .88, .88, .88,
-             .87, .87, .86, .85, .84, .83, .82, .80, .78, .77, .75, .74],
-        ],
-        [  # school: teaching hours on weekdays only.
-            [.15, .15, .15, .15, .15, .15, .20, .55, .90, 1.0, 1.0, .98,
-             .95, .92, .85, .60, .35, .25, .20, .18, .15, .15, .15, .15],
-            [.15] * 24,
-        ],
-        [  # bakery: ovens 02-07, shop until early evening.
-            [.15, .25, .80, 1.0, 1.0, .95, .85, .65, .60, .60, .58, .55,
-             .50, .45, .40, .38, .36, .34, .20, .15, .15, .15, .15, .15],
-            [.15, .20, .65, .80, .80, .75, .70, .60, .55, .55, .50, .45,
-             .30, .20, .18, .15, .15, .15, .15, .15, .15, .15, .15, .15],
-        ],
-    ],
-    dtype=np.float64,
-)  # fmt: skip
-
-# Load change per degree C: heating below 15.5 C, cooling above 22 C, (S,) in 1/degC.
-HEATING_BASE_C = 15.5
-COOLING_BASE_C = 22.0
-_HEATING_PER_C = np.array([0.020, 0.010, 0.003, 0.0, 0.005, 0.012, 0.0])
-_COOLING_PER_C = np.array([0.010, 0.030, 0.005, 0.015, 0.020, 0.010, 0.010])
-# Sector shares of the background (system) load, (S,), sum 1.
-SYSTEM_MIX = np.array([0.35, 0.30, 0.30, 0.02, 0.01, 0.01, 0.01])
+#: Bounds of :func:`make_profiles`' weather arguments, shared with the scenario's
+#: ``weather`` section: the Weibull shape keeps Γ(1 + 1/k) finite, the AR(1)
+#: coefficients below 1 keep the processes stationary, Beta(1, b) needs a mean below 1.
+WEATHER_BOUNDS: dict[str, Bounds] = {
+    "latitude_deg": Bounds(ge=-90, le=90),
+    "cloudiness_mean": Bounds(ge=0, lt=1),
+    "cloudiness_persistence": Bounds(ge=0, lt=1),
+    "wind_mean_speed_m_s": Bounds(gt=0),
+    "wind_weibull_k": Bounds(ge=0.5, le=10),
+    "wind_persistence": Bounds(ge=0, lt=1),
+    "temperature_mean_c": Bounds(ge=-50, le=50),
+    "temperature_anomaly_c": Bounds(ge=-30, le=30),
+    "load_noise_std": Bounds(ge=0, le=1),
+    "member_weather_noise_std": Bounds(ge=0, le=1),
+}
 _SYSTEM_NOISE_SCALE = 0.3
-# School holidays as (first, last) day of year, 0-based inclusive: Christmas, summer.
-_SCHOOL_HOLIDAYS = ((0, 5), (186, 226), (354, 364))
-_FIRST_WEEKDAY = 0  # 1 January is a Monday.
+_N_SYSTEM = len(SYSTEM_MIX)  # sectors in the system mix (the first ones of SECTORS)
 
 _PERFORMANCE_RATIO = 0.85
 _TEMP_ANNUAL_MEAN_C, _TEMP_SEASON_AMPLITUDE_C, _TEMP_COLDEST_DAY = 10.0, 9.0, 15
@@ -213,7 +180,7 @@ def clear_sky_cf(hour_of_year: ArrayLike, latitude_deg: float) -> NDArray[np.flo
         Same shape as ``hour_of_year``, capacity factor in [0, 1]; 0 while the sun is down.
 
     Raises:
-        ValueError: if ``latitude_deg`` is outside [-90, 90].
+        ConfigError: (a ValueError) if ``latitude_deg`` is outside [-90, 90].
 
     Examples:
         >>> float(clear_sky_cf(np.array(0), 50.0))
@@ -221,7 +188,7 @@ def clear_sky_cf(hour_of_year: ArrayLike, latitude_deg: float) -> NDArray[np.flo
         >>> round(float(clear_sky_cf(np.array(171 * 24 + 12), 50.0)), 2)
         0.76
     """
-    _check_range("latitude_deg", latitude_deg, -90.0, 90.0, "[-90, 90]")
+    check_number("latitude_deg", latitude_deg, bounds=WEATHER_BOUNDS["latitude_deg"])
     h = np.asarray(hour_of_year, dtype=np.float64) % HOURS_PER_YEAR
     day = np.floor(h / 24.0) + 1.0  # Cooper's n, 1-based day of year.
     declination = np.deg2rad(23.45) * np.sin(2.0 * np.pi * (284.0 + day) / 365.0)
@@ -255,6 +222,7 @@ def make_profiles(
     temperature_anomaly_c: float = 0.0,
     load_noise_std: float = 0.05,
     member_weather_noise_std: float = 0.05,
+    first_weekday: int = 0,
 ) -> Profiles:
     """Draw hourly load, PV, wind and temperature series for E envs and N members.
 
@@ -272,22 +240,25 @@ def make_profiles(
         cloudiness_mean: mean fractional attenuation of clear-sky irradiance, in [0, 1).
         cloudiness_persistence: hourly AR(1) coefficient of the cloud process, in [0, 1).
         wind_mean_speed_m_s: mean hub-height wind speed, m/s, > 0.
-        wind_weibull_k: Weibull shape, > 0.
+        wind_weibull_k: Weibull shape, in [0.5, 10].
         wind_persistence: hourly AR(1) coefficient of the wind process, in [0, 1).
-        temperature_mean_c: constant daily-mean temperature, deg C; None for the seasonal
-            climatology.
-        temperature_anomaly_c: added to every hour, deg C (a heatwave is +8).
-        load_noise_std: relative std of the multiplicative load noise, >= 0.
-        member_weather_noise_std: relative std of each member's PV/wind deviation, >= 0.
+        temperature_mean_c: constant daily-mean temperature, deg C, in [-50, 50]; None for
+            the seasonal climatology.
+        temperature_anomaly_c: added to every hour, deg C, in [-30, 30] (a heatwave is +8).
+        load_noise_std: relative std of the multiplicative load noise, in [0, 1].
+        member_weather_noise_std: relative std of each member's PV/wind deviation, in [0, 1].
+        first_weekday: weekday of 1 January, 0 = Monday ... 6 = Sunday (2018 and 2024
+            start on a Monday, 2023 on a Sunday).
 
     Returns:
         A :class:`Profiles` with the shapes listed there.
 
     Raises:
-        ValueError: naming the argument, its bad value and what is allowed.
+        ConfigError: (a ValueError) naming the argument, its bad value and what is allowed.
     """
     sector_idx, peak, pv_cap, wind_cap = _check_members(sector_idx, peak_load_mw, pv_mw, wind_mw)
     _check_scalars(
+        first_weekday=first_weekday,
         num_envs=num_envs,
         hours=hours,
         start_hour_of_year=start_hour_of_year,
@@ -332,20 +303,22 @@ def make_profiles(
     temperature_c = temperature_c + _TEMP_ANOMALY_STD_C * _ar1(
         weather[2], _TEMP_ANOMALY_PERSISTENCE
     )
-    heating_deg = np.maximum(HEATING_BASE_C - temperature_c, 0.0)  # (E, T)
-    cooling_deg = np.maximum(temperature_c - COOLING_BASE_C, 0.0)
-    weather_factor = (  # (E, T, S)
-        1.0 + heating_deg[..., None] * _HEATING_PER_C + cooling_deg[..., None] * _COOLING_PER_C
-    )
+    heating_deg = np.maximum(HEATING_BASE_C - temperature_c, 0.0)[..., None]  # (E, T, 1)
+    cooling_deg = np.maximum(temperature_c - COOLING_BASE_C, 0.0)[..., None]
+    weather_factor = 1.0 + heating_deg * HEATING_PER_C + cooling_deg * COOLING_PER_C  # (E, T, S)
 
-    shape_st = _sector_shapes(abs_hour, day_of_year, hour_of_day)  # (S, T)
+    shape_st = sector_shapes(abs_hour, day_of_year, hour_of_day, first_weekday)  # (S, T)
     load_mw = weather_factor[..., sector_idx]  # (E, T, N)
     load_mw *= shape_st[sector_idx].T * peak
     load_mw *= _lognormal_unit_mean(load_eps, load_noise_std)
 
-    mix_peak = float(np.max(SYSTEM_MIX @ _DAILY_SHAPES[:, 0, :]))
-    system_shape = (SYSTEM_MIX @ shape_st) * (system_peak_load_mw / mix_peak)  # (T,)
-    system_load_mw = system_shape * (weather_factor @ SYSTEM_MIX)
+    # The system mix covers the first _N_SYSTEM sectors; its factor is computed over those
+    # alone (not sliced from the S-wide one) so the products sum in the order they always did.
+    k = _N_SYSTEM
+    system_factor = 1.0 + heating_deg * HEATING_PER_C[:k] + cooling_deg * COOLING_PER_C[:k]
+    mix_peak = float(np.max(SYSTEM_MIX @ DAILY_SHAPES[:k, 0, :]))
+    system_shape = (SYSTEM_MIX @ shape_st[:k]) * (system_peak_load_mw / mix_peak)  # (T,)
+    system_load_mw = system_shape * (system_factor @ SYSTEM_MIX)
     system_load_mw *= _lognormal_unit_mean(weather[3], _SYSTEM_NOISE_SCALE * load_noise_std)
 
     return Profiles(
@@ -428,53 +401,20 @@ def _temperature(
     return mean_c + diurnal
 
 
-def _sector_shapes(
-    abs_hour: NDArray[np.int64],
-    day_of_year: NDArray[np.int64],
-    hour_of_day: NDArray[np.int64],
-) -> NDArray[np.float64]:
-    """(S, T) weather-neutral load shape per sector, peak 1 (weekends, school holidays)."""
-    weekend = (abs_hour // 24 + _FIRST_WEEKDAY) % 7 >= 5
-    holiday = np.zeros_like(weekend)
-    for first, last in _SCHOOL_HOLIDAYS:  # three calendar ranges, not a loop over hours
-        holiday |= (day_of_year >= first) & (day_of_year <= last)
-    off = np.broadcast_to(weekend, (len(SECTORS), weekend.shape[0])).copy()
-    off[_SCHOOL] |= holiday
-    return np.where(off, _DAILY_SHAPES[:, 1, hour_of_day], _DAILY_SHAPES[:, 0, hour_of_day])
-
-
-def _check_range(name: str, value: float, low: float, high: float, allowed: str) -> None:
-    """Raise ValueError unless ``low <= value <= high`` (finite)."""
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name}={value!r}; expected a finite value in {allowed}")
-
-
-def _check_scalars(**kw: float | None) -> None:
-    """Validate the scalar arguments of :func:`make_profiles`."""
-    for name in ("num_envs", "hours", "start_hour_of_year"):
-        value = kw[name]
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise ValueError(f"{name}={value!r}; expected an int")
-        kw[name] = int(value)
-    for name, value in kw.items():  # plain floats, so messages read 0.5, not np.float64(0.5)
-        if isinstance(value, np.floating):
-            kw[name] = float(value)
+def _check_scalars(**kw: Any) -> None:
+    """Validate the scalar arguments of :func:`make_profiles` (bounds: WEATHER_BOUNDS)."""
     inf = math.inf
-    _check_range("num_envs", kw["num_envs"], 1, inf, "[1, inf) (number of envs E)")
-    _check_range("hours", kw["hours"], 1, inf, "[1, inf) (series length T)")
-    _check_range("start_hour_of_year", kw["start_hour_of_year"], 0, 8759, "[0, 8759]")
-    for name in ("system_peak_load_mw", "wind_mean_speed_m_s", "wind_weibull_k"):
-        if not (math.isfinite(kw[name]) and kw[name] > 0.0):
-            raise ValueError(f"{name}={kw[name]!r}; expected a finite value > 0")
-    _check_range("latitude_deg", kw["latitude_deg"], -90.0, 90.0, "[-90, 90]")
-    for name in ("cloudiness_mean", "cloudiness_persistence", "wind_persistence"):
-        if not (math.isfinite(kw[name]) and 0.0 <= kw[name] < 1.0):
-            raise ValueError(f"{name}={kw[name]!r}; expected a value in [0, 1)")
-    for name in ("load_noise_std", "member_weather_noise_std"):
-        _check_range(name, kw[name], 0.0, inf, "[0, inf)")
-    _check_range("temperature_anomaly_c", kw["temperature_anomaly_c"], -inf, inf, "(-inf, inf)")
-    if kw["temperature_mean_c"] is not None:
-        _check_range("temperature_mean_c", kw["temperature_mean_c"], -inf, inf, "(-inf, inf)")
+    check_number("num_envs", kw.pop("num_envs"), integer=True, bounds=Bounds(ge=1), unit="envs")
+    check_number("hours", kw.pop("hours"), integer=True, bounds=Bounds(ge=1), unit="h")
+    check_number(
+        "start_hour_of_year", kw.pop("start_hour_of_year"), integer=True, bounds=Bounds(0, le=8759)
+    )
+    check_number("first_weekday", kw.pop("first_weekday"), integer=True, bounds=Bounds(0, le=6))
+    check_number("system_peak_load_mw", kw.pop("system_peak_load_mw"), bounds=Bounds(gt=0))
+    if kw["temperature_mean_c"] is None:
+        kw.pop("temperature_mean_c")
+    for name, value in kw.items():
+        check_number(name, value, bounds=WEATHER_BOUNDS.get(name, Bounds(-inf, le=inf)))
 
 
 def _check_members(sector_idx: ArrayLike, *capacities: ArrayLike) -> tuple[NDArray[np.int64], ...]:

@@ -81,9 +81,10 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec
 
 from envs.config_loader import apply_overrides, build, load_yaml
-from envs.errors import ActionError, ConfigError, EpisodeOverError
+from envs.errors import ActionError, EpisodeOverError
 from envs.market.orderbook import BUY, SELL, OrderBook, TickGrid, Trades
 from envs.registry import scenario_file
+from envs.validate import bounded, check, check_fields
 
 __all__ = [
     "ExchangeConfig",
@@ -99,53 +100,41 @@ ENV_ID = "reservation_exchange_v0"
 _ACTION_COLS = 6
 
 
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
-
-
-def _check_min(section: str, cfg: Any, minimum: float, *names: str, strict: bool = False) -> None:
-    """Raise ConfigError naming ``section.name`` unless each field is >= (or >) ``minimum``."""
-    for name in names:
-        value = getattr(cfg, name)
-        if value < minimum or (strict and value == minimum):
-            op = ">" if strict else ">="
-            where = f"{section}." if section else ""
-            raise ConfigError(f"{where}{name}={value}; expected {op} {minimum}")
-
-
 @dataclass(frozen=True, slots=True)
 class MarketConfig:
     """Exchange rules: grid, horizon, gate closure, opening call, action scale."""
 
     price_floor_eur_per_mwh: float = 0.0
     price_cap_eur_per_mwh: float = 200.0
-    tick_eur_per_mwh: float = 0.5
-    lot_mw: float = 0.1
-    horizon_h: int = 4
-    intervals_per_hour: int = 4
-    gate_lead_intervals: int = 1
+    tick_eur_per_mwh: float = bounded(0.5, gt=0)
+    lot_mw: float = bounded(0.1, gt=0)
+    horizon_h: int = bounded(4, ge=1)
+    intervals_per_hour: int = bounded(4, ge=1, unit="intervals")
+    gate_lead_intervals: int = bounded(1, ge=0, unit="intervals")
     opening_auction: bool = True
-    price_bins: int = 20
+    price_bins: int = bounded(20, ge=1, unit="bins")
     max_order_mw: float = 2.0
 
     def __post_init__(self) -> None:
-        """Validate ranges; the message names the field."""
-        _check(
+        """Check each field's type and bounds, and the rules across fields."""
+        check_fields(self)
+        check(
             self.price_cap_eur_per_mwh > self.price_floor_eur_per_mwh,
-            f"market.price_cap_eur_per_mwh={self.price_cap_eur_per_mwh} must exceed "
-            f"price_floor_eur_per_mwh={self.price_floor_eur_per_mwh}",
+            "price_cap_eur_per_mwh",
+            self.price_cap_eur_per_mwh,
+            f"above price_floor_eur_per_mwh={self.price_floor_eur_per_mwh}",
         )
-        _check_min("market", self, 0.0, "tick_eur_per_mwh", "lot_mw", strict=True)
-        _check_min("market", self, 1, "horizon_h", "intervals_per_hour", "price_bins")
-        _check(
-            0 <= self.gate_lead_intervals < self.intervals_per_hour,
-            f"market.gate_lead_intervals={self.gate_lead_intervals}; expected 0 <= value < "
-            f"intervals_per_hour={self.intervals_per_hour}",
+        check(
+            self.gate_lead_intervals < self.intervals_per_hour,
+            "gate_lead_intervals",
+            self.gate_lead_intervals,
+            f"0 <= value < intervals_per_hour={self.intervals_per_hour}",
         )
-        _check(
+        check(
             self.max_order_mw >= self.lot_mw,
-            f"market.max_order_mw={self.max_order_mw}; expected >= lot_mw={self.lot_mw}",
+            "max_order_mw",
+            self.max_order_mw,
+            f">= lot_mw={self.lot_mw}",
         )
 
     @property
@@ -168,26 +157,27 @@ class MarketConfig:
 class ProsumerConfig:
     """Prosumer population: synthetic load and PV, drawn per episode from the env's rng."""
 
-    count: int = 4
-    load_mw_low: float = 0.5
+    count: int = bounded(4, ge=1, unit="prosumers")
+    load_mw_low: float = bounded(0.5, ge=0)
     load_mw_high: float = 2.0
-    pv_peak_mw_low: float = 0.0
+    pv_peak_mw_low: float = bounded(0.0, ge=0)
     pv_peak_mw_high: float = 4.0
-    forecast_error_std: float = 0.1
+    forecast_error_std: float = bounded(0.1, ge=0)
 
     def __post_init__(self) -> None:
-        """Validate ranges; the message names the field."""
-        _check_min("prosumers", self, 1, "count")
-        _check_min("prosumers", self, 0.0, "forecast_error_std", "load_mw_low", "pv_peak_mw_low")
-        _check(
+        """Check each field's type and bounds, and each low <= its high."""
+        check_fields(self)
+        check(
             self.load_mw_low <= self.load_mw_high,
-            f"prosumers.load_mw_low={self.load_mw_low}, load_mw_high={self.load_mw_high}; "
-            "expected low <= high",
+            "load_mw_low",
+            self.load_mw_low,
+            f"<= load_mw_high={self.load_mw_high}",
         )
-        _check(
+        check(
             self.pv_peak_mw_low <= self.pv_peak_mw_high,
-            f"prosumers.pv_peak_mw_low={self.pv_peak_mw_low}, pv_peak_mw_high="
-            f"{self.pv_peak_mw_high}; expected low <= high",
+            "pv_peak_mw_low",
+            self.pv_peak_mw_low,
+            f"<= pv_peak_mw_high={self.pv_peak_mw_high}",
         )
 
 
@@ -198,16 +188,17 @@ class SettlementConfig:
     imbalance_short_eur_per_mwh: float = 150.0
     imbalance_long_eur_per_mwh: float = 20.0
     no_reservation_no_service: bool = False
-    voll_eur_per_mwh: float = 500.0
+    voll_eur_per_mwh: float = bounded(500.0, ge=0)
 
     def __post_init__(self) -> None:
-        """Validate ranges; the message names the field."""
-        _check(
+        """Check each field's type and bounds, and short >= long imbalance prices."""
+        check_fields(self)
+        check(
             self.imbalance_short_eur_per_mwh >= self.imbalance_long_eur_per_mwh,
-            f"settlement.imbalance_short_eur_per_mwh={self.imbalance_short_eur_per_mwh}; "
-            f"expected >= imbalance_long_eur_per_mwh={self.imbalance_long_eur_per_mwh}",
+            "imbalance_short_eur_per_mwh",
+            self.imbalance_short_eur_per_mwh,
+            f">= imbalance_long_eur_per_mwh={self.imbalance_long_eur_per_mwh}",
         )
-        _check_min("settlement", self, 0.0, "voll_eur_per_mwh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,21 +209,21 @@ class ExchangeConfig:
     day (0-23) of delivery hour 0 (it shapes load and PV).
     """
 
-    hours: int = 24
-    start_hour: int = 0
+    hours: int = bounded(24, ge=1)
+    start_hour: int = bounded(0, ge=0, le=23, unit="h of day")
     market: MarketConfig = field(default_factory=MarketConfig)
     prosumers: ProsumerConfig = field(default_factory=ProsumerConfig)
     settlement: SettlementConfig = field(default_factory=SettlementConfig)
 
     def __post_init__(self) -> None:
-        """Validate ranges; the message names the field."""
-        _check_min("", self, 1, "hours")
-        _check(0 <= self.start_hour < 24, f"start_hour={self.start_hour}; expected 0 <= value < 24")
-        _check(
+        """Check each field's type and bounds, and a window for the opening auction."""
+        check_fields(self)
+        check(
             not self.market.opening_auction or self.market.window_intervals >= 2,
-            f"market.opening_auction needs a trading window of >= 2 intervals, got "
-            f"{self.market.window_intervals} (horizon_h * intervals_per_hour - "
-            "gate_lead_intervals)",
+            "market.opening_auction",
+            self.market.opening_auction,
+            f"a trading window of >= 2 intervals (horizon_h * intervals_per_hour - "
+            f"gate_lead_intervals), got {self.market.window_intervals}",
         )
 
     @property

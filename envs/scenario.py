@@ -2,7 +2,9 @@
 
 A scenario YAML (``configs/scenarios/<name>.yaml``) sets any of the fields below;
 ``extends: <name>`` starts from another scenario. Code defaults equal
-``configs/scenarios/default.yaml``'s base. Units are in the field names.
+``configs/scenarios/default.yaml``'s base. Units are in the field names; each field's
+bounds are stated where it is declared (:func:`envs.validate.bounded`) and checked at
+construction, so a bad value fails with its dotted path before any env is built.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from typing import Any, Literal
 
 from envs.config_loader import apply_overrides, build, load_yaml
 from envs.errors import ConfigError
+from envs.profiles import WEATHER_BOUNDS
 from envs.registry import scenario_file
+from envs.sectors import SECTORS
+from envs.validate import bounded, check, check_fields
 
 __all__ = [
     "PERSONAS",
@@ -21,14 +26,11 @@ __all__ = [
     "load_scenario",
 ]
 
-Sector = Literal[
-    "residential", "commercial", "industrial", "data_centre", "hospital", "school", "bakery"
-]
+# Any sector of the one sector table (envs/sectors.py).
+Sector = Literal[SECTORS]  # type: ignore[valid-type]
 
-
-def _check(ok: bool, path: str, value: Any, expected: str) -> None:
-    if not ok:
-        raise ConfigError(f"{path}={value!r} is out of range; expected {expected}")
+# Shared by the weather config and the generator's arguments (envs/profiles.py).
+_W = WEATHER_BOUNDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,47 +38,29 @@ class SpotConfig:
     """Energy market rules (DESIGN §3.3)."""
 
     price_floor_eur_per_mwh: float = -500.0
-    price_cap_eur_per_mwh: float = 3000.0
+    price_cap_eur_per_mwh: float = bounded(3000.0, gt=0)
     pricing: Literal["uniform", "pay_as_bid"] = "uniform"
-    demand_elastic_share: float = 0.0
-    demand_blocks: int = 4
+    demand_elastic_share: float = bounded(0.0, ge=0, lt=1)
+    demand_blocks: int = bounded(4, ge=1, le=16)
     demand_price_low_eur_per_mwh: float = 30.0
     demand_price_high_eur_per_mwh: float = 300.0
-    imbalance_spread_eur_per_mwh: float = 25.0
-    scarcity_price_share: float = 0.9
+    imbalance_spread_eur_per_mwh: float = bounded(25.0, ge=0)
+    scarcity_price_share: float = bounded(0.9, gt=0, le=1)
 
     def __post_init__(self) -> None:
-        _check(
+        """Check each field's type and bounds, the floor below the cap, the demand prices."""
+        check_fields(self)
+        check(
             self.price_floor_eur_per_mwh < self.price_cap_eur_per_mwh,
-            "spot.price_floor_eur_per_mwh",
+            "price_floor_eur_per_mwh",
             self.price_floor_eur_per_mwh,
-            f"below spot.price_cap_eur_per_mwh={self.price_cap_eur_per_mwh}",
+            f"below price_cap_eur_per_mwh={self.price_cap_eur_per_mwh}",
         )
-        _check(
-            self.price_cap_eur_per_mwh > 0
-            and self.demand_price_high_eur_per_mwh <= self.price_cap_eur_per_mwh,
-            "spot.price_cap_eur_per_mwh",
+        check(
+            self.demand_price_high_eur_per_mwh <= self.price_cap_eur_per_mwh,
+            "price_cap_eur_per_mwh",
             self.price_cap_eur_per_mwh,
-            f"> 0 and >= spot.demand_price_high_eur_per_mwh={self.demand_price_high_eur_per_mwh}",
-        )
-        _check(
-            0.0 <= self.demand_elastic_share < 1.0,
-            "spot.demand_elastic_share",
-            self.demand_elastic_share,
-            "[0, 1)",
-        )
-        _check(1 <= self.demand_blocks <= 16, "spot.demand_blocks", self.demand_blocks, "1..16")
-        _check(
-            self.imbalance_spread_eur_per_mwh >= 0,
-            "spot.imbalance_spread_eur_per_mwh",
-            self.imbalance_spread_eur_per_mwh,
-            ">= 0",
-        )
-        _check(
-            0.0 < self.scarcity_price_share <= 1.0,
-            "spot.scarcity_price_share",
-            self.scarcity_price_share,
-            "(0, 1]",
+            f">= demand_price_high_eur_per_mwh={self.demand_price_high_eur_per_mwh}",
         )
 
 
@@ -85,73 +69,39 @@ class ReserveConfig:
     """Upward reserve market (DESIGN §3.3)."""
 
     enabled: bool = True
-    requirement_share_of_load: float = 0.04
-    requirement_share_of_renewables: float = 0.1
-    scarcity_price_eur_per_mw: float = 500.0
-    activation_probability: float = 0.15
-    activation_fraction_max: float = 0.5
-    non_delivery_penalty_eur_per_mwh: float = 1000.0
+    requirement_share_of_load: float = bounded(0.04, ge=0, le=1)
+    requirement_share_of_renewables: float = bounded(0.1, ge=0, le=1)
+    scarcity_price_eur_per_mw: float = bounded(500.0, gt=0)
+    activation_probability: float = bounded(0.15, ge=0, le=1)
+    activation_fraction_max: float = bounded(0.5, ge=0, le=1)
+    non_delivery_penalty_eur_per_mwh: float = bounded(1000.0, ge=0)
 
     def __post_init__(self) -> None:
-        _check(
-            0.0 <= self.requirement_share_of_load <= 1.0,
-            "reserve.requirement_share_of_load",
-            self.requirement_share_of_load,
-            "[0, 1]",
-        )
-        _check(
-            0.0 <= self.activation_probability <= 1.0,
-            "reserve.activation_probability",
-            self.activation_probability,
-            "[0, 1]",
-        )
-        _check(
-            0.0 <= self.activation_fraction_max <= 1.0,
-            "reserve.activation_fraction_max",
-            self.activation_fraction_max,
-            "[0, 1]",
-        )
-        _check(
-            self.scarcity_price_eur_per_mw > 0,
-            "reserve.scarcity_price_eur_per_mw",
-            self.scarcity_price_eur_per_mw,
-            "> 0",
-        )
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class CapacityConfig:
-    """Capacity market with a VRR demand curve (DESIGN §3.3)."""
+    """Capacity market with a VRR demand curve (DESIGN §3.3).
+
+    ``period_h`` is the auction period (0 = once per episode), at most a leap year.
+    """
 
     enabled: bool = True
-    period_h: int = 0
-    target_share_of_peak: float = 1.15
-    price_cap_eur_per_mw_day: float = 300.0
-    curve_lower: float = 0.05
-    curve_upper: float = 0.10
-    battery_full_credit_h: float = 4.0
-    solar_credit: float = 0.1
-    wind_credit: float = 0.15
-    performance_penalty_eur_per_mwh: float = 3000.0
+    period_h: int = bounded(0, ge=0, le=8784)
+    target_share_of_peak: float = bounded(1.15, gt=0)
+    price_cap_eur_per_mw_day: float = bounded(300.0, gt=0)
+    curve_lower: float = bounded(0.05, ge=0, lt=1)
+    curve_upper: float = bounded(0.10, gt=0)
+    battery_full_credit_h: float = bounded(4.0, gt=0)
+    solar_credit: float = bounded(0.1, ge=0, le=1)
+    wind_credit: float = bounded(0.15, ge=0, le=1)
+    performance_penalty_eur_per_mwh: float = bounded(3000.0, ge=0)
 
     def __post_init__(self) -> None:
-        _check(
-            self.period_h >= 0, "capacity.period_h", self.period_h, ">= 0 (0 = once per episode)"
-        )
-        _check(
-            self.target_share_of_peak > 0,
-            "capacity.target_share_of_peak",
-            self.target_share_of_peak,
-            "> 0",
-        )
-        _check(0.0 <= self.curve_lower < 1.0, "capacity.curve_lower", self.curve_lower, "[0, 1)")
-        _check(self.curve_upper > 0.0, "capacity.curve_upper", self.curve_upper, "> 0")
-        _check(
-            self.price_cap_eur_per_mw_day > 0,
-            "capacity.price_cap_eur_per_mw_day",
-            self.price_cap_eur_per_mw_day,
-            "> 0",
-        )
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,35 +110,24 @@ class GeneratorConfig:
 
     name: str
     technology: str = "gas_cc"
-    capacity_mw: float = 100.0
+    capacity_mw: float = bounded(100.0, gt=0)
     marginal_cost_eur_per_mwh: float = 50.0
-    ramp_mw_per_h: float = 100.0
-    emission_t_per_mwh: float = 0.37
-    min_output_mw: float = 0.0
-    capacity_derating: float = 0.9
-    reserve_cost_eur_per_mw: float = 5.0
-    reserve_share: float = 0.2
+    ramp_mw_per_h: float = bounded(100.0, gt=0)
+    emission_t_per_mwh: float = bounded(0.37, ge=0)
+    min_output_mw: float = bounded(0.0, ge=0)
+    capacity_derating: float = bounded(0.9, gt=0, le=1)
+    reserve_cost_eur_per_mw: float = bounded(5.0, ge=0)
+    reserve_share: float = bounded(0.2, ge=0, le=1)
 
     def __post_init__(self) -> None:
-        p = f"fleet.generators[{self.name}]"
-        _check(self.capacity_mw > 0, f"{p}.capacity_mw", self.capacity_mw, "> 0")
-        _check(self.ramp_mw_per_h > 0, f"{p}.ramp_mw_per_h", self.ramp_mw_per_h, "> 0")
-        _check(
-            0 <= self.min_output_mw <= self.capacity_mw,
-            f"{p}.min_output_mw",
+        """Check each field's type and bounds, and the minimum output within capacity."""
+        check_fields(self)
+        check(
+            self.min_output_mw <= self.capacity_mw,
+            "min_output_mw",
             self.min_output_mw,
             f"[0, capacity_mw={self.capacity_mw}]",
         )
-        _check(
-            self.emission_t_per_mwh >= 0, f"{p}.emission_t_per_mwh", self.emission_t_per_mwh, ">= 0"
-        )
-        _check(
-            0 < self.capacity_derating <= 1,
-            f"{p}.capacity_derating",
-            self.capacity_derating,
-            "(0, 1]",
-        )
-        _check(0 <= self.reserve_share <= 1, f"{p}.reserve_share", self.reserve_share, "[0, 1]")
 
 
 DEFAULT_FLEET: tuple[GeneratorConfig, ...] = (
@@ -205,74 +144,48 @@ DEFAULT_FLEET: tuple[GeneratorConfig, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class FleetConfig:
-    """The incumbent fleet and its scripted strategy (DESIGN §4)."""
+    """The incumbent fleet and its scripted strategy (DESIGN §4); markups are fractions."""
 
     strategy: Literal["competitive", "markup", "withholding"] = "competitive"
     controlled: bool = False
-    tranches: int = 3
-    markup: float = 0.15
-    rsi_threshold: float = 1.1
-    withhold_fraction: float = 0.3
-    pivotal_markup: float = 1.0
-    max_markup: float = 3.0
+    tranches: int = bounded(3, ge=1, le=8)
+    markup: float = bounded(0.15, ge=0)
+    rsi_threshold: float = bounded(1.1, gt=0)
+    withhold_fraction: float = bounded(0.3, ge=0, le=1)
+    pivotal_markup: float = bounded(1.0, ge=0)
+    max_markup: float = bounded(3.0, gt=0)
     generators: tuple[GeneratorConfig, ...] = DEFAULT_FLEET
 
     def __post_init__(self) -> None:
-        _check(1 <= self.tranches <= 8, "fleet.tranches", self.tranches, "1..8")
-        _check(self.markup >= 0, "fleet.markup", self.markup, ">= 0")
-        _check(self.rsi_threshold > 0, "fleet.rsi_threshold", self.rsi_threshold, "> 0")
-        _check(
-            0 <= self.withhold_fraction <= 1,
-            "fleet.withhold_fraction",
-            self.withhold_fraction,
-            "[0, 1]",
-        )
-        _check(self.max_markup > 0, "fleet.max_markup", self.max_markup, "> 0")
-        _check(
-            len(self.generators) >= 1, "fleet.generators", self.generators, "at least one generator"
-        )
+        """Check each field's type and bounds, and at least one generator, names unique."""
+        check_fields(self)
+        check(len(self.generators) >= 1, "generators", self.generators, "at least one generator")
         names = [g.name for g in self.generators]
-        _check(len(set(names)) == len(names), "fleet.generators", names, "unique names")
+        check(len(set(names)) == len(names), "generators", names, "unique names")
 
 
 @dataclass(frozen=True, slots=True)
 class PersonaConfig:
-    """A member archetype; sizes are per member, before ``members.size_scale``."""
+    """A member archetype; sizes are per member, before ``members.size_scale``.
+
+    ``battery_efficiency`` is the round trip; ``risk_weight`` the members' risk aversion
+    beta in [0, 1] (DESIGN §4).
+    """
 
     sector: Sector
-    peak_load_mw: float
-    pv_mw: float = 0.0
-    wind_mw: float = 0.0
-    battery_mwh: float = 0.0
-    battery_mw: float = 0.0
-    battery_efficiency: float = 0.9
-    flex_share: float = 0.0
-    export_limit_mw: float = 1e6
-    risk_weight: float = 0.0
+    peak_load_mw: float = bounded(gt=0)
+    pv_mw: float = bounded(0.0, ge=0)
+    wind_mw: float = bounded(0.0, ge=0)
+    battery_mwh: float = bounded(0.0, ge=0)
+    battery_mw: float = bounded(0.0, ge=0)
+    battery_efficiency: float = bounded(0.9, gt=0, le=1)
+    flex_share: float = bounded(0.0, ge=0, le=0.5)
+    export_limit_mw: float = bounded(1e6, ge=0)
+    risk_weight: float = bounded(0.0, ge=0, le=1)
 
     def __post_init__(self) -> None:
-        _check(
-            self.peak_load_mw > 0, f"persona[{self.sector}].peak_load_mw", self.peak_load_mw, "> 0"
-        )
-        for name in ("pv_mw", "wind_mw", "battery_mwh", "battery_mw", "export_limit_mw"):
-            _check(
-                getattr(self, name) >= 0,
-                f"persona[{self.sector}].{name}",
-                getattr(self, name),
-                ">= 0",
-            )
-        _check(
-            0 < self.battery_efficiency <= 1,
-            f"persona[{self.sector}].battery_efficiency",
-            self.battery_efficiency,
-            "(0, 1] (round trip)",
-        )
-        _check(
-            0 <= self.flex_share <= 0.5,
-            f"persona[{self.sector}].flex_share",
-            self.flex_share,
-            "[0, 0.5]",
-        )
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 #: Built-in personas (DESIGN §4). A member stands for an aggregate site (e.g. ~300 homes).
@@ -293,11 +206,16 @@ PERSONAS: dict[str, PersonaConfig] = {
 
 @dataclass(frozen=True, slots=True)
 class MembersConfig:
-    """The coalition's prosumer members (DESIGN §4)."""
+    """The coalition's prosumer members (DESIGN §4).
 
-    count: int = 20
+    ``mix`` gives each persona's share of ``count`` (weights, normalised); the scales
+    multiply every persona's sizes (``size_scale`` all of them, so it must be > 0).
+    """
+
+    count: int = bounded(20, ge=1, le=100_000)
     agents: bool = True
-    mix: dict[str, float] = field(
+    mix: dict[str, float] = bounded(  # noqa: RUF009 - bounded returns a dataclasses.field
+        ge=0,
         default_factory=lambda: {
             "residential": 0.3,
             "commercial": 0.2,
@@ -306,28 +224,21 @@ class MembersConfig:
             "hospital": 0.1,
             "school": 0.15,
             "bakery": 0.1,
-        }
+        },
     )
-    size_scale: float = 1.0
-    pv_scale: float = 1.0
-    battery_scale: float = 1.0
+    size_scale: float = bounded(1.0, gt=0)
+    pv_scale: float = bounded(1.0, ge=0)
+    battery_scale: float = bounded(1.0, ge=0)
     personas: dict[str, PersonaConfig] = field(default_factory=lambda: dict(PERSONAS))
     reward: Literal["individual", "team", "mix"] = "individual"
-    reward_mix: float = 0.5
+    reward_mix: float = bounded(0.5, ge=0, le=1)
 
     def __post_init__(self) -> None:
-        _check(1 <= self.count <= 100_000, "members.count", self.count, "1..100000")
+        """Check each field's type and bounds, and a mix of known personas summing > 0."""
+        check_fields(self)
         unknown = sorted(set(self.mix) - set(self.personas))
-        _check(not unknown, "members.mix", unknown, f"persona names among {sorted(self.personas)}")
-        _check(
-            all(v >= 0 for v in self.mix.values()) and sum(self.mix.values()) > 0,
-            "members.mix",
-            self.mix,
-            "non-negative shares with a positive sum",
-        )
-        for name in ("size_scale", "pv_scale", "battery_scale"):
-            _check(getattr(self, name) >= 0, f"members.{name}", getattr(self, name), ">= 0")
-        _check(0 <= self.reward_mix <= 1, "members.reward_mix", self.reward_mix, "[0, 1]")
+        check(not unknown, "mix", unknown, f"persona names among {sorted(self.personas)}")
+        check(sum(self.mix.values()) > 0, "mix", self.mix, "shares with a positive sum")
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,113 +246,82 @@ class CoalitionConfig:
     """The coalition trader (DESIGN §3.2, §3.5)."""
 
     allocation: Literal["proportional", "marginal", "shapley"] = "proportional"
-    shapley_permutations: int = 32
+    shapley_permutations: int = bounded(32, ge=1, le=4096)
 
     def __post_init__(self) -> None:
-        _check(
-            1 <= self.shapley_permutations <= 4096,
-            "coalition.shapley_permutations",
-            self.shapley_permutations,
-            "1..4096",
-        )
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class TariffConfig:
-    """Retail tariff of the individual-actor counterfactual, and grid charges (DESIGN §3.5)."""
+    """Retail tariff of the individual-actor counterfactual, and grid charges (DESIGN §3.5).
 
-    energy_eur_per_mwh: float = 110.0
-    network_eur_per_mwh: float = 55.0
-    taxes_eur_per_mwh: float = 20.0
+    ``peak_hours`` are hours of day (0-23); the multipliers scale the energy price in and
+    outside them; ``community_discount`` is a fraction of the network charge.
+    """
+
+    energy_eur_per_mwh: float = bounded(110.0, ge=0)
+    network_eur_per_mwh: float = bounded(55.0, ge=0)
+    taxes_eur_per_mwh: float = bounded(20.0, ge=0)
     feed_in_eur_per_mwh: float = 45.0
     time_of_use: bool = False
-    peak_hours: tuple[int, ...] = (17, 18, 19, 20)
-    peak_multiplier: float = 1.5
-    offpeak_multiplier: float = 0.85
-    community_discount: float = 0.0
+    peak_hours: tuple[int, ...] = bounded((17, 18, 19, 20), ge=0, le=23, unit="h of day")
+    peak_multiplier: float = bounded(1.5, ge=0)
+    offpeak_multiplier: float = bounded(0.85, ge=0)
+    community_discount: float = bounded(0.0, ge=0, le=1)
 
     def __post_init__(self) -> None:
-        _check(
-            0 <= self.community_discount <= 1,
-            "tariff.community_discount",
-            self.community_discount,
-            "[0, 1]",
-        )
-        _check(
-            all(0 <= h <= 23 for h in self.peak_hours),
-            "tariff.peak_hours",
-            self.peak_hours,
-            "hours 0..23",
-        )
-        for name in ("energy_eur_per_mwh", "network_eur_per_mwh", "taxes_eur_per_mwh"):
-            _check(getattr(self, name) >= 0, f"tariff.{name}", getattr(self, name), ">= 0")
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class BackgroundConfig:
     """System demand outside the coalition and must-take system renewables."""
 
-    peak_load_mw: float = 800.0
-    solar_mw: float = 150.0
-    wind_mw: float = 200.0
+    peak_load_mw: float = bounded(800.0, gt=0)
+    solar_mw: float = bounded(150.0, ge=0)
+    wind_mw: float = bounded(200.0, ge=0)
     renewable_offer_eur_per_mwh: float = 0.0
 
     def __post_init__(self) -> None:
-        _check(self.peak_load_mw > 0, "background.peak_load_mw", self.peak_load_mw, "> 0")
-        _check(
-            self.solar_mw >= 0 and self.wind_mw >= 0,
-            "background.solar_mw/wind_mw",
-            (self.solar_mw, self.wind_mw),
-            ">= 0",
-        )
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class WeatherConfig:
-    """Synthetic weather (see :mod:`envs.profiles`)."""
+    """Synthetic weather (see :mod:`envs.profiles`, whose argument bounds these are)."""
 
-    latitude_deg: float = 50.0
-    cloudiness_mean: float = 0.4
-    cloudiness_persistence: float = 0.9
-    wind_mean_speed_m_s: float = 7.5
-    wind_weibull_k: float = 2.0
-    wind_persistence: float = 0.95
-    temperature_anomaly_c: float = 0.0
-    load_noise_std: float = 0.05
+    latitude_deg: float = bounded(50.0, ge=-66, le=66)
+    cloudiness_mean: float = bounded(0.4, bounds=_W["cloudiness_mean"])
+    cloudiness_persistence: float = bounded(0.9, bounds=_W["cloudiness_persistence"])
+    wind_mean_speed_m_s: float = bounded(7.5, bounds=_W["wind_mean_speed_m_s"])
+    wind_weibull_k: float = bounded(2.0, bounds=_W["wind_weibull_k"])
+    wind_persistence: float = bounded(0.95, bounds=_W["wind_persistence"])
+    temperature_anomaly_c: float = bounded(0.0, bounds=_W["temperature_anomaly_c"])
+    load_noise_std: float = bounded(0.05, bounds=_W["load_noise_std"])
 
     def __post_init__(self) -> None:
-        _check(
-            -66 <= self.latitude_deg <= 66, "weather.latitude_deg", self.latitude_deg, "[-66, 66]"
-        )
-        _check(
-            0 <= self.cloudiness_mean < 1, "weather.cloudiness_mean", self.cloudiness_mean, "[0, 1)"
-        )
-        _check(
-            self.wind_mean_speed_m_s > 0,
-            "weather.wind_mean_speed_m_s",
-            self.wind_mean_speed_m_s,
-            "> 0",
-        )
-        for name in ("cloudiness_persistence", "wind_persistence"):
-            _check(0 <= getattr(self, name) < 1, f"weather.{name}", getattr(self, name), "[0, 1)")
+        """Check each field's type and bounds (so a bad value fails here, not at reset)."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class ForecastConfig:
-    """Forecasts in observations: relative error grows with lead time as sqrt((h+1)/H)."""
+    """Forecasts in observations: relative error grows with lead time as sqrt((h+1)/H).
 
-    horizon_h: int = 24
-    load_error: float = 0.05
-    renewable_error: float = 0.2
+    The errors are relative standard deviations at the horizon (0.2 = 20 %).
+    """
+
+    horizon_h: int = bounded(24, ge=1, le=168)
+    load_error: float = bounded(0.05, ge=0, le=1)
+    renewable_error: float = bounded(0.2, ge=0, le=1)
 
     def __post_init__(self) -> None:
-        _check(1 <= self.horizon_h <= 168, "forecast.horizon_h", self.horizon_h, "1..168")
-        _check(
-            self.load_error >= 0 and self.renewable_error >= 0,
-            "forecast.load_error/renewable_error",
-            (self.load_error, self.renewable_error),
-            ">= 0",
-        )
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,22 +333,26 @@ class PpaConfig:
     the wind shape are the coalition's imbalance. ``volume_mw: 0`` means no PPA.
     """
 
-    volume_mw: float = 0.0
+    volume_mw: float = bounded(0.0, ge=0)
     price_eur_per_mwh: float = 50.0
 
     def __post_init__(self) -> None:
-        _check(self.volume_mw >= 0, "ppa.volume_mw", self.volume_mw, ">= 0")
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class ScenarioConfig:
-    """A whole scenario: market rules, participants, weather and policy."""
+    """A whole scenario: market rules, participants, weather and policy.
+
+    ``days`` is the episode length; ``start_day_of_year`` its first day (1 = 1 January).
+    """
 
     name: str = "default"
     description: str = ""
-    days: int = 7
-    start_day_of_year: int = 100
-    carbon_price_eur_per_t: float = 0.0
+    days: int = bounded(7, ge=1, le=366)
+    start_day_of_year: int = bounded(100, ge=1, le=365)
+    carbon_price_eur_per_t: float = bounded(0.0, ge=0)
     emissions_accounting: Literal["marginal", "average"] = "average"
     spot: SpotConfig = field(default_factory=SpotConfig)
     reserve: ReserveConfig = field(default_factory=ReserveConfig)
@@ -483,19 +367,8 @@ class ScenarioConfig:
     ppa: PpaConfig = field(default_factory=PpaConfig)
 
     def __post_init__(self) -> None:
-        _check(1 <= self.days <= 366, "days", self.days, "1..366")
-        _check(
-            1 <= self.start_day_of_year <= 365,
-            "start_day_of_year",
-            self.start_day_of_year,
-            "1..365",
-        )
-        _check(
-            self.carbon_price_eur_per_t >= 0,
-            "carbon_price_eur_per_t",
-            self.carbon_price_eur_per_t,
-            ">= 0",
-        )
+        """Check each field's type and bounds (sections checked themselves when built)."""
+        check_fields(self)
 
     @property
     def hours(self) -> int:

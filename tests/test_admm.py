@@ -60,7 +60,7 @@ def test_cli_json_and_plot(tmp_path, capsys):
 
 def test_unknown_scenario_and_bad_persona():
     assert admm.main(["--scenario", "nope"]) == 2
-    with pytest.raises(ConfigError, match=r"personas\[x\]\.beta=2"):
+    with pytest.raises(ConfigError, match=r"beta=2\.0 is out of range; .* in \[0, 1\]"):
         admm.PersonaSpec(name="x", beta=2.0)
 
 

@@ -151,21 +151,58 @@ def test_swaps_never_lower_cfe(pool: tuple[np.ndarray, np.ndarray]) -> None:
     assert pooled_share == pytest.approx(m.pool_pooled_cfe_pct, abs=1e-9)
 
 
-# --- Synthetic profiles ----------------------------------------------------------------
+# --- Synthetic profiles: the simulator's generator ---------------------------------------
 def test_synthetic_profiles_scaled_seeded_and_bounded() -> None:
-    annual = np.arange(1.0, 7.0) * 1000.0
-    load = cfe.synthetic_load_mwh(list(cfe.SECTORS), annual, np.random.default_rng(1))
-    again = cfe.synthetic_load_mwh(list(cfe.SECTORS), annual, np.random.default_rng(1))
-    np.testing.assert_array_equal(load, again)
-    np.testing.assert_allclose(load.sum(axis=0), annual)
-    solar = cfe.synthetic_solar_cf(np.random.default_rng(1))
-    wind = cfe.synthetic_wind_cf(np.random.default_rng(1))
+    cfg = load_scenario("pooled_procurement")
+    prof = build_profiles(cfg, np.random.default_rng(1))
+    again = build_profiles(cfg, np.random.default_rng(1))
+    np.testing.assert_array_equal(prof.load_mwh, again.load_mwh)
+    annual = [p.annual_load_mwh for p in cfg.participants]
+    np.testing.assert_allclose(prof.load_mwh.sum(axis=0), annual)
+    solar = prof.solar_mwh[:, 0] / prof.solar_mwh[:, 0].max()
+    wind = prof.wind_mwh[:, 0] / prof.wind_mwh[:, 0].max()
     assert solar.shape == wind.shape == (8760,)
-    assert 0.0 <= solar.min() and solar.max() <= 1.0 and 0.0 <= wind.min() and wind.max() <= 1.0
     assert solar.reshape(365, 24)[:, 2].max() == 0.0  # no sun at 02:00
-    assert 0.12 < solar.mean() < 0.30 and 0.2 < wind.mean() < 0.5
-    with pytest.raises(ValueError, match="sector 'bakery' is unknown; valid sectors"):
-        cfe.synthetic_load_mwh(["bakery"], [1.0], np.random.default_rng(0))
+    # Regional weather: every participant's solar and wind have the same shape.
+    shapes = prof.solar_mwh / prof.solar_mwh.sum(axis=0)
+    np.testing.assert_allclose(shapes, np.repeat(shapes[:, :1], len(cfg.names), axis=1))
+    # The load shapes are the sector table's: offices work weekdays, data centres do not rest.
+    names = list(cfg.names)
+    office = prof.load_mwh[:, names.index("business")].reshape(365, 24)
+    # 2023 starts on a Sunday: day 1 is a Monday, day 6 a Saturday.
+    assert office[1, 11] > 2.0 * office[6, 11]
+    dc = prof.load_mwh[:, names.index("data_centre")]
+    assert dc.std() / dc.mean() < 0.1
+
+
+def test_synthetic_profiles_are_the_simulators() -> None:
+    from envs.profiles import make_profiles
+    from envs.sectors import SECTORS
+
+    cfg = load_scenario("pooled_procurement")
+    prof = build_profiles(cfg, np.random.default_rng(4))
+    n = len(cfg.participants)
+    sim = make_profiles(
+        np.random.default_rng(4),
+        num_envs=1,
+        hours=8760,
+        start_hour_of_year=0,
+        sector_idx=np.array([SECTORS.index(p.sector) for p in cfg.participants]),
+        peak_load_mw=np.ones(n),
+        pv_mw=np.ones(n),
+        wind_mw=np.ones(n),
+        system_peak_load_mw=1.0,
+        latitude_deg=cfg.synthetic.latitude_deg,
+        wind_mean_speed_m_s=cfg.synthetic.mean_wind_speed_m_per_s,
+        member_weather_noise_std=0.0,
+        first_weekday=6,
+    )
+    np.testing.assert_allclose(
+        prof.load_mwh, cfe.scale_to_annual(sim.load_mw[0], prof.load_mwh.sum(0))
+    )
+    np.testing.assert_allclose(
+        prof.wind_mwh[:, 0], cfe.scale_to_annual(sim.wind_cf[0], prof.wind_mwh[:, 0].sum())
+    )
 
 
 # --- Real profiles from shipped package files ------------------------------------------
@@ -264,8 +301,14 @@ def test_scenario_loads_and_rejects_bad_config() -> None:
     with pytest.raises(ConfigError, match=r"profiles='measured' is not allowed"):
         load_scenario("pooled_procurement", {"profiles": "measured"})
     bad = {"participants": [{"name": "a", "sector": "hospital", "annual_load_mwh": -1}]}
-    with pytest.raises(ConfigError, match=r"participants\[a\].annual_load_mwh=-1.0"):
+    with pytest.raises(ConfigError, match=r"participants\.a\.annual_load_mwh=-1.0 is out of"):
         build(CfeScenarioConfig, bad)
+    with pytest.raises(ConfigError, match=r"participants\.hospital\.sector='clinic' is not"):
+        load_scenario("pooled_procurement", {"participants.hospital.sector": "clinic"})
+    with pytest.raises(ConfigError, match=r"participants\.hospital\.solar_mwh=nan is not finite"):
+        load_scenario("pooled_procurement", {"participants.hospital.solar_mwh": "nan"})
+    one = load_scenario("pooled_procurement", {"participants.hospital.wind_mwh": 1.0})
+    assert one.participants[1].wind_mwh == 1.0 and one.participants[0] == cfg.participants[0]
 
 
 def test_profile_csv_replaces_shape(tmp_path: Path) -> None:

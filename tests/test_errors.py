@@ -70,11 +70,11 @@ def test_unknown_override_path_names_it():
 @pytest.mark.parametrize(
     ("kwargs", "pattern"),
     [
-        ({"days": 0}, r"days=0 is out of range; expected 1\.\.366"),
+        ({"days": 0}, r"days=0 is out of range; expected a whole number in \[1, 366\]"),
         (
             {"overrides": {"spot.price_floor_eur_per_mwh": 4000}},
-            r"spot\.price_floor_eur_per_mwh=4000\.0 is out of range; expected below "
-            r"spot\.price_cap_eur_per_mwh=3000\.0",
+            r"spot\.price_floor_eur_per_mwh=4000\.0 is not allowed; expected below "
+            r"price_cap_eur_per_mwh=3000\.0",
         ),
         (
             {"overrides": {"spot.pricing": "vickrey"}},

@@ -212,7 +212,7 @@ def test_imitation_warm_start_fits_the_teachers_member_set_points(tmp_path):
 def test_imitation_teacher_must_be_an_agent_name():
     from envs.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"mappo.imitate='mcp' is invalid; expected '' or a"):
+    with pytest.raises(ConfigError, match=r"mappo.imitate='mcp' is not allowed; expected '' or a"):
         load_config(CONFIGS / "mappo.yaml", {"mappo.imitate": "mcp"})
     with pytest.raises(ConfigError, match=r"mappo\.reserve_base"):
         load_config(CONFIGS / "mappo.yaml", {"mappo.reserve_base": "all"})

@@ -23,6 +23,7 @@ import yaml
 
 from envs.config_loader import apply_overrides, build, to_dict
 from envs.errors import ConfigError
+from envs.validate import bounded, check, check_fields
 
 __all__ = [
     "EnvSpec",
@@ -41,11 +42,6 @@ TRAINING_SCENARIOS = (
 )  # fmt: skip
 
 
-def _check(ok: bool, path: str, value: Any, expected: str) -> None:
-    if not ok:
-        raise ConfigError(f"{path}={value!r} is invalid; expected {expected}")
-
-
 @dataclass(frozen=True, slots=True)
 class EnvSpec:
     """Which batched env to train on.
@@ -61,14 +57,14 @@ class EnvSpec:
 
     env_id: str = "multimarket_v0"
     scenarios: tuple[str, ...] = ("default",)
-    num_envs: int = 64
-    days: int = 7
+    num_envs: int = bounded(64, ge=1, unit="envs")
+    days: int = bounded(7, ge=1, le=366)
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check(len(self.scenarios) > 0, "env.scenarios", self.scenarios, "at least one name")
-        _check(self.num_envs >= 1, "env.num_envs", self.num_envs, "an integer >= 1")
-        _check(self.days >= 1, "env.days", self.days, "an integer >= 1")
+        """Check each field's type and bounds, and at least one scenario."""
+        check_fields(self)
+        check(len(self.scenarios) > 0, "scenarios", self.scenarios, "at least one name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,21 +114,21 @@ class MappoConfig:
             scenario; imitate_epochs: passes over the demonstrations.
     """
 
-    lr: float = 0.0005
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    epochs: int = 4
-    minibatches: int = 4
-    clip: float = 0.2
-    value_clip: float = 0.2
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    hidden: int = 64
-    log_std_init: float = -1.0
-    coalition_log_std_init: tuple[float, ...] = ()
+    lr: float = bounded(0.0005, gt=0)
+    gamma: float = bounded(0.99, gt=0, le=1)
+    gae_lambda: float = bounded(0.95, ge=0, le=1)
+    epochs: int = bounded(4, ge=1)
+    minibatches: int = bounded(4, ge=1)
+    clip: float = bounded(0.2, gt=0)
+    value_clip: float = bounded(0.2, ge=0)
+    ent_coef: float = bounded(0.0, ge=0)
+    vf_coef: float = bounded(0.5, ge=0)
+    max_grad_norm: float = bounded(0.5, gt=0)
+    hidden: int = bounded(64, ge=1, unit="units")
+    log_std_init: float = bounded(-1.0, ge=-20, le=2)
+    coalition_log_std_init: tuple[float, ...] = bounded((), ge=-20, le=2)
     fixed_coalition_entries: tuple[str, ...] = ()
-    reward_scale: float = 0.01
+    reward_scale: float = bounded(0.01, gt=0)
     obs_norm: bool = True
     value_norm: bool = True
     residual: bool = True
@@ -141,33 +137,23 @@ class MappoConfig:
     critic_obs: bool = False
     reserve_base: str = "none"
     imitate: str = ""
-    imitate_episodes: int = 8
-    imitate_epochs: int = 20
+    imitate_episodes: int = bounded(8, ge=1, unit="episodes")
+    imitate_epochs: int = bounded(20, ge=1)
 
     def __post_init__(self) -> None:
-        _check(self.lr > 0, "mappo.lr", self.lr, "> 0")
-        _check(0 < self.gamma <= 1, "mappo.gamma", self.gamma, "in (0, 1]")
-        _check(0 <= self.gae_lambda <= 1, "mappo.gae_lambda", self.gae_lambda, "in [0, 1]")
-        _check(self.epochs >= 1, "mappo.epochs", self.epochs, ">= 1")
-        _check(self.minibatches >= 1, "mappo.minibatches", self.minibatches, ">= 1")
-        _check(self.clip > 0, "mappo.clip", self.clip, "> 0")
-        _check(self.value_clip >= 0, "mappo.value_clip", self.value_clip, ">= 0")
-        _check(self.hidden >= 1, "mappo.hidden", self.hidden, ">= 1")
-        _check(self.reward_scale > 0, "mappo.reward_scale", self.reward_scale, "> 0")
+        """Check each field's type and bounds, and the names among the allowed ones."""
+        check_fields(self)
+        groups = "names among coalition, members, incumbents"
         bad = sorted(set(self.learn_groups) - {"coalition", "members", "incumbents"})
-        _check(not bad, "mappo.learn_groups", self.learn_groups,
-               "names among coalition, members, incumbents")  # fmt: skip
-        _check(self.reserve_base in ("none", "headroom"), "mappo.reserve_base",
-               self.reserve_base, "'none' or 'headroom'")  # fmt: skip
+        check(not bad, "learn_groups", self.learn_groups, groups)
+        check(self.reserve_base in ("none", "headroom"), "reserve_base", self.reserve_base,
+              "'none' or 'headroom'")  # fmt: skip
         from agents.base import BUILTINS
 
-        _check(self.imitate in ("", *BUILTINS), "mappo.imitate", self.imitate,
-               f"'' or a built-in agent name ({', '.join(sorted(BUILTINS))})")  # fmt: skip
-        _check(self.imitate_episodes >= 1, "mappo.imitate_episodes", self.imitate_episodes, ">= 1")
-        _check(self.imitate_epochs >= 1, "mappo.imitate_epochs", self.imitate_epochs, ">= 1")
+        check(self.imitate in ("", *BUILTINS), "imitate", self.imitate,
+              f"'' or a built-in agent name ({', '.join(sorted(BUILTINS))})")  # fmt: skip
         bad = sorted(set(self.forecast_features) - {"coalition", "members", "incumbents"})
-        _check(not bad, "mappo.forecast_features", self.forecast_features,
-               "names among coalition, members, incumbents")  # fmt: skip
+        check(not bad, "forecast_features", self.forecast_features, groups)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,27 +173,25 @@ class PPOConfig:
             [-2, 2], the sum clipped to [-1, 1]).
     """
 
-    lr: float = 0.0003
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip: float = 0.2
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    epochs: int = 5
-    batch_size: int = 1024
-    hidden: int = 64
-    log_std_init: float = -1.0
-    coalition_log_std_init: tuple[float, ...] = ()
+    lr: float = bounded(0.0003, gt=0)
+    gamma: float = bounded(0.99, gt=0, le=1)
+    gae_lambda: float = bounded(0.95, ge=0, le=1)
+    clip: float = bounded(0.2, gt=0)
+    ent_coef: float = bounded(0.0, ge=0)
+    vf_coef: float = bounded(0.5, ge=0)
+    max_grad_norm: float = bounded(0.5, gt=0)
+    epochs: int = bounded(5, ge=1)
+    batch_size: int = bounded(1024, ge=2, unit="samples")
+    hidden: int = bounded(64, ge=1, unit="units")
+    log_std_init: float = bounded(-1.0, ge=-20, le=2)
+    coalition_log_std_init: tuple[float, ...] = bounded((), ge=-20, le=2)
     fixed_coalition_entries: tuple[str, ...] = ()
-    reward_scale: float = 0.001
+    reward_scale: float = bounded(0.001, gt=0)
     residual: bool = True
 
     def __post_init__(self) -> None:
-        _check(self.lr > 0, "ppo.lr", self.lr, "> 0")
-        _check(self.epochs >= 1, "ppo.epochs", self.epochs, ">= 1")
-        _check(self.batch_size >= 2, "ppo.batch_size", self.batch_size, ">= 2")
-        _check(self.reward_scale > 0, "ppo.reward_scale", self.reward_scale, "> 0")
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,18 +209,17 @@ class TrainConfig:
     """
 
     algo: Literal["ppo", "mappo", "ippo"] = "mappo"
-    seed: int = 0
-    total_steps: int = 1_000_000
-    threads: int = 2
-    checkpoint_every: int = 10
+    seed: int = bounded(0, ge=0)  # numpy seeds are non-negative
+    total_steps: int = bounded(1_000_000, ge=1, unit="steps")
+    threads: int = bounded(2, ge=1, unit="threads")
+    checkpoint_every: int = bounded(10, ge=1, unit="iterations")
     env: EnvSpec = field(default_factory=EnvSpec)
     mappo: MappoConfig = field(default_factory=MappoConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
     def __post_init__(self) -> None:
-        _check(self.total_steps >= 1, "total_steps", self.total_steps, ">= 1")
-        _check(self.threads >= 1, "threads", self.threads, ">= 1")
-        _check(self.checkpoint_every >= 1, "checkpoint_every", self.checkpoint_every, ">= 1")
+        """Check each field's type and bounds."""
+        check_fields(self)
 
     @property
     def steps_per_iteration(self) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from envs.errors import ConfigError
+from envs.validate import bounded, check, check_fields
 
 __all__ = [
     "SEATS",
@@ -31,11 +31,6 @@ DecisionRule = Literal["majority", "consensus", "unanimity"]
 OpponentKind = Literal["wind_aggregator", "retailer", "producer"]
 
 
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(message)
-
-
 @dataclass(frozen=True, slots=True)
 class PartyConfig:
     """One negotiating party's offers and concession tactic (§4.2; tactics after [21], [76]).
@@ -46,28 +41,17 @@ class PartyConfig:
 
     initial_price_eur_per_mwh: float
     limit_price_eur_per_mwh: float
-    initial_volume_mw: float = 848.0
-    limit_volume_mw: float = 848.0
+    initial_volume_mw: float = bounded(848.0, ge=0)
+    limit_volume_mw: float = bounded(848.0, ge=0)
     tactic: Tactic = "linear"
-    concession_factor: float = 0.1
-    deadline_proposals: int = 20
+    # 0.1 = concede 10% of the remaining gap per proposal, as in the paper's §4.2.
+    concession_factor: float = bounded(0.1, gt=0, le=1)
+    deadline_proposals: int = bounded(20, ge=1, unit="proposals")
     withdraw_at_limit: bool = True
 
     def __post_init__(self) -> None:
-        _check(
-            0.0 < self.concession_factor <= 1.0,
-            f"concession_factor={self.concession_factor!r}: expected a fraction in (0, 1]"
-            " (0.1 = concede 10% of the remaining gap per proposal, as in the paper's §4.2)",
-        )
-        _check(
-            self.deadline_proposals >= 1,
-            f"deadline_proposals={self.deadline_proposals!r}: expected at least 1",
-        )
-        _check(
-            min(self.initial_volume_mw, self.limit_volume_mw) >= 0.0,
-            f"initial_volume_mw={self.initial_volume_mw!r}, limit_volume_mw="
-            f"{self.limit_volume_mw!r}: volumes must be >= 0 MW",
-        )
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,31 +63,18 @@ class MembersConfig:
     members score proposals by the same cost function and vote alike).
     """
 
-    count: int = 312
-    total_consumption_mw: float = 212.0
-    consumption_sigma: float = 0.0
-    delay_cost_eur_per_mwh: float = 0.0
-    delay_cost_sigma: float = 0.0
-    deviation_cost_sigma_eur_per_mwh: float = 0.0
-    initial_price_sigma_eur_per_mwh: float = 0.0
-    limit_price_sigma_eur_per_mwh: float = 0.0
+    count: int = bounded(312, ge=1, unit="members")
+    total_consumption_mw: float = bounded(212.0, gt=0)
+    consumption_sigma: float = bounded(0.0, ge=0)
+    delay_cost_eur_per_mwh: float = bounded(0.0, ge=0)
+    delay_cost_sigma: float = bounded(0.0, ge=0)
+    deviation_cost_sigma_eur_per_mwh: float = bounded(0.0, ge=0)
+    initial_price_sigma_eur_per_mwh: float = bounded(0.0, ge=0)
+    limit_price_sigma_eur_per_mwh: float = bounded(0.0, ge=0)
 
     def __post_init__(self) -> None:
-        _check(self.count >= 1, f"members.count={self.count!r}: expected at least 1 member")
-        _check(
-            self.total_consumption_mw > 0.0,
-            f"members.total_consumption_mw={self.total_consumption_mw!r}: expected > 0 MW",
-        )
-        for name in (
-            "consumption_sigma",
-            "delay_cost_eur_per_mwh",
-            "delay_cost_sigma",
-            "deviation_cost_sigma_eur_per_mwh",
-            "initial_price_sigma_eur_per_mwh",
-            "limit_price_sigma_eur_per_mwh",
-        ):
-            value = getattr(self, name)
-            _check(value >= 0.0, f"members.{name}={value!r}: expected >= 0")
+        """Check each field's type and bounds."""
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +95,13 @@ class TariffConfig:
     other_charges_eur_per_mwh: float = 1.50
     market_energy_eur_per_mwh: float = 48.11
     ppa_deviation_cost_eur_per_mwh: float = 5.39
-    grid_access_discount: float = 0.5
+    # 0.5 = the 50% self-consumption discount of §4.1.
+    grid_access_discount: float = bounded(0.5, ge=0, le=1)
     aggregator_market_remuneration_eur_per_mwh: float = 43.28
 
     def __post_init__(self) -> None:
-        _check(
-            0.0 <= self.grid_access_discount <= 1.0,
-            f"tariff.grid_access_discount={self.grid_access_discount!r}: expected a fraction"
-            " in [0, 1] (0.5 = the 50% self-consumption discount of §4.1)",
-        )
+        """Check each field's type and bounds."""
+        check_fields(self)
 
     @property
     def regulated_other_eur_per_mwh(self) -> float:
@@ -168,7 +137,7 @@ def _opponent_default() -> PartyConfig:
 class NegotiationConfig:
     """The whole ``ppa_negotiation_v0`` scenario (defaults: the paper's §4 case)."""
 
-    need_mw: float = 848.0
+    need_mw: float = bounded(848.0, gt=0)
     mediator: PartyConfig = field(default_factory=_mediator_default)
     opponent: PartyConfig = field(default_factory=_opponent_default)
     opponent_kind: OpponentKind = "wind_aggregator"
@@ -181,43 +150,48 @@ class NegotiationConfig:
     negotiate_volume: bool = False
     rl_seats: tuple[str, ...] = SEATS
     action_type: Literal["box", "discrete"] = "box"
-    n_price_levels: int = 101
+    # At least 2 levels for discrete actions.
+    n_price_levels: int = bounded(101, ge=2, unit="levels")
     price_floor_eur_per_mwh: float = 0.0
     price_cap_eur_per_mwh: float = 100.0
-    volume_floor_mw: float = 0.0
+    volume_floor_mw: float = bounded(0.0, ge=0)
     volume_cap_mw: float = 1696.0
 
     def __post_init__(self) -> None:
-        _check(self.need_mw > 0.0, f"need_mw={self.need_mw!r}: expected > 0 MW")
-        _check(
+        """Check each field's type and bounds, floors below caps, offers within the bounds."""
+        check_fields(self)
+        check(
             self.price_floor_eur_per_mwh < self.price_cap_eur_per_mwh,
-            f"price_floor_eur_per_mwh={self.price_floor_eur_per_mwh!r} must be below "
-            f"price_cap_eur_per_mwh={self.price_cap_eur_per_mwh!r}",
+            "price_floor_eur_per_mwh",
+            self.price_floor_eur_per_mwh,
+            f"below price_cap_eur_per_mwh={self.price_cap_eur_per_mwh!r}",
         )
-        _check(
-            0.0 <= self.volume_floor_mw < self.volume_cap_mw,
-            f"volume_floor_mw={self.volume_floor_mw!r}, volume_cap_mw={self.volume_cap_mw!r}:"
-            " expected 0 <= floor < cap",
+        check(
+            self.volume_floor_mw < self.volume_cap_mw,
+            "volume_floor_mw",
+            self.volume_floor_mw,
+            f"below volume_cap_mw={self.volume_cap_mw!r}",
         )
         for seat in SEATS:
             party: PartyConfig = getattr(self, seat)
             for name in ("initial_price_eur_per_mwh", "limit_price_eur_per_mwh"):
-                value = getattr(party, name)
-                _check(
-                    self.price_floor_eur_per_mwh <= value <= self.price_cap_eur_per_mwh,
-                    f"{seat}.{name}={value!r} is outside [price_floor_eur_per_mwh, "
-                    f"price_cap_eur_per_mwh] = [{self.price_floor_eur_per_mwh}, "
-                    f"{self.price_cap_eur_per_mwh}]; widen the bounds or change the offer",
+                check(
+                    self.price_floor_eur_per_mwh
+                    <= getattr(party, name)
+                    <= self.price_cap_eur_per_mwh,
+                    f"{seat}.{name}",
+                    getattr(party, name),
+                    f"within [price_floor_eur_per_mwh, price_cap_eur_per_mwh] = "
+                    f"[{self.price_floor_eur_per_mwh}, {self.price_cap_eur_per_mwh}]; widen the "
+                    "bounds or change the offer",
                 )
         bad = [s for s in self.rl_seats if s not in SEATS]
-        _check(
+        check(
             bool(self.rl_seats) and not bad and len(set(self.rl_seats)) == len(self.rl_seats),
-            f"rl_seats={list(self.rl_seats)!r}: expected a non-empty subset of {list(SEATS)}"
-            " without repeats (the other seat is scripted by its tactic)",
-        )
-        _check(
-            self.n_price_levels >= 2,
-            f"n_price_levels={self.n_price_levels!r}: expected at least 2 (discrete actions)",
+            "rl_seats",
+            list(self.rl_seats),
+            f"a non-empty subset of {list(SEATS)} without repeats (the other seat is scripted "
+            "by its tactic)",
         )
 
     @property
