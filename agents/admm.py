@@ -44,11 +44,11 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from agents.highs import quiet_highs
-from envs.config_loader import build, load_yaml
+from envs.config.loader import build, load_yaml
+from envs.config.validate import bounded, check, check_fields
+from envs.data.profiles import SECTORS, make_profiles
 from envs.errors import ConfigError, UnknownNameError
-from envs.profiles import SECTORS, make_profiles
 from envs.registry import scenario_file
-from envs.validate import bounded, check, check_fields
 
 F64 = NDArray[np.float64]
 TOOL = "agents.admm"

@@ -39,8 +39,8 @@ from agents.admm import Coordinator, PersonaSpec, iterate, member_qp
 from agents.base import MarketPolicy
 from agents.forecast import coalition_price_forecast, make_forecaster
 from agents.mpc import plan_actions
-from envs import observe as ob
 from envs.actors.members import battery_bounds
+from envs.sim import observe as ob
 
 F64 = NDArray[np.float64]
 KW_PER_MW = 1000.0

@@ -137,7 +137,7 @@ def make_forecaster(name: str, horizon_h: int) -> SeasonalNaive:
 def residual_load_forecast(obs: np.ndarray, at: dict[str, int], horizon_h: int) -> np.ndarray:
     """The published residual load (system load minus system renewables, / background
     peak) for the next H hours, (..., H), from any agent's observation (..., D); ``at``:
-    its feature offsets (``envs.observe.index(H)[group]``, the common ones agree)."""
+    its feature offsets (``envs.sim.observe.index(H)[group]``, the common ones agree)."""
     load = obs[..., at["system_load_fc"] : at["system_load_fc"] + horizon_h]
     return load - obs[..., at["system_renewables_fc"] : at["system_renewables_fc"] + horizon_h]
 
@@ -155,7 +155,7 @@ def coalition_price_forecast(
 
     Args:
         coal_obs: the coalition's observation (float64); ``at``: its feature offsets
-            (``envs.observe.index(H)["coalition"]``).
+            (``envs.sim.observe.index(H)["coalition"]``).
 
     Returns:
         (H,) prices, EUR/MWh.

@@ -2,7 +2,7 @@
 
 They build their bids with the simulator's own code (:func:`envs.actors.fleet.scripted_bids`
 and :func:`envs.actors.fleet.encode_bid_params`), so a scripted incumbent and an
-incumbent policy of the same strategy bid identically (``tests/test_agents.py`` checks
+incumbent policy of the same strategy bid identically (``tests/agents/test_agents.py`` checks
 that whole episodes match). Each reads only its own observation (its residual supply
 index) plus the static fleet config.
 """
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from agents.base import MarketPolicy
-from envs import observe as ob
 from envs.actors import fleet as fl
+from envs.sim import observe as ob
 
 __all__ = ["Competitive", "IncumbentStrategy", "Markup", "Withholding"]
 

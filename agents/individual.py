@@ -20,7 +20,7 @@ import numpy as np
 
 from agents.base import MarketPolicy
 from agents.mpc import CoalitionLP, plan_actions
-from envs import observe as ob
+from envs.sim import observe as ob
 
 __all__ = ["IndividualPolicy"]
 

@@ -47,10 +47,10 @@ from torch import nn
 from agents.base import MarketPolicy
 from agents.forecast import residual_load_forecast
 from agents.simple import RulePolicy
-from envs import observe as ob
 from envs.actors.coalition import reserve_entry, spot_entries
 from envs.actors.coalition import slots as coalition_slots
 from envs.actors.members import battery_bounds, flex_bounds
+from envs.sim import observe as ob
 
 __all__ = [
     "GaussianActor",
@@ -74,7 +74,7 @@ def feasible_set_points(
     last_hour: bool,
     members: Any,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Members' set-points projected as the env projects them (``envs.kernel``'s step).
+    """Members' set-points projected as the env projects them (``envs.sim.kernel``'s step).
 
     Args:
         actions: (..., N, 2) normalised ``[b, f]`` in [-1, 1].
@@ -131,7 +131,7 @@ def reserve_headroom(batt_mw: np.ndarray, soc_mwh: np.ndarray, members: Any) -> 
 
     Each battery can move from its set-point ``batt_mw`` (+ charge) down to full
     discharge: ``batt + min(P, eta * soc)``, summed over the last axis (members). The env
-    draws activations pro rata to exactly this headroom (``envs.kernel``), so an award
+    draws activations pro rata to exactly this headroom (``envs.sim.kernel``), so an award
     up to it is always delivered: no non-delivery penalty.
     """
     _, discharge = battery_bounds(soc_mwh, members)

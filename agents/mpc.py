@@ -37,8 +37,8 @@ from numpy.typing import NDArray
 from agents.base import MarketPolicy
 from agents.forecast import coalition_price_forecast, make_forecaster
 from agents.highs import quiet_highs
-from envs import observe as ob
 from envs.actors.coalition import capacity_entry, reserve_entry, spot_entries
+from envs.sim import observe as ob
 
 F64 = NDArray[np.float64]
 

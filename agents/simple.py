@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from agents.base import MarketPolicy
-from envs import observe as ob
 from envs.actors.coalition import price_entry, spot_entries
+from envs.sim import observe as ob
 
 __all__ = ["RandomPolicy", "RulePolicy"]
 

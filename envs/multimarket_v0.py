@@ -39,7 +39,7 @@ in ``infos[agent]["n_clipped"]``; NaN/inf or a wrong shape raise ``ActionError``
   withheld share, then reserve share and markup, then capacity share and price (the
   last two pairs when those markets are open); see ``envs.actors.fleet``.
 
-Observations (``Box(-10, 10)``, float32, layout in :mod:`envs.observe`): calendar,
+Observations (``Box(-10, 10)``, float32, layout in :mod:`envs.sim.observe`): calendar,
 last prices, system load and renewable forecasts for ``forecast.horizon_h`` hours, and
 own state (members: own net-load forecast, state of charge, flex debt;
 incumbents: capacity, marginal cost, last dispatch, residual supply index).
@@ -72,7 +72,7 @@ Version history
 
 from __future__ import annotations
 
-from envs.factories import market_factories
+from envs.adapters.factories import market_factories
 
 ENV_ID = "multimarket_v0"
 make_env, make_gym, make_vector = market_factories(ENV_ID)

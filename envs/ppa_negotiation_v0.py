@@ -81,7 +81,7 @@ from gymnasium.utils import seeding
 from numpy.typing import NDArray
 from pettingzoo import AECEnv
 
-from envs.config_loader import apply_overrides, build, load_yaml, merge, to_dict
+from envs.config.loader import apply_overrides, build, load_yaml, merge, to_dict
 from envs.errors import ActionError, EpisodeOverError
 from envs.negotiation import (
     SEATS,

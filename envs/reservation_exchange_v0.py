@@ -80,11 +80,11 @@ from numpy.typing import NDArray
 from pettingzoo import ParallelEnv
 from pettingzoo.utils import parallel_to_aec
 
-from envs.config_loader import apply_overrides, build, load_yaml
+from envs.config.loader import apply_overrides, build, load_yaml
+from envs.config.validate import bounded, check, check_fields
 from envs.errors import ActionError, EpisodeOverError
 from envs.market.orderbook import BUY, SELL, OrderBook, TickGrid, Trades
 from envs.registry import scenario_file
-from envs.validate import bounded, check, check_fields
 
 __all__ = [
     "ExchangeConfig",

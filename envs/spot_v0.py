@@ -13,7 +13,7 @@ Version history
 
 from __future__ import annotations
 
-from envs.factories import market_factories
+from envs.adapters.factories import market_factories
 
 ENV_ID = "spot_v0"
 make_env, make_gym, make_vector = market_factories(

@@ -70,8 +70,8 @@ def vector_steps_per_s(num_envs: int = 1024, steps: int = 100, repeats: int = 3)
 
 def step_ms_members(members: int = 1000, steps: int = 100, repeats: int = 3) -> float:
     """Median milliseconds of one core step (E = 1) with ``members`` members."""
-    from envs.core import MarketCore
-    from envs.scenario import load_scenario
+    from envs.config.scenario import load_scenario
+    from envs.sim.core import MarketCore
 
     core = MarketCore(load_scenario("default", {"members.count": members}), 1, record_ledger=True)
     rng = np.random.default_rng(0)

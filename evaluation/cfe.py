@@ -4,8 +4,8 @@ Runs a scenario whose file says ``env: evaluation.cfe`` (default ``pooled_procur
 for 8 760 hours and reports, per participant and for the pool, volumetric RE %,
 standalone hourly CFE %, CFE % after pro-rata certificate swaps, pooled CFE % and the
 financials (certificate revenue, swap payments, shortage cost, net settlement, gain over
-going it alone). The metrics are :mod:`envs.cfe`; profiles come from
-:mod:`envs.cfe_config` (synthetic or real package data).
+going it alone). The metrics are :mod:`envs.cfe.model`; profiles come from
+:mod:`envs.cfe.config` (synthetic or real package data).
 
 Examples:
     python -m evaluation.cfe --scenario pooled_procurement
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from envs import cfe
-from envs.cfe_config import CfeScenarioConfig, Profiles, build_profiles, load_scenario
+from envs.cfe import model as cfe
+from envs.cfe.config import CfeScenarioConfig, Profiles, build_profiles, load_scenario
 from envs.errors import ConfigError, UnknownNameError
 
 __all__ = ["main", "run", "write_hourly_csv", "write_plots"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from configs import config_path
-from envs.config_loader import build, load_yaml
+from envs.config.loader import build, load_yaml
 from envs.errors import ConfigError, UnknownNameError
 
 __all__ = [

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 # Stated with the ledger it reads (training's held-out check uses it too).
-from envs.ledger import member_savings
+from envs.sim.ledger import member_savings
 
 __all__ = [
     "REVENUE_MARKETS",
@@ -63,7 +63,7 @@ def incumbent_markup(ledger: pd.DataFrame, record: pd.DataFrame, fleet: pd.DataF
     """Incumbents' markup over marginal cost, weighted by spot energy sold.
 
     Per incumbent g and step t with spot dispatch ``q_gt > 0``: ``(p_t - c_g) / max(c_g, 1)``
-    (the env's own per-unit markup, ``envs/kernel.py``, pinned by a test), averaged with
+    (the env's own per-unit markup, ``envs/sim/kernel.py``, pinned by a test), averaged with
     weights ``q_gt``. Args: ``record`` needs ``step`` and ``price_eur_per_mwh``; ``fleet``
     ``participant`` and ``marginal_cost_eur_per_mwh``. Returns NaN when nothing was sold.
     """

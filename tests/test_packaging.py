@@ -49,3 +49,53 @@ def test_json_commands_print_one_json_document_and_nothing_else(argv):
     out = _python(argv)
     assert out.returncode == 0, out.stderr
     json.loads(out.stdout)  # raises on a banner or any other line around the document
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    """Top-level packages each module of ``package`` imports (any nesting level)."""
+    import ast
+
+    out: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        out[str(path.relative_to(ROOT))] = names
+    return out
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("envs", {"agents", "training", "evaluation", "torch", "stable_baselines3", "tensorboard"}),
+        ("agents", {"training", "evaluation"}),
+        ("training", {"evaluation"}),
+        ("evaluation", {"training"}),
+    ],
+)
+def test_imports_point_one_way(package, forbidden):
+    # envs <- agents <- training, evaluation; training and evaluation never import each other
+    # (torch in envs/adapters/sb3.py only, through stable_baselines3, which is allowed there).
+    bad = {
+        module: sorted(names & forbidden)
+        for module, names in _imports(package).items()
+        if names & forbidden and not module.endswith("adapters/sb3.py")
+    }
+    assert bad == {}
+
+
+def test_no_module_reads_another_modules_private_names():
+    import ast
+
+    bad = []
+    for package in ("envs", "agents", "training", "evaluation"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    bad += [f"{path.name}: {a.name}" for a in node.names
+                            if a.name.startswith("_") and node.module.split(".")[0] in
+                            ("envs", "agents", "training", "evaluation")]  # fmt: skip
+    assert bad == []

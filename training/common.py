@@ -44,7 +44,7 @@ def run_dir_for(cfg: TrainConfig, out: str | None) -> Path:
 
 
 def make_envs(cfg: TrainConfig) -> list[Any]:
-    """One :class:`envs.vector.VectorMarketEnv` per scenario of ``cfg.env``.
+    """One :class:`envs.adapters.vector.VectorMarketEnv` per scenario of ``cfg.env``.
 
     Raises:
         ConfigError: the scenarios' groups, observation, state or action sizes differ

@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 import yaml
 
-from envs.config_loader import apply_overrides, build, to_dict
+from envs.config.loader import apply_overrides, build, to_dict
+from envs.config.validate import bounded, check, check_fields
 from envs.errors import ConfigError
-from envs.validate import bounded, check, check_fields
 
 __all__ = [
     "EnvSpec",

@@ -9,7 +9,7 @@ Members' saving of an episode = what the members would have paid alone (the
 counterfactual bills, ``env.counterfactual_bills()``) plus the members' allocation cash
 in the coalition (the ledger's ``allocation`` rows; + = received), i.e. the
 counterfactual minus their coalition bill: the ledger computation of
-``tests/test_baselines.py``. It equals the sum of the coalition's rewards (checked).
+``tests/agents/test_baselines.py``. It equals the sum of the coalition's rewards (checked).
 Prints a Markdown table (mean and per-seed, EUR per episode) and can write JSON.
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 
 import agents
 import envs
-from envs.ledger import member_savings
+from envs.sim.ledger import member_savings
 
 __all__ = ["episode_saving", "main"]
 

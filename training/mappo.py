@@ -31,7 +31,7 @@ from agents.learned import (
     orthogonal_layer,
     with_forecast_features,
 )
-from envs.observe import common_size
+from envs.sim.observe import common_size
 from training.config import MappoConfig
 from training.gae import compute_gae
 from training.normalize import RunningMeanStd
@@ -145,7 +145,7 @@ class MappoLearner:
         self.actors = nn.ModuleDict({g: GaussianActor(d, a, h, cfg.log_std_init)
                                      for g, (n, d, a) in groups.items()})  # fmt: skip
         # With critic_obs the agent's own features are its input minus the common
-        # features (envs.observe), which the state already holds.
+        # features (envs.sim.observe), which the state already holds.
         self.own_from = common_size(horizon_h)
 
         def critic(n: int, d: int) -> nn.Module:

@@ -1,7 +1,7 @@
 """stable-baselines3 PPO on the coalition's view of the batched env.
 
 The coalition acts; members and incumbents follow their scripted actions
-(:class:`envs.sb3.CoalitionVecEnv`, one batched env, not one Python env per
+(:class:`envs.adapters.sb3.CoalitionVecEnv`, one batched env, not one Python env per
 worker). Each SB3 rollout is one whole episode of all E envs (``n_steps`` = episode
 hours): episode ``k`` is reset with :func:`training.rollout.iteration_seed` (seed, k)
 and rolls out scenario ``k % len(scenarios)``, so a resumed run sees the same markets.
@@ -27,7 +27,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.logger import Logger
 from torch import nn
 
-from envs.sb3 import CoalitionVecEnv
+from envs.adapters.sb3 import CoalitionVecEnv
 from training.checkpoint import check_signature, restore_rng, rng_state
 from training.common import coalition_mask, make_envs, slots_of, timed_loop
 from training.config import TrainConfig, config_dict

@@ -7,7 +7,7 @@ seed derived from (run seed, iteration) by ``np.random.SeedSequence``; so iterat
 ``i`` sees the same market draws whether or not the run was interrupted, which is
 what makes ``--resume`` reproduce an uninterrupted run.
 
-Groups outside ``learn_groups`` follow their scripted actions (:mod:`envs.scripted`).
+Groups outside ``learn_groups`` follow their scripted actions (:mod:`envs.sim.scripted`).
 With ``residual`` the env action is ``clip(scripted + raw, -1, 1)``; learned member
 set-points are projected onto their limits and the coalition's scripted bid is
 recomputed on them (what :class:`agents.learned.LearnedPolicy` does from observations).
@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from agents.learned import feasible_set_points, reserve_headroom
-from envs import scripted
 from envs.actors.coalition import reserve_entry, spot_entries
+from envs.sim import scripted
 from training.common import slots_of
 from training.logger import MarketStats
 from training.mappo import GroupBatch, MappoLearner
@@ -86,7 +86,7 @@ def collect(
     """Roll out one whole episode of every env.
 
     Args:
-        venv: a :class:`envs.vector.VectorMarketEnv`.
+        venv: a :class:`envs.adapters.vector.VectorMarketEnv`.
         learner: acts for its groups (and updates its observation statistics).
         seed: reset seed of this rollout.
         reward_scale: multiplies rewards (EUR/h) before they are stored.

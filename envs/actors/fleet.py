@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from envs.scenario import FleetConfig
+from envs.config.scenario import FleetConfig
 
 F64 = NDArray[np.float64]
 

@@ -27,8 +27,8 @@ import numpy as np
 from numba import njit, vectorize
 from numpy.typing import NDArray
 
-from envs.profiles import SECTORS
-from envs.scenario import MembersConfig
+from envs.config.scenario import MembersConfig
+from envs.data.profiles import SECTORS
 
 F64 = NDArray[np.float64]
 

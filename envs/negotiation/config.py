@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from envs.validate import bounded, check, check_fields
+from envs.config.validate import bounded, check, check_fields
 
 __all__ = [
     "SEATS",

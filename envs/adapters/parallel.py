@@ -1,0 +1,285 @@
+"""PettingZoo ``ParallelEnv`` adapter over :class:`envs.sim.core.MarketCore` (E = 1).
+
+Dicts are converted to arrays (and back) here only, in ``possible_agents`` order.
+The env-specific modules (``multimarket_v0``, ``spot_v0``) hold the documentation
+and pick the scenario.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+import pandas as pd
+from gymnasium.utils import seeding
+from pettingzoo import ParallelEnv
+
+from envs.config.scenario import ScenarioConfig
+from envs.errors import ActionError, EpisodeOverError
+from envs.market.settlement import MARKETS
+from envs.sim import kernel as kn
+from envs.sim import observe as ob
+from envs.sim import scripted
+from envs.sim.core import MarketCore
+
+#: Keys of the shared market section of every agent's info, and the coalition's own.
+PUBLIC_INFO, COALITION_INFO = kn.PUBLIC_INFO_KEYS, kn.COALITION_INFO_KEYS
+
+
+def agent_groups(cfg: ScenarioConfig) -> dict[str, list[str]]:
+    """Group name -> agent ids (the coalition; members if agents; incumbents if controlled)."""
+    groups = {"coalition": ["coalition"]}
+    if cfg.members.agents:
+        groups["members"] = [f"member_{i}" for i in range(cfg.members.count)]
+    if cfg.fleet.controlled:
+        groups["incumbents"] = [f"incumbent_{g}" for g in range(len(cfg.fleet.generators))]
+    return groups
+
+
+def validate_actions(
+    actions: Any, ids: list[str], size: int, space_text: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stack one group's actions into (len(ids), size) float64, clipped to [-1, 1].
+
+    Returns:
+        (actions, clipped): the clipped array and the count of clipped entries per agent.
+
+    Raises:
+        ActionError: a missing agent, wrong shape or dtype, NaN or inf (names the agent).
+    """
+    rows = []
+    for aid in ids:
+        if aid not in actions:
+            raise ActionError(f"no action for agent {aid!r}; expected {space_text}")
+        a = actions[aid]
+        a = a if isinstance(a, np.ndarray) else np.asarray(a)
+        if a.dtype.kind not in "fiu":
+            raise ActionError(
+                f"action of {aid!r} has dtype {a.dtype}; "
+                f"expected a real numeric array for {space_text}"
+            )
+        if a.shape != (size,):
+            raise ActionError(f"action of {aid!r} has shape {a.shape}; expected {space_text}")
+        rows.append(a)
+    arr = np.array(rows, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        bad = ids[int(np.argmin(np.isfinite(arr).all(-1)))]
+        raise ActionError(
+            f"action of {bad!r} contains NaN or inf; expected finite values in {space_text}"
+        )
+    out = np.clip(arr, -1.0, 1.0)
+    return out, (out != arr).sum(-1)
+
+
+class MarketParallelEnv(ParallelEnv):
+    """Parallel multi-agent view of one market simulation; see ``envs.multimarket_v0``."""
+
+    metadata: dict[str, Any] = {
+        "name": "multimarket_v0",
+        "render_modes": ["ansi"],
+        "is_parallelizable": True,
+    }
+
+    def __init__(
+        self, cfg: ScenarioConfig, *, render_mode: str | None = None, name: str = "multimarket_v0"
+    ) -> None:
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode={render_mode!r}; expected None or 'ansi'")
+        self.metadata = {**self.metadata, "name": name}
+        self.render_mode = render_mode
+        self.cfg = cfg
+        self.core = MarketCore(cfg, 1, record_ledger=True)
+        self.agent_groups = agent_groups(cfg)
+        self.possible_agents = [a for ids in self.agent_groups.values() for a in ids]
+        self.agents: list[str] = []
+        self._group_of = {a: g for g, ids in self.agent_groups.items() for a in ids}
+        obs_sizes = ob.sizes(self.core)
+        act_sizes = {
+            "coalition": self.core.layout.coalition,
+            "members": self.core.layout.member,
+            "incumbents": self.core.layout.incumbent,
+        }
+        b = ob.OBS_BOUND
+        self._obs_spaces = {
+            g: gymnasium.spaces.Box(-b, b, (obs_sizes[g],), np.float32) for g in self.agent_groups
+        }
+        self._act_spaces = {
+            g: gymnasium.spaces.Box(-1.0, 1.0, (act_sizes[g],), np.float32)
+            for g in self.agent_groups
+        }
+        self.state_space = gymnasium.spaces.Box(-b, b, (ob.state_size(self.core),), np.float32)
+        self.np_random, _ = seeding.np_random(None)
+        self._obs: dict[str, np.ndarray] | None = None
+
+    # --------------------------------------------------------------- spaces
+    def observation_space(self, agent: str) -> gymnasium.spaces.Box:
+        """Box of normalised features (layout in :mod:`envs.sim.observe`)."""
+        return self._obs_spaces[self._group_of[agent]]
+
+    def action_space(self, agent: str) -> gymnasium.spaces.Box:
+        """Box in [-1, 1]; layout documented in the env module."""
+        return self._act_spaces[self._group_of[agent]]
+
+    # ------------------------------------------------------------------ api
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        """Start an episode; ``seed`` makes it reproducible bit for bit."""
+        if seed is not None:
+            self.np_random, _ = seeding.np_random(seed)
+        self.core.reset(self.np_random)
+        self.agents = list(self.possible_agents)
+        self._obs = ob.observe(self.core, tuple(self.agent_groups))
+        return self._split_obs(self._obs), {a: {} for a in self.agents}
+
+    def _split_obs(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for g, ids in self.agent_groups.items():
+            out.update(zip(ids, obs[g][0], strict=True))
+        return out
+
+    def _group_actions(self, actions: dict, group: str) -> tuple[np.ndarray, np.ndarray]:
+        ids = self.agent_groups[group]
+        space = self._act_spaces[group]
+        text = f"Box(-1.0, 1.0, {space.shape}, float32) for {group}"
+        return validate_actions(actions, ids, space.shape[0], text)
+
+    def step(self, actions: dict) -> tuple[dict, dict, dict, dict, dict]:
+        """Clear all markets for one hour; see the env module for rewards and infos."""
+        if not self.agents:
+            raise EpisodeOverError(
+                "the episode is over (or reset() was never called); call reset() before step()"
+            )
+        if not isinstance(actions, dict):
+            raise ActionError(
+                f"actions must be a dict of agent id -> array, got {type(actions).__name__}"
+            )
+        unknown = set(actions) - set(self.possible_agents)
+        if unknown:
+            raise ActionError(
+                f"actions for unknown agents {sorted(unknown)}; agents are {self.possible_agents}"
+            )
+        a_c, n_c = self._group_actions(actions, "coalition")
+        clipped = {"coalition": n_c}
+        a_m = a_i = None
+        if "members" in self.agent_groups:
+            a_m, clipped["members"] = self._group_actions(actions, "members")
+            a_m = a_m[None]
+        if "incumbents" in self.agent_groups:
+            a_i, clipped["incumbents"] = self._group_actions(actions, "incumbents")
+            a_i = a_i[None]
+        res = self.core.step(a_c, a_m, a_i)
+        self._obs = ob.observe(self.core, tuple(self.agent_groups))
+        obs = self._split_obs(self._obs)
+        rewards = {"coalition": float(res.reward_coalition[0])}
+        if a_m is not None:
+            rewards.update(
+                zip(self.agent_groups["members"], res.reward_members[0].tolist(), strict=True)
+            )
+        if a_i is not None:
+            rewards.update(
+                zip(self.agent_groups["incumbents"], res.reward_incumbents[0].tolist(), strict=True)
+            )
+        infos = self._infos(res, clipped)
+        done = res.terminated
+        terms = dict.fromkeys(self.agents, done)
+        truncs = dict.fromkeys(self.agents, False)
+        if done:
+            self.agents = []
+        return obs, rewards, terms, truncs, infos
+
+    def _infos(self, res: Any, clipped: dict[str, np.ndarray]) -> dict[str, dict]:
+        info = res.info
+        market = {k: float(info[k][0]) for k in PUBLIC_INFO}
+        c = self.core.cols
+        cash = res.cash[0]
+        infos = {
+            "coalition": {
+                "market": market,
+                "cash_eur": dict(zip(MARKETS, cash[:, c.coalition].tolist(), strict=True)),
+                "n_clipped": int(clipped["coalition"][0]),
+                **{k: float(info[k][0]) for k in COALITION_INFO},
+            }
+        }
+        if "members" in self.agent_groups:
+            member_cash = cash[:, c.members].T.tolist()
+            saving = res.saving[0].tolist()
+            bill = res.bill_alone[0].tolist()
+            nclip = clipped["members"].tolist()
+            for i, aid in enumerate(self.agent_groups["members"]):
+                infos[aid] = {
+                    "market": market,
+                    "cash_eur": dict(zip(MARKETS, member_cash[i], strict=True)),
+                    "saving_eur": saving[i],
+                    "counterfactual_bill_eur": bill[i],
+                    "n_clipped": nclip[i],
+                }
+        if "incumbents" in self.agent_groups:
+            gen_cash = cash[:, c.gens].T.tolist()
+            profit = res.reward_incumbents[0].tolist()
+            markup = res.markup[0].tolist()
+            dispatch = res.dispatch[0].tolist()
+            nclip = clipped["incumbents"].tolist()
+            for g, aid in enumerate(self.agent_groups["incumbents"]):
+                infos[aid] = {
+                    "market": market,
+                    "cash_eur": dict(zip(MARKETS, gen_cash[g], strict=True)),
+                    "profit_eur": profit[g],
+                    "markup": markup[g],
+                    "dispatch_mw": dispatch[g],
+                    "n_clipped": nclip[g],
+                }
+        return infos
+
+    def observations(self) -> dict[str, np.ndarray]:
+        """The observations returned by the last ``reset`` or ``step``, by agent (copies)."""
+        if self._obs is None:
+            raise EpisodeOverError("observations() called before reset()")
+        return {a: o.copy() for a, o in self._split_obs(self._obs).items()}
+
+    def state(self) -> np.ndarray:
+        """Global state for centralised critics, float32 (:func:`envs.sim.observe.state`)."""
+        if self._obs is None:
+            raise EpisodeOverError("state() called before reset()")
+        return ob.state(self.core, self._obs)[0]
+
+    # -------------------------------------------------------------- records
+    def ledger(self) -> pd.DataFrame:
+        """Every cash and energy flow of the episode so far (DESIGN §7)."""
+        return self.core.ledger.frame()
+
+    def counterfactual_bills(self) -> pd.DataFrame:
+        """What each member would pay alone each step (retail tariff, own battery for
+        self-consumption, feed-in tariff for exports); independent of the policy."""
+        return self.core.ledger.counterfactual()
+
+    def scripted_actions(self) -> dict[str, np.ndarray]:
+        """The scenario's scripted action for every agent this hour (a baseline)."""
+        out: dict[str, np.ndarray] = {}
+        mem = scripted.member_actions(self.core)
+        out["coalition"] = scripted.coalition_actions(self.core, mem)[0].astype(np.float32)
+        if "members" in self.agent_groups:
+            out.update(zip(self.agent_groups["members"], mem[0].astype(np.float32), strict=True))
+        if "incumbents" in self.agent_groups:
+            out.update(
+                zip(
+                    self.agent_groups["incumbents"],
+                    scripted.incumbent_actions(self.core)[0].astype(np.float32),
+                    strict=True,
+                )
+            )
+        return out
+
+    def render(self) -> str | None:
+        """``ansi``: one line with the hour, prices and the coalition's position."""
+        if self.render_mode != "ansi":
+            return None
+        core = self.core
+        return (
+            f"t={core.t:4d} spot={core.last_price[0]:8.2f} EUR/MWh "
+            f"reserve={core.last_reserve_price[0]:7.2f} EUR/MW "
+            f"capacity={core.cap_price[0]:7.2f} EUR/MW-day "
+            f"imbalance={core.last_imbalance[0]:7.3f} MWh"
+        )
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,1 @@
+"""The pooled-procurement (24/7 carbon-free energy) model behind ``python -m evaluation.cfe``."""

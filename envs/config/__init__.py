@@ -1,0 +1,3 @@
+"""Scenario configuration: the dataclasses with each field's bounds, the one YAML loader and the
+one validation helper.
+"""

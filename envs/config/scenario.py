@@ -1,0 +1,411 @@
+"""Scenario configuration: frozen dataclasses, validation, and the loader.
+
+A scenario YAML (``configs/scenarios/<name>.yaml``) sets any of the fields below;
+``extends: <name>`` starts from another scenario. Code defaults equal
+``configs/scenarios/default.yaml``'s base. Units are in the field names; each field's
+bounds are stated where it is declared (:func:`envs.config.validate.bounded`) and checked at
+construction, so a bad value fails with its dotted path before any env is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from envs.config.loader import apply_overrides, build, load_yaml
+from envs.config.validate import bounded, check, check_fields
+from envs.data.profiles import WEATHER_BOUNDS
+from envs.data.sectors import SECTORS
+from envs.errors import ConfigError
+from envs.registry import scenario_file
+
+__all__ = [
+    "PERSONAS",
+    "ScenarioConfig",
+    "load_scenario",
+]
+
+# Any sector of the one sector table (envs/data/sectors.py).
+Sector = Literal[SECTORS]  # type: ignore[valid-type]
+
+# Shared by the weather config and the generator's arguments (envs/data/profiles.py).
+_W = WEATHER_BOUNDS
+
+
+@dataclass(frozen=True, slots=True)
+class SpotConfig:
+    """Energy market rules (DESIGN §3.3)."""
+
+    price_floor_eur_per_mwh: float = -500.0
+    price_cap_eur_per_mwh: float = bounded(3000.0, gt=0)
+    pricing: Literal["uniform", "pay_as_bid"] = "uniform"
+    demand_elastic_share: float = bounded(0.0, ge=0, lt=1)
+    demand_blocks: int = bounded(4, ge=1, le=16)
+    demand_price_low_eur_per_mwh: float = 30.0
+    demand_price_high_eur_per_mwh: float = 300.0
+    imbalance_spread_eur_per_mwh: float = bounded(25.0, ge=0)
+    scarcity_price_share: float = bounded(0.9, gt=0, le=1)
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds, the floor below the cap, the demand prices."""
+        check_fields(self)
+        check(
+            self.price_floor_eur_per_mwh < self.price_cap_eur_per_mwh,
+            "price_floor_eur_per_mwh",
+            self.price_floor_eur_per_mwh,
+            f"below price_cap_eur_per_mwh={self.price_cap_eur_per_mwh}",
+        )
+        check(
+            self.demand_price_high_eur_per_mwh <= self.price_cap_eur_per_mwh,
+            "price_cap_eur_per_mwh",
+            self.price_cap_eur_per_mwh,
+            f">= demand_price_high_eur_per_mwh={self.demand_price_high_eur_per_mwh}",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveConfig:
+    """Upward reserve market (DESIGN §3.3)."""
+
+    enabled: bool = True
+    requirement_share_of_load: float = bounded(0.04, ge=0, le=1)
+    requirement_share_of_renewables: float = bounded(0.1, ge=0, le=1)
+    scarcity_price_eur_per_mw: float = bounded(500.0, gt=0)
+    activation_probability: float = bounded(0.15, ge=0, le=1)
+    activation_fraction_max: float = bounded(0.5, ge=0, le=1)
+    non_delivery_penalty_eur_per_mwh: float = bounded(1000.0, ge=0)
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds."""
+        check_fields(self)
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityConfig:
+    """Capacity market with a VRR demand curve (DESIGN §3.3).
+
+    ``period_h`` is the auction period (0 = once per episode), at most a leap year.
+    """
+
+    enabled: bool = True
+    period_h: int = bounded(0, ge=0, le=8784)
+    target_share_of_peak: float = bounded(1.15, gt=0)
+    price_cap_eur_per_mw_day: float = bounded(300.0, gt=0)
+    curve_lower: float = bounded(0.05, ge=0, lt=1)
+    curve_upper: float = bounded(0.10, gt=0)
+    battery_full_credit_h: float = bounded(4.0, gt=0)
+    solar_credit: float = bounded(0.1, ge=0, le=1)
+    wind_credit: float = bounded(0.15, ge=0, le=1)
+    performance_penalty_eur_per_mwh: float = bounded(3000.0, ge=0)
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds."""
+        check_fields(self)
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratorConfig:
+    """One incumbent unit (DESIGN §4)."""
+
+    name: str
+    technology: str = "gas_cc"
+    capacity_mw: float = bounded(100.0, gt=0)
+    marginal_cost_eur_per_mwh: float = 50.0
+    ramp_mw_per_h: float = bounded(100.0, gt=0)
+    emission_t_per_mwh: float = bounded(0.37, ge=0)
+    min_output_mw: float = bounded(0.0, ge=0)
+    capacity_derating: float = bounded(0.9, gt=0, le=1)
+    reserve_cost_eur_per_mw: float = bounded(5.0, ge=0)
+    reserve_share: float = bounded(0.2, ge=0, le=1)
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds, and the minimum output within capacity."""
+        check_fields(self)
+        check(
+            self.min_output_mw <= self.capacity_mw,
+            "min_output_mw",
+            self.min_output_mw,
+            f"[0, capacity_mw={self.capacity_mw}]",
+        )
+
+
+DEFAULT_FLEET: tuple[GeneratorConfig, ...] = (
+    GeneratorConfig("nuclear", "nuclear", 200.0, 12.0, 20.0, 0.0, 150.0, 0.95, 20.0, 0.0),
+    GeneratorConfig("hydro", "hydro", 100.0, 25.0, 100.0, 0.0, 0.0, 0.9, 2.0, 0.4),
+    GeneratorConfig("coal", "coal", 150.0, 38.0, 50.0, 0.95, 40.0, 0.9, 6.0, 0.1),
+    GeneratorConfig("gas_cc_1", "gas_cc", 150.0, 58.0, 100.0, 0.37, 0.0, 0.92, 4.0, 0.25),
+    GeneratorConfig("gas_cc_2", "gas_cc", 150.0, 63.0, 100.0, 0.38, 0.0, 0.92, 4.0, 0.25),
+    GeneratorConfig("gas_ct_1", "gas_ct", 100.0, 95.0, 100.0, 0.55, 0.0, 0.95, 3.0, 0.5),
+    GeneratorConfig("gas_ct_2", "gas_ct", 80.0, 115.0, 80.0, 0.6, 0.0, 0.95, 3.0, 0.5),
+    GeneratorConfig("oil_peaker", "oil", 60.0, 190.0, 60.0, 0.75, 0.0, 0.95, 3.0, 0.5),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetConfig:
+    """The incumbent fleet and its scripted strategy (DESIGN §4); markups are fractions."""
+
+    strategy: Literal["competitive", "markup", "withholding"] = "competitive"
+    controlled: bool = False
+    tranches: int = bounded(3, ge=1, le=8)
+    markup: float = bounded(0.15, ge=0)
+    rsi_threshold: float = bounded(1.1, gt=0)
+    withhold_fraction: float = bounded(0.3, ge=0, le=1)
+    pivotal_markup: float = bounded(1.0, ge=0)
+    max_markup: float = bounded(3.0, gt=0)
+    generators: tuple[GeneratorConfig, ...] = DEFAULT_FLEET
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds, and at least one generator, names unique."""
+        check_fields(self)
+        check(len(self.generators) >= 1, "generators", self.generators, "at least one generator")
+        names = [g.name for g in self.generators]
+        check(len(set(names)) == len(names), "generators", names, "unique names")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaConfig:
+    """A member archetype; sizes are per member, before ``members.size_scale``.
+
+    ``battery_efficiency`` is the round trip; ``risk_weight`` the members' risk aversion
+    beta in [0, 1] (DESIGN §4).
+    """
+
+    sector: Sector
+    peak_load_mw: float = bounded(gt=0)
+    pv_mw: float = bounded(0.0, ge=0)
+    wind_mw: float = bounded(0.0, ge=0)
+    battery_mwh: float = bounded(0.0, ge=0)
+    battery_mw: float = bounded(0.0, ge=0)
+    battery_efficiency: float = bounded(0.9, gt=0, le=1)
+    flex_share: float = bounded(0.0, ge=0, le=0.5)
+    export_limit_mw: float = bounded(1e6, ge=0)
+    risk_weight: float = bounded(0.0, ge=0, le=1)
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds."""
+        check_fields(self)
+
+
+#: Built-in personas (DESIGN §4). A member stands for an aggregate site (e.g. ~300 homes).
+PERSONAS: dict[str, PersonaConfig] = {
+    "residential": PersonaConfig(
+        "residential", 0.5, 0.4, 0.0, 1.0, 0.5, 0.9, 0.10, risk_weight=0.7
+    ),
+    "commercial": PersonaConfig("commercial", 1.0, 0.5, 0.0, 1.0, 0.5, 0.9, 0.15, risk_weight=0.3),
+    "industrial": PersonaConfig("industrial", 3.0, 1.0, 1.0, 4.0, 2.0, 0.9, 0.20, risk_weight=0.2),
+    "data_centre": PersonaConfig(
+        "data_centre", 4.0, 0.5, 2.0, 4.0, 4.0, 0.92, 0.10, risk_weight=0.5
+    ),
+    "hospital": PersonaConfig("hospital", 1.5, 0.3, 0.0, 2.0, 1.0, 0.9, 0.05, risk_weight=0.9),
+    "school": PersonaConfig("school", 0.4, 0.3, 0.0, 0.4, 0.2, 0.9, 0.10, risk_weight=0.4),
+    "bakery": PersonaConfig("bakery", 0.1, 0.1, 0.0, 0.2, 0.1, 0.9, 0.30, risk_weight=0.1),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MembersConfig:
+    """The coalition's prosumer members (DESIGN §4).
+
+    ``mix`` gives each persona's share of ``count`` (weights, normalised); the scales
+    multiply every persona's sizes (``size_scale`` all of them, so it must be > 0).
+    """
+
+    count: int = bounded(20, ge=1, le=100_000)
+    agents: bool = True
+    mix: dict[str, float] = bounded(  # noqa: RUF009 - bounded returns a dataclasses.field
+        ge=0,
+        default_factory=lambda: {
+            "residential": 0.3,
+            "commercial": 0.2,
+            "industrial": 0.1,
+            "data_centre": 0.05,
+            "hospital": 0.1,
+            "school": 0.15,
+            "bakery": 0.1,
+        },
+    )
+    size_scale: float = bounded(1.0, gt=0)
+    pv_scale: float = bounded(1.0, ge=0)
+    battery_scale: float = bounded(1.0, ge=0)
+    personas: dict[str, PersonaConfig] = field(default_factory=lambda: dict(PERSONAS))
+    reward: Literal["individual", "team", "mix"] = "individual"
+    reward_mix: float = bounded(0.5, ge=0, le=1)
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds, and a mix of known personas summing > 0."""
+        check_fields(self)
+        unknown = sorted(set(self.mix) - set(self.personas))
+        check(not unknown, "mix", unknown, f"persona names among {sorted(self.personas)}")
+        check(sum(self.mix.values()) > 0, "mix", self.mix, "shares with a positive sum")
+
+
+@dataclass(frozen=True, slots=True)
+class CoalitionConfig:
+    """The coalition trader (DESIGN §3.2, §3.5)."""
+
+    allocation: Literal["proportional", "marginal", "shapley"] = "proportional"
+    shapley_permutations: int = bounded(32, ge=1, le=4096)
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds."""
+        check_fields(self)
+
+
+@dataclass(frozen=True, slots=True)
+class TariffConfig:
+    """Retail tariff of the individual-actor counterfactual, and grid charges (DESIGN §3.5).
+
+    ``peak_hours`` are hours of day (0-23); the multipliers scale the energy price in and
+    outside them; ``community_discount`` is a fraction of the network charge.
+    """
+
+    energy_eur_per_mwh: float = bounded(110.0, ge=0)
+    network_eur_per_mwh: float = bounded(55.0, ge=0)
+    taxes_eur_per_mwh: float = bounded(20.0, ge=0)
+    feed_in_eur_per_mwh: float = 45.0
+    time_of_use: bool = False
+    peak_hours: tuple[int, ...] = bounded((17, 18, 19, 20), ge=0, le=23, unit="h of day")
+    peak_multiplier: float = bounded(1.5, ge=0)
+    offpeak_multiplier: float = bounded(0.85, ge=0)
+    community_discount: float = bounded(0.0, ge=0, le=1)
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds."""
+        check_fields(self)
+
+
+@dataclass(frozen=True, slots=True)
+class BackgroundConfig:
+    """System demand outside the coalition and must-take system renewables."""
+
+    peak_load_mw: float = bounded(800.0, gt=0)
+    solar_mw: float = bounded(150.0, ge=0)
+    wind_mw: float = bounded(200.0, ge=0)
+    renewable_offer_eur_per_mwh: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds."""
+        check_fields(self)
+
+
+@dataclass(frozen=True, slots=True)
+class WeatherConfig:
+    """Synthetic weather (see :mod:`envs.data.profiles`, whose argument bounds these are)."""
+
+    latitude_deg: float = bounded(50.0, ge=-66, le=66)
+    cloudiness_mean: float = bounded(0.4, bounds=_W["cloudiness_mean"])
+    cloudiness_persistence: float = bounded(0.9, bounds=_W["cloudiness_persistence"])
+    wind_mean_speed_m_s: float = bounded(7.5, bounds=_W["wind_mean_speed_m_s"])
+    wind_weibull_k: float = bounded(2.0, bounds=_W["wind_weibull_k"])
+    wind_persistence: float = bounded(0.95, bounds=_W["wind_persistence"])
+    temperature_anomaly_c: float = bounded(0.0, bounds=_W["temperature_anomaly_c"])
+    load_noise_std: float = bounded(0.05, bounds=_W["load_noise_std"])
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds (so a bad value fails here, not at reset)."""
+        check_fields(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastConfig:
+    """Forecasts in observations: relative error grows with lead time as sqrt((h+1)/H).
+
+    The errors are relative standard deviations at the horizon (0.2 = 20 %).
+    """
+
+    horizon_h: int = bounded(24, ge=1, le=168)
+    load_error: float = bounded(0.05, ge=0, le=1)
+    renewable_error: float = bounded(0.2, ge=0, le=1)
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds."""
+        check_fields(self)
+
+
+@dataclass(frozen=True, slots=True)
+class PpaConfig:
+    """A pay-as-produced wind PPA held by the coalition (e.g. from ``ppa_negotiation_v0``).
+
+    Each hour the coalition takes ``volume_mw * wind capacity factor`` MWh at
+    ``price_eur_per_mwh``; the energy counts toward its position, so deviations from
+    the wind shape are the coalition's imbalance. ``volume_mw: 0`` means no PPA.
+    """
+
+    volume_mw: float = bounded(0.0, ge=0)
+    price_eur_per_mwh: float = 50.0
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds."""
+        check_fields(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioConfig:
+    """A whole scenario: market rules, participants, weather and policy.
+
+    ``days`` is the episode length; ``start_day_of_year`` its first day (1 = 1 January).
+    """
+
+    name: str = "default"
+    description: str = ""
+    days: int = bounded(7, ge=1, le=366)
+    start_day_of_year: int = bounded(100, ge=1, le=365)
+    carbon_price_eur_per_t: float = bounded(0.0, ge=0)
+    emissions_accounting: Literal["marginal", "average"] = "average"
+    spot: SpotConfig = field(default_factory=SpotConfig)
+    reserve: ReserveConfig = field(default_factory=ReserveConfig)
+    capacity: CapacityConfig = field(default_factory=CapacityConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
+    members: MembersConfig = field(default_factory=MembersConfig)
+    coalition: CoalitionConfig = field(default_factory=CoalitionConfig)
+    tariff: TariffConfig = field(default_factory=TariffConfig)
+    background: BackgroundConfig = field(default_factory=BackgroundConfig)
+    weather: WeatherConfig = field(default_factory=WeatherConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    ppa: PpaConfig = field(default_factory=PpaConfig)
+
+    def __post_init__(self) -> None:
+        """Check each field's type and bounds (sections checked themselves when built)."""
+        check_fields(self)
+
+    @property
+    def hours(self) -> int:
+        """Episode length T in hourly steps."""
+        return self.days * 24
+
+
+def _resolve(name_or_path: str) -> str:
+    if name_or_path.endswith((".yaml", ".yml")) or Path(name_or_path).is_file():
+        if not Path(name_or_path).is_file():
+            raise ConfigError(f"scenario file {name_or_path!r} does not exist")
+        return name_or_path
+    return scenario_file(name_or_path, "multimarket_v0")
+
+
+def load_scenario(
+    scenario: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    **fields: Any,
+) -> ScenarioConfig:
+    """Load a shipped scenario by name (or a YAML path) and apply overrides.
+
+    Args:
+        scenario: name from :func:`envs.list_scenarios` or a path; ``None`` = ``default``.
+        overrides: nested fields by dotted path, e.g. ``{"members.count": 200}``.
+        **fields: top-level fields, e.g. ``days=3``.
+
+    Raises:
+        UnknownNameError: unknown scenario name (lists the valid ones).
+        ConfigError: unknown key or bad value (names the field path).
+    """
+    path = _resolve(scenario or "default")
+    data = load_yaml(path, resolve_base=_resolve)
+    if data.get("env") is not None:
+        raise ConfigError(
+            f"scenario {scenario!r} is for env {data['env']!r}, not the multi-market envs"
+        )
+    data.pop("env", None)
+    data = apply_overrides(data, {**fields, **(overrides or {})})
+    return build(ScenarioConfig, data)

@@ -1,0 +1,3 @@
+"""The shared simulator: the batched core, its compiled step, observations, the ledger, the
+forecast model and the scripted behaviours.
+"""

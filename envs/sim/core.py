@@ -1,0 +1,450 @@
+"""The batched multi-market simulator (DESIGN §3): one hourly step for E envs at once.
+
+Dims: E envs, G generators, K tranches, N members, H forecast hours, T episode hours.
+All episodes in a batch start together and last T steps, so the time index is shared.
+
+:class:`MarketCore` holds the state arrays and steps them with array operations only:
+no Python loop over envs, members or generators. The step itself runs in the
+compiled :mod:`envs.sim.kernel`; observations are built in :mod:`envs.sim.observe` and the
+ledger in :mod:`envs.sim.ledger`. A step computes everything into locals and commits the state at
+the end, so a step that raises leaves the simulator as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from envs.actors import coalition as coalition_codec
+from envs.actors import fleet as fl
+from envs.actors.members import INITIAL_SOC, MemberArrays, MemberParams
+from envs.config.scenario import ScenarioConfig
+from envs.data.profiles import make_profiles
+from envs.errors import EpisodeOverError
+from envs.market import settlement as st
+from envs.sim import kernel as kn
+from envs.sim.forecast import forecast_of, lead_scale
+from envs.sim.ledger import Ledger
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionLayout:
+    """Sizes and slices of each group's action vector (all in [-1, 1])."""
+
+    coalition: int
+    member: int
+    incumbent: int
+    reserve: bool
+    capacity: bool
+    drives_members: bool
+
+    @classmethod
+    def from_config(cls, cfg: ScenarioConfig) -> ActionLayout:
+        """Coalition: spot (q, p), [reserve (q, p)], [capacity (q, p)], [battery, flex]."""
+        res, cap = cfg.reserve.enabled, cfg.capacity.enabled
+        drives = not cfg.members.agents
+        return cls(
+            coalition=len(coalition_codec.slots(res, cap, drives)),
+            member=2,
+            incumbent=fl.bid_action_size(cfg.fleet.tranches, res, cap),
+            reserve=res,
+            capacity=cap,
+            drives_members=drives,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What one step returns to the adapters (arrays with leading axis E)."""
+
+    reward_coalition: F64  # (E,) EUR: members' total saving
+    reward_members: F64  # (E, N) EUR
+    reward_incumbents: F64  # (E, G) EUR: profit
+    cash: F64  # (E, M, P) EUR by market and participant
+    info: dict[str, F64]  # per-step accounting by envs.sim.kernel.INFO_KEYS, each (E,)
+    terminated: bool
+    saving: F64  # (E, N) EUR: each member's saving against acting alone
+    bill_alone: F64  # (E, N) EUR: each member's counterfactual bill
+    dispatch: F64  # (E, G) MW
+    markup: F64  # (E, G) (price - marginal cost) / marginal cost of dispatched units
+    net: F64  # (E, N) MW: members' metered net import
+
+
+class MarketCore:
+    """Batched simulator of spot, reserve and capacity markets with a coalition.
+
+    Args:
+        cfg: the scenario.
+        num_envs: E.
+        record_ledger: keep every step's flows for :meth:`ledger` (memory grows as
+            E * T * markets * participants; off for large batches).
+    """
+
+    def __init__(
+        self, cfg: ScenarioConfig, num_envs: int = 1, *, record_ledger: bool = True
+    ) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs={num_envs}; expected a positive integer")
+        self.cfg = cfg
+        self.E = int(num_envs)
+        self.fleet = fl.FleetArrays.from_config(cfg.fleet, cfg.carbon_price_eur_per_t)
+        self.members = MemberArrays.from_config(cfg.members)
+        self.G, self.N, self.K = len(cfg.fleet.generators), cfg.members.count, cfg.fleet.tranches
+        self.H, self.T = cfg.forecast.horizon_h, cfg.hours
+        self.layout = ActionLayout.from_config(cfg)
+        self.cols = st.Columns(self.G, self.N)
+        self.participants = st.participants(self.G, self.N)
+        m = self.members
+        #: Largest coalition spot position, MW (scales the quantity action).
+        self.q_max_mw = float(np.sum(m.peak_load_mw + m.battery_mw + m.pv_mw + m.wind_mw))
+        duration = np.divide(
+            m.battery_mwh, m.battery_mw, out=np.zeros(self.N), where=m.battery_mw > 0
+        )
+        cc = cfg.capacity
+        #: Coalition's derated (firm) capacity, MW: batteries by duration, PV and wind by credit.
+        self.coalition_firm_mw = float(
+            np.sum(m.battery_mw * np.minimum(1.0, duration / cc.battery_full_credit_h))
+            + cc.solar_credit * m.pv_mw.sum()
+            + cc.wind_credit * m.wind_mw.sum()
+        )
+        self.lead_scale = lead_scale(self.H)  # forecast error growth with lead (envs.sim.forecast)
+        self.lead_scale32 = self.lead_scale.astype(np.float32)
+        #: Reciprocals and static member features used by observations (0 where no device).
+        self.inv_battery_mwh = np.divide(
+            1.0, m.battery_mwh, out=np.zeros(self.N), where=m.battery_mwh > 0
+        )
+        self.inv_flex_mwh = np.divide(1.0, m.flex_mwh, out=np.zeros(self.N), where=m.flex_mwh > 0)
+        self.inv_peak = 1.0 / m.peak_load_mw
+        self.member_static = np.stack(
+            [
+                m.battery_mwh / m.peak_load_mw,
+                m.battery_mw / m.peak_load_mw,
+                m.flex_mw / m.peak_load_mw,
+            ],
+            axis=-1,
+        )
+        sp = cfg.spot
+        nb = sp.demand_blocks
+        self._demand_prices = np.concatenate(
+            [
+                [sp.price_cap_eur_per_mwh],
+                np.linspace(sp.demand_price_high_eur_per_mwh, sp.demand_price_low_eur_per_mwh, nb),
+            ]
+        )  # background demand blocks; the coalition's buy bid is added by the kernel
+        self._demand_shares = np.concatenate(
+            [[1.0 - sp.demand_elastic_share], np.full(nb, sp.demand_elastic_share / nb)]
+        )
+        self.ledger = Ledger(self.participants, hours=self.T, num_envs=self.E, n_members=self.N,
+                             enabled=record_ledger)  # fmt: skip
+        self.t = 0
+        self._ready = False
+        self._static_bids: fl.BidParams | None = None
+        self._static_record: fl.Bids | None = None
+        self._init_kernel_params()
+
+    # ------------------------------------------------------------------ set-up
+    def _init_kernel_params(self) -> None:
+        """The scenario's constants as the step's named records (once per core)."""
+        cfg, m, E = self.cfg, self.members, self.E
+        sp, rc, cc, tf = cfg.spot, cfg.reserve, cfg.capacity, cfg.tariff
+        self._params = kn.StepParams(
+            floor=float(sp.price_floor_eur_per_mwh),
+            cap=float(sp.price_cap_eur_per_mwh),
+            renew_offer=float(cfg.background.renewable_offer_eur_per_mwh),
+            scarcity_share=float(sp.scarcity_price_share),
+            imb_spread=float(sp.imbalance_spread_eur_per_mwh),
+            res_share_load=float(rc.requirement_share_of_load),
+            res_share_ren=float(rc.requirement_share_of_renewables),
+            res_scarcity=float(rc.scarcity_price_eur_per_mw),
+            pen_res=float(rc.non_delivery_penalty_eur_per_mwh),
+            pen_perf=float(cc.performance_penalty_eur_per_mwh),
+            cap_cap=float(cc.price_cap_eur_per_mw_day),
+            c_lower=float(cc.curve_lower),
+            c_upper=float(cc.curve_upper),
+            network=float(tf.network_eur_per_mwh),
+            taxes=float(tf.taxes_eur_per_mwh),
+            discount=float(tf.community_discount),
+            ppa_price=float(cfg.ppa.price_eur_per_mwh),
+            feed_in=float(tf.feed_in_eur_per_mwh),
+            reward_mix=float(cfg.members.reward_mix),
+            pay_as_bid=sp.pricing == "pay_as_bid",
+            reserve_on=bool(self.layout.reserve),
+            capacity_on=bool(self.layout.capacity),
+            drives=bool(self.layout.drives_members),
+            alloc_rule=kn.ALLOCATION_RULES.index(cfg.coalition.allocation),
+            reward_mode=kn.REWARD_MODES.index(cfg.members.reward),
+            emis_marginal=cfg.emissions_accounting == "marginal",
+            bg_shares=self._demand_shares,
+            bg_prices=self._demand_prices,
+        )
+        self.codec = coalition_codec.CoalitionCodec(
+            q_max_mw=self.q_max_mw,
+            price_floor_eur_per_mwh=float(sp.price_floor_eur_per_mwh),
+            price_cap_eur_per_mwh=float(sp.price_cap_eur_per_mwh),
+            reserve_max_mw=float(m.battery_mw.sum()),
+            reserve_price_max_eur_per_mw=float(rc.scarcity_price_eur_per_mw),
+            firm_mw=self.coalition_firm_mw,
+            capacity_price_max_eur_per_mw_day=float(cc.price_cap_eur_per_mw_day),
+            reserve=bool(self.layout.reserve),
+            capacity=bool(self.layout.capacity),
+        )
+        self._fleet_params = fl.FleetParams.of(self.fleet)
+        self._member_params = MemberParams.of(m)
+        self._flow_cols = st.FlowColumns.of(self.G, self.N)
+        self.retail_by_hour = self._tariff_by_hour()
+        self._zeros_e = np.zeros(E)
+        self._no_member_actions = np.zeros((E, self.N, 2))
+        shape = (E, len(st.MARKETS), len(self.participants))
+        # Every entry the kernel writes is written every step, so these are zeroed once.
+        self._flows = tuple(np.zeros(shape) for _ in range(4))
+        self._kernel = kn.CompiledStep(parallel=E >= 64)
+
+    def _outputs(self) -> kn.Outputs:
+        """Fresh arrays for one step's results (the flows are reused: every entry the
+        kernel writes is written every step)."""
+        E, N, G = self.E, self.N, self.G
+        return kn.Outputs(
+            *self._flows,
+            soc=np.empty((E, N)), cf_soc=np.empty((E, N)), debt=np.empty((E, N)),
+            dispatch=np.empty((E, G)), cap_g=np.empty((E, G)), cap_c=np.empty(E),
+            cap_price=np.empty(E), saving=np.empty((E, N)), bill=np.empty((E, N)),
+            r_members=np.empty((E, N)), profit=np.empty((E, G)), markup=np.empty((E, G)),
+            net=np.empty((E, N)), info=np.empty((E, len(kn.INFO_KEYS))),
+        )  # fmt: skip
+
+    def _kernel_args(self, t: int, coalition: F64, members: F64, bids: fl.BidParams,
+                     target: F64, auction: bool, out: kn.Outputs) -> tuple:  # fmt: skip
+        """The step's arguments for hour t: the scenario's records, this hour's data, the
+        state and the actions, every array C-contiguous (:class:`envs.sim.kernel.CompiledStep`)."""
+        c, s0 = np.ascontiguousarray, self.lead_scale[0]
+        hour = kn.Hour(
+            load=c(self.load[:, t]), ren=c(self.ren[:, t]), sys_load=c(self.sys_load[:, t]),
+            sys_ren=c(self.sys_ren[:, t]),
+            fc_load0=forecast_of(self.sys_load[:, t], self.z_sys_load[:, t], s0),
+            fc_ren0=np.maximum(forecast_of(self.sys_ren[:, t], self.z_sys_ren[:, t], s0), 0.0),
+            act=c(self.activation[:, t]), ppa=c(self.ppa_mw[:, t]), cap_target=c(target),
+            retail=float(self.retail_by_hour[t % 24]), auction=bool(auction),
+            payback=t % 24 == 23,
+        )  # fmt: skip
+        state = kn.State(self.soc, self.cf_soc, self.debt, self.prev_dispatch,
+                         self.cap_award_g, self.cap_award_c, self.cap_price)  # fmt: skip
+        return (self._params, self._fleet_params, self._member_params, self.codec,
+                self._flow_cols, self._bids_record(bids), hour, state,
+                c(coalition, dtype=np.float64), c(members, dtype=np.float64),
+                self.permutations, out)  # fmt: skip
+
+    def _bids_record(self, bids: fl.BidParams) -> fl.Bids:
+        """The bids as the step's record; the static scripted bids' record is kept."""
+        if bids is not self._static_bids:
+            return fl.Bids.of(bids)
+        if self._static_record is None:
+            self._static_record = fl.Bids.of(bids)
+        return self._static_record
+
+    def _tariff_by_hour(self) -> F64:
+        """Full retail price of the counterfactual by hour of day: energy part (time-of-use
+        where the scenario says so) + network + taxes, EUR/MWh (24,)."""
+        tf = self.cfg.tariff
+        price = np.full(24, tf.energy_eur_per_mwh)
+        if tf.time_of_use:
+            peak = np.isin(np.arange(24), tf.peak_hours)
+            price = np.where(
+                peak,
+                tf.energy_eur_per_mwh * tf.peak_multiplier,
+                tf.energy_eur_per_mwh * tf.offpeak_multiplier,
+            )
+        return price + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Draw a new episode's weather, loads, forecast errors and activations from ``rng``."""
+        cfg, E, T, H, m = self.cfg, self.E, self.T, self.H, self.members
+        w = cfg.weather
+        prof = make_profiles(
+            rng,
+            num_envs=E,
+            hours=T + H,
+            start_hour_of_year=(cfg.start_day_of_year - 1) * 24,
+            sector_idx=m.sector_idx,
+            peak_load_mw=m.peak_load_mw,
+            pv_mw=m.pv_mw,
+            wind_mw=m.wind_mw,
+            system_peak_load_mw=cfg.background.peak_load_mw,
+            latitude_deg=w.latitude_deg,
+            cloudiness_mean=w.cloudiness_mean,
+            cloudiness_persistence=w.cloudiness_persistence,
+            wind_mean_speed_m_s=w.wind_mean_speed_m_s,
+            wind_weibull_k=w.wind_weibull_k,
+            wind_persistence=w.wind_persistence,
+            temperature_anomaly_c=w.temperature_anomaly_c,
+            load_noise_std=w.load_noise_std,
+        )
+        bg = cfg.background
+        self.load = prof.load_mw  # (E, T+H, N)
+        self.ren = prof.pv_mw + prof.wind_mw  # (E, T+H, N) member renewables
+        self.sys_load = prof.system_load_mw  # (E, T+H)
+        self.sys_ren = bg.solar_mw * prof.solar_cf + bg.wind_mw * prof.wind_cf  # (E, T+H)
+        self.ppa_mw = cfg.ppa.volume_mw * prof.wind_cf  # (E, T+H) PPA delivery (wind shape)
+        fc = cfg.forecast
+        # Forecast errors: one shock per target hour, scaled by lead time (see ForecastConfig).
+        self.z_load = fc.load_error * rng.standard_normal((E, T + H, self.N))
+        self.z_ren = fc.renewable_error * rng.standard_normal((E, T + H, self.N))
+        self.z_sys_load = 0.5 * fc.load_error * rng.standard_normal((E, T + H))
+        self.z_sys_ren = fc.renewable_error * rng.standard_normal((E, T + H))
+        # Errors are bounded below by -100% so that load and renewable forecasts stay >= 0.
+        np.maximum(self.z_load, -1.0, out=self.z_load)
+        np.maximum(self.z_ren, -1.0, out=self.z_ren)
+        # For observations: members' net load (load - renewables) and its error term
+        # (actual * error), time-major float32 (T+H, E, N), so that an hour's forecast window
+        # is one contiguous block and a forecast costs one multiply-add (envs.sim.kernel); and the
+        # coalition's totals of load and renewables with their error terms, (E, T+H).
+        load_err, ren_err = self.load * self.z_load, self.ren * self.z_ren
+        self.net_tm = self._time_major(self.load - self.ren)
+        self.net_err_tm = self._time_major(load_err - ren_err)
+        self.total_load, self.total_load_err = self.load.sum(-1), load_err.sum(-1)
+        self.total_ren, self.total_ren_err = self.ren.sum(-1), ren_err.sum(-1)
+        rc = cfg.reserve
+        active = rng.random((E, T)) < rc.activation_probability
+        self.activation = np.where(active, rc.activation_fraction_max * rng.random((E, T)), 0.0)
+        n_perm = cfg.coalition.shapley_permutations
+        self.permutations = np.argsort(rng.random((n_perm, self.N)), axis=-1)
+        z = np.zeros((E, self.N))
+        self.soc = m.battery_mwh * INITIAL_SOC + z
+        self.cf_soc = self.soc.copy()
+        self.debt = z.copy()
+        self.prev_dispatch = np.broadcast_to(self.fleet.min_output_mw, (E, self.G)).copy()
+        self.last_price = np.zeros(E)
+        self.last_reserve_price = np.zeros(E)
+        self.cap_price = np.zeros(E)
+        self.cap_award_g = np.zeros((E, self.G))
+        self.cap_award_c = np.zeros(E)
+        self.last_imbalance = np.zeros(E)
+        self.last_saving = z.copy()
+        self.t = 0
+        self._ready = True
+        self.ledger.clear()
+
+    # ------------------------------------------------------------- forecasts
+    def forecast(self, actual: F64, shock: F64, t: int | None = None) -> F64:
+        """Forecast of ``actual`` for hours t..t+H-1, issued at t: (E, H[, N]), >= 0."""
+        t = self.t if t is None else t
+        window = actual[:, t : t + self.H]
+        scale = self.lead_scale if window.ndim == 2 else self.lead_scale[:, None]
+        return np.maximum(forecast_of(window, shock[:, t : t + self.H], scale), 0.0)
+
+    @staticmethod
+    def _time_major(a: F64) -> NDArray[np.float32]:
+        """(E, T+H, N) float64 -> contiguous (T+H, E, N) float32."""
+        return np.ascontiguousarray(np.swapaxes(a, 0, 1), dtype=np.float32)
+
+    def forecast_total(self, total: F64, total_err: F64, t: int | None = None) -> F64:
+        """Forecast of a members' total for hours t..t+H-1, (E, H) MW: the sum of the
+        members' own forecasts (actual + lead-scaled actual * error)."""
+        t = self.t if t is None else t
+        return total[:, t : t + self.H] + self.lead_scale * total_err[:, t : t + self.H]
+
+    def system_rsi(self, t: int | None = None) -> F64:
+        """Residual supply index of each incumbent on this hour's forecasts, (E, G)."""
+        t = self.t if t is None else t
+        load = forecast_of(self.sys_load[:, t], self.z_sys_load[:, t], self.lead_scale[0])
+        ren = forecast_of(self.sys_ren[:, t], self.z_sys_ren[:, t], self.lead_scale[0])
+        return fl.residual_supply_index(self.fleet.capacity_mw, np.maximum(ren, 0.0), load)
+
+    def is_capacity_auction(self, t: int | None = None) -> bool:
+        """Whether the capacity auction clears at step t."""
+        t = self.t if t is None else t
+        period = self.cfg.capacity.period_h
+        return self.layout.capacity and (t == 0 if period == 0 else t % period == 0)
+
+    # ------------------------------------------------------------------ step
+    def scripted_incumbent_bids(self) -> fl.BidParams:
+        """Bids of the scenario's scripted strategy for this hour.
+
+        Competitive and fixed-markup bids do not depend on the state, so they are built
+        once per batch size; withholding depends on this hour's residual supply index.
+        """
+        if self.cfg.fleet.strategy == "withholding":
+            return fl.scripted_bids(self.cfg.fleet, self.system_rsi(), self.K)
+        if self._static_bids is None:
+            self._static_bids = fl.scripted_bids(self.cfg.fleet, np.ones((self.E, self.G)), self.K)
+        return self._static_bids
+
+    def step(self, coalition: F64, members: F64 | None, incumbents: F64 | None) -> StepResult:
+        """Advance all envs by one hour (the rules of DESIGN §3, run by :mod:`envs.sim.kernel`).
+
+        In order: members' battery and flex set-points are projected onto their limits;
+        the coalition's and incumbents' bids are built; the reserve market clears and
+        its awards are withheld from energy offers; the spot market clears; reserve
+        activations draw batteries and metering gives the coalition's imbalance; the
+        capacity auction clears in auction hours and penalises non-delivery in scarcity
+        hours; every flow is settled ;
+        the coalition's result is allocated; each member's counterfactual bill alone is
+        computed; rewards and accounting follow.
+
+        Args:
+            coalition: (E, layout.coalition) actions in [-1, 1].
+            members: (E, N, 2) actions in [-1, 1] when members are agents, else None.
+            incumbents: (E, G, layout.incumbent) actions in [-1, 1] when incumbents are
+                controlled, else None (scripted strategy).
+
+        Raises:
+            EpisodeOverError: the episode has ended (or reset was never called).
+        """
+        if not self._ready:
+            raise EpisodeOverError(
+                "step() called before reset() or after the episode ended; call reset()"
+            )
+        cfg, lay, t = self.cfg, self.layout, self.t
+        if members is None:
+            if not lay.drives_members:
+                raise ValueError("members' actions are required when members.agents is true")
+            members = self._no_member_actions
+        if incumbents is None:
+            bids = self.scripted_incumbent_bids()
+        else:
+            bids = fl.decode_bid_action(
+                incumbents,
+                cfg.fleet,
+                reserve=lay.reserve,
+                capacity=lay.capacity,
+                capacity_cap_eur_per_mw_day=cfg.capacity.price_cap_eur_per_mw_day,
+            )
+        auction = self.is_capacity_auction(t)
+        if auction:
+            period = cfg.capacity.period_h or self.T
+            target = cfg.capacity.target_share_of_peak * self.sys_load[:, t : t + period].max(-1)
+        else:
+            target = self._zeros_e
+        out = self._outputs()
+        self._kernel(*self._kernel_args(t, coalition, members, bids, target, auction, out))
+        info: dict[str, Any] = {k: out.info[:, i] for i, k in enumerate(kn.INFO_KEYS)}
+        # --- commit ------------------------------------------------------------------
+        self.ledger.record(t, out.energy, out.reserve_mw, out.capacity_mw, out.cash, out.bill)
+        self.soc, self.cf_soc, self.debt = out.soc, out.cf_soc, out.debt
+        self.prev_dispatch = out.dispatch
+        self.last_price = info["price_eur_per_mwh"]
+        self.last_reserve_price = info["reserve_price_eur_per_mw"]
+        self.cap_award_g, self.cap_award_c, self.cap_price = out.cap_g, out.cap_c, out.cap_price
+        self.last_imbalance = info["coalition_imbalance_mwh"]
+        self.last_saving = out.saving
+        self.t = t + 1
+        terminated = self.t >= self.T
+        if terminated:
+            self._ready = False
+        return StepResult(
+            reward_coalition=info["members_saving_eur"],
+            reward_members=out.r_members,
+            reward_incumbents=out.profit,
+            cash=out.cash,
+            info=info,
+            terminated=terminated,
+            saving=out.saving,
+            bill_alone=out.bill,
+            dispatch=out.dispatch,
+            markup=out.markup,
+            net=out.net,
+        )

@@ -1,0 +1,138 @@
+"""The ledger: every step's cash and energy flows by market and participant (DESIGN §7).
+
+Flows are written into preallocated arrays during the episode (T, E, M, P); the
+pandas DataFrame is built only when :meth:`Ledger.frame` is called.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from envs.market.settlement import MARKETS
+
+COLUMNS = ("step", "market", "participant", "energy_mwh", "reserve_mw", "capacity_mw", "cash_eur")
+
+
+class Ledger:
+    """Preallocated per-step flows of a simulator (:class:`~envs.sim.core.MarketCore`).
+
+    Args:
+        participants: names of the flow matrices' participant axis (P).
+        hours: T; num_envs: E; n_members: N.
+        enabled: record flows (disabled ledgers keep nothing and cost nothing).
+    """
+
+    def __init__(self, participants: tuple[str, ...], *, hours: int, num_envs: int,
+                 n_members: int, enabled: bool = True) -> None:  # fmt: skip
+        self.enabled = enabled
+        self.participants = participants
+        self.n_members = n_members
+        shape = (hours, num_envs, len(MARKETS), len(participants))
+        if enabled:
+            self.energy = np.zeros(shape)
+            self.reserve = np.zeros(shape)
+            self.capacity = np.zeros(shape)
+            self.cash = np.zeros(shape)
+            self.bill_cf = np.zeros((hours, num_envs, n_members))
+        self.steps = 0
+
+    def clear(self) -> None:
+        """Forget the recorded episode (called by reset)."""
+        self.steps = 0
+
+    def record(
+        self,
+        t: int,
+        energy: np.ndarray,
+        reserve: np.ndarray,
+        capacity: np.ndarray,
+        cash: np.ndarray,
+        bill_cf: np.ndarray,
+    ) -> None:
+        """Store step ``t``'s (E, M, P) flows and (E, N) counterfactual bills."""
+        if not self.enabled:
+            return
+        self.energy[t], self.reserve[t], self.capacity[t], self.cash[t] = (
+            energy,
+            reserve,
+            capacity,
+            cash,
+        )
+        self.bill_cf[t] = bill_cf
+        self.steps = t + 1
+
+    def _require(self) -> None:
+        if not self.enabled:
+            raise RuntimeError(
+                "this simulator was built with record_ledger=False; the ledger is not kept"
+            )
+
+    def frame(self, env_index: int = 0) -> pd.DataFrame:
+        """One row per non-zero flow: step, market, participant, energy_mwh, reserve_mw,
+        capacity_mw, cash_eur (+ = received). Per step and market, energy_mwh and cash_eur
+        each sum to zero."""
+        self._require()
+        n = self.steps
+        arrays = [a[:n, env_index] for a in (self.energy, self.reserve, self.capacity, self.cash)]
+        step, market, part = np.meshgrid(
+            np.arange(n), np.arange(len(MARKETS)), np.arange(len(self.participants)), indexing="ij"
+        )
+        keep = np.any([np.abs(a) > 0.0 for a in arrays], axis=0)
+        return pd.DataFrame(
+            {
+                "step": step[keep],
+                "market": np.array(MARKETS, dtype=object)[market[keep]],
+                "participant": np.array(self.participants, dtype=object)[part[keep]],
+                "energy_mwh": arrays[0][keep],
+                "reserve_mw": arrays[1][keep],
+                "capacity_mw": arrays[2][keep],
+                "cash_eur": arrays[3][keep],
+            }
+        )
+
+    def counterfactual(self, env_index: int = 0) -> pd.DataFrame:
+        """What each member would pay alone each step: columns step, member, bill_eur."""
+        self._require()
+        n = self.steps
+        bills = self.bill_cf[:n, env_index]
+        step, member = np.meshgrid(np.arange(n), np.arange(self.n_members), indexing="ij")
+        return pd.DataFrame(
+            {
+                "step": step.ravel(),
+                "member": np.array([f"member_{i}" for i in range(self.n_members)], dtype=object)[
+                    member.ravel()
+                ],
+                "bill_eur": bills.ravel(),
+            }
+        )
+
+
+def member_savings(ledger: pd.DataFrame, counterfactual: pd.DataFrame) -> pd.DataFrame:
+    """Each member's bill alone, its cost in the coalition and its saving, EUR.
+
+    The saving is the README's equation, per member: what it would pay alone
+    (``sum_t bill_eur``) plus its allocation cash (the coalition's share-out; negative
+    when the member pays), i.e. ``alone - cost`` with ``cost = -allocation cash``.
+
+    Args:
+        ledger: the episode ledger.
+        counterfactual: ``env.counterfactual_bills()`` (T x N rows).
+
+    Returns:
+        (N,) rows indexed by member id, columns ``alone_eur``, ``cost_eur``, ``saving_eur``.
+
+    >>> led = pd.DataFrame({"step": [0, 0, 0], "market": ["allocation"] * 3,
+    ...     "participant": ["member_0", "member_1", "coalition"], "cash_eur": [-3.0, 1.0, 2.0]})
+    >>> cf = pd.DataFrame({"step": [0, 0], "member": ["member_0", "member_1"],
+    ...     "bill_eur": [5.0, 0.0]})
+    >>> member_savings(led, cf).saving_eur.tolist()
+    [2.0, 1.0]
+    """
+    alone = counterfactual.groupby("member", sort=False).bill_eur.sum()
+    alloc = ledger[(ledger.market == "allocation") & ledger.participant.isin(alone.index)]
+    cash = alloc.groupby("participant").cash_eur.sum().reindex(alone.index, fill_value=0.0)
+    out = pd.DataFrame({"alone_eur": alone, "cost_eur": -cash})
+    out["saving_eur"] = out.alone_eur - out.cost_eur
+    out.index.name = "member"
+    return out

@@ -1,0 +1,181 @@
+"""Observations and global state of the multi-market envs (DESIGN §3.1).
+
+Dims: E envs, N members, G incumbents, H forecast hours. Every feature is scaled by
+config constants (price cap, peak loads, capacities) so it is of order one, and uses
+only what is known at decision time: forecasts, last cleared prices, own state.
+Observations are float32 and clipped to [-OBS_BOUND, OBS_BOUND].
+
+Layout (feature order within each vector):
+
+- common (all agents), ``10 + 2H``: sin/cos hour of day, sin/cos day of week,
+  sin/cos day of year, episode progress t/T, last spot price / cap, last reserve
+  price / reserve scarcity price, capacity price / curve cap, then the system load
+  forecast (H) and the system renewables forecast (H), both / background peak load;
+- coalition, common + ``2H + 5``: members' total load forecast (H) and total
+  renewables forecast (H) / total peak load, stored energy / total battery energy,
+  flexible-load debt / total flex energy, last imbalance / q_max, capacity award /
+  firm capacity, capacity-auction-now flag;
+- member, common + ``H + 6``: own net-load forecast (load - PV - wind, H) / own peak,
+  state of charge / battery energy, flex debt / flex energy, battery energy / peak,
+  battery power / peak, flex power / peak, last hour's saving / (peak * price cap);
+- incumbent, common + 6: capacity / background peak, marginal cost / price cap,
+  last dispatch / capacity, residual supply index now, capacity award / capacity,
+  emission factor (t/MWh).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from envs.sim import kernel as kn
+
+if TYPE_CHECKING:
+    from envs.sim.core import MarketCore
+
+OBS_BOUND = 10.0
+TWO_PI = 2.0 * np.pi
+
+
+def common_size(horizon_h: int) -> int:
+    """Length of the common features that open every agent's observation, ``10 + 2H``."""
+    return 10 + 2 * horizon_h
+
+
+def index(horizon_h: int) -> dict[str, dict[str, int]]:
+    """Start index of each named feature (forecasts span ``horizon_h`` entries), by group;
+    the layout in this module's docstring. Policies use it to read observations."""
+    h = horizon_h
+    c = common_size(h)
+    common = {"hour_sin": 0, "price": 7, "reserve_price": 8, "capacity_price": 9,
+              "system_load_fc": 10, "system_renewables_fc": 10 + h}  # fmt: skip
+    return {
+        "coalition": {**common, "load_fc": c, "renewables_fc": c + h, "soc": c + 2 * h,
+                      "flex_debt": c + 2 * h + 1, "imbalance": c + 2 * h + 2,
+                      "capacity_award": c + 2 * h + 3, "capacity_auction": c + 2 * h + 4},
+        "members": {**common, "net_fc": c, "soc": c + h, "flex_debt": c + h + 1,
+                    "battery_mwh": c + h + 2, "battery_mw": c + h + 3, "flex_mw": c + h + 4,
+                    "saving": c + h + 5},
+        "incumbents": {**common, "capacity": c, "marginal_cost": c + 1, "dispatch": c + 2,
+                       "rsi": c + 3, "capacity_award": c + 4, "emission_factor": c + 5},
+    }  # fmt: skip
+
+
+def hour_of_day(obs: NDArray[np.floating]) -> int:
+    """Hour of day (0..23) from any agent's observation (its first two features)."""
+    return round(float(np.arctan2(obs[0], obs[1])) / TWO_PI * 24) % 24
+
+
+def sizes(core: MarketCore) -> dict[str, int]:
+    """Observation length of each group."""
+    common = common_size(core.H)
+    return {
+        "coalition": common + 2 * core.H + 5,
+        "members": common + core.H + 6,
+        "incumbents": common + 6,
+    }
+
+
+def _common(core: MarketCore, out: NDArray[np.float32]) -> None:
+    """Write the common features into ``out`` (E, 10 + 2H)."""
+    cfg, t = core.cfg, min(core.t, core.T - 1)
+    hour = t % 24
+    doy = cfg.start_day_of_year - 1 + t // 24
+    dow = doy % 7
+    out[:, :7] = (
+        np.sin(TWO_PI * hour / 24),
+        np.cos(TWO_PI * hour / 24),
+        np.sin(TWO_PI * dow / 7),
+        np.cos(TWO_PI * dow / 7),
+        np.sin(TWO_PI * doy / 365),
+        np.cos(TWO_PI * doy / 365),
+        core.t / core.T,
+    )
+    out[:, 7] = core.last_price / cfg.spot.price_cap_eur_per_mwh
+    out[:, 8] = core.last_reserve_price / cfg.reserve.scarcity_price_eur_per_mw
+    out[:, 9] = core.cap_price / cfg.capacity.price_cap_eur_per_mw_day
+    h = core.H
+    inv_peak = 1.0 / cfg.background.peak_load_mw
+    out[:, 10 : 10 + h] = core.forecast(core.sys_load, core.z_sys_load, t)
+    out[:, 10 + h : 10 + 2 * h] = core.forecast(core.sys_ren, core.z_sys_ren, t)
+    out[:, 10 : 10 + 2 * h] *= inv_peak
+
+
+def observe(
+    core: MarketCore, groups: tuple[str, ...] = ("coalition", "members", "incumbents")
+) -> dict[str, NDArray[np.float32]]:
+    """Observations of the requested groups: ``{"coalition": (E, 1, D), "members": (E, N, D),
+    "incumbents": (E, G, D)}``, float32, written into fresh arrays (never reused, so
+    returned observations stay valid)."""
+    m, fleet, t, E, h = core.members, core.fleet, min(core.t, core.T - 1), core.E, core.H
+    n_common = common_size(h)
+    size = sizes(core)
+    out: dict[str, NDArray[np.float32]] = {}
+    coal = np.empty((E, 1, size["coalition"]), np.float32)
+    common = np.empty((E, n_common), np.float32)  # contiguous: the member kernel reads it 20x
+    _common(core, common)
+    coal[:, 0, :n_common] = common
+    peak_total = m.peak_load_mw.sum()
+    c = coal[:, 0, n_common:]
+    c[:, :h] = core.forecast_total(core.total_load, core.total_load_err, t) / peak_total
+    c[:, h : 2 * h] = core.forecast_total(core.total_ren, core.total_ren_err, t) / peak_total
+    c[:, 2 * h] = core.soc.sum(-1) / max(m.battery_mwh.sum(), 1e-9)
+    c[:, 2 * h + 1] = core.debt.sum(-1) / max(m.flex_mwh.sum(), 1e-9)
+    c[:, 2 * h + 2] = core.last_imbalance / core.q_max_mw
+    c[:, 2 * h + 3] = core.cap_award_c / max(core.coalition_firm_mw, 1e-9)
+    c[:, 2 * h + 4] = float(core.is_capacity_auction(t))
+    np.clip(coal, -OBS_BOUND, OBS_BOUND, out=coal)
+    out["coalition"] = coal
+    if "members" in groups:
+        mem = np.empty((E, core.N, size["members"]), np.float32)
+        kernel = kn.member_obs_parallel if E >= 64 else kn.member_obs_serial
+        kernel(
+            core.net_tm, core.net_err_tm, t, core.lead_scale32, core.inv_peak, core.soc,
+            core.inv_battery_mwh, core.debt, core.inv_flex_mwh, core.member_static,
+            core.last_saving, 1.0 / core.cfg.spot.price_cap_eur_per_mwh, common, OBS_BOUND, mem,
+        )  # fmt: skip
+        out["members"] = mem
+    if "incumbents" in groups:
+        cfg = core.cfg
+        cap = fleet.capacity_mw
+        inc = np.empty((E, core.G, size["incumbents"]), np.float32)
+        inc[:, :, :n_common] = common[:, None, :]
+        inc[:, :, n_common] = cap / cfg.background.peak_load_mw
+        inc[:, :, n_common + 1] = fleet.marginal_cost_eur_per_mwh / cfg.spot.price_cap_eur_per_mwh
+        inc[:, :, n_common + 2] = core.prev_dispatch / cap
+        inc[:, :, n_common + 3] = core.system_rsi(t)
+        inc[:, :, n_common + 4] = core.cap_award_g / cap
+        inc[:, :, n_common + 5] = fleet.emission_t_per_mwh
+        np.clip(inc, -OBS_BOUND, OBS_BOUND, out=inc)
+        out["incumbents"] = inc
+    return out
+
+
+def state_size(core: MarketCore) -> int:
+    """Length of the global state vector."""
+    return sizes(core)["coalition"] + 3 * core.N + core.G
+
+
+def state(
+    core: MarketCore, obs: dict[str, NDArray[np.float32]] | None = None
+) -> NDArray[np.float32]:
+    """Global state for centralised critics, (E, S) float32: the coalition's observation,
+    every member's state of charge share, flex debt share and next-hour net load
+    forecast / peak, and every incumbent's last dispatch / capacity."""
+    if obs is None or "members" not in obs:
+        obs = observe(core, ("coalition", "members"))
+    member_obs = obs["members"]
+    at = index(core.H)["members"]
+    s = np.concatenate(
+        [
+            obs["coalition"][:, 0],
+            member_obs[:, :, at["soc"]],
+            member_obs[:, :, at["flex_debt"]],
+            member_obs[:, :, at["net_fc"]],
+            (core.prev_dispatch / core.fleet.capacity_mw).astype(np.float32),
+        ],
+        axis=-1,
+    )
+    return np.clip(s, -OBS_BOUND, OBS_BOUND).astype(np.float32)

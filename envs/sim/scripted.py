@@ -1,0 +1,71 @@
+"""Scripted default behaviour of every agent group, as normalised actions.
+
+When an agent is not controlled by a policy (in :func:`envs.make_gym` or the SB3
+adapter), it acts as the scenario says:
+
+- members: the self-consumption rule on their own forecast of this hour (charge the
+  battery from surplus, discharge to cover deficit), no load shifting;
+- coalition: bids its members' forecast net position after those batteries as a
+  price-taker (buy at the cap, sell at the floor), no reserve or capacity offers;
+- incumbents: the scenario's scripted strategy (:func:`envs.actors.fleet.scripted_bids`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from envs.actors import fleet as fl
+from envs.actors.coalition import spot_entries
+from envs.actors.members import self_consumption_power
+from envs.sim.forecast import forecast_of
+
+if TYPE_CHECKING:
+    from envs.sim.core import MarketCore
+
+F64 = NDArray[np.float64]
+
+
+def member_forecast_net(core: MarketCore) -> F64:
+    """Members' forecast net load for this hour before batteries, MW (E, N)."""
+    t = core.t
+    scale = core.lead_scale[0]
+    load = forecast_of(core.load[:, t], core.z_load[:, t], scale)
+    ren = forecast_of(core.ren[:, t], core.z_ren[:, t], scale)
+    return np.maximum(load, 0.0) - np.maximum(ren, 0.0)
+
+
+def member_actions(core: MarketCore) -> F64:
+    """Self-consumption set-points as normalised actions, (E, N, 2)."""
+    m = core.members
+    power = self_consumption_power(member_forecast_net(core), core.soc, m)
+    a_batt = np.divide(power, m.battery_mw, out=np.zeros_like(power), where=m.battery_mw > 0)
+    return np.stack([a_batt, np.zeros_like(a_batt)], axis=-1)
+
+
+def coalition_actions(core: MarketCore, members: F64 | None = None) -> F64:
+    """Price-taking bid of the forecast net position, (E, A_coalition)."""
+    m = core.members
+    members = member_actions(core) if members is None else members
+    net = member_forecast_net(core) + members[..., 0] * m.battery_mw + members[..., 1] * m.flex_mw
+    # The PPA's wind-shaped delivery is already contracted; bid only the rest.
+    q = net.sum(-1) - core.ppa_mw[:, core.t]
+    act = -np.ones((core.E, core.layout.coalition))  # no reserve or capacity offer
+    act[:, 0], act[:, 1] = spot_entries(q, core.q_max_mw)
+    if core.layout.drives_members:
+        act[:, -2:] = 0.0
+    return act
+
+
+def incumbent_actions(core: MarketCore) -> F64:
+    """The scripted strategy expressed in the controlled-incumbent action space, (E, G, A)."""
+    lay, cfg = core.layout, core.cfg
+    return fl.encode_bid_params(
+        core.scripted_incumbent_bids(),
+        cfg.fleet,
+        reserve=lay.reserve,
+        capacity=lay.capacity,
+        capacity_cap_eur_per_mw_day=cfg.capacity.price_cap_eur_per_mw_day,
+    )

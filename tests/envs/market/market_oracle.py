@@ -1,0 +1,294 @@
+"""An independent numpy statement of the market-clearing rules, kept as a test oracle.
+
+The simulator and the public ``envs.market`` API run the compiled rules of
+``envs/market/*.py``; these vectorised numpy versions were written separately (sorting
+and cumulative sums instead of loops) and ``tests/envs/market/test_market_oracle.py`` pins the two
+together on random books. Rules and units: see the docstrings in ``envs/market``.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+_EPS = 1e-9
+
+
+def _unsort(sorted_values: F64, rows: NDArray[np.intp], order: NDArray[np.intp]) -> F64:
+    out = np.empty_like(sorted_values)
+    out[rows, order] = sorted_values
+    return out
+
+
+def clear_spot(
+    supply_q_mw: F64,
+    supply_p_eur_per_mwh: F64,
+    demand_q_mw: F64,
+    demand_p_eur_per_mwh: F64,
+    *,
+    price_floor_eur_per_mwh: float,
+    price_cap_eur_per_mwh: float,
+    pricing: str = "uniform",
+) -> SimpleNamespace:
+    """Clear a batch of stepwise supply and demand curves.
+
+    Args:
+        supply_q_mw: (E, S) offered quantities, >= 0.
+        supply_p_eur_per_mwh: (E, S) offer prices.
+        demand_q_mw: (E, B) bid quantities, >= 0.
+        demand_p_eur_per_mwh: (E, B) bid prices (inelastic demand: the cap).
+        price_floor_eur_per_mwh: lowest admissible price.
+        price_cap_eur_per_mwh: highest admissible price.
+        pricing: ``"uniform"`` (pay-as-clear) or ``"pay_as_bid"``.
+
+    Returns:
+        The frozen :class:`SpotResult`. Inputs are not modified.
+
+    Example (a merit order: 100 MW at 20, 100 MW at 50, 100 MW demand at the cap
+    plus 50 MW willing to pay 40; the 20 EUR block is exhausted, the 40 EUR bid sets
+    the price on the vertical part of supply):
+
+    >>> import numpy as np
+    >>> r = clear_spot(np.array([[100.0, 100.0]]), np.array([[20.0, 50.0]]),
+    ...                np.array([[100.0, 50.0]]), np.array([[3000.0, 40.0]]),
+    ...                price_floor_eur_per_mwh=-500.0, price_cap_eur_per_mwh=3000.0)
+    >>> float(r.price_eur_per_mwh[0]), r.supply_mw.tolist(), r.demand_mw.tolist()
+    (40.0, [[100.0, 0.0]], [[100.0, 0.0]])
+    """
+    floor, cap = float(price_floor_eur_per_mwh), float(price_cap_eur_per_mwh)
+    # Plain ufuncs and fancy indexing rather than np.clip/take_along_axis: at E = 1
+    # a step is dominated by per-call overhead (DESIGN §6).
+    sp = np.minimum(np.maximum(supply_p_eur_per_mwh, floor), cap)
+    dp = np.minimum(np.maximum(demand_p_eur_per_mwh, floor), cap)
+    rows = np.arange(sp.shape[0])[:, None]
+    s_order = np.argsort(sp, axis=-1, kind="stable")
+    d_order = np.argsort(-dp, axis=-1, kind="stable")
+    ps = sp[rows, s_order]
+    qs = supply_q_mw[rows, s_order]
+    pd = dp[rows, d_order]
+    qd = demand_q_mw[rows, d_order]
+
+    # Demand willing to pay at least each supply block's price: (E, S).
+    demand_at = ((pd[:, None, :] >= ps[:, :, None]) * qd[:, None, :]).sum(axis=-1)
+    s_start = np.cumsum(qs, axis=-1) - qs
+    acc_s = np.minimum(np.maximum(demand_at - s_start, 0.0), qs)
+    traded = acc_s.sum(axis=-1)
+    d_start = np.cumsum(qd, axis=-1) - qd
+    acc_d = np.minimum(np.maximum(traded[:, None] - d_start, 0.0), qd)
+
+    # Lowest market-clearing price: no accepted offer above it and no bid left
+    # (partly) unfilled above it, so the marginal block sets it.
+    neg = -np.inf
+    price = np.maximum(
+        np.max(np.where(acc_s > _EPS, ps, neg), axis=-1, initial=neg),
+        np.max(np.where(qd - acc_d > _EPS, pd, neg), axis=-1, initial=neg),
+    )
+    price = np.where(np.isfinite(price), price, ps[:, 0] if ps.shape[-1] else floor)
+    price = np.clip(price, floor, cap)
+
+    unserved = np.sum(np.where(pd >= cap, qd - acc_d, 0.0), axis=-1)
+    supply_mw = _unsort(acc_s, rows, s_order)
+    if pricing == "uniform":
+        supply_price = np.broadcast_to(price[:, None], supply_mw.shape).copy()
+        demand_price = price
+    elif pricing == "pay_as_bid":
+        supply_price = np.where(supply_mw > 0.0, sp, price[:, None])
+        paid = np.sum(supply_mw * supply_price, axis=-1)
+        demand_price = np.where(traded > _EPS, paid / np.maximum(traded, _EPS), price)
+    else:
+        raise ValueError(f"spot.pricing={pricing!r}; expected 'uniform' or 'pay_as_bid'")
+    return SimpleNamespace(
+        price_eur_per_mwh=price,
+        supply_mw=supply_mw,
+        demand_mw=_unsort(acc_d, rows, d_order),
+        supply_price_eur_per_mwh=supply_price,
+        demand_price_eur_per_mwh=demand_price,
+        unserved_mw=unserved,
+    )
+
+
+def clear_reserve(
+    offer_q_mw: F64,
+    offer_p_eur_per_mw: F64,
+    requirement_mw: F64,
+    *,
+    scarcity_price_eur_per_mw: float,
+) -> SimpleNamespace:
+    """Clear reserve offers against the requirement.
+
+    Args:
+        offer_q_mw: (E, R) offered reserve, >= 0.
+        offer_p_eur_per_mw: (E, R) offer prices, read as clipped to [0, scarcity price].
+        requirement_mw: (E,) reserve requirement.
+        scarcity_price_eur_per_mw: price when the requirement is not met (and cap).
+
+    Returns:
+        The frozen :class:`ReserveResult`; inputs are not modified.
+
+    Example (requirement 60 MW; offers 50 MW at 4 and 50 MW at 9: the second is
+    partly accepted and sets the price):
+
+    >>> import numpy as np
+    >>> r = clear_reserve(np.array([[50.0, 50.0]]), np.array([[4.0, 9.0]]), np.array([60.0]),
+    ...                   scarcity_price_eur_per_mw=1000.0)
+    >>> float(r.price_eur_per_mw[0]), r.award_mw.tolist(), float(r.shortfall_mw[0])
+    (9.0, [[50.0, 10.0]], 0.0)
+    """
+    cap = float(scarcity_price_eur_per_mw)
+    price_in = np.minimum(np.maximum(offer_p_eur_per_mw, 0.0), cap)
+    rows = np.arange(price_in.shape[0])[:, None]
+    order = np.argsort(price_in, axis=-1, kind="stable")
+    p = price_in[rows, order]
+    q = offer_q_mw[rows, order]
+    start = np.cumsum(q, axis=-1) - q
+    acc = np.minimum(np.maximum(requirement_mw[:, None] - start, 0.0), q)
+    shortfall = np.maximum(requirement_mw - acc.sum(axis=-1), 0.0)
+    marginal = np.max(np.where(acc > _EPS, p, 0.0), axis=-1, initial=0.0)
+    price = np.where(shortfall > _EPS, cap, marginal)
+    award = np.empty_like(acc)
+    award[rows, order] = acc
+    return SimpleNamespace(price_eur_per_mw=price, award_mw=award, shortfall_mw=shortfall)
+
+
+def _knees(target_mw: F64, lower: float, upper: float) -> tuple[F64, F64]:
+    return target_mw * (1.0 - lower), target_mw * (1.0 + upper)
+
+
+def vrr_price(
+    quantity_mw: F64, target_mw: F64, *, cap_eur_per_mw_day: float, lower: float, upper: float
+) -> F64:
+    """Price of the VRR demand curve at ``quantity_mw`` (broadcasts with ``target_mw``).
+
+    >>> import numpy as np
+    >>> vrr_price(np.array([80.0, 100.0, 120.0]), np.array(100.0), cap_eur_per_mw_day=300.0,
+    ...           lower=0.1, upper=0.2).round(6).tolist()
+    [300.0, 200.0, 0.0]
+    """
+    a, c = _knees(target_mw, lower, upper)
+    frac = np.clip((quantity_mw - a) / np.maximum(c - a, 1e-12), 0.0, 1.0)
+    return cap_eur_per_mw_day * (1.0 - frac)
+
+
+def clear_capacity(
+    offer_q_mw: F64,
+    offer_p_eur_per_mw_day: F64,
+    target_mw: F64,
+    *,
+    cap_eur_per_mw_day: float,
+    lower: float,
+    upper: float,
+) -> SimpleNamespace:
+    """Clear derated capacity offers against the VRR curve.
+
+    Args:
+        offer_q_mw: (E, C) derated capacity offered, >= 0.
+        offer_p_eur_per_mw_day: (E, C) offer prices, read as clipped to [0, cap].
+        target_mw: (E,) reliability requirement (the curve's reference point).
+        cap_eur_per_mw_day: price cap of the curve.
+        lower: fraction below target where the curve leaves the cap.
+        upper: fraction above target where the price reaches zero.
+
+    Example (target 100 MW, cap 300, knees at 90 and 120; 60 MW at 50 and 60 MW at
+    250: the second offer is accepted until the curve falls to 250, at 95 MW):
+
+    >>> import numpy as np
+    >>> r = clear_capacity(np.array([[60.0, 60.0]]), np.array([[50.0, 250.0]]), np.array([100.0]),
+    ...                    cap_eur_per_mw_day=300.0, lower=0.1, upper=0.2)
+    >>> float(r.price_eur_per_mw_day[0]), r.award_mw.tolist()
+    (250.0, [[60.0, 35.0]])
+    """
+    cap = float(cap_eur_per_mw_day)
+    price_in = np.minimum(np.maximum(offer_p_eur_per_mw_day, 0.0), cap)
+    rows = np.arange(price_in.shape[0])[:, None]
+    order = np.argsort(price_in, axis=-1, kind="stable")
+    p = price_in[rows, order]
+    q = offer_q_mw[rows, order]
+    a, c = _knees(target_mw, lower, upper)
+    # Inverse of the curve: the largest quantity at which the curve still pays p.
+    q_at_p = a[:, None] + (1.0 - p / max(cap, 1e-12)) * (c - a)[:, None]
+    start = np.cumsum(q, axis=-1) - q
+    acc = np.clip(q_at_p - start, 0.0, q)
+    cleared = acc.sum(axis=-1)
+    price = vrr_price(cleared, target_mw, cap_eur_per_mw_day=cap, lower=lower, upper=upper)
+    # No requirement: nothing is bought and no offer is worth paying for.
+    price = np.where(target_mw > 0.0, price, 0.0)
+    award = np.empty_like(acc)
+    award[rows, order] = acc
+    return SimpleNamespace(price_eur_per_mw_day=price, award_mw=award, cleared_mw=cleared)
+
+
+def position_cost(net_mw: F64, price_eur_per_mwh: F64, import_charge_eur_per_mwh: F64) -> F64:
+    """Cost of a net position at the coalition's prices, EUR (negative = revenue).
+
+    Args:
+        net_mw: (...) net import (+) or export (-) for one hour.
+        price_eur_per_mwh: spot price, broadcastable to ``net_mw``.
+        import_charge_eur_per_mwh: network charge and taxes on imports, broadcastable.
+    """
+    return price_eur_per_mwh * net_mw + import_charge_eur_per_mwh * np.maximum(net_mw, 0.0)
+
+
+def allocate(
+    result_eur: F64,
+    net_mw: F64,
+    price_eur_per_mwh: F64,
+    import_charge_eur_per_mwh: F64,
+    *,
+    rule: str = "proportional",
+    permutations: NDArray[np.intp] | None = None,
+) -> F64:
+    """Split the coalition's result among members.
+
+    Args:
+        result_eur: (E,) coalition's net cash for the hour (+ = received).
+        net_mw: (E, N) each member's metered net import (+) or export (-).
+        price_eur_per_mwh: (E,) spot price.
+        import_charge_eur_per_mwh: (E,) network charge plus taxes on imports.
+        rule: ``proportional``, ``marginal`` or ``shapley``.
+        permutations: (M, N) member orders for ``shapley``.
+
+    Returns:
+        (E, N) cash allocated to each member (+ = received); sums to ``result_eur``.
+
+    >>> import numpy as np
+    >>> a = allocate(np.array([-30.0]), np.array([[2.0, -1.0]]), np.array([20.0]), np.array([10.0]))
+    >>> a.round(2).tolist(), round(float(a.sum()), 6)
+    ([[-53.33, 23.33]], -30.0)
+    """
+    price = price_eur_per_mwh[:, None]
+    charge = import_charge_eur_per_mwh[:, None]
+    own = position_cost(net_mw, price, charge)
+    residual = result_eur + own.sum(axis=-1)
+    if rule == "proportional":
+        weight = np.abs(net_mw)
+    elif rule == "marginal":
+        total = net_mw.sum(axis=-1, keepdims=True)
+        weight = own - (
+            position_cost(total, price, charge) - position_cost(total - net_mw, price, charge)
+        )
+    elif rule == "shapley":
+        if permutations is None:
+            raise ValueError("allocation rule 'shapley' needs permutations of shape (M, N)")
+        x = net_mw[:, permutations]  # (E, M, N) in permuted order
+        prefix = np.cumsum(x, axis=-1)
+        c_prefix = position_cost(prefix, price[:, :, None], charge[:, :, None])
+        c_before = np.concatenate([np.zeros_like(c_prefix[..., :1]), c_prefix[..., :-1]], axis=-1)
+        marginal = np.take_along_axis(own, permutations.ravel()[None, :], axis=-1).reshape(
+            x.shape
+        ) - (c_prefix - c_before)
+        weight = np.zeros_like(net_mw)
+        # Scatter each permutation's marginal values back to member positions.
+        np.add.at(weight, (slice(None), permutations), marginal)
+        weight /= permutations.shape[0]
+    else:
+        raise ValueError(
+            f"coalition.allocation={rule!r}; expected proportional, marginal or shapley"
+        )
+    weight = np.maximum(weight, 0.0)
+    total_w = weight.sum(axis=-1, keepdims=True)
+    n = net_mw.shape[-1]
+    share = np.where(total_w > 1e-12, weight / np.maximum(total_w, 1e-12), 1.0 / n)
+    return -own + residual[:, None] * share
