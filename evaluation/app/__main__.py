@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -72,11 +71,14 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         # handles and CPU on a shared machine.
         "--server.fileWatcherType",
         "none",
+        # No "Deploy" button or developer menu: the app is a local viewer.
+        "--client.toolbarMode",
+        "minimal",
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the app and wait for it; returns its exit status (2 on bad arguments)."""
+    """Start the app (this process becomes the server); returns 2 on bad arguments."""
     args = _parser().parse_args(argv)
     if not 0 < args.port < 65536:
         print(f"error: --port={args.port}; expected 1-65535", file=sys.stderr)
@@ -85,13 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         print("error: the app needs Streamlit and Plotly: pip install -e '.[app]'", file=sys.stderr)
         return 2
     env = {**os.environ, RESULTS_ENV: str(args.results.resolve())}
-    # The child must import this checkout's packages, wherever it is started from.
+    # The server must import this checkout's packages, wherever it is started from.
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    try:
-        return subprocess.call(streamlit_command(args), env=env)
-    except KeyboardInterrupt:  # Ctrl-C reaches the child too; it shuts down on its own
-        return 0
+    # Replace this process with the server (same PID), so Ctrl-C and a supervisor's
+    # SIGTERM reach Streamlit itself and no orphan is left behind.
+    cmd = streamlit_command(args)
+    os.execve(cmd[0], cmd, env)
+    return 0  # not reached: execve does not return
 
 
 if __name__ == "__main__":

@@ -153,35 +153,52 @@ def _merit(ep: epi.ViewerEpisode) -> None:
     t = st.slider("Hour", 0, hours - 1, value=min(18, hours - 1), key="ep_hour")
     supply, demand, price = epi.merit_order(ep, t)
     st.metric(f"Spot price, hour {t}", f"{price:,.2f} EUR/MWh")
+    accepted = supply.price_eur_per_mwh[supply.accepted_mw > 0]
+    top = max(2.0 * price, 1.2 * float(accepted.max()) if len(accepted) else 0.0, 100.0)
+    # Blocks rise from the bottom of the view, so zero-priced renewables and must-run output
+    # (offered at the price floor, far below) stay visible; the hover gives the true price.
+    bottom = min(-20.0, price - 20.0)
     fig = go.Figure()
-    owners = list(dict.fromkeys(supply.owner))
     x0 = supply.quantity_mw.cumsum() - supply.quantity_mw
-    for owner in owners:
+    for owner in dict.fromkeys(supply.owner):
         rows = supply.owner == owner
         fig.add_bar(
             x=(x0 + supply.quantity_mw / 2)[rows],
-            y=supply.price_eur_per_mwh[rows],
+            y=(supply.price_eur_per_mwh[rows].clip(bottom + 8.0, top) - bottom),
+            base=bottom,
             width=supply.quantity_mw[rows],
             name=owner,
-            customdata=supply[rows][["block", "quantity_mw", "accepted_mw"]],
-            hovertemplate="%{customdata[0]}: %{customdata[1]:.1f} MW offered, "
-            "%{customdata[2]:.1f} MW accepted at %{y:.1f} EUR/MWh",
+            # Accepted blocks solid, rejected ones pale.
+            marker_opacity=[1.0 if a > 1e-9 else 0.35 for a in supply.accepted_mw[rows]],
+            customdata=supply[rows][["block", "quantity_mw", "accepted_mw", "price_eur_per_mwh"]],
+            hovertemplate="%{customdata[0]}: %{customdata[1]:.1f} MW offered at "
+            "%{customdata[3]:.1f} EUR/MWh, %{customdata[2]:.1f} MW accepted",
         )
     dq = demand.quantity_mw.cumsum()
     fig.add_trace(
         go.Scatter(
             x=[0.0, *dq],
             y=[demand.price_eur_per_mwh.iloc[0], *demand.price_eur_per_mwh],
+            mode="lines",
             line_shape="vh",
             name="demand",
             line={"color": "black", "width": 2},
         )
     )
-    fig.add_hline(y=price, line_dash="dash", annotation_text=f"clearing {price:.1f} EUR/MWh")
-    top = max(2.0 * price, 1.2 * float(supply.price_eur_per_mwh[supply.accepted_mw > 0].max()), 100)
-    fig.update_yaxes(range=[min(-20.0, price - 20.0), top], title="EUR/MWh")
+    fig.add_hline(
+        y=price,
+        line_dash="dash",
+        annotation_text=f"clearing price {price:.1f} EUR/MWh",
+        annotation_position="top left",
+    )
+    fig.update_yaxes(range=[bottom, top], title="EUR/MWh")
     fig.update_xaxes(title="MW (cumulative)")
-    fig.update_layout(bargap=0, height=450, title=f"Merit order and clearing, hour {t}")
+    fig.update_layout(
+        bargap=0,
+        height=480,
+        title=f"Merit order and clearing, hour {t} (pale: not accepted; must-run at the "
+        "floor and demand at the cap lie outside the view)",
+    )
     st.plotly_chart(fig)
 
 

@@ -92,7 +92,7 @@ def _heatmap(res: lb.Results) -> None:
             colorbar={"title": res.view.rank_header},
         )
     )
-    fig.update_layout(height=160 + 35 * len(table))
+    fig.update_layout(height=max(320, 160 + 35 * len(table)))
     st.plotly_chart(fig)
 
 

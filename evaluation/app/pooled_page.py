@@ -77,6 +77,8 @@ def _editor() -> pd.DataFrame:
         column_config=config,
         num_rows="fixed",
     )
+    load = pd.to_numeric(edited["annual_load_mwh"], errors="coerce").sum()
+    st.caption(f"{len(edited)} participants in the table, {load:,.0f} MWh of load a year.")
     add, remove_col, remove, reset = st.columns([1, 2, 1, 1], vertical_alignment="bottom")
     if add.button("Add participant", key="pool_add"):
         _replace_frame(pooled.new_participant(edited))
