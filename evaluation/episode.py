@@ -117,13 +117,17 @@ def checked_act(policy: Any, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray
     return actions
 
 
-def run_episode(env: Any, policy: Any, seed: int) -> Episode:
+def run_episode(env: Any, policy: Any, seed: int, observer: Any = None) -> Episode:
     """Play one episode of a multi-market env (``multimarket_v0``/``spot_v0``).
 
     Args:
         env: a PettingZoo ParallelEnv from ``envs.make``.
         policy: an object with ``controls``, ``reset(env, seed)`` and ``act(obs)``.
         seed: seeds both ``env.reset`` and ``policy.reset``.
+        observer: optional object with ``before_step(t, env, actions)`` (the full action
+            dict about to be stepped) and ``after_step(t, env, infos)``: lets a viewer
+            (``evaluation.app``) record more of the hour or show progress without a
+            second copy of this loop.
 
     Raises:
         ActionError: the policy returned something that is not a dict, or the env
@@ -141,7 +145,11 @@ def run_episode(env: Any, policy: Any, seed: int) -> Episode:
         if others:  # agents nobody controls follow the scenario's scripted behaviour
             scripted = env.scripted_actions()
             actions = {**{a: scripted[a] for a in others}, **actions}
+        if observer is not None:
+            observer.before_step(t, env, actions)
         obs, _, _, _, infos = env.step(actions)
+        if observer is not None:
+            observer.after_step(t, env, infos)
         coal = infos["coalition"]
         row = {"step": t, **{k: coal["market"][k] for k in MARKET_KEYS}}
         row |= {k: coal[k] for k in COALITION_KEYS}

@@ -130,13 +130,13 @@ class MarketCore:
         )
         sp = cfg.spot
         nb = sp.demand_blocks
-        self._demand_prices = np.concatenate(
+        self.demand_prices = np.concatenate(
             [
                 [sp.price_cap_eur_per_mwh],
                 np.linspace(sp.demand_price_high_eur_per_mwh, sp.demand_price_low_eur_per_mwh, nb),
             ]
         )  # background demand blocks; the coalition's buy bid is added by the kernel
-        self._demand_shares = np.concatenate(
+        self.demand_shares = np.concatenate(
             [[1.0 - sp.demand_elastic_share], np.full(nb, sp.demand_elastic_share / nb)]
         )
         self.ledger = Ledger(self.participants, hours=self.T, num_envs=self.E, n_members=self.N,
@@ -179,8 +179,8 @@ class MarketCore:
             alloc_rule=kn.ALLOCATION_RULES.index(cfg.coalition.allocation),
             reward_mode=kn.REWARD_MODES.index(cfg.members.reward),
             emis_marginal=cfg.emissions_accounting == "marginal",
-            bg_shares=self._demand_shares,
-            bg_prices=self._demand_prices,
+            bg_shares=self.demand_shares,
+            bg_prices=self.demand_prices,
         )
         self.codec = coalition_codec.CoalitionCodec(
             q_max_mw=self.q_max_mw,
