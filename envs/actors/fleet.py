@@ -13,7 +13,6 @@ and users, so a bid is built one way only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -29,9 +28,9 @@ F64 = NDArray[np.float64]
 CAPACITY_BASE_PRICE_EUR_PER_MW_DAY = 20.0
 
 
-@dataclass(frozen=True, slots=True)
-class FleetArrays:
-    """Unit data as arrays, (G,) each; marginal cost includes the carbon price."""
+class FleetArrays(NamedTuple):
+    """Unit data as arrays, (G,) each; marginal cost includes the carbon price. A named
+    record, so the compiled step takes it as it is."""
 
     capacity_mw: F64
     marginal_cost_eur_per_mwh: F64
@@ -64,9 +63,9 @@ class FleetArrays:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class BidParams:
-    """What an incumbent's strategy decides each hour.
+class BidParams(NamedTuple):
+    """What an incumbent's strategy decides each hour (a named record the compiled step
+    takes as it is, once :meth:`contiguous`).
 
     Attributes:
         markup: (E, G, K) markup of each tranche over marginal cost (0.2 = +20%).
@@ -83,6 +82,10 @@ class BidParams:
     reserve_markup: F64
     capacity_fraction: F64
     capacity_price_eur_per_mw_day: F64
+
+    def contiguous(self) -> BidParams:
+        """The same bids as C-contiguous float64 arrays (what the compiled step takes)."""
+        return BidParams(*(np.ascontiguousarray(v, dtype=np.float64) for v in self))
 
 
 def residual_supply_index(capacity_mw: F64, other_supply_mw: F64, demand_mw: F64) -> F64:
@@ -211,44 +214,6 @@ def encode_bid_params(
     return np.clip(np.concatenate(parts, axis=-1) * 2.0 - 1.0, -1.0, 1.0)
 
 
-class FleetParams(NamedTuple):
-    """The fleet's constants for the compiled step, (G,) each (see :class:`FleetArrays`)."""
-
-    capacity_mw: F64
-    marginal_cost_eur_per_mwh: F64
-    ramp_mw_per_h: F64
-    emission_t_per_mwh: F64
-    min_output_mw: F64
-    derating: F64
-    reserve_cost_eur_per_mw: F64
-    reserve_share: F64
-
-    @classmethod
-    def of(cls, f: FleetArrays) -> FleetParams:
-        return cls(f.capacity_mw, f.marginal_cost_eur_per_mwh, f.ramp_mw_per_h,
-                   f.emission_t_per_mwh, f.min_output_mw, f.derating,
-                   f.reserve_cost_eur_per_mw, f.reserve_share)  # fmt: skip
-
-
-class Bids(NamedTuple):
-    """:class:`BidParams` as a record for the compiled step (same fields and shapes)."""
-
-    markup: F64
-    withhold: F64
-    reserve_fraction: F64
-    reserve_markup: F64
-    capacity_fraction: F64
-    capacity_price_eur_per_mw_day: F64
-
-    @classmethod
-    def of(cls, b: BidParams) -> Bids:
-        c = np.ascontiguousarray  # the compiled step takes C-contiguous arrays only
-        return cls(c(b.markup, dtype=np.float64), c(b.withhold, dtype=np.float64),
-                   c(b.reserve_fraction, dtype=np.float64), c(b.reserve_markup, dtype=np.float64),
-                   c(b.capacity_fraction, dtype=np.float64),
-                   c(b.capacity_price_eur_per_mw_day, dtype=np.float64))  # fmt: skip
-
-
 @njit(cache=True)
 def reserve_offers_row(fp, bids, e, prev_dispatch, q, p):
     """One env's reserve offers: a share of each unit's reserve-capable headroom at its
@@ -258,7 +223,7 @@ def reserve_offers_row(fp, bids, e, prev_dispatch, q, p):
     must-run = max(min output, previous dispatch - ramp).
 
     Args:
-        fp: :class:`FleetParams`; bids: :class:`Bids` (rows of env ``e`` are read).
+        fp: :class:`FleetArrays`; bids: :class:`BidParams` (rows of env ``e`` are read).
         prev_dispatch: (G,) last hour's dispatch, MW.
         q, p: outputs, (G,) offered MW and prices (the first G entries are written).
     """
@@ -332,9 +297,8 @@ def _capacity_batch(fp, bids, q, p):
         capacity_offers_row(fp, bids, e, q[e], p[e])
 
 
-def _records(bids: BidParams, fleet: FleetArrays) -> tuple[FleetParams, Bids]:
-    b = Bids(*(np.ascontiguousarray(np.asarray(v, dtype=np.float64)) for v in Bids.of(bids)))
-    return FleetParams.of(fleet), b
+def _records(bids: BidParams, fleet: FleetArrays) -> tuple[FleetArrays, BidParams]:
+    return fleet, bids.contiguous()
 
 
 def energy_offers(

@@ -144,7 +144,7 @@ class MarketCore:
         self.t = 0
         self._ready = False
         self._static_bids: fl.BidParams | None = None
-        self._static_record: fl.Bids | None = None
+        self._static_record: fl.BidParams | None = None
         self._init_kernel_params()
 
     # ------------------------------------------------------------------ set-up
@@ -193,7 +193,6 @@ class MarketCore:
             reserve=bool(self.layout.reserve),
             capacity=bool(self.layout.capacity),
         )
-        self._fleet_params = fl.FleetParams.of(self.fleet)
         self._member_params = MemberParams.of(m)
         self._flow_cols = st.FlowColumns.of(self.G, self.N)
         self.retail_by_hour = self._tariff_by_hour()
@@ -233,17 +232,17 @@ class MarketCore:
         )  # fmt: skip
         state = kn.State(self.soc, self.cf_soc, self.debt, self.prev_dispatch,
                          self.cap_award_g, self.cap_award_c, self.cap_price)  # fmt: skip
-        return (self._params, self._fleet_params, self._member_params, self.codec,
+        return (self._params, self.fleet, self._member_params, self.codec,
                 self._flow_cols, self._bids_record(bids), hour, state,
                 c(coalition, dtype=np.float64), c(members, dtype=np.float64),
                 self.permutations, out)  # fmt: skip
 
-    def _bids_record(self, bids: fl.BidParams) -> fl.Bids:
+    def _bids_record(self, bids: fl.BidParams) -> fl.BidParams:
         """The bids as the step's record; the static scripted bids' record is kept."""
         if bids is not self._static_bids:
-            return fl.Bids.of(bids)
+            return bids.contiguous()
         if self._static_record is None:
-            self._static_record = fl.Bids.of(bids)
+            self._static_record = bids.contiguous()
         return self._static_record
 
     def _tariff_by_hour(self) -> F64:

@@ -33,31 +33,7 @@ def clear_spot(
     price_cap_eur_per_mwh: float,
     pricing: str = "uniform",
 ) -> SimpleNamespace:
-    """Clear a batch of stepwise supply and demand curves.
-
-    Args:
-        supply_q_mw: (E, S) offered quantities, >= 0.
-        supply_p_eur_per_mwh: (E, S) offer prices.
-        demand_q_mw: (E, B) bid quantities, >= 0.
-        demand_p_eur_per_mwh: (E, B) bid prices (inelastic demand: the cap).
-        price_floor_eur_per_mwh: lowest admissible price.
-        price_cap_eur_per_mwh: highest admissible price.
-        pricing: ``"uniform"`` (pay-as-clear) or ``"pay_as_bid"``.
-
-    Returns:
-        The frozen :class:`SpotResult`. Inputs are not modified.
-
-    Example (a merit order: 100 MW at 20, 100 MW at 50, 100 MW demand at the cap
-    plus 50 MW willing to pay 40; the 20 EUR block is exhausted, the 40 EUR bid sets
-    the price on the vertical part of supply):
-
-    >>> import numpy as np
-    >>> r = clear_spot(np.array([[100.0, 100.0]]), np.array([[20.0, 50.0]]),
-    ...                np.array([[100.0, 50.0]]), np.array([[3000.0, 40.0]]),
-    ...                price_floor_eur_per_mwh=-500.0, price_cap_eur_per_mwh=3000.0)
-    >>> float(r.price_eur_per_mwh[0]), r.supply_mw.tolist(), r.demand_mw.tolist()
-    (40.0, [[100.0, 0.0]], [[100.0, 0.0]])
-    """
+    """Oracle of :func:`envs.market.clear_spot` (same arguments and results)."""
     floor, cap = float(price_floor_eur_per_mwh), float(price_cap_eur_per_mwh)
     # Plain ufuncs and fancy indexing rather than np.clip/take_along_axis: at E = 1
     # a step is dominated by per-call overhead (DESIGN §6).
@@ -117,26 +93,7 @@ def clear_reserve(
     *,
     scarcity_price_eur_per_mw: float,
 ) -> SimpleNamespace:
-    """Clear reserve offers against the requirement.
-
-    Args:
-        offer_q_mw: (E, R) offered reserve, >= 0.
-        offer_p_eur_per_mw: (E, R) offer prices, read as clipped to [0, scarcity price].
-        requirement_mw: (E,) reserve requirement.
-        scarcity_price_eur_per_mw: price when the requirement is not met (and cap).
-
-    Returns:
-        The frozen :class:`ReserveResult`; inputs are not modified.
-
-    Example (requirement 60 MW; offers 50 MW at 4 and 50 MW at 9: the second is
-    partly accepted and sets the price):
-
-    >>> import numpy as np
-    >>> r = clear_reserve(np.array([[50.0, 50.0]]), np.array([[4.0, 9.0]]), np.array([60.0]),
-    ...                   scarcity_price_eur_per_mw=1000.0)
-    >>> float(r.price_eur_per_mw[0]), r.award_mw.tolist(), float(r.shortfall_mw[0])
-    (9.0, [[50.0, 10.0]], 0.0)
-    """
+    """Oracle of :func:`envs.market.clear_reserve` (same arguments and results)."""
     cap = float(scarcity_price_eur_per_mw)
     price_in = np.minimum(np.maximum(offer_p_eur_per_mw, 0.0), cap)
     rows = np.arange(price_in.shape[0])[:, None]
@@ -160,13 +117,7 @@ def _knees(target_mw: F64, lower: float, upper: float) -> tuple[F64, F64]:
 def vrr_price(
     quantity_mw: F64, target_mw: F64, *, cap_eur_per_mw_day: float, lower: float, upper: float
 ) -> F64:
-    """Price of the VRR demand curve at ``quantity_mw`` (broadcasts with ``target_mw``).
-
-    >>> import numpy as np
-    >>> vrr_price(np.array([80.0, 100.0, 120.0]), np.array(100.0), cap_eur_per_mw_day=300.0,
-    ...           lower=0.1, upper=0.2).round(6).tolist()
-    [300.0, 200.0, 0.0]
-    """
+    """Oracle of :func:`envs.market.vrr_price` (same arguments and results)."""
     a, c = _knees(target_mw, lower, upper)
     frac = np.clip((quantity_mw - a) / np.maximum(c - a, 1e-12), 0.0, 1.0)
     return cap_eur_per_mw_day * (1.0 - frac)
@@ -181,25 +132,7 @@ def clear_capacity(
     lower: float,
     upper: float,
 ) -> SimpleNamespace:
-    """Clear derated capacity offers against the VRR curve.
-
-    Args:
-        offer_q_mw: (E, C) derated capacity offered, >= 0.
-        offer_p_eur_per_mw_day: (E, C) offer prices, read as clipped to [0, cap].
-        target_mw: (E,) reliability requirement (the curve's reference point).
-        cap_eur_per_mw_day: price cap of the curve.
-        lower: fraction below target where the curve leaves the cap.
-        upper: fraction above target where the price reaches zero.
-
-    Example (target 100 MW, cap 300, knees at 90 and 120; 60 MW at 50 and 60 MW at
-    250: the second offer is accepted until the curve falls to 250, at 95 MW):
-
-    >>> import numpy as np
-    >>> r = clear_capacity(np.array([[60.0, 60.0]]), np.array([[50.0, 250.0]]), np.array([100.0]),
-    ...                    cap_eur_per_mw_day=300.0, lower=0.1, upper=0.2)
-    >>> float(r.price_eur_per_mw_day[0]), r.award_mw.tolist()
-    (250.0, [[60.0, 35.0]])
-    """
+    """Oracle of :func:`envs.market.clear_capacity` (same arguments and results)."""
     cap = float(cap_eur_per_mw_day)
     price_in = np.minimum(np.maximum(offer_p_eur_per_mw_day, 0.0), cap)
     rows = np.arange(price_in.shape[0])[:, None]
@@ -221,13 +154,7 @@ def clear_capacity(
 
 
 def position_cost(net_mw: F64, price_eur_per_mwh: F64, import_charge_eur_per_mwh: F64) -> F64:
-    """Cost of a net position at the coalition's prices, EUR (negative = revenue).
-
-    Args:
-        net_mw: (...) net import (+) or export (-) for one hour.
-        price_eur_per_mwh: spot price, broadcastable to ``net_mw``.
-        import_charge_eur_per_mwh: network charge and taxes on imports, broadcastable.
-    """
+    """Oracle of :func:`envs.market.position_cost` (same arguments and results)."""
     return price_eur_per_mwh * net_mw + import_charge_eur_per_mwh * np.maximum(net_mw, 0.0)
 
 
@@ -240,24 +167,7 @@ def allocate(
     rule: str = "proportional",
     permutations: NDArray[np.intp] | None = None,
 ) -> F64:
-    """Split the coalition's result among members.
-
-    Args:
-        result_eur: (E,) coalition's net cash for the hour (+ = received).
-        net_mw: (E, N) each member's metered net import (+) or export (-).
-        price_eur_per_mwh: (E,) spot price.
-        import_charge_eur_per_mwh: (E,) network charge plus taxes on imports.
-        rule: ``proportional``, ``marginal`` or ``shapley``.
-        permutations: (M, N) member orders for ``shapley``.
-
-    Returns:
-        (E, N) cash allocated to each member (+ = received); sums to ``result_eur``.
-
-    >>> import numpy as np
-    >>> a = allocate(np.array([-30.0]), np.array([[2.0, -1.0]]), np.array([20.0]), np.array([10.0]))
-    >>> a.round(2).tolist(), round(float(a.sum()), 6)
-    ([[-53.33, 23.33]], -30.0)
-    """
+    """Oracle of :func:`envs.market.allocate` (same arguments and results)."""
     price = price_eur_per_mwh[:, None]
     charge = import_charge_eur_per_mwh[:, None]
     own = position_cost(net_mw, price, charge)
