@@ -378,7 +378,7 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
         info[I_PROJECTED], info[I_CAP_COMMITTED] = projected, committed
 
 
-def _compiled(py_func, name: str, parallel: bool):
+def compiled(py_func, name: str, parallel: bool):
     """Compile ``py_func`` under its own name: numba's on-disk cache is keyed by the
     function's qualified name and line, not by ``parallel``, so a serial and a parallel
     build of one function would overwrite each other's cache entries."""
@@ -387,8 +387,8 @@ def _compiled(py_func, name: str, parallel: bool):
     return njit(cache=True, parallel=parallel)(fn)
 
 
-step_serial = _compiled(_step_impl, "step_serial", parallel=False)
-step_parallel = _compiled(_step_impl, "step_parallel", parallel=True)
+step_serial = compiled(_step_impl, "step_serial", parallel=False)
+step_parallel = compiled(_step_impl, "step_parallel", parallel=True)
 
 
 class CompiledStep:
@@ -423,52 +423,3 @@ class CompiledStep:
             if self.check_types and self.signature(*args) != self.sig:
                 raise TypeError(f"the step's argument types changed: {self.signature(*args)}")
             self._entry(*args)
-
-
-def _member_obs_impl(
-    net_tm,
-    net_err_tm,
-    t,
-    lead,
-    inv_peak,
-    soc,
-    inv_batt,
-    debt,
-    inv_flex,
-    static,
-    last_saving,
-    saving_scale,
-    common,
-    bound,
-    out,
-):
-    """Members' observations (layout in :mod:`envs.sim.observe`), written in one pass.
-
-    Net-load forecast for hour t+h: actual + lead[h] * actual * error, from time-major
-    (T+H, E, N) arrays (see MarketCore.forecast for the error model).
-    """
-    E, N = soc.shape
-    H = lead.shape[0]
-    C = common.shape[1]
-    # Direct indexing (no row views): views cost reference counting per member.
-    for e in prange(E):
-        for i in range(N):
-            for c in range(C):
-                out[e, i, c] = common[e, c]
-        for h in range(H):
-            for i in range(N):
-                f = net_tm[t + h, e, i] + lead[h] * net_err_tm[t + h, e, i]
-                out[e, i, C + h] = min(max(f * inv_peak[i], -bound), bound)
-        o = C + H
-        for i in range(N):
-            out[e, i, o] = min(max(soc[e, i] * inv_batt[i], -bound), bound)
-            out[e, i, o + 1] = min(max(debt[e, i] * inv_flex[i], -bound), bound)
-            for k in range(3):
-                out[e, i, o + 2 + k] = min(max(static[i, k], -bound), bound)
-            out[e, i, o + 5] = min(
-                max(last_saving[e, i] * inv_peak[i] * saving_scale, -bound), bound
-            )
-
-
-member_obs_serial = _compiled(_member_obs_impl, "member_obs_serial", parallel=False)
-member_obs_parallel = _compiled(_member_obs_impl, "member_obs_parallel", parallel=True)

@@ -28,9 +28,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import prange
 from numpy.typing import NDArray
 
-from envs.sim import kernel as kn
+from envs.sim.kernel import compiled
 
 if TYPE_CHECKING:
     from envs.sim.core import MarketCore
@@ -130,7 +131,7 @@ def observe(
     out["coalition"] = coal
     if "members" in groups:
         mem = np.empty((E, core.N, size["members"]), np.float32)
-        kernel = kn.member_obs_parallel if E >= 64 else kn.member_obs_serial
+        kernel = member_obs_parallel if E >= 64 else member_obs_serial
         kernel(
             core.net_tm, core.net_err_tm, t, core.lead_scale32, core.inv_peak, core.soc,
             core.inv_battery_mwh, core.debt, core.inv_flex_mwh, core.member_static,
@@ -179,3 +180,52 @@ def state(
         axis=-1,
     )
     return np.clip(s, -OBS_BOUND, OBS_BOUND).astype(np.float32)
+
+
+def _member_obs_impl(
+    net_tm,
+    net_err_tm,
+    t,
+    lead,
+    inv_peak,
+    soc,
+    inv_batt,
+    debt,
+    inv_flex,
+    static,
+    last_saving,
+    saving_scale,
+    common,
+    bound,
+    out,
+):
+    """Members' observations (layout in :mod:`envs.sim.observe`), written in one pass.
+
+    Net-load forecast for hour t+h: actual + lead[h] * actual * error, from time-major
+    (T+H, E, N) arrays (see MarketCore.forecast for the error model).
+    """
+    E, N = soc.shape
+    H = lead.shape[0]
+    C = common.shape[1]
+    # Direct indexing (no row views): views cost reference counting per member.
+    for e in prange(E):
+        for i in range(N):
+            for c in range(C):
+                out[e, i, c] = common[e, c]
+        for h in range(H):
+            for i in range(N):
+                f = net_tm[t + h, e, i] + lead[h] * net_err_tm[t + h, e, i]
+                out[e, i, C + h] = min(max(f * inv_peak[i], -bound), bound)
+        o = C + H
+        for i in range(N):
+            out[e, i, o] = min(max(soc[e, i] * inv_batt[i], -bound), bound)
+            out[e, i, o + 1] = min(max(debt[e, i] * inv_flex[i], -bound), bound)
+            for k in range(3):
+                out[e, i, o + 2 + k] = min(max(static[i, k], -bound), bound)
+            out[e, i, o + 5] = min(
+                max(last_saving[e, i] * inv_peak[i] * saving_scale, -bound), bound
+            )
+
+
+member_obs_serial = compiled(_member_obs_impl, "member_obs_serial", parallel=False)
+member_obs_parallel = compiled(_member_obs_impl, "member_obs_parallel", parallel=True)
