@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.errors import ActionError, ConfigError, EpisodeOverError, UnknownNameError
-from envs.registry import env_ids, env_module, list_scenarios
+from envs.numba_cache import ensure_writable_cache
+
+ensure_writable_cache()  # before any module compiles with numba (read-only installs)
+
+from envs.errors import ActionError, ConfigError, EpisodeOverError, UnknownNameError  # noqa: E402
+from envs.registry import env_ids, env_module, list_scenarios  # noqa: E402
 
 ENV_IDS: tuple[str, ...] = env_ids()
 

@@ -107,11 +107,12 @@ def settle_spot(cs, en, col, dispatch, gen_cash, ren_mw, ren_paid, sold, sold_pa
     cs[M_SPOT, col.coalition] = sold * sold_paid - bought * buyer
     en[M_SPOT, col.background] = -bg_mw
     cs[M_SPOT, col.background] = -bg_mw * buyer
-    # The sum runs over every column, the operator's own entry included, which still
-    # holds the previous step's value (a known drift, issue 18; kept bit for bit here).
+    # The operator's entry balances the market; it is left out of the sum (the flow
+    # matrices are reused between steps, so it still holds the last step's value).
     spot_sum = 0.0
     for p_ in range(cs.shape[1]):
-        spot_sum += cs[M_SPOT, p_]
+        if p_ != col.operator:
+            spot_sum += cs[M_SPOT, p_]
     cs[M_SPOT, col.operator] = -spot_sum
 
 

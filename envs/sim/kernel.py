@@ -14,7 +14,10 @@ M markets, P participants (column layout of :class:`envs.market.settlement.Colum
 
 from __future__ import annotations
 
+import hashlib
+import sys
 import types
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -387,8 +390,26 @@ def compiled(py_func, name: str, parallel: bool):
     return njit(cache=True, parallel=parallel)(fn)
 
 
-step_serial = compiled(_step_impl, "step_serial", parallel=False)
-step_parallel = compiled(_step_impl, "step_parallel", parallel=True)
+def _rules_digest() -> str:
+    """A digest of the source of every module whose compiled rules the step calls.
+
+    numba's disk cache of a function is invalidated only when the function's own file
+    changes; the step's compiled code also holds the phases of other modules (inlined),
+    so an edit there would leave a stale step in the cache. Naming the step after this
+    digest makes such an edit compile a new step.
+    """
+    names = ("envs.actors.fleet", "envs.actors.members", "envs.actors.coalition",
+             "envs.market.settlement", "envs.market.allocation", "envs.market.capacity",
+             "envs.market.reserve", "envs.market.spot")  # fmt: skip
+    h = hashlib.sha256()
+    for name in names:
+        h.update(Path(sys.modules[name].__file__).read_bytes())
+    return h.hexdigest()[:12]
+
+
+_DIGEST = _rules_digest()
+step_serial = compiled(_step_impl, f"step_serial_{_DIGEST}", parallel=False)
+step_parallel = compiled(_step_impl, f"step_parallel_{_DIGEST}", parallel=True)
 
 
 class CompiledStep:

@@ -78,7 +78,8 @@ class Ledger:
         step, market, part = np.meshgrid(
             np.arange(n), np.arange(len(MARKETS)), np.arange(len(self.participants)), indexing="ij"
         )
-        keep = np.any([np.abs(a) > 0.0 for a in arrays], axis=0)
+        # A NaN flow is kept (never dropped as if it were zero), so sums show it.
+        keep = np.any([(np.abs(a) > 0.0) | np.isnan(a) for a in arrays], axis=0)
         return pd.DataFrame(
             {
                 "step": step[keep],

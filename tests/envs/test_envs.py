@@ -276,3 +276,30 @@ def test_counterfactual_bills_do_not_depend_on_the_policy():
     assert len(cf1) == 48 * 20
     assert not led1.equals(led2)  # the two policies did behave differently
     pd.testing.assert_frame_equal(cf1, cf2)
+
+
+def test_the_same_seed_gives_the_same_ledger_after_many_episodes():
+    # Issue 18 item 2: the spot operator's entry once summed its own previous value, so
+    # the ledger drifted from episode to episode of one env.
+    env = envs.make("multimarket_v0", days=1)
+    ledgers = []
+    for _ in range(12):
+        env.reset(seed=5)
+        while env.agents:
+            env.step(env.scripted_actions())
+        ledgers.append(env.ledger())
+    for led in ledgers[1:]:
+        pd.testing.assert_frame_equal(led, ledgers[0], check_exact=True)
+
+
+def test_the_ledger_keeps_nan_flows():
+    from envs.sim.ledger import Ledger
+
+    led = Ledger(("a", "b"), hours=1, num_envs=1, n_members=0)
+    flows = np.zeros((1, 8, 2))
+    cash = flows.copy()
+    cash[0, 0, :] = [np.nan, np.nan]
+    led.record(0, flows, flows, flows, cash, np.zeros((1, 0)))
+    frame = led.frame()
+    assert len(frame) == 2 and frame.cash_eur.isna().all()
+    assert np.isnan(frame.cash_eur.sum(skipna=False))
