@@ -9,6 +9,7 @@ Public API (DESIGN §7)::
     aec = envs.make("multimarket_v0", api="aec")                     # AEC view
     genv = envs.make_gym("multimarket_v0", agent="coalition")         # gymnasium.Env
     venv = envs.make_vector("multimarket_v0", num_envs=1024)          # batched arrays
+    gymnasium.make("coalition_markets/multimarket_v0")                # ids registered on import
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 from envs.errors import ActionError, ConfigError, EpisodeOverError, UnknownNameError
-from envs.registry import env_ids, env_module, list_scenarios
+from envs.registry import env_ids, env_module, list_scenarios, register_gym_ids
 
 ENV_IDS: tuple[str, ...] = env_ids()
+#: Gymnasium ids registered on import (``gymnasium.make(GYM_IDS[0])``).
+GYM_IDS: tuple[str, ...] = register_gym_ids()
 
 __all__ = [
     "ENV_IDS",
+    "GYM_IDS",
     "ActionError",
     "ConfigError",
     "EpisodeOverError",

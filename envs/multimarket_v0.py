@@ -75,4 +75,4 @@ from __future__ import annotations
 from envs.adapters.factories import market_factories
 
 ENV_ID = "multimarket_v0"
-make_env, make_gym, make_vector = market_factories(ENV_ID)
+make_env, make_gym, make_vector, env, parallel_env, raw_env = market_factories(ENV_ID)
