@@ -165,3 +165,24 @@ def test_vector_view_refuses_a_wrong_action_shape():
     venv.reset(seed=0)
     with pytest.raises(envs.ActionError, match=r"coalition actions have shape \(3, 4\)"):
         venv.step(np.zeros((3, 4), np.float32))
+
+
+def test_group_env_is_one_group_with_one_space():
+    from pettingzoo.test import parallel_api_test
+
+    from envs.adapters.groups import GroupParallelEnv
+
+    par = envs.make("multimarket_v0", days=1, overrides=ALL_GROUPS)
+    members = GroupParallelEnv(par, "members")
+    assert members.possible_agents == par.agent_groups["members"]
+    spaces = [members.observation_space(a) for a in members.possible_agents]
+    assert all(s == spaces[0] for s in spaces)
+    parallel_api_test(members, num_cycles=50)
+
+
+def test_group_env_refuses_an_unknown_group():
+    from envs.adapters.groups import GroupParallelEnv
+
+    par = envs.make("multimarket_v0", days=1, overrides={"fleet.controlled": False})
+    with pytest.raises(ValueError, match="group 'incumbents' is not an agent group"):
+        GroupParallelEnv(par, "incumbents")
