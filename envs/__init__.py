@@ -9,6 +9,7 @@ Public API (DESIGN §7)::
     aec = envs.make("multimarket_v0", api="aec")                     # AEC view
     genv = envs.make_gym("multimarket_v0", agent="coalition")         # gymnasium.Env
     venv = envs.make_vector("multimarket_v0", num_envs=1024)          # batched arrays
+    gymnasium.make("coalition_markets/multimarket_v0")                # ids registered on import
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from envs.numba_cache import ensure_writable_cache
 ensure_writable_cache()  # before any module compiles with numba (read-only installs)
 
 from envs.errors import ActionError, ConfigError, EpisodeOverError, UnknownNameError  # noqa: E402
-from envs.registry import env_ids, env_module, list_scenarios  # noqa: E402
+from envs.registry import env_ids, env_module, list_scenarios, register_gym_ids  # noqa: E402
 
 ENV_IDS: tuple[str, ...] = env_ids()
+#: Gymnasium ids registered on import (``gymnasium.make(GYM_IDS[0])``).
+GYM_IDS: tuple[str, ...] = register_gym_ids()
 
 __all__ = [
     "ENV_IDS",
+    "GYM_IDS",
     "ActionError",
     "ConfigError",
     "EpisodeOverError",

@@ -55,15 +55,33 @@ Reward (EUR per hour, unscaled)
 Termination and truncation: every agent terminates after ``days * 24`` steps; there is
 no truncation. Stepping a finished episode raises ``EpisodeOverError``.
 
+Termination is replaced by truncation after ``max_cycles`` steps when that is set
+(and below ``days * 24``).
+
 Infos: ``infos[agent]["market"]`` (shared): cleared prices, reserve requirement and
 shortfall, unserved energy, curtailment, emissions, Lerner index, residual supply
 index, scarcity flag; ``infos[agent]["cash_eur"]``: the agent's cash by market;
 coalition: position, metered import, imbalance, CFE share, members' saving, clipped and
 projected counts; members: saving and counterfactual bill; incumbents: profit, markup,
-dispatch. ``env.ledger()`` and ``env.counterfactual_bills()`` are DataFrames.
+dispatch. ``reset`` returns the same keys with zeros (no hour has cleared yet).
+``info_format="flat"`` gives one number per key, the path joined by ``/``
+(``"market/price_eur_per_mwh"``, ``"cash_eur/spot"``), which TorchRL and BenchMARL keep.
+``env.ledger()`` and ``env.counterfactual_bills()`` are DataFrames.
+
+State: ``env.state()`` in ``env.state_space`` (``Box(-10, 10, (S,), float32)``), the
+global state for centralised critics (MAPPO), layout in :func:`envs.sim.observe.state`.
+
+Rendering: ``render_mode="ansi"``: ``render()`` returns one line (hour, spot EUR/MWh,
+reserve EUR/MW, capacity EUR/MW-day, coalition imbalance MWh); ``"human"``: every
+``reset`` and ``step`` prints it.
 
 Arguments: ``envs.make("multimarket_v0", scenario="default", api="parallel",
-render_mode=None, overrides={...}, **top_level_fields)``.
+render_mode=None, max_cycles=None, info_format="nested", overrides={...},
+**top_level_fields)``; PettingZoo's module convention: ``multimarket_v0.parallel_env(...)``,
+``env(...)`` (AEC) and ``raw_env(...)`` (AEC without order enforcing) take the same
+keywords. Gymnasium: ``gymnasium.make("coalition_markets/multimarket_v0", agent=...)``
+(= ``envs.make_gym``); ``envs.make_vector(..., agent="coalition")`` or ``"members"`` is a
+``gymnasium.vector.VectorEnv`` (:mod:`envs.adapters.vector`).
 
 Version history
 ---------------
@@ -75,4 +93,4 @@ from __future__ import annotations
 from envs.adapters.factories import market_factories
 
 ENV_ID = "multimarket_v0"
-make_env, make_gym, make_vector = market_factories(ENV_ID)
+make_env, make_gym, make_vector, env, parallel_env, raw_env = market_factories(ENV_ID)

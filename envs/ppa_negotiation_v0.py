@@ -61,9 +61,17 @@ Arguments
     top-level :class:`envs.negotiation.NegotiationConfig` fields (``team_strategy="SBV"``).
     ``api="parallel"`` raises ValueError: the protocol is turn-based.
 
-Info keys
+Info keys (the same at reset and every step)
     ``outcome`` (running/agreement/withdrawn/deadline), ``price_eur_per_mwh`` (standing
-    offer), ``yes_share``, ``messages`` (dict), ``n_clipped``, ``n_invalid``.
+    offer), ``yes_share``, ``messages`` (dict), ``n_clipped``, ``n_invalid``. With
+    ``info_format="flat"`` every value is a number: ``outcome/<name>`` one-hot (0/1),
+    ``price_eur_per_mwh`` and ``yes_share`` NaN while absent, ``messages/<kind>``.
+
+PettingZoo module convention
+    ``env(...)`` (the AEC env with order enforcing) and ``raw_env(...)`` take the
+    arguments of ``make_env`` without ``api``; there is no ``parallel_env`` (turn-based),
+    hence no ``max_cycles`` either: ``deadline_proposals`` bounds the episode. Rendering:
+    ``render_mode="ansi"`` returns the offers so far, ``"human"`` prints them.
 
 Version history
     v0: first version (issue 6).
@@ -81,6 +89,7 @@ from gymnasium.utils import seeding
 from numpy.typing import NDArray
 from pettingzoo import AECEnv
 
+from envs.adapters.infos import check_info_format, flatten_info
 from envs.config.loader import apply_overrides, build, load_yaml, merge, to_dict
 from envs.errors import ActionError, EpisodeOverError
 from envs.negotiation import (
@@ -95,10 +104,21 @@ from envs.negotiation import (
 )
 from envs.registry import scenario_file
 
-__all__ = ["ENV_ID", "PpaNegotiationEnv", "load_config", "make_env", "ppa_contract"]
+__all__ = [
+    "ENV_ID",
+    "OUTCOMES",
+    "PpaNegotiationEnv",
+    "env",
+    "load_config",
+    "make_env",
+    "ppa_contract",
+    "raw_env",
+]
 
 ENV_ID = "ppa_negotiation_v0"
 OBS_DIM = 9
+#: Values of ``info["outcome"]`` (one-hot ``outcome/<name>`` in flat infos).
+OUTCOMES: tuple[str, ...] = ("running", "agreement", "withdrawn", "deadline")
 
 
 def load_config(
@@ -125,16 +145,25 @@ class PpaNegotiationEnv(AECEnv):
 
     metadata: ClassVar[dict[str, Any]] = {
         "name": ENV_ID,
-        "render_modes": ["ansi"],
+        "render_modes": ["human", "ansi"],
         "is_parallelizable": False,
     }
 
-    def __init__(self, config: NegotiationConfig | None = None, render_mode: str | None = None):
+    def __init__(
+        self,
+        config: NegotiationConfig | None = None,
+        render_mode: str | None = None,
+        *,
+        info_format: str = "nested",
+    ):
         super().__init__()
         self.config = config or NegotiationConfig()
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode={render_mode!r}; expected None or 'ansi'")
+        if render_mode not in (None, "human", "ansi"):
+            raise ValueError(
+                f"{ENV_ID}: render_mode={render_mode!r}; expected None, 'human' or 'ansi'"
+            )
         self.render_mode = render_mode
+        self.info_format = check_info_format(info_format, ENV_ID)
         self.possible_agents = [s for s in SEATS if s in self.config.rl_seats]
         self._np_random, _ = seeding.np_random(None)
         self._neg: Negotiation | None = None
@@ -173,6 +202,8 @@ class PpaNegotiationEnv(AECEnv):
         self.infos = {a: self._info() for a in self.agents}
         self._advance_scripted()
         self.agent_selection = self._neg.turn if not self._neg.done else self.agents[0]
+        if self.render_mode == "human":
+            self.render()
 
     def step(self, action: Any) -> None:
         """Apply the selected agent's action, then any scripted seat's moves."""
@@ -190,6 +221,8 @@ class PpaNegotiationEnv(AECEnv):
         self._accumulate_rewards()
         if not self._neg.done:
             self.agent_selection = self._neg.turn
+        if self.render_mode == "human":
+            self.render()
 
     def observe(self, agent: str) -> NDArray[np.float32]:
         """The agent's view (module docstring, "Observation space")."""
@@ -224,14 +257,19 @@ class PpaNegotiationEnv(AECEnv):
         return np.concatenate([self.observe(s) for s in SEATS])
 
     def render(self) -> str | None:
-        """``ansi``: the offers so far, one per line."""
-        if self.render_mode != "ansi" or self._neg is None:
+        """``ansi``: the offers so far, one per line, then the outcome; ``human``: print
+        them (each ``reset``/``step`` does) and return None."""
+        if self.render_mode is None or self._neg is None:
             return None
         lines = [
             f"{o.party} #{o.number}: {o.price_eur_per_mwh:.2f} EUR/MWh, {o.volume_mw:.0f} MW"
             for o in self._neg.history
         ]
-        return "\n".join([*lines, f"outcome: {self._neg.outcome or 'running'}"])
+        text = "\n".join([*lines, f"outcome: {self._neg.outcome or 'running'}"])
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
 
     def close(self) -> None:
         """Nothing to release."""
@@ -328,13 +366,19 @@ class PpaNegotiationEnv(AECEnv):
             raise RuntimeError("no negotiation in progress; call reset() first")
         standing = neg.standing
         res = neg.result()
-        return {
+        info = {
             "outcome": res.outcome,
             "price_eur_per_mwh": None if standing is None else standing.price_eur_per_mwh,
             "yes_share": neg.yes_shares[-1] if neg.yes_shares else None,
             "messages": dict(res.messages),
             **self._counts,
         }
+        if self.info_format == "flat":
+            # Tensor libraries keep numbers only: the outcome becomes a one-hot.
+            outcome = info.pop("outcome")
+            info["outcome"] = {o: int(o == outcome) for o in OUTCOMES}
+            return flatten_info(info)
+        return info
 
 
 def ppa_contract(
@@ -352,9 +396,13 @@ def make_env(
     api: str = "aec",
     overrides: dict[str, Any] | None = None,
     render_mode: str | None = None,
+    info_format: str = "nested",
     **fields: Any,
 ) -> PpaNegotiationEnv:
     """Build the AEC env (the protocol is turn-based: there is no parallel api).
+
+    ``render_mode``: None, ``"ansi"`` or ``"human"``; ``info_format``: ``"nested"`` or
+    ``"flat"`` (module docstring, "Info keys").
 
     Raises:
         ValueError: ``api`` is not ``"aec"``.
@@ -366,4 +414,21 @@ def make_env(
             f"{ENV_ID} is turn-based (alternating offers) and only has the AEC api; got "
             f"api={api!r}. Use envs.make('{ENV_ID}', api='aec')"
         )
-    return PpaNegotiationEnv(load_config(scenario, overrides, **fields), render_mode=render_mode)
+    return PpaNegotiationEnv(
+        load_config(scenario, overrides, **fields),
+        render_mode=render_mode,
+        info_format=info_format,
+    )
+
+
+def raw_env(scenario: str | None = None, **kwargs: Any) -> PpaNegotiationEnv:
+    """PettingZoo's ``raw_env``: the unwrapped AEC env (arguments of :func:`make_env`)."""
+    return make_env(scenario, api="aec", **kwargs)
+
+
+def env(scenario: str | None = None, **kwargs: Any) -> Any:
+    """PettingZoo's ``env``: :func:`raw_env` with order enforcing (no clipping wrapper: the
+    env clips and counts out-of-bounds actions itself)."""
+    from pettingzoo.utils.wrappers import OrderEnforcingWrapper
+
+    return OrderEnforcingWrapper(raw_env(scenario, **kwargs))

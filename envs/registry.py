@@ -28,6 +28,27 @@ _MODULES: dict[str, str] = {
 }
 #: Envs built on the batched multi-market core (scenarios without an ``env:`` key).
 MARKET_FAMILY: tuple[str, ...] = ("multimarket_v0", "spot_v0")
+#: Namespace of the Gymnasium ids: ``gymnasium.make("coalition_markets/spot_v0")``.
+GYM_NAMESPACE = "coalition_markets"
+
+
+def register_gym_ids() -> tuple[str, ...]:
+    """Register a Gymnasium id for every env with a single-agent view (the market family).
+
+    ``gymnasium.make("coalition_markets/multimarket_v0", agent="coalition", days=3,
+    render_mode="ansi")`` calls the module's ``make_gym`` with those keywords. The entry
+    point is a string, so registering imports nothing. Returns the ids; registering twice
+    (a reloaded module) is a no-op rather than Gymnasium's override warning.
+    """
+    import gymnasium
+
+    ids = []
+    for env_id in MARKET_FAMILY:
+        gym_id = f"{GYM_NAMESPACE}/{env_id}"
+        if gym_id not in gymnasium.registry:
+            gymnasium.register(id=gym_id, entry_point=f"{_MODULES[env_id]}:make_gym")
+        ids.append(gym_id)
+    return tuple(ids)
 
 
 def env_ids() -> tuple[str, ...]:

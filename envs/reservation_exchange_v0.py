@@ -54,14 +54,32 @@ Reward (EUR, per agent and step): cash from the step's trades (sell +, buy -, pr
 (MWh); with ``no_reservation_no_service``: ``-voll * max(e, 0)`` (the shortfall is unserved,
 a surplus is spilled). Rewards are computed once per step for all agents.
 
-Termination: every agent terminates after step T; no truncation. Stepping again raises
-``EpisodeOverError``. Infos per agent: ``n_clipped``, ``trade_cash_eur``,
-``settlement_eur``, ``imbalance_mwh``, ``unserved_mwh``, ``n_trades``, ``t``.
+Termination: every agent terminates after step T; with ``max_cycles`` every agent is
+truncated after that many steps instead (if fewer than T). Stepping again raises
+``EpisodeOverError``. Infos per agent (the same keys at ``reset``, with zeros): ``t``
+(intervals elapsed), ``n_clipped``, ``trade_cash_eur``, ``settlement_eur``,
+``imbalance_mwh``, ``unserved_mwh``, ``n_trades``; all numbers, so ``info_format`` is
+accepted only for the market envs' sake (``"flat"`` gives the same dict).
+
+State (``state()``, ``state_space``): ``Box(-inf, inf, (D*P*2 + D + 2*N*D,), float32)``,
+the LOB-3D, ``time_to_gate`` and every agent's ``reservation`` then ``need`` per row.
+
+Flat spaces (``flat_spaces=True``, for RLlib, which refuses a 2-D action Box, and
+AgileRL, which takes the (D, P, 2) ``lob`` for an image): the observation is
+``gymnasium.spaces.flatten_space`` of the Dict above (its keys in sorted order, each
+raveled row-major) and the action a ``Box(-1, 1, (D*6,))`` read as the (D, 6) action
+row-major. Values and dynamics are unchanged.
+
+Rendering: ``render_mode="ansi"`` makes ``render()`` return the interval and each open
+book's best bid, best ask (EUR/MWh) and depth (MW); ``"human"`` prints it at every
+``reset``/``step``.
 
 Arguments: ``make_env(scenario=None, *, api="parallel", overrides=None, render_mode=None,
-**fields)``; ``scenario`` is a name from ``configs/scenarios`` (``reservation_exchange``)
-or a YAML path, ``overrides`` dotted paths (``{"market.horizon_h": 6}``), ``fields`` top-level
-config fields (``hours=12``). See :class:`ExchangeConfig`.
+max_cycles=None, flat_spaces=False, info_format="nested", **fields)`` (also as PettingZoo's
+``parallel_env``, ``env`` (AEC) and ``raw_env``); ``scenario`` is a name from
+``configs/scenarios`` (``reservation_exchange``) or a YAML path, ``overrides`` dotted paths
+(``{"market.horizon_h": 6}``), ``fields`` top-level config fields (``hours=12``). See
+:class:`ExchangeConfig`.
 
 Version history
     v0: first release (issue 7).
@@ -78,8 +96,10 @@ import numpy as np
 from gymnasium.utils import seeding
 from numpy.typing import NDArray
 from pettingzoo import ParallelEnv
-from pettingzoo.utils import parallel_to_aec
+from pettingzoo.utils.conversions import parallel_to_aec_wrapper
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
+from envs.adapters.infos import check_info_format
 from envs.config.loader import apply_overrides, build, load_yaml
 from envs.config.validate import bounded, check, check_fields
 from envs.errors import ActionError, EpisodeOverError
@@ -92,12 +112,25 @@ __all__ = [
     "ProsumerConfig",
     "ReservationExchangeEnv",
     "SettlementConfig",
+    "env",
     "load_config",
     "make_env",
+    "parallel_env",
+    "raw_env",
 ]
 
 ENV_ID = "reservation_exchange_v0"
 _ACTION_COLS = 6
+#: Keys of every agent's info, at reset (zeros) and at every step.
+INFO_KEYS: tuple[str, ...] = (
+    "t",
+    "n_clipped",
+    "trade_cash_eur",
+    "settlement_eur",
+    "imbalance_mwh",
+    "unserved_mwh",
+    "n_trades",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,12 +289,27 @@ def load_config(
 class ReservationExchangeEnv(ParallelEnv):
     """PettingZoo ``ParallelEnv`` of the reservation exchange (see the module docstring)."""
 
-    metadata = {"name": ENV_ID, "render_modes": [], "is_parallelizable": True}
+    metadata = {"name": ENV_ID, "render_modes": ["human", "ansi"], "is_parallelizable": True}
 
-    def __init__(self, config: ExchangeConfig | None = None, render_mode: str | None = None):
-        if render_mode is not None:
-            raise ValueError(f"render_mode={render_mode!r}; {ENV_ID} has no render modes")
+    def __init__(
+        self,
+        config: ExchangeConfig | None = None,
+        render_mode: str | None = None,
+        *,
+        max_cycles: int | None = None,
+        flat_spaces: bool = False,
+        info_format: str = "nested",
+    ):
+        if render_mode not in (None, "human", "ansi"):
+            raise ValueError(
+                f"{ENV_ID}: render_mode={render_mode!r}; expected None, 'human', 'ansi'"
+            )
+        if max_cycles is not None and (isinstance(max_cycles, bool) or int(max_cycles) < 1):
+            raise ValueError(f"{ENV_ID}: max_cycles={max_cycles!r}; expected None or an int >= 1")
         self.render_mode = render_mode
+        self.max_cycles = None if max_cycles is None else int(max_cycles)
+        self.flat_spaces = bool(flat_spaces)
+        self.info_format = check_info_format(info_format, ENV_ID)
         self.config = cfg = config or ExchangeConfig()
         m = cfg.market
         self._grid = m.grid
@@ -284,10 +332,14 @@ class ReservationExchangeEnv(ParallelEnv):
                 "need": gymnasium.spaces.Box(-np.inf, np.inf, (d,), f32),
             }
         )
+        self._dict_space = obs_space
+        act_shape = (d * _ACTION_COLS,) if self.flat_spaces else (d, _ACTION_COLS)
+        if self.flat_spaces:
+            obs_space = gymnasium.spaces.flatten_space(obs_space)
         # One space object per agent, built once (PettingZoo requires the same object).
         self._obs_spaces = {a: obs_space for a in self.possible_agents}
         self._act_spaces = {
-            a: gymnasium.spaces.Box(-1.0, 1.0, (d, _ACTION_COLS), f32) for a in self.possible_agents
+            a: gymnasium.spaces.Box(-1.0, 1.0, act_shape, f32) for a in self.possible_agents
         }
         n_state = d * p * 2 + d + 2 * self._n * d
         self.state_space = gymnasium.spaces.Box(-np.inf, np.inf, (n_state,), f32)
@@ -302,7 +354,7 @@ class ReservationExchangeEnv(ParallelEnv):
         return self._obs_spaces[agent]
 
     def action_space(self, agent: str) -> gymnasium.spaces.Space:
-        """The (cached) action space of ``agent``: ``Box(-1, 1, (D, 6))``."""
+        """The (cached) action space of ``agent``: ``Box(-1, 1, (D, 6))`` (flat: ``(D*6,)``)."""
         return self._act_spaces[agent]
 
     def _gate(self, h: int) -> int:
@@ -347,7 +399,11 @@ class ReservationExchangeEnv(ParallelEnv):
         self.agents = list(self.possible_agents)
         self._open_books()
         obs = self._observe()
-        return obs, {a: {"t": 0, "n_clipped": 0} for a in self.agents}
+        if self.render_mode == "human":
+            self.render()
+        # The step's keys with zeros, so that libraries sizing buffers at reset keep them all.
+        zero = {k: 0 if k in ("t", "n_clipped", "n_trades") else 0.0 for k in INFO_KEYS}
+        return obs, {a: dict(zero) for a in self.agents}
 
     def _decode(self, agent: str, action: Any) -> tuple[NDArray[np.float64], int]:
         try:
@@ -362,7 +418,8 @@ class ReservationExchangeEnv(ParallelEnv):
             )
         if not np.all(np.isfinite(a)):
             raise ActionError(f"action of {agent} contains NaN or inf; expected {space}")
-        a = a.astype(np.float64)
+        # The flat action is the (D, 6) action read row-major; decode it back.
+        a = a.astype(np.float64).reshape(self._d, _ACTION_COLS)
         n_clipped = int(np.count_nonzero((a < -1.0) | (a > 1.0)))
         return np.clip(a, -1.0, 1.0), n_clipped
 
@@ -439,6 +496,8 @@ class ReservationExchangeEnv(ParallelEnv):
             self._settled[:, h] = settle
         self._t = t = t + 1
         self._done = t >= self.config.n_steps
+        # max_cycles is a time limit: agents are truncated, not terminated.
+        cut = not self._done and self.max_cycles is not None and t >= self.max_cycles
         if not self._done:
             self._open_books()
         reward = cash + settle
@@ -446,7 +505,7 @@ class ReservationExchangeEnv(ParallelEnv):
         obs = self._observe()
         rewards = {a: float(reward[i]) for i, a in enumerate(agents)}
         terms = dict.fromkeys(agents, self._done)
-        truncs = dict.fromkeys(agents, False)
+        truncs = dict.fromkeys(agents, cut)
         infos = {
             a: {
                 "t": t,
@@ -459,8 +518,10 @@ class ReservationExchangeEnv(ParallelEnv):
             }
             for i, a in enumerate(agents)
         }
-        if self._done:
+        if self._done or cut:
             self.agents = []
+        if self.render_mode == "human":
+            self.render()
         return obs, rewards, terms, truncs, infos
 
     def _market_view(self) -> dict[str, NDArray[np.float32]]:
@@ -502,14 +563,36 @@ class ReservationExchangeEnv(ParallelEnv):
             "need": need.astype(np.float32),
         }
 
-    def _observe(self) -> dict[str, dict[str, NDArray[np.float32]]]:
+    def _observe(self) -> dict[str, Any]:
         public = self._market_view()
         rows = self._rows() if not self._done else [-1] * self._d
-        return {
+        obs = {
             a: {**public, **self._private(i, rows)}
             for i, a in enumerate(self.possible_agents)
             if a in self.agents
         }
+        if self.flat_spaces:
+            flat = gymnasium.spaces.flatten
+            return {a: flat(self._dict_space, o).astype(np.float32) for a, o in obs.items()}
+        return obs
+
+    def render(self) -> str | None:
+        """``ansi``: the interval and each open book's best bid / ask (EUR/MWh) and depth
+        (MW) as one line; ``human``: print it (each ``reset``/``step`` does) and return None."""
+        if self.render_mode is None or not hasattr(self, "_t"):
+            return None
+        view = self._market_view()
+        books = [
+            f"h{h}: {view['best_price'][r, 0]:.1f}/{view['best_price'][r, 1]:.1f} EUR/MWh "
+            f"{view['depth'][r, 0]:.1f}/{view['depth'][r, 1]:.1f} MW"
+            for r, h in enumerate(self._rows())
+            if h >= 0 and not self._done
+        ]
+        line = f"t={self._t:4d} " + (" | ".join(books) or "no open book")
+        if self.render_mode == "human":
+            print(line)
+            return None
+        return line
 
     def state(self) -> NDArray[np.float32]:
         """Global state for a centralised critic: LOB-3D, time to gate, every agent's
@@ -559,22 +642,54 @@ class ReservationExchangeEnv(ParallelEnv):
         """Nothing to release."""
 
 
-def make_env(
+def parallel_env(
     scenario: str | None = None,
     *,
-    api: str = "parallel",
     overrides: dict[str, Any] | None = None,
     render_mode: str | None = None,
+    max_cycles: int | None = None,
+    flat_spaces: bool = False,
+    info_format: str = "nested",
     **fields: Any,
-) -> Any:
-    """Build ``reservation_exchange_v0`` (``api="parallel"``) or its AEC view (``"aec"``).
+) -> ReservationExchangeEnv:
+    """The PettingZoo ``ParallelEnv`` (PettingZoo's module convention).
 
     Args:
         scenario: scenario name, YAML path, or None for the code defaults.
-        api: ``"parallel"`` or ``"aec"``.
         overrides: dotted-path overrides, e.g. ``{"settlement.no_reservation_no_service": True}``.
-        render_mode: must be None (no rendering).
+        render_mode: None, ``"ansi"`` or ``"human"`` (module docstring, "Rendering").
+        max_cycles: truncate every agent after this many trading intervals; None: T.
+        flat_spaces: flat observation and action Boxes (module docstring, "Flat spaces").
+        info_format: ``"nested"`` or ``"flat"`` (identical here: the infos are flat).
         **fields: top-level config fields, e.g. ``hours=12``.
+
+    Raises:
+        ConfigError: unknown key or bad value.
+        ValueError: bad ``render_mode``, ``max_cycles`` or ``info_format``.
+    """
+    return ReservationExchangeEnv(
+        load_config(scenario, overrides, **fields),
+        render_mode=render_mode,
+        max_cycles=max_cycles,
+        flat_spaces=flat_spaces,
+        info_format=info_format,
+    )
+
+
+def raw_env(scenario: str | None = None, **kwargs: Any) -> Any:
+    """The AEC view of :func:`parallel_env` (same arguments), without wrappers."""
+    return parallel_to_aec_wrapper(parallel_env(scenario, **kwargs))
+
+
+def env(scenario: str | None = None, **kwargs: Any) -> Any:
+    """The AEC env (PettingZoo's ``env()``): :func:`raw_env` with order enforcing; the env
+    clips and counts out-of-bounds actions itself, so no clipping wrapper."""
+    return OrderEnforcingWrapper(raw_env(scenario, **kwargs))
+
+
+def make_env(scenario: str | None = None, *, api: str = "parallel", **kwargs: Any) -> Any:
+    """Build ``reservation_exchange_v0`` (``api="parallel"``) or its AEC view (``"aec"``);
+    the other arguments are those of :func:`parallel_env`.
 
     Raises:
         ValueError: unknown ``api``.
@@ -582,7 +697,4 @@ def make_env(
     """
     if api not in ("parallel", "aec"):
         raise ValueError(f"api={api!r} is not supported; expected 'parallel' or 'aec'")
-    env = ReservationExchangeEnv(
-        load_config(scenario, overrides, **fields), render_mode=render_mode
-    )
-    return parallel_to_aec(env) if api == "aec" else env
+    return env(scenario, **kwargs) if api == "aec" else parallel_env(scenario, **kwargs)

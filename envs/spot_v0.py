@@ -16,6 +16,6 @@ from __future__ import annotations
 from envs.adapters.factories import market_factories
 
 ENV_ID = "spot_v0"
-make_env, make_gym, make_vector = market_factories(
+make_env, make_gym, make_vector, env, parallel_env, raw_env = market_factories(
     ENV_ID, {"reserve.enabled": False, "capacity.enabled": False}
 )

@@ -8,62 +8,133 @@ the reserve and capacity markets) passes those fields as ``forced`` overrides.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
+
+from pettingzoo.utils.conversions import parallel_to_aec_wrapper
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from envs.adapters.parallel import MarketParallelEnv
 from envs.config.scenario import ScenarioConfig, load_scenario
 
 
-def market_factories(
-    env_id: str, forced: dict[str, Any] | None = None
-) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-    """The three constructors of ``env_id`` (see ``envs.make``, ``make_gym``, ``make_vector``)."""
+class MarketConstructors(NamedTuple):
+    """The constructors of one env id (unpacked into its module's namespace)."""
+
+    make_env: Callable[..., Any]
+    make_gym: Callable[..., Any]
+    make_vector: Callable[..., Any]
+    env: Callable[..., Any]
+    parallel_env: Callable[..., Any]
+    raw_env: Callable[..., Any]
+
+
+def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> MarketConstructors:
+    """The constructors of ``env_id`` (see ``envs.make``, ``make_gym``, ``make_vector``)."""
 
     def scenario_of(
         scenario: str | None, overrides: dict[str, Any] | None, fields: dict[str, Any]
     ) -> ScenarioConfig:
         return load_scenario(scenario, {**(overrides or {}), **(forced or {})}, **fields)
 
-    def make_env(
+    def parallel_env(
         scenario: str | None = None,
         *,
-        api: str = "parallel",
         overrides: dict[str, Any] | None = None,
         render_mode: str | None = None,
+        max_cycles: int | None = None,
+        info_format: str = "nested",
         **fields: Any,
-    ) -> Any:
-        """The PettingZoo env (``api="parallel"``) or its AEC view (``api="aec"``)."""
-        env = MarketParallelEnv(scenario_of(scenario, overrides, fields), render_mode=render_mode,
-                                name=env_id)  # fmt: skip
-        if api == "aec":
-            from pettingzoo.utils.conversions import parallel_to_aec
+    ) -> MarketParallelEnv:
+        """The PettingZoo ``ParallelEnv``.
 
-            return parallel_to_aec(env)
-        return env
+        Args:
+            scenario: scenario name or YAML path; None: the default scenario.
+            overrides: dotted-path scenario overrides (``{"members.count": 20}``).
+            render_mode: None, ``"ansi"`` (``render()`` returns a line) or ``"human"``
+                (each step prints it).
+            max_cycles: truncate every agent after this many steps (hours); None: the
+                episode runs its ``days * 24`` steps and terminates.
+            info_format: ``"nested"`` (dicts per section) or ``"flat"``
+                (``{"market/price_eur_per_mwh": float, ...}``, for tensor libraries).
+            **fields: top-level scenario fields (``days=3``).
+        """
+        return MarketParallelEnv(
+            scenario_of(scenario, overrides, fields),
+            render_mode=render_mode,
+            name=env_id,
+            max_cycles=max_cycles,
+            info_format=info_format,
+        )
+
+    def raw_env(scenario: str | None = None, **kwargs: Any) -> Any:
+        """The AEC view of :func:`parallel_env` (same arguments), without wrappers."""
+        return parallel_to_aec_wrapper(parallel_env(scenario, **kwargs))
+
+    def env(scenario: str | None = None, **kwargs: Any) -> Any:
+        """The AEC env (PettingZoo's ``env()``): :func:`raw_env` with order enforcing.
+
+        PettingZoo's clipping wrappers are left out on purpose: the env clips
+        out-of-bounds actions itself and counts them in ``infos[agent]["n_clipped"]``.
+        """
+        return OrderEnforcingWrapper(raw_env(scenario, **kwargs))
+
+    def make_env(scenario: str | None = None, *, api: str = "parallel", **kwargs: Any) -> Any:
+        """The PettingZoo env (``api="parallel"``) or its AEC view (``api="aec"``); the
+        other arguments are those of :func:`parallel_env`."""
+        return env(scenario, **kwargs) if api == "aec" else parallel_env(scenario, **kwargs)
 
     def make_gym(
         scenario: str | None = None,
         *,
         agent: str = "coalition",
         overrides: dict[str, Any] | None = None,
+        render_mode: str | None = None,
+        max_cycles: int | None = None,
+        info_format: str = "nested",
         **fields: Any,
     ) -> Any:
-        """Single-agent Gymnasium view; the other agents follow their scripted behaviour."""
+        """Single-agent Gymnasium view; the other agents follow their scripted behaviour.
+
+        Arguments as :func:`parallel_env`, plus ``agent`` (the id that acts)."""
         from envs.adapters.gym_view import SingleAgentEnv
 
-        return SingleAgentEnv(scenario_of(scenario, overrides, fields), agent=agent, name=env_id)
+        return SingleAgentEnv(
+            scenario_of(scenario, overrides, fields),
+            agent=agent,
+            name=env_id,
+            render_mode=render_mode,
+            max_cycles=max_cycles,
+            info_format=info_format,
+        )
 
     def make_vector(
         scenario: str | None = None,
         *,
         num_envs: int = 1,
+        agent: str | None = None,
         overrides: dict[str, Any] | None = None,
         **fields: Any,
     ) -> Any:
-        """The batched env (arrays with leading axis E = ``num_envs``)."""
-        from envs.adapters.vector import VectorMarketEnv
+        """The batched env (arrays with leading axis E = ``num_envs``).
 
-        cfg = scenario_of(scenario, overrides, fields)
-        return VectorMarketEnv(cfg, num_envs=num_envs, name=env_id)
+        Args:
+            agent: None: every group, dicts of arrays (:class:`VectorMarketEnv`);
+                ``"coalition"``: the coalition's ``gymnasium.vector.VectorEnv``;
+                ``"members"``: the members' (shared policy, ``num_envs * N`` sub-envs).
 
-    return make_env, make_gym, make_vector
+        Raises:
+            ValueError: unknown ``agent``, or ``"members"`` when members are not agents.
+        """
+        from envs.adapters import vector as vec
+
+        views = {"coalition": vec.CoalitionVectorEnv, "members": vec.MembersVectorEnv}
+        if agent is not None and agent not in views:
+            raise ValueError(
+                f"{env_id}: make_vector agent={agent!r}; expected None, 'coalition' or 'members'"
+            )
+        venv = vec.VectorMarketEnv(
+            scenario_of(scenario, overrides, fields), num_envs=num_envs, name=env_id
+        )
+        return venv if agent is None else views[agent](venv)
+
+    return MarketConstructors(make_env, make_gym, make_vector, env, parallel_env, raw_env)

@@ -21,7 +21,8 @@ from envs.errors import UnknownNameError
 class SingleAgentEnv(gymnasium.Env):
     """Gymnasium env of one agent of :class:`MarketParallelEnv`."""
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi"]}
+    # render_fps only quiets Gymnasium's checker: a text view has no frame rate of its own.
+    metadata: dict[str, Any] = {"render_modes": ["human", "ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -30,8 +31,16 @@ class SingleAgentEnv(gymnasium.Env):
         agent: str = "coalition",
         name: str = "multimarket_v0",
         render_mode: str | None = None,
+        max_cycles: int | None = None,
+        info_format: str = "nested",
     ) -> None:
-        self.par = MarketParallelEnv(cfg, render_mode=render_mode, name=name)
+        self.par = MarketParallelEnv(
+            cfg,
+            render_mode=render_mode,
+            name=name,
+            max_cycles=max_cycles,
+            info_format=info_format,
+        )
         if agent not in self.par.possible_agents:
             raise UnknownNameError(
                 f"agent {agent!r} is not in {name} with this scenario; agents: "

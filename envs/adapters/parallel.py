@@ -15,6 +15,7 @@ import pandas as pd
 from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
+from envs.adapters.infos import check_info_format, flatten_info
 from envs.config.scenario import ScenarioConfig
 from envs.errors import ActionError, EpisodeOverError
 from envs.market.settlement import MARKETS
@@ -77,17 +78,30 @@ class MarketParallelEnv(ParallelEnv):
 
     metadata: dict[str, Any] = {
         "name": "multimarket_v0",
-        "render_modes": ["ansi"],
+        "render_modes": ["human", "ansi"],
         "is_parallelizable": True,
     }
 
     def __init__(
-        self, cfg: ScenarioConfig, *, render_mode: str | None = None, name: str = "multimarket_v0"
+        self,
+        cfg: ScenarioConfig,
+        *,
+        render_mode: str | None = None,
+        name: str = "multimarket_v0",
+        max_cycles: int | None = None,
+        info_format: str = "nested",
     ) -> None:
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode={render_mode!r}; expected None or 'ansi'")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(
+                f"{name}: render_mode={render_mode!r}; expected None, 'human' or 'ansi'"
+            )
+        if max_cycles is not None and (isinstance(max_cycles, bool) or int(max_cycles) < 1):
+            raise ValueError(f"{name}: max_cycles={max_cycles!r}; expected None or an int >= 1")
         self.metadata = {**self.metadata, "name": name}
         self.render_mode = render_mode
+        self.max_cycles = None if max_cycles is None else int(max_cycles)
+        self.info_format = check_info_format(info_format, name)
+        self._cycles = 0
         self.cfg = cfg
         self.core = MarketCore(cfg, 1, record_ledger=True)
         self.agent_groups = agent_groups(cfg)
@@ -128,8 +142,27 @@ class MarketParallelEnv(ParallelEnv):
             self.np_random, _ = seeding.np_random(seed)
         self.core.reset(self.np_random)
         self.agents = list(self.possible_agents)
+        self._cycles = 0
         self._obs = ob.observe(self.core, tuple(self.agent_groups))
-        return self._split_obs(self._obs), {a: {} for a in self.agents}
+        if self.render_mode == "human":
+            self.render()
+        return self._split_obs(self._obs), self._reset_infos()
+
+    def _reset_infos(self) -> dict[str, dict]:
+        """The step infos' keys with zeros: no hour has cleared yet. Same keys as a step's
+        so that libraries that size their buffers at reset (TorchRL) keep every key."""
+        c, n, g = self.core.cols, self.core.N, self.core.G
+        zeros = {k: np.zeros(1) for k in kn.INFO_KEYS}
+        return self._infos(
+            zeros,
+            np.zeros((len(MARKETS), c.size)),
+            np.zeros((1, n)),
+            np.zeros((1, n)),
+            np.zeros((1, g)),
+            np.zeros((1, g)),
+            np.zeros((1, g)),
+            {grp: np.zeros(len(ids), np.int64) for grp, ids in self.agent_groups.items()},
+        )
 
     def _split_obs(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
@@ -179,19 +212,43 @@ class MarketParallelEnv(ParallelEnv):
             rewards.update(
                 zip(self.agent_groups["incumbents"], res.reward_incumbents[0].tolist(), strict=True)
             )
-        infos = self._infos(res, clipped)
+        infos = self._infos(
+            res.info,
+            res.cash[0],
+            res.saving,
+            res.bill_alone,
+            res.reward_incumbents,
+            res.markup,
+            res.dispatch,
+            clipped,
+        )
+        self._cycles += 1
         done = res.terminated
+        # max_cycles cuts the episode short: a time limit, so truncated, not terminated.
+        cut = not done and self.max_cycles is not None and self._cycles >= self.max_cycles
         terms = dict.fromkeys(self.agents, done)
-        truncs = dict.fromkeys(self.agents, False)
-        if done:
+        truncs = dict.fromkeys(self.agents, cut)
+        if done or cut:
             self.agents = []
+        if self.render_mode == "human":
+            self.render()
         return obs, rewards, terms, truncs, infos
 
-    def _infos(self, res: Any, clipped: dict[str, np.ndarray]) -> dict[str, dict]:
-        info = res.info
+    def _infos(
+        self,
+        info: dict[str, np.ndarray],
+        cash: np.ndarray,
+        saving_eur: np.ndarray,
+        bill_alone_eur: np.ndarray,
+        profit_eur: np.ndarray,
+        markups: np.ndarray,
+        dispatch_mw: np.ndarray,
+        clipped: dict[str, np.ndarray],
+    ) -> dict[str, dict]:
+        """Every agent's info of one hour (module docstring) from the step's arrays:
+        ``info`` (key -> (1,)), ``cash`` (markets, participants) EUR, the others (1, n)."""
         market = {k: float(info[k][0]) for k in PUBLIC_INFO}
         c = self.core.cols
-        cash = res.cash[0]
         infos = {
             "coalition": {
                 "market": market,
@@ -202,8 +259,8 @@ class MarketParallelEnv(ParallelEnv):
         }
         if "members" in self.agent_groups:
             member_cash = cash[:, c.members].T.tolist()
-            saving = res.saving[0].tolist()
-            bill = res.bill_alone[0].tolist()
+            saving = saving_eur[0].tolist()
+            bill = bill_alone_eur[0].tolist()
             nclip = clipped["members"].tolist()
             for i, aid in enumerate(self.agent_groups["members"]):
                 infos[aid] = {
@@ -215,9 +272,9 @@ class MarketParallelEnv(ParallelEnv):
                 }
         if "incumbents" in self.agent_groups:
             gen_cash = cash[:, c.gens].T.tolist()
-            profit = res.reward_incumbents[0].tolist()
-            markup = res.markup[0].tolist()
-            dispatch = res.dispatch[0].tolist()
+            profit = profit_eur[0].tolist()
+            markup = markups[0].tolist()
+            dispatch = dispatch_mw[0].tolist()
             nclip = clipped["incumbents"].tolist()
             for g, aid in enumerate(self.agent_groups["incumbents"]):
                 infos[aid] = {
@@ -228,6 +285,8 @@ class MarketParallelEnv(ParallelEnv):
                     "dispatch_mw": dispatch[g],
                     "n_clipped": nclip[g],
                 }
+        if self.info_format == "flat":
+            return {a: flatten_info(i) for a, i in infos.items()}
         return infos
 
     def observations(self) -> dict[str, np.ndarray]:
@@ -270,16 +329,22 @@ class MarketParallelEnv(ParallelEnv):
         return out
 
     def render(self) -> str | None:
-        """``ansi``: one line with the hour, prices and the coalition's position."""
-        if self.render_mode != "ansi":
+        """``ansi``: return one line with the hour, prices and the coalition's imbalance;
+        ``human``: print that line (also done by every ``reset`` and ``step``) and return
+        None; no render mode: None."""
+        if self.render_mode is None:
             return None
         core = self.core
-        return (
+        line = (
             f"t={core.t:4d} spot={core.last_price[0]:8.2f} EUR/MWh "
             f"reserve={core.last_reserve_price[0]:7.2f} EUR/MW "
             f"capacity={core.cap_price[0]:7.2f} EUR/MW-day "
             f"imbalance={core.last_imbalance[0]:7.3f} MWh"
         )
+        if self.render_mode == "human":
+            print(line)
+            return None
+        return line
 
     def close(self) -> None:
         """Nothing to release."""

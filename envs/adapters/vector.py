@@ -9,8 +9,11 @@ the call after the last step resets every env and returns zero rewards.
 Seeding: ``reset(seed)`` seeds one Generator from ``np.random.SeedSequence(seed)``
 that draws the whole batch; a trajectory is reproducible for a given (seed, E).
 
-:class:`envs.adapters.sb3.CoalitionVecEnv` is the single-agent view for SB3 (in its own module,
-so that this one imports neither SB3 nor torch).
+:class:`CoalitionVectorEnv` and :class:`MembersVectorEnv` are single-agent
+``gymnasium.vector.VectorEnv`` views (``envs.make_vector(..., agent="coalition")`` or
+``agent="members"``, members sharing one policy) that Gymnasium's vector wrappers accept.
+:class:`envs.adapters.sb3.CoalitionVecEnv` is the single-agent view for SB3 (in its own
+module, so that this one imports neither SB3 nor torch).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from gymnasium.vector import AutoresetMode
 from envs.adapters.parallel import agent_groups
 from envs.config.scenario import ScenarioConfig
 from envs.errors import ActionError
+from envs.sim import kernel as kn
 from envs.sim import observe as ob
 from envs.sim import scripted
 from envs.sim.core import MarketCore
@@ -71,6 +75,8 @@ class VectorMarketEnv:
             for g, ids in self.agent_groups.items()
         }
         self.state_size = ob.state_size(self.core)
+        #: One market copy's global state (:meth:`state` returns (E, S) of these).
+        self.state_space = gymnasium.spaces.Box(-b, b, (self.state_size,), np.float32)
         self._rng = np.random.default_rng()
         self._needs_reset = True
         self._obs: dict[str, np.ndarray] | None = None
@@ -162,3 +168,131 @@ def __getattr__(name: str) -> Any:
 
         return CoalitionVecEnv
     raise AttributeError(f"module 'envs.adapters.vector' has no attribute {name!r}")
+
+
+class _AgentVectorEnv(gymnasium.vector.VectorEnv):
+    """Shared part of the single-agent ``gymnasium.vector.VectorEnv`` views.
+
+    Autoreset follows Gymnasium's NEXT_STEP mode (``metadata["autoreset_mode"]``): the
+    step that ends the episodes returns ``terminated`` (or ``truncated``) true and the
+    last observation; the next ``step`` ignores its actions, resets and returns the first
+    observation, reward 0 and both flags false. Infos are Gymnasium's vector infos: each
+    accounting key of :meth:`VectorMarketEnv.step` maps to an array over the sub-envs
+    with its ``_key`` mask, and ``reset`` returns the same keys with zeros.
+    """
+
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, venv: VectorMarketEnv, group: str) -> None:
+        self.venv = venv
+        self.group = group
+        n = len(venv.agent_groups[group])
+        self.agents_per_env = n
+        self.num_envs = venv.num_envs * n if group == "members" else venv.num_envs
+        obs, act = venv.observation_spaces[group], venv.action_spaces[group]
+        self.single_observation_space = gymnasium.spaces.Box(
+            obs.low[0], obs.high[0], obs.shape[1:], np.float32
+        )
+        self.single_action_space = gymnasium.spaces.Box(
+            act.low[0], act.high[0], act.shape[1:], np.float32
+        )
+        self.observation_space = gymnasium.vector.utils.batch_space(
+            self.single_observation_space, self.num_envs
+        )
+        self.action_space = gymnasium.vector.utils.batch_space(
+            self.single_action_space, self.num_envs
+        )
+        self.metadata = {**self.metadata, "name": venv.metadata["name"]}
+        self.render_mode = None
+        self._info_keys = (*kn.INFO_KEYS, "n_clipped")
+
+    def _obs(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        return obs[self.group].reshape(self.num_envs, -1)
+
+    def _vector_infos(self, info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        # Every accounting figure is per copy of the market (E,): a member's sub-env
+        # carries its market copy's figures (repeated n times, copy-major).
+        out: dict[str, np.ndarray] = {}
+        for k in self._info_keys:
+            out[k] = np.repeat(np.asarray(info.get(k, np.zeros(self.venv.num_envs))),
+                               self.num_envs // self.venv.num_envs)  # fmt: skip
+            out[f"_{k}"] = np.ones(self.num_envs, dtype=bool)
+        return out
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset every sub-env. ``seed`` is one int: one SeedSequence draws the batch.
+
+        Raises:
+            TypeError: ``seed`` is a list (per-sub-env seeds are not supported).
+        """
+        if seed is not None and not isinstance(seed, int | np.integer):
+            raise TypeError(
+                f"seed={seed!r}; {self.metadata['name']} vector views take one int seed "
+                "(a SeedSequence draws the whole batch), not one per sub-env"
+            )
+        obs, _ = self.venv.reset(seed=None if seed is None else int(seed))
+        return self._obs(obs), self._vector_infos({})
+
+    def _actions(self, actions: Any) -> np.ndarray:
+        """(num_envs, A) -> the batched env's (E, n, A), sub-env e * n + i = agent i of e."""
+        a = np.asarray(actions)
+        if a.shape != self.action_space.shape:
+            raise ActionError(
+                f"{self.group} actions have shape {a.shape}; expected (num_envs, A) = "
+                f"{self.action_space.shape}"
+            )
+        return a.reshape(self.venv.num_envs, self.agents_per_env, -1)
+
+    def _rewards(self, rewards: dict[str, np.ndarray]) -> np.ndarray:
+        return rewards[self.group].reshape(self.num_envs)
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Step every sub-env (the other groups scripted); rewards in EUR, (num_envs,)."""
+        resetting = self.venv._needs_reset
+        acts = self.venv.scripted_actions()
+        if not resetting:
+            acts[self.group] = self._actions(actions)
+        obs, rewards, term, trunc, info = self.venv.step(acts)
+        rep = self.num_envs // self.venv.num_envs
+        return (
+            self._obs(obs),
+            self._rewards(rewards).astype(np.float64),
+            np.repeat(term, rep),
+            np.repeat(trunc, rep),
+            self._vector_infos(info if not resetting else {}),
+        )
+
+    def state(self) -> np.ndarray:
+        """Global state of every market copy, (E, S) float32 (:meth:`VectorMarketEnv.state`)."""
+        return self.venv.state()
+
+
+class CoalitionVectorEnv(_AgentVectorEnv):
+    """``gymnasium.vector.VectorEnv`` of the coalition over E market copies: observations
+    (E, D), actions (E, A); members and incumbents follow their scripted behaviour."""
+
+    def __init__(self, venv: VectorMarketEnv) -> None:
+        super().__init__(venv, "coalition")
+
+
+class MembersVectorEnv(_AgentVectorEnv):
+    """``gymnasium.vector.VectorEnv`` of the members with one shared policy: sub-env
+    ``e * N + i`` is member i of market copy e, so ``num_envs = E * N``; observations
+    (E*N, D), actions (E*N, 2), rewards each member's saving (EUR). The coalition and
+    incumbents follow their scripted behaviour.
+
+    Raises:
+        ValueError: the scenario's members are not agents (``members.agents: false``).
+    """
+
+    def __init__(self, venv: VectorMarketEnv) -> None:
+        if "members" not in venv.agent_groups:
+            raise ValueError(
+                f"{venv.metadata['name']}: members are not agents in this scenario; set "
+                "overrides={'members.agents': True} to train them"
+            )
+        super().__init__(venv, "members")
