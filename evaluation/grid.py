@@ -4,7 +4,9 @@ A *cell* is one agent on one scenario for one seed. :func:`run_cell` plays it an
 a JSON-ready dict (status ``ok`` with metrics, or ``failed`` with the error), never
 raising, so one broken agent cannot stop the grid. :func:`run_grid` writes each finished
 cell at once and atomically to ``<out>/cells/<env>/<agent>/<scenario>/seed_<s>.json``;
-with ``resume`` it skips cells already finished with the same episode length.
+with ``resume`` it skips cells already finished with the same episode length. On Ctrl-C
+(KeyboardInterrupt in the main process) the worker processes are terminated at once and
+queued cells never start; a worker whose parent dies without cleaning up exits by itself.
 """
 
 from __future__ import annotations

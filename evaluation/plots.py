@@ -41,8 +41,8 @@ def _grid_label(cfg: Any, suite: str) -> str:
 
 
 def _length(hours: int) -> str:
-    """'48 h' or '7-day' style length of an episode or window."""
-    return f"{hours // 24}-day" if hours % 24 == 0 and hours >= 72 else f"{hours} h"
+    """'7-day' for whole days, else '36 h'."""
+    return f"{hours // 24}-day" if hours % 24 == 0 else f"{hours} h"
 
 
 def _save(fig: Any, path: Path) -> None:
@@ -236,9 +236,11 @@ def _week(results: list[dict[str, Any]], agent: str, grid_label: str, path: Path
     ax_c.set_xlabel("hour of the episode")
     ax_c.grid(alpha=0.3)
     ax_c.set_xlim(0, n - 1)
+    total = int(r["days"]) * 24
+    span = "the whole" if n == total else f"the first {n} h of the"
     fig.suptitle(
-        f"`{agent}` on {r['scenario']}, seed {r['seed']}: the first {_length(n)} of a "
-        f"{_length(int(r['days']) * 24)} episode\n{grid_label}", fontsize=11,
+        f"{agent} on {r['scenario']}, seed {r['seed']}: {span} {total} h "
+        f"({r['days']}-day) episode\n{grid_label}", fontsize=11,
     )  # fmt: skip
     fig.tight_layout()
     _save(fig, path)
