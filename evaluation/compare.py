@@ -35,7 +35,8 @@ from evaluation.leaderboard import (
     MARKET_VIEW,
     REX_VIEW,
     View,
-    excluded_scenarios,
+    describe_runs,
+    excluded_runs,
     markdown,
     results_frame,
     summarise,
@@ -284,7 +285,7 @@ def _report(
     view = REX_VIEW if cfg.env == REX_ENV else MARKET_VIEW
     df = results_frame(results, low=cfg.low, high=cfg.high)
     market = view is MARKET_VIEW
-    excluded = excluded_scenarios(df, low=cfg.low, high=cfg.high) if market else []
+    excluded = excluded_runs(df, low=cfg.low, high=cfg.high) if market else []
     summary = summarise(
         df, view, baseline=cfg.baseline, n_resamples=args.resamples, exclude=excluded
     )
@@ -300,7 +301,11 @@ def _report(
         by_scenario = {"by_scenario": money, "loss_reasons": reasons}
     notes = _notes(df, cfg, view, excluded)
     text = "\n".join([*notes, "", text]) if notes else text
-    extra = {"excluded_scenarios": excluded, "legend": _legend_doc(view), **by_scenario}
+    extra = {
+        "excluded_runs": [{"scenario": sc, "seed": seed} for sc, seed in excluded],
+        "legend": _legend_doc(view),
+        **by_scenario,
+    }
     _write_outputs(
         out, df, results, summary, cfg, view, text, extra, plots=args.plots,
         week_agent=args.week_agent, suite=suite,
@@ -330,7 +335,7 @@ def _legend_doc(view: View) -> dict[str, str]:
     return doc
 
 
-def _notes(df: Any, cfg: grid.EvalConfig, view: Any, excluded: list[str]) -> list[str]:
+def _notes(df: Any, cfg: grid.EvalConfig, view: Any, excluded: list[tuple[str, int]]) -> list[str]:
     """Header lines: the grid and why a score may be missing."""
     n = len(df)
     ok = int((df.status == "ok").sum())
@@ -349,22 +354,12 @@ def _notes(df: Any, cfg: grid.EvalConfig, view: Any, excluded: list[str]) -> lis
                 lines.append(
                     f"note: `{ref}` is missing or failed on some cells; their scores are n/a."
                 )
-        ok = df[df.status == "ok"]
-        ref = ok.pivot_table(
-            index=["scenario", "seed"], columns="agent", values="members_saving_eur"
-        )
-        if {cfg.low, cfg.high} <= set(ref.columns):
-            inverted = ref[ref[cfg.high] <= ref[cfg.low]].index.get_level_values(0)
-            if len(inverted):
-                lines.append(
-                    f"note: `{cfg.high}` saves no more than `{cfg.low}` on "
-                    f"{', '.join(sorted(set(inverted)))} ({len(inverted)} cells): "
-                    "no score scale there, scores n/a."
-                )
         if excluded:
             lines.append(
-                f"note: cross-scenario money leaves out {', '.join(excluded)} (no score "
-                "scale); see its own row in the table by scenario."
+                f"note: `{cfg.high}` saves no more than `{cfg.low}` in {len(excluded)} runs, "
+                f"{describe_runs(excluded)}: no score scale there, so their scores are n/a and "
+                "their money is left out of the cross-scenario columns of every agent (it "
+                "stays in the table by scenario)."
             )
     return lines
 
@@ -411,7 +406,8 @@ def _write_outputs(
         label = "normalised score" if view is MARKET_VIEW else view.rank_header
         plot_all(
             df, results, summary, view.rank_by, label, out, cfg=cfg, suite=suite,
-            week_agent=week_agent, excluded=extra.get("excluded_scenarios", []),
+            week_agent=week_agent,
+            excluded=[(r["scenario"], r["seed"]) for r in extra.get("excluded_runs", [])],
         )  # fmt: skip
 
 

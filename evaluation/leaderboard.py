@@ -10,8 +10,9 @@ metric (best first, failed agents last), then by name. Per-scenario money is in
 
 Money across scenarios is only aggregated where it is comparable: per member and per week
 (scenarios differ in members, 20 to 200, and episode length), as the median over
-scenarios of each scenario's mean, and never over the scenarios without a score scale
-(:func:`excluded_scenarios`), where the price-taking oracle's plans move the price.
+scenarios of each scenario's mean, and never over the runs without a score scale
+(:func:`excluded_runs`), where the price-taking oracle saves no more than the individual
+actors.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ __all__ = [
     "REX_VIEW",
     "Column",
     "View",
-    "excluded_scenarios",
+    "describe_runs",
+    "excluded_runs",
     "legend",
     "markdown",
     "results_frame",
@@ -242,11 +244,11 @@ def scaled(df: pd.DataFrame, column: Column) -> pd.Series:
     return x
 
 
-def excluded_scenarios(df: pd.DataFrame, *, low: str, high: str) -> list[str]:
-    """Scenarios with no score scale: on some seed both references finished and ``high``
-    saved no more than ``low``. Their money stays out of cross-scenario aggregates too
-    (there the price-taking oracle moves the price against itself, and the savings are
-    of another order: ``large_coalition``)."""
+def excluded_runs(df: pd.DataFrame, *, low: str, high: str) -> list[tuple[str, int]]:
+    """(scenario, seed) runs with no score scale: both references finished and ``high``
+    saved no more than ``low``. Their money stays out of cross-scenario aggregates too,
+    for every agent (in ``large_coalition`` the price-taking oracle moves the price
+    against itself, and the savings there are of another order)."""
     ok = df[df.status == "ok"]
     if ok.empty or "members_saving_eur" not in ok:
         return []
@@ -254,8 +256,19 @@ def excluded_scenarios(df: pd.DataFrame, *, low: str, high: str) -> list[str]:
     if not {low, high} <= set(ref.columns):
         return []
     both = ref[[low, high]].dropna()
-    inverted = both[both[high] <= both[low]].index.get_level_values(0)
-    return sorted(set(inverted))
+    return [(str(s), int(seed)) for s, seed in both[both[high] <= both[low]].index]
+
+
+def describe_runs(runs: list[tuple[str, int]]) -> str:
+    """'large_coalition (5 seeds), battery_rich (seed 1004)': runs grouped by scenario."""
+    by: dict[str, list[int]] = {}
+    for scenario, seed in runs:
+        by.setdefault(scenario, []).append(seed)
+    order = sorted(by, key=lambda s: (-len(by[s]), s))
+    return ", ".join(
+        f"`{s}` ({len(by[s])} seeds)" if len(by[s]) > 1 else f"`{s}` (seed {by[s][0]})"
+        for s in order
+    )
 
 
 def _strata(ok: pd.DataFrame, values: pd.Series, scenarios: list[str]) -> list[np.ndarray]:
@@ -289,7 +302,7 @@ def summarise(
     *,
     baseline: str,
     n_resamples: int = 2000,
-    exclude: tuple[str, ...] | list[str] = (),
+    exclude: list[tuple[str, int]] | tuple[tuple[str, int], ...] = (),
 ) -> list[dict[str, Any]]:
     """Per-agent aggregates, ranked (best first; agents with no finished cell last).
 
@@ -298,8 +311,8 @@ def summarise(
         view: which columns and how they aggregate.
         baseline: the agent P(improvement) compares against.
         n_resamples: bootstrap resamples B.
-        exclude: scenarios left out of every column but the ranking metric (whose
-            scores are n/a there anyway).
+        exclude: (scenario, seed) runs left out of every column but the ranking metric
+            (whose scores are n/a there anyway), for every agent.
 
     Returns:
         One dict per agent: ``agent``, ``cells``, ``failed``, ``error`` (first failure),
@@ -309,7 +322,7 @@ def summarise(
         ``_low``/``_high`` where the column has an interval).
     """
     scenarios = sorted(df.scenario.unique())
-    kept = [s for s in scenarios if s not in set(exclude)]
+    dropped = set(exclude)
     out = []
     base = df[(df.agent == baseline) & (df.status == "ok")]
     for agent in df.agent.unique():
@@ -348,9 +361,12 @@ def summarise(
         else:
             p = (math.nan,) * 3
         row |= {"p_improve": p[0], "p_improve_low": p[1], "p_improve_high": p[2]}
+        keep = ok[
+            [(s, int(seed)) not in dropped for s, seed in zip(ok.scenario, ok.seed, strict=True)]
+        ]
         for col in (*view.columns, *view.detail):
             point, lo, hi = _across(
-                _strata(ok, scaled(ok, col), kept), view.across, col.ci, n_resamples
+                _strata(keep, scaled(keep, col), scenarios), view.across, col.ci, n_resamples
             )
             row[col.key] = point
             if col.ci:
@@ -360,8 +376,8 @@ def summarise(
     def order(r: dict[str, Any]) -> tuple:
         # Ranking metric's IQM, then its mean, then (when no score can be computed, e.g.
         # without the reference agents) the compared quantity itself; NaN sorts last.
-        first = view.columns[0].key if view.columns else view.improve_on
-        keys = (r[f"{view.rank_by}_iqm"], r[f"{view.rank_by}_mean"], r.get(first))
+        cols = [c.key for c in view.columns if c.metric == view.improve_on]
+        keys = (r[f"{view.rank_by}_iqm"], r[f"{view.rank_by}_mean"], r.get(cols[0] if cols else ""))
         keys = tuple(math.nan if k is None else float(k) for k in keys)
         return (
             r["cells"] == r["failed"],
@@ -407,7 +423,7 @@ def markdown(
     baseline: str,
     low: str = "individual",
     high: str = "oracle",
-    excluded: tuple[str, ...] | list[str] = (),
+    excluded: list[tuple[str, int]] | tuple[tuple[str, int], ...] = (),
 ) -> str:
     """The ranked leaderboard as Markdown: the ranking table and (if the view has one) the
     markets table, each followed by its legend; failed cells and errors below."""
@@ -442,7 +458,8 @@ def markdown(
             "the high reference", f"`{high}`"
         )
     where = (
-        f" Money columns leave out {', '.join(f'`{s}`' for s in excluded)} (no score scale)."
+        f"\n- Money and market columns leave out the {len(excluded)} runs without a score "
+        f"scale, for every agent: {describe_runs(list(excluded))}."
         if excluded
         else ""
     )

@@ -25,6 +25,9 @@ from evaluation.metrics import ENERGY_MARKETS, LEDGER_MARKETS
 
 __all__ = ["loss_reasons", "scenario_markdown", "scenario_money"]
 
+#: Where every agent loses, its cash is compared with its own on this scenario.
+REFERENCE_SCENARIO = "default"
+
 #: What each market's cash is, for the reason lines.
 MARKET_MEANING: dict[str, str] = {
     "spot": "energy bought and sold in the day-ahead spot market",
@@ -117,29 +120,46 @@ def _market_cash_per_week(cells: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def _bought_detail(cells: pd.DataFrame, market: str) -> str:
-    """What the coalition bought in an energy market, MWh per week at a mean price."""
-    if f"coalition_{market}_bought_mwh" not in cells:
-        return ""
+def _bought(cells: pd.DataFrame, market: str) -> tuple[float, float] | None:
+    """(MWh per week, mean EUR/MWh) the coalition bought in an energy market."""
+    if f"coalition_{market}_bought_mwh" not in cells or cells.empty:
+        return None
     mwh = float(_per_week(cells, f"coalition_{market}_bought_mwh").mean())
     eur = float(_per_week(cells, f"coalition_{market}_bought_eur").mean())
-    if mwh <= 0.0:
+    return (mwh, eur / mwh) if mwh > 0.0 else (0.0, math.nan)
+
+
+def _bought_detail(
+    cells: pd.DataFrame, market: str, base: pd.DataFrame | None = None, label: str = ""
+) -> str:
+    """'; it bought 195 MWh/week there at 2,186 EUR/MWh on average (on `default`: ...)'."""
+    mine = _bought(cells, market)
+    if mine is None or mine[0] <= 0.0:
         return ""
-    return f"; it bought {mwh:,.0f} MWh/week there at {eur / mwh:,.0f} EUR/MWh on average"
+    text = f"; it bought {mine[0]:,.0f} MWh/week there at {mine[1]:,.0f} EUR/MWh on average"
+    theirs = _bought(base, market) if base is not None else None
+    if theirs is not None:
+        price = "" if theirs[0] <= 0.0 else f" at {theirs[1]:,.0f} EUR/MWh"
+        text += f" ({label}: {theirs[0]:,.0f} MWh/week{price})"
+    return text
 
 
 def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
     """One reason, from the ledger, for each scenario where some agent's members lose.
 
-    An agent loses on a scenario when its mean saving over seeds is negative. If every
-    agent loses, the reason is the best agent's largest cost by market; otherwise it is
-    the market where the worst agent's cash falls furthest below the best agent's.
+    An agent loses on a scenario when its mean saving over seeds is negative. If some
+    agents save there, the reason is the market where the worst agent's cash falls
+    furthest below the best agent's. If every agent loses, it is the market where the
+    best agent's cash falls furthest below its own on ``default`` (same members; the
+    members' saving differs by the change in bills alone plus the change in market cash),
+    or, without ``default`` in the grid, its largest cost.
 
     Returns:
         One dict per such scenario: ``scenario``, ``losers`` (agents), ``agent`` (whose
-        ledger is read), ``reference`` (the best agent, or None when every agent loses),
-        ``market``, ``amount_eur_per_week`` (its cash, or its shortfall against the
-        best agent; negative) and ``line`` (the sentence for the leaderboard).
+        ledger is read), ``reference_agent`` and ``reference_scenario`` (what it is
+        compared with; None for the largest cost), ``market``, ``amount_eur_per_week``
+        (the cash gap, or the cost; negative) and ``line`` (the sentence for the
+        leaderboard).
     """
     ok = df[df.status == "ok"]
     out = []
@@ -153,19 +173,38 @@ def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
             continue
         alone = float(_per_week(mine.drop_duplicates("seed"), "members_alone_eur").mean())
         best = max(names, key=lambda a: saving[a])
+        base = None
         if saving[best] < 0.0:
-            agent, reference = best, None
+            agent, ref_agent, ref_scenario = best, None, None
             cash = _market_cash_per_week(mine[mine.agent == agent])
-            market = min(cash, key=cash.get)
-            amount = cash[market]
-            line = (
+            head = (
                 f"`{scenario}`: all {len(names)} agents lose against acting alone; the best, "
-                f"`{agent}`, by {_short(-saving[agent])} EUR/week against bills alone of "
-                f"{_short(alone)} EUR/week. Its largest cost in the ledger is {market}, "
-                f"{_short(amount)} EUR/week ({MARKET_MEANING[market]})"
+                f"`{agent}`, by {_short(-saving[agent])} EUR/week (bills alone "
+                f"{_short(alone)} EUR/week)."
             )
+            other = ok[(ok.scenario == REFERENCE_SCENARIO) & (ok.agent == agent)]
+            same = not other.empty and set(other.n_members) == set(mine.n_members)
+            if scenario != REFERENCE_SCENARIO and same:
+                base, ref_agent, ref_scenario = other, agent, REFERENCE_SCENARIO
+                ref_cash = _market_cash_per_week(other)
+                gap = {m: cash[m] - ref_cash[m] for m in cash}
+                market = min(gap, key=gap.get)
+                amount = gap[market]
+                ref_saving = float(_per_week(other, "members_saving_eur").mean())
+                line = (
+                    f"{head} Against its own result on `{REFERENCE_SCENARIO}` (saving "
+                    f"{_short(ref_saving)} EUR/week), its cash falls most in {market}: "
+                    f"{_short(amount)} EUR/week ({MARKET_MEANING[market]})"
+                )
+            else:
+                market = min(cash, key=cash.get)
+                amount = cash[market]
+                line = (
+                    f"{head} Its largest cost in the ledger is {market}, {_short(amount)} "
+                    f"EUR/week ({MARKET_MEANING[market]})"
+                )
         else:
-            agent, reference = min(losers, key=lambda a: saving[a]), best
+            agent, ref_agent, ref_scenario = min(losers, key=lambda a: saving[a]), best, scenario
             mine_cash = _market_cash_per_week(mine[mine.agent == agent])
             ref_cash = _market_cash_per_week(mine[mine.agent == best])
             gap = {m: mine_cash[m] - ref_cash[m] for m in mine_cash}
@@ -179,13 +218,17 @@ def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
                 f"`{best}` in {market}: {_short(amount)} EUR/week ({MARKET_MEANING[market]})"
             )
         if market in ENERGY_MARKETS:
-            line += _bought_detail(mine[mine.agent == agent], market)
+            label = f"on `{REFERENCE_SCENARIO}`" if base is not None else f"`{best}`"
+            if base is None and agent != best:
+                base = mine[mine.agent == best]
+            line += _bought_detail(mine[mine.agent == agent], market, base, label)
         out.append(
             {
                 "scenario": scenario,
                 "losers": losers,
                 "agent": agent,
-                "reference": reference,
+                "reference_agent": ref_agent,
+                "reference_scenario": ref_scenario,
                 "market": market,
                 "amount_eur_per_week": amount,
                 "line": line + ".",

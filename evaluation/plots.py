@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
+from evaluation.leaderboard import describe_runs
+
 __all__ = ["plot_all", "week_agent"]
 
 DPI = 120
@@ -83,7 +85,7 @@ def _text_colour(rgba: tuple[float, ...]) -> str:
 
 def _heatmap(
     df: pd.DataFrame, order: list[str], key: str, label: str, title: str,
-    excluded: list[str], path: Path,
+    excluded: list[tuple[str, int]], path: Path,
 ) -> None:  # fmt: skip
     ok = df[df.status == "ok"]
     table = ok.pivot_table(index="scenario", columns="agent", values=key, aggfunc="mean")
@@ -108,8 +110,9 @@ def _heatmap(
     ax.set_title(title, fontsize=10)
     if excluded:
         ax.set_xlabel(
-            f"n/a on {', '.join(excluded)}: the oracle saves no more than the individual "
-            "actors there (no score scale)", fontsize=8,
+            "no score scale (the oracle saves no more than the individual actors) in "
+            f"{describe_runs(excluded).replace('`', '')};\na cell is the mean over the seeds "
+            "that have a score, n/a where none has", fontsize=8,
         )  # fmt: skip
     _save(fig, path)
 
@@ -229,8 +232,11 @@ def _week(results: list[dict[str, Any]], agent: str, grid_label: str, path: Path
     ax_c.fill_between(hours, pos, 0.0, where=pos < 0, step="mid", color="C2", alpha=0.7,
                       label="sells")  # fmt: skip
     ax_c.axhline(0.0, color="k", lw=0.8)
-    lim = max(float(np.abs(pos).max()), 1e-3) * 1.1
-    ax_c.set_ylim(-lim, lim)  # zero in the middle of the axis, both sides visible
+    # Zero always inside the axis, with room for both buying and selling.
+    top = max(float(pos.max()), 0.0)
+    bottom = min(float(pos.min()), 0.0)
+    pad = 0.15 * max(top - bottom, 1e-3)
+    ax_c.set_ylim(bottom - pad, top + pad)
     ax_c.set_ylabel("coalition's\ncleared position, MW")
     ax_c.legend(loc="upper right", fontsize=7)
     ax_c.set_xlabel("hour of the episode")
@@ -258,7 +264,7 @@ def plot_all(
     cfg: Any = None,
     suite: str = "",
     week_agent: str | None = None,
-    excluded: list[str] | tuple[str, ...] = (),
+    excluded: list[tuple[str, int]] | tuple[tuple[str, int], ...] = (),
 ) -> list[Path]:
     """Write the plots that the data allow into ``out``; returns the files written.
 
@@ -272,7 +278,7 @@ def plot_all(
             reference agent the week plot skips by default.
         suite: the suite's name or file, for titles.
         week_agent: the agent of ``week.png`` (default: :func:`week_agent`).
-        excluded: scenarios without a score scale (named under the heat map).
+        excluded: (scenario, seed) runs without a score scale (named under the heat map).
     """
     out.mkdir(parents=True, exist_ok=True)
     order = [r["agent"] for r in summary]

@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from evaluation.leaderboard import MARKET_VIEW, excluded_scenarios, markdown, summarise
+from evaluation.leaderboard import MARKET_VIEW, excluded_runs, markdown, summarise
 from evaluation.metrics import LEDGER_MARKETS, normalised_score
 from evaluation.money import loss_reasons, scenario_markdown, scenario_money
 
@@ -54,8 +54,8 @@ def frame() -> pd.DataFrame:
 
 
 def test_money_across_scenarios_leaves_out_scenarios_without_a_score_scale(frame):
-    excluded = excluded_scenarios(frame, low="individual", high="oracle")
-    assert excluded == ["big"]
+    excluded = excluded_runs(frame, low="individual", high="oracle")
+    assert excluded == [("big", 0), ("big", 1)]
     summary = summarise(frame, MARKET_VIEW, baseline="mpc", n_resamples=200, exclude=excluded)
     by = {r["agent"]: r for r in summary}
     # mpc on "plain": savings 250 and 270 over 10 members and one week -> 26.0
@@ -64,7 +64,7 @@ def test_money_across_scenarios_leaves_out_scenarios_without_a_score_scale(frame
     assert by["mpc"]["coalition_revenue_imbalance_eur_per_member_week"] == 0.0  # not "big"
     assert by["oracle"]["normalised_score_iqm"] == pytest.approx(1.0)
     text = markdown(summary, MARKET_VIEW, baseline="mpc", excluded=excluded)
-    assert "Money columns leave out `big`" in text
+    assert "leave out the 2 runs without a score scale, for every agent: `big` (2 seeds)" in text
     # every column of both tables is in a legend under it
     for col in (*MARKET_VIEW.columns, *MARKET_VIEW.detail):
         assert f"- *{col.header}*: " in text
@@ -83,12 +83,12 @@ def test_the_table_by_scenario_and_the_reasons_for_losses(frame):
     reasons = {r["scenario"]: r for r in loss_reasons(frame, order)}
     # Every agent loses on "big": the best (individual) pays most in imbalance.
     big = reasons["big"]
-    assert big["agent"] == "individual" and big["reference"] is None
+    assert big["agent"] == "individual" and big["reference_agent"] is None
     assert big["market"] == "imbalance" and big["amount_eur_per_week"] == -9e4
     assert "all 4 agents lose" in big["line"] and "imbalance, -90.0k EUR/week" in big["line"]
     # Only "bad" loses on "plain": 300 EUR/week behind the oracle in the capacity market.
     plain = reasons["plain"]
-    assert plain["losers"] == ["bad"] and plain["reference"] == "oracle"
+    assert plain["losers"] == ["bad"] and plain["reference_agent"] == "oracle"
     assert plain["market"] == "capacity" and plain["amount_eur_per_week"] == -300.0
     text = scenario_markdown(money, order, list(reasons.values()))
     assert "| `plain` | train | 10 | 1,000 | 310 [300, 320] (31%) |" in text
@@ -103,3 +103,14 @@ def test_no_reason_where_nobody_loses(frame):
             "members_saving_eur_per_member_week"
         ]
     )
+
+
+def test_where_every_agent_loses_the_reason_compares_with_default(frame):
+    # "plain" renamed "default": on "big" each agent is compared with itself there.
+    df = frame.replace({"scenario": {"plain": "default"}})
+    big = next(r for r in loss_reasons(df, ["oracle", "mpc", "individual", "bad"])
+               if r["scenario"] == "big")  # fmt: skip
+    # individual: imbalance -90k on "big" against 0 on "default"; network changes less
+    assert big["reference_scenario"] == "default" and big["reference_agent"] == "individual"
+    assert big["market"] == "imbalance" and big["amount_eur_per_week"] == -9e4
+    assert "Against its own result on `default` (saving 110 EUR/week)" in big["line"]
