@@ -361,9 +361,8 @@ def summarise(
         else:
             p = (math.nan,) * 3
         row |= {"p_improve": p[0], "p_improve_low": p[1], "p_improve_high": p[2]}
-        keep = ok[
-            [(s, int(seed)) not in dropped for s, seed in zip(ok.scenario, ok.seed, strict=True)]
-        ]
+        runs = zip(ok.scenario, ok.seed, strict=True)
+        keep = ok[np.array([(s, int(seed)) not in dropped for s, seed in runs], dtype=bool)]
         for col in (*view.columns, *view.detail):
             point, lo, hi = _across(
                 _strata(keep, scaled(keep, col), scenarios), view.across, col.ci, n_resamples

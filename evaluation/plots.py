@@ -92,8 +92,7 @@ def _heatmap(
     table = table.reindex(index=sorted(df.scenario.unique()), columns=order)
     values = table.to_numpy(dtype=float)
     fig, ax = plt.subplots(figsize=(1.05 * table.shape[1] + 4.5, 0.42 * table.shape[0] + 2.0))
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("0.88")  # n/a cells: light grey, labelled below
+    cmap = plt.get_cmap("viridis").with_extremes(bad="0.88")  # n/a: light grey, labelled
     finite = values[np.isfinite(values)]
     vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     im = ax.imshow(np.ma.masked_invalid(values), aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax)
