@@ -202,6 +202,9 @@ def test_ctrl_c_prints_one_line_and_stops_the_workers(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell's background job starts with SIGINT ignored, and Python then keeps
+        # ignoring it; give the child the default so Ctrl-C reaches it as in a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     workers: list[int] = []
     deadline = time.monotonic() + 120

@@ -282,8 +282,13 @@ def test_ctrl_c_in_a_training_run_prints_one_line_and_resumes(tmp_path):
     run = tmp_path / "run"
     argv = [sys.executable, "-m", "training.train", "--config", str(CONFIGS / "ppo.yaml"),
             "--out", str(run), *TINY, "--total-steps", "96000"]  # fmt: skip
+
+    def default_sigint() -> None:  # as in a terminal, even under a shell's background job
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     proc = subprocess.Popen(argv, cwd=CONFIGS.parents[1], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)  # fmt: skip
     deadline = time.monotonic() + 120
     while not (run / "checkpoint.pt").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
