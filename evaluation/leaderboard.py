@@ -185,8 +185,9 @@ REX_VIEW = View(
     rank_by="allocative_efficiency",
     rank_header="alloc. efficiency",
     rank_legend=(
-        "allocative efficiency: realised gains from trade / the most a uniform-price call of "
-        "the same orders would realise, mean over delivery hours (1 = efficient); "
+        "allocative efficiency: realised surplus / the surplus of a uniform-price clearing of "
+        "the same orders (limit prices as values and costs), mean over delivery hours "
+        "(1 = efficient); "
         "[95% stratified bootstrap CI] over seeds"
     ),
     improve_on="allocative_efficiency",
@@ -462,6 +463,11 @@ def markdown(
         if excluded
         else ""
     )
+    better = (
+        "saves members more"
+        if view.improve_on == "members_saving_eur"
+        else f"has a higher {view.improve_on}"
+    )
     lines = _table(headers, rows)
     lines += [
         "",
@@ -470,8 +476,8 @@ def markdown(
                 (f"{head} IQM / mean", rank_text),
                 *([(f"{head} IQM held-out", "the IQM over held-out scenarios only")]
                   if held else []),
-                (f"P(> {baseline})", f"probability that a run of the agent saves members more "
-                 f"than a run of `{baseline}` on the same scenario (ties count half), mean over "
+                (f"P(> {baseline})", f"probability that a run of the agent {better} than a "
+                 f"run of `{baseline}` on the same scenario (ties count half), mean over "
                  "scenarios"),
                 *((c.header, c.legend) for c in view.columns),
                 ("failed", "failed cells / cells"),
