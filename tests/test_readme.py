@@ -70,7 +70,7 @@ REDUCED: dict[str, tuple[str, str]] = {
     ),
     "python -m training.train --config configs/training/mappo.yaml --out runs/mappo_shipped": (
         "python -m training.train --config configs/training/mappo.yaml --out runs/mappo_shipped "
-        "--total-steps 192 --set env.num_envs=4 --set env.days=1 --set mappo.imitate='' "
+        "--total-steps 192 --set env.num_envs=4 --set env.days=1 --set \"mappo.imitate=''\" "
         "--no-progress",
         "the shipped run takes 19.5 minutes; two iterations of 4 one-day envs without the "
         "warm start go through the same code, config and run folder",
