@@ -106,6 +106,10 @@ def _norm(cmd: str) -> str:
 
 REDUCED = {_norm(k): v for k, v in REDUCED.items()}
 
+#: Commands that start a server: they run until the server answers its health check on a
+#: free local port (``--no-browser``), then are stopped.
+SERVERS = {"python -m evaluation.app --results results/compare"}
+
 #: Commands that take under ~5 s run in the default suite; the rest are marked slow.
 FAST = {"python -m evaluation.ppa --scenario ppa_paper_case --json"}
 
@@ -154,6 +158,36 @@ def test_tables_match_the_readme() -> None:
     readme_cmds = {c for lang, _, code, _ in _blocks() if lang == "bash" for c in _commands(code)}
     assert set(REDUCED) <= readme_cmds, f"stale entries: {set(REDUCED) - readme_cmds}"
     assert FAST <= readme_cmds, f"stale entries: {FAST - readme_cmds}"
+    assert SERVERS <= readme_cmds, f"stale entries: {SERVERS - readme_cmds}"
+
+
+def _serve_until_healthy(argv: list[str], env: dict[str, str]) -> None:
+    """Start a server command on a free port and wait for its health check (60 s)."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [*argv, "--no-browser", "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"{argv} exited: {proc.stderr.read()[-2000:]}"
+            try:
+                url = f"http://127.0.0.1:{port}/_stcore/health"
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError(f"{argv} did not answer on port {port} within 60 s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.mark.parametrize("code", _python_cases())
@@ -178,6 +212,9 @@ def test_shell_commands_run(cmds: list[str], tmp_path: Path) -> None:
         ]
         assert argv[0] == "python", f"README command {cmd!r} does not start with python"
         argv[0] = sys.executable
+        if cmd in SERVERS:
+            _serve_until_healthy(argv, env)
+            continue
         proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, f"{run}\n{proc.stderr[-3000:]}"
         if "--json" in argv:  # progress bars go to stderr; stdout is one JSON object

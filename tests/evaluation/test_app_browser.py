@@ -129,7 +129,7 @@ class Browser:
             f".find(e => e.innerText.trim() === {json.dumps(label)} && !e.disabled);"
             " if (!el) return false; el.scrollIntoView(); el.click(); return true; })()"
         )
-        wait_for(lambda: self.js(script), 30, f"an enabled {selector} labelled {label!r}")
+        wait_for(lambda: self.js(script), 90, f"an enabled {selector} labelled {label!r}")
 
     def mouse_click(self, element_js: str) -> None:
         """A real left click (Input domain) at the centre of the element ``element_js``."""
@@ -332,7 +332,7 @@ def select_option(browser: Browser, label: str, option: str) -> None:
         "[...document.querySelectorAll('[role=\"option\"]')].find(o => o.innerText.trim()"
         f" === {json.dumps(option)})"
     )
-    wait_for(lambda: browser.js(f"!!{item}"), 30, f"option {option!r}")
+    wait_for(lambda: browser.js(f"!!{item}"), 90, f"option {option!r}")
     browser.mouse_click(item)
 
 
