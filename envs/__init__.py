@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.numba_cache import ensure_writable_cache
+from envs.runtime import ensure_writable_cache, passive_openmp_threads
 
 ensure_writable_cache()  # before any module compiles with numba (read-only installs)
+passive_openmp_threads()  # before numba's first parallel step starts its thread pool
 
 from envs.errors import ActionError, ConfigError, EpisodeOverError, UnknownNameError  # noqa: E402
 from envs.registry import env_ids, env_module, list_scenarios, register_gym_ids  # noqa: E402

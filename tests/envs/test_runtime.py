@@ -38,9 +38,21 @@ def test_unwritable_package_and_home_fall_back_to_a_temporary_cache(tmp_path):
 
 
 def test_a_user_choice_of_cache_folder_is_kept(monkeypatch, tmp_path):
-    from envs import numba_cache
+    from envs import runtime as numba_cache
 
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(numba_cache, "_writable", lambda folder: False)
     assert numba_cache.ensure_writable_cache() is None
     assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path)
+
+
+def test_importing_envs_makes_idle_openmp_threads_sleep():
+    code = "import os, envs; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert out.stdout.strip() == "PASSIVE", out.stderr[-1000:]
+    env["OMP_WAIT_POLICY"] = "ACTIVE"  # a user's own choice is kept
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert out.stdout.strip() == "ACTIVE"
