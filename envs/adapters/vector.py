@@ -84,6 +84,11 @@ class VectorMarketEnv:
     def _group_obs(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {g: obs[g] for g in self.agent_groups}
 
+    @property
+    def needs_reset(self) -> bool:
+        """Whether the next ``step`` resets every env (the episodes have ended)."""
+        return self._needs_reset
+
     def reset(self, seed: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Reset every env; returns observations by group and an empty info dict."""
         if seed is not None:
@@ -252,7 +257,7 @@ class _AgentVectorEnv(gymnasium.vector.VectorEnv):
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Step every sub-env (the other groups scripted); rewards in EUR, (num_envs,)."""
-        resetting = self.venv._needs_reset
+        resetting = self.venv.needs_reset
         acts = self.venv.scripted_actions()
         if not resetting:
             acts[self.group] = self._actions(actions)
