@@ -109,7 +109,7 @@ def test_smoke_run_of_each_config_writes_tensorboard_tags_and_a_checkpoint(
 
 
 def _params(run_dir: Path, algo: str) -> dict[str, torch.Tensor]:
-    payload = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    payload = load_checkpoint(run_dir)
     if algo == "ppo":
         return payload["policy_state"]
     state = payload["learner"]
