@@ -27,6 +27,7 @@ import time
 import numpy as np
 
 import envs
+from envs.cli import cli_main
 
 
 def parallel_steps_per_s(steps: int = 3000, repeats: int = 3) -> float:
@@ -138,6 +139,7 @@ def mappo_train_steps_per_s(iterations: int = 5, days: int = 7) -> float:
     return float(np.median(rates[1:] if len(rates) > 1 else rates))
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; ``--json`` prints one JSON object."""
     p = argparse.ArgumentParser(

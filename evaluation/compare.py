@@ -25,6 +25,7 @@ from typing import Any
 
 import agents
 import envs
+from envs.cli import cli_main
 from envs.errors import ConfigError, UnknownNameError
 from envs.registry import MARKET_FAMILY
 from evaluation import grid
@@ -179,6 +180,7 @@ def _splits(cfg: grid.EvalConfig) -> dict[str, str]:
     return {s: "heldout" if s in held.scenarios else "train" for s in cfg.scenarios}
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison; returns the exit status (0 ok, 2 bad names or values)."""
     args = _parser().parse_args(argv)
