@@ -172,12 +172,19 @@ def write_plots(out_dir: Path, report: dict[str, Any], prof: Profiles, year: int
     x = np.arange(len(names))
     fig = Figure(figsize=(10, 4))
     ax = fig.add_subplot()
-    for k, key in enumerate(("standalone_cfe_pct", "swapped_cfe_pct", "pooled_cfe_pct")):
+    labels = {
+        "standalone_cfe_pct": "standalone (own renewables)",
+        "swapped_cfe_pct": "after hourly certificate swaps",
+        "pooled_cfe_pct": "pooled (the pool's hourly coverage on own load)",
+    }
+    for k, (key, label) in enumerate(labels.items()):
         values = [report[key][n] for n in names]
-        ax.bar(x + (k - 1) * 0.27, values, width=0.27, label=key.removesuffix("_pct"))
+        ax.bar(x + (k - 1) * 0.27, values, width=0.27, label=label)
     ax.set_xticks(x, names, rotation=20)
-    ax.set(title="Hourly CFE: standalone, after swaps, pooled", ylabel="%", ylim=(0, 100))
-    ax.legend(loc="lower right")
+    ax.set(title="Hourly CFE: standalone, after swaps, pooled", ylabel="hourly CFE, %",
+           ylim=(0, 100))  # fmt: skip
+    # Outside the axes: inside, the legend covered the pool's bars.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     save(fig, "cfe_individual_vs_pooled.png")
     return paths
 

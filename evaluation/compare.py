@@ -18,10 +18,13 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import shlex
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 import agents
 import envs
@@ -29,7 +32,17 @@ from envs.cli import cli_main
 from envs.errors import ConfigError, UnknownNameError
 from envs.registry import MARKET_FAMILY
 from evaluation import grid
-from evaluation.leaderboard import MARKET_VIEW, REX_VIEW, markdown, results_frame, summarise
+from evaluation.leaderboard import (
+    MARKET_VIEW,
+    REX_VIEW,
+    View,
+    describe_runs,
+    excluded_runs,
+    markdown,
+    results_frame,
+    summarise,
+)
+from evaluation.money import loss_reasons, scenario_markdown, scenario_money
 from evaluation.rex_compare import REX_AGENTS
 
 __all__ = ["main"]
@@ -59,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         "--scenarios",
         nargs="+",
         metavar="NAME",
-        help="scenarios (default: the suite's)",
+        help="scenarios: shipped names or paths to your own scenario YAML files "
+        "(default: the suite's)",
     )
     p.add_argument(
         "--seeds",
@@ -114,6 +128,11 @@ def _parser() -> argparse.ArgumentParser:
         help="progress bar on stderr (default: on)",
     )
     p.add_argument(
+        "--week-agent", metavar="NAME", default=None,
+        help="agent shown in week.png (default: the best-ranked agent other than the "
+        "perfect-foresight reference)",
+    )  # fmt: skip
+    p.add_argument(
         "--resamples",
         type=int,
         default=2000,
@@ -126,8 +145,9 @@ class _BadName(Exception):
     """An unknown name on the command line (exit status 2)."""
 
 
-def _resolve(args: argparse.Namespace) -> grid.EvalConfig:
-    """The suite with the command line's overrides applied and every name checked."""
+def _resolve(args: argparse.Namespace) -> tuple[grid.EvalConfig, str]:
+    """The suite (and its name) with the command line's overrides applied and every name
+    checked."""
     env_id = args.env
     supported = (*MARKET_FAMILY, REX_ENV)
     if env_id is not None and env_id not in supported:
@@ -153,9 +173,12 @@ def _resolve(args: argparse.Namespace) -> grid.EvalConfig:
     cfg = replace(cfg, **changes)
     valid_scen = envs.list_scenarios(cfg.env)
     for s in cfg.scenarios:
-        if s not in valid_scen:
+        if grid.is_scenario_file(s):
+            _check_scenario_file(cfg.env, s)
+        elif s not in valid_scen:
             raise _BadName(
-                f"unknown scenario {s!r} for {cfg.env}; valid scenarios: {', '.join(valid_scen)}"
+                f"unknown scenario {s!r} for {cfg.env}; valid scenarios: "
+                f"{', '.join(valid_scen)}, or a path to a scenario YAML file"
             )
     if not cfg.scenarios:
         cfg = replace(cfg, scenarios=tuple(valid_scen))
@@ -169,26 +192,49 @@ def _resolve(args: argparse.Namespace) -> grid.EvalConfig:
                 f"unknown agent {a!r} for {cfg.env}; valid names: {', '.join(known)}, "
                 "or a class path 'pkg.mod:Class'"
             )
-    return cfg
+    return cfg, name
+
+
+def _check_scenario_file(env_id: str, path: str) -> None:
+    """Build the env once from a user's scenario file, so that a bad file stops the run
+    before the grid (with the file named) instead of failing every cell."""
+    if not Path(path).is_file():
+        raise _BadName(f"scenario file {path!r} does not exist")
+    try:
+        envs.make(env_id, scenario=path)
+    except ConfigError as exc:
+        text = str(exc)
+        raise ConfigError(text if path in text else f"scenario file {path}: {text}") from None
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # e.g. a YAML syntax error
+        raise ConfigError(f"scenario file {path}: {' '.join(str(exc).split())}") from None
 
 
 def _splits(cfg: grid.EvalConfig) -> dict[str, str]:
-    """Scenario -> 'heldout' (in configs/eval/heldout.yaml) or 'train'; '' on other envs."""
+    """Scenario -> 'heldout' (in configs/eval/heldout.yaml), 'train', or 'file' (a user's
+    own scenario file, used by no shipped policy); '' on other envs."""
     held = grid.load_suite("heldout")
     if held.env != cfg.env and {held.env, cfg.env} - set(MARKET_FAMILY):
         return dict.fromkeys(cfg.scenarios, "")
-    return {s: "heldout" if s in held.scenarios else "train" for s in cfg.scenarios}
+    return {
+        s: "file" if grid.is_scenario_file(s) else "heldout" if s in held.scenarios else "train"
+        for s in cfg.scenarios
+    }
 
 
 @cli_main
 def main(argv: list[str] | None = None) -> int:
-    """Run the comparison; returns the exit status (0 ok, 2 bad names or values)."""
+    """Run the comparison; returns the exit status (0 ok, 2 bad names or values, 130
+    interrupted)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        cfg = _resolve(args)
+        cfg, suite = _resolve(args)
     except (_BadName, UnknownNameError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.week_agent is not None and args.week_agent not in cfg.agents:
+        print(f"error: --week-agent {args.week_agent!r} is not an agent of this comparison; "
+              f"agents: {', '.join(cfg.agents)}", file=sys.stderr)  # fmt: skip
         return 2
     if args.workers < 1 or args.resamples < 1:
         print(f"error: --workers={args.workers} and --resamples={args.resamples}; "
@@ -208,21 +254,90 @@ def main(argv: list[str] | None = None) -> int:
             cells, out, workers=args.workers, backend=args.backend, address=args.address,
             resume=args.resume, progress=args.progress,
         )  # fmt: skip
+        _report(cfg, suite, args, out, results)
     except ValueError as exc:  # e.g. --backend ray without Ray installed
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    view = REX_VIEW if cfg.env == REX_ENV else MARKET_VIEW
-    df = results_frame(results, low=cfg.low, high=cfg.high)
-    summary = summarise(df, view, baseline=cfg.baseline, n_resamples=args.resamples)
-    table = markdown(summary, view, baseline=cfg.baseline)
-    notes = _notes(df, cfg, view)
-    text = "\n".join([*notes, "", table]) if notes else table
-    _write_outputs(out, df, results, summary, cfg, view, text, plots=args.plots)
-    print(text)
+    except KeyboardInterrupt:  # one line and the way on, not a traceback from a worker
+        print(_interrupted(cells, out, argv), file=sys.stderr)
+        return 130
     return 0
 
 
-def _notes(df: Any, cfg: grid.EvalConfig, view: Any) -> list[str]:
+def _interrupted(cells: list[grid.Cell], out: Path, argv: list[str] | None) -> str:
+    """The one line printed on Ctrl-C: what finished and how to go on."""
+    done = sum(
+        1 for c in cells if (r := grid.read_cell(out, c)) is not None and r["status"] == "ok"
+    )
+    given = sys.argv[1:] if argv is None else list(argv)
+    again = shlex.join(
+        ["python", "-m", "evaluation.compare", *given, *([] if "--resume" in given else
+                                                         ["--resume"])]
+    )  # fmt: skip
+    return (
+        f"interrupted: {done} of {len(cells)} cells finished and saved in {out / 'cells'}; "
+        f"continue with: {again}"
+    )
+
+
+def _report(
+    cfg: grid.EvalConfig, suite: str, args: argparse.Namespace, out: Path, results: list
+) -> None:
+    """Tables, summary.json and plots from the finished grid; prints the leaderboard."""
+    view = REX_VIEW if cfg.env == REX_ENV else MARKET_VIEW
+    df = results_frame(results, low=cfg.low, high=cfg.high)
+    market = view is MARKET_VIEW
+    excluded = excluded_runs(df, low=cfg.low, high=cfg.high) if market else []
+    summary = summarise(
+        df, view, baseline=cfg.baseline, n_resamples=args.resamples, exclude=excluded
+    )
+    order = [r["agent"] for r in summary]
+    text = markdown(
+        summary, view, baseline=cfg.baseline, low=cfg.low, high=cfg.high, excluded=excluded
+    )
+    by_scenario: dict[str, Any] = {}
+    if market:
+        money = scenario_money(df, order, n_resamples=args.resamples)
+        reasons = loss_reasons(df, order)
+        text += "\n\n" + scenario_markdown(money, order, reasons)
+        by_scenario = {"by_scenario": money, "loss_reasons": reasons}
+    notes = _notes(df, cfg, view, excluded)
+    text = "\n".join([*notes, "", text]) if notes else text
+    extra = {
+        "excluded_runs": [{"scenario": sc, "seed": seed} for sc, seed in excluded],
+        "legend": _legend_doc(view),
+        **by_scenario,
+    }
+    _write_outputs(
+        out, df, results, summary, cfg, view, text, extra, plots=args.plots,
+        week_agent=args.week_agent, suite=suite,
+    )  # fmt: skip
+    print(text)
+
+
+def _legend_doc(view: View) -> dict[str, str]:
+    """summary.json's legend: summary key -> definition with unit."""
+    doc = {
+        f"{view.rank_by}_iqm": view.rank_legend,
+        f"{view.rank_by}_mean": "the mean of the same runs, with its interval",
+        "p_improve": f"P(a run of the agent beats the baseline on {view.improve_on}), "
+        "per scenario, mean over scenarios",
+    }
+    doc |= {c.key: c.legend for c in (*view.columns, *view.detail)}
+    if view is MARKET_VIEW:
+        doc |= {
+            "by_scenario.alone_eur_per_week": "members' bills alone, EUR per week (episode "
+            "total x 7 / days), mean over seeds",
+            "by_scenario.agents.saving_eur_per_week": "members' saving against acting alone, "
+            "EUR per week, mean over seeds, with a 95% bootstrap interval over seeds",
+            "by_scenario.agents.saving_pct": "the same saving in % of the bills alone",
+            "loss_reasons": "for each scenario where some agent's members lose against acting "
+            "alone: the market from the ledger that explains it and by how much, EUR per week",
+        }
+    return doc
+
+
+def _notes(df: Any, cfg: grid.EvalConfig, view: Any, excluded: list[tuple[str, int]]) -> list[str]:
     """Header lines: the grid and why a score may be missing."""
     n = len(df)
     ok = int((df.status == "ok").sum())
@@ -241,18 +356,13 @@ def _notes(df: Any, cfg: grid.EvalConfig, view: Any) -> list[str]:
                 lines.append(
                     f"note: `{ref}` is missing or failed on some cells; their scores are n/a."
                 )
-        ok = df[df.status == "ok"]
-        ref = ok.pivot_table(
-            index=["scenario", "seed"], columns="agent", values="members_saving_eur"
-        )
-        if {cfg.low, cfg.high} <= set(ref.columns):
-            inverted = ref[ref[cfg.high] <= ref[cfg.low]].index.get_level_values(0)
-            if len(inverted):
-                lines.append(
-                    f"note: `{cfg.high}` saves no more than `{cfg.low}` on "
-                    f"{', '.join(sorted(set(inverted)))} ({len(inverted)} cells): "
-                    "no score scale there, scores n/a."
-                )
+        if excluded:
+            lines.append(
+                f"note: `{cfg.high}` saves no more than `{cfg.low}` in {len(excluded)} runs, "
+                f"{describe_runs(excluded)}: no score scale there, so their scores are n/a and "
+                "their money is left out of the cross-scenario columns of every agent (it "
+                "stays in the table by scenario)."
+            )
     return lines
 
 
@@ -269,7 +379,8 @@ def _strict(obj: Any) -> Any:
 
 def _write_outputs(
     out: Path, df: Any, results: list[dict[str, Any]], summary: list[dict[str, Any]],
-    cfg: grid.EvalConfig, view: Any, text: str, *, plots: bool,
+    cfg: grid.EvalConfig, view: Any, text: str, extra: dict[str, Any], *, plots: bool,
+    week_agent: str | None, suite: str,
 ) -> None:  # fmt: skip
     """results.csv, summary.json, leaderboard.md and the plots, each written atomically."""
     tmp = out / ".results.csv.tmp"
@@ -281,10 +392,12 @@ def _write_outputs(
         if r["status"] != "ok"
     ]
     summary_doc = {
+        "suite_name": suite,
         "suite": asdict(cfg),
         "rank_by": view.rank_by,
         "agents": summary,
         "failures": failures,
+        **extra,
     }
     grid.write_json_atomic(out / "summary.json", _strict(summary_doc))
     (out / "leaderboard.md.tmp").write_text(text + "\n", encoding="utf-8")
@@ -293,7 +406,11 @@ def _write_outputs(
         from evaluation.plots import plot_all
 
         label = "normalised score" if view is MARKET_VIEW else view.rank_header
-        plot_all(df, results, summary, view.rank_by, label, out)
+        plot_all(
+            df, results, summary, view.rank_by, label, out, cfg=cfg, suite=suite,
+            week_agent=week_agent,
+            excluded=[(r["scenario"], r["seed"]) for r in extra.get("excluded_runs", [])],
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -21,12 +21,21 @@ import pandas as pd
 import agents
 from envs.errors import ActionError
 
-__all__ = ["RECORD_KEYS", "Episode", "build_policy", "play_cell", "policy_class", "run_episode"]
+__all__ = [
+    "RECORD_KEYS",
+    "Episode",
+    "build_policy",
+    "play_cell",
+    "policy_class",
+    "run_episode",
+    "spot_dispatch",
+]
 
 #: Per-step keys of ``infos["coalition"]["market"]`` kept in the record.
 MARKET_KEYS: tuple[str, ...] = (
     "price_eur_per_mwh",
     "reserve_price_eur_per_mw",
+    "capacity_price_eur_per_mw_day",
     "emissions_t",
     "lerner_index",
     "unserved_energy_mwh",
@@ -101,9 +110,38 @@ def _fleet(env: Any) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "participant": [f"incumbent_{g}" for g in range(len(gens))],
+            "name": [g.name for g in gens],
             "marginal_cost_eur_per_mwh": [g.marginal_cost_eur_per_mwh for g in gens],
         }
     )
+
+
+def spot_dispatch(ledger: pd.DataFrame, fleet: pd.DataFrame, steps: int) -> dict[str, list[float]]:
+    """Hourly spot energy by unit, MWh per hour (= MW), from the ledger.
+
+    Args:
+        ledger: the episode ledger (energy + = delivered to the spot market).
+        fleet: (G rows) participant, name.
+        steps: T, the episode's steps.
+
+    Returns:
+        ``"<participant> (<name>)"`` for each incumbent and ``system_renewables`` -> (T,)
+        energy sold; ``background_load`` -> (T,) energy bought (>= 0). Units that never
+        ran are left out.
+    """
+    spot = ledger[ledger.market == "spot"]
+    table = spot.pivot_table(
+        index="step", columns="participant", values="energy_mwh", aggfunc="sum"
+    ).reindex(range(steps), fill_value=0.0)
+    table = table.fillna(0.0)
+    out: dict[str, list[float]] = {}
+    for participant, name in zip(fleet.participant, fleet.name, strict=True):
+        if participant in table and (table[participant] > 1e-6).any():
+            out[f"{participant} ({name})"] = table[participant].round(3).tolist()
+    for participant, sign in (("system_renewables", 1.0), ("background_load", -1.0)):
+        if participant in table:
+            out[participant] = (sign * table[participant]).round(3).tolist()
+    return out
 
 
 def checked_act(policy: Any, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -167,7 +205,9 @@ def play_cell(cell: Any) -> dict[str, Any]:
     Returns:
         ``metrics`` (:func:`evaluation.metrics.cell_metrics`), ``member_saving_eur``
         ({member: EUR}, for the distribution plot) and ``series`` (per step: spot price
-        EUR/MWh, reserve price EUR/MW, the coalition's cleared position MW), ``n_clipped``.
+        EUR/MWh, reserve price EUR/MW, capacity price EUR/MW-day, the coalition's
+        cleared position MW, and ``dispatch_mw``: spot energy by unit, see
+        :func:`spot_dispatch`), ``n_clipped``.
 
     Raises:
         Whatever building the env or the agent, or the episode, raises.
@@ -188,6 +228,8 @@ def play_cell(cell: Any) -> dict[str, Any]:
         "series": {
             "price_eur_per_mwh": rec.price_eur_per_mwh.round(3).tolist(),
             "reserve_price_eur_per_mw": rec.reserve_price_eur_per_mw.round(3).tolist(),
+            "capacity_price_eur_per_mw_day": rec.capacity_price_eur_per_mw_day.round(3).tolist(),
             "coalition_position_mw": rec.coalition_position_mw.round(4).tolist(),
+            "dispatch_mw": spot_dispatch(ep.ledger, ep.fleet, len(rec)),
         },
     }

@@ -4,7 +4,9 @@ A *cell* is one agent on one scenario for one seed. :func:`run_cell` plays it an
 a JSON-ready dict (status ``ok`` with metrics, or ``failed`` with the error), never
 raising, so one broken agent cannot stop the grid. :func:`run_grid` writes each finished
 cell at once and atomically to ``<out>/cells/<env>/<agent>/<scenario>/seed_<s>.json``;
-with ``resume`` it skips cells already finished with the same episode length.
+with ``resume`` it skips cells already finished with the same episode length. On Ctrl-C
+(KeyboardInterrupt in the main process) the worker processes are terminated at once and
+queued cells never start; a worker whose parent dies without cleaning up exits by itself.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "Cell",
     "EvalConfig",
     "cell_path",
+    "is_scenario_file",
     "list_suites",
     "load_suite",
     "read_cell",
@@ -97,9 +100,13 @@ def list_suites() -> list[str]:
 def load_suite(name_or_path: str) -> EvalConfig:
     """Load a suite by name (``default``, ``heldout``, ``quick``, ...) or YAML path.
 
+    Scenario entries may be shipped names or YAML paths; a relative path is taken
+    relative to the suite file.
+
     Raises:
         UnknownNameError: an unknown name (lists the shipped suites).
-        ConfigError: an unknown key or bad value in the file.
+        ConfigError: a missing file, or an unknown key or bad value in it (the message
+            names the file).
     """
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
@@ -109,7 +116,26 @@ def load_suite(name_or_path: str) -> EvalConfig:
                 "or a path to a YAML file"
             )
         path = config_path("eval", f"{name_or_path}.yaml")
-    return build(EvalConfig, load_yaml(path))
+    elif not path.is_file():
+        raise ConfigError(f"suite file {name_or_path!r} does not exist")
+    data = load_yaml(path)
+    # A scenario given as a relative YAML path in a suite file is relative to that file,
+    # so a suite and its own scenarios can travel together.
+    scenarios = data.get("scenarios") or []
+    if isinstance(scenarios, list):
+        data["scenarios"] = [
+            str(path.parent / s) if is_scenario_file(s) and not Path(s).is_absolute() else s
+            for s in scenarios
+        ]
+    try:
+        return build(EvalConfig, data)
+    except ConfigError as exc:
+        raise ConfigError(f"suite file {path}: {exc}") from None
+
+
+def is_scenario_file(scenario: Any) -> bool:
+    """Whether a scenario entry is a YAML path (a user's own scenario), not a shipped name."""
+    return isinstance(scenario, str) and scenario.endswith((".yaml", ".yml"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +157,9 @@ def _safe(name: str) -> str:
 
 def cell_path(out: Path, cell: Cell) -> Path:
     """Where a cell's result lives under ``out``."""
-    return out / "cells" / cell.env / _safe(cell.agent) / cell.scenario / f"seed_{cell.seed}.json"
+    # A scenario file's path may hold '/' or '..': keep every cell under ``out``.
+    scenario = _safe(cell.scenario)
+    return out / "cells" / cell.env / _safe(cell.agent) / scenario / f"seed_{cell.seed}.json"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -156,7 +184,9 @@ def read_cell(out: Path, cell: Cell) -> dict[str, Any] | None:
             data = json.load(fh)
     except (OSError, ValueError):
         return None
-    if data.get("days") != cell.days or data.get("env") != cell.env:
+    same = (data.get(k) for k in ("days", "env", "agent", "scenario"))
+    # Different cells may share a file name (names are made file-safe), hence the check.
+    if tuple(same) != (cell.days, cell.env, cell.agent, cell.scenario):
         return None
     return data
 
@@ -205,17 +235,62 @@ def _serial(cells: list[Cell]) -> Iterable[dict[str, Any]]:
         yield run_cell(cell)
 
 
+def _worker_init(parent_pid: int) -> None:
+    """Set up a worker process: the parent alone handles Ctrl-C, and the worker exits
+    when the parent is gone (killed, or exited without cleaning up)."""
+    import signal
+    import threading
+
+    # A terminal's Ctrl-C reaches every process of the group; the parent stops the pool,
+    # so the workers must not each print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)  # orphaned: nobody will read this worker's results
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _stop_workers(pool: Any) -> None:
+    """Stop a ProcessPoolExecutor's workers now, running cells included, and queued cells
+    from starting."""
+    if hasattr(pool, "terminate_workers"):  # Python >= 3.14
+        pool.terminate_workers()
+        return
+    # Before 3.14 the executor has no public way to stop running tasks: shutdown() waits
+    # for them (a 7-day large_coalition cell runs for minutes), so terminate the
+    # processes it keeps in ``_processes`` (read first: shutdown clears it).
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
+
+
 def _processes(cells: list[Cell], workers: int) -> Iterable[dict[str, Any]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn: workers start clean (no forked numba/BLAS threads); the numba cache on disk
-    # spares them the compile.
+    # spares them the compile. The executor (not multiprocessing.Pool) reports a worker
+    # that dies (e.g. killed for memory) as BrokenProcessPool instead of hanging.
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+    )
+    finished = False
+    try:
         futures = [pool.submit(run_cell, c) for c in cells]
         for fut in as_completed(futures):
             yield fut.result()
+        finished = True
+    finally:
+        if not finished:  # Ctrl-C, an error, or the consumer stopped: queued cells never run
+            _stop_workers(pool)
+        pool.shutdown(wait=True)
 
 
 def _ray(cells: list[Cell], workers: int, address: str | None) -> Iterable[dict[str, Any]]:
@@ -290,13 +365,20 @@ def run_grid(
     else:
         stream = _serial(todo)
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=not progress or not todo)
-    with bar:
-        for res in stream:
-            cell = Cell(**{k: res[k] for k in Cell.__slots__})
-            write_json_atomic(cell_path(out, cell), res)
-            results[cell] = res
-            if on_result is not None:
-                on_result(res)
-            bar.set_postfix_str(f"{cell.agent}/{cell.scenario}/{cell.seed} {res['status']}")
-            bar.update()
+    try:
+        with bar:
+            for res in stream:
+                cell = Cell(**{k: res[k] for k in Cell.__slots__})
+                write_json_atomic(cell_path(out, cell), res)
+                results[cell] = res
+                if on_result is not None:
+                    on_result(res)
+                bar.set_postfix_str(f"{cell.agent}/{cell.scenario}/{cell.seed} {res['status']}")
+                bar.update()
+    finally:
+        # Close the stream now (on Ctrl-C too), not when it is garbage-collected, so
+        # that its workers stop with this process.
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
     return [results[c] for c in cells]

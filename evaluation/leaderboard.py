@@ -1,15 +1,24 @@
 """From cell results to ``results.csv``, the per-agent summary and the Markdown leaderboard.
 
 One row per cell (agent x scenario x seed) in :func:`results_frame`; :func:`summarise`
-aggregates each agent over scenarios and seeds (mean and IQM with stratified 95%
-bootstrap intervals, probability of improvement over the baseline agent), and
-:func:`markdown` prints the ranked table. Rows are in a deterministic order: by the
-ranking metric (best first, failed agents last), then by name.
+aggregates each agent over scenarios and seeds (the ranking metric: mean and IQM with
+stratified 95% bootstrap intervals; probability of improvement over the baseline agent;
+every other column as the view says, see :class:`View`), and :func:`markdown` prints the
+ranked tables, each with its legend. Rows are in a deterministic order: by the ranking
+metric (best first, failed agents last), then by name. Per-scenario money is in
+:mod:`evaluation.money`.
+
+Money across scenarios is only aggregated where it is comparable: per member and per week
+(scenarios differ in members, 20 to 200, and episode length), as the median over
+scenarios of each scenario's mean, and never over the runs without a score scale
+(:func:`excluded_runs`), where the price-taking oracle saves no more than the individual
+actors.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +28,50 @@ import pandas as pd
 from evaluation.aggregate import probability_of_improvement, stratified_bootstrap
 from evaluation.metrics import normalised_score
 
-__all__ = ["MARKET_VIEW", "REX_VIEW", "View", "markdown", "results_frame", "summarise"]
+__all__ = [
+    "MARKET_VIEW",
+    "REX_VIEW",
+    "Column",
+    "View",
+    "describe_runs",
+    "excluded_runs",
+    "legend",
+    "markdown",
+    "results_frame",
+    "scaled",
+    "summarise",
+]
 
 ID_COLUMNS = ("env", "agent", "scenario", "split", "seed", "days", "status", "error", "wall_s")
+
+HOURS_PER_WEEK = 168.0
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a leaderboard table.
+
+    Attributes:
+        metric: the results.csv column it is computed from.
+        header: the table header (carries the unit).
+        decimals: decimals shown.
+        legend: what the column means, with its unit (printed under the table).
+        scale: ``""`` (as is), ``"week"`` (x 7 / episode days) or ``"member_week"``
+            (x 7 / episode days / members): makes money comparable across scenarios.
+        ci: also show a 95% stratified bootstrap interval.
+    """
+
+    metric: str
+    header: str
+    decimals: int
+    legend: str
+    scale: str = ""
+    ci: bool = False
+
+    @property
+    def key(self) -> str:
+        """The summary key: the metric, suffixed by its scale."""
+        return f"{self.metric}_per_{self.scale}" if self.scale else self.metric
 
 
 @dataclass(frozen=True)
@@ -30,50 +80,136 @@ class View:
 
     Attributes:
         rank_by: metric ranked on (higher is better); gets mean and IQM with intervals.
+        rank_header: its header.
+        rank_legend: its definition (the legend's first line).
         improve_on: metric that P(improvement over the baseline) compares, per scenario.
-        columns: (metric, header, decimals) shown as means over all cells.
+        columns: the ranking table's other columns.
+        detail: a second table's columns (markets and the system), or none.
+        across: how a column aggregates over scenarios: ``"mean"`` (all runs pooled) or
+            ``"median"`` (median over scenarios of each scenario's mean over seeds).
     """
 
     rank_by: str
     rank_header: str
+    rank_legend: str
     improve_on: str
-    columns: tuple[tuple[str, str, int], ...]
+    columns: tuple[Column, ...]
+    detail: tuple[Column, ...] = ()
+    across: str = "mean"
 
+
+_MED = "median over scenarios of the mean over seeds"
 
 MARKET_VIEW = View(
     rank_by="normalised_score",
     rank_header="score",
+    rank_legend=(
+        "members' saving against acting alone, rescaled per scenario and seed: "
+        "(saving - saving of the low reference) / (saving of the high reference - saving of "
+        "the low reference); IQM = interquartile mean over all scenario x seed runs, [95% "
+        "stratified bootstrap CI], seeds resampled within each scenario"
+    ),
     improve_on="members_saving_eur",
     columns=(
-        ("members_saving_eur", "saving EUR", 0),
-        ("members_saving_pct", "saving %", 1),
-        ("share_better_off_pct", "better off %", 0),
-        ("gini_savings", "Gini", 2),
-        ("coalition_revenue_spot_eur", "spot EUR", 0),
-        ("coalition_revenue_reserve_eur", "reserve EUR", 0),
-        ("coalition_revenue_capacity_eur", "capacity EUR", 0),
-        ("emissions_t", "CO2 t", 0),
-        ("cfe_pct", "CFE %", 1),
-        ("lerner_index", "Lerner", 3),
-        ("incumbent_markup", "markup", 2),
-        ("unserved_energy_mwh", "unserved MWh", 1),
+        Column(
+            "members_saving_eur", "saving EUR/member-week [95% CI]", 1,
+            "members' saving against acting alone (bills alone minus their cost in the "
+            f"coalition), EUR per member and week (episode total x 7 / days / members), {_MED}",
+            scale="member_week", ci=True,
+        ),
+        Column(
+            "members_saving_pct", "saving %", 1,
+            f"the same saving in % of the members' bills alone, {_MED}",
+        ),
+        Column(
+            "share_better_off_pct", "better off %", 0,
+            f"share of members whose own saving is positive, %, {_MED}",
+        ),
+        Column(
+            "gini_savings", "Gini", 2,
+            "Gini coefficient of members' savings (0 = equal; n/a where the mean saving is "
+            f"not positive), {_MED}",
+        ),
     ),
-)
+    detail=(
+        Column(
+            "coalition_revenue_spot_eur", "spot EUR/member-week", 1,
+            "the coalition's net cash in the spot market (+ = received, - = paid), EUR per "
+            f"member and week, {_MED}", scale="member_week",
+        ),
+        Column(
+            "coalition_revenue_reserve_eur", "reserve EUR/member-week", 1,
+            f"its net cash in the reserve market (awards and activations), {_MED}",
+            scale="member_week",
+        ),
+        Column(
+            "coalition_revenue_capacity_eur", "capacity EUR/member-week", 1,
+            "its net cash in the capacity market (payments minus performance penalties "
+            f"in scarcity hours), {_MED}", scale="member_week",
+        ),
+        Column(
+            "coalition_revenue_imbalance_eur", "imbalance EUR/member-week", 1,
+            "its imbalance settlement (members' metered deviation from the cleared position "
+            f"at spot +/- a spread), {_MED}", scale="member_week",
+        ),
+        Column(
+            "emissions_t", "system CO2 t/week", 0,
+            f"the whole system's emissions, t CO2 per week, {_MED}", scale="week",
+        ),
+        Column(
+            "cfe_pct", "CFE %", 1,
+            f"the coalition's mean hourly carbon-free-energy score, %, {_MED}",
+        ),
+        Column(
+            "lerner_index", "Lerner", 3,
+            "system Lerner index (p - c) / p of the spot price p over the marginal cost c of "
+            "the costliest incumbent dispatched that hour, mean over hours (0 when p <= 0; "
+            "negative when a unit held at its minimum output costs more than p), "
+            f"{_MED}",
+        ),
+        Column(
+            "incumbent_markup", "markup", 2,
+            "incumbents' markup (p - c_g) / max(c_g, 1 EUR/MWh) of each unit g, weighted by "
+            "its MWh sold: large in competitive markets too, since cheap units (nuclear at "
+            f"12 EUR/MWh) are paid the marginal unit's price, {_MED}",
+        ),
+        Column(
+            "unserved_energy_mwh", "unserved MWh/week", 1,
+            f"the system's unserved energy, MWh per week, {_MED}", scale="week",
+        ),
+    ),
+    across="median",
+)  # fmt: skip
 
 REX_VIEW = View(
     rank_by="allocative_efficiency",
     rank_header="alloc. efficiency",
-    improve_on="allocative_efficiency",
-    columns=(
-        ("spread_eur_per_mwh", "spread EUR/MWh", 2),
-        ("depth_mw", "depth MW", 2),
-        ("fill_ratio", "fill ratio", 3),
-        ("volatility_near_gate_eur_per_mwh", "vol. last hour EUR/MWh", 2),
-        ("volatility_early_eur_per_mwh", "vol. earlier EUR/MWh", 2),
-        ("imbalance_mwh", "imbalance MWh/agent", 2),
-        ("traders_net_eur", "traders' net EUR", 0),
+    rank_legend=(
+        "allocative efficiency: realised surplus / the surplus of a uniform-price clearing of "
+        "the same orders (limit prices as values and costs), mean over delivery hours "
+        "(1 = efficient); "
+        "[95% stratified bootstrap CI] over seeds"
     ),
-)
+    improve_on="allocative_efficiency",
+    columns=tuple(
+        Column(m, h, d, text)
+        for m, h, d, text in (
+            ("spread_eur_per_mwh", "spread EUR/MWh", 2,
+             "best ask - best bid, EUR/MWh, mean over steps and books with both sides"),
+            ("depth_mw", "depth MW", 2, "resting bid + ask volume per open book, MW"),
+            ("fill_ratio", "fill ratio", 3, "traded volume / ordered volume"),
+            ("volatility_near_gate_eur_per_mwh", "vol. last hour EUR/MWh", 2,
+             "std of trade-to-trade price changes in the last hour before gate closure"),
+            ("volatility_early_eur_per_mwh", "vol. earlier EUR/MWh", 2,
+             "the same, earlier than the last hour"),
+            ("imbalance_mwh", "imbalance MWh/agent", 2,
+             "total |reservation - realised net load| per participant, MWh per episode"),
+            ("traders_net_eur", "traders' net EUR", 0,
+             "all prosumers' trade cash and imbalance settlement, EUR per episode"),
+        )
+    ),
+    across="mean",
+)  # fmt: skip
 
 
 def results_frame(results: list[dict[str, Any]], *, low: str, high: str) -> pd.DataFrame:
@@ -94,23 +230,100 @@ def results_frame(results: list[dict[str, Any]], *, low: str, high: str) -> pd.D
     return df
 
 
-def _strata(ok: pd.DataFrame, metric: str, scenarios: list[str]) -> list[np.ndarray]:
+def scaled(df: pd.DataFrame, column: Column) -> pd.Series:
+    """``column``'s values per cell in its unit (per week or per member-week).
+
+    Returns NaN where the frame lacks the metric (or ``n_members`` for a per-member scale).
+    """
+    if column.metric not in df:
+        return pd.Series(np.nan, index=df.index)
+    x = df[column.metric].astype(float)
+    if column.scale in ("week", "member_week"):
+        x = x * HOURS_PER_WEEK / (24.0 * df.days.astype(float))
+    if column.scale == "member_week":
+        x = x / df.n_members.astype(float) if "n_members" in df else x * np.nan
+    return x
+
+
+def excluded_runs(df: pd.DataFrame, *, low: str, high: str) -> list[tuple[str, int]]:
+    """(scenario, seed) runs with no score scale: both references finished and ``high``
+    saved no more than ``low``. Their money stays out of cross-scenario aggregates too,
+    for every agent (in ``large_coalition`` the price-taking oracle moves the price
+    against itself, and the savings there are of another order)."""
+    ok = df[df.status == "ok"]
+    if ok.empty or "members_saving_eur" not in ok:
+        return []
+    ref = ok.pivot_table(index=["scenario", "seed"], columns="agent", values="members_saving_eur")
+    if not {low, high} <= set(ref.columns):
+        return []
+    both = ref[[low, high]].dropna()
+    return [(str(s), int(seed)) for s, seed in both[both[high] <= both[low]].index]
+
+
+def describe_runs(runs: list[tuple[str, int]]) -> str:
+    """'large_coalition (5 seeds), battery_rich (seed 1004)': runs grouped by scenario."""
+    by: dict[str, list[int]] = {}
+    for scenario, seed in runs:
+        by.setdefault(scenario, []).append(seed)
+    order = sorted(by, key=lambda s: (-len(by[s]), s))
+    return ", ".join(
+        f"`{s}` ({len(by[s])} seeds)" if len(by[s]) > 1 else f"`{s}` (seed {by[s][0]})"
+        for s in order
+    )
+
+
+def _strata(ok: pd.DataFrame, values: pd.Series, scenarios: list[str]) -> list[np.ndarray]:
     """One array of per-seed values for each scenario (empty where the agent has none)."""
-    return [ok.loc[ok.scenario == s, metric].to_numpy(dtype=np.float64) for s in scenarios]
+    return [values[ok.scenario == s].to_numpy(dtype=np.float64) for s in scenarios]
+
+
+def _median_of_means(*strata: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Median over strata of each stratum's mean (vectorised over resamples)."""
+    return np.median(np.stack([s.mean(axis=axis) for s in strata]), axis=0)
+
+
+def _across(
+    strata: list[np.ndarray], how: str, ci: bool, n_resamples: int
+) -> tuple[float, float, float]:
+    """A column's cross-scenario aggregate (and its interval when ``ci``)."""
+    data = [s[np.isfinite(s)] for s in strata]
+    data = [s for s in data if s.size]
+    if not data:
+        return (math.nan,) * 3
+    stat: str | Callable[..., np.ndarray] = _median_of_means if how == "median" else "mean"
+    if ci:
+        return stratified_bootstrap(data, stat, n_resamples=n_resamples)
+    point = float(_median_of_means(*data) if how == "median" else np.concatenate(data).mean())
+    return point, math.nan, math.nan
 
 
 def summarise(
-    df: pd.DataFrame, view: View, *, baseline: str, n_resamples: int = 2000
+    df: pd.DataFrame,
+    view: View,
+    *,
+    baseline: str,
+    n_resamples: int = 2000,
+    exclude: list[tuple[str, int]] | tuple[tuple[str, int], ...] = (),
 ) -> list[dict[str, Any]]:
     """Per-agent aggregates, ranked (best first; agents with no finished cell last).
+
+    Args:
+        df: :func:`results_frame`.
+        view: which columns and how they aggregate.
+        baseline: the agent P(improvement) compares against.
+        n_resamples: bootstrap resamples B.
+        exclude: (scenario, seed) runs left out of every column but the ranking metric
+            (whose scores are n/a there anyway), for every agent.
 
     Returns:
         One dict per agent: ``agent``, ``cells``, ``failed``, ``error`` (first failure),
         ``<rank_by>_mean``/``_iqm`` each with ``_low``/``_high`` (95% interval),
         ``<rank_by>_iqm_heldout`` (held-out scenarios), ``p_improve`` (+ interval) over
-        ``baseline``, and the mean of every ``view.columns`` metric.
+        ``baseline``, and every column of the view under :attr:`Column.key` (with
+        ``_low``/``_high`` where the column has an interval).
     """
     scenarios = sorted(df.scenario.unique())
+    dropped = set(exclude)
     out = []
     base = df[(df.agent == baseline) & (df.status == "ok")]
     for agent in df.agent.unique():
@@ -127,7 +340,7 @@ def summarise(
         values = ok[key] if key in ok else pd.Series(dtype=float)
         for stat in ("mean", "iqm"):
             point, lo, hi = (
-                stratified_bootstrap(_strata(ok, key, scenarios), stat, n_resamples=n_resamples)
+                stratified_bootstrap(_strata(ok, values, scenarios), stat, n_resamples=n_resamples)
                 if len(values)
                 else (math.nan,) * 3
             )
@@ -135,28 +348,36 @@ def summarise(
         held = ok[ok.split == "heldout"]
         row[f"{key}_iqm_heldout"] = (
             stratified_bootstrap(
-                _strata(held, key, sorted(held.scenario.unique())), "iqm", n_resamples=200
+                _strata(held, held[key], sorted(held.scenario.unique())), "iqm", n_resamples=200
             )[0]
             if len(held) and key in held
             else math.nan
         )
         if agent != baseline and len(ok) and len(base):
             p = probability_of_improvement(
-                _strata(ok, view.improve_on, scenarios),
-                _strata(base, view.improve_on, scenarios),
+                _strata(ok, ok[view.improve_on], scenarios),
+                _strata(base, base[view.improve_on], scenarios),
                 n_resamples=n_resamples,
             )
         else:
             p = (math.nan,) * 3
         row |= {"p_improve": p[0], "p_improve_low": p[1], "p_improve_high": p[2]}
-        for metric, _, _ in view.columns:
-            row[metric] = float(ok[metric].mean()) if len(ok) and metric in ok else math.nan
+        runs = zip(ok.scenario, ok.seed, strict=True)
+        keep = ok[np.array([(s, int(seed)) not in dropped for s, seed in runs], dtype=bool)]
+        for col in (*view.columns, *view.detail):
+            point, lo, hi = _across(
+                _strata(keep, scaled(keep, col), scenarios), view.across, col.ci, n_resamples
+            )
+            row[col.key] = point
+            if col.ci:
+                row |= {f"{col.key}_low": lo, f"{col.key}_high": hi}
         out.append(row)
 
     def order(r: dict[str, Any]) -> tuple:
         # Ranking metric's IQM, then its mean, then (when no score can be computed, e.g.
         # without the reference agents) the compared quantity itself; NaN sorts last.
-        keys = (r[f"{view.rank_by}_iqm"], r[f"{view.rank_by}_mean"], r.get(view.improve_on))
+        cols = [c.key for c in view.columns if c.metric == view.improve_on]
+        keys = (r[f"{view.rank_by}_iqm"], r[f"{view.rank_by}_mean"], r.get(cols[0] if cols else ""))
         keys = tuple(math.nan if k is None else float(k) for k in keys)
         return (
             r["cells"] == r["failed"],
@@ -175,35 +396,98 @@ def _fmt(x: Any, decimals: int) -> str:
 
 def _ci(row: dict[str, Any], key: str, decimals: int = 2) -> str:
     point, lo, hi = row[key], row[f"{key}_low"], row[f"{key}_high"]
-    if math.isnan(point):
+    if point is None or math.isnan(point):
         return "n/a"
-    return f"{point:.{decimals}f} [{lo:.{decimals}f}, {hi:.{decimals}f}]"
+    if math.isnan(lo):
+        return _fmt(point, decimals)
+    return f"{point:,.{decimals}f} [{lo:,.{decimals}f}, {hi:,.{decimals}f}]"
 
 
-def markdown(summary: list[dict[str, Any]], view: View, *, baseline: str) -> str:
-    """The ranked leaderboard as a Markdown table (failed cells and errors below it)."""
+def legend(lines: list[tuple[str, str]]) -> str:
+    """A table's legend: one Markdown bullet per ``(header, definition)``."""
+    return "\n".join(f"- *{head}*: {text}" for head, text in lines)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(headers) + " |",
+        "|" + "---|" * len(headers),
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
+def markdown(
+    summary: list[dict[str, Any]],
+    view: View,
+    *,
+    baseline: str,
+    low: str = "individual",
+    high: str = "oracle",
+    excluded: list[tuple[str, int]] | tuple[tuple[str, int], ...] = (),
+) -> str:
+    """The ranked leaderboard as Markdown: the ranking table and (if the view has one) the
+    markets table, each followed by its legend; failed cells and errors below."""
     key, head = view.rank_by, view.rank_header
     # The held-out column only where some scenario of the grid is held out.
     held = any(not math.isnan(r[f"{key}_iqm_heldout"]) for r in summary)
     headers = [
         "rank", "agent", f"{head} IQM [95% CI]", f"{head} mean [95% CI]",
         *([f"{head} IQM held-out"] if held else []),
-        f"P(> {baseline})", *(h for _, h, _ in view.columns), "failed",
+        f"P(> {baseline}) [95% CI]", *(c.header for c in view.columns), "failed",
     ]  # fmt: skip
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    notes = []
+    rows, notes = [], []
     for i, r in enumerate(summary, 1):
-        cells = [
-            str(i),
-            f"`{r['agent']}`",
-            _ci(r, f"{key}_iqm"),
-            _ci(r, f"{key}_mean"),
-            *([_fmt(r[f"{key}_iqm_heldout"], 2)] if held else []),
-            _ci(r, "p_improve"),
-            *(_fmt(r[m], d) for m, _, d in view.columns),
-            f"{r['failed']}/{r['cells']}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(
+            [
+                str(i),
+                f"`{r['agent']}`",
+                _ci(r, f"{key}_iqm"),
+                _ci(r, f"{key}_mean"),
+                *([_fmt(r[f"{key}_iqm_heldout"], 2)] if held else []),
+                _ci(r, "p_improve"),
+                *(_ci(r, c.key, c.decimals) if c.ci else _fmt(r[c.key], c.decimals)
+                  for c in view.columns),
+                f"{r['failed']}/{r['cells']}",
+            ]
+        )  # fmt: skip
         if r["failed"]:
             notes.append(f"- `{r['agent']}` failed {r['failed']}/{r['cells']} cells: {r['error']}")
+    rank_text = view.rank_legend
+    if view is MARKET_VIEW:
+        rank_text = rank_text.replace("the low reference", f"`{low}`").replace(
+            "the high reference", f"`{high}`"
+        )
+    where = (
+        f"\n- Money and market columns leave out the {len(excluded)} runs without a score "
+        f"scale, for every agent: {describe_runs(list(excluded))}."
+        if excluded
+        else ""
+    )
+    better = (
+        "saves members more"
+        if view.improve_on == "members_saving_eur"
+        else f"has a higher {view.improve_on}"
+    )
+    lines = _table(headers, rows)
+    lines += [
+        "",
+        legend(
+            [
+                (f"{head} IQM / mean", rank_text),
+                *([(f"{head} IQM held-out", "the IQM over held-out scenarios only")]
+                  if held else []),
+                (f"P(> {baseline})", f"probability that a run of the agent {better} than a "
+                 f"run of `{baseline}` on the same scenario (ties count half), mean over "
+                 "scenarios"),
+                *((c.header, c.legend) for c in view.columns),
+                ("failed", "failed cells / cells"),
+            ]
+        ) + where,
+    ]  # fmt: skip
+    if view.detail:
+        rows = [
+            [f"`{r['agent']}`", *(_fmt(r[c.key], c.decimals) for c in view.detail)] for r in summary
+        ]
+        lines += ["", *_table(["agent", *(c.header for c in view.detail)], rows), ""]
+        lines.append(legend([(c.header, c.legend) for c in view.detail]) + where)
     return "\n".join(lines + (["", *notes] if notes else []))

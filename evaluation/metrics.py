@@ -21,6 +21,8 @@ import pandas as pd
 from envs.sim.ledger import member_savings
 
 __all__ = [
+    "ENERGY_MARKETS",
+    "LEDGER_MARKETS",
     "REVENUE_MARKETS",
     "cell_metrics",
     "gini",
@@ -31,6 +33,14 @@ __all__ = [
 
 #: Markets whose coalition revenue is reported (issue 5).
 REVENUE_MARKETS: tuple[str, ...] = ("spot", "reserve", "capacity")
+#: Every market where the coalition's cash can move (the ledger's markets but the
+#: share-out ``allocation``). The members' saving is the bills alone plus the sum of the
+#: coalition's cash over these, so they explain where a saving or a loss comes from.
+LEDGER_MARKETS: tuple[str, ...] = (
+    "spot", "reserve", "capacity", "balancing", "imbalance", "network", "ppa",
+)  # fmt: skip
+#: Markets where the coalition buys energy (MWh), reported with what it paid.
+ENERGY_MARKETS: tuple[str, ...] = ("spot", "imbalance")
 
 
 def gini(values: np.ndarray) -> float:
@@ -95,7 +105,11 @@ def cell_metrics(
     Returns:
         ``members_alone_eur``, ``members_cost_eur``, ``members_saving_eur``,
         ``members_saving_pct`` (of the bill alone), ``share_better_off_pct`` (members
-        with a positive saving), ``gini_savings``, ``coalition_revenue_<market>_eur``,
+        with a positive saving), ``gini_savings``, ``n_members``,
+        ``coalition_revenue_<market>_eur`` for every market of :data:`LEDGER_MARKETS`
+        (cash received, negative = paid), ``coalition_<market>_bought_mwh`` and
+        ``coalition_<market>_bought_eur`` for each of :data:`ENERGY_MARKETS` (energy the
+        coalition bought there and what it paid, both >= 0),
         ``emissions_t`` (system), ``coalition_emissions_t``, ``cfe_pct`` (mean hourly CFE
         score of the coalition), ``lerner_index`` (mean over hours),
         ``incumbent_markup`` (see :func:`incumbent_markup`), ``unserved_energy_mwh``.
@@ -111,9 +125,16 @@ def cell_metrics(
         "members_saving_pct": 100.0 * saving / alone if alone > 0 else float("nan"),
         "share_better_off_pct": 100.0 * float(np.mean(sav.saving_eur > 0.0)),
         "gini_savings": gini(sav.saving_eur.to_numpy()),
+        "n_members": float(len(sav)),
     }
-    for market in REVENUE_MARKETS:
+    for market in LEDGER_MARKETS:
         out[f"coalition_revenue_{market}_eur"] = float(coal.get(market, 0.0))
+    # Ledger sign: energy + = delivered to the market, so purchases are the negative rows.
+    mine = ledger[(ledger.participant == "coalition") & (ledger.energy_mwh < 0)]
+    for market in ENERGY_MARKETS:
+        buys = mine[mine.market == market]
+        out[f"coalition_{market}_bought_mwh"] = float(-buys.energy_mwh.sum())
+        out[f"coalition_{market}_bought_eur"] = float(-buys.cash_eur.sum())
     out |= {
         "emissions_t": float(record.emissions_t.sum()),
         "coalition_emissions_t": float(record.coalition_emissions_t.sum()),

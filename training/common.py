@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +20,7 @@ from training.checkpoint import save_checkpoint
 from training.config import TrainConfig
 
 __all__ = [
+    "TrainingInterrupted",
     "coalition_mask",
     "make_envs",
     "run_dir_for",
@@ -94,6 +97,47 @@ def coalition_mask(slots: list[str], fixed: tuple[str, ...]) -> torch.Tensor:
     return torch.tensor([0.0 if s in fixed else 1.0 for s in slots])
 
 
+class TrainingInterrupted(Exception):
+    """Ctrl-C stopped a run; its checkpoint holds every finished iteration.
+
+    Attributes:
+        iteration: iterations finished (and saved).
+        checkpoint: the checkpoint's path.
+    """
+
+    def __init__(self, iteration: int, checkpoint: Path) -> None:
+        super().__init__(f"interrupted after iteration {iteration}; checkpoint {checkpoint}")
+        self.iteration, self.checkpoint = iteration, checkpoint
+
+
+class _StopAfterIteration:
+    """While active, the first Ctrl-C only asks the loop to stop after the iteration
+    it is in (so the checkpoint holds a whole iteration and resuming stays exact); a
+    second one raises KeyboardInterrupt at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        # Only a flag: an iteration takes seconds, and the CLI prints the one line
+        # (what was saved, how to resume) when the loop has stopped.
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> _StopAfterIteration:
+        # Signal handlers can only be set from the main thread; elsewhere Ctrl-C keeps
+        # Python's default (KeyboardInterrupt), and the loop saves what it has.
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
 def timed_loop(
     cfg: TrainConfig,
     start_iteration: int,
@@ -109,20 +153,33 @@ def timed_loop(
     writes them, advances the bar and checkpoints every ``cfg.checkpoint_every``
     iterations and at the end (``payload_fn(i + 1)`` gives the checkpoint).
 
+    Ctrl-C (SIGINT) finishes the iteration under way, writes the checkpoint and raises
+    :class:`TrainingInterrupted`, so no finished iteration is lost and ``--resume`` ends
+    where an uninterrupted run would; a second Ctrl-C stops at once (KeyboardInterrupt),
+    losing only the iterations since the last checkpoint.
+
     Returns:
         The last iteration's scalars (empty when nothing was left to do).
+
+    Raises:
+        TrainingInterrupted: after Ctrl-C, once the checkpoint is written.
     """
     per_it = cfg.steps_per_iteration
     last: dict[str, float] = {}
-    for it in range(start_iteration, cfg.iterations):
-        t0 = time.perf_counter()
-        scalars = step_fn(it)
-        scalars["time/sps"] = per_it / max(time.perf_counter() - t0, 1e-9)
-        step = (it + 1) * per_it
-        logger.scalars(scalars, step)
-        ret = scalars.get("market/coalition_saving_eur")
-        logger.progress(per_it, ret)
-        if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == cfg.iterations:
-            save_checkpoint(payload_fn(it + 1), run_dir / "checkpoint.pt")
-        last = scalars
+    path = run_dir / "checkpoint.pt"
+    with _StopAfterIteration() as stop:
+        for it in range(start_iteration, cfg.iterations):
+            t0 = time.perf_counter()
+            scalars = step_fn(it)
+            scalars["time/sps"] = per_it / max(time.perf_counter() - t0, 1e-9)
+            step = (it + 1) * per_it
+            logger.scalars(scalars, step)
+            ret = scalars.get("market/coalition_saving_eur")
+            logger.progress(per_it, ret)
+            done = it + 1 == cfg.iterations
+            if (it + 1) % cfg.checkpoint_every == 0 or done or stop.requested:
+                save_checkpoint(payload_fn(it + 1), path)
+            last = scalars
+            if stop.requested and not done:
+                raise TrainingInterrupted(it + 1, path)
     return last

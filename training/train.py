@@ -25,7 +25,7 @@ from pathlib import Path
 from envs.cli import cli_main
 from envs.errors import ConfigError, UnknownNameError
 from training.checkpoint import CheckpointMismatchError, load_checkpoint
-from training.common import run_dir_for, seed_everything
+from training.common import TrainingInterrupted, run_dir_for, seed_everything
 from training.config import TrainConfig, config_dict, load_config, parse_sets, save_config
 from training.logger import RunLogger
 
@@ -101,6 +101,21 @@ def main(argv: list[str] | None = None) -> int:
             ValueError) as exc:  # fmt: skip
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as stop:
+        print(f"interrupted: {stop.iteration} of {cfg.iterations} iterations saved in "
+              f"{stop.checkpoint}; continue with: python -m training.train --resume {run_dir}",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped inside an iteration
+        saved = run_dir / "checkpoint.pt"
+        where = (
+            f"the last checkpoint, {saved}; continue with: python -m training.train --resume "
+            f"{run_dir}"
+            if saved.is_file()
+            else "no checkpoint (none was written yet)"
+        )
+        print(f"interrupted inside an iteration: kept {where}", file=sys.stderr)
+        return 130
     saving = last.get("market/coalition_saving_eur")
     print(f"run folder: {run_dir}  ({time.perf_counter() - t0:.0f} s)")
     if saving is not None:

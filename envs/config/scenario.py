@@ -408,4 +408,9 @@ def load_scenario(
         )
     data.pop("env", None)
     data = apply_overrides(data, {**fields, **(overrides or {})})
-    return build(ScenarioConfig, data)
+    try:
+        return build(ScenarioConfig, data)
+    except ConfigError as exc:  # a user's own file: say which one (issue 20)
+        if path != scenario or str(exc).startswith(path):
+            raise
+        raise ConfigError(f"scenario file {path}: {exc}") from None

@@ -58,9 +58,22 @@ def test_quick_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert len(ref) > 0
     expect = np.where(ref.agent == "oracle", 1.0, 0.0)
     assert np.allclose(ref.normalised_score, expect)
-    for name in ("summary.json", "leaderboard.md", "score.png", "heatmap.png", "week.png"):
+    for name in ("summary.json", "leaderboard.md", "score.png", "heatmap.png", "week.png",
+                 "member_savings.png"):  # fmt: skip
         assert (tmp_path / name).stat().st_size > 0, name
     summary = json.loads((tmp_path / "summary.json").read_text())
+    # The money by scenario, its legend and a reason for each scenario with a loss.
+    money = {m["scenario"]: m for m in summary["by_scenario"]}
+    assert set(money) == set(suite.scenarios)
+    for m in money.values():
+        assert set(m["agents"]) == set(suite.agents) and m["alone_eur_per_week"] > 0
+    losing = {s for s, m in money.items() if any(a["saving_eur_per_week"] < 0
+                                                  for a in m["agents"].values())}  # fmt: skip
+    assert {r["scenario"] for r in summary["loss_reasons"]} == losing
+    for r in summary["loss_reasons"]:
+        assert r["line"] in printed and r["market"] in r["line"]
+    assert "members_saving_eur_per_member_week" in summary["legend"]
+    assert "- *bills alone EUR/week*: " in printed and "- *Lerner*: " in printed
     ranked = [r["agent"] for r in summary["agents"]]
     assert printed.count("\n| ") >= len(suite.agents)  # header + one row per agent
     for i, agent in enumerate(ranked, 1):
@@ -161,3 +174,120 @@ def test_ray_backend_runs_the_same_cells(tmp_path: Path) -> None:
     for a, b in zip(local, remote, strict=True):
         assert a["metrics"] == pytest.approx(b["metrics"], nan_ok=True)  # same episodes
     assert grid.read_cell(tmp_path / "ray", cells[1]) is not None
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_ctrl_c_prints_one_line_and_stops_the_workers(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # 200 cells: far more than the workers finish before the signal, on any machine.
+    argv = ["--agents", "rule", "--scenarios", "default", "--seeds", "200", "--days", "7",
+            "--workers", "2", "--out", str(tmp_path), "--no-plots"]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evaluation.compare", *argv],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A shell's background job starts with SIGINT ignored, and Python then keeps
+        # ignoring it; give the child the default so Ctrl-C reaches it as in a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    workers: list[int] = []
+    deadline = time.monotonic() + 120
+    while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        # the resource tracker is a child too; the workers are the spawn_main ones
+        workers = [
+            c for c in _children(proc.pid)
+            if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()
+        ]  # fmt: skip
+    assert len(workers) == 2, "the two workers did not start"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)  # the main process only, as `kill -INT` does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    lines = [ln for ln in err.splitlines() if ln.strip() and "cells:" not in ln]
+    assert "Traceback" not in err and len(lines) == 1, err
+    assert lines[0].startswith("interrupted: ") and "of 200 cells finished" in lines[0]
+    assert "--resume" in lines[0] and str(tmp_path / "cells") in lines[0]
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers), "a worker outlived the main process"
+
+
+def test_scenario_yaml_paths_in_the_command_line_and_in_a_suite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    own = tmp_path / "scen" / "small.yaml"
+    own.parent.mkdir()
+    own.write_text("extends: default\nmembers:\n  count: 6\n")
+    out = tmp_path / "out"
+    argv = ["--agents", "rule", "--scenarios", str(own), "--seeds", "1", "--days", "1",
+            "--no-progress", "--no-plots", "--out", str(out)]  # fmt: skip
+    assert compare.main(argv) == 0
+    df = pd.read_csv(out / "results.csv")
+    assert df.scenario.tolist() == [str(own)] and df.split.tolist() == ["file"]
+    assert df.n_members.tolist() == [6.0] and (df.status == "ok").all()
+    # A suite file names the scenario relative to itself.
+    suite = tmp_path / "scen" / "suite.yaml"
+    suite.write_text("scenarios: [small.yaml]\nagents: [rule]\nn_seeds: 1\ndays: 1\n")
+    assert grid.load_suite(str(suite)).scenarios == (str(own),)
+    capsys.readouterr()
+    argv = ["--suite", str(suite), "--no-progress", "--no-plots", "--out", str(out)]
+    assert compare.main(argv) == 0
+    assert f"`{own}`" in capsys.readouterr().out  # its row of the table by scenario
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("extends: default\nmembers:\n  colour: red\n", "unknown key members.colour"),
+        ("extends: default\nmembers: [1, 2\n", "while parsing"),
+    ],
+)
+def test_a_bad_scenario_file_exits_2_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, needle: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    assert compare.main(["--scenarios", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(bad) in err and needle in err, err
+    assert compare.main(["--scenarios", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml' does not exist" in capsys.readouterr().err
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("agents: [rule]\nn_seeds: 0\n")
+    assert compare.main(["--suite", str(suite), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"suite file {suite}" in err and "n_seeds=0" in err
+
+
+def test_unknown_week_agent_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert compare.main(["--quick", "--week-agent", "mpcc", "--out", str(tmp_path)]) == 2
+    assert "--week-agent 'mpcc'" in capsys.readouterr().err

@@ -178,3 +178,19 @@ def test_probability_of_improvement_known_values():
 def test_docstring_examples():
     for module in (metrics, aggregate):
         assert doctest.testmod(module).failed == 0
+
+
+def test_saving_is_the_bills_alone_plus_the_coalitions_cash_over_the_markets():
+    # The leaderboard's reasons for a loss rest on this identity (issue 20).
+    from evaluation.episode import play_cell
+    from evaluation.grid import Cell
+
+    res = play_cell(Cell("multimarket_v0", "rule", "default", 1000, 1))
+    m = res["metrics"]
+    cash = sum(m[f"coalition_revenue_{k}_eur"] for k in metrics.LEDGER_MARKETS)
+    assert m["members_alone_eur"] + cash == pytest.approx(m["members_saving_eur"], abs=1e-6)
+    assert m["coalition_spot_bought_mwh"] > 0 and m["n_members"] == 20
+    dispatch = res["series"]["dispatch_mw"]
+    supply = sum(np.asarray(v) for k, v in dispatch.items() if k != "background_load")
+    assert supply.shape == (24,) and (supply > 0).all()
+    assert "incumbent_0 (nuclear)" in dispatch

@@ -216,3 +216,86 @@ def test_imitation_teacher_must_be_an_agent_name():
         load_config(CONFIGS / "mappo.yaml", {"mappo.imitate": "mcp"})
     with pytest.raises(ConfigError, match=r"mappo\.reserve_base"):
         load_config(CONFIGS / "mappo.yaml", {"mappo.reserve_base": "all"})
+
+
+class _Quiet:
+    """The logger calls timed_loop makes, recorded."""
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+
+    def scalars(self, values: dict, step: int) -> None:
+        self.steps.append(step)
+
+    def progress(self, steps: int, mean_return: float | None) -> None:
+        pass
+
+
+def _tiny_cfg(iterations: int):
+    cfg = load_config(CONFIGS / "ppo.yaml", {"env.num_envs": 4, "env.days": 1})
+    return load_config(
+        CONFIGS / "ppo.yaml",
+        {"env.num_envs": 4, "env.days": 1, "checkpoint_every": 100,
+         "total_steps": iterations * cfg.steps_per_iteration},
+    )  # fmt: skip
+
+
+def test_ctrl_c_finishes_the_iteration_and_checkpoints_it(tmp_path):
+    import signal
+
+    from training.common import TrainingInterrupted, timed_loop
+
+    cfg = _tiny_cfg(5)
+    done = []
+
+    def step(it: int) -> dict:
+        if it == 1:  # Ctrl-C in the middle of the second iteration
+            signal.raise_signal(signal.SIGINT)
+        done.append(it)  # the iteration still finishes
+        return {}
+
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(TrainingInterrupted) as stop:
+        timed_loop(cfg, 0, step, lambda i: {"iteration": i}, tmp_path, _Quiet())
+    assert done == [0, 1] and stop.value.iteration == 2
+    assert torch.load(stop.value.checkpoint, weights_only=True) == {"iteration": 2}
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
+
+    def twice(it: int) -> dict:  # a second Ctrl-C stops at once
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
+        return {}
+
+    with pytest.raises(KeyboardInterrupt):
+        timed_loop(cfg, 0, twice, lambda i: {"iteration": i}, tmp_path / "b", _Quiet())
+    assert not (tmp_path / "b" / "checkpoint.pt").exists()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_training_run_prints_one_line_and_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    argv = [sys.executable, "-m", "training.train", "--config", str(CONFIGS / "ppo.yaml"),
+            "--out", str(run), *TINY, "--total-steps", "96000"]  # fmt: skip
+
+    def default_sigint() -> None:  # as in a terminal, even under a shell's background job
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    proc = subprocess.Popen(argv, cwd=CONFIGS.parents[1], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    saved = load_checkpoint(run)["iteration"]
+    assert f"interrupted: {saved} of 1000 iterations saved" in err
+    assert f"--resume {run}" in err

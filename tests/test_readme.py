@@ -1,0 +1,184 @@
+"""Every Python block and shell command of README.md runs here, so that no example goes stale.
+
+Fenced blocks are read from the README itself: ````python```` blocks are executed (a block
+whose fence says ``file=PATH`` is written to ``PATH`` under a temporary folder on
+``sys.path`` instead, as the README tells the reader to save it), and every command of a
+````bash```` block runs from the repository root, with ``results/...`` and ``runs/...``
+moved into a temporary folder. ````text```` blocks (usage synopses) are not commands.
+
+Commands that run for minutes, or that would change the installation, run with reduced
+flags; :data:`REDUCED` says why for each. Any other command runs as written, so a new
+README command is tested the day it is written; an entry of the tables that no longer
+matches a README command fails :func:`test_tables_match_the_readme`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.S | re.M)
+
+
+def _blocks() -> list[tuple[str, dict[str, str], str, int]]:
+    """(language, fence options, code, line) of every fenced block of the README."""
+    text = README.read_text(encoding="utf-8")
+    out = []
+    for m in FENCE.finditer(text):
+        opts = dict(kv.split("=", 1) for kv in m.group(2).split() if "=" in kv)
+        out.append((m.group(1), opts, m.group(3), text.count("\n", 0, m.start()) + 1))
+    return out
+
+
+def _commands(code: str) -> list[str]:
+    """The commands of a shell block: continuation lines joined, comments dropped."""
+    joined = code.replace("\\\n", " ")
+    cmds = []
+    for line in joined.splitlines():
+        tokens = shlex.split(line, comments=True)
+        if tokens:
+            cmds.append(shlex.join(tokens))
+    return cmds
+
+
+#: README command -> (what runs instead, why). Everything else runs as written.
+REDUCED: dict[str, tuple[str, str]] = {
+    'python -m pip install -e ".[dev]" -c constraints.txt': (
+        'python -m pip install --dry-run --no-index --no-build-isolation -e ".[dev]" '
+        "-c constraints.txt",
+        "installing would change the environment the tests run in; the dry run checks that "
+        "the extras resolve against constraints.txt with what is installed",
+    ),
+    "python -m pytest": (
+        "python -m pytest --collect-only -q",
+        "running the suite from inside itself would recurse; collecting imports every test "
+        "module and checks the markers",
+    ),
+    "python -m evaluation.compare --workers 2 --out results/compare": (
+        "python -m evaluation.compare --quick --workers 2 --out results/compare",
+        "the full grid takes 8+ minutes on 2 cores; --quick runs the same program (two "
+        "worker processes included) on 42 cells",
+    ),
+    "python -m training.train --config configs/training/mappo.yaml --out runs/mappo_shipped": (
+        "python -m training.train --config configs/training/mappo.yaml --out runs/mappo_shipped "
+        "--total-steps 192 --set env.num_envs=4 --set env.days=1 --set \"mappo.imitate=''\" "
+        "--no-progress",
+        "the shipped run takes 19.5 minutes; two iterations of 4 one-day envs without the "
+        "warm start go through the same code, config and run folder",
+    ),
+    "python -m training.train --config configs/training/ppo.yaml --out runs/ppo_shipped": (
+        "python -m training.train --config configs/training/ppo.yaml --out runs/ppo_shipped "
+        "--total-steps 192 --set env.num_envs=4 --set env.days=1 --set ppo.batch_size=48 "
+        "--no-progress",
+        "the shipped run takes 5 minutes; two iterations of 4 one-day envs (a minibatch "
+        "must fit in the 96 steps of one)",
+    ),
+    "python -m training.ship runs/mappo_shipped --name mappo": (
+        "python -m training.ship runs/mappo_shipped --name mappo --dest runs/shipped",
+        "shipping into agents/checkpoints would replace the shipped policy; --dest writes "
+        "the same files elsewhere",
+    ),
+    "python -m training.ship runs/ppo_shipped --name ppo": (
+        "python -m training.ship runs/ppo_shipped --name ppo --dest runs/shipped",
+        "as above: the shipped policy stays",
+    ),
+    "python -m evaluation.benchmark --json": (
+        "python -m evaluation.benchmark --json --quick",
+        "the full benchmark takes about 4 minutes; --quick measures the same things on "
+        "fewer steps (its figures are not for quoting)",
+    ),
+}
+
+
+def _norm(cmd: str) -> str:
+    """A command in one spelling (shell quoting normalised), as :func:`_commands` gives it."""
+    return shlex.join(shlex.split(cmd))
+
+
+REDUCED = {_norm(k): v for k, v in REDUCED.items()}
+
+#: Commands that take under ~5 s run in the default suite; the rest are marked slow.
+FAST = {"python -m evaluation.ppa --scenario ppa_paper_case --json"}
+
+#: Python blocks slower than a few seconds (by their first line).
+SLOW_PYTHON: set[str] = set()
+
+
+def _python_cases() -> list:
+    cases = []
+    for lang, opts, code, line in _blocks():
+        if lang != "python" or "file" in opts:
+            continue
+        first = code.strip().splitlines()[0]
+        marks = [pytest.mark.slow] if first in SLOW_PYTHON else []
+        cases.append(pytest.param(code, id=f"L{line}", marks=marks))
+    return cases
+
+
+def _shell_cases() -> list:
+    cases = []
+    for lang, _, code, line in _blocks():
+        if lang not in ("bash", "sh", "shell", "console"):
+            continue
+        cmds = _commands(code)
+        slow = any(c not in FAST for c in cmds)
+        marks = [pytest.mark.slow] if slow else []
+        cases.append(pytest.param(cmds, id=f"L{line}", marks=marks))
+    return cases
+
+
+def _write_files(where: Path) -> None:
+    """Write the README's ``file=PATH`` blocks under ``where`` (packages get __init__.py)."""
+    for lang, opts, code, _ in _blocks():
+        if lang == "python" and "file" in opts:
+            path = where / opts["file"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(code, encoding="utf-8")
+            for parent in path.relative_to(where).parents:
+                if parent != Path("."):
+                    (where / parent / "__init__.py").touch()
+
+
+def test_tables_match_the_readme() -> None:
+    kinds = [lang for lang, *_ in _blocks()]
+    assert kinds.count("python") >= 5 and kinds.count("bash") >= 5
+    readme_cmds = {c for lang, _, code, _ in _blocks() if lang == "bash" for c in _commands(code)}
+    assert set(REDUCED) <= readme_cmds, f"stale entries: {set(REDUCED) - readme_cmds}"
+    assert FAST <= readme_cmds, f"stale entries: {FAST - readme_cmds}"
+
+
+@pytest.mark.parametrize("code", _python_cases())
+def test_python_block_runs(
+    code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    _write_files(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
+
+
+@pytest.mark.parametrize("cmds", _shell_cases())
+def test_shell_commands_run(cmds: list[str], tmp_path: Path) -> None:
+    _write_files(tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    for cmd in cmds:
+        run = REDUCED.get(cmd, (cmd, ""))[0]
+        argv = [
+            str(tmp_path / t) if t.startswith(("results/", "runs/")) else t
+            for t in shlex.split(run)
+        ]
+        assert argv[0] == "python", f"README command {cmd!r} does not start with python"
+        argv[0] = sys.executable
+        proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{run}\n{proc.stderr[-3000:]}"
+        if "--json" in argv:  # progress bars go to stderr; stdout is one JSON object
+            json.loads(proc.stdout)
