@@ -113,6 +113,14 @@ def _parser() -> argparse.ArgumentParser:
         default="process",
         help="where cells run (default: process)",
     )
+    p.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=grid.DEFAULT_CELL_TIMEOUT_S,
+        metavar="SECONDS",
+        help="fail a cell (and kill its worker) after this long; 0: no limit, and with one "
+        f"worker cells run in this process (default: {grid.DEFAULT_CELL_TIMEOUT_S:g})",
+    )
     p.add_argument("--address", default=None, help="Ray cluster to join (e.g. 'auto'); ray backend")
     p.add_argument("--resume", action="store_true", help="skip cells already finished in --out")
     p.add_argument(
@@ -236,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --week-agent {args.week_agent!r} is not an agent of this comparison; "
               f"agents: {', '.join(cfg.agents)}", file=sys.stderr)  # fmt: skip
         return 2
+    if args.cell_timeout < 0 or args.cell_timeout != args.cell_timeout:
+        print(f"error: --cell-timeout={args.cell_timeout}; expected seconds >= 0 "
+              "(0: no limit)", file=sys.stderr)  # fmt: skip
+        return 2
     if args.workers < 1 or args.resamples < 1:
         print(f"error: --workers={args.workers} and --resamples={args.resamples}; "
               "expected at least 1 each", file=sys.stderr)  # fmt: skip
@@ -253,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         results = grid.run_grid(
             cells, out, workers=args.workers, backend=args.backend, address=args.address,
             resume=args.resume, progress=args.progress,
+            cell_timeout_s=args.cell_timeout if args.cell_timeout > 0 else None,
         )  # fmt: skip
         _report(cfg, suite, args, out, results)
     except ValueError as exc:  # e.g. --backend ray without Ray installed
