@@ -44,6 +44,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from agents.highs import quiet_highs
+from envs.cli import cli_main
 from envs.config.loader import build, load_yaml
 from envs.config.validate import bounded, check, check_fields
 from envs.data.profiles import SECTORS, make_profiles
@@ -401,6 +402,7 @@ def _plot(result: dict[str, Any], path: str) -> None:
     plt.close(fig)
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """CLI: print residuals per iteration, iterations to converge and the peaks."""
     ap = argparse.ArgumentParser(

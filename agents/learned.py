@@ -45,6 +45,7 @@ import torch
 from torch import nn
 
 from agents.base import MarketPolicy
+from agents.checkpoint_file import read_checkpoint
 from agents.forecast import residual_load_forecast
 from agents.simple import RulePolicy
 from envs.actors.coalition import reserve_entry, spot_entries
@@ -178,11 +179,16 @@ def _default_checkpoint(name: str) -> Path:
     return Path(str(resources.files("agents") / "checkpoints" / f"{name}.pt"))
 
 
-def load_export(path: str | Path) -> dict[str, Any]:
+def load_export(path: str | Path, algorithm: str | None = None) -> dict[str, Any]:
     """The policy part of a shipped export or of a run's training checkpoint.
+
+    Args:
+        algorithm: refuse a checkpoint of another algorithm (``"ppo"``, ``"mappo"``).
 
     Raises:
         FileNotFoundError: no file (names the path and how to make one).
+        CheckpointError: the file is empty, truncated, corrupted, not a checkpoint, or of
+            another algorithm (a ``ValueError``; names the file and the fault).
         ValueError: the file holds no policy.
     """
     path = Path(path)
@@ -193,7 +199,7 @@ def load_export(path: str | Path) -> dict[str, Any]:
             f"no policy checkpoint at {path}; train one with `python -m training.train "
             "--config configs/training/<algo>.yaml` and pass checkpoint=<run>/checkpoint.pt"
         )
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = read_checkpoint(path, algorithm)
     policy = payload.get("policy") if isinstance(payload, dict) else None
     if not isinstance(policy, dict) or "actors" not in policy:
         raise ValueError(f"{path} holds no policy (expected a 'policy' entry with 'actors')")
@@ -219,7 +225,7 @@ class LearnedPolicy(MarketPolicy):
     ) -> None:
         super().__init__(controls)
         self.path = Path(checkpoint) if checkpoint is not None else _default_checkpoint(self.name)
-        spec = load_export(self.path)
+        spec = load_export(self.path, self.name or None)
         self.spec = spec
         self.residual = bool(spec["residual"])
         self.deterministic = bool(deterministic)

@@ -18,3 +18,8 @@ class UnknownNameError(KeyError):
 
 class EpisodeOverError(RuntimeError):
     """``step`` was called on an episode that has terminated or been truncated; call ``reset``."""
+
+
+class CheckpointError(ValueError):
+    """A file that is not a sound checkpoint: empty, truncated, corrupted, not a checkpoint
+    of this package, or of another algorithm than the one asked for (names the file)."""

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 import envs
+from envs.cli import cli_main
 
 
 def parallel_steps_per_s(steps: int = 3000, repeats: int = 3) -> float:
@@ -142,6 +143,7 @@ def mappo_train_steps_per_s(iterations: int, days: int) -> dict[str, float]:
     return json.loads(out.stdout)
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; ``--json`` prints one JSON object (progress goes to stderr)."""
     p = argparse.ArgumentParser(

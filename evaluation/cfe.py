@@ -26,6 +26,7 @@ import pandas as pd
 
 from envs.cfe import model as cfe
 from envs.cfe.config import CfeScenarioConfig, Profiles, build_profiles, load_scenario
+from envs.cli import cli_main
 from envs.errors import ConfigError, UnknownNameError
 
 __all__ = ["main", "run", "write_hourly_csv", "write_plots"]
@@ -237,6 +238,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status (2 for a bad scenario or config)."""
     args = _parser().parse_args(argv)

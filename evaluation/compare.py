@@ -28,6 +28,7 @@ import yaml
 
 import agents
 import envs
+from envs.cli import cli_main
 from envs.errors import ConfigError, UnknownNameError
 from envs.registry import MARKET_FAMILY
 from evaluation import grid
@@ -111,6 +112,14 @@ def _parser() -> argparse.ArgumentParser:
         choices=("process", "ray"),
         default="process",
         help="where cells run (default: process)",
+    )
+    p.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=grid.DEFAULT_CELL_TIMEOUT_S,
+        metavar="SECONDS",
+        help="fail a cell (and kill its worker) after this long; 0: no limit, and with one "
+        f"worker cells run in this process (default: {grid.DEFAULT_CELL_TIMEOUT_S:g})",
     )
     p.add_argument("--address", default=None, help="Ray cluster to join (e.g. 'auto'); ray backend")
     p.add_argument("--resume", action="store_true", help="skip cells already finished in --out")
@@ -220,6 +229,7 @@ def _splits(cfg: grid.EvalConfig) -> dict[str, str]:
     }
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison; returns the exit status (0 ok, 2 bad names or values, 130
     interrupted)."""
@@ -233,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.week_agent is not None and args.week_agent not in cfg.agents:
         print(f"error: --week-agent {args.week_agent!r} is not an agent of this comparison; "
               f"agents: {', '.join(cfg.agents)}", file=sys.stderr)  # fmt: skip
+        return 2
+    if args.cell_timeout < 0 or args.cell_timeout != args.cell_timeout:
+        print(f"error: --cell-timeout={args.cell_timeout}; expected seconds >= 0 "
+              "(0: no limit)", file=sys.stderr)  # fmt: skip
         return 2
     if args.workers < 1 or args.resamples < 1:
         print(f"error: --workers={args.workers} and --resamples={args.resamples}; "
@@ -251,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         results = grid.run_grid(
             cells, out, workers=args.workers, backend=args.backend, address=args.address,
             resume=args.resume, progress=args.progress,
+            cell_timeout_s=args.cell_timeout if args.cell_timeout > 0 else None,
         )  # fmt: skip
         _report(cfg, suite, args, out, results)
     except ValueError as exc:  # e.g. --backend ray without Ray installed

@@ -4,9 +4,12 @@ A *cell* is one agent on one scenario for one seed. :func:`run_cell` plays it an
 a JSON-ready dict (status ``ok`` with metrics, or ``failed`` with the error), never
 raising, so one broken agent cannot stop the grid. :func:`run_grid` writes each finished
 cell at once and atomically to ``<out>/cells/<env>/<agent>/<scenario>/seed_<s>.json``;
-with ``resume`` it skips cells already finished with the same episode length. On Ctrl-C
-(KeyboardInterrupt in the main process) the worker processes are terminated at once and
-queued cells never start; a worker whose parent dies without cleaning up exits by itself.
+with ``resume`` it skips cells already finished with the same episode length. Cells run in
+worker processes, each contained: an agent that calls ``sys.exit`` or ``os._exit``,
+crashes its process or runs past the per-cell time limit fails that cell only, with the
+reason as its error. On Ctrl-C (KeyboardInterrupt in the main process) the worker
+processes are killed at once and queued cells never start; a worker whose parent dies
+without cleaning up (SIGKILL) exits by itself within a second.
 """
 
 from __future__ import annotations
@@ -213,12 +216,12 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         else:
             from evaluation.episode import play_cell
         out |= play_cell(cell)
-    except Exception as exc:  # the grid shows any agent failure and goes on
-        out |= {
-            "status": "failed",
-            "error": _one_line(exc),
-            "traceback": traceback.format_exc(limit=-4),
-        }
+    except (Exception, SystemExit) as exc:  # the grid shows any agent failure and goes on
+        # SystemExit too: an agent's sys.exit() must fail its cell, not end the grid.
+        error = _one_line(exc)
+        if isinstance(exc, SystemExit):
+            error = f"the agent called sys.exit({exc.code!r})"
+        out |= {"status": "failed", "error": error, "traceback": traceback.format_exc(limit=-4)}
     out["wall_s"] = time.perf_counter() - start
     return out
 
@@ -253,44 +256,131 @@ def _worker_init(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _stop_workers(pool: Any) -> None:
-    """Stop a ProcessPoolExecutor's workers now, running cells included, and queued cells
-    from starting."""
-    if hasattr(pool, "terminate_workers"):  # Python >= 3.14
-        pool.terminate_workers()
-        return
-    # Before 3.14 the executor has no public way to stop running tasks: shutdown() waits
-    # for them (a 7-day large_coalition cell runs for minutes), so terminate the
-    # processes it keeps in ``_processes`` (read first: shutdown clears it).
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.join(timeout=5)
+#: Default per-cell time limit, seconds: ~6x the slowest cell of the full suite (a 7-day
+#: large_coalition MPC cell takes about 5 minutes on one core), so only a hang reaches it.
+DEFAULT_CELL_TIMEOUT_S = 1800.0
 
 
-def _processes(cells: list[Cell], workers: int) -> Iterable[dict[str, Any]]:
+def _failed(cell: Cell, error: str, wall_s: float) -> dict[str, Any]:
+    """The result of a cell whose worker died or ran out of time (no traceback to show)."""
+    return {**asdict(cell), "status": "failed", "error": error, "traceback": "",
+            "wall_s": wall_s}  # fmt: skip
+
+
+def _death(code: int | None) -> str:
+    """Why a worker process ended, from its exit code."""
+    import signal
+
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the worker process was killed by {name} (a crash) during this cell"
+    return f"the worker process exited with code {code} during this cell (os._exit or a crash)"
+
+
+def _worker_main(conn: Any, parent_pid: int) -> None:
+    """A worker: play each cell the parent sends, send back its result, until told to stop."""
+    _worker_init(parent_pid)
+    while True:
+        try:
+            cell = conn.recv()
+        except EOFError:  # the parent closed the pipe
+            return
+        if cell is None:
+            return
+        conn.send(run_cell(cell))
+
+
+class _Worker:
+    """One spawned worker process and the parent's end of its pipe."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, os.getpid()), daemon=True)
+        self.proc.start()
+        child.close()
+        self.cell: Cell | None = None
+        self.started = 0.0
+
+    def stop(self) -> None:
+        """End the process now (it may be hung in an agent), then release the pipe."""
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(timeout=5)
+        self.conn.close()
+
+
+def _poll(w: _Worker, timeout_s: float | None) -> tuple[dict[str, Any] | None, str | None]:
+    """A busy worker's (result, None) when its cell ended, (None, why) when its process
+    died or ran out of time, else (None, None)."""
+    if w.conn.poll():
+        try:
+            return w.conn.recv(), None
+        except (EOFError, OSError):
+            pass  # the process died mid-send: reported below
+    if not w.proc.is_alive():
+        return None, _death(w.proc.exitcode)
+    if timeout_s is not None and time.monotonic() - w.started > timeout_s:
+        return None, f"timed out after {timeout_s:g} s (--cell-timeout); the worker was killed"
+    return None, None
+
+
+def _isolated(cells: list[Cell], workers: int, timeout_s: float | None) -> Iterable[dict[str, Any]]:
+    """Run cells in worker processes, each cell contained: an agent that calls
+    ``os._exit``, crashes its process or runs past ``timeout_s`` fails its own cell (the
+    worker is replaced) and every other cell still runs.
+
+    A pipe per worker rather than ProcessPoolExecutor: the executor marks the whole pool
+    broken when one worker dies, failing every queued cell, and cannot stop one running
+    task on a time limit.
+    """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from collections import deque
+    from multiprocessing.connection import wait
 
     # spawn: workers start clean (no forked numba/BLAS threads); the numba cache on disk
-    # spares them the compile. The executor (not multiprocessing.Pool) reports a worker
-    # that dies (e.g. killed for memory) as BrokenProcessPool instead of hanging.
+    # spares them the compile.
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
-    )
-    finished = False
+    queue = deque(cells)
+    pool = [_Worker(ctx) for _ in range(min(workers, len(cells)))]
     try:
-        futures = [pool.submit(run_cell, c) for c in cells]
-        for fut in as_completed(futures):
-            yield fut.result()
-        finished = True
+        while queue or any(w.cell is not None for w in pool):
+            for w in pool:
+                if w.cell is None and queue:
+                    w.cell, w.started = queue.popleft(), time.monotonic()
+                    w.conn.send(w.cell)
+            busy = [w for w in pool if w.cell is not None]
+            now = time.monotonic()
+            wait_s = 1.0
+            if timeout_s is not None:
+                wait_s = min(wait_s, max(0.0, min(w.started + timeout_s for w in busy) - now))
+            wait([x for w in busy for x in (w.conn, w.proc.sentinel)], timeout=wait_s)
+            for k, w in enumerate(pool):
+                cell = w.cell
+                if cell is None:
+                    continue
+                result, error = _poll(w, timeout_s)
+                if result is not None:
+                    w.cell = None
+                    yield result
+                elif error is not None:
+                    elapsed = time.monotonic() - w.started
+                    w.stop()
+                    pool[k] = _Worker(ctx)  # a fresh process for the cells still queued
+                    yield _failed(cell, error, elapsed)
     finally:
-        if not finished:  # Ctrl-C, an error, or the consumer stopped: queued cells never run
-            _stop_workers(pool)
-        pool.shutdown(wait=True)
+        # Normal end, Ctrl-C, an error, or the consumer stopped: no worker outlives this.
+        for w in pool:
+            if w.cell is None and w.proc.is_alive():
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
+        for w in pool:
+            w.proc.join(timeout=0.5 if w.cell is None else 0)
+            w.stop()
 
 
 def _ray(cells: list[Cell], workers: int, address: str | None) -> Iterable[dict[str, Any]]:
@@ -323,6 +413,7 @@ def run_grid(
     resume: bool = False,
     progress: bool = True,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    cell_timeout_s: float | None = DEFAULT_CELL_TIMEOUT_S,
 ) -> list[dict[str, Any]]:
     """Run every cell (skipping finished ones with ``resume``), writing each as it ends.
 
@@ -337,6 +428,10 @@ def run_grid(
             failed cells are run again.
         progress: show a tqdm progress bar (stderr).
         on_result: called with each newly finished result (after it is written).
+        cell_timeout_s: ``process`` backend: each cell runs in a worker process and fails
+            (worker killed) past this many seconds; a cell whose agent exits or crashes
+            its process fails alone. None: no limit and, with one worker, cells run in
+            this process (no containment of ``os._exit``; for debugging).
 
     Returns:
         The results of all cells, in the order of ``cells``.
@@ -347,6 +442,8 @@ def run_grid(
         raise ValueError(f"backend={backend!r}; expected 'process' or 'ray'")
     if workers < 1:
         raise ValueError(f"workers={workers}; expected at least 1")
+    if cell_timeout_s is not None and not cell_timeout_s > 0:
+        raise ValueError(f"cell_timeout_s={cell_timeout_s}; expected a positive number or None")
     results: dict[Cell, dict[str, Any]] = {}
     todo = []
     for cell in cells:
@@ -360,8 +457,8 @@ def run_grid(
     todo.sort(key=_cost, reverse=True)
     if backend == "ray":
         stream = _ray(todo, workers, address)
-    elif workers > 1 and len(todo) > 1:
-        stream = _processes(todo, min(workers, len(todo)))
+    elif todo and (workers > 1 or cell_timeout_s is not None):
+        stream = _isolated(todo, workers, cell_timeout_s)
     else:
         stream = _serial(todo)
     bar = tqdm(total=len(todo), desc="cells", unit="cell", disable=not progress or not todo)

@@ -18,6 +18,7 @@ from dataclasses import asdict
 from typing import Any
 
 from agents.negotiation import ConcessionAgent
+from envs.cli import cli_main
 from envs.errors import ConfigError, UnknownNameError
 from envs.negotiation import cost_report
 from envs.ppa_negotiation_v0 import make_env, ppa_contract
@@ -89,6 +90,7 @@ def _render(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m evaluation.ppa``; returns the exit status."""
     parser = argparse.ArgumentParser(

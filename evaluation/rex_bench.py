@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from envs.cli import cli_main
 from envs.market.orderbook import BUY, SELL, OrderBook, TickGrid
 
 __all__ = ["bench_orderbook", "main"]
@@ -66,6 +67,7 @@ def bench_orderbook(n_orders: int = 200_000, seed: int = 0) -> float:
     return n_orders / elapsed
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """CLI: print the orders/s figure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

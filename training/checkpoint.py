@@ -4,6 +4,10 @@ Written atomically (a temporary file in the same folder, then ``os.replace``), s
 crash mid-write never leaves a truncated checkpoint; read with
 ``torch.load(weights_only=True)`` (tensors, numbers, strings, lists and dicts only).
 
+The file format (a header line with the algorithm, length and SHA-256, then torch's bytes)
+lives in :mod:`agents.checkpoint_file`, which the policy loaders read too; a damaged,
+truncated, foreign or other-algorithm file is a :class:`CheckpointError` naming it.
+
 Every checkpoint carries a ``signature``: the env id, algorithm, group names and the
 observation, state and action sizes the networks were built for. Loading it for
 another architecture or env raises :class:`CheckpointMismatchError` naming each
@@ -13,6 +17,7 @@ differing entry, instead of a stack of tensor-shape errors from ``load_state_dic
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import tempfile
 from pathlib import Path
@@ -21,7 +26,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.checkpoint_file import CheckpointError, algorithm_of, encode, read_checkpoint
+
 __all__ = [
+    "CheckpointError",
     "CheckpointMismatchError",
     "check_signature",
     "load_checkpoint",
@@ -39,13 +47,17 @@ class CheckpointMismatchError(ValueError):
 
 
 def save_checkpoint(payload: dict[str, Any], path: str | Path) -> Path:
-    """Write ``payload`` to ``path`` atomically; returns the path."""
+    """Write ``payload`` to ``path`` atomically, behind a header with its algorithm, length
+    and SHA-256 (module docstring); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = encode(payload)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        torch.save(payload, tmp)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; checkpoints are shared and shipped
         os.replace(tmp, path)
     except BaseException:
@@ -54,25 +66,46 @@ def save_checkpoint(payload: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True``.
+def load_checkpoint(path: str | Path, algorithm: str | None = None) -> dict[str, Any]:
+    """Read a training checkpoint (checked as :func:`read_checkpoint` says).
 
     Args:
         path: a ``.pt`` file, or a run directory holding ``checkpoint.pt``.
+        algorithm: refuse a checkpoint of another algorithm (None: any).
 
     Raises:
         FileNotFoundError: nothing at ``path`` (says what was looked for).
-        ValueError: the file is not a checkpoint of this package.
+        CheckpointError: the file is not a sound checkpoint of this package.
     """
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_NAME
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path} (expected a .pt file or a run folder)")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    payload = read_checkpoint(path, algorithm)
     if not isinstance(payload, dict) or "signature" not in payload:
-        raise ValueError(f"{path} is not a training checkpoint (no 'signature' entry)")
+        raise CheckpointError(f"{path} is not a training checkpoint (no 'signature' entry)")
     return payload
+
+
+def reseal(path: str | Path, algorithm: str) -> Path:
+    """Rewrite a checkpoint saved before content hashes (a bare ``torch.save`` zip) in the
+    current format, its content unchanged; ``algorithm`` must match its signature.
+
+    Raises:
+        CheckpointError: the file is not a bare torch zip, or is of another algorithm.
+    """
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        raise CheckpointError(
+            f"checkpoint {path} could not be read as a bare torch checkpoint ({type(exc).__name__})"
+        ) from None
+    if not isinstance(payload, dict) or algorithm_of(payload) != algorithm:
+        found = algorithm_of(payload) if isinstance(payload, dict) else "no payload"
+        raise CheckpointError(f"checkpoint {path} holds {found}, not a {algorithm} checkpoint")
+    return save_checkpoint(payload, path)
 
 
 def check_signature(saved: dict[str, Any], expected: dict[str, Any], where: str) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 
 import agents
 import envs
+from envs.cli import cli_main
 from envs.sim.ledger import member_savings
 
 __all__ = ["episode_saving", "main"]
@@ -44,6 +45,7 @@ def episode_saving(env: Any, pol: Any, seed: int) -> dict[str, float]:
     return {"saving_eur": saving, "reward_eur": float(reward), "wall_s": time.perf_counter() - t0}
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point; prints a Markdown table."""
     p = argparse.ArgumentParser(
@@ -103,17 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         wall = np.mean([r["wall_s"] for r in rs])
         print(f"| {name} | {np.mean(vals):,.0f} | {cells} | {wall:.1f} |")
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(
-                {
-                    "scenario": args.scenario,
-                    "days": args.days,
-                    "seeds": args.seeds,
-                    "results": results,
-                },
-                fh,
-                indent=1,
-            )
+        doc = {"scenario": args.scenario, "days": args.days, "seeds": args.seeds,
+               "results": results}  # fmt: skip
+        try:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=1)
+        except OSError as exc:
+            # A full disk fails in write() or close(), where OSError carries no file name.
+            raise OSError(exc.errno, exc.strerror, args.json) from None
     return 0
 
 

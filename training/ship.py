@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from envs.cli import cli_main
 from training.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["learning_curve", "main", "ship"]
@@ -88,6 +89,7 @@ def ship(run_dir: str | Path, name: str, dest: str | Path = DEST) -> list[Path]:
     return [pt, cfg_path, png]
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     p = argparse.ArgumentParser(prog="python -m training.ship", description=__doc__.split("\n")[0])

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from envs.cli import cli_main
 from envs.errors import ConfigError, UnknownNameError
 from training.checkpoint import CheckpointMismatchError, load_checkpoint
 from training.common import TrainingInterrupted, run_dir_for, seed_everything
@@ -74,6 +75,7 @@ def run(
         logger.close()
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point; returns the exit status (0 ok, 2 bad input)."""
     args = _parser().parse_args(argv)

@@ -15,6 +15,27 @@ from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from envs.adapters.parallel import MarketParallelEnv
 from envs.config.scenario import ScenarioConfig, load_scenario
+from envs.errors import ActionError
+
+
+class MarketAECEnv(parallel_to_aec_wrapper):
+    """PettingZoo's AEC view of a :class:`MarketParallelEnv` that checks each action when
+    it is given. PettingZoo's wrapper stores every action and hands them to the parallel
+    step after the last agent; a NaN action stored that way made every later step raise
+    its error until reset. Here a bad action raises ``ActionError`` and is not stored: the
+    env is unchanged and the same agent may act again with a valid action."""
+
+    def step(self, action: Any) -> None:
+        """Record the selected agent's action (checked first); the last one clears the hour."""
+        agent = self.agent_selection
+        if action is not None or not (self.terminations[agent] or self.truncations[agent]):
+            self.env.check_action(agent, action)
+        try:
+            super().step(action)
+        except ActionError:
+            # Defensive: a step that still fails must not leave its action stored.
+            self._actions.pop(agent, None)
+            raise
 
 
 class MarketConstructors(NamedTuple):
@@ -68,7 +89,7 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
 
     def raw_env(scenario: str | None = None, **kwargs: Any) -> Any:
         """The AEC view of :func:`parallel_env` (same arguments), without wrappers."""
-        return parallel_to_aec_wrapper(parallel_env(scenario, **kwargs))
+        return MarketAECEnv(parallel_env(scenario, **kwargs))
 
     def env(scenario: str | None = None, **kwargs: Any) -> Any:
         """The AEC env (PettingZoo's ``env()``): :func:`raw_env` with order enforcing.

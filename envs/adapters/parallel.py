@@ -165,10 +165,22 @@ class MarketParallelEnv(ParallelEnv):
         )
 
     def _split_obs(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        # Rows of a copy: the caller may write into its observations, and self._obs
+        # feeds state() (one copy per group, not per agent).
         out: dict[str, np.ndarray] = {}
         for g, ids in self.agent_groups.items():
-            out.update(zip(ids, obs[g][0], strict=True))
+            out.update(zip(ids, obs[g][0].copy(), strict=True))
         return out
+
+    def check_action(self, agent: str, action: Any) -> None:
+        """Raise the ``ActionError`` that ``step`` would for ``agent``'s ``action`` (the AEC
+        view checks each action as it arrives, so a bad one is never stored)."""
+        group = self._group_of.get(agent)
+        if group is None:
+            raise ActionError(f"unknown agent {agent!r}; agents are {self.possible_agents}")
+        space = self._act_spaces[group]
+        text = f"Box(-1.0, 1.0, {space.shape}, float32) for {group}"
+        validate_actions({agent: action}, [agent], space.shape[0], text)
 
     def _group_actions(self, actions: dict, group: str) -> tuple[np.ndarray, np.ndarray]:
         ids = self.agent_groups[group]
@@ -293,7 +305,7 @@ class MarketParallelEnv(ParallelEnv):
         """The observations returned by the last ``reset`` or ``step``, by agent (copies)."""
         if self._obs is None:
             raise EpisodeOverError("observations() called before reset()")
-        return {a: o.copy() for a, o in self._split_obs(self._obs).items()}
+        return self._split_obs(self._obs)
 
     def state(self) -> np.ndarray:
         """Global state for centralised critics, float32 (:func:`envs.sim.observe.state`)."""

@@ -82,7 +82,8 @@ class VectorMarketEnv:
         self._obs: dict[str, np.ndarray] | None = None
 
     def _group_obs(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {g: obs[g] for g in self.agent_groups}
+        # Copies: self._obs feeds state(), and callers may write into what they get.
+        return {g: obs[g].copy() for g in self.agent_groups}
 
     @property
     def needs_reset(self) -> bool:
@@ -110,7 +111,14 @@ class VectorMarketEnv:
             raise ActionError(
                 f"no actions for group {group!r}; expected an array of shape (E, *{space.shape})"
             )
-        a = np.asarray(actions[group], dtype=np.float64)
+        a = np.asarray(actions[group])
+        # Checked before the cast: float64(None) is NaN, and a string may parse as a number.
+        if a.dtype.kind not in "fiu":
+            raise ActionError(
+                f"actions[{group!r}] has dtype {a.dtype} ({type(actions[group]).__name__}); "
+                f"expected a real numeric array of shape (E, *{space.shape})"
+            )
+        a = a.astype(np.float64)
         expected = (self.num_envs, *space.shape)
         if a.shape != expected:
             raise ActionError(
@@ -135,8 +143,18 @@ class VectorMarketEnv:
             obs, info = self.reset()
             zeros = {g: np.zeros((E, len(ids))) for g, ids in self.agent_groups.items()}
             return obs, zeros, np.zeros(E, bool), np.zeros(E, bool), info
-        raw = {g: np.asarray(actions.get(g, 0.0)) for g in self.agent_groups}
+        if not isinstance(actions, dict):
+            raise ActionError(
+                f"actions must be a dict of group -> array, got {type(actions).__name__}"
+            )
+        unknown = set(actions) - set(self.agent_groups)
+        if unknown:
+            raise ActionError(
+                f"actions for unknown groups {sorted(map(str, unknown))}; "
+                f"groups are {list(self.agent_groups)}"
+            )
         checked = {g: self._check(actions, g) for g in self.agent_groups}
+        raw = {g: np.asarray(actions[g], dtype=np.float64) for g in self.agent_groups}
         n_clipped = sum(
             ((checked[g] != raw[g]).reshape(E, -1).sum(-1) for g in self.agent_groups), np.zeros(E)
         )

@@ -38,13 +38,20 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _where(exc: yaml.YAMLError) -> str:
+    """`` at line L`` of a PyYAML error that knows its position, else ``""``."""
+    mark = getattr(exc, "problem_mark", None)
+    return f" at line {mark.line + 1}" if mark is not None else ""
+
+
 def load_yaml(
     path: str | Path, *, resolve_base: typing.Callable[[str], str] | None = None
 ) -> dict[str, Any]:
     """Read a YAML mapping, following ``extends: <name>`` through ``resolve_base``.
 
     Raises:
-        ConfigError: the file is not a mapping, or ``extends`` forms a cycle.
+        ConfigError: the file is not plain YAML data (tags are refused) or not a mapping,
+            or ``extends`` forms a cycle.
     """
     seen: list[str] = []
     data: dict[str, Any] = {}
@@ -56,7 +63,15 @@ def load_yaml(
             raise ConfigError(f"extends: cycle through {current!s}; chain so far: {seen}")
         seen.append(key)
         with open(current, encoding="utf-8") as fh:
-            loaded = yaml.safe_load(fh) or {}
+            try:
+                loaded = yaml.safe_load(fh) or {}
+            except yaml.YAMLError as exc:
+                # safe_load refuses tags such as !!python/object; name the file and line
+                # instead of PyYAML's constructor traceback.
+                raise ConfigError(
+                    f"{current!s}: not plain YAML data ({str(exc).splitlines()[0]}"
+                    f"{_where(exc)}); only mappings, lists, strings and numbers are read"
+                ) from None
         if not isinstance(loaded, dict):
             raise ConfigError(
                 f"{current!s}: expected a YAML mapping at the top level, "

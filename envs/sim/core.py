@@ -120,6 +120,21 @@ class MarketCore:
         )
         self.inv_flex_mwh = np.divide(1.0, m.flex_mwh, out=np.zeros(self.N), where=m.flex_mwh > 0)
         self.inv_peak = 1.0 / m.peak_load_mw
+        # Observation scales of the scenario's own sizes. Each keeps the fixed scale the
+        # shipped policies were trained on wherever that keeps the feature inside the
+        # observation Box, and grows with the scenario only where it would not (a member
+        # whose PV dwarfs its load, a system with 1 MW of load and 10 GW of wind, a price
+        # floor deeper than the cap), so the default scenarios' observations are unchanged.
+        sp, bg = cfg.spot, cfg.background
+        #: EUR/MWh dividing prices, marginal costs and savings: the larger price limit.
+        self.obs_price_eur_per_mwh = max(sp.price_cap_eur_per_mwh, -sp.price_floor_eur_per_mwh)
+        #: MW dividing the system load and renewables forecasts.
+        self.obs_system_mw = max(bg.peak_load_mw, bg.solar_mw + bg.wind_mw)
+        #: MW dividing the members' total load and renewables forecasts.
+        self.obs_members_mw = float(max(m.peak_load_mw.sum(), (m.pv_mw + m.wind_mw).sum()))
+        #: 1 / MW dividing each member's net-load forecast: its peak until its renewables
+        #: exceed 4x the peak (a net export of 4x peak plus forecast error stays in the Box).
+        self.inv_net_mw = 1.0 / np.maximum(m.peak_load_mw, (m.pv_mw + m.wind_mw) / 4.0)
         self.member_static = np.stack(
             [
                 m.battery_mwh / m.peak_load_mw,

@@ -1,24 +1,28 @@
 """Observations and global state of the multi-market envs (DESIGN §3.1).
 
 Dims: E envs, N members, G incumbents, H forecast hours. Every feature is scaled by
-config constants (price cap, peak loads, capacities) so it is of order one, and uses
-only what is known at decision time: forecasts, last cleared prices, own state.
-Observations are float32 and clipped to [-OBS_BOUND, OBS_BOUND].
+the scenario's own sizes (price limits, peak loads, capacities; ``MarketCore.obs_*``) so
+it is of order one for any valid config, and uses only what is known at decision time:
+forecasts, last cleared prices, own state. Observations are float32 and clipped to
+[-OBS_BOUND, OBS_BOUND]. "price scale" is the larger of the price cap and -floor; "system
+scale" the larger of the background peak load and its solar + wind capacity.
 
 Layout (feature order within each vector):
 
 - common (all agents), ``10 + 2H``: sin/cos hour of day, sin/cos day of week,
-  sin/cos day of year, episode progress t/T, last spot price / cap, last reserve
+  sin/cos day of year, episode progress t/T, last spot price / price scale, last reserve
   price / reserve scarcity price, capacity price / curve cap, then the system load
-  forecast (H) and the system renewables forecast (H), both / background peak load;
+  forecast (H) and the system renewables forecast (H), both / system scale;
 - coalition, common + ``2H + 5``: members' total load forecast (H) and total
-  renewables forecast (H) / total peak load, stored energy / total battery energy,
+  renewables forecast (H) / the larger of total peak load and
+  total renewables capacity, stored energy / total battery energy,
   flexible-load debt / total flex energy, last imbalance / q_max, capacity award /
   firm capacity, capacity-auction-now flag;
-- member, common + ``H + 6``: own net-load forecast (load - PV - wind, H) / own peak,
+- member, common + ``H + 6``: own net-load forecast (load - PV - wind, H) / the larger of own
+  peak and a quarter of own PV + wind,
   state of charge / battery energy, flex debt / flex energy, battery energy / peak,
-  battery power / peak, flex power / peak, last hour's saving / (peak * price cap);
-- incumbent, common + 6: capacity / background peak, marginal cost / price cap,
+  battery power / peak, flex power / peak, last hour's saving / (peak * price scale);
+- incumbent, common + 6: capacity / background peak, marginal cost / price scale,
   last dispatch / capacity, residual supply index now, capacity award / capacity,
   emission factor (t/MWh).
 """
@@ -94,14 +98,16 @@ def _common(core: MarketCore, out: NDArray[np.float32]) -> None:
         np.cos(TWO_PI * doy / 365),
         core.t / core.T,
     )
-    out[:, 7] = core.last_price / cfg.spot.price_cap_eur_per_mwh
+    out[:, 7] = core.last_price / core.obs_price_eur_per_mwh
     out[:, 8] = core.last_reserve_price / cfg.reserve.scarcity_price_eur_per_mw
     out[:, 9] = core.cap_price / cfg.capacity.price_cap_eur_per_mw_day
     h = core.H
-    inv_peak = 1.0 / cfg.background.peak_load_mw
+    inv_peak = 1.0 / core.obs_system_mw
     out[:, 10 : 10 + h] = core.forecast(core.sys_load, core.z_sys_load, t)
     out[:, 10 + h : 10 + 2 * h] = core.forecast(core.sys_ren, core.z_sys_ren, t)
     out[:, 10 : 10 + 2 * h] *= inv_peak
+    # Clipped here, not by each group: members copy these features as they are.
+    np.clip(out, -OBS_BOUND, OBS_BOUND, out=out)
 
 
 def observe(
@@ -118,7 +124,7 @@ def observe(
     common = np.empty((E, n_common), np.float32)  # contiguous: the member kernel reads it 20x
     _common(core, common)
     coal[:, 0, :n_common] = common
-    peak_total = m.peak_load_mw.sum()
+    peak_total = core.obs_members_mw
     c = coal[:, 0, n_common:]
     c[:, :h] = core.forecast_total(core.total_load, core.total_load_err, t) / peak_total
     c[:, h : 2 * h] = core.forecast_total(core.total_ren, core.total_ren_err, t) / peak_total
@@ -133,9 +139,9 @@ def observe(
         mem = np.empty((E, core.N, size["members"]), np.float32)
         kernel = member_obs_parallel if E >= 64 else member_obs_serial
         kernel(
-            core.net_tm, core.net_err_tm, t, core.lead_scale32, core.inv_peak, core.soc,
-            core.inv_battery_mwh, core.debt, core.inv_flex_mwh, core.member_static,
-            core.last_saving, 1.0 / core.cfg.spot.price_cap_eur_per_mwh, common, OBS_BOUND, mem,
+            core.net_tm, core.net_err_tm, t, core.lead_scale32, core.inv_net_mw, core.inv_peak,
+            core.soc, core.inv_battery_mwh, core.debt, core.inv_flex_mwh, core.member_static,
+            core.last_saving, 1.0 / core.obs_price_eur_per_mwh, common, OBS_BOUND, mem,
         )  # fmt: skip
         out["members"] = mem
     if "incumbents" in groups:
@@ -144,7 +150,7 @@ def observe(
         inc = np.empty((E, core.G, size["incumbents"]), np.float32)
         inc[:, :, :n_common] = common[:, None, :]
         inc[:, :, n_common] = cap / cfg.background.peak_load_mw
-        inc[:, :, n_common + 1] = fleet.marginal_cost_eur_per_mwh / cfg.spot.price_cap_eur_per_mwh
+        inc[:, :, n_common + 1] = fleet.marginal_cost_eur_per_mwh / core.obs_price_eur_per_mwh
         inc[:, :, n_common + 2] = core.prev_dispatch / cap
         inc[:, :, n_common + 3] = core.system_rsi(t)
         inc[:, :, n_common + 4] = core.cap_award_g / cap
@@ -187,6 +193,7 @@ def _member_obs_impl(
     net_err_tm,
     t,
     lead,
+    inv_net,
     inv_peak,
     soc,
     inv_batt,
@@ -215,7 +222,7 @@ def _member_obs_impl(
         for h in range(H):
             for i in range(N):
                 f = net_tm[t + h, e, i] + lead[h] * net_err_tm[t + h, e, i]
-                out[e, i, C + h] = min(max(f * inv_peak[i], -bound), bound)
+                out[e, i, C + h] = min(max(f * inv_net[i], -bound), bound)
         o = C + H
         for i in range(N):
             out[e, i, o] = min(max(soc[e, i] * inv_batt[i], -bound), bound)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import agents
 import envs
 from agents.learned import LearnedPolicy, MAPPOPolicy, PPOPolicy, forecast_features
 from envs.sim import observe as ob
 from envs.sim import scripted
+from training.checkpoint import load_checkpoint
 
 
 def _episode(env, pol, seed):
@@ -214,4 +214,4 @@ def test_export_loads_from_a_run_checkpoint(tmp_path, extra):
     else:  # fresh residual actors start near the rule (heads initialised at ~0)
         rule_total, _ = _episode(env, agents.load("rule"), seed=1000)
         assert total == pytest.approx(rule_total, rel=0.05, abs=200.0)
-    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["policy"]["residual"]
+    assert load_checkpoint(tmp_path)["policy"]["residual"]

@@ -11,6 +11,7 @@ import torch
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from agents.checkpoint_file import read_checkpoint
 from training import train
 from training.checkpoint import CheckpointMismatchError, load_checkpoint
 from training.config import load_config
@@ -109,7 +110,7 @@ def test_smoke_run_of_each_config_writes_tensorboard_tags_and_a_checkpoint(
 
 
 def _params(run_dir: Path, algo: str) -> dict[str, torch.Tensor]:
-    payload = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    payload = load_checkpoint(run_dir)
     if algo == "ppo":
         return payload["policy_state"]
     state = payload["learner"]
@@ -258,7 +259,7 @@ def test_ctrl_c_finishes_the_iteration_and_checkpoints_it(tmp_path):
     with pytest.raises(TrainingInterrupted) as stop:
         timed_loop(cfg, 0, step, lambda i: {"iteration": i}, tmp_path, _Quiet())
     assert done == [0, 1] and stop.value.iteration == 2
-    assert torch.load(stop.value.checkpoint, weights_only=True) == {"iteration": 2}
+    assert read_checkpoint(Path(stop.value.checkpoint)) == {"iteration": 2}
     assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
 
     def twice(it: int) -> dict:  # a second Ctrl-C stops at once
