@@ -68,7 +68,9 @@ def _table(tmp_path: Path, agents: list[str], *extra: str) -> pd.DataFrame:
     return pd.read_csv(tmp_path / "results.csv").set_index("agent")
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+# One worker (the other layout of the same isolation) is kept for -m slow: each variant
+# waits for two 20 s time limits.
+@pytest.mark.parametrize("workers", [pytest.param("1", marks=pytest.mark.slow), "2"])
 def test_exits_crashes_and_hangs_fail_their_own_cell_only(tmp_path: Path, workers) -> None:
     bad = {"Exits": "sys.exit(3)", "HardExits": "exited with code 7",
            "Segfaults": "SIGSEGV", "Sleeps": "timed out after 20 s",
@@ -88,6 +90,7 @@ def test_a_summary_is_written_when_every_cell_fails(tmp_path: Path, capsys) -> N
     assert "0/2 cells ok" in printed
 
 
+@pytest.mark.slow  # waits for both workers to start and sit in their cells
 def test_no_worker_outlives_a_killed_main_process(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "evaluation.compare", "--agents", AGENT + "Sleeps",
             AGENT + "Spins", "--workers", "2", "--out", str(tmp_path), *TINY]  # fmt: skip
