@@ -73,23 +73,19 @@ class OraclePolicy(MarketPolicy):
         # so every plan is valued at its own rehearsed prices and the cheapest one is
         # played: ``objective_eur`` is then what the env's ledger will show, whichever of
         # the LP's equally cheap optima the solver returned.
-        plan: MarketPolicy = RulePolicy()
-        self.plan, best = None, None
-        for i in range(self.rehearsals + 1):
-            price, reserve_price = self._rehearse(plan, seed)
-            if self.plan is not None:
-                cost = self.lp.objective_at(self.plan, price, reserve_price, 0.0)
-                if best is None or cost < best[0]:
-                    best = (cost, self.plan, price, reserve_price, self.planned_objective_eur)
-            if i == self.rehearsals:
-                break
+        price, reserve_price = self._rehearse(RulePolicy(), seed)
+        rounds = []
+        for _ in range(self.rehearsals):
             self.plan = self.lp.solve(self.net, core.soc[0], core.debt[0], price, reserve_price,
                                       self.payback, terminal_value_share=0.0)  # fmt: skip
-            self.planned_objective_eur = float(self.lp.h.getInfo().objective_function_value)
-            plan = _Replay(self)
-        assert best is not None
-        self.objective_eur, self.plan, self.price, self.reserve_price = best[:4]
-        self.planned_objective_eur = best[4]
+            planned = float(self.lp.h.getInfo().objective_function_value)
+            # The prices this plan clears at: its value, and the next round's forecast.
+            price, reserve_price = self._rehearse(_Replay(self), seed)
+            cost = self.lp.objective_at(self.plan, price, reserve_price, 0.0)
+            rounds.append((cost, planned, self.plan, price, reserve_price))
+        best = min(rounds, key=lambda r: r[0])  # the first of equally cheap plans
+        self.objective_eur, self.planned_objective_eur, self.plan = best[:3]
+        self.price, self.reserve_price = best[3:]
         self.t = 0
 
     def _rehearse(self, policy: MarketPolicy, seed: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -85,6 +85,11 @@ class BidParams(NamedTuple):
 
     def contiguous(self) -> BidParams:
         """The same bids as C-contiguous float64 arrays (what the compiled step takes)."""
+        if all(
+            isinstance(v, np.ndarray) and v.dtype == np.float64 and v.flags.c_contiguous
+            for v in self
+        ):
+            return self  # the scripted bids, built contiguous once per core
         return BidParams(*(np.ascontiguousarray(v, dtype=np.float64) for v in self))
 
 
@@ -297,10 +302,6 @@ def _capacity_batch(fp, bids, q, p):
         capacity_offers_row(fp, bids, e, q[e], p[e])
 
 
-def _records(bids: BidParams, fleet: FleetArrays) -> tuple[FleetArrays, BidParams]:
-    return fleet, bids.contiguous()
-
-
 def energy_offers(
     bids: BidParams,
     fleet: FleetArrays,
@@ -317,7 +318,7 @@ def energy_offers(
     Returns:
         (q, p), each (E, G, K+1): tranche 0 is must-run.
     """
-    fp, b = _records(bids, fleet)
+    fp, b = fleet, bids.contiguous()
     e, g, k = b.markup.shape
     q, p = np.empty((e, g * (k + 1))), np.empty((e, g * (k + 1)))
     _energy_batch(fp, b, np.ascontiguousarray(prev_dispatch_mw, dtype=np.float64),
@@ -328,7 +329,7 @@ def energy_offers(
 
 def reserve_offers(bids: BidParams, fleet: FleetArrays, prev_dispatch_mw: F64) -> tuple[F64, F64]:
     """Reserve offers (the rule of :func:`reserve_offers_row`), (E, G) MW and EUR/MW each."""
-    fp, b = _records(bids, fleet)
+    fp, b = fleet, bids.contiguous()
     q, p = np.empty(b.withhold.shape), np.empty(b.withhold.shape)
     _reserve_batch(fp, b, np.ascontiguousarray(prev_dispatch_mw, dtype=np.float64), q, p)
     return q, p
@@ -336,7 +337,7 @@ def reserve_offers(bids: BidParams, fleet: FleetArrays, prev_dispatch_mw: F64) -
 
 def capacity_offers(bids: BidParams, fleet: FleetArrays) -> tuple[F64, F64]:
     """Capacity offers (the rule of :func:`capacity_offers_row`), (E, G) MW and EUR/MW-day."""
-    fp, b = _records(bids, fleet)
+    fp, b = fleet, bids.contiguous()
     q, p = np.empty(b.withhold.shape), np.empty(b.withhold.shape)
     _capacity_batch(fp, b, q, p)
     return q, p

@@ -159,7 +159,6 @@ class MarketCore:
         self.t = 0
         self._ready = False
         self._static_bids: fl.BidParams | None = None
-        self._static_record: fl.BidParams | None = None
         self._init_kernel_params()
 
     # ------------------------------------------------------------------ set-up
@@ -235,12 +234,12 @@ class MarketCore:
                      target: F64, auction: bool, out: kn.Outputs) -> tuple:  # fmt: skip
         """The step's arguments for hour t: the scenario's records, this hour's data, the
         state and the actions, every array C-contiguous (:class:`envs.sim.kernel.CompiledStep`)."""
-        c, s0 = np.ascontiguousarray, self.lead_scale[0]
+        c = np.ascontiguousarray
+        fc_load, fc_ren = self.system_forecast(t)
         hour = kn.Hour(
             load=c(self.load[:, t]), ren=c(self.ren[:, t]), sys_load=c(self.sys_load[:, t]),
             sys_ren=c(self.sys_ren[:, t]),
-            fc_load0=forecast_of(self.sys_load[:, t], self.z_sys_load[:, t], s0),
-            fc_ren0=np.maximum(forecast_of(self.sys_ren[:, t], self.z_sys_ren[:, t], s0), 0.0),
+            fc_load0=fc_load, fc_ren0=fc_ren,
             act=c(self.activation[:, t]), ppa=c(self.ppa_mw[:, t]), cap_target=c(target),
             retail=float(self.retail_by_hour[t % 24]), auction=bool(auction),
             payback=t % 24 == 23,
@@ -248,17 +247,9 @@ class MarketCore:
         state = kn.State(self.soc, self.cf_soc, self.debt, self.prev_dispatch,
                          self.cap_award_g, self.cap_award_c, self.cap_price)  # fmt: skip
         return (self._params, self.fleet, self._member_params, self.codec,
-                self._flow_cols, self._bids_record(bids), hour, state,
+                self._flow_cols, bids.contiguous(), hour, state,
                 c(coalition, dtype=np.float64), c(members, dtype=np.float64),
                 self.permutations, out)  # fmt: skip
-
-    def _bids_record(self, bids: fl.BidParams) -> fl.BidParams:
-        """The bids as the step's record; the static scripted bids' record is kept."""
-        if bids is not self._static_bids:
-            return bids.contiguous()
-        if self._static_record is None:
-            self._static_record = bids.contiguous()
-        return self._static_record
 
     def _tariff_by_hour(self) -> F64:
         """Full retail price of the counterfactual by hour of day: energy part (time-of-use
@@ -361,12 +352,18 @@ class MarketCore:
         t = self.t if t is None else t
         return total[:, t : t + self.H] + self.lead_scale * total_err[:, t : t + self.H]
 
-    def system_rsi(self, t: int | None = None) -> F64:
-        """Residual supply index of each incumbent on this hour's forecasts, (E, G)."""
+    def system_forecast(self, t: int | None = None) -> tuple[F64, F64]:
+        """Hour t's forecast background load and system renewables (>= 0), MW, (E,) each:
+        what the reserve requirement and the incumbents' pivotal test are set on."""
         t = self.t if t is None else t
         load = forecast_of(self.sys_load[:, t], self.z_sys_load[:, t], self.lead_scale[0])
         ren = forecast_of(self.sys_ren[:, t], self.z_sys_ren[:, t], self.lead_scale[0])
-        return fl.residual_supply_index(self.fleet.capacity_mw, np.maximum(ren, 0.0), load)
+        return load, np.maximum(ren, 0.0)
+
+    def system_rsi(self, t: int | None = None) -> F64:
+        """Residual supply index of each incumbent on this hour's forecasts, (E, G)."""
+        load, ren = self.system_forecast(t)
+        return fl.residual_supply_index(self.fleet.capacity_mw, ren, load)
 
     def is_capacity_auction(self, t: int | None = None) -> bool:
         """Whether the capacity auction clears at step t."""
@@ -384,7 +381,8 @@ class MarketCore:
         if self.cfg.fleet.strategy == "withholding":
             return fl.scripted_bids(self.cfg.fleet, self.system_rsi(), self.K)
         if self._static_bids is None:
-            self._static_bids = fl.scripted_bids(self.cfg.fleet, np.ones((self.E, self.G)), self.K)
+            ones = np.ones((self.E, self.G))
+            self._static_bids = fl.scripted_bids(self.cfg.fleet, ones, self.K).contiguous()
         return self._static_bids
 
     def step(self, coalition: F64, members: F64 | None, incumbents: F64 | None) -> StepResult:
@@ -395,7 +393,7 @@ class MarketCore:
         its awards are withheld from energy offers; the spot market clears; reserve
         activations draw batteries and metering gives the coalition's imbalance; the
         capacity auction clears in auction hours and penalises non-delivery in scarcity
-        hours; every flow is settled ;
+        hours; every flow is settled;
         the coalition's result is allocated; each member's counterfactual bill alone is
         computed; rewards and accounting follow.
 

@@ -337,10 +337,11 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
             p, fp, bids, e, hour, state.prev_dispatch[e], award, q_spot, p_spot,
             out.dispatch[e], gen_cash)  # fmt: skip
         # --- realisation: activation, metering, imbalance; capacity
+        act_req = award[G] * hour.act[e]
         act_c, metered, curt_m, consumption, own_ren, discharge = mb.realise_row(
             batt, dis_max, flex, hour.load[e], hour.ren[e], state.soc[e], state.debt[e], mp,
-            award[G] * hour.act[e], out.net[e], out.soc[e], out.debt[e])  # fmt: skip
-        act_short = max(award[G] * hour.act[e] - act_c, 0.0)
+            act_req, out.net[e], out.soc[e], out.debt[e])  # fmt: skip
+        act_short = max(act_req - act_c, 0.0)
         position = bought - sold
         imbalance = metered - (position + hour.ppa[e] - act_c)
         capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out)
