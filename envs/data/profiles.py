@@ -288,17 +288,11 @@ def make_profiles(
     hour_of_year = abs_hour % HOURS_PER_YEAR
     day_of_year = hour_of_year // 24
     hour_of_day = hour_of_year % 24
-
-    # Solar: clear sky (T,) is the same for every env; clouds (E, T) are not.
-    cloud = _ar1(weather[0], cloudiness_persistence)
-    exponent = cloudiness_mean / (1.0 - cloudiness_mean)  # 1/b of Beta(1, b)
-    attenuation = 1.0 - special.ndtr(-cloud) ** exponent
-    solar_cf = clear_sky_cf(hour_of_year, latitude_deg) * (1.0 - attenuation)
-
+    solar_cf = _solar_cf(weather[0], hour_of_year, latitude_deg, cloudiness_mean,
+                         cloudiness_persistence)  # fmt: skip
     # Wind: Weibull speed by Gaussian copula, through the power curve.
     speed_m_s = _wind_speed_m_s(weather[1], wind_mean_speed_m_s, wind_weibull_k, wind_persistence)
     wind_cf = power_curve(speed_m_s)
-
     temperature_c = _temperature(day_of_year, hour_of_day, latitude_deg, temperature_mean_c)
     temperature_c = temperature_c + temperature_anomaly_c
     temperature_c = temperature_c + _TEMP_ANOMALY_STD_C * _ar1(
@@ -306,22 +300,13 @@ def make_profiles(
     )
     heating_deg = np.maximum(HEATING_BASE_C - temperature_c, 0.0)[..., None]  # (E, T, 1)
     cooling_deg = np.maximum(temperature_c - COOLING_BASE_C, 0.0)[..., None]
-    weather_factor = 1.0 + heating_deg * HEATING_PER_C + cooling_deg * COOLING_PER_C  # (E, T, S)
-
     shape_st = sector_shapes(abs_hour, day_of_year, hour_of_day, first_weekday)  # (S, T)
+    weather_factor = 1.0 + heating_deg * HEATING_PER_C + cooling_deg * COOLING_PER_C  # (E, T, S)
     load_mw = weather_factor[..., sector_idx]  # (E, T, N)
     load_mw *= shape_st[sector_idx].T * peak
     load_mw *= _lognormal_unit_mean(load_eps, load_noise_std)
-
-    # The system mix covers the first _N_SYSTEM sectors; its factor is computed over those
-    # alone (not sliced from the S-wide one) so the products sum in the order they always did.
-    k = _N_SYSTEM
-    system_factor = 1.0 + heating_deg * HEATING_PER_C[:k] + cooling_deg * COOLING_PER_C[:k]
-    mix_peak = float(np.max(SYSTEM_MIX @ DAILY_SHAPES[:k, 0, :]))
-    system_shape = (SYSTEM_MIX @ shape_st[:k]) * (system_peak_load_mw / mix_peak)  # (T,)
-    system_load_mw = system_shape * (system_factor @ SYSTEM_MIX)
+    system_load_mw = _system_load(heating_deg, cooling_deg, shape_st, system_peak_load_mw)
     system_load_mw *= _lognormal_unit_mean(weather[3], _SYSTEM_NOISE_SCALE * load_noise_std)
-
     return Profiles(
         load_mw=load_mw,
         pv_mw=_member_output(pv_dev, solar_cf, pv_cap, member_weather_noise_std),
@@ -331,6 +316,33 @@ def make_profiles(
         wind_cf=wind_cf,
         temperature_c=temperature_c,
     )
+
+
+def _solar_cf(innovations: NDArray[np.float64], hour_of_year: NDArray[np.int64],
+              latitude_deg: float, cloudiness_mean: float,
+              persistence: float) -> NDArray[np.float64]:  # fmt: skip
+    """Solar capacity factor (E, T): the clear sky (T,), the same for every env, under
+    persistent clouds (E, T) whose attenuation has a Beta(1, b) law with mean
+    ``cloudiness_mean``; modifies ``innovations``."""
+    cloud = _ar1(innovations, persistence)
+    exponent = cloudiness_mean / (1.0 - cloudiness_mean)  # 1/b of Beta(1, b)
+    attenuation = 1.0 - special.ndtr(-cloud) ** exponent
+    return clear_sky_cf(hour_of_year, latitude_deg) * (1.0 - attenuation)
+
+
+def _system_load(heating_deg: NDArray[np.float64], cooling_deg: NDArray[np.float64],
+                 shape_st: NDArray[np.float64], peak_mw: float) -> NDArray[np.float64]:  # fmt: skip
+    """Background load before noise, MW (E, T): the system mix of sector shapes scaled to
+    ``peak_mw``, times its heating and cooling factor.
+
+    The mix covers the first ``_N_SYSTEM`` sectors; its factor is computed over those
+    alone (not sliced from the S-wide one) so the products sum in the order they always did.
+    """
+    k = _N_SYSTEM
+    system_factor = 1.0 + heating_deg * HEATING_PER_C[:k] + cooling_deg * COOLING_PER_C[:k]
+    mix_peak = float(np.max(SYSTEM_MIX @ DAILY_SHAPES[:k, 0, :]))
+    system_shape = (SYSTEM_MIX @ shape_st[:k]) * (peak_mw / mix_peak)  # (T,)
+    return system_shape * (system_factor @ SYSTEM_MIX)
 
 
 def _ar1(innovations: NDArray[np.float64], phi: float) -> NDArray[np.float64]:
