@@ -144,6 +144,16 @@ def _bought_detail(
     return text
 
 
+def _worst_market(
+    cash: dict[str, float], reference: dict[str, float] | None = None
+) -> tuple[str, float]:
+    """The market with the lowest cash (EUR/week), or with the largest fall below
+    ``reference``'s, and that amount (negative)."""
+    gap = cash if reference is None else {m: cash[m] - reference[m] for m in cash}
+    market = min(gap, key=gap.get)
+    return market, gap[market]
+
+
 def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
     """One reason, from the ledger, for each scenario where some agent's members lose.
 
@@ -186,10 +196,7 @@ def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
             same = not other.empty and set(other.n_members) == set(mine.n_members)
             if scenario != REFERENCE_SCENARIO and same:
                 base, ref_agent, ref_scenario = other, agent, REFERENCE_SCENARIO
-                ref_cash = _market_cash_per_week(other)
-                gap = {m: cash[m] - ref_cash[m] for m in cash}
-                market = min(gap, key=gap.get)
-                amount = gap[market]
+                market, amount = _worst_market(cash, _market_cash_per_week(other))
                 ref_saving = float(_per_week(other, "members_saving_eur").mean())
                 line = (
                     f"{head} Against its own result on `{REFERENCE_SCENARIO}` (saving "
@@ -197,19 +204,15 @@ def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
                     f"{_short(amount)} EUR/week ({MARKET_MEANING[market]})"
                 )
             else:
-                market = min(cash, key=cash.get)
-                amount = cash[market]
+                market, amount = _worst_market(cash)
                 line = (
                     f"{head} Its largest cost in the ledger is {market}, {_short(amount)} "
                     f"EUR/week ({MARKET_MEANING[market]})"
                 )
         else:
             agent, ref_agent, ref_scenario = min(losers, key=lambda a: saving[a]), best, scenario
-            mine_cash = _market_cash_per_week(mine[mine.agent == agent])
-            ref_cash = _market_cash_per_week(mine[mine.agent == best])
-            gap = {m: mine_cash[m] - ref_cash[m] for m in mine_cash}
-            market = min(gap, key=gap.get)
-            amount = gap[market]
+            worst, ref = (_market_cash_per_week(mine[mine.agent == a]) for a in (agent, best))
+            market, amount = _worst_market(worst, ref)
             who = ", ".join(f"`{a}`" for a in losers)
             line = (
                 f"`{scenario}`: {who} lose{'s' if len(losers) == 1 else ''} against acting "
