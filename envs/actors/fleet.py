@@ -220,9 +220,12 @@ def encode_bid_params(
 
 
 @njit(cache=True)
-def reserve_offers_row(fp, bids, e, prev_dispatch, q, p):
+def reserve_offers_row(fp, bids, e, prev_dispatch, price_fc, q, p):
     """One env's reserve offers: a share of each unit's reserve-capable headroom at its
-    reserve cost times (1 + markup), EUR/MW per hour.
+    reserve cost times (1 + markup), plus, where reserve is auctioned before energy, the
+    energy margin the unit expects to forgo, max(price forecast - marginal cost, 0)
+    (the opportunity cost a sequential bidder prices in; the co-optimised clearing prices
+    it itself, so its caller passes ``price_fc = -inf``), EUR/MW per hour.
 
     Headroom = min(reserve_share * capacity, ramp, capacity * (1 - withhold) - must-run),
     must-run = max(min output, previous dispatch - ramp).
@@ -230,6 +233,7 @@ def reserve_offers_row(fp, bids, e, prev_dispatch, q, p):
     Args:
         fp: :class:`FleetArrays`; bids: :class:`BidParams` (rows of env ``e`` are read).
         prev_dispatch: (G,) last hour's dispatch, MW.
+        price_fc: the energy price the unit expects this hour, EUR/MWh.
         q, p: outputs, (G,) offered MW and prices (the first G entries are written).
     """
     for g in range(fp.capacity_mw.shape[0]):
@@ -239,7 +243,9 @@ def reserve_offers_row(fp, bids, e, prev_dispatch, q, p):
             max(fp.capacity_mw[g] * (1.0 - bids.withhold[e, g]) - must, 0.0),
         )
         q[g] = bids.reserve_fraction[e, g] * head
-        p[g] = fp.reserve_cost_eur_per_mw[g] * (1.0 + bids.reserve_markup[e, g])
+        p[g] = fp.reserve_cost_eur_per_mw[g] * (1.0 + bids.reserve_markup[e, g]) + max(
+            price_fc - fp.marginal_cost_eur_per_mwh[g], 0.0
+        )
 
 
 @njit(cache=True)
@@ -291,9 +297,9 @@ def _energy_batch(fp, bids, prev, award, floor, q, p):
 
 
 @njit(cache=True)
-def _reserve_batch(fp, bids, prev, q, p):
+def _reserve_batch(fp, bids, prev, price_fc, q, p):
     for e in range(q.shape[0]):
-        reserve_offers_row(fp, bids, e, prev[e], q[e], p[e])
+        reserve_offers_row(fp, bids, e, prev[e], price_fc[e], q[e], p[e])
 
 
 @njit(cache=True)
@@ -327,11 +333,20 @@ def energy_offers(
     return q.reshape(e, g, k + 1), p.reshape(e, g, k + 1)
 
 
-def reserve_offers(bids: BidParams, fleet: FleetArrays, prev_dispatch_mw: F64) -> tuple[F64, F64]:
-    """Reserve offers (the rule of :func:`reserve_offers_row`), (E, G) MW and EUR/MW each."""
+def reserve_offers(
+    bids: BidParams, fleet: FleetArrays, prev_dispatch_mw: F64, price_forecast: F64 | None = None
+) -> tuple[F64, F64]:
+    """Reserve offers (the rule of :func:`reserve_offers_row`), (E, G) MW and EUR/MW each.
+
+    ``price_forecast`` (E,) EUR/MWh: the energy price a sequential bidder expects (its
+    opportunity cost is priced in); ``None``: no opportunity cost (co-optimised clearing).
+    """
     fp, b = fleet, bids.contiguous()
+    e = b.withhold.shape[0]
+    fc = np.full(e, -np.inf) if price_forecast is None else np.broadcast_to(
+        np.asarray(price_forecast, dtype=np.float64), (e,)).copy()  # fmt: skip
     q, p = np.empty(b.withhold.shape), np.empty(b.withhold.shape)
-    _reserve_batch(fp, b, np.ascontiguousarray(prev_dispatch_mw, dtype=np.float64), q, p)
+    _reserve_batch(fp, b, np.ascontiguousarray(prev_dispatch_mw, dtype=np.float64), fc, q, p)
     return q, p
 
 

@@ -44,7 +44,6 @@ class SpotConfig:
     demand_blocks: int = bounded(4, ge=1, le=16)
     demand_price_low_eur_per_mwh: float = 30.0
     demand_price_high_eur_per_mwh: float = 300.0
-    imbalance_spread_eur_per_mwh: float = bounded(25.0, ge=0)
     scarcity_price_share: float = bounded(0.9, gt=0, le=1)
 
     def __post_init__(self) -> None:
@@ -66,14 +65,18 @@ class SpotConfig:
 
 @dataclass(frozen=True, slots=True)
 class ReserveConfig:
-    """Upward reserve market (DESIGN §3.3)."""
+    """Upward reserve market (DESIGN §3.3).
+
+    ``clearing``: ``cooptimised`` (energy and reserve in one LP, as PJM and ERCOT clear
+    them) or ``sequential`` (the reserve auction first, the European order). The reserve
+    held is activated in real time by the system's deviation, not by a random draw.
+    """
 
     enabled: bool = True
+    clearing: Literal["cooptimised", "sequential"] = "cooptimised"
     requirement_share_of_load: float = bounded(0.04, ge=0, le=1)
     requirement_share_of_renewables: float = bounded(0.1, ge=0, le=1)
     scarcity_price_eur_per_mw: float = bounded(500.0, gt=0)
-    activation_probability: float = bounded(0.15, ge=0, le=1)
-    activation_fraction_max: float = bounded(0.5, ge=0, le=1)
     non_delivery_penalty_eur_per_mwh: float = bounded(1000.0, ge=0)
 
     def __post_init__(self) -> None:
@@ -257,10 +260,18 @@ class CoalitionConfig:
 class TariffConfig:
     """Retail tariff of the individual-actor counterfactual, and grid charges (DESIGN §3.5).
 
+    ``mode``: ``rehearsal`` (default): the energy part covers the scenario's expected
+    wholesale cost, the load-weighted day-ahead price plus the reserve and capacity costs
+    per MWh of a competitive rehearsal of the scenario (:mod:`envs.sim.tariff`), plus
+    ``margin_eur_per_mwh``; ``fixed``: ``energy_eur_per_mwh``; ``dynamic``: the hour's
+    day-ahead price plus the margin (spot pass-through).
+
     ``peak_hours`` are hours of day (0-23); the multipliers scale the energy price in and
     outside them; ``community_discount`` is a fraction of the network charge.
     """
 
+    mode: Literal["rehearsal", "fixed", "dynamic"] = "rehearsal"
+    margin_eur_per_mwh: float = bounded(12.0, ge=0)
     energy_eur_per_mwh: float = bounded(110.0, ge=0)
     network_eur_per_mwh: float = bounded(55.0, ge=0)
     taxes_eur_per_mwh: float = bounded(20.0, ge=0)

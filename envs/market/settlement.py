@@ -117,41 +117,48 @@ def settle_spot(cs, en, col, dispatch, gen_cash, ren_mw, ren_paid, sold, sold_pa
 
 
 @njit(cache=True)
-def settle_balancing(cs, en, col, award, act, act_c, price):
-    """Balancing energy: reserve providers deliver the activated share ``act`` of their
-    award (the coalition ``act_c`` MW) and are paid the spot ``price``; the background
-    load takes and pays for the same energy. ``award`` is (G + 1,), the coalition last.
+def settle_balancing(cs, en, col, a_g, ren_bal, act_c, imb_price):
+    """Balancing energy (DESIGN §3 step 4): each activated unit delivers ``a_g`` (G,) MW
+    (+ up, - down), the system renewables ``ren_bal`` MW and the coalition its reserve
+    activation ``act_c`` MW, every MWh paid the single imbalance price ``imb_price``
+    EUR/MWh by the system operator (the operator's column), which passes it on to the
+    imbalance market.
 
     Returns:
-        Total activated energy, MWh.
+        Net activated energy, MWh.
     """
-    g_n = award.shape[0] - 1
-    act_total = act_c
-    for g in range(g_n):
-        a_g = award[g] * act
-        act_total += a_g
-        en[M_BALANCING, g] = a_g
-        cs[M_BALANCING, g] = a_g * price
+    total = ren_bal + act_c
+    for g in range(a_g.shape[0]):
+        total += a_g[g]
+        en[M_BALANCING, g] = a_g[g]
+        cs[M_BALANCING, g] = a_g[g] * imb_price
+    en[M_BALANCING, col.renewables] = ren_bal
+    cs[M_BALANCING, col.renewables] = ren_bal * imb_price
     en[M_BALANCING, col.coalition] = act_c
-    cs[M_BALANCING, col.coalition] = act_c * price
-    en[M_BALANCING, col.background] = -act_total
-    cs[M_BALANCING, col.background] = -act_total * price
-    return act_total
+    cs[M_BALANCING, col.coalition] = act_c * imb_price
+    en[M_BALANCING, col.operator] = -total
+    cs[M_BALANCING, col.operator] = -total * imb_price
+    return total
 
 
 @njit(cache=True)
-def settle_imbalance(cs, en, col, imbalance, price, spread, floor, cap):
-    """Imbalance: the coalition's deviation ``imbalance`` MWh (+ = short) is settled with
-    the operator at the spot price plus ``spread`` EUR/MWh when short, minus it when
-    long, within [floor, cap]."""
-    if imbalance > 0.0:
-        p_imb = min(price + spread, cap)
-    else:
-        p_imb = max(price - spread, floor)
-    en[M_IMBALANCE, col.coalition] = -imbalance
-    cs[M_IMBALANCE, col.coalition] = -imbalance * p_imb
-    en[M_IMBALANCE, col.operator] = imbalance
-    cs[M_IMBALANCE, col.operator] = imbalance * p_imb
+def settle_imbalance(cs, en, col, imb_c, bg_dev, ren_dev, imb_price):
+    """Imbalance (single pricing, DESIGN §3 step 4): every balance-responsible party's
+    deviation (+ = it took more than it traded) is charged the one imbalance price
+    ``imb_price`` EUR/MWh: the coalition's ``imb_c``, the background load's ``bg_dev``
+    (its consumption over its forecast, load shed excluded) and the system renewables'
+    ``ren_dev`` (what they sold and could not deliver). The system operator is the
+    counterparty: with no load shed its energy and cash over the balancing and imbalance
+    markets net to zero."""
+    en[M_IMBALANCE, col.coalition] = -imb_c
+    cs[M_IMBALANCE, col.coalition] = -imb_c * imb_price
+    en[M_IMBALANCE, col.background] = -bg_dev
+    cs[M_IMBALANCE, col.background] = -bg_dev * imb_price
+    en[M_IMBALANCE, col.renewables] = -ren_dev
+    cs[M_IMBALANCE, col.renewables] = -ren_dev * imb_price
+    total = imb_c + bg_dev + ren_dev
+    en[M_IMBALANCE, col.operator] = total
+    cs[M_IMBALANCE, col.operator] = total * imb_price
 
 
 @njit(cache=True)

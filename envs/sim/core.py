@@ -28,6 +28,7 @@ from envs.market import settlement as st
 from envs.sim import kernel as kn
 from envs.sim.forecast import forecast_of, lead_scale
 from envs.sim.ledger import Ledger
+from envs.sim.tariff import energy_price
 
 F64 = NDArray[np.float64]
 
@@ -171,7 +172,6 @@ class MarketCore:
             cap=float(sp.price_cap_eur_per_mwh),
             renew_offer=float(cfg.background.renewable_offer_eur_per_mwh),
             scarcity_share=float(sp.scarcity_price_share),
-            imb_spread=float(sp.imbalance_spread_eur_per_mwh),
             res_share_load=float(rc.requirement_share_of_load),
             res_share_ren=float(rc.requirement_share_of_renewables),
             res_scarcity=float(rc.scarcity_price_eur_per_mw),
@@ -187,6 +187,10 @@ class MarketCore:
             feed_in=float(tf.feed_in_eur_per_mwh),
             reward_mix=float(cfg.members.reward_mix),
             pay_as_bid=sp.pricing == "pay_as_bid",
+            cooptimise=rc.clearing == "cooptimised",
+            retail_dynamic=tf.mode == "dynamic",
+            retail_adder=float(tf.margin_eur_per_mwh + tf.network_eur_per_mwh
+                               + tf.taxes_eur_per_mwh),  # fmt: skip
             reserve_on=bool(self.layout.reserve),
             capacity_on=bool(self.layout.capacity),
             drives=bool(self.layout.drives_members),
@@ -195,6 +199,8 @@ class MarketCore:
             emis_marginal=cfg.emissions_accounting == "marginal",
             bg_shares=self.demand_shares,
             bg_prices=self.demand_prices,
+            blk_unit=np.concatenate([np.repeat(np.arange(self.G), self.K + 1), [-1, -1]]),
+            res_unit=np.concatenate([np.arange(self.G), [-1]]),
         )
         self.codec = coalition_codec.CoalitionCodec(
             q_max_mw=self.q_max_mw,
@@ -240,7 +246,7 @@ class MarketCore:
             load=c(self.load[:, t]), ren=c(self.ren[:, t]), sys_load=c(self.sys_load[:, t]),
             sys_ren=c(self.sys_ren[:, t]),
             fc_load0=fc_load, fc_ren0=fc_ren,
-            act=c(self.activation[:, t]), ppa=c(self.ppa_mw[:, t]), cap_target=c(target),
+            price_fc=c(self.last_price), ppa=c(self.ppa_mw[:, t]), cap_target=c(target),
             retail=float(self.retail_by_hour[t % 24]), auction=bool(auction),
             payback=t % 24 == 23,
         )  # fmt: skip
@@ -255,14 +261,11 @@ class MarketCore:
         """Full retail price of the counterfactual by hour of day: energy part (time-of-use
         where the scenario says so) + network + taxes, EUR/MWh (24,)."""
         tf = self.cfg.tariff
-        price = np.full(24, tf.energy_eur_per_mwh)
+        energy = energy_price(self.cfg)
+        price = np.full(24, energy)
         if tf.time_of_use:
             peak = np.isin(np.arange(24), tf.peak_hours)
-            price = np.where(
-                peak,
-                tf.energy_eur_per_mwh * tf.peak_multiplier,
-                tf.energy_eur_per_mwh * tf.offpeak_multiplier,
-            )
+            price = np.where(peak, energy * tf.peak_multiplier, energy * tf.offpeak_multiplier)
         return price + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
 
     def reset(self, rng: np.random.Generator) -> None:
@@ -312,9 +315,6 @@ class MarketCore:
         self.net_err_tm = self._time_major(load_err - ren_err)
         self.total_load, self.total_load_err = self.load.sum(-1), load_err.sum(-1)
         self.total_ren, self.total_ren_err = self.ren.sum(-1), ren_err.sum(-1)
-        rc = cfg.reserve
-        active = rng.random((E, T)) < rc.activation_probability
-        self.activation = np.where(active, rc.activation_fraction_max * rng.random((E, T)), 0.0)
         n_perm = cfg.coalition.shapley_permutations
         self.permutations = np.argsort(rng.random((n_perm, self.N)), axis=-1)
         z = np.zeros((E, self.N))

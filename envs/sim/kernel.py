@@ -30,8 +30,7 @@ from envs.actors.coalition import decode_row
 from envs.market import settlement as st
 from envs.market.allocation import ALLOCATION_RULES, allocate_row
 from envs.market.capacity import clear_capacity_row
-from envs.market.reserve import clear_reserve_row
-from envs.market.spot import clear_spot_row
+from envs.sim import clearing as cl
 
 F64 = NDArray[np.float64]
 REWARD_MODES = mb.REWARD_MODES
@@ -64,6 +63,14 @@ INFO_KEYS: tuple[str, ...] = (
     "n_projected",
     "welfare_eur",
     "capacity_committed_mw",
+    "imbalance_price_eur_per_mwh",
+    "system_imbalance_mwh",
+    "load_shed_mwh",
+    "generation_mwh",
+    "renewables_delivered_mwh",
+    "background_consumption_mwh",
+    "ppa_delivery_mwh",
+    "unabsorbed_surplus_mwh",
 )
 (
     I_PRICE,
@@ -90,6 +97,14 @@ INFO_KEYS: tuple[str, ...] = (
     I_PROJECTED,
     I_WELFARE,
     I_CAP_COMMITTED,
+    I_IMB_PRICE,
+    I_SYS_IMB,
+    I_SHED,
+    I_GEN,
+    I_REN_DEL,
+    I_BG_CONS,
+    I_PPA,
+    I_EXCESS,
 ) = range(len(INFO_KEYS))
 #: Outputs about the coalition (its own infos); the rest describe the market (every agent's).
 COALITION_INFO_KEYS: tuple[str, ...] = (
@@ -115,7 +130,6 @@ class StepParams(NamedTuple):
     cap: float  # spot price cap
     renew_offer: float  # system renewables' offer price
     scarcity_share: float  # share of the cap from which an hour counts as scarce
-    imb_spread: float  # imbalance price spread around the spot price
     res_share_load: float  # reserve requirement per MW of forecast load
     res_share_ren: float  # ... and per MW of forecast system renewables
     res_scarcity: float  # reserve scarcity price, EUR/MW per hour
@@ -131,6 +145,9 @@ class StepParams(NamedTuple):
     feed_in: float  # feed-in tariff of the counterfactual
     reward_mix: float
     pay_as_bid: bool
+    cooptimise: bool  # energy and reserve co-optimised (else reserve first, then energy)
+    retail_dynamic: bool  # the counterfactual's energy part passes the spot price through
+    retail_adder: float  # ... plus this, EUR/MWh (margin, network and taxes)
     reserve_on: bool
     capacity_on: bool
     drives: bool  # the coalition sets its members' batteries and flex
@@ -139,6 +156,8 @@ class StepParams(NamedTuple):
     emis_marginal: bool  # coalition emissions at the marginal unit's factor
     bg_shares: F64  # (B,) background demand split into blocks
     bg_prices: F64  # (B,) their bid prices
+    blk_unit: NDArray[np.int64]  # (S,) unit of each energy supply block, -1: none
+    res_unit: NDArray[np.int64]  # (G + 1,) unit of each reserve offer (coalition: -1)
 
 
 class Hour(NamedTuple):
@@ -146,11 +165,11 @@ class Hour(NamedTuple):
 
     load: F64  # (E, N) members' actual load, MW
     ren: F64  # (E, N) members' actual renewables, MW
-    sys_load: F64  # background load, MW
-    sys_ren: F64  # system renewables available, MW
-    fc_load0: F64  # this hour's forecast background load (sets the reserve requirement)
-    fc_ren0: F64  # ... and system renewables
-    act: F64  # reserve activation share
+    sys_load: F64  # background load, MW (actual)
+    sys_ren: F64  # system renewables available, MW (actual)
+    fc_load0: F64  # this hour's forecast background load (bid day-ahead; sets the reserve
+    fc_ren0: F64  # requirement) and system renewables (offered day-ahead)
+    price_fc: F64  # the energy price sequential reserve bidders expect (last hour's)
     ppa: F64  # PPA delivery, MW
     cap_target: F64  # capacity requirement (auction hours), MW
     retail: float  # the counterfactual's retail price this hour
@@ -194,64 +213,6 @@ class Outputs(NamedTuple):
 
 
 @njit(cache=True)
-def reserve_phase(p, fp, bids, e, hour, prev_dispatch, res_q, res_p, award):
-    """Reserve market: the fleet's and the coalition's offers against this hour's
-    requirement (fills ``award`` (G + 1,) MW, the coalition last).
-
-    Returns:
-        (requirement MW, price EUR/MW per hour, shortfall MW); zeros when closed.
-    """
-    if not p.reserve_on:
-        return 0.0, 0.0, 0.0
-    g_n = award.shape[0] - 1
-    rq = np.empty(g_n + 1)
-    rp = np.empty(g_n + 1)
-    fl.reserve_offers_row(fp, bids, e, prev_dispatch, rq, rp)
-    rq[g_n] = res_q
-    rp[g_n] = res_p
-    requirement = p.res_share_load * hour.fc_load0[e] + p.res_share_ren * hour.fc_ren0[e]
-    price, short = clear_reserve_row(rq, rp, requirement, p.res_scarcity, award)
-    return requirement, price, short
-
-
-@njit(cache=True)
-def spot_phase(p, fp, bids, e, hour, prev_dispatch, award, q_spot, p_spot, dispatch, gen_cash):
-    """Spot market: the fleet's tranches (less reserve awards), system renewables and the
-    coalition's sale against the background demand blocks and the coalition's purchase.
-
-    Fills ``dispatch`` and ``gen_cash`` (G,) (MW, EUR). Returns (price, buyers' price,
-    unserved MW, renewables MW, their price, coalition sold MW, its price, background MW,
-    coalition bought MW).
-    """
-    g_n, k_n, n_bg = dispatch.shape[0], bids.markup.shape[2], p.bg_shares.shape[0]
-    n_s = g_n * (k_n + 1) + 2
-    sq, spr = np.empty(n_s), np.empty(n_s)
-    fl.energy_offers_row(fp, bids, e, prev_dispatch, award, p.floor, sq, spr)
-    sq[n_s - 2], spr[n_s - 2] = hour.sys_ren[e], p.renew_offer
-    sq[n_s - 1], spr[n_s - 1] = max(-q_spot, 0.0), p_spot
-    dq, dpr = np.empty(n_bg + 1), np.empty(n_bg + 1)
-    for b in range(n_bg):
-        dq[b] = hour.sys_load[e] * p.bg_shares[b]
-        dpr[b] = p.bg_prices[b]
-    dq[n_bg], dpr[n_bg] = max(q_spot, 0.0), p_spot
-    s_acc, s_paid, d_acc = np.empty(n_s), np.empty(n_s), np.empty(n_bg + 1)
-    price, buyer, unserved = clear_spot_row(sq, spr, dq, dpr, p.floor, p.cap, p.pay_as_bid,
-                                            s_acc, d_acc, s_paid)  # fmt: skip
-    for g in range(g_n):
-        d = 0.0
-        gen_cash[g] = 0.0
-        for k in range(k_n + 1):
-            d += s_acc[g * (k_n + 1) + k]
-            gen_cash[g] += s_acc[g * (k_n + 1) + k] * s_paid[g * (k_n + 1) + k]
-        dispatch[g] = d
-    bg_mw = 0.0
-    for b in range(n_bg):
-        bg_mw += d_acc[b]
-    return (price, buyer, unserved, s_acc[n_s - 2], s_paid[n_s - 2], s_acc[n_s - 1],
-            s_paid[n_s - 1], bg_mw, d_acc[n_bg])  # fmt: skip
-
-
-@njit(cache=True)
 def capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out):
     """Capacity auction in auction hours (the fleet's offers and the coalition's against
     the VRR curve); otherwise the commitments carry over. Writes ``out``'s capacity rows."""
@@ -281,7 +242,7 @@ def accounting_phase(p, fp, e, hour, award, price, ren_mw, position, imports, ow
     total_gen, emis, clean, gen_cost = ren_mw, 0.0, ren_mw, 0.0
     mc_marg, ef_marg, cap_sum, max_cap = -np.inf, 0.0, 0.0, 0.0
     for g in range(fp.capacity_mw.shape[0]):
-        ge = out.dispatch[e, g] + award[g] * hour.act[e]
+        ge = out.dispatch[e, g]  # physical output: day-ahead dispatch + balancing
         total_gen += ge
         emis += fp.emission_t_per_mwh[g] * ge
         gen_cost += fp.marginal_cost_eur_per_mwh[g] * ge
@@ -318,7 +279,8 @@ def accounting_phase(p, fp, e, hour, award, price, ren_mw, position, imports, ow
 def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out):
     """Advance E envs by one hour (the order of :meth:`envs.sim.core.MarketCore.step`)."""
     E, N = state.soc.shape
-    G, A = fp.capacity_mw.shape[0], coal.shape[1]
+    G, A, K = fp.capacity_mw.shape[0], coal.shape[1], bids.markup.shape[2]
+    S = p.blk_unit.shape[0]
     for e in prange(E):
         info, cs, en = out.info[e], out.cash[e], out.energy[e]
         # --- members' set-points, projected onto their limits
@@ -327,33 +289,55 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
         batt, dis_max, flex = np.empty(N), np.empty(N), np.empty(N)
         projected = mb.set_points_row(a_b, a_f, state.soc[e], state.debt[e], mp, hour.payback,
                                       batt, dis_max, flex)  # fmt: skip
-        # --- the coalition's bids; reserve, then spot (reserve held is not sold twice)
+        # --- day-ahead: the coalition's bids; energy and reserve (envs.sim.clearing)
         q_spot, p_spot, res_q, res_p, cap_q, cap_p = decode_row(coal[e], codec)
-        award = np.zeros(G + 1)
-        req, res_price, res_short = reserve_phase(p, fp, bids, e, hour, state.prev_dispatch[e],
-                                                  res_q, res_p, award)  # fmt: skip
+        sq, sp, s_acc, s_paid = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
+        ulim, award, d_acc = np.empty(G), np.empty(G + 1), np.empty(p.bg_shares.shape[0] + 1)
+        price, buyer, unserved, res_price, res_short, req = cl.day_ahead_phase(
+            p, fp, bids, e, hour, state.prev_dispatch[e], q_spot, p_spot, res_q, res_p,
+            sq, sp, s_acc, s_paid, ulim, award, d_acc)  # fmt: skip
+        da = np.empty(G)
         gen_cash = np.empty(G)
-        price, buyer, unserved, ren_mw, ren_paid, sold, sold_paid, bg_mw, bought = spot_phase(
-            p, fp, bids, e, hour, state.prev_dispatch[e], award, q_spot, p_spot,
-            out.dispatch[e], gen_cash)  # fmt: skip
-        # --- realisation: activation, metering, imbalance; capacity
-        act_req = award[G] * hour.act[e]
+        for g in range(G):
+            d, c_ = 0.0, 0.0
+            for k in range(K + 1):
+                d += s_acc[g * (K + 1) + k]
+                c_ += s_acc[g * (K + 1) + k] * s_paid[g * (K + 1) + k]
+            da[g], gen_cash[g] = d, c_
+        ren_acc, ren_paid = s_acc[S - 2], s_paid[S - 2]
+        sold, sold_paid = s_acc[S - 1], s_paid[S - 1]
+        n_bg = p.bg_shares.shape[0]
+        bought, bg_mw = d_acc[n_bg], 0.0
+        for b in range(n_bg):
+            bg_mw += d_acc[b]
+        # --- real time: the coalition's reserve is called, members are metered, the
+        # system's imbalance is balanced in merit order
+        act = cl.activation_share(hour, e, ren_acc, award)
+        act_req = award[G] * act
         act_c, metered, curt_m, consumption, own_ren, discharge = mb.realise_row(
             batt, dis_max, flex, hour.load[e], hour.ren[e], state.soc[e], state.debt[e], mp,
             act_req, out.net[e], out.soc[e], out.debt[e])  # fmt: skip
         act_short = max(act_req - act_c, 0.0)
         position = bought - sold
         imbalance = metered - (position + hour.ppa[e] - act_c)
+        a_g = np.empty(G)
+        imb_price, system, shed, excess, ren_bal, ren_del, ren_dev, bg_dev = cl.real_time_phase(
+            p, fp, e, hour, sq, sp, s_acc, ulim, award, K, price, act_c, imbalance, da,
+            a_g)  # fmt: skip
+        for g in range(G):
+            out.dispatch[e, g] = da[g] + a_g[g]
         capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out)
+        unserved += shed
         scarce = price >= p.scarcity_share * p.cap or unserved > 1e-9 or res_short > 1e-9
         # --- settlement (DESIGN §7), allocation, counterfactual and rewards
-        st.settle_spot(cs, en, col, out.dispatch[e], gen_cash, ren_mw, ren_paid, sold,
-                       sold_paid, bought, buyer, bg_mw)  # fmt: skip
-        st.settle_balancing(cs, en, col, award, hour.act[e], act_c, price)
-        st.settle_imbalance(cs, en, col, imbalance, price, p.imb_spread, p.floor, p.cap)
+        st.settle_spot(cs, en, col, da, gen_cash, ren_acc, ren_paid, sold, sold_paid, bought,
+                       buyer, bg_mw)  # fmt: skip
+        st.settle_balancing(cs, en, col, a_g, ren_bal, act_c, imb_price)
+        st.settle_imbalance(cs, en, col, imbalance, bg_dev - shed, ren_dev, imb_price)
         imports = max(metered, 0.0)
-        cons_total = max(bg_mw + imports, 1e-12)
-        bg_share, co_share = bg_mw / cons_total, imports / cons_total
+        bg_cons = bg_mw + bg_dev - shed
+        cons_total = max(bg_cons + imports, 1e-12)
+        bg_share, co_share = bg_cons / cons_total, imports / cons_total
         st.settle_reserve(cs, out.reserve_mw[e], col, award, res_price, act_short, p.pen_res,
                           co_share, bg_share)  # fmt: skip
         committed = st.settle_capacity(
@@ -365,21 +349,28 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
         alloc = np.empty(N)
         allocate_row(result, out.net[e], price, p.network + p.taxes, p.alloc_rule, perms, alloc)
         st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
-        mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, hour.retail,
+        retail = price + p.retail_adder if p.retail_dynamic else hour.retail
+        mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, retail,
                               p.feed_in, out.cf_soc[e], out.bill[e])  # fmt: skip
         saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode, p.reward_mix,
                                               out.saving[e], out.r_members[e])  # fmt: skip
         # --- accounting
-        accounting_phase(p, fp, e, hour, award, price, ren_mw, position, imports, own_ren,
-                         consumption, bg_mw, out)  # fmt: skip
+        accounting_phase(p, fp, e, hour, award, price, ren_del, position, imports, own_ren,
+                         consumption, bg_cons, out)  # fmt: skip
         info[I_PRICE], info[I_RES_PRICE], info[I_CAP_PRICE] = price, res_price, out.cap_price[e]
         info[I_REQ], info[I_RES_SHORT], info[I_UNSERVED] = req, res_short, unserved
-        info[I_CURT] = (hour.sys_ren[e] - ren_mw) + curt_m
+        info[I_CURT] = (hour.sys_ren[e] - ren_del) + curt_m
         info[I_SCARCITY] = 1.0 if scarce else 0.0
         info[I_POSITION], info[I_METERED], info[I_IMBALANCE] = position, metered, imbalance
-        info[I_ACT], info[I_NOT_DELIVERED] = hour.act[e], act_short
+        info[I_ACT], info[I_NOT_DELIVERED] = act, act_short
         info[I_SAVING], info[I_CF_BILL], info[I_RESULT] = saving_sum, bill_sum, result
         info[I_PROJECTED], info[I_CAP_COMMITTED] = projected, committed
+        info[I_IMB_PRICE], info[I_SYS_IMB], info[I_SHED] = imb_price, system, shed
+        gen = 0.0
+        for g in range(G):
+            gen += out.dispatch[e, g]
+        info[I_GEN], info[I_REN_DEL], info[I_BG_CONS] = gen, ren_del, bg_cons
+        info[I_PPA], info[I_EXCESS] = hour.ppa[e], excess
 
 
 def compiled(py_func, name: str, parallel: bool):
@@ -401,7 +392,8 @@ def _rules_digest() -> str:
     """
     names = ("envs.actors.fleet", "envs.actors.members", "envs.actors.coalition",
              "envs.market.settlement", "envs.market.allocation", "envs.market.capacity",
-             "envs.market.reserve", "envs.market.spot")  # fmt: skip
+             "envs.market.reserve", "envs.market.spot", "envs.market.balancing",
+             "envs.market.cooptimise", "envs.sim.clearing")  # fmt: skip
     h = hashlib.sha256()
     for name in names:
         h.update(Path(sys.modules[name].__file__).read_bytes())

@@ -1,0 +1,213 @@
+"""Real-time balancing: the system's deviation is covered by activated balancing energy.
+
+Dims: E envs, S balancing blocks, U units. MW for one delivery hour (= MWh), EUR/MWh.
+
+After the day-ahead clearing, the hour is delivered: the background load and the
+system renewables deviate from their forecasts and the coalition deviates from its
+position. The transmission system operator (TSO) covers the sum of those deviations,
+the *system imbalance* (+ = the system is short), by activating balancing energy:
+
+- **Upward** (system short): the blocks left unaccepted in the day-ahead (each unit's
+  remaining tranches, the headroom held as reserve included, and renewables available
+  beyond their accepted forecast) are activated in ascending order of their energy
+  offer, each within its own room and its unit's room (capacity after withholding and
+  ramp, less what it already delivers). Blocks tied at the marginal price share the
+  activated volume pro rata (the EUPHEMIA rule, as in :mod:`envs.market.spot`). Load is
+  shed only when every upward block is exhausted.
+- **Downward** (system long): accepted blocks are decremented in descending order of
+  their offer (the dearest first; must-run last), the same pro-rata rule at the margin.
+
+The **imbalance price** is the offer price of the marginal activated block (single
+marginal pricing, as the European balancing platforms PICASSO and MARI price
+activated energy and as single imbalance pricing passes it to every balance-responsible
+party: ENTSO-E Imbalance Settlement Harmonisation Methodology, ACER Decision 18/2020,
+Art. 9). It is the cap when load is shed and the floor when nothing can be decremented;
+with no imbalance it is the day-ahead price. Every activated MWh is paid, and every
+deviation charged, at that one price, so with no load shed the TSO's cash nets to zero.
+
+Stated once, as the compiled :func:`balance_row` (one env, called by the simulator's
+step); :func:`balance` is its batched public wrapper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+_EPS = 1e-9
+
+__all__ = ["BalancingResult", "balance", "balance_row"]
+
+
+@dataclass(frozen=True, slots=True)
+class BalancingResult:
+    """Outcome of one hour's balancing.
+
+    Attributes:
+        price_eur_per_mwh: (E,) imbalance price.
+        activated_mw: (E, S) signed activation of each block (+ up, - down).
+        shed_mw: (E,) load shed because upward energy ran out.
+        excess_mw: (E,) surplus that no block could absorb (recorded, never hidden).
+    """
+
+    price_eur_per_mwh: F64
+    activated_mw: F64
+    shed_mw: F64
+    excess_mw: F64
+
+
+@njit(cache=True)
+def _merit_fill(need, q, p, unit, room, ascending, out):
+    """Fill ``need`` MW from blocks (q, p) in price order, each within its unit's
+    ``room`` (U,) (unit -1 = no unit limit); ties share pro rata by water-filling.
+    Writes ``out`` (S,) (>= 0), updates ``room``; returns (filled MW, marginal price)."""
+    n = q.shape[0]
+    key = p if ascending else -p
+    order = np.argsort(key, kind="mergesort")
+    filled = 0.0
+    marginal = np.nan
+    for j in range(n):
+        out[j] = 0.0
+    i = 0
+    while i < n and need - filled > _EPS:
+        # The group of blocks tied at this price.
+        k = i
+        while k < n and key[order[k]] == key[order[i]]:
+            k += 1
+        left = need - filled
+        # Water-fill the group: offered share for each, within its and its unit's room.
+        for _ in range(k - i + 1):
+            total = 0.0
+            for jj in range(i, k):
+                j = order[jj]
+                cap_j = q[j] - out[j]
+                if unit[j] >= 0:
+                    cap_j = min(cap_j, room[unit[j]])
+                if cap_j > _EPS:
+                    total += q[j]
+            if total <= 0.0 or left <= _EPS:
+                break
+            given = 0.0
+            for jj in range(i, k):
+                j = order[jj]
+                cap_j = q[j] - out[j]
+                if unit[j] >= 0:
+                    cap_j = min(cap_j, room[unit[j]])
+                if cap_j > _EPS:
+                    x = min(left * q[j] / total, cap_j)
+                    out[j] += x
+                    if unit[j] >= 0:
+                        room[unit[j]] -= x
+                    given += x
+            left -= given
+            filled += given
+            if given > 0.0:
+                marginal = p[order[i]]
+            if given <= _EPS:
+                break
+        i = k
+    return filled, marginal
+
+
+@njit(cache=True)
+def balance_row(imbalance, up_q, up_p, dn_q, dn_p, unit, room, floor, cap, da_price, act):
+    """Activate balancing energy for one env's system imbalance (the module's rules).
+
+    Args:
+        imbalance: system imbalance, MW (+ = short: upward energy needed).
+        up_q, up_p: (S,) upward energy available from each block, MW, and its offer, EUR/MWh.
+        dn_q, dn_p: (S,) downward energy each block can give back (its accepted MW) and
+            its offer, EUR/MWh.
+        unit: (S,) int64 unit of each block (-1: none); room: (U,) each unit's upward
+            room, MW (read only; a copy is used).
+        floor, cap: price floor and cap, EUR/MWh; da_price: the day-ahead price.
+        act: output, (S,) signed activation of each block, MW.
+
+    Returns:
+        (imbalance price EUR/MWh, load shed MW, surplus not absorbed MW).
+    """
+    n = up_q.shape[0]
+    r = room.copy()
+    tmp = np.empty(n)
+    shed = 0.0
+    excess = 0.0
+    price = da_price
+    if imbalance > _EPS:
+        filled, marginal = _merit_fill(imbalance, up_q, up_p, unit, r, True, tmp)
+        for j in range(n):
+            act[j] = tmp[j]
+        if np.isfinite(marginal):
+            price = marginal
+        shed = max(imbalance - filled, 0.0)
+        if shed > _EPS:
+            price = cap
+    elif imbalance < -_EPS:
+        big = np.full(r.shape[0], np.inf)  # decrements are limited by the blocks alone
+        filled, marginal = _merit_fill(-imbalance, dn_q, dn_p, unit, big, False, tmp)
+        for j in range(n):
+            act[j] = -tmp[j]
+        if np.isfinite(marginal):
+            price = marginal
+        excess = max(-imbalance - filled, 0.0)
+        if excess > _EPS:
+            price = floor
+    else:
+        for j in range(n):
+            act[j] = 0.0
+    return min(max(price, floor), cap), shed, excess
+
+
+@njit(cache=True)
+def _balance_batch(imb, up_q, up_p, dn_q, dn_p, unit, room, floor, cap, da, act, out):
+    for e in range(imb.shape[0]):
+        out[e] = balance_row(imb[e], up_q[e], up_p[e], dn_q[e], dn_p[e], unit, room[e], floor,
+                             cap, da[e], act[e])  # fmt: skip
+
+
+def balance(
+    imbalance_mw: F64,
+    up_q_mw: F64,
+    up_p_eur_per_mwh: F64,
+    down_q_mw: F64,
+    down_p_eur_per_mwh: F64,
+    *,
+    unit: NDArray[np.int64],
+    unit_room_mw: F64,
+    day_ahead_price_eur_per_mwh: F64,
+    price_floor_eur_per_mwh: float,
+    price_cap_eur_per_mwh: float,
+) -> BalancingResult:
+    """Balance a batch of hours (the rules in the module docstring).
+
+    Args:
+        imbalance_mw: (E,) system imbalance (+ short).
+        up_q_mw, up_p_eur_per_mwh, down_q_mw, down_p_eur_per_mwh: (E, S) blocks.
+        unit: (S,) unit index of each block (-1 none); unit_room_mw: (E, U) upward room.
+        day_ahead_price_eur_per_mwh: (E,) the price when the system is balanced.
+
+    Example (30 MW short; a unit with 20 MW left at 60 and 40 MW at 80 EUR/MWh: the
+    80 EUR block is marginal):
+
+    >>> import numpy as np
+    >>> r = balance(np.array([30.0]), np.array([[20.0, 40.0]]), np.array([[60.0, 80.0]]),
+    ...             np.zeros((1, 2)), np.array([[60.0, 80.0]]), unit=np.array([0, 0]),
+    ...             unit_room_mw=np.array([[100.0]]), day_ahead_price_eur_per_mwh=np.array([50.0]),
+    ...             price_floor_eur_per_mwh=-500.0, price_cap_eur_per_mwh=3000.0)
+    >>> float(r.price_eur_per_mwh[0]), r.activated_mw.tolist(), float(r.shed_mw[0])
+    (80.0, [[20.0, 10.0]], 0.0)
+    """
+    c = np.ascontiguousarray
+    up_q = c(up_q_mw, dtype=np.float64)
+    e = up_q.shape[0]
+    act, out = np.empty_like(up_q), np.empty((e, 3))
+    _balance_batch(c(imbalance_mw, dtype=np.float64), up_q, c(up_p_eur_per_mwh, dtype=np.float64),
+                   c(down_q_mw, dtype=np.float64), c(down_p_eur_per_mwh, dtype=np.float64),
+                   c(unit, dtype=np.int64), c(unit_room_mw, dtype=np.float64),
+                   float(price_floor_eur_per_mwh), float(price_cap_eur_per_mwh),
+                   c(day_ahead_price_eur_per_mwh, dtype=np.float64), act, out)  # fmt: skip
+    return BalancingResult(price_eur_per_mwh=out[:, 0], activated_mw=act, shed_mw=out[:, 1],
+                           excess_mw=out[:, 2])  # fmt: skip

@@ -1,0 +1,181 @@
+"""The step's day-ahead clearing and real-time balancing phases (one env each, compiled).
+
+Dims: G generators, K tranches, S = G * (K + 1) + 2 energy supply blocks (unit g's
+tranche k at g * (K + 1) + k, tranche 0 must-run; then the system renewables, then the
+coalition's sale), B background demand blocks + 1 (the coalition's purchase last).
+MW (= MWh per hourly step), EUR/MWh, reserve EUR/MW per hour.
+
+Day-ahead (DESIGN §3 step 3): energy and upward reserve are co-optimised by default
+(:func:`envs.market.cooptimise.clear_joint_row`: each unit's energy and reserve share
+its capacity after withholding and its ramp; both prices are the LP's shadow prices), or
+cleared in sequence (``reserve.clearing: sequential``, the European order: the reserve
+auction first, each unit pricing into its reserve offer the energy margin it expects to
+forgo at its price forecast, then the spot market on what is left). The background
+demand bids its *forecast*; the system renewables offer their forecast.
+
+Real time (DESIGN §3 step 4): the background load and the renewables deviate from their
+forecasts and the coalition from its position. The coalition's reserve is called pro rata
+to its share of the reserve held when the exogenous deviation is short
+(:func:`activation_share`); everything else is covered by activating the fleet's and the
+renewables' balancing energy in merit order (:func:`envs.market.balancing.balance_row`),
+which sets the single imbalance price. Load shedding falls on the background load, and
+only when every upward block is exhausted. Energy is conserved: generation + renewables
+delivered + PPA delivery = background consumption + the members' metered net import.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from envs.actors import fleet as fl
+from envs.market.balancing import balance_row
+from envs.market.cooptimise import clear_joint_row
+from envs.market.reserve import clear_reserve_row
+from envs.market.spot import clear_spot_row
+
+
+@njit(cache=True)
+def unit_limits_row(fp, bids, e, prev_dispatch, ulim):
+    """Each unit's shared energy + reserve limit this hour, MW (G,): its capacity after
+    withholding and its ramp-up limit, never below its must-run output."""
+    for g in range(fp.capacity_mw.shape[0]):
+        upper = min(fp.capacity_mw[g] * (1.0 - bids.withhold[e, g]),
+                    prev_dispatch[g] + fp.ramp_mw_per_h[g])  # fmt: skip
+        ulim[g] = max(upper, 0.0)
+
+
+@njit(cache=True)
+def day_ahead_phase(p, fp, bids, e, hour, prev, q_spot, p_spot, res_q, res_p,
+                    sq, sp, s_acc, s_paid, ulim, award, d_acc):  # fmt: skip
+    """Clear one env's energy and reserve for the hour (the module's rules).
+
+    Fills the supply blocks ``sq, sp`` (S,) with what was offered, ``s_acc`` with what was
+    accepted and ``s_paid`` with the price paid to each (EUR/MWh), ``ulim`` (G,) with the
+    units' shared limits, ``award`` (G + 1,) with the reserve awards (the coalition last)
+    and ``d_acc`` (B + 1,) with the accepted demand.
+
+    Returns:
+        (energy price, buyers' price, background unserved MW, reserve price, reserve
+        shortfall MW, reserve requirement MW).
+    """
+    g_n, s_n = ulim.shape[0], sq.shape[0]
+    k_n, n_bg = bids.markup.shape[2], p.bg_shares.shape[0]
+    unit_limits_row(fp, bids, e, prev, ulim)
+    dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
+    for b in range(n_bg):
+        dq[b] = hour.fc_load0[e] * p.bg_shares[b]
+        dp[b] = p.bg_prices[b]
+    dq[n_bg], dp[n_bg] = max(q_spot, 0.0), p_spot
+    req = 0.0
+    rq, rp = np.zeros(g_n + 1), np.zeros(g_n + 1)
+    if p.reserve_on:
+        req = p.res_share_load * hour.fc_load0[e] + p.res_share_ren * hour.fc_ren0[e]
+        # Sequential bidders price in the margin they forgo at their price forecast.
+        opp = -np.inf if p.cooptimise else hour.price_fc[e]
+        fl.reserve_offers_row(fp, bids, e, prev, opp, rq, rp)
+        rq[g_n], rp[g_n] = res_q, res_p
+    for i in range(g_n + 1):
+        award[i] = 0.0
+    res_price, res_short = 0.0, 0.0
+    if p.reserve_on and p.cooptimise:
+        fl.energy_offers_row(fp, bids, e, prev, award, p.floor, sq, sp)
+        sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renew_offer
+        sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
+        rdq, rdp, rd_acc = np.full(1, req), np.full(1, p.res_scarcity), np.empty(1)
+        price, res_price, res_short, _, _ = clear_joint_row(
+            sq, sp, p.blk_unit, rq, rp, p.res_unit, ulim, dq, dp, rdq, rdp, p.floor, p.cap,
+            p.res_scarcity, s_acc, award, d_acc, rd_acc)  # fmt: skip
+    else:
+        if p.reserve_on:
+            res_price, res_short = clear_reserve_row(rq, rp, req, p.res_scarcity, award)
+        fl.energy_offers_row(fp, bids, e, prev, award, p.floor, sq, sp)
+        sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renew_offer
+        sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
+        price, _, _ = clear_spot_row(sq, sp, dq, dp, p.floor, p.cap, False, s_acc, d_acc, s_paid)
+    # Payments: the clearing price, or each accepted block's own offer under pay-as-bid;
+    # buyers then pay what sellers receive on average, so the market pays out what it takes.
+    paid, traded = 0.0, 0.0
+    for j in range(s_n):
+        own = min(max(sp[j], p.floor), p.cap)
+        s_paid[j] = own if (p.pay_as_bid and s_acc[j] > 0.0) else price
+        paid += s_acc[j] * s_paid[j]
+        traded += s_acc[j]
+    buyer = paid / traded if (p.pay_as_bid and traded > 1e-9) else price
+    unserved = 0.0
+    for b in range(n_bg):
+        if dp[b] >= p.cap:
+            unserved += dq[b] - d_acc[b]
+    return price, buyer, max(unserved, 0.0), res_price, res_short, req
+
+
+@njit(cache=True)
+def activation_share(hour, e, ren_acc, award):
+    """Share of every reserve award called this hour: the exogenous real-time deviation
+    (background load over its forecast, renewables under what they sold) over the reserve
+    held, within [0, 1] (reserve is called pro rata to awards, DESIGN §3 step 4)."""
+    held = 0.0
+    for i in range(award.shape[0]):
+        held += award[i]
+    dev = (hour.sys_load[e] - hour.fc_load0[e]) + (ren_acc - hour.sys_ren[e])
+    if held <= 1e-9 or dev <= 0.0:
+        return 0.0
+    return min(dev / held, 1.0)
+
+
+@njit(cache=True)
+def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_c, imb_c,
+                    dispatch, a_g):  # fmt: skip
+    """Balance one env's hour: the system imbalance after the coalition's activation is
+    covered by the fleet's and renewables' balancing energy in merit order.
+
+    Args:
+        sq, sp, s_acc: (S,) the day-ahead blocks and what they delivered.
+        ulim: (G,) units' shared limits; award: (G + 1,) reserve awards (coalition last).
+        k_n: tranches per unit; price: day-ahead price; act_c: activation the coalition
+            delivered, MW; imb_c: its imbalance, MW (+ short).
+        dispatch: (G,) the day-ahead dispatch, MW (read).
+        a_g: output, (G,) each unit's balancing energy, MW (+ up, - down).
+
+    Returns:
+        (imbalance price EUR/MWh, system imbalance MW, load shed MW, surplus not absorbed
+        MW, renewables' balancing MW, renewables delivered MW, renewables' deviation MW,
+        background deviation MW).
+    """
+    g_n, s_n = ulim.shape[0], sq.shape[0]
+    n = s_n + g_n  # the day-ahead blocks, then each unit's reserve held outside them
+    up_q, up_p, dn_q, dn_p = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    unit, room = np.empty(n, np.int64), np.empty(g_n)
+    for j in range(s_n):
+        up_q[j] = max(sq[j] - s_acc[j], 0.0)
+        dn_q[j] = s_acc[j]
+        up_p[j] = min(max(sp[j], p.floor), p.cap)
+        dn_p[j] = up_p[j]
+        unit[j] = p.blk_unit[j]
+    for g in range(g_n):
+        room[g] = max(ulim[g] - dispatch[g], 0.0)
+        top = p.floor
+        for k in range(k_n + 1):
+            top = max(top, up_p[g * (k_n + 1) + k])
+        # Sequential clearing took the reserve out of the energy offer: it is offered
+        # here at the unit's dearest tranche; co-optimised blocks already hold it.
+        up_q[s_n + g] = 0.0 if p.cooptimise else award[g]
+        up_p[s_n + g], dn_q[s_n + g], dn_p[s_n + g], unit[s_n + g] = top, 0.0, top, g
+    ren_acc = s_acc[s_n - 2]
+    ren_del = min(ren_acc, hour.sys_ren[e])
+    up_q[s_n - 2] = max(hour.sys_ren[e] - ren_acc, 0.0)  # renewables beyond the forecast
+    dn_q[s_n - 2] = ren_del
+    up_q[s_n - 1], dn_q[s_n - 1] = 0.0, 0.0  # the coalition's sale: its members deviate
+    bg_dev = hour.sys_load[e] - hour.fc_load0[e]
+    ren_dev = ren_acc - ren_del
+    system = bg_dev + ren_dev + imb_c - act_c
+    act = np.empty(n)
+    imb_price, shed, excess = balance_row(system, up_q, up_p, dn_q, dn_p, unit, room, p.floor,
+                                          p.cap, price, act)  # fmt: skip
+    for g in range(g_n):
+        a = act[s_n + g]
+        for k in range(k_n + 1):
+            a += act[g * (k_n + 1) + k]
+        a_g[g] = a
+    ren_bal = act[s_n - 2]
+    return imb_price, system, shed, excess, ren_bal, ren_del + ren_bal, ren_dev, bg_dev

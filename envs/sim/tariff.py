@@ -1,0 +1,82 @@
+"""The retail tariff of the individual-actor counterfactual (DESIGN §3 step 5).
+
+A member acting alone buys from a retailer. In ``rehearsal`` mode (the default) the
+retailer's energy price covers what supplying that member costs in *this* scenario: the
+members' load-weighted day-ahead price plus the reserve and capacity costs per MWh of
+consumption, measured in a competitive rehearsal of the scenario (the fleet bids its
+marginal cost, the coalition bids its members' forecast net load as a price-taker; a
+fixed seed, independent of the episode's), plus the retailer's margin. So "saving against
+acting alone" measures what the coalition adds, not the spread between a fixed tariff
+and the scenario's wholesale price. ``fixed`` uses the configured energy price;
+``dynamic`` passes the hour's day-ahead price through (the step adds the margin).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from envs.config.scenario import ScenarioConfig
+
+#: Seed and batch of the rehearsal: fixed, so a scenario has one tariff.
+REHEARSAL_SEED = 20_261_129
+REHEARSAL_ENVS = 4
+
+
+def wholesale_cost(cfg: ScenarioConfig) -> dict[str, float]:
+    """Wholesale cost of supplying the members in a competitive rehearsal, EUR/MWh.
+
+    Returns:
+        ``energy`` (members' load-weighted day-ahead price), ``reserve`` and ``capacity``
+        (their costs per MWh of all consumption) and ``total``.
+    """
+    key = repr(cfg)  # the config holds dicts, so it is not hashable itself
+    if key not in _CACHE:
+        _CACHE[key] = _wholesale_cost(cfg)
+    return dict(_CACHE[key])
+
+
+_CACHE: dict[str, tuple[tuple[str, float], ...]] = {}
+
+
+def _wholesale_cost(cfg: ScenarioConfig) -> tuple[tuple[str, float], ...]:
+    from envs.sim import scripted
+    from envs.sim.core import MarketCore
+
+    rep = dataclasses.replace
+    rcfg = rep(
+        cfg,
+        tariff=rep(cfg.tariff, mode="fixed"),
+        fleet=rep(cfg.fleet, strategy="competitive", controlled=False),
+        members=rep(cfg.members, agents=False),
+    )
+    core = MarketCore(rcfg, REHEARSAL_ENVS, record_ledger=False)
+    core.reset(np.random.default_rng(REHEARSAL_SEED))
+    load = core.load[:, : core.T].sum(-1)
+    energy = reserve = capacity = consumption = 0.0
+    for t in range(core.T):
+        r = core.step(scripted.coalition_actions(core), None, None)
+        i = r.info
+        energy += float(np.sum(i["price_eur_per_mwh"] * load[:, t]))
+        reserve += float(np.sum(i["reserve_price_eur_per_mw"] * i["reserve_requirement_mw"]))
+        capacity += float(
+            np.sum(i["capacity_price_eur_per_mw_day"] / 24.0 * i["capacity_committed_mw"])
+        )
+        consumption += float(
+            np.sum(i["background_consumption_mwh"] + np.maximum(i["coalition_metered_mw"], 0.0))
+        )
+    e = energy / max(float(load.sum()), 1e-9)
+    r_, c_ = reserve / max(consumption, 1e-9), capacity / max(consumption, 1e-9)
+    return (("energy", e), ("reserve", r_), ("capacity", c_), ("total", e + r_ + c_))
+
+
+def energy_price(cfg: ScenarioConfig) -> float:
+    """The retail energy part of the counterfactual's tariff, EUR/MWh (before time-of-use
+    multipliers, network charges and taxes)."""
+    tf = cfg.tariff
+    if tf.mode == "fixed":
+        return float(tf.energy_eur_per_mwh)
+    if tf.mode == "dynamic":
+        return 0.0  # the step adds the hour's day-ahead price
+    return wholesale_cost(cfg)["total"] + tf.margin_eur_per_mwh
