@@ -65,7 +65,12 @@ class IncumbentStrategy(MarketPolicy):
         if not ids:
             return {}
         rsi = np.array([[observations[a][self.rsi_at] for a in ids]], dtype=np.float64)
-        bids = fl.scripted_bids(self.fleet_cfg, rsi, self.fleet_cfg.tranches)
+        strategic = None
+        if self.strategy == "withholding":
+            cols = [self.index[a] for a in ids]
+            w, m = self.env.core.strategic_withholding(self.fleet_cfg)
+            strategic = (w[:1, cols], m[:1, cols])
+        bids = fl.scripted_bids(self.fleet_cfg, rsi, self.fleet_cfg.tranches, strategic)
         acts = fl.encode_bid_params(bids, self.fleet_cfg, reserve=self.layout.reserve,
                                     capacity=self.layout.capacity,
                                     capacity_cap_eur_per_mw_day=self.cap_cap)[0]  # fmt: skip

@@ -108,19 +108,22 @@ def residual_supply_index(capacity_mw: F64, other_supply_mw: F64, demand_mw: F64
     return (total[:, None] - capacity_mw[None, :]) / np.maximum(demand_mw, 1e-9)[:, None]
 
 
-def scripted_bids(fleet_cfg: FleetConfig, rsi: F64, tranches: int) -> BidParams:
+def scripted_bids(
+    fleet_cfg: FleetConfig, rsi: F64, tranches: int, strategic: tuple[F64, F64] | None = None
+) -> BidParams:
     """Bids of the scripted strategy named by ``fleet_cfg.strategy``.
 
     - competitive: every tranche at marginal cost, all capacity offered;
     - markup: tranche k at marginal cost * (1 + markup * (k+1)/K);
-    - withholding: competitive unless pivotal (RSI below ``rsi_threshold``), then
-      ``withhold_fraction`` of capacity is withheld and the rest marked up by
-      ``pivotal_markup`` (the textbook exercise of unilateral market power).
+    - withholding: competitive, except the most pivotal unit, which withholds and marks
+      up what pays (``strategic``, from
+      :func:`envs.actors.withholding.profitable_withholding`).
 
     Args:
         fleet_cfg: the fleet section of the scenario.
-        rsi: (E, G) residual supply index of each unit.
+        rsi: (E, G) residual supply index of each unit (its shape sets the batch).
         tranches: K.
+        strategic: (withheld share, markup), (E, G) each, for ``withholding``.
     """
     shape = rsi.shape
     zeros = np.zeros(shape)
@@ -133,10 +136,10 @@ def scripted_bids(fleet_cfg: FleetConfig, rsi: F64, tranches: int) -> BidParams:
         markup_level = zeros + fleet_cfg.markup
         withhold = zeros
         markup = fleet_cfg.markup * np.broadcast_to(steps, (*shape, tranches))
-    else:  # withholding
-        pivotal = rsi < fleet_cfg.rsi_threshold
-        markup_level = np.where(pivotal, fleet_cfg.pivotal_markup, 0.0)
-        withhold = np.where(pivotal, fleet_cfg.withhold_fraction, 0.0)
+    else:  # withholding: the shares and markups chosen by envs.actors.withholding
+        if strategic is None:
+            raise ValueError("the withholding strategy needs the strategic (withhold, markup)")
+        withhold, markup_level = strategic
         markup = np.broadcast_to(markup_level[..., None], (*shape, tranches))
     return BidParams(
         markup=np.array(markup),

@@ -147,9 +147,16 @@ DEFAULT_FLEET: tuple[GeneratorConfig, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class FleetConfig:
-    """The incumbent fleet and its scripted strategy (DESIGN §4); markups are fractions."""
+    """The incumbent fleet and its scripted strategy (DESIGN §4); markups are fractions.
+
+    ``withholding``: the most pivotal unit withholds up to ``withhold_fraction`` and marks
+    up by up to ``pivotal_markup`` when that pays (:mod:`envs.actors.withholding`);
+    ``mitigation: three_pivotal`` caps the offers of units failing PJM's three pivotal
+    supplier test at cost + 10%.
+    """
 
     strategy: Literal["competitive", "markup", "withholding"] = "competitive"
+    mitigation: Literal["none", "three_pivotal"] = "none"
     controlled: bool = False
     tranches: int = bounded(3, ge=1, le=8)
     markup: float = bounded(0.15, ge=0)

@@ -21,13 +21,15 @@ from numpy.typing import NDArray
 from envs.actors import coalition as coalition_codec
 from envs.actors import fleet as fl
 from envs.actors.members import INITIAL_SOC, MemberArrays, MemberParams
-from envs.config.scenario import ScenarioConfig
+from envs.actors.withholding import mitigate, profitable_withholding, three_pivotal_fail
+from envs.config.scenario import FleetConfig, ScenarioConfig
 from envs.data.profiles import make_profiles
 from envs.errors import EpisodeOverError
 from envs.market import settlement as st
 from envs.sim import kernel as kn
 from envs.sim.forecast import forecast_of, lead_scale
 from envs.sim.ledger import Ledger
+from envs.sim.scripted import member_forecast_net
 from envs.sim.tariff import energy_price
 
 F64 = NDArray[np.float64]
@@ -365,6 +367,23 @@ class MarketCore:
         load, ren = self.system_forecast(t)
         return fl.residual_supply_index(self.fleet.capacity_mw, ren, load)
 
+    def system_demand(self) -> tuple[F64, F64]:
+        """This hour's forecast demand (background load and the members' net load less the
+        PPA's delivery) and system renewables, MW, (E,) each: what a strategic incumbent
+        expects to face."""
+        load, ren = self.system_forecast()
+        members = member_forecast_net(self).sum(-1) - self.ppa_mw[:, self.t]
+        return load + np.maximum(members, 0.0), ren
+
+    def strategic_withholding(self, fleet_cfg: FleetConfig) -> tuple[F64, F64]:
+        """Withheld shares and markups a pivotal unit finds profitable this hour, (E, G)
+        each (:func:`envs.actors.withholding.profitable_withholding`)."""
+        demand, ren = self.system_demand()
+        return profitable_withholding(
+            self.fleet, self.system_rsi(), demand, ren, threshold=fleet_cfg.rsi_threshold,
+            max_share=fleet_cfg.withhold_fraction, max_markup=fleet_cfg.pivotal_markup,
+            price_cap=self.cfg.spot.price_cap_eur_per_mwh)  # fmt: skip
+
     def is_capacity_auction(self, t: int | None = None) -> bool:
         """Whether the capacity auction clears at step t."""
         t = self.t if t is None else t
@@ -379,7 +398,8 @@ class MarketCore:
         once per batch size; withholding depends on this hour's residual supply index.
         """
         if self.cfg.fleet.strategy == "withholding":
-            return fl.scripted_bids(self.cfg.fleet, self.system_rsi(), self.K)
+            return fl.scripted_bids(self.cfg.fleet, self.system_rsi(), self.K,
+                                    self.strategic_withholding(self.cfg.fleet))  # fmt: skip
         if self._static_bids is None:
             ones = np.ones((self.E, self.G))
             self._static_bids = fl.scripted_bids(self.cfg.fleet, ones, self.K).contiguous()
@@ -425,6 +445,9 @@ class MarketCore:
                 capacity=lay.capacity,
                 capacity_cap_eur_per_mw_day=cfg.capacity.price_cap_eur_per_mw_day,
             )
+        if cfg.fleet.mitigation == "three_pivotal":
+            demand, ren = self.system_demand()
+            bids = mitigate(bids, three_pivotal_fail(self.fleet, demand, ren))
         auction = self.is_capacity_auction(t)
         if auction:
             period = cfg.capacity.period_h or self.T
