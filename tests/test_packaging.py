@@ -40,8 +40,9 @@ def test_the_environments_never_import_torch_sb3_or_tensorboard():
         ["-m", "evaluation.cfe", "--json"],
         ["-m", "evaluation.ppa", "--json"],
         ["-m", "evaluation.benchmark", "--json", "--quick", "--num-envs", "4", "--repeats", "1"],
+        ["-m", "evaluation.calibrate", "--json", "--scenarios=default", "--seeds=1", "--days=1"],
     ],
-    ids=["admm", "cfe", "ppa", "benchmark"],
+    ids=["admm", "cfe", "ppa", "benchmark", "calibrate"],
 )
 def test_json_commands_print_one_json_document_and_nothing_else(argv):
     # A fresh process each: HiGHS writes its banner once per process, from C, past

@@ -7,16 +7,19 @@ N members, H forecast hours, T episode hours.
 
 from envs.market.allocation import allocate
 from envs.market.capacity import CapacityResult, clear_capacity, vrr_price
+from envs.market.metrics import MarketPowerResult, market_power
 from envs.market.reserve import ReserveResult, clear_reserve
 from envs.market.spot import SpotResult, clear_spot
 
 __all__ = [
     "CapacityResult",
+    "MarketPowerResult",
     "ReserveResult",
     "SpotResult",
     "allocate",
     "clear_capacity",
     "clear_reserve",
     "clear_spot",
+    "market_power",
     "vrr_price",
 ]
