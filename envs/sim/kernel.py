@@ -30,6 +30,14 @@ from envs.actors.coalition import decode_row
 from envs.market import settlement as st
 from envs.market.allocation import ALLOCATION_RULES, allocate_row
 from envs.market.capacity import clear_capacity_row
+from envs.market.metrics import I_HHI as MP_HHI
+from envs.market.metrics import I_LERNER as MP_LERNER
+from envs.market.metrics import I_MARKUP_EW as MP_MARKUP_EW
+from envs.market.metrics import I_MARKUP_SETTER as MP_MARKUP_SETTER
+from envs.market.metrics import I_PIVOTAL as MP_PIVOTAL
+from envs.market.metrics import I_RSI as MP_RSI
+from envs.market.metrics import N_OUT as N_METRICS
+from envs.market.metrics import market_power_row
 from envs.sim import clearing as cl
 
 F64 = NDArray[np.float64]
@@ -71,6 +79,10 @@ INFO_KEYS: tuple[str, ...] = (
     "background_consumption_mwh",
     "ppa_delivery_mwh",
     "unabsorbed_surplus_mwh",
+    "markup_at_price_setter",
+    "markup_energy_weighted",
+    "pivotal_suppliers",
+    "hhi",
 )
 (
     I_PRICE,
@@ -105,6 +117,10 @@ INFO_KEYS: tuple[str, ...] = (
     I_BG_CONS,
     I_PPA,
     I_EXCESS,
+    I_MARKUP_SET,
+    I_MARKUP_EW,
+    I_PIVOTAL,
+    I_HHI,
 ) = range(len(INFO_KEYS))
 #: Outputs about the coalition (its own infos); the rest describe the market (every agent's).
 COALITION_INFO_KEYS: tuple[str, ...] = (
@@ -207,7 +223,7 @@ class Outputs(NamedTuple):
     bill: F64  # (E, N) EUR bill alone
     r_members: F64  # (E, N) EUR
     profit: F64  # (E, G) EUR
-    markup: F64  # (E, G) (price - cost) / cost of dispatched units
+    markup: F64  # (E, G) each unit's offer markup over marginal cost on what it sold
     net: F64  # (E, N) metered net import, MW
     info: F64  # (E, len(INFO_KEYS))
 
@@ -234,14 +250,15 @@ def capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out):
 
 
 @njit(cache=True)
-def accounting_phase(p, fp, e, hour, award, price, ren_mw, position, imports, own_ren,
-                     consumption, bg_mw, out):  # fmt: skip
-    """Emissions, CFE share, markups, Lerner and residual supply indices, welfare and the
-    incumbents' profit (DESIGN §4's metrics) into ``out``."""
+def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren, consumption,
+                     demand, bg_mw, out):  # fmt: skip
+    """Emissions, CFE share, market-power indices at the price-setting offer
+    (:func:`envs.market.metrics.market_power_row`), each unit's offer markup, welfare and
+    the incumbents' profit (DESIGN §3 step 7) into ``out``."""
     info, cs = out.info[e], out.cash[e]
+    g_n, k_n = fp.capacity_mw.shape[0], p.blk_unit.shape[0] // fp.capacity_mw.shape[0] - 1
     total_gen, emis, clean, gen_cost = ren_mw, 0.0, ren_mw, 0.0
-    mc_marg, ef_marg, cap_sum, max_cap = -np.inf, 0.0, 0.0, 0.0
-    for g in range(fp.capacity_mw.shape[0]):
+    for g in range(g_n):
         ge = out.dispatch[e, g]  # physical output: day-ahead dispatch + balancing
         total_gen += ge
         emis += fp.emission_t_per_mwh[g] * ge
@@ -252,27 +269,35 @@ def accounting_phase(p, fp, e, hour, award, price, ren_mw, position, imports, ow
         for m_ in range(cs.shape[0]):
             market_cash += cs[m_, g]
         out.profit[e, g] = market_cash - fp.marginal_cost_eur_per_mwh[g] * ge
-        if out.dispatch[e, g] > 1e-6:
-            mc = fp.marginal_cost_eur_per_mwh[g]
-            out.markup[e, g] = (price - mc) / max(mc, 1.0)
-            if mc > mc_marg:
-                mc_marg, ef_marg = mc, fp.emission_t_per_mwh[g]
-        else:
-            out.markup[e, g] = 0.0
-        cap_sum += fp.capacity_mw[g]
-        max_cap = max(max_cap, fp.capacity_mw[g])
-    if not np.isfinite(mc_marg):
-        mc_marg = 0.0
+    bp = np.empty(sp.shape[0])
+    for j in range(sp.shape[0]):
+        bp[j] = min(max(sp[j], p.floor), p.cap)
+    mc = fp.marginal_cost_eur_per_mwh
+    for g in range(g_n):  # the unit's own offer markup on what it sold (not its rent)
+        num, den = 0.0, 0.0
+        for k in range(k_n + 1):
+            j = g * (k_n + 1) + k
+            num += s_acc[j] * max(bp[j] - mc[g], 0.0)
+            den += s_acc[j] * mc[g]
+        out.markup[e, g] = num / den if den > 1e-9 else 0.0
+    mp_out = np.empty(N_METRICS)
+    market_power_row(price, bp, s_acc, p.blk_unit, mc, fp.capacity_mw, demand,
+                     hour.fc_ren0[e], mp_out)  # fmt: skip
+    # The marginal unit's emission factor: the costliest unit with output.
+    mc_marg, ef_marg = -np.inf, 0.0
+    for g in range(g_n):
+        if out.dispatch[e, g] > 1e-6 and mc[g] > mc_marg:
+            mc_marg, ef_marg = mc[g], fp.emission_t_per_mwh[g]
     avg_ef = emis / max(total_gen, 1e-9)
     cfe_share = clean / max(total_gen, 1e-9)
-    rsi_demand = max(hour.sys_load[e] + max(position, 0.0), 1e-9)
     info[I_EMIS] = emis
     info[I_COAL_EMIS] = imports * (ef_marg if p.emis_marginal else avg_ef)
     info[I_CFE] = min(
         1.0, (min(own_ren, consumption) + cfe_share * imports) / max(consumption, 1e-9)
     )
-    info[I_LERNER] = (price - mc_marg) / max(price, 1e-9) if price > 0.0 else 0.0
-    info[I_RSI] = (cap_sum - max_cap + hour.sys_ren[e]) / rsi_demand
+    info[I_LERNER], info[I_RSI] = mp_out[MP_LERNER], mp_out[MP_RSI]
+    info[I_MARKUP_SET], info[I_MARKUP_EW] = mp_out[MP_MARKUP_SETTER], mp_out[MP_MARKUP_EW]
+    info[I_PIVOTAL], info[I_HHI] = mp_out[MP_PIVOTAL], mp_out[MP_HHI]
     info[I_WELFARE] = bg_mw * p.cap - gen_cost
 
 
@@ -355,8 +380,9 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
         saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode, p.reward_mix,
                                               out.saving[e], out.r_members[e])  # fmt: skip
         # --- accounting
-        accounting_phase(p, fp, e, hour, award, price, ren_del, position, imports, own_ren,
-                         consumption, bg_cons, out)  # fmt: skip
+        accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_del, imports, own_ren,
+                         consumption, hour.fc_load0[e] + max(q_spot, 0.0), bg_cons,
+                         out)  # fmt: skip
         info[I_PRICE], info[I_RES_PRICE], info[I_CAP_PRICE] = price, res_price, out.cap_price[e]
         info[I_REQ], info[I_RES_SHORT], info[I_UNSERVED] = req, res_short, unserved
         info[I_CURT] = (hour.sys_ren[e] - ren_del) + curt_m
@@ -393,7 +419,7 @@ def _rules_digest() -> str:
     names = ("envs.actors.fleet", "envs.actors.members", "envs.actors.coalition",
              "envs.market.settlement", "envs.market.allocation", "envs.market.capacity",
              "envs.market.reserve", "envs.market.spot", "envs.market.balancing",
-             "envs.market.cooptimise", "envs.sim.clearing")  # fmt: skip
+             "envs.market.cooptimise", "envs.market.metrics", "envs.sim.clearing")  # fmt: skip
     h = hashlib.sha256()
     for name in names:
         h.update(Path(sys.modules[name].__file__).read_bytes())
