@@ -6,7 +6,13 @@ N members, H forecast hours, T episode hours.
 """
 
 from envs.market.allocation import allocate
-from envs.market.capacity import CapacityResult, clear_capacity, vrr_price
+from envs.market.capacity import (
+    CapacityResult,
+    VrrCurve,
+    assess_performance,
+    clear_capacity,
+    vrr_price,
+)
 from envs.market.reserve import ReserveResult, clear_reserve
 from envs.market.spot import SpotResult, clear_spot
 
@@ -14,7 +20,9 @@ __all__ = [
     "CapacityResult",
     "ReserveResult",
     "SpotResult",
+    "VrrCurve",
     "allocate",
+    "assess_performance",
     "clear_capacity",
     "clear_reserve",
     "clear_spot",
