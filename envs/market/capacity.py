@@ -95,8 +95,9 @@ def vrr_row(quantity, requirement, v):
         price = v.a_eur
     elif x <= v.b_share:
         price = v.a_eur + (v.b_eur - v.a_eur) * (x - v.a_share) / max(v.b_share - v.a_share, 1e-12)
-    elif x <= v.c_share:
-        price = v.b_eur + (v.c_eur - v.b_eur) * (x - v.b_share) / max(v.c_share - v.b_share, 1e-12)
+    elif x <= v.c_share * (1.0 + 1e-12):  # rounding of a sum cleared up to c stays on it
+        frac = min((x - v.b_share) / max(v.c_share - v.b_share, 1e-12), 1.0)
+        price = v.b_eur + (v.c_eur - v.b_eur) * frac
     else:
         price = 0.0  # the curve ends at point c
     return min(max(price, 0.0), v.cap_eur)
