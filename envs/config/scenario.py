@@ -84,27 +84,96 @@ class ReserveConfig:
         check_fields(self)
 
 
+#: ELCC class ratings by technology (PJM, 2025/2026 BRA ELCC class ratings, Manual 21A):
+#: nuclear 95 %, coal 84 %, gas combined cycle 79 %, gas combustion turbine 62 %, onshore
+#: wind 35 %, tracking solar 9 %. Units of a technology not listed use their own derating.
+DEFAULT_ELCC: dict[str, float] = {
+    "nuclear": 0.95,
+    "coal": 0.84,
+    "gas_cc": 0.79,
+    "gas_ct": 0.62,
+    "wind": 0.35,
+    "solar": 0.09,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class CapacityConfig:
-    """Capacity market with a VRR demand curve (DESIGN §3.3).
+    """Capacity market after PJM's RPM (DESIGN §3.3; rules in :mod:`envs.market.capacity`).
 
     ``period_h`` is the auction period (0 = once per episode), at most a leap year.
+
+    Sources of the defaults (stated from the documents named; check them against the
+    current tariff before calibrating to PJM):
+
+    - ``net_cone_eur_per_mw_day``: the order of PJM's RTO Net CONE for its combustion
+      turbine reference resource in the BRA planning parameters of 2022/23-2025/26 (about
+      USD 270/MW-day UCAP, Brattle's Fourth Quadrennial Review, 2018), at 1.08 USD/EUR:
+      EUR 250/MW-day.
+    - VRR points a/b/c (``point_*_share`` of the reliability requirement, ``point_*_net_cone``
+      multiples of Net CONE): PJM OATT Attachment DD §5.10(a) and Manual 18 §2.4 as revised
+      after the 2014 Triennial Review: a at IRM - 0.2 %, b at IRM + 2.9 %, c at IRM + 8.8 %
+      of the forecast peak, priced max(Gross CONE, 1.5 Net CONE), 0.75 Net CONE and 0;
+      as shares of the requirement at an IRM of 15.5 %: 0.998, 1.025, 1.076.
+    - ``price_cap_eur_per_mw_day``: point a's price, 1.5 Net CONE.
+    - ``reserve_margin``: requirement = (1 + margin) * forecast peak of all load. Offers are
+      accredited (UCAP/ELCC) MW, so the margin is PJM's Forecast Pool Requirement minus 1
+      (FPR = (1 + IRM) * the pool's average accreditation; about 0.94 for the 2025/26 BRA,
+      IRM 17.7 %), not the installed reserve margin itself.
+    - ``elcc``: technology -> ELCC class rating (:data:`DEFAULT_ELCC`); ``solar`` and
+      ``wind`` also rate members' PV and wind (0 where missing).
+    - ``storage_classes_h``/``storage_elcc``: PJM's 4/6/8/10-hour storage classes, 2025/26
+      BRA ratings 59/67/68/78 %.
+    - ``performance_assessment_hours``: the Non-Performance Charge Rate is Net CONE * 365 /
+      30 expected Performance Assessment Interval hours, EUR/MWh (Attachment DD §10A(e)).
+    - ``stop_loss_multiple``: a resource's charges in a delivery year are capped at 1.5 *
+      Net CONE * 365 per committed MW (Attachment DD §10A(e)), pro-rated to the episode.
     """
 
     enabled: bool = True
     period_h: int = bounded(0, ge=0, le=8784)
-    target_share_of_peak: float = bounded(1.15, gt=0)
-    price_cap_eur_per_mw_day: float = bounded(300.0, gt=0)
-    curve_lower: float = bounded(0.05, ge=0, lt=1)
-    curve_upper: float = bounded(0.10, gt=0)
-    battery_full_credit_h: float = bounded(4.0, gt=0)
-    solar_credit: float = bounded(0.1, ge=0, le=1)
-    wind_credit: float = bounded(0.15, ge=0, le=1)
-    performance_penalty_eur_per_mwh: float = bounded(3000.0, ge=0)
+    net_cone_eur_per_mw_day: float = bounded(250.0, gt=0)
+    reserve_margin: float = bounded(-0.06, gt=-1, le=1)
+    point_a_share: float = bounded(0.998, gt=0, le=2)
+    point_a_net_cone: float = bounded(1.5, ge=0)
+    point_b_share: float = bounded(1.025, gt=0, le=2)
+    point_b_net_cone: float = bounded(0.75, ge=0)
+    point_c_share: float = bounded(1.076, gt=0, le=2)
+    point_c_net_cone: float = bounded(0.0, ge=0)
+    price_cap_eur_per_mw_day: float = bounded(375.0, gt=0)
+    elcc: dict[str, float] = bounded(  # noqa: RUF009 - bounded returns a dataclasses.field
+        ge=0, le=1, default_factory=lambda: dict(DEFAULT_ELCC)
+    )
+    storage_classes_h: tuple[float, ...] = bounded((4.0, 6.0, 8.0, 10.0), gt=0, unit="h")
+    storage_elcc: tuple[float, ...] = bounded((0.59, 0.67, 0.68, 0.78), ge=0, le=1)
+    performance_assessment_hours: float = bounded(30.0, gt=0)
+    stop_loss_multiple: float = bounded(1.5, ge=0)
 
     def __post_init__(self) -> None:
-        """Check each field's type and bounds."""
+        """Check each field's type and bounds, the points in order, the storage classes."""
         check_fields(self)
+        shares = (self.point_a_share, self.point_b_share, self.point_c_share)
+        check(shares[0] <= shares[1] <= shares[2], "point_a_share", shares,
+              "point_a_share <= point_b_share <= point_c_share")  # fmt: skip
+        prices = (self.point_a_net_cone, self.point_b_net_cone, self.point_c_net_cone)
+        check(prices[0] >= prices[1] >= prices[2], "point_a_net_cone", prices,
+              "point_a_net_cone >= point_b_net_cone >= point_c_net_cone")  # fmt: skip
+        check(len(self.storage_classes_h) >= 1
+              and len(self.storage_classes_h) == len(self.storage_elcc), "storage_elcc",
+              self.storage_elcc, f"one rating per class of storage_classes_h="
+              f"{self.storage_classes_h}")  # fmt: skip
+        check(list(self.storage_classes_h) == sorted(set(self.storage_classes_h)),
+              "storage_classes_h", self.storage_classes_h, "strictly increasing durations")  # fmt: skip
+
+    @property
+    def non_performance_rate_eur_per_mwh(self) -> float:
+        """PJM's Non-Performance Charge Rate: Net CONE * 365 / expected PAI hours."""
+        return self.net_cone_eur_per_mw_day * 365.0 / self.performance_assessment_hours
+
+    @property
+    def stop_loss_eur_per_mw_year(self) -> float:
+        """A resource's largest charges per committed MW in a year, EUR/MW."""
+        return self.stop_loss_multiple * self.net_cone_eur_per_mw_day * 365.0
 
 
 @dataclass(frozen=True, slots=True)

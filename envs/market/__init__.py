@@ -6,7 +6,13 @@ N members, H forecast hours, T episode hours.
 """
 
 from envs.market.allocation import allocate
-from envs.market.capacity import CapacityResult, clear_capacity, vrr_price
+from envs.market.capacity import (
+    CapacityResult,
+    VrrCurve,
+    assess_performance,
+    clear_capacity,
+    vrr_price,
+)
 from envs.market.metrics import MarketPowerResult, market_power
 from envs.market.reserve import ReserveResult, clear_reserve
 from envs.market.spot import SpotResult, clear_spot
@@ -16,7 +22,9 @@ __all__ = [
     "MarketPowerResult",
     "ReserveResult",
     "SpotResult",
+    "VrrCurve",
     "allocate",
+    "assess_performance",
     "clear_capacity",
     "clear_reserve",
     "clear_spot",

@@ -18,6 +18,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from envs.market.capacity import performance_row
+
 F64 = NDArray[np.float64]
 
 #: Markets of the ledger, in column order of the flow matrices.
@@ -181,32 +183,54 @@ def settle_reserve(cs, rv, col, award, res_price, act_short, penalty, co_share, 
 
 
 @njit(cache=True)
-def settle_capacity(cs, cm, col, cap_g, cap_c, cap_price, dispatch, award, scarce,
-                    discharge, penalty, co_share, bg_share):  # fmt: skip
-    """Capacity: committed MW (``cap_g`` (G,), ``cap_c``) are paid ``cap_price / 24``
-    EUR/MW per hour, charged to consumers by consumption share; in scarcity hours a
-    commitment not delivered as energy or reserve pays ``penalty`` EUR/MWh.
+def settle_capacity(cs, cm, col, cap_g, cap_c, cap_price, dispatch, award, scarce, perf_c,
+                    load_mw, reserve_mw, rate, stop_loss, cum, cum_out, co_share,
+                    bg_share):  # fmt: skip
+    """Capacity (PJM RPM): committed MW (``cap_g`` (G,), ``cap_c``) are paid ``cap_price / 24``
+    EUR/MW per hour, charged to consumers by consumption share. A scarcity hour is a
+    Performance Assessment Interval (:func:`envs.market.capacity.performance_row`): each
+    unit delivers its energy ``dispatch`` plus reserve ``award`` ((G + 1,), coalition last),
+    the coalition ``perf_c`` MW; shortfalls against committed MW * balancing ratio pay
+    ``rate`` EUR/MWh up to ``stop_loss`` EUR per committed MW (``cum`` (G + 1,) EUR so far,
+    ``cum_out`` after this hour), and the charges are paid as bonuses to over-performers
+    (to consumers by share where nobody over-performs): the operator keeps nothing.
 
     Returns:
         Committed capacity, MW.
     """
+    g_n = cap_g.shape[0]
+    committed = np.empty(g_n + 1)
+    actual = np.empty(g_n + 1)
+    charge = np.zeros(g_n + 1)
+    bonus = np.zeros(g_n + 1)
+    for g in range(g_n):
+        committed[g] = cap_g[g]
+        actual[g] = dispatch[g] + award[g]
+    committed[g_n] = cap_c
+    actual[g_n] = perf_c
+    to_load = 0.0
+    if scarce:
+        _, _, to_load = performance_row(committed, actual, load_mw, reserve_mw, rate,
+                                        stop_loss, cum, charge, bonus)  # fmt: skip
     hourly = cap_price / 24.0
-    cap_total = cap_c * hourly
-    pen_g_total = 0.0
-    committed = cap_c
-    for g in range(cap_g.shape[0]):
-        cap_total += cap_g[g] * hourly
-        committed += cap_g[g]
-        perf = max(cap_g[g] - dispatch[g] - award[g], 0.0) if scarce else 0.0
-        pen_g_total += perf * penalty
+    cap_total = 0.0
+    for k in range(g_n + 1):
+        cap_total += committed[k] * hourly
+        cum_out[k] = cum[k] + charge[k]
+    for g in range(g_n):
         cm[M_CAPACITY, g] = cap_g[g]
-        cs[M_CAPACITY, g] = cap_g[g] * hourly - perf * penalty
-    perf_c = max(cap_c - (discharge + award[cap_g.shape[0]]), 0.0) if scarce else 0.0
+        cs[M_CAPACITY, g] = cap_g[g] * hourly - charge[g] + bonus[g]
+    # Consumers pay for capacity and, where nobody over-performed, get the charges back.
+    consumers = cap_total - to_load
     cm[M_CAPACITY, col.coalition] = cap_c
-    cs[M_CAPACITY, col.coalition] = cap_c * hourly - perf_c * penalty - co_share * cap_total
-    cs[M_CAPACITY, col.background] = -bg_share * cap_total
-    cs[M_CAPACITY, col.operator] = pen_g_total + perf_c * penalty
-    return committed
+    cs[M_CAPACITY, col.coalition] = (cap_c * hourly - charge[g_n] + bonus[g_n]
+                                     - co_share * consumers)  # fmt: skip
+    cs[M_CAPACITY, col.background] = -bg_share * consumers
+    cs[M_CAPACITY, col.operator] = 0.0
+    total = 0.0
+    for k in range(g_n + 1):
+        total += committed[k]
+    return total
 
 
 @njit(cache=True)

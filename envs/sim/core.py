@@ -25,6 +25,7 @@ from envs.actors.withholding import mitigate, profitable_withholding, three_pivo
 from envs.config.scenario import FleetConfig, ScenarioConfig
 from envs.data.profiles import make_profiles
 from envs.errors import EpisodeOverError
+from envs.market import capacity as cap_mkt
 from envs.market import settlement as st
 from envs.sim import kernel as kn
 from envs.sim.forecast import forecast_of, lead_scale
@@ -109,12 +110,20 @@ class MarketCore:
             m.battery_mwh, m.battery_mw, out=np.zeros(self.N), where=m.battery_mw > 0
         )
         cc = cfg.capacity
-        #: Coalition's derated (firm) capacity, MW: batteries by duration, PV and wind by credit.
+        # Accreditation by ELCC class (envs.market.capacity.accredit): the fleet's offers are
+        # its accredited MW, so the units' capacity-market derating is replaced by the class
+        # ratings of their technologies (their own derating where a technology has none).
+        gens = cfg.fleet.generators
+        self.fleet = self.fleet._replace(derating=cap_mkt.accredit(
+            tuple(g.technology for g in gens), np.ones(self.G), self.fleet.derating, cc.elcc))  # fmt: skip
+        #: Coalition's accredited capacity, MW: batteries by duration class, PV and wind by
+        #: their ELCC class ratings.
         self.coalition_firm_mw = float(
-            np.sum(m.battery_mw * np.minimum(1.0, duration / cc.battery_full_credit_h))
-            + cc.solar_credit * m.pv_mw.sum()
-            + cc.wind_credit * m.wind_mw.sum()
-        )
+            np.sum(m.battery_mw * cap_mkt.storage_rating(duration, cc.storage_classes_h,
+                                                         cc.storage_elcc))
+            + cc.elcc.get("solar", 0.0) * m.pv_mw.sum()
+            + cc.elcc.get("wind", 0.0) * m.wind_mw.sum()
+        )  # fmt: skip
         self.lead_scale = lead_scale(self.H)  # forecast error growth with lead (envs.sim.forecast)
         self.lead_scale32 = self.lead_scale.astype(np.float32)
         #: Reciprocals and static member features used by observations (0 where no device).
@@ -178,10 +187,9 @@ class MarketCore:
             res_share_ren=float(rc.requirement_share_of_renewables),
             res_scarcity=float(rc.scarcity_price_eur_per_mw),
             pen_res=float(rc.non_delivery_penalty_eur_per_mwh),
-            pen_perf=float(cc.performance_penalty_eur_per_mwh),
-            cap_cap=float(cc.price_cap_eur_per_mw_day),
-            c_lower=float(cc.curve_lower),
-            c_upper=float(cc.curve_upper),
+            vrr=cap_mkt.VrrCurve.of(cc),
+            npcr=float(cc.non_performance_rate_eur_per_mwh),
+            stop_loss=float(cc.stop_loss_eur_per_mw_year * self.T / 8760.0),
             network=float(tf.network_eur_per_mwh),
             taxes=float(tf.taxes_eur_per_mwh),
             discount=float(tf.community_discount),
@@ -233,7 +241,7 @@ class MarketCore:
             *self._flows,
             soc=np.empty((E, N)), cf_soc=np.empty((E, N)), debt=np.empty((E, N)),
             dispatch=np.empty((E, G)), cap_g=np.empty((E, G)), cap_c=np.empty(E),
-            cap_price=np.empty(E), saving=np.empty((E, N)), bill=np.empty((E, N)),
+            cap_price=np.empty(E), cap_charge=np.empty((E, G + 1)), saving=np.empty((E, N)), bill=np.empty((E, N)),
             r_members=np.empty((E, N)), profit=np.empty((E, G)), markup=np.empty((E, G)),
             net=np.empty((E, N)), info=np.empty((E, len(kn.INFO_KEYS))),
         )  # fmt: skip
@@ -253,7 +261,8 @@ class MarketCore:
             payback=t % 24 == 23,
         )  # fmt: skip
         state = kn.State(self.soc, self.cf_soc, self.debt, self.prev_dispatch,
-                         self.cap_award_g, self.cap_award_c, self.cap_price)  # fmt: skip
+                         self.cap_award_g, self.cap_award_c, self.cap_price,
+                         self.cap_charge)  # fmt: skip
         return (self._params, self.fleet, self._member_params, self.codec,
                 self._flow_cols, bids.contiguous(), hour, state,
                 c(coalition, dtype=np.float64), c(members, dtype=np.float64),
@@ -329,6 +338,8 @@ class MarketCore:
         self.cap_price = np.zeros(E)
         self.cap_award_g = np.zeros((E, self.G))
         self.cap_award_c = np.zeros(E)
+        #: (E, G + 1) non-performance charges so far this episode (coalition last), EUR.
+        self.cap_charge = np.zeros((E, self.G + 1))
         self.last_imbalance = np.zeros(E)
         self.last_saving = z.copy()
         self.t = 0
@@ -390,6 +401,17 @@ class MarketCore:
         period = self.cfg.capacity.period_h
         return self.layout.capacity and (t == 0 if period == 0 else t % period == 0)
 
+    def capacity_requirement(self, t: int | None = None) -> F64:
+        """Reliability requirement of the auction at step t, (E,) accredited MW:
+        (1 + reserve margin) * the forecast peak of all load, the background's and the
+        coalition's members' together (PJM RPM: the pool's 50/50 forecast peak times its
+        Forecast Pool Requirement). The forecast peak is the scenario's stated peaks (the
+        background's and each member's), not the largest realised hour: a week of noisy
+        hours peaks well above the 50/50 forecast the auction is held on."""
+        del t  # the forecast does not depend on the hour of the auction
+        peak = self.cfg.background.peak_load_mw + float(self.members.peak_load_mw.sum())
+        return np.full(self.E, (1.0 + self.cfg.capacity.reserve_margin) * peak)
+
     # ------------------------------------------------------------------ step
     def scripted_incumbent_bids(self) -> fl.BidParams:
         """Bids of the scenario's scripted strategy for this hour.
@@ -450,8 +472,7 @@ class MarketCore:
             bids = mitigate(bids, three_pivotal_fail(self.fleet, demand, ren))
         auction = self.is_capacity_auction(t)
         if auction:
-            period = cfg.capacity.period_h or self.T
-            target = cfg.capacity.target_share_of_peak * self.sys_load[:, t : t + period].max(-1)
+            target = self.capacity_requirement(t)
         else:
             target = self._zeros_e
         out = self._outputs()
@@ -464,6 +485,7 @@ class MarketCore:
         self.last_price = info["price_eur_per_mwh"]
         self.last_reserve_price = info["reserve_price_eur_per_mw"]
         self.cap_award_g, self.cap_award_c, self.cap_price = out.cap_g, out.cap_c, out.cap_price
+        self.cap_charge = out.cap_charge
         self.last_imbalance = info["coalition_imbalance_mwh"]
         self.last_saving = out.saving
         self.t = t + 1

@@ -29,7 +29,7 @@ from envs.actors import members as mb
 from envs.actors.coalition import decode_row
 from envs.market import settlement as st
 from envs.market.allocation import ALLOCATION_RULES, allocate_row
-from envs.market.capacity import clear_capacity_row
+from envs.market.capacity import VrrCurve, clear_capacity_row
 from envs.market.metrics import I_HHI as MP_HHI
 from envs.market.metrics import I_LERNER as MP_LERNER
 from envs.market.metrics import I_MARKUP_EW as MP_MARKUP_EW
@@ -150,10 +150,9 @@ class StepParams(NamedTuple):
     res_share_ren: float  # ... and per MW of forecast system renewables
     res_scarcity: float  # reserve scarcity price, EUR/MW per hour
     pen_res: float  # penalty on reserve activation not delivered
-    pen_perf: float  # capacity performance penalty
-    cap_cap: float  # capacity price cap, EUR/MW-day
-    c_lower: float  # VRR knees as fractions of the target
-    c_upper: float
+    vrr: VrrCurve  # the capacity market's VRR curve (EUR/MW-day)
+    npcr: float  # capacity Non-Performance Charge Rate
+    stop_loss: float  # a resource's largest charges per committed MW in the episode, EUR/MW
     network: float  # network charge on members' imports
     taxes: float
     discount: float  # community discount on netted network charges, share
@@ -203,6 +202,7 @@ class State(NamedTuple):
     cap_award_g: F64  # (E, G) capacity committed, MW
     cap_award_c: F64  # (E,)
     cap_price: F64  # (E,) EUR/MW-day
+    cap_charge: F64  # (E, G + 1) non-performance charges so far (coalition last), EUR
 
 
 class Outputs(NamedTuple):
@@ -219,6 +219,7 @@ class Outputs(NamedTuple):
     cap_g: F64
     cap_c: F64
     cap_price: F64
+    cap_charge: F64  # (E, G + 1) EUR
     saving: F64  # (E, N) EUR against acting alone
     bill: F64  # (E, N) EUR bill alone
     r_members: F64  # (E, N) EUR
@@ -238,8 +239,7 @@ def capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out):
         fl.capacity_offers_row(fp, bids, e, cq, cp)
         cq[g_n], cp[g_n] = cap_q, cap_p
         c_award = np.empty(g_n + 1)
-        price, _ = clear_capacity_row(cq, cp, hour.cap_target[e], p.cap_cap, p.c_lower,
-                                      p.c_upper, c_award)  # fmt: skip
+        price, _ = clear_capacity_row(cq, cp, hour.cap_target[e], p.vrr, c_award)
         out.cap_g[e, :] = c_award[:g_n]
         out.cap_c[e] = c_award[g_n]
         out.cap_price[e] = price
@@ -365,9 +365,13 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
         bg_share, co_share = bg_cons / cons_total, imports / cons_total
         st.settle_reserve(cs, out.reserve_mw[e], col, award, res_price, act_short, p.pen_res,
                           co_share, bg_share)  # fmt: skip
+        # Capacity Performance: the coalition delivers its members' PV and wind, battery
+        # discharge (activation included) and the reserve it holds but was not asked for.
+        perf_c = own_ren + discharge + max(award[G] - act_c, 0.0)
         committed = st.settle_capacity(
             cs, out.capacity_mw[e], col, out.cap_g[e], out.cap_c[e], out.cap_price[e],
-            out.dispatch[e], award, scarce, discharge, p.pen_perf, co_share, bg_share)  # fmt: skip
+            out.dispatch[e], award, scarce, perf_c, bg_cons + consumption, req, p.npcr,
+            p.stop_loss, state.cap_charge[e], out.cap_charge[e], co_share, bg_share)  # fmt: skip
         st.settle_network_ppa(cs, en, col, out.net[e], p.network, p.taxes, p.discount,
                               hour.ppa[e], p.ppa_price)  # fmt: skip
         result = st.coalition_result(cs, col)

@@ -110,44 +110,44 @@ def clear_reserve(
     return SimpleNamespace(price_eur_per_mw=price, award_mw=award, shortfall_mw=shortfall)
 
 
-def _knees(target_mw: F64, lower: float, upper: float) -> tuple[F64, F64]:
-    return target_mw * (1.0 - lower), target_mw * (1.0 + upper)
+def vrr_price(quantity_mw: F64, requirement_mw: F64, *, curve) -> F64:
+    """Oracle of :func:`envs.market.vrr_price` (same arguments and results): np.interp
+    through the points, flat left of a, zero right of c, clipped to the cap."""
+    v = curve
+    x = np.asarray(quantity_mw, float) / np.maximum(np.asarray(requirement_mw, float), 1e-300)
+    price = np.interp(x, [v.a_share, v.b_share, v.c_share], [v.a_eur, v.b_eur, v.c_eur])
+    price = np.where(x > v.c_share * (1.0 + 1e-12), 0.0, price)
+    price = np.clip(price, 0.0, v.cap_eur)
+    return np.where(np.asarray(requirement_mw) > 0.0, price, 0.0)
 
 
-def vrr_price(
-    quantity_mw: F64, target_mw: F64, *, cap_eur_per_mw_day: float, lower: float, upper: float
-) -> F64:
-    """Oracle of :func:`envs.market.vrr_price` (same arguments and results)."""
-    a, c = _knees(target_mw, lower, upper)
-    frac = np.clip((quantity_mw - a) / np.maximum(c - a, 1e-12), 0.0, 1.0)
-    return cap_eur_per_mw_day * (1.0 - frac)
-
-
-def clear_capacity(
-    offer_q_mw: F64,
-    offer_p_eur_per_mw_day: F64,
-    target_mw: F64,
-    *,
-    cap_eur_per_mw_day: float,
-    lower: float,
-    upper: float,
-) -> SimpleNamespace:
-    """Oracle of :func:`envs.market.clear_capacity` (same arguments and results)."""
-    cap = float(cap_eur_per_mw_day)
+def clear_capacity(offer_q_mw: F64, offer_p_eur_per_mw_day: F64, requirement_mw: F64, *,
+                   curve) -> SimpleNamespace:  # fmt: skip
+    """Oracle of :func:`envs.market.clear_capacity` (same arguments and results): each
+    offer is accepted up to the largest quantity where the curve pays its price, found by
+    bisection on the curve (not by inverting its segments)."""
+    v = curve
+    cap = float(v.cap_eur)
     price_in = np.minimum(np.maximum(offer_p_eur_per_mw_day, 0.0), cap)
     rows = np.arange(price_in.shape[0])[:, None]
     order = np.argsort(price_in, axis=-1, kind="stable")
     p = price_in[rows, order]
     q = offer_q_mw[rows, order]
-    a, c = _knees(target_mw, lower, upper)
-    # Inverse of the curve: the largest quantity at which the curve still pays p.
-    q_at_p = a[:, None] + (1.0 - p / max(cap, 1e-12)) * (c - a)[:, None]
+    req = np.asarray(requirement_mw, float)
+    lo = np.zeros_like(p)
+    hi = np.broadcast_to((v.c_share * req)[:, None], p.shape).copy()
+    ok_hi = vrr_price(hi, req[:, None], curve=v) >= p - 1e-12
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        pays = vrr_price(mid, req[:, None], curve=v) >= p - 1e-12
+        lo, hi = np.where(pays, mid, lo), np.where(pays, hi, mid)
+    q_at_p = np.where(ok_hi, v.c_share * req[:, None], lo)
+    q_at_p = np.where(vrr_price(np.zeros_like(p), req[:, None], curve=v) >= p - 1e-12, q_at_p, 0.0)
     start = np.cumsum(q, axis=-1) - q
     acc = np.clip(q_at_p - start, 0.0, q)
+    acc = np.where(req[:, None] > 0.0, acc, 0.0)
     cleared = acc.sum(axis=-1)
-    price = vrr_price(cleared, target_mw, cap_eur_per_mw_day=cap, lower=lower, upper=upper)
-    # No requirement: nothing is bought and no offer is worth paying for.
-    price = np.where(target_mw > 0.0, price, 0.0)
+    price = vrr_price(cleared, req, curve=v)
     award = np.empty_like(acc)
     award[rows, order] = acc
     return SimpleNamespace(price_eur_per_mw_day=price, award_mw=award, cleared_mw=cleared)

@@ -11,11 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from envs.market import allocate, clear_capacity, clear_reserve, clear_spot, vrr_price
+from envs.market import VrrCurve, allocate, clear_capacity, clear_reserve, clear_spot, vrr_price
 
 FLOOR, CAP = -500.0, 3000.0
 RES_CAP = 500.0
-CAP_CAP, LOWER, UPPER = 300.0, 0.05, 0.1
+CAP_CAP = 300.0
+# A three-segment VRR curve (points a/b/c of PJM's, in shares of the requirement).
+CURVE = VrrCurve(CAP_CAP, 0.95, CAP_CAP, 1.03, 150.0, 1.10, 0.0)
 TOL = 1e-6
 
 
@@ -66,7 +68,7 @@ def reserve(q, p, req):
 
 
 def capacity(q, p, target):
-    return clear_capacity(q, p, target, cap_eur_per_mw_day=CAP_CAP, lower=LOWER, upper=UPPER)
+    return clear_capacity(q, p, target, curve=CURVE)
 
 
 def _assert_merit(price: np.ndarray, q: np.ndarray, acc: np.ndarray, ascending: bool) -> None:
@@ -252,7 +254,7 @@ def test_capacity_award_within_offers_and_price_on_curve(book):
     np.testing.assert_allclose(r.cleared_mw, r.award_mw.sum(-1), atol=TOL)
     price = r.price_eur_per_mw_day
     assert np.all((price >= 0.0) & (price <= CAP_CAP))
-    expected = vrr_price(r.cleared_mw, target, cap_eur_per_mw_day=CAP_CAP, lower=LOWER, upper=UPPER)
+    expected = vrr_price(r.cleared_mw, target, curve=CURVE)
     np.testing.assert_allclose(price, expected, atol=TOL)
     pc = np.clip(p, 0.0, CAP_CAP)
     _assert_merit(pc, q, r.award_mw, ascending=True)

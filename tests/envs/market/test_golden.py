@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from envs.actors import fleet as fl
-from envs.market import clear_capacity, clear_reserve, clear_spot, vrr_price
+from envs.market import VrrCurve, clear_capacity, clear_reserve, clear_spot, vrr_price
 
 FLOOR, CAP = -500.0, 3000.0
 
@@ -185,7 +185,8 @@ def test_golden_reserve_scarcity_price():
 
 
 # -------------------------------------------------------------------- capacity
-VRR = {"cap_eur_per_mw_day": 300.0, "lower": 0.05, "upper": 0.1}
+# The two-segment curve of these examples as points a/b/c (b on the line a-c).
+VRR = {"curve": VrrCurve(300.0, 0.95, 300.0, 1.025, 150.0, 1.10, 0.0)}
 
 
 def test_golden_capacity_auction_partly_accepted_offer_sets_price():

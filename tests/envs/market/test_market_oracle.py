@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envs.market import allocate, clear_capacity, clear_reserve, clear_spot, vrr_price
+from envs.market import VrrCurve, allocate, clear_capacity, clear_reserve, clear_spot, vrr_price
 from envs.market.allocation import ALLOCATION_RULES
 from tests.envs.market import market_oracle as oracle
 
@@ -54,7 +54,7 @@ def test_clear_reserve_and_capacity_equal_the_oracle(n, seed):
     np.testing.assert_allclose(got.award_mw, ref.award_mw, atol=1e-9)
     np.testing.assert_allclose(got.price_eur_per_mw, ref.price_eur_per_mw)
     np.testing.assert_allclose(got.shortfall_mw, ref.shortfall_mw, atol=1e-9)
-    kw = dict(cap_eur_per_mw_day=300.0, lower=0.05, upper=0.1)
+    kw = dict(curve=VrrCurve(300.0, 0.95, 280.0, 1.03, 150.0, 1.10, 20.0))
     got_c = clear_capacity(q, p * 20, target, **kw)
     ref_c = oracle.clear_capacity(q, p * 20, target, **kw)
     np.testing.assert_allclose(got_c.award_mw, ref_c.award_mw, atol=1e-9)
