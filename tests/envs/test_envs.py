@@ -192,6 +192,17 @@ def _check_step_invariants(env: Any, infos: dict) -> None:
     assert market["price_eur_per_mwh"] <= cfg.spot.price_cap_eur_per_mwh
     assert 0.0 <= market["reserve_price_eur_per_mw"] <= cfg.reserve.scarcity_price_eur_per_mw
     assert 0.0 <= market["capacity_price_eur_per_mw_day"] <= cfg.capacity.price_cap_eur_per_mw_day
+    assert cfg.spot.price_floor_eur_per_mwh <= market["imbalance_price_eur_per_mwh"]
+    assert market["imbalance_price_eur_per_mwh"] <= cfg.spot.price_cap_eur_per_mwh
+    # Physical energy balance (DESIGN §3 step 4): injections = withdrawals, no energy from
+    # the operator: generation + renewables delivered + the PPA's delivery = background
+    # consumption + the members' metered net import (exports negative), to 1e-9 MWh.
+    injected = (market["generation_mwh"] + market["renewables_delivered_mwh"]
+                + market["ppa_delivery_mwh"])  # fmt: skip
+    withdrawn = market["background_consumption_mwh"] + infos["coalition"]["coalition_metered_mw"]
+    assert injected == pytest.approx(withdrawn, abs=1e-9, rel=1e-12)
+    assert market["unabsorbed_surplus_mwh"] == 0.0
+    assert market["load_shed_mwh"] <= market["unserved_energy_mwh"] + 1e-12
 
 
 def _check_ledger(env: Any) -> None:
@@ -205,6 +216,9 @@ def _check_ledger(env: Any) -> None:
     # Per step and market, cash and energy each sum to zero over participants.
     assert np.all(np.abs(scale["cash_eur"]) <= 1e-9 * scale["cash_abs"] + 1e-6)
     assert np.all(np.abs(scale["energy_mwh"]) <= 1e-9 * scale["energy_abs"] + 1e-6)
+    # The operator passes cash, never energy: its energy over all markets nets to zero.
+    operator = led[led["participant"] == "market_operator"].groupby("step")["energy_mwh"].sum()
+    np.testing.assert_allclose(operator.to_numpy(), 0.0, atol=1e-9)
     # The members' allocations sum to the coalition's result (all its other cash).
     core = env.core
     cash = core.ledger.cash[: core.ledger.steps, 0]
