@@ -64,6 +64,8 @@ INFO_KEYS: tuple[str, ...] = (
     "n_projected",
     "welfare_eur",
     "capacity_committed_mw",
+    "members_worse_off",
+    "allocation_se_eur",
 )
 (
     I_PRICE,
@@ -90,6 +92,8 @@ INFO_KEYS: tuple[str, ...] = (
     I_PROJECTED,
     I_WELFARE,
     I_CAP_COMMITTED,
+    I_WORSE_OFF,
+    I_ALLOC_SE,
 ) = range(len(INFO_KEYS))
 #: Outputs about the coalition (its own infos); the rest describe the market (every agent's).
 COALITION_INFO_KEYS: tuple[str, ...] = (
@@ -104,6 +108,8 @@ COALITION_INFO_KEYS: tuple[str, ...] = (
     "counterfactual_bill_eur",
     "coalition_result_eur",
     "n_projected",
+    "members_worse_off",
+    "allocation_se_eur",
 )
 PUBLIC_INFO_KEYS: tuple[str, ...] = tuple(k for k in INFO_KEYS if k not in COALITION_INFO_KEYS)
 
@@ -135,6 +141,7 @@ class StepParams(NamedTuple):
     capacity_on: bool
     drives: bool  # the coalition sets its members' batteries and flex
     alloc_rule: int  # index into ALLOCATION_RULES
+    ir_floor: bool  # lift members below their saving alone when the result allows it
     reward_mode: int  # index into REWARD_MODES
     emis_marginal: bool  # coalition emissions at the marginal unit's factor
     bg_shares: F64  # (B,) background demand split into blocks
@@ -362,11 +369,14 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
         st.settle_network_ppa(cs, en, col, out.net[e], p.network, p.taxes, p.discount,
                               hour.ppa[e], p.ppa_price)  # fmt: skip
         result = st.coalition_result(cs, col)
-        alloc = np.empty(N)
-        allocate_row(result, out.net[e], price, p.network + p.taxes, p.alloc_rule, perms, alloc)
-        st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
+        # The bills alone are the allocation game's stand-alone values, so they come first.
         mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, hour.retail,
                               p.feed_in, out.cf_soc[e], out.bill[e])  # fmt: skip
+        alloc, alloc_se = np.empty(N), np.empty(N)
+        worse_off, _ = allocate_row(
+            result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, price, p.network,
+            p.taxes, p.discount, p.alloc_rule, p.ir_floor, perms, alloc, alloc_se)  # fmt: skip
+        st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
         saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode, p.reward_mix,
                                               out.saving[e], out.r_members[e])  # fmt: skip
         # --- accounting
@@ -380,6 +390,7 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
         info[I_ACT], info[I_NOT_DELIVERED] = hour.act[e], act_short
         info[I_SAVING], info[I_CF_BILL], info[I_RESULT] = saving_sum, bill_sum, result
         info[I_PROJECTED], info[I_CAP_COMMITTED] = projected, committed
+        info[I_WORSE_OFF], info[I_ALLOC_SE] = worse_off, alloc_se.max()
 
 
 def compiled(py_func, name: str, parallel: bool):
