@@ -154,8 +154,8 @@ def _shapley_exact(net, phi):
         w = min(gross_in, gross_out)
         if w <= 0.0:
             continue
-        # -w_out * w reaches every member (outside_sum); insiders get w_in + w_out on top,
-        # which halves the work of the branch per member.
+        # -w_out * w reaches every member (one common term); insiders get w_in + w_out on
+        # top, so a subset adds only to its own members, without a branch per member.
         outside_sum += w_out[size] * w
         both = (w_in[size] + w_out[size]) * w
         for a in range(na):
