@@ -326,6 +326,7 @@ class CoalitionConfig:
 
     allocation: Literal["proportional", "marginal", "shapley"] = "proportional"
     shapley_permutations: int = bounded(32, ge=1, le=4096)
+    individually_rational: bool = True
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds."""

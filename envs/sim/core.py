@@ -205,6 +205,7 @@ class MarketCore:
             capacity_on=bool(self.layout.capacity),
             drives=bool(self.layout.drives_members),
             alloc_rule=kn.ALLOCATION_RULES.index(cfg.coalition.allocation),
+            ir_floor=bool(cfg.coalition.individually_rational),
             reward_mode=kn.REWARD_MODES.index(cfg.members.reward),
             emis_marginal=cfg.emissions_accounting == "marginal",
             bg_shares=self.demand_shares,

@@ -83,6 +83,8 @@ INFO_KEYS: tuple[str, ...] = (
     "markup_energy_weighted",
     "pivotal_suppliers",
     "hhi",
+    "members_worse_off",
+    "allocation_se_eur",
 )
 (
     I_PRICE,
@@ -121,6 +123,8 @@ INFO_KEYS: tuple[str, ...] = (
     I_MARKUP_EW,
     I_PIVOTAL,
     I_HHI,
+    I_WORSE_OFF,
+    I_ALLOC_SE,
 ) = range(len(INFO_KEYS))
 #: Outputs about the coalition (its own infos); the rest describe the market (every agent's).
 COALITION_INFO_KEYS: tuple[str, ...] = (
@@ -135,6 +139,8 @@ COALITION_INFO_KEYS: tuple[str, ...] = (
     "counterfactual_bill_eur",
     "coalition_result_eur",
     "n_projected",
+    "members_worse_off",
+    "allocation_se_eur",
 )
 PUBLIC_INFO_KEYS: tuple[str, ...] = tuple(k for k in INFO_KEYS if k not in COALITION_INFO_KEYS)
 
@@ -167,6 +173,7 @@ class StepParams(NamedTuple):
     capacity_on: bool
     drives: bool  # the coalition sets its members' batteries and flex
     alloc_rule: int  # index into ALLOCATION_RULES
+    ir_floor: bool  # lift members below their saving alone when the result allows it
     reward_mode: int  # index into REWARD_MODES
     emis_marginal: bool  # coalition emissions at the marginal unit's factor
     bg_shares: F64  # (B,) background demand split into blocks
@@ -375,12 +382,15 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
         st.settle_network_ppa(cs, en, col, out.net[e], p.network, p.taxes, p.discount,
                               hour.ppa[e], p.ppa_price)  # fmt: skip
         result = st.coalition_result(cs, col)
-        alloc = np.empty(N)
-        allocate_row(result, out.net[e], price, p.network + p.taxes, p.alloc_rule, perms, alloc)
-        st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
+        # The bills alone are the allocation game's stand-alone values, so they come first.
         retail = price + p.retail_adder if p.retail_dynamic else hour.retail
         mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, retail,
                               p.feed_in, out.cf_soc[e], out.bill[e])  # fmt: skip
+        alloc, alloc_se = np.empty(N), np.empty(N)
+        worse_off, _ = allocate_row(
+            result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, price, p.network,
+            p.taxes, p.discount, p.alloc_rule, p.ir_floor, perms, alloc, alloc_se)  # fmt: skip
+        st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
         saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode, p.reward_mix,
                                               out.saving[e], out.r_members[e])  # fmt: skip
         # --- accounting
@@ -401,6 +411,7 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
             gen += out.dispatch[e, g]
         info[I_GEN], info[I_REN_DEL], info[I_BG_CONS] = gen, ren_del, bg_cons
         info[I_PPA], info[I_EXCESS] = hour.ppa[e], excess
+        info[I_WORSE_OFF], info[I_ALLOC_SE] = worse_off, alloc_se.max()
 
 
 def compiled(py_func, name: str, parallel: bool):

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from envs.market import VrrCurve, allocate, clear_capacity, clear_reserve, clear_spot, vrr_price
+from envs.market import VrrCurve, clear_capacity, clear_reserve, clear_spot, vrr_price
 
 FLOOR, CAP = -500.0, 3000.0
 RES_CAP = 500.0
@@ -293,25 +293,3 @@ def test_capacity_zero_target_price_not_above_rejected_offer():
     r = capacity(np.array([[1.0]]), np.array([[0.0]]), np.array([0.0]))
     assert r.cleared_mw[0] == 0.0
     assert r.price_eur_per_mw_day[0] <= 0.0
-
-
-# ------------------------------------------------------------------- allocation
-@given(
-    st.integers(1, 3),
-    st.integers(1, 8),
-    st.sampled_from(["proportional", "marginal", "shapley"]),
-    st.integers(0, 2**32 - 1),
-)
-def test_allocations_sum_to_the_coalition_result(e, n, rule, seed):
-    rng = np.random.default_rng(seed)
-    result = rng.normal(0.0, 500.0, e)
-    net = rng.normal(0.0, 2.0, (e, n)) * (rng.random((e, n)) > 0.2)  # some zero positions
-    price = rng.uniform(FLOOR, 300.0, e)
-    charge = rng.uniform(0.0, 80.0, e)
-    perms = np.argsort(rng.random((16, n)), axis=-1)
-    inputs = [result.copy(), net.copy(), price.copy(), charge.copy()]
-    alloc = allocate(result, net, price, charge, rule=rule, permutations=perms)
-    assert alloc.shape == (e, n)
-    np.testing.assert_allclose(alloc.sum(-1), result, rtol=1e-9, atol=1e-6)
-    for a, b in zip((result, net, price, charge), inputs, strict=True):
-        np.testing.assert_array_equal(a, b)

@@ -11,8 +11,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envs.market import VrrCurve, allocate, clear_capacity, clear_reserve, clear_spot, vrr_price
-from envs.market.allocation import ALLOCATION_RULES
+from envs.market import VrrCurve, clear_capacity, clear_reserve, clear_spot, vrr_price
 from tests.envs.market import market_oracle as oracle
 
 FLOOR, CAP = -10.0, 100.0
@@ -62,15 +61,3 @@ def test_clear_reserve_and_capacity_equal_the_oracle(n, seed):
     np.testing.assert_allclose(got_c.cleared_mw, ref_c.cleared_mw, atol=1e-9)
     np.testing.assert_allclose(vrr_price(q, target[:, None], **kw),
                                oracle.vrr_price(q, target[:, None], **kw), atol=1e-9)  # fmt: skip
-
-
-@given(st.integers(1, 7), st.sampled_from(ALLOCATION_RULES), st.integers(0, 2**32 - 1))
-def test_allocate_equals_the_oracle(n, rule, seed):
-    rng = np.random.default_rng(seed)
-    net = rng.normal(size=(2, n))
-    perms = np.array([rng.permutation(n) for _ in range(5)])
-    args = (np.array([-7.0, 3.0]), net, np.array([40.0, -5.0]), np.array([25.0, 25.0]))
-    got = allocate(*args, rule=rule, permutations=perms)
-    ref = oracle.allocate(*args, rule=rule, permutations=perms)
-    np.testing.assert_allclose(got, ref, atol=1e-9)
-    np.testing.assert_allclose(got.sum(-1), args[0])
