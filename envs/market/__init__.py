@@ -7,15 +7,18 @@ N members, H forecast hours, T episode hours.
 
 from envs.market.allocation import allocate
 from envs.market.capacity import CapacityResult, clear_capacity, vrr_price
+from envs.market.cooptimise import JointResult, clear_joint
 from envs.market.reserve import ReserveResult, clear_reserve
 from envs.market.spot import SpotResult, clear_spot
 
 __all__ = [
     "CapacityResult",
+    "JointResult",
     "ReserveResult",
     "SpotResult",
     "allocate",
     "clear_capacity",
+    "clear_joint",
     "clear_reserve",
     "clear_spot",
     "vrr_price",
