@@ -109,7 +109,7 @@ def _bucket(q, p, owner, n_units, off, idx):
     return order
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _push(k, idx, q, x, f):
     """Forward f MW on the curve's open block k; returns the new pointer."""
     j = idx[k]
@@ -120,7 +120,7 @@ def _push(k, idx, q, x, f):
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pull(k, start, end, idx, x, f):
     """Take f MW back from the curve's dearest block with flow; returns the new pointer."""
     if not (k < end and x[idx[k]] > 0.0):
@@ -130,7 +130,7 @@ def _pull(k, start, end, idx, x, f):
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _last(k, start, end, idx, x):
     """Block of the curve's dearest flow (-1 if none)."""
     if k < end and x[idx[k]] > 0.0:
@@ -138,6 +138,31 @@ def _last(k, start, end, idx, x):
     if k > start:
         return idx[k - 1]
     return -1
+
+
+@njit(cache=True, inline="always")
+def _refresh(u, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
+             a_e, a_r, b_er, b_re):  # fmt: skip
+    """Recompute unit u's path pieces after its flows changed."""
+    room = np.inf if u == n_u else ulim[u] - used[u]
+    fe = pe[eidx[ke[u]]] if ke[u] < eoff[u + 1] else np.inf
+    fr = pr[ridx[kr[u]]] if kr[u] < roff[u + 1] else np.inf
+    a_e[u] = fe if room > _EPS else np.inf
+    a_r[u] = fr if room > _EPS else np.inf
+    je = _last(ke[u], eoff[u], eoff[u + 1], eidx, e_acc)
+    jr = _last(kr[u], roff[u], roff[u + 1], ridx, r_acc)
+    b_er[u] = fr - pe[je] if je >= 0 and fr < np.inf else np.inf
+    b_re[u] = fe - pr[jr] if jr >= 0 and fe < np.inf else np.inf
+
+
+@njit(cache=True, inline="always")
+def _argmin(a):
+    """Index of the first smallest entry (ties: the lowest index)."""
+    best = 0
+    for i in range(1, a.shape[0]):
+        if a[i] < a[best]:
+            best = i
+    return best
 
 
 @njit(cache=True)
@@ -207,36 +232,23 @@ def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, 
         kd += 1
     while kk < n_k and rdq[k_order[kk]] <= 0.0:
         kk += 1
+    # Per unit, the pieces of every path (refreshed only for the units a path touches):
+    # cheapest MW into each product from its room (a_), cheapest move of its MW from one
+    # product to the other (b_).
+    a_e, a_r = np.empty(n1), np.empty(n1)
+    b_er, b_re = np.empty(n1), np.empty(n1)
+    for u in range(n1):
+        _refresh(u, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
+                 a_e, a_r, b_er, b_re)  # fmt: skip
     for _ in range(4 * (n_s + n_r + n_b + n_k + n1) + 8):
         t_e = -pd[d_order[kd]] if kd < n_b else np.inf
         t_r = -prd[k_order[kk]] if kk < n_k else np.inf
-        # Cheapest MW into each product from a unit with room (a_), and cheapest move of
-        # a unit's MW from one product to the other (b_): the pieces of every path.
-        a_e, a_r, b_er, b_re = np.inf, np.inf, np.inf, np.inf
-        ua_e, ua_r, ub_er, ub_re = -1, -1, -1, -1
-        for u in range(n1):
-            room = np.inf if u == n_u else ulim[u] - used[u]
-            has_e, has_r = ke[u] < eoff[u + 1], kr[u] < roff[u + 1]
-            fe = pe[eidx[ke[u]]] if has_e else np.inf
-            fr = pr[ridx[kr[u]]] if has_r else np.inf
-            if room > _EPS:
-                if fe < a_e:
-                    a_e, ua_e = fe, u
-                if fr < a_r:
-                    a_r, ua_r = fr, u
-            if has_r:
-                je = _last(ke[u], eoff[u], eoff[u + 1], eidx, e_acc)
-                if je >= 0 and fr - pe[je] < b_er:
-                    b_er, ub_er = fr - pe[je], u
-            if has_e:
-                jr = _last(kr[u], roff[u], roff[u + 1], ridx, r_acc)
-                if jr >= 0 and fe - pr[jr] < b_re:
-                    b_re, ub_re = fe - pr[jr], u
-        c_e, c_r = a_e + t_e, a_r + t_r
+        ua_e, ua_r, ub_er, ub_re = _argmin(a_e), _argmin(a_r), _argmin(b_er), _argmin(b_re)
+        c_e, c_r = a_e[ua_e] + t_e, a_r[ua_r] + t_r
         # A move through the unit that also supplies it is never shorter than that unit
         # supplying the other product directly (its curves are in price order).
-        c_er = a_e + b_er + t_r if ub_er != ua_e else np.inf
-        c_re = a_r + b_re + t_e if ub_re != ua_r else np.inf
+        c_er = a_e[ua_e] + b_er[ub_er] + t_r if ub_er != ua_e else np.inf
+        c_re = a_r[ua_r] + b_re[ub_re] + t_e if ub_re != ua_r else np.inf
         best = min(c_e, c_r)
         shape = 0 if c_e <= c_r else 1
         if c_er < best:
@@ -276,6 +288,11 @@ def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, 
         elif shape == 3:
             kr[mv] = _pull(kr[mv], roff[mv], roff[mv + 1], ridx, r_acc, f)
             ke[mv] = _push(ke[mv], eidx, eq, e_acc, f)
+        _refresh(src, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
+                 a_e, a_r, b_er, b_re)  # fmt: skip
+        if shape >= 2:
+            _refresh(mv, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
+                     a_e, a_r, b_er, b_re)  # fmt: skip
         if to_e:
             kd = _push(kd, d_order, dq, d_acc, f)
             while kd < n_b and dq[d_order[kd]] <= 0.0:
