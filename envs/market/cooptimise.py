@@ -183,6 +183,108 @@ def _dist(n1, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr, t_e, t_r):
     return min(a_e, b_er + a_r), min(a_r, b_re + a_e)
 
 
+@njit(cache=True, inline="always")
+def _choose(a_e, a_r, b_er, b_re, t_e, t_r):
+    """(cost, shape, supplying unit, moving unit) of the shortest path.
+
+    Shapes: 0 into energy, 1 into reserve, 2 into energy with a unit moving MW from
+    energy to reserve, 3 the reverse; a direct path wins ties.
+    """
+    ua_e, ua_r, ub_er, ub_re = _argmin(a_e), _argmin(a_r), _argmin(b_er), _argmin(b_re)
+    c_e, c_r = a_e[ua_e] + t_e, a_r[ua_r] + t_r
+    # A move through the unit that also supplies it is never shorter than that unit
+    # supplying the other product directly (its curves are in price order).
+    c_er = a_e[ua_e] + b_er[ub_er] + t_r if ub_er != ua_e else np.inf
+    c_re = a_r[ua_r] + b_re[ub_re] + t_e if ub_re != ua_r else np.inf
+    best = min(c_e, c_r)
+    shape = 0 if c_e <= c_r else 1
+    if c_er < best:
+        best, shape = c_er, 2
+    if c_re < best:
+        best, shape = c_re, 3
+    src = ua_e if shape in (0, 2) else ua_r
+    return best, shape, src, ub_er if shape == 2 else ub_re
+
+
+@njit(cache=True)
+def _ssp(eq, rq, ulim, dq, rdq, pe, pr, pd, prd, eoff, eidx, roff, ridx, d_order, k_order,
+         ke, kr, kd, kk, used, a_e, a_r, b_er, b_re, e_acc, r_acc, d_acc, rd_acc):  # fmt: skip
+    """Augment shortest source-sink paths while they cost <= 0; returns the demand pointers."""
+    n_s, n_r, n_b, n_k = eq.shape[0], rq.shape[0], dq.shape[0], rdq.shape[0]
+    n_u = ulim.shape[0]
+    n1 = n_u + 1
+    for _ in range(4 * (n_s + n_r + n_b + n_k + n1) + 8):
+        t_e = -pd[d_order[kd]] if kd < n_b else np.inf
+        t_r = -prd[k_order[kk]] if kk < n_k else np.inf
+        best, shape, src, mv = _choose(a_e, a_r, b_er, b_re, t_e, t_r)
+        if not best <= _COST_TOL:
+            break
+        into_e = shape in (0, 2)
+        to_e = shape in (0, 3)
+        f = np.inf if src == n_u else ulim[src] - used[src]
+        if into_e:
+            f = min(f, eq[eidx[ke[src]]] - e_acc[eidx[ke[src]]])
+        else:
+            f = min(f, rq[ridx[kr[src]]] - r_acc[ridx[kr[src]]])
+        if shape == 2:  # mv gives energy up for reserve
+            f = min(f, e_acc[_last(ke[mv], eoff[mv], eoff[mv + 1], eidx, e_acc)])
+            f = min(f, rq[ridx[kr[mv]]] - r_acc[ridx[kr[mv]]])
+        elif shape == 3:
+            f = min(f, r_acc[_last(kr[mv], roff[mv], roff[mv + 1], ridx, r_acc)])
+            f = min(f, eq[eidx[ke[mv]]] - e_acc[eidx[ke[mv]]])
+        if to_e:
+            f = min(f, dq[d_order[kd]] - d_acc[d_order[kd]])
+        else:
+            f = min(f, rdq[k_order[kk]] - rd_acc[k_order[kk]])
+        if src != n_u:
+            used[src] = ulim[src] if f >= ulim[src] - used[src] - _EPS else used[src] + f
+        if into_e:
+            ke[src] = _push(ke[src], eidx, eq, e_acc, f)
+        else:
+            kr[src] = _push(kr[src], ridx, rq, r_acc, f)
+        if shape == 2:
+            ke[mv] = _pull(ke[mv], eoff[mv], eoff[mv + 1], eidx, e_acc, f)
+            kr[mv] = _push(kr[mv], ridx, rq, r_acc, f)
+        elif shape == 3:
+            kr[mv] = _pull(kr[mv], roff[mv], roff[mv + 1], ridx, r_acc, f)
+            ke[mv] = _push(ke[mv], eidx, eq, e_acc, f)
+        _refresh(src, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
+                 a_e, a_r, b_er, b_re)  # fmt: skip
+        if shape >= 2:
+            _refresh(mv, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
+                     a_e, a_r, b_er, b_re)  # fmt: skip
+        if to_e:
+            kd = _push(kd, d_order, dq, d_acc, f)
+            while kd < n_b and dq[d_order[kd]] <= 0.0:
+                kd += 1
+        else:
+            kk = _push(kk, k_order, rdq, rd_acc, f)
+            while kk < n_k and rdq[k_order[kk]] <= 0.0:
+                kk += 1
+    return kd, kk
+
+
+@njit(cache=True)
+def _totals(eq, rq, dq, dp, rdq, pe, pr, pd, prd, cap, e_acc, r_acc, d_acc, rd_acc):
+    """(reserve shortfall MW, unserved MW, welfare EUR) of an accepted dispatch."""
+    n_s, n_r, n_b, n_k = eq.shape[0], rq.shape[0], dq.shape[0], rdq.shape[0]
+    welfare = 0.0
+    unserved = 0.0
+    for b in range(n_b):
+        welfare += pd[b] * d_acc[b]
+        if dp[b] >= cap:
+            unserved += dq[b] - d_acc[b]
+    shortfall = 0.0
+    for k in range(n_k):
+        welfare += prd[k] * rd_acc[k]
+        shortfall += rdq[k] - rd_acc[k]
+    for s in range(n_s):
+        welfare -= pe[s] * e_acc[s]
+    for r in range(n_r):
+        welfare -= pr[r] * r_acc[r]
+    return shortfall, unserved, welfare
+
+
 @njit(cache=True)
 def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, rcap,
                     e_acc, r_acc, d_acc, rd_acc):  # fmt: skip
@@ -240,68 +342,9 @@ def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, 
     for u in range(n1):
         _refresh(u, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
                  a_e, a_r, b_er, b_re)  # fmt: skip
-    for _ in range(4 * (n_s + n_r + n_b + n_k + n1) + 8):
-        t_e = -pd[d_order[kd]] if kd < n_b else np.inf
-        t_r = -prd[k_order[kk]] if kk < n_k else np.inf
-        ua_e, ua_r, ub_er, ub_re = _argmin(a_e), _argmin(a_r), _argmin(b_er), _argmin(b_re)
-        c_e, c_r = a_e[ua_e] + t_e, a_r[ua_r] + t_r
-        # A move through the unit that also supplies it is never shorter than that unit
-        # supplying the other product directly (its curves are in price order).
-        c_er = a_e[ua_e] + b_er[ub_er] + t_r if ub_er != ua_e else np.inf
-        c_re = a_r[ua_r] + b_re[ub_re] + t_e if ub_re != ua_r else np.inf
-        best = min(c_e, c_r)
-        shape = 0 if c_e <= c_r else 1
-        if c_er < best:
-            best, shape = c_er, 2
-        if c_re < best:
-            best, shape = c_re, 3
-        if not best <= _COST_TOL:
-            break
-        src = ua_e if shape in (0, 2) else ua_r
-        into_e = shape in (0, 2)
-        to_e = shape in (0, 3)
-        f = np.inf if src == n_u else ulim[src] - used[src]
-        if into_e:
-            f = min(f, eq[eidx[ke[src]]] - e_acc[eidx[ke[src]]])
-        else:
-            f = min(f, rq[ridx[kr[src]]] - r_acc[ridx[kr[src]]])
-        mv = ub_er if shape == 2 else ub_re
-        if shape == 2:  # mv gives energy up for reserve
-            f = min(f, e_acc[_last(ke[mv], eoff[mv], eoff[mv + 1], eidx, e_acc)])
-            f = min(f, rq[ridx[kr[mv]]] - r_acc[ridx[kr[mv]]])
-        elif shape == 3:
-            f = min(f, r_acc[_last(kr[mv], roff[mv], roff[mv + 1], ridx, r_acc)])
-            f = min(f, eq[eidx[ke[mv]]] - e_acc[eidx[ke[mv]]])
-        if to_e:
-            f = min(f, dq[d_order[kd]] - d_acc[d_order[kd]])
-        else:
-            f = min(f, rdq[k_order[kk]] - rd_acc[k_order[kk]])
-        if src != n_u:
-            used[src] = ulim[src] if f >= ulim[src] - used[src] - _EPS else used[src] + f
-        if into_e:
-            ke[src] = _push(ke[src], eidx, eq, e_acc, f)
-        else:
-            kr[src] = _push(kr[src], ridx, rq, r_acc, f)
-        if shape == 2:
-            ke[mv] = _pull(ke[mv], eoff[mv], eoff[mv + 1], eidx, e_acc, f)
-            kr[mv] = _push(kr[mv], ridx, rq, r_acc, f)
-        elif shape == 3:
-            kr[mv] = _pull(kr[mv], roff[mv], roff[mv + 1], ridx, r_acc, f)
-            ke[mv] = _push(ke[mv], eidx, eq, e_acc, f)
-        _refresh(src, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
-                 a_e, a_r, b_er, b_re)  # fmt: skip
-        if shape >= 2:
-            _refresh(mv, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
-                     a_e, a_r, b_er, b_re)  # fmt: skip
-        if to_e:
-            kd = _push(kd, d_order, dq, d_acc, f)
-            while kd < n_b and dq[d_order[kd]] <= 0.0:
-                kd += 1
-        else:
-            kk = _push(kk, k_order, rdq, rd_acc, f)
-            while kk < n_k and rdq[k_order[kk]] <= 0.0:
-                kk += 1
-
+    kd, kk = _ssp(eq, rq, ulim, dq, rdq, pe, pr, pd, prd, eoff, eidx, roff, ridx, d_order,
+                  k_order, ke, kr, kd, kk, used, a_e, a_r, b_er, b_re, e_acc, r_acc, d_acc,
+                  rd_acc)  # fmt: skip
     t_e = -pd[d_order[kd]] if kd < n_b else np.inf
     t_r = -prd[k_order[kk]] if kk < n_k else np.inf
     dist_e, dist_r = _dist(n1, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
@@ -323,20 +366,8 @@ def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, 
     ration_units_row(eq, pe, eu, e_order, ulim, used, e_acc, ent_q, ent_cap, ent_state)
     ration_units_row(rq, pr, ru, r_order, ulim, used, r_acc, ent_q, ent_cap, ent_state)
 
-    welfare = 0.0
-    unserved = 0.0
-    for b in range(n_b):
-        welfare += pd[b] * d_acc[b]
-        if dp[b] >= cap:
-            unserved += dq[b] - d_acc[b]
-    shortfall = 0.0
-    for k in range(n_k):
-        welfare += prd[k] * rd_acc[k]
-        shortfall += rdq[k] - rd_acc[k]
-    for s in range(n_s):
-        welfare -= pe[s] * e_acc[s]
-    for r in range(n_r):
-        welfare -= pr[r] * r_acc[r]
+    shortfall, unserved, welfare = _totals(eq, rq, dq, dp, rdq, pe, pr, pd, prd, cap, e_acc,
+                                           r_acc, d_acc, rd_acc)  # fmt: skip
     return price_e, price_r, max(shortfall, 0.0), max(unserved, 0.0), welfare
 
 
@@ -424,22 +455,25 @@ def clear_joint(
     n_e = eq.shape[0]
     arrays = {
         "energy_q_mw": eq,
-        "energy_p_eur_per_mwh": _as_2d("energy_p_eur_per_mwh", energy_p_eur_per_mwh,
-                                       np.float64, n_e),  # fmt: skip
+        "energy_p_eur_per_mwh": _as_2d(
+            "energy_p_eur_per_mwh", energy_p_eur_per_mwh, np.float64, n_e
+        ),
         "energy_unit": _as_2d("energy_unit", energy_unit, np.int64, n_e),
         "reserve_q_mw": _as_2d("reserve_q_mw", reserve_q_mw, np.float64, n_e),
-        "reserve_p_eur_per_mw": _as_2d("reserve_p_eur_per_mw", reserve_p_eur_per_mw,
-                                       np.float64, n_e),  # fmt: skip
+        "reserve_p_eur_per_mw": _as_2d(
+            "reserve_p_eur_per_mw", reserve_p_eur_per_mw, np.float64, n_e
+        ),
         "reserve_unit": _as_2d("reserve_unit", reserve_unit, np.int64, n_e),
         "unit_limit_mw": _as_2d("unit_limit_mw", unit_limit_mw, np.float64, n_e),
         "demand_q_mw": _as_2d("demand_q_mw", demand_q_mw, np.float64, n_e),
-        "demand_p_eur_per_mwh": _as_2d("demand_p_eur_per_mwh", demand_p_eur_per_mwh,
-                                       np.float64, n_e),  # fmt: skip
-        "reserve_demand_q_mw": _as_2d("reserve_demand_q_mw", reserve_demand_q_mw,
-                                      np.float64, n_e),  # fmt: skip
-        "reserve_demand_p_eur_per_mw": _as_2d("reserve_demand_p_eur_per_mw",
-                                              reserve_demand_p_eur_per_mw, np.float64, n_e),
-    }  # fmt: skip
+        "demand_p_eur_per_mwh": _as_2d(
+            "demand_p_eur_per_mwh", demand_p_eur_per_mwh, np.float64, n_e
+        ),
+        "reserve_demand_q_mw": _as_2d("reserve_demand_q_mw", reserve_demand_q_mw, np.float64, n_e),
+        "reserve_demand_p_eur_per_mw": _as_2d(
+            "reserve_demand_p_eur_per_mw", reserve_demand_p_eur_per_mw, np.float64, n_e
+        ),
+    }
     for qty, price in (("energy_q_mw", "energy_p_eur_per_mwh"), ("energy_unit", "energy_q_mw"),
                        ("reserve_q_mw", "reserve_p_eur_per_mw"),
                        ("reserve_unit", "reserve_q_mw"), ("demand_q_mw", "demand_p_eur_per_mwh"),
@@ -456,14 +490,25 @@ def clear_joint(
     for name in ("energy_unit", "reserve_unit"):
         bad = (arrays[name] < -1) | (arrays[name] >= n_u)
         if np.any(bad):
-            raise ValueError(f"clear_joint: {name} holds unit {arrays[name][bad][0]}; "
-                             f"expected -1 (none) or 0..{n_u - 1} (U = {n_u} unit limits)")
+            raise ValueError(
+                f"clear_joint: {name} holds unit {arrays[name][bad][0]}; "
+                f"expected -1 (none) or 0..{n_u - 1} (U = {n_u} unit limits)"
+            )
     a = list(arrays.values())
     e_acc, r_acc = np.empty_like(a[0]), np.empty_like(a[3])
     d_acc, rd_acc = np.empty_like(a[7]), np.empty_like(a[9])
     out = np.empty((n_e, 5))
-    _clear_batch(*a, float(price_floor_eur_per_mwh), float(price_cap_eur_per_mwh),
-                 float(reserve_price_cap_eur_per_mw), e_acc, r_acc, d_acc, rd_acc, out)
+    _clear_batch(
+        *a,
+        float(price_floor_eur_per_mwh),
+        float(price_cap_eur_per_mwh),
+        float(reserve_price_cap_eur_per_mw),
+        e_acc,
+        r_acc,
+        d_acc,
+        rd_acc,
+        out,
+    )
     return JointResult(
         energy_price_eur_per_mwh=out[:, 0],
         reserve_price_eur_per_mw=out[:, 1],

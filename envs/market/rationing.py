@@ -18,7 +18,6 @@ Dims: n blocks of one env; U units. Quantities in MW, prices in the market's uni
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 __all__ = ["ration_row", "ration_units_row"]

@@ -4,8 +4,9 @@ Dims: E envs, R reserve offers. Quantities in MW of upward reserve held for one 
 prices in EUR/MW per hour.
 
 Rules (DESIGN §3.3): offers are accepted in ascending price order until the
-requirement is met, offers tied at a price sharing that level's MW pro rata to their
-MW (EUPHEMIA's rule, :mod:`envs.market.rationing`; never by index or at random); every accepted MW is paid the uniform price of the
+requirement is met, offers tied at a price sharing that level's MW pro rata to
+their MW (EUPHEMIA's rule, :mod:`envs.market.rationing`; never by index or at
+random); every accepted MW is paid the uniform price of the
 marginal accepted offer. If offers cannot cover the requirement, the shortfall is
 recorded and the price is the scarcity price, the flat top of an operating-reserve
 demand curve (ORDC, as in ERCOT's scarcity pricing, Hogan 2013). Energy awarded as

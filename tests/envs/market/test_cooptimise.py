@@ -32,7 +32,9 @@ def random_book(rng: np.random.Generator, ties: bool = False) -> dict:
         return rng.uniform(lo, hi, size)
 
     def mw(lo, hi, size):
-        return rng.integers(lo // 10, hi // 10 + 1, size) * 10.0 if ties else rng.uniform(lo, hi, size)
+        if ties:
+            return rng.integers(lo // 10, hi // 10 + 1, size) * 10.0
+        return rng.uniform(lo, hi, size)
 
     n_u = int(rng.integers(1, 9))
     tranches = rng.integers(1, 5, n_u)
@@ -112,3 +114,101 @@ def test_equals_highs_on_random_generic_books():
 def test_equals_highs_on_many_random_generic_books():
     for seed in range(1000, 5000):
         _check_against_highs(seed)
+
+
+def _book(**kw) -> dict:
+    base = dict(rq=np.zeros(0), rp=np.zeros(0), ru=np.zeros(0, np.int64), rdq=np.zeros(0),
+                rdp=np.zeros(0))  # fmt: skip
+    base.update(kw)
+    for k in ("eu", "ru"):
+        base[k] = np.asarray(base[k], np.int64)
+    return {k: (v if k in ("eu", "ru") else np.asarray(v, float)) for k, v in base.items()}
+
+
+def test_reserve_price_is_the_opportunity_cost():
+    """A (100 MW, energy at 10, reserve at 0) and B (energy at 50): 150 MW of load, 50 MW
+    of reserve. A holds the reserve, B sets energy at 50, reserve = 50 - 10 + 0 = 40."""
+    book = _book(eq=[100.0, 100.0], ep=[10.0, 50.0], eu=[0, 1], rq=[100.0], rp=[0.0], ru=[0],
+                 ulim=[100.0, 100.0], dq=[150.0], dp=[CAP], rdq=[50.0], rdp=[RCAP])  # fmt: skip
+    (pe, pr, short, unserved, welfare), out = clear(book)
+    assert (pe, pr, short, unserved) == (50.0, 40.0, 0.0, 0.0)
+    assert out["e"].tolist() == [50.0, 100.0] and out["r"].tolist() == [50.0]
+    assert welfare == 150 * CAP + 50 * RCAP - 50 * 10 - 100 * 50
+
+
+def test_reserve_is_deployed_before_load_is_shed():
+    """Reserve valued at 1000 < the cap 3000: with 180 MW of load on 200 MW of units, all
+    of it is served and reserve gets the last 20 MW; with 230 MW, every unit's MW is in
+    energy, 30 MW is shed at the cap and the whole reserve demand is short, priced at
+    its value (the lowest dual: a sequential auction's scarcity price)."""
+
+    def book(load):
+        return _book(eq=[100.0, 100.0], ep=[10.0, 50.0], eu=[0, 1], rq=[100.0, 100.0],
+                     rp=[0.0, 0.0], ru=[0, 1], ulim=[100.0, 100.0], dq=[load], dp=[CAP],
+                     rdq=[40.0], rdp=[RCAP])  # fmt: skip
+
+    (pe, pr, short, unserved, _), out = clear(book(180.0))
+    assert out["d"].tolist() == [180.0] and unserved == 0.0
+    assert out["r"].sum() == 20.0 and short == 20.0
+    assert pe == 50.0 + RCAP and pr == RCAP  # a MW of load costs B's energy + lost reserve
+    (pe, pr, short, unserved, _), out = clear(book(230.0))
+    assert out["e"].tolist() == [100.0, 100.0] and out["r"].tolist() == [0.0, 0.0]
+    assert (unserved, short, pe, pr) == (30.0, 40.0, CAP, RCAP)
+
+
+def test_stepped_ordc_prices_at_the_unfilled_step():
+    """Reserve demand 30 MW at 800 then 30 MW at 200; 45 MW of reserve offered at 5:
+    the second step is partly filled and sets the price."""
+    book = _book(eq=[50.0], ep=[20.0], eu=[-1], rq=[45.0], rp=[5.0], ru=[-1], ulim=[],
+                 dq=[40.0], dp=[CAP], rdq=[30.0, 30.0], rdp=[800.0, 200.0])  # fmt: skip
+    (pe, pr, short, _, _), out = clear(book)
+    assert (pe, pr, short) == (20.0, 200.0, 15.0)
+    assert out["rd"].tolist() == [30.0, 15.0]
+
+
+@st.composite
+def tied_books(draw):
+    return random_book(np.random.default_rng(draw(st.integers(0, 2**32 - 1))), ties=True)
+
+
+@settings(max_examples=200)
+@given(tied_books())
+def test_books_with_ties_ration_pro_rata_and_stay_optimal(book):
+    (pe, pr, short, unserved, welfare), out = clear(book)
+    w_ref = solve_highs(book)[0]
+    assert _close(welfare, w_ref)
+    _check_feasible(book, out, short, unserved)
+    assert FLOOR <= pe <= CAP and 0.0 <= pr <= RCAP
+    used = np.zeros(len(book["ulim"]))
+    np.add.at(used, book["eu"][book["eu"] >= 0], out["e"][book["eu"] >= 0])
+    np.add.at(used, book["ru"][book["ru"] >= 0], out["r"][book["ru"] >= 0])
+    binds = np.concatenate([used >= book["ulim"] - TOL, [False]])  # last: unit-less
+    for q, p, x, unit, lo, hi in (
+        ("eq", "ep", "e", "eu", FLOOR, CAP), ("rq", "rp", "r", "ru", 0.0, RCAP),
+        ("dq", "dp", "d", None, FLOOR, CAP), ("rdq", "rdp", "rd", None, 0.0, RCAP),
+    ):  # fmt: skip
+        price = np.clip(book[p], lo, hi)
+        qty, acc = book[q], out[x]
+        for level in np.unique(price):
+            at = (price == level) & (qty > 0)
+            if unit is not None:  # a unit at its limit may hold less than its share
+                at &= ~binds[book[unit]]
+            ratio = acc[at] / qty[at]
+            # Pro rata: equal ratios among free tied blocks; a binding unit can only hold less.
+            assert ratio.size == 0 or np.ptp(ratio) <= 1e-6, (x, level, ratio)
+
+
+def test_batched_wrapper_clears_like_each_env_alone_and_rejects_bad_units():
+    rng = np.random.default_rng(7)
+    book = random_book(rng)
+    keys = ("eq", "ep", "eu", "rq", "rp", "ru", "ulim", "dq", "dp", "rdq", "rdp")
+    kw = dict(price_floor_eur_per_mwh=FLOOR, price_cap_eur_per_mwh=CAP,
+              reserve_price_cap_eur_per_mw=RCAP)  # fmt: skip
+    res = clear_joint(*(np.stack([book[k]] * 2) for k in keys), **kw)
+    (pe, pr, short, unserved, welfare), out = clear(book)
+    np.testing.assert_array_equal(res.energy_price_eur_per_mwh, [pe, pe])
+    np.testing.assert_array_equal(res.welfare_eur, [welfare, welfare])
+    np.testing.assert_array_equal(res.energy_mw[1], out["e"])
+    bad = dict(book, eu=np.full_like(book["eu"], len(book["ulim"])))
+    with pytest.raises(ValueError, match="energy_unit holds unit"):
+        clear_joint(*(bad[k] for k in keys), **kw)

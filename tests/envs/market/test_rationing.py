@@ -47,7 +47,8 @@ def test_spot_inelastic_load_curtailed_in_proportion():
 
 
 @given(st.lists(st.integers(1, 100), min_size=2, max_size=6),
-       st.lists(st.sampled_from([4.0, 9.0]), min_size=6, max_size=6), st.integers(0, 400))  # fmt: skip
+       st.lists(st.sampled_from([4.0, 9.0]), min_size=6, max_size=6),
+       st.integers(0, 400))  # fmt: skip
 def test_reserve_ties_share_pro_rata(q, p, req):
     q = np.array(q, float)[None]
     p = np.array(p[: q.shape[1]])[None]
