@@ -205,7 +205,7 @@ def test_batched_wrapper_clears_like_each_env_alone_and_rejects_bad_units():
     kw = dict(price_floor_eur_per_mwh=FLOOR, price_cap_eur_per_mwh=CAP,
               reserve_price_cap_eur_per_mw=RCAP)  # fmt: skip
     res = clear_joint(*(np.stack([book[k]] * 2) for k in keys), **kw)
-    (pe, pr, short, unserved, welfare), out = clear(book)
+    (pe, _, _, _, welfare), out = clear(book)
     np.testing.assert_array_equal(res.energy_price_eur_per_mwh, [pe, pe])
     np.testing.assert_array_equal(res.welfare_eur, [welfare, welfare])
     np.testing.assert_array_equal(res.energy_mw[1], out["e"])
