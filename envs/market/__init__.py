@@ -13,12 +13,14 @@ from envs.market.capacity import (
     clear_capacity,
     vrr_price,
 )
+from envs.market.cooptimise import JointResult, clear_joint
 from envs.market.metrics import MarketPowerResult, market_power
 from envs.market.reserve import ReserveResult, clear_reserve
 from envs.market.spot import SpotResult, clear_spot
 
 __all__ = [
     "CapacityResult",
+    "JointResult",
     "MarketPowerResult",
     "ReserveResult",
     "SpotResult",
@@ -26,6 +28,7 @@ __all__ = [
     "allocate",
     "assess_performance",
     "clear_capacity",
+    "clear_joint",
     "clear_reserve",
     "clear_spot",
     "market_power",

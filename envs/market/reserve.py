@@ -3,8 +3,10 @@
 Dims: E envs, R reserve offers. Quantities in MW of upward reserve held for one hour,
 prices in EUR/MW per hour.
 
-Rules (DESIGN §3.3): offers are accepted in ascending price order (ties by index)
-until the requirement is met; every accepted MW is paid the uniform price of the
+Rules (DESIGN §3.3): offers are accepted in ascending price order until the
+requirement is met, offers tied at a price sharing that level's MW pro rata to
+their MW (EUPHEMIA's rule, :mod:`envs.market.rationing`; never by index or at
+random); every accepted MW is paid the uniform price of the
 marginal accepted offer. If offers cannot cover the requirement, the shortfall is
 recorded and the price is the scarcity price, the flat top of an operating-reserve
 demand curve (ORDC, as in ERCOT's scarcity pricing, Hogan 2013). Energy awarded as
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
+
+from envs.market.rationing import ration_row
 
 F64 = NDArray[np.float64]
 _EPS = 1e-9
@@ -71,6 +75,7 @@ def clear_reserve_row(q, p, requirement, scarcity, award):
         if acc > _EPS and pc[k] > marginal:
             marginal = pc[k]
     short = max(requirement - total, 0.0)
+    ration_row(q, pc, order, award)  # totals per price level, so the price, unchanged
     return (scarcity if short > _EPS else marginal), short
 
 

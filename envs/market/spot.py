@@ -10,7 +10,9 @@ Rules (DESIGN §3.3; the textbook pay-as-clear auction of e.g. Kirschen & Strbac
 *Fundamentals of Power System Economics*, 2nd ed., §2.3 and §5.3):
 
 - supply blocks are accepted in ascending price order, demand blocks in descending
-  price order; ties are broken by block index (stable sort), never at random;
+  price order; blocks tied at a price share that price level's accepted MW pro rata
+  to their MW (EUPHEMIA's rule, :mod:`envs.market.rationing`), never by index or at
+  random: several inelastic blocks at the cap are curtailed in the same proportion;
 - the traded quantity is where the supply curve meets the demand curve;
 - the price is the lowest market-clearing price: the larger of the dearest accepted
   offer and the dearest bid left (partly) unfilled, so a partly accepted block sets
@@ -32,6 +34,8 @@ from typing import Literal
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
+
+from envs.market.rationing import ration_row
 
 F64 = NDArray[np.float64]
 _EPS = 1e-9
@@ -114,6 +118,10 @@ def clear_spot_row(sq, sp, dq, dp, floor, cap, pay_as_bid, s_acc, d_acc, s_price
     if not np.isfinite(price):
         price = ps[s_order[0]] if n_s > 0 else floor
     price = min(max(price, floor), cap)
+    # Pro-rata among tied blocks: each price level's total, so the price and the
+    # unserved MW above, are unchanged.
+    ration_row(sq, ps, s_order, s_acc)
+    ration_row(dq, pd, d_order, d_acc)
     paid = 0.0
     for j in range(n_s):
         s_price[j] = ps[j] if (pay_as_bid and s_acc[j] > 0.0) else price

@@ -23,6 +23,14 @@ def _unsort(sorted_values: F64, rows: NDArray[np.intp], order: NDArray[np.intp])
     return out
 
 
+def _pro_rata(q: F64, price: F64, acc: F64) -> F64:
+    """EUPHEMIA's rationing: blocks at one price share that level's total pro rata to MW."""
+    same = (price[:, :, None] == price[:, None, :]).astype(float)  # (E, n, n)
+    level_acc = np.einsum("eij,ej->ei", same, acc)
+    level_q = np.einsum("eij,ej->ei", same, q)
+    return np.where(level_q > 0.0, q * level_acc / np.where(level_q > 0.0, level_q, 1.0), 0.0)
+
+
 def clear_spot(
     supply_q_mw: F64,
     supply_p_eur_per_mwh: F64,
@@ -66,7 +74,7 @@ def clear_spot(
     price = np.clip(price, floor, cap)
 
     unserved = np.sum(np.where(pd >= cap, qd - acc_d, 0.0), axis=-1)
-    supply_mw = _unsort(acc_s, rows, s_order)
+    supply_mw = _pro_rata(supply_q_mw, sp, _unsort(acc_s, rows, s_order))
     if pricing == "uniform":
         supply_price = np.broadcast_to(price[:, None], supply_mw.shape).copy()
         demand_price = price
@@ -79,7 +87,7 @@ def clear_spot(
     return SimpleNamespace(
         price_eur_per_mwh=price,
         supply_mw=supply_mw,
-        demand_mw=_unsort(acc_d, rows, d_order),
+        demand_mw=_pro_rata(demand_q_mw, dp, _unsort(acc_d, rows, d_order)),
         supply_price_eur_per_mwh=supply_price,
         demand_price_eur_per_mwh=demand_price,
         unserved_mw=unserved,
@@ -107,6 +115,7 @@ def clear_reserve(
     price = np.where(shortfall > _EPS, cap, marginal)
     award = np.empty_like(acc)
     award[rows, order] = acc
+    award = _pro_rata(offer_q_mw, price_in, award)
     return SimpleNamespace(price_eur_per_mw=price, award_mw=award, shortfall_mw=shortfall)
 
 

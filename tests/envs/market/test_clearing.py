@@ -1,7 +1,7 @@
 """Properties of the pure clearing functions (issue 2, STYLE §7).
 
 Quantities are drawn on a coarse grid (whole MW) and prices on whole EUR so that ties
-occur often: every property below must hold with ties broken by block index.
+occur often: every property below must hold with tied blocks rationed pro rata.
 """
 
 from __future__ import annotations
