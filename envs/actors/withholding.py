@@ -7,7 +7,7 @@ MW, EUR/MWh.
 *most* pivotal unit (lowest residual supply index below the threshold, Sheffrin 2002) may
 withhold, and only as much as pays: it evaluates each candidate pair of a withheld share w
 (0 to ``withhold_fraction`` in :data:`CANDIDATES` steps) and a markup m on what it keeps
-(0 or ``pivotal_markup``) against the hour's forecast, with every other unit offering its
+(0 to ``pivotal_markup`` in as many steps) against the hour's forecast, with every other unit offering its
 capacity at marginal cost and demand inelastic, and picks the pair that maximises its own
 operating profit (price - mc) * output (the unilateral best response of a capacity
 withholder, e.g. Joskow & Kahn 2002 on California 2000; Twomey et al. 2005, §3).
@@ -30,7 +30,7 @@ from envs.actors.fleet import BidParams, FleetArrays
 
 F64 = NDArray[np.float64]
 
-#: Candidate withholding shares evaluated per hour (including 0).
+#: Candidate withheld shares, and markups, evaluated per hour (each including 0).
 CANDIDATES = 7
 #: PJM's adder on cost-based offers of units that fail the three pivotal supplier test.
 COST_ADDER = 0.10
@@ -62,7 +62,7 @@ def profitable_withholding(
         rsi: (E, G) residual supply index of each unit; demand_mw, renewables_mw: (E,)
             forecast demand and renewables; threshold: RSI below which a unit is pivotal;
             max_share: the largest share it may withhold; max_markup: the markup it may
-            put on what it keeps (candidates 0 and this); price_cap: EUR/MWh.
+            put on what it keeps (candidates from 0 to this); price_cap: EUR/MWh.
     """
     e_n, g_n = rsi.shape
     cap, mc = fleet.capacity_mw, fleet.marginal_cost_eur_per_mwh
@@ -72,8 +72,8 @@ def profitable_withholding(
     if rows.size == 0:
         return withhold, markup
     # Candidates: every (withheld share, markup) pair; (0, 0) is competitive.
-    shares = np.repeat(np.linspace(0.0, max_share, CANDIDATES), 2)
-    marks = np.tile([0.0, max_markup], CANDIDATES)
+    shares = np.repeat(np.linspace(0.0, max_share, CANDIDATES), CANDIDATES)
+    marks = np.tile(np.linspace(0.0, max_markup, CANDIDATES), CANDIDATES)
     n_c, r_n, gs = shares.size, rows.size, g_star[rows]
     ar = np.arange(r_n)
     offered = np.broadcast_to(cap, (r_n, n_c, g_n)).copy()

@@ -187,7 +187,7 @@ class MarketCore:
             res_share_ren=float(rc.requirement_share_of_renewables),
             res_scarcity=float(rc.scarcity_price_eur_per_mw),
             pen_res=float(rc.non_delivery_penalty_eur_per_mwh),
-            vrr=cap_mkt.VrrCurve.of(cc),
+            vrr=np.array(cap_mkt.VrrCurve.of(cc), dtype=np.float64),
             npcr=float(cc.non_performance_rate_eur_per_mwh),
             stop_loss=float(cc.stop_loss_eur_per_mw_year * self.T / 8760.0),
             network=float(tf.network_eur_per_mwh),

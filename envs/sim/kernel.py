@@ -156,7 +156,8 @@ class StepParams(NamedTuple):
     res_share_ren: float  # ... and per MW of forecast system renewables
     res_scarcity: float  # reserve scarcity price, EUR/MW per hour
     pen_res: float  # penalty on reserve activation not delivered
-    vrr: VrrCurve  # the capacity market's VRR curve (EUR/MW-day)
+    vrr: F64  # (7,) the capacity market's VRR curve, the fields of a VrrCurve in order
+    # (an array: numba's parallel lowering cannot pass a nested tuple of floats)
     npcr: float  # capacity Non-Performance Charge Rate
     stop_loss: float  # a resource's largest charges per committed MW in the episode, EUR/MW
     network: float  # network charge on members' imports
@@ -246,7 +247,9 @@ def capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out):
         fl.capacity_offers_row(fp, bids, e, cq, cp)
         cq[g_n], cp[g_n] = cap_q, cap_p
         c_award = np.empty(g_n + 1)
-        price, _ = clear_capacity_row(cq, cp, hour.cap_target[e], p.vrr, c_award)
+        v = p.vrr
+        curve = VrrCurve(v[0], v[1], v[2], v[3], v[4], v[5], v[6])
+        price, _ = clear_capacity_row(cq, cp, hour.cap_target[e], curve, c_award)
         out.cap_g[e, :] = c_award[:g_n]
         out.cap_c[e] = c_award[g_n]
         out.cap_price[e] = price
@@ -309,109 +312,117 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
 
 
 def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out):
-    """Advance E envs by one hour (the order of :meth:`envs.sim.core.MarketCore.step`)."""
-    E, N = state.soc.shape
+    """Advance E envs by one hour (the order of :meth:`envs.sim.core.MarketCore.step`).
+
+    The loop body is a call: numba's parallel lowering would otherwise hoist loop-invariant
+    record fields (a named tuple of floats) into gufunc arguments it cannot pass."""
+    for e in prange(state.soc.shape[0]):
+        env_step(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e)
+
+
+def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e):
+    """Advance env ``e`` by one hour: the step's page of phases."""
+    N = state.soc.shape[1]
     G, A, K = fp.capacity_mw.shape[0], coal.shape[1], bids.markup.shape[2]
     S = p.blk_unit.shape[0]
-    for e in prange(E):
-        info, cs, en = out.info[e], out.cash[e], out.energy[e]
-        # --- members' set-points, projected onto their limits
-        a_b = np.full(N, coal[e, A - 2]) if p.drives else memb[e, :, 0]
-        a_f = np.full(N, coal[e, A - 1]) if p.drives else memb[e, :, 1]
-        batt, dis_max, flex = np.empty(N), np.empty(N), np.empty(N)
-        projected = mb.set_points_row(a_b, a_f, state.soc[e], state.debt[e], mp, hour.payback,
-                                      batt, dis_max, flex)  # fmt: skip
-        # --- day-ahead: the coalition's bids; energy and reserve (envs.sim.clearing)
-        q_spot, p_spot, res_q, res_p, cap_q, cap_p = decode_row(coal[e], codec)
-        sq, sp, s_acc, s_paid = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
-        ulim, award, d_acc = np.empty(G), np.empty(G + 1), np.empty(p.bg_shares.shape[0] + 1)
-        price, buyer, unserved, res_price, res_short, req = cl.day_ahead_phase(
-            p, fp, bids, e, hour, state.prev_dispatch[e], q_spot, p_spot, res_q, res_p,
-            sq, sp, s_acc, s_paid, ulim, award, d_acc)  # fmt: skip
-        da = np.empty(G)
-        gen_cash = np.empty(G)
-        for g in range(G):
-            d, c_ = 0.0, 0.0
-            for k in range(K + 1):
-                d += s_acc[g * (K + 1) + k]
-                c_ += s_acc[g * (K + 1) + k] * s_paid[g * (K + 1) + k]
-            da[g], gen_cash[g] = d, c_
-        ren_acc, ren_paid = s_acc[S - 2], s_paid[S - 2]
-        sold, sold_paid = s_acc[S - 1], s_paid[S - 1]
-        n_bg = p.bg_shares.shape[0]
-        bought, bg_mw = d_acc[n_bg], 0.0
-        for b in range(n_bg):
-            bg_mw += d_acc[b]
-        # --- real time: the coalition's reserve is called, members are metered, the
-        # system's imbalance is balanced in merit order
-        act = cl.activation_share(hour, e, ren_acc, award)
-        act_req = award[G] * act
-        act_c, metered, curt_m, consumption, own_ren, discharge = mb.realise_row(
-            batt, dis_max, flex, hour.load[e], hour.ren[e], state.soc[e], state.debt[e], mp,
-            act_req, out.net[e], out.soc[e], out.debt[e])  # fmt: skip
-        act_short = max(act_req - act_c, 0.0)
-        position = bought - sold
-        imbalance = metered - (position + hour.ppa[e] - act_c)
-        a_g = np.empty(G)
-        imb_price, system, shed, excess, ren_bal, ren_del, ren_dev, bg_dev = cl.real_time_phase(
-            p, fp, e, hour, sq, sp, s_acc, ulim, award, K, price, act_c, imbalance, da,
-            a_g)  # fmt: skip
-        for g in range(G):
-            out.dispatch[e, g] = da[g] + a_g[g]
-        capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out)
-        unserved += shed
-        scarce = price >= p.scarcity_share * p.cap or unserved > 1e-9 or res_short > 1e-9
-        # --- settlement (DESIGN §7), allocation, counterfactual and rewards
-        st.settle_spot(cs, en, col, da, gen_cash, ren_acc, ren_paid, sold, sold_paid, bought,
-                       buyer, bg_mw)  # fmt: skip
-        st.settle_balancing(cs, en, col, a_g, ren_bal, act_c, imb_price)
-        st.settle_imbalance(cs, en, col, imbalance, bg_dev - shed, ren_dev, imb_price)
-        imports = max(metered, 0.0)
-        bg_cons = bg_mw + bg_dev - shed
-        cons_total = max(bg_cons + imports, 1e-12)
-        bg_share, co_share = bg_cons / cons_total, imports / cons_total
-        st.settle_reserve(cs, out.reserve_mw[e], col, award, res_price, act_short, p.pen_res,
-                          co_share, bg_share)  # fmt: skip
-        # Capacity Performance: the coalition delivers its members' PV and wind, battery
-        # discharge (activation included) and the reserve it holds but was not asked for.
-        perf_c = own_ren + discharge + max(award[G] - act_c, 0.0)
-        committed = st.settle_capacity(
-            cs, out.capacity_mw[e], col, out.cap_g[e], out.cap_c[e], out.cap_price[e],
-            out.dispatch[e], award, scarce, perf_c, bg_cons + consumption, req, p.npcr,
-            p.stop_loss, state.cap_charge[e], out.cap_charge[e], co_share, bg_share)  # fmt: skip
-        st.settle_network_ppa(cs, en, col, out.net[e], p.network, p.taxes, p.discount,
-                              hour.ppa[e], p.ppa_price)  # fmt: skip
-        result = st.coalition_result(cs, col)
-        # The bills alone are the allocation game's stand-alone values, so they come first.
-        retail = price + p.retail_adder if p.retail_dynamic else hour.retail
-        mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, retail,
-                              p.feed_in, out.cf_soc[e], out.bill[e])  # fmt: skip
-        alloc, alloc_se = np.empty(N), np.empty(N)
-        worse_off, _ = allocate_row(
-            result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, price, p.network,
-            p.taxes, p.discount, p.alloc_rule, p.ir_floor, perms, alloc, alloc_se)  # fmt: skip
-        st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
-        saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode, p.reward_mix,
-                                              out.saving[e], out.r_members[e])  # fmt: skip
-        # --- accounting
-        accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_del, imports, own_ren,
-                         consumption, hour.fc_load0[e] + max(q_spot, 0.0), bg_cons,
-                         out)  # fmt: skip
-        info[I_PRICE], info[I_RES_PRICE], info[I_CAP_PRICE] = price, res_price, out.cap_price[e]
-        info[I_REQ], info[I_RES_SHORT], info[I_UNSERVED] = req, res_short, unserved
-        info[I_CURT] = (hour.sys_ren[e] - ren_del) + curt_m
-        info[I_SCARCITY] = 1.0 if scarce else 0.0
-        info[I_POSITION], info[I_METERED], info[I_IMBALANCE] = position, metered, imbalance
-        info[I_ACT], info[I_NOT_DELIVERED] = act, act_short
-        info[I_SAVING], info[I_CF_BILL], info[I_RESULT] = saving_sum, bill_sum, result
-        info[I_PROJECTED], info[I_CAP_COMMITTED] = projected, committed
-        info[I_IMB_PRICE], info[I_SYS_IMB], info[I_SHED] = imb_price, system, shed
-        gen = 0.0
-        for g in range(G):
-            gen += out.dispatch[e, g]
-        info[I_GEN], info[I_REN_DEL], info[I_BG_CONS] = gen, ren_del, bg_cons
-        info[I_PPA], info[I_EXCESS] = hour.ppa[e], excess
-        info[I_WORSE_OFF], info[I_ALLOC_SE] = worse_off, alloc_se.max()
+    info, cs, en = out.info[e], out.cash[e], out.energy[e]
+    # --- members' set-points, projected onto their limits
+    a_b = np.full(N, coal[e, A - 2]) if p.drives else memb[e, :, 0]
+    a_f = np.full(N, coal[e, A - 1]) if p.drives else memb[e, :, 1]
+    batt, dis_max, flex = np.empty(N), np.empty(N), np.empty(N)
+    projected = mb.set_points_row(a_b, a_f, state.soc[e], state.debt[e], mp, hour.payback,
+                                  batt, dis_max, flex)  # fmt: skip
+    # --- day-ahead: the coalition's bids; energy and reserve (envs.sim.clearing)
+    q_spot, p_spot, res_q, res_p, cap_q, cap_p = decode_row(coal[e], codec)
+    sq, sp, s_acc, s_paid = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
+    ulim, award, d_acc = np.empty(G), np.empty(G + 1), np.empty(p.bg_shares.shape[0] + 1)
+    price, buyer, unserved, res_price, res_short, req = cl.day_ahead_phase(
+        p, fp, bids, e, hour, state.prev_dispatch[e], q_spot, p_spot, res_q, res_p,
+        sq, sp, s_acc, s_paid, ulim, award, d_acc)  # fmt: skip
+    da = np.empty(G)
+    gen_cash = np.empty(G)
+    for g in range(G):
+        d, c_ = 0.0, 0.0
+        for k in range(K + 1):
+            d += s_acc[g * (K + 1) + k]
+            c_ += s_acc[g * (K + 1) + k] * s_paid[g * (K + 1) + k]
+        da[g], gen_cash[g] = d, c_
+    ren_acc, ren_paid = s_acc[S - 2], s_paid[S - 2]
+    sold, sold_paid = s_acc[S - 1], s_paid[S - 1]
+    n_bg = p.bg_shares.shape[0]
+    bought, bg_mw = d_acc[n_bg], 0.0
+    for b in range(n_bg):
+        bg_mw += d_acc[b]
+    # --- real time: the coalition's reserve is called, members are metered, the
+    # system's imbalance is balanced in merit order
+    act = cl.activation_share(hour, e, ren_acc, award)
+    act_req = award[G] * act
+    act_c, metered, curt_m, consumption, own_ren, discharge = mb.realise_row(
+        batt, dis_max, flex, hour.load[e], hour.ren[e], state.soc[e], state.debt[e], mp,
+        act_req, out.net[e], out.soc[e], out.debt[e])  # fmt: skip
+    act_short = max(act_req - act_c, 0.0)
+    position = bought - sold
+    imbalance = metered - (position + hour.ppa[e] - act_c)
+    a_g = np.empty(G)
+    imb_price, system, shed, excess, ren_bal, ren_del, ren_dev, bg_dev = cl.real_time_phase(
+        p, fp, e, hour, sq, sp, s_acc, ulim, award, K, price, act_c, imbalance, da,
+        a_g)  # fmt: skip
+    for g in range(G):
+        out.dispatch[e, g] = da[g] + a_g[g]
+    capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out)
+    unserved += shed
+    scarce = price >= p.scarcity_share * p.cap or unserved > 1e-9 or res_short > 1e-9
+    # --- settlement (DESIGN §7), allocation, counterfactual and rewards
+    st.settle_spot(cs, en, col, da, gen_cash, ren_acc, ren_paid, sold, sold_paid, bought,
+                   buyer, bg_mw)  # fmt: skip
+    st.settle_balancing(cs, en, col, a_g, ren_bal, act_c, imb_price)
+    st.settle_imbalance(cs, en, col, imbalance, bg_dev - shed, ren_dev, imb_price)
+    imports = max(metered, 0.0)
+    bg_cons = bg_mw + bg_dev - shed
+    cons_total = max(bg_cons + imports, 1e-12)
+    bg_share, co_share = bg_cons / cons_total, imports / cons_total
+    st.settle_reserve(cs, out.reserve_mw[e], col, award, res_price, act_short, p.pen_res,
+                      co_share, bg_share)  # fmt: skip
+    # Capacity Performance: the coalition delivers its members' PV and wind, battery
+    # discharge (activation included) and the reserve it holds but was not asked for.
+    perf_c = own_ren + discharge + max(award[G] - act_c, 0.0)
+    committed = st.settle_capacity(
+        cs, out.capacity_mw[e], col, out.cap_g[e], out.cap_c[e], out.cap_price[e],
+        out.dispatch[e], award, scarce, perf_c, bg_cons + consumption, req, p.npcr,
+        p.stop_loss, state.cap_charge[e], out.cap_charge[e], co_share, bg_share)  # fmt: skip
+    st.settle_network_ppa(cs, en, col, out.net[e], p.network, p.taxes, p.discount,
+                          hour.ppa[e], p.ppa_price)  # fmt: skip
+    result = st.coalition_result(cs, col)
+    # The bills alone are the allocation game's stand-alone values, so they come first.
+    retail = price + p.retail_adder if p.retail_dynamic else hour.retail
+    mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, retail,
+                          p.feed_in, out.cf_soc[e], out.bill[e])  # fmt: skip
+    alloc, alloc_se = np.empty(N), np.empty(N)
+    worse_off, _ = allocate_row(
+        result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, price, p.network,
+        p.taxes, p.discount, p.alloc_rule, p.ir_floor, perms, alloc, alloc_se)  # fmt: skip
+    st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
+    saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode, p.reward_mix,
+                                          out.saving[e], out.r_members[e])  # fmt: skip
+    # --- accounting
+    accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_del, imports, own_ren,
+                     consumption, hour.fc_load0[e] + max(q_spot, 0.0), bg_cons,
+                     out)  # fmt: skip
+    info[I_PRICE], info[I_RES_PRICE], info[I_CAP_PRICE] = price, res_price, out.cap_price[e]
+    info[I_REQ], info[I_RES_SHORT], info[I_UNSERVED] = req, res_short, unserved
+    info[I_CURT] = (hour.sys_ren[e] - ren_del) + curt_m
+    info[I_SCARCITY] = 1.0 if scarce else 0.0
+    info[I_POSITION], info[I_METERED], info[I_IMBALANCE] = position, metered, imbalance
+    info[I_ACT], info[I_NOT_DELIVERED] = act, act_short
+    info[I_SAVING], info[I_CF_BILL], info[I_RESULT] = saving_sum, bill_sum, result
+    info[I_PROJECTED], info[I_CAP_COMMITTED] = projected, committed
+    info[I_IMB_PRICE], info[I_SYS_IMB], info[I_SHED] = imb_price, system, shed
+    gen = 0.0
+    for g in range(G):
+        gen += out.dispatch[e, g]
+    info[I_GEN], info[I_REN_DEL], info[I_BG_CONS] = gen, ren_del, bg_cons
+    info[I_PPA], info[I_EXCESS] = hour.ppa[e], excess
+    info[I_WORSE_OFF], info[I_ALLOC_SE] = worse_off, alloc_se.max()
 
 
 def compiled(py_func, name: str, parallel: bool):
@@ -434,7 +445,8 @@ def _rules_digest() -> str:
     names = ("envs.actors.fleet", "envs.actors.members", "envs.actors.coalition",
              "envs.market.settlement", "envs.market.allocation", "envs.market.capacity",
              "envs.market.reserve", "envs.market.spot", "envs.market.balancing",
-             "envs.market.cooptimise", "envs.market.metrics", "envs.sim.clearing")  # fmt: skip
+             "envs.market.cooptimise", "envs.market.metrics", "envs.market.rationing",
+             "envs.sim.clearing")  # fmt: skip
     h = hashlib.sha256()
     for name in names:
         h.update(Path(sys.modules[name].__file__).read_bytes())
@@ -442,6 +454,7 @@ def _rules_digest() -> str:
 
 
 _DIGEST = _rules_digest()
+env_step = compiled(_env_step_impl, f"env_step_{_DIGEST}", parallel=False)
 step_serial = compiled(_step_impl, f"step_serial_{_DIGEST}", parallel=False)
 step_parallel = compiled(_step_impl, f"step_parallel_{_DIGEST}", parallel=True)
 
