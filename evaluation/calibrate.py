@@ -47,11 +47,13 @@ import json
 import math
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from envs.cli import cli_main
+from envs.market.allocation import ALLOCATION_RULES
 
 __all__ = ["COLUMNS", "TARGETS", "Target", "build_table", "episode_figures", "main", "markdown"]
 
@@ -88,6 +90,10 @@ TARGETS: dict[str, Target] = {
     "members_saving_eur_per_week": Target(
         0.0, math.inf, "DESIGN §3.5: individual rationality (no report)"
     ),
+    "members_worse_off": Target(0.0, 0.0, "DESIGN §3.5: no member worse off than alone"),
+    "retail_energy_eur_per_mwh": Target(
+        50.0, 250.0, "ACER/CEER MMR 2023 retail volume: energy and supply component"
+    ),
 }
 
 #: (key, header) of the table's columns, in order.
@@ -101,6 +107,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("capacity_price_over_net_cone", "cap. / Net CONE"),
     ("markup_energy_weighted", "markup (energy-wtd)"),
     ("members_saving_eur_per_week", "saving EUR/wk"),
+    ("members_worse_off", "members worse off"),
+    ("retail_energy_eur_per_mwh", "retail energy EUR/MWh"),
 )
 
 
@@ -112,6 +120,8 @@ def episode_figures(
     price_cap_eur_per_mwh: float,
     net_cone_eur_per_mw_day: float | None,
     capacity_enabled: bool = True,
+    worse_off: float = math.nan,
+    retail_energy_eur_per_mwh: float = math.nan,
 ) -> dict[str, float]:
     """The table's figures of one episode.
 
@@ -125,6 +135,8 @@ def episode_figures(
         price_cap_eur_per_mwh: the scenario's spot price cap.
         net_cone_eur_per_mw_day: the config's Net CONE, or None.
         capacity_enabled: False: the capacity figures are NaN (no market).
+        worse_off: members whose saving over the episode is negative.
+        retail_energy_eur_per_mwh: the counterfactual tariff's energy part.
 
     Returns:
         One value per key of :data:`COLUMNS`; NaN where a figure does not apply.
@@ -149,6 +161,8 @@ def episode_figures(
         "capacity_price_over_net_cone": ratio,
         "markup_energy_weighted": math.nan if markup is None else float(np.mean(markup)),
         "members_saving_eur_per_week": float(saving_eur) * week,
+        "members_worse_off": float(worse_off),
+        "retail_energy_eur_per_mwh": float(retail_energy_eur_per_mwh),
     }
 
 
@@ -240,6 +254,24 @@ def plain(table: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+#: The README's calibration table lies between these lines (rewritten by --write-readme).
+BEGIN, END = "<!-- calibrate:begin -->", "<!-- calibrate:end -->"
+
+
+def write_readme(path: Path, table_md: str, args: argparse.Namespace) -> None:
+    """Replace the text between :data:`BEGIN` and :data:`END` in ``path`` with the table
+    and the command that made it."""
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{path}: no {BEGIN} ... {END} markers to write the table between")
+    cmd = f"python -m evaluation.calibrate --seeds {args.seeds} --days {args.days}"
+    if args.allocation:
+        cmd += f" --allocation {args.allocation}"
+    block = f"{BEGIN}\n<!-- written by `{cmd} --write-readme README.md` -->\n{table_md}\n{END}"
+    head, rest = text.split(BEGIN, 1)
+    path.write_text(head + block + rest.split(END, 1)[1])
+
+
 class _Recorder:
     """Observer of :func:`evaluation.episode.run_episode`: keeps the market info series
     the episode record does not (the energy-weighted markup, when published)."""
@@ -270,25 +302,33 @@ class _Recorder:
         return {k: np.array(v) for k, v in self.series.items() if v}
 
 
-def run_scenario(scenario: str, seeds: list[int], days: int, bar: Any = None) -> list[dict]:
-    """Play the ``rule`` policy on ``scenario`` for each seed; one figures dict per seed."""
+def run_scenario(
+    scenario: str, seeds: list[int], days: int, bar: Any = None, allocation: str | None = None
+) -> list[dict]:
+    """Play the ``rule`` policy on ``scenario`` for each seed; one figures dict per seed.
+    ``allocation`` overrides ``coalition.allocation``."""
     import envs
+    from envs.sim.tariff import energy_price
     from evaluation.episode import build_policy, run_episode
     from evaluation.metrics import cell_metrics
 
     runs = []
+    overrides = {"coalition.allocation": allocation} if allocation else {}
     for seed in seeds:
-        env = envs.make("multimarket_v0", scenario=scenario, days=days)
+        env = envs.make("multimarket_v0", scenario=scenario, days=days, overrides=overrides)
         rec = _Recorder()
         ep = run_episode(env, build_policy("rule"), seed, rec)
         cfg = env.unwrapped.cfg
         saving = cell_metrics(ep.ledger, ep.counterfactual, ep.record, ep.fleet)
+        n = cfg.members.count
+        worse = n * (100.0 - saving["share_better_off_pct"]) / 100.0
         runs.append(
             episode_figures(
                 rec.market(), saving["members_saving_eur"], days=days,
                 price_cap_eur_per_mwh=cfg.spot.price_cap_eur_per_mwh,
                 net_cone_eur_per_mw_day=getattr(cfg.capacity, "net_cone_eur_per_mw_day", None),
-                capacity_enabled=cfg.capacity.enabled,
+                capacity_enabled=cfg.capacity.enabled, worse_off=round(worse),
+                retail_energy_eur_per_mwh=energy_price(cfg),
             )
         )  # fmt: skip
         if bar is not None:
@@ -318,6 +358,15 @@ def main(argv: list[str] | None = None) -> int:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print one JSON object instead")
     fmt.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument(
+        "--allocation",
+        default=None,
+        choices=ALLOCATION_RULES,
+        help="override coalition.allocation (default: each scenario's own)",
+    )
+    p.add_argument("--write-readme", metavar="PATH", default=None,
+                   help="also rewrite the Markdown table between the calibration markers of "
+                   "this README")  # fmt: skip
     p.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True,
         help="progress bar on stderr, one step per episode (default: on)",
@@ -350,9 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     episodes = {}
     for s in scenarios:
         bar.set_postfix_str(s)
-        episodes[s] = run_scenario(s, seeds, args.days, bar)
+        episodes[s] = run_scenario(s, seeds, args.days, bar, args.allocation)
     bar.close()
     table = build_table(episodes)
+    if args.write_readme:
+        write_readme(Path(args.write_readme), markdown(table), args)
     if args.json:
         doc = {
             "seeds": seeds,

@@ -38,6 +38,7 @@ MARKET_KEYS: tuple[str, ...] = (
     "capacity_price_eur_per_mw_day",
     "emissions_t",
     "lerner_index",
+    "markup_energy_weighted",
     "unserved_energy_mwh",
 )
 #: Per-step keys of ``infos["coalition"]`` kept in the record.

@@ -70,22 +70,19 @@ def gini(values: np.ndarray) -> float:
 
 
 def incumbent_markup(ledger: pd.DataFrame, record: pd.DataFrame, fleet: pd.DataFrame) -> float:
-    """Incumbents' markup over marginal cost, weighted by spot energy sold.
+    """Incumbents' offer markup over marginal cost: each hour's energy-weighted markup of
+    the fleet's accepted offers (``markup_energy_weighted``, :mod:`envs.market.metrics`:
+    what they asked above cost, not the inframarginal rent of a competitive market),
+    averaged over hours weighted by the fleet's spot energy.
 
-    Per incumbent g and step t with spot dispatch ``q_gt > 0``: ``(p_t - c_g) / max(c_g, 1)``
-    (the env's own per-unit markup, ``envs/sim/kernel.py``, pinned by a test), averaged with
-    weights ``q_gt``. Args: ``record`` needs ``step`` and ``price_eur_per_mwh``; ``fleet``
-    ``participant`` and ``marginal_cost_eur_per_mwh``. Returns NaN when nothing was sold.
+    Args: ``record`` needs ``step`` and ``markup_energy_weighted``; ``fleet``
+    ``participant``. Returns NaN when nothing was sold.
     """
     spot = ledger[(ledger.market == "spot") & ledger.participant.isin(fleet.participant)]
-    spot = spot[spot.energy_mwh > 1e-6]
-    if spot.empty:
+    sold = spot.groupby("step").energy_mwh.sum().reindex(record.step, fill_value=0.0)
+    if sold.sum() <= 1e-6:
         return float("nan")
-    price = record.set_index("step").price_eur_per_mwh.reindex(spot.step).to_numpy()
-    cost = fleet.set_index("participant").marginal_cost_eur_per_mwh.reindex(spot.participant)
-    c = cost.to_numpy()
-    markup = (price - c) / np.maximum(c, 1.0)
-    return float(np.average(markup, weights=spot.energy_mwh.to_numpy()))
+    return float(np.average(record.markup_energy_weighted.to_numpy(), weights=sold.to_numpy()))
 
 
 def cell_metrics(

@@ -7,8 +7,9 @@ MW, EUR/MWh.
 *most* pivotal unit (lowest residual supply index below the threshold, Sheffrin 2002) may
 withhold, and only as much as pays: it evaluates each candidate pair of a withheld share w
 (0 to ``withhold_fraction`` in :data:`CANDIDATES` steps) and a markup m on what it keeps
-(0 to ``pivotal_markup`` in as many steps) against the hour's forecast, with every other unit offering its
-capacity at marginal cost and demand inelastic, and picks the pair that maximises its own
+(0 to ``pivotal_markup`` in as many steps) against the hour's forecast, with every other
+unit offering its capacity at marginal cost and demand inelastic, and picks the pair that
+maximises its own
 operating profit (price - mc) * output (the unilateral best response of a capacity
 withholder, e.g. Joskow & Kahn 2002 on California 2000; Twomey et al. 2005, §3).
 Withholding that would lower its profit is not chosen, and units that are not the most
@@ -113,6 +114,7 @@ def mitigate(bids: BidParams, fail: F64) -> BidParams:
     return bids._replace(
         markup=markup,
         withhold=np.where(fail, 0.0, bids.withhold),
-        reserve_markup=np.where(fail, np.minimum(bids.reserve_markup, COST_ADDER),
-                                bids.reserve_markup),  # fmt: skip
+        reserve_markup=np.where(
+            fail, np.minimum(bids.reserve_markup, COST_ADDER), bids.reserve_markup
+        ),
     )

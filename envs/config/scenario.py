@@ -162,8 +162,9 @@ class CapacityConfig:
               and len(self.storage_classes_h) == len(self.storage_elcc), "storage_elcc",
               self.storage_elcc, f"one rating per class of storage_classes_h="
               f"{self.storage_classes_h}")  # fmt: skip
-        check(list(self.storage_classes_h) == sorted(set(self.storage_classes_h)),
-              "storage_classes_h", self.storage_classes_h, "strictly increasing durations")  # fmt: skip
+        increasing = list(self.storage_classes_h) == sorted(set(self.storage_classes_h))
+        check(increasing, "storage_classes_h", self.storage_classes_h,
+              "strictly increasing durations")  # fmt: skip
 
     @property
     def non_performance_rate_eur_per_mwh(self) -> float:

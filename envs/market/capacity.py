@@ -221,7 +221,9 @@ def accredit(
     return np.asarray(capacity_mw, float) * factor
 
 
-def storage_rating(duration_h: F64, classes_h: tuple[float, ...], ratings: tuple[float, ...]) -> F64:
+def storage_rating(
+    duration_h: F64, classes_h: tuple[float, ...], ratings: tuple[float, ...]
+) -> F64:
     """ELCC rating of batteries by duration class: the rating of the longest class the
     battery lasts, pro rata to duration below the shortest class (PJM's 4/6/8/10-hour
     storage classes).

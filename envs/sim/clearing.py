@@ -60,7 +60,7 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, q_spot, p_spot, res_q, res_p,
         shortfall MW, reserve requirement MW).
     """
     g_n, s_n = ulim.shape[0], sq.shape[0]
-    k_n, n_bg = bids.markup.shape[2], p.bg_shares.shape[0]
+    n_bg = p.bg_shares.shape[0]
     unit_limits_row(fp, bids, e, prev, ulim)
     dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
     for b in range(n_bg):

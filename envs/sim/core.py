@@ -27,6 +27,7 @@ from envs.data.profiles import make_profiles
 from envs.errors import EpisodeOverError
 from envs.market import capacity as cap_mkt
 from envs.market import settlement as st
+from envs.sim import clearing as cl
 from envs.sim import kernel as kn
 from envs.sim.forecast import forecast_of, lead_scale
 from envs.sim.ledger import Ledger
@@ -114,8 +115,10 @@ class MarketCore:
         # its accredited MW, so the units' capacity-market derating is replaced by the class
         # ratings of their technologies (their own derating where a technology has none).
         gens = cfg.fleet.generators
-        self.fleet = self.fleet._replace(derating=cap_mkt.accredit(
-            tuple(g.technology for g in gens), np.ones(self.G), self.fleet.derating, cc.elcc))  # fmt: skip
+        techs = tuple(g.technology for g in gens)
+        self.fleet = self.fleet._replace(
+            derating=cap_mkt.accredit(techs, np.ones(self.G), self.fleet.derating, cc.elcc)
+        )
         #: Coalition's accredited capacity, MW: batteries by duration class, PV and wind by
         #: their ELCC class ratings.
         self.coalition_firm_mw = float(
@@ -199,8 +202,9 @@ class MarketCore:
             pay_as_bid=sp.pricing == "pay_as_bid",
             cooptimise=rc.clearing == "cooptimised",
             retail_dynamic=tf.mode == "dynamic",
-            retail_adder=float(tf.margin_eur_per_mwh + tf.network_eur_per_mwh
-                               + tf.taxes_eur_per_mwh),  # fmt: skip
+            retail_adder=float(
+                tf.margin_eur_per_mwh + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
+            ),
             reserve_on=bool(self.layout.reserve),
             capacity_on=bool(self.layout.capacity),
             drives=bool(self.layout.drives_members),
@@ -242,7 +246,8 @@ class MarketCore:
             *self._flows,
             soc=np.empty((E, N)), cf_soc=np.empty((E, N)), debt=np.empty((E, N)),
             dispatch=np.empty((E, G)), cap_g=np.empty((E, G)), cap_c=np.empty(E),
-            cap_price=np.empty(E), cap_charge=np.empty((E, G + 1)), saving=np.empty((E, N)), bill=np.empty((E, N)),
+            cap_price=np.empty(E), cap_charge=np.empty((E, G + 1)), saving=np.empty((E, N)),
+            bill=np.empty((E, N)),
             r_members=np.empty((E, N)), profit=np.empty((E, G)), markup=np.empty((E, G)),
             net=np.empty((E, N)), info=np.empty((E, len(kn.INFO_KEYS))),
         )  # fmt: skip
@@ -428,6 +433,57 @@ class MarketCore:
             self._static_bids = fl.scripted_bids(self.cfg.fleet, ones, self.K).contiguous()
         return self._static_bids
 
+    def incumbent_bids(self, incumbents: F64 | None) -> fl.BidParams:
+        """This hour's bids of the fleet: decoded from the incumbents' actions (E, G, A), or
+        the scripted strategy's when None; mitigated where the scenario says so."""
+        cfg = self.cfg
+        if incumbents is None:
+            bids = self.scripted_incumbent_bids()
+        else:
+            bids = fl.decode_bid_action(
+                incumbents, cfg.fleet, reserve=self.layout.reserve, capacity=self.layout.capacity,
+                capacity_cap_eur_per_mw_day=cfg.capacity.price_cap_eur_per_mw_day)  # fmt: skip
+        if cfg.fleet.mitigation == "three_pivotal":
+            demand, ren = self.system_demand()
+            bids = mitigate(bids, three_pivotal_fail(self.fleet, demand, ren))
+        return bids
+
+    def day_ahead_book(self, coalition: F64, incumbents: F64 | None = None) -> dict[str, F64]:
+        """This hour's day-ahead clearing as the step will run it, without stepping
+        (:func:`envs.sim.clearing.day_ahead_phase`, for viewers and tests).
+
+        Returns:
+            ``supply_q``, ``supply_p``, ``supply_acc`` (E, S) MW and EUR/MWh in the step's
+            block layout (unit g's tranche k at g * (K + 1) + k, then the renewables, then
+            the coalition's sale), ``supply_unit`` (S,), ``demand_q``, ``demand_p``,
+            ``demand_acc`` (E, B + 1) (the coalition's bid last), ``reserve_award`` (E, G + 1),
+            ``price``, ``reserve_price`` (E,).
+        """
+        t, E, G = self.t, self.E, self.G
+        bids = self.incumbent_bids(incumbents).contiguous()
+        args = self._kernel_args(t, coalition, self._no_member_actions, bids, self._zeros_e,
+                                 False, self._outputs())  # fmt: skip
+        p, fp, codec, hour = args[0], args[1], args[3], args[6]
+        S, B = p.blk_unit.shape[0], p.bg_shares.shape[0] + 1
+        out = {k: np.empty((E, S)) for k in ("supply_q", "supply_p", "supply_acc")}
+        out |= {k: np.empty((E, B)) for k in ("demand_q", "demand_p", "demand_acc")}
+        out["reserve_award"], out["price"], out["reserve_price"] = (
+            np.empty((E, G + 1)), np.empty(E), np.empty(E))  # fmt: skip
+        coal = np.ascontiguousarray(coalition, dtype=np.float64)
+        for e in range(E):
+            q_spot, p_spot, res_q, res_p, _, _ = coalition_codec.decode_row(coal[e], codec)
+            paid, ulim = np.empty(S), np.empty(G)
+            price, _, _, res_price, _, _ = cl.day_ahead_phase(
+                p, fp, bids, e, hour, self.prev_dispatch[e], q_spot, p_spot, res_q, res_p,
+                out["supply_q"][e], out["supply_p"][e], out["supply_acc"][e], paid, ulim,
+                out["reserve_award"][e], out["demand_acc"][e])  # fmt: skip
+            out["price"][e], out["reserve_price"][e] = price, res_price
+            out["demand_q"][e, :-1] = hour.fc_load0[e] * p.bg_shares
+            out["demand_p"][e, :-1] = p.bg_prices
+            out["demand_q"][e, -1], out["demand_p"][e, -1] = max(q_spot, 0.0), p_spot
+        out["supply_unit"] = p.blk_unit
+        return out
+
     def step(self, coalition: F64, members: F64 | None, incumbents: F64 | None) -> StepResult:
         """Advance all envs by one hour (the rules of DESIGN §3, run by :mod:`envs.sim.kernel`).
 
@@ -453,24 +509,12 @@ class MarketCore:
             raise EpisodeOverError(
                 "step() called before reset() or after the episode ended; call reset()"
             )
-        cfg, lay, t = self.cfg, self.layout, self.t
+        lay, t = self.layout, self.t
         if members is None:
             if not lay.drives_members:
                 raise ValueError("members' actions are required when members.agents is true")
             members = self._no_member_actions
-        if incumbents is None:
-            bids = self.scripted_incumbent_bids()
-        else:
-            bids = fl.decode_bid_action(
-                incumbents,
-                cfg.fleet,
-                reserve=lay.reserve,
-                capacity=lay.capacity,
-                capacity_cap_eur_per_mw_day=cfg.capacity.price_cap_eur_per_mw_day,
-            )
-        if cfg.fleet.mitigation == "three_pivotal":
-            demand, ren = self.system_demand()
-            bids = mitigate(bids, three_pivotal_fail(self.fleet, demand, ren))
+        bids = self.incumbent_bids(incumbents)
         auction = self.is_capacity_auction(t)
         if auction:
             target = self.capacity_requirement(t)

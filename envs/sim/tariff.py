@@ -2,13 +2,14 @@
 
 A member acting alone buys from a retailer. In ``rehearsal`` mode (the default) the
 retailer's energy price covers what supplying that member costs in *this* scenario: the
-members' load-weighted day-ahead price plus the reserve and capacity costs per MWh of
-consumption, measured in a competitive rehearsal of the scenario (the fleet bids its
-marginal cost, the coalition bids its members' forecast net load as a price-taker; a
-fixed seed, independent of the episode's), plus the retailer's margin. So "saving against
-acting alone" measures what the coalition adds, not the spread between a fixed tariff
-and the scenario's wholesale price. ``fixed`` uses the configured energy price;
-``dynamic`` passes the hour's day-ahead price through (the step adds the margin).
+day-ahead price weighted by the members' imports (load less own renewables) plus the
+reserve and capacity costs per MWh of consumption, measured in a competitive rehearsal
+of the scenario (the fleet bids its marginal cost, the coalition bids its members'
+forecast net load as a price-taker; a fixed seed, independent of the episode's), plus
+the retailer's margin. So "saving against acting alone" measures what the coalition
+adds, not the spread between a fixed tariff and the scenario's wholesale price.
+``fixed`` uses the configured energy price; ``dynamic`` passes the hour's day-ahead
+price through (the step adds the margin).
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ from envs.config.scenario import ScenarioConfig
 
 #: Seed and batch of the rehearsal: fixed, so a scenario has one tariff.
 REHEARSAL_SEED = 20_261_129
-REHEARSAL_ENVS = 4
+REHEARSAL_ENVS = 8
 
 
 def wholesale_cost(cfg: ScenarioConfig) -> dict[str, float]:
     """Wholesale cost of supplying the members in a competitive rehearsal, EUR/MWh.
 
     Returns:
-        ``energy`` (members' load-weighted day-ahead price), ``reserve`` and ``capacity``
-        (their costs per MWh of all consumption) and ``total``.
+        ``energy`` (the day-ahead price weighted by the members' imports), ``reserve``
+        and ``capacity`` (their costs per MWh of all consumption) and ``total``.
     """
     key = repr(cfg)  # the config holds dicts, so it is not hashable itself
     if key not in _CACHE:
@@ -53,7 +54,9 @@ def _wholesale_cost(cfg: ScenarioConfig) -> tuple[tuple[str, float], ...]:
     )
     core = MarketCore(rcfg, REHEARSAL_ENVS, record_ledger=False)
     core.reset(np.random.default_rng(REHEARSAL_SEED))
-    load = core.load[:, : core.T].sum(-1)
+    # The retailer sells each member its imports (load less its own renewables), which
+    # fall in the dearer hours when members have PV: weight the price by them.
+    load = np.maximum(core.load[:, : core.T] - core.ren[:, : core.T], 0.0).sum(-1)
     energy = reserve = capacity = consumption = 0.0
     for t in range(core.T):
         r = core.step(scripted.coalition_actions(core), None, None)

@@ -28,7 +28,6 @@ import envs
 from envs.actors import fleet as fl
 from envs.errors import UnknownNameError
 from envs.market.settlement import MARKETS
-from envs.market.spot import clear_spot
 from envs.registry import MARKET_FAMILY
 from evaluation.episode import Episode, build_policy, run_episode
 from evaluation.metrics import cell_metrics, member_savings
@@ -48,24 +47,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class HourBook:
-    """What one hour's spot auction was built from (snapshot before the step).
+    """One hour's day-ahead auction as the step clears it (snapshot before the step).
 
     Attributes:
         step: hour index t.
-        bids: the incumbents' bid parameters (E = 1 arrays, :class:`fl.BidParams`).
-        prev_dispatch_mw: (1, G) dispatch of the hour before (ramp limits).
-        coalition_action: (A,) the coalition's action as stepped, clipped to [-1, 1].
-        system_load_mw: total background demand of the hour, MW.
-        system_renewables_mw: renewable output offered by the rest of the system, MW.
+        day_ahead: :meth:`envs.sim.core.MarketCore.day_ahead_book` of env 0: the offered,
+            accepted and priced supply and demand blocks, reserve awards and prices.
         soc_mwh: (N,) members' state of charge at the start of the hour.
     """
 
     step: int
-    bids: fl.BidParams
-    prev_dispatch_mw: np.ndarray
-    coalition_action: np.ndarray
-    system_load_mw: float
-    system_renewables_mw: float
+    day_ahead: dict[str, np.ndarray]
     soc_mwh: np.ndarray
 
 
@@ -82,27 +74,16 @@ class _Recorder:
         """Snapshot the state the auction of hour ``t`` is built from."""
         penv = env.unwrapped
         core = penv.core
+        incumbents = None
         if "incumbents" in penv.agent_groups:
             raw = np.stack([actions[a] for a in penv.agent_groups["incumbents"]])[None]
-            bids = fl.decode_bid_action(
-                np.clip(raw.astype(np.float64), -1.0, 1.0),
-                core.cfg.fleet,
-                reserve=core.layout.reserve,
-                capacity=core.layout.capacity,
-                capacity_cap_eur_per_mw_day=core.cfg.capacity.price_cap_eur_per_mw_day,
-            )
-        else:
-            bids = core.scripted_incumbent_bids()
+            incumbents = np.clip(raw.astype(np.float64), -1.0, 1.0)
+        coalition = np.clip(np.asarray(actions["coalition"], dtype=np.float64), -1.0, 1.0)
+        book = core.day_ahead_book(coalition[None], incumbents)
         self.books.append(
             HourBook(
                 step=t,
-                bids=bids,
-                prev_dispatch_mw=core.prev_dispatch.copy(),
-                coalition_action=np.clip(
-                    np.asarray(actions["coalition"], dtype=np.float64), -1.0, 1.0
-                ),
-                system_load_mw=float(core.sys_load[0, t]),
-                system_renewables_mw=float(core.sys_ren[0, t]),
+                day_ahead={k: (v if k == "supply_unit" else v[0]) for k, v in book.items()},
                 soc_mwh=core.soc[0].copy(),
             )
         )
@@ -239,23 +220,17 @@ def prices_frame(ep: ViewerEpisode) -> pd.DataFrame:
     )
 
 
-def _reserve_award(ep: ViewerEpisode, t: int, n_gen: int) -> np.ndarray:
-    """(1, G) reserve each incumbent held in hour t, MW (from the ledger)."""
-    led = ep.episode.ledger
-    rows = led[(led.step == t) & (led.market == "reserve")]
-    held = rows.set_index("participant").reserve_mw
-    names = [f"incumbent_{g}" for g in range(n_gen)]
-    return held.reindex(names, fill_value=0.0).to_numpy(dtype=np.float64)[None]
-
-
 def merit_order(ep: ViewerEpisode, t: int) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-    """The spot auction of hour ``t``: supply and demand blocks and the clearing price.
+    """The day-ahead auction of hour ``t`` as the step cleared it
+    (:meth:`envs.sim.core.MarketCore.day_ahead_book`): supply and demand blocks and the
+    clearing price.
 
-    Supply: each incumbent's must-run tranche (at the floor) and K priced tranches
-    (:func:`fl.energy_offers`, net of the reserve it holds), the rest of the system's
-    renewables at their offer price, and the coalition's sell offer; demand: the
-    background blocks (an inelastic share at the cap, then elastic steps) and the
-    coalition's buy bid (its action decoded as ``envs.multimarket_v0`` documents).
+    Supply: each incumbent's must-run tranche (at the floor) and K priced tranches, the rest
+    of the system's renewables at their offer price, and the coalition's sell offer; demand:
+    the background blocks (an inelastic share at the cap, then elastic steps) and the
+    coalition's buy bid. Under co-optimisation a unit's tranches are its whole energy offer
+    (what it holds as reserve is decided in the same LP); under sequential clearing they are
+    net of the reserve it holds.
 
     Returns:
         (supply, demand, price): frames with columns owner, block, quantity_mw,
@@ -267,53 +242,36 @@ def merit_order(ep: ViewerEpisode, t: int) -> tuple[pd.DataFrame, pd.DataFrame, 
     """
     if not 0 <= t < len(ep.books):
         raise IndexError(f"hour {t} is outside the episode (0 to {len(ep.books) - 1})")
-    book, sp = ep.books[t], ep.spot_params
-    fleet = ep.episode.fleet
-    g = len(fleet)
-    q, p = fl.energy_offers(
-        book.bids, ep.fleet_arrays, book.prev_dispatch_mw, _reserve_award(ep, t, g), sp["floor"]
-    )
-    a = book.coalition_action
-    q_spot = float(a[0]) * sp["q_max_mw"]
-    p_spot = float(a[1]) ** 3 * (sp["cap"] if a[1] >= 0.0 else abs(sp["floor"]))
-    k1 = q.shape[-1]
+    da, sp = ep.books[t].day_ahead, ep.spot_params
+    g = len(ep.episode.fleet)
+    k1 = (len(da["supply_q"]) - 2) // g
     owners = [f"incumbent_{i}" for i in range(g) for _ in range(k1)]
     blocks = ["must-run" if k == 0 else f"tranche {k}" for _ in range(g) for k in range(k1)]
     supply = pd.DataFrame(
         {
             "owner": [*owners, "system_renewables", "coalition"],
             "block": [*blocks, "renewables", "sell offer"],
-            "quantity_mw": [*q[0].ravel(), book.system_renewables_mw, max(-q_spot, 0.0)],
-            "price_eur_per_mwh": [*p[0].ravel(), sp["renewable_offer"], p_spot],
+            "quantity_mw": da["supply_q"],
+            "price_eur_per_mwh": da["supply_p"],
+            "accepted_mw": da["supply_acc"],
         }
     )
-    shares, d_prices = sp["demand_shares"], sp["demand_prices"]
+    n_bg = len(da["demand_q"]) - 1
     demand = pd.DataFrame(
         {
-            "owner": ["background_load"] * len(shares) + ["coalition"],
-            "block": ["inelastic" if i == 0 else f"elastic {i}" for i in range(len(shares))]
-            + ["buy bid"],
-            "quantity_mw": [*(book.system_load_mw * shares), max(q_spot, 0.0)],
-            "price_eur_per_mwh": [*d_prices, p_spot],
+            "owner": ["background_load"] * n_bg + ["coalition"],
+            "block": ["inelastic" if i == 0 else f"elastic {i}" for i in range(n_bg)] + ["buy bid"],
+            "quantity_mw": da["demand_q"],
+            "price_eur_per_mwh": da["demand_p"],
+            "accepted_mw": da["demand_acc"],
         }
     )
-    res = clear_spot(
-        supply.quantity_mw.to_numpy()[None],
-        supply.price_eur_per_mwh.to_numpy()[None],
-        demand.quantity_mw.to_numpy()[None],
-        demand.price_eur_per_mwh.to_numpy()[None],
-        price_floor_eur_per_mwh=sp["floor"],
-        price_cap_eur_per_mwh=sp["cap"],
-        pricing=sp["pricing"],
-    )
-    supply["accepted_mw"] = res.supply_mw[0]
-    demand["accepted_mw"] = res.demand_mw[0]
     # Offers and bids are read as clipped to [floor, cap] by the auction (envs.market.spot).
     for frame in (supply, demand):
         frame["price_eur_per_mwh"] = frame.price_eur_per_mwh.clip(sp["floor"], sp["cap"])
     supply = supply.sort_values("price_eur_per_mwh", kind="stable").reset_index(drop=True)
     demand = demand.sort_values("price_eur_per_mwh", ascending=False, kind="stable")
-    return supply, demand.reset_index(drop=True), float(res.price_eur_per_mwh[0])
+    return supply, demand.reset_index(drop=True), float(da["price"])
 
 
 def dispatch_frame(ep: ViewerEpisode) -> pd.DataFrame:

@@ -83,10 +83,14 @@ def test_policy_controlling_unknown_agents_is_refused():
 
 
 def test_rule_beats_random_on_default():
+    # Against a retail tariff that covers the scenario's expected wholesale cost plus a
+    # margin (envs.sim.tariff), a price-taking coalition saves about the margin on average;
+    # a single expensive week can cost it, so the saving is averaged over seeds.
     env = envs.make("multimarket_v0", days=3)
-    rule = run(env, [agents.load("rule")], seed=1)
-    rnd = run(env, [agents.load("random")], seed=1)
-    assert rule > 0 > rnd
+    rule = [run(env, [agents.load("rule")], seed=s) for s in range(4)]
+    rnd = [run(env, [agents.load("random")], seed=s) for s in range(4)]
+    assert np.mean(rule) > 0 > np.mean(rnd)
+    assert all(r > x for r, x in zip(rule, rnd, strict=True))
 
 
 def test_rule_drives_members_when_they_are_not_agents():
@@ -107,5 +111,7 @@ def test_incumbent_policies_bid_like_the_scripted_fleet(strategy):
     a, b = scripted.ledger(), as_agents.ledger()
     key = ["step", "market", "participant"]
     merged = pd.merge(a, b, on=key, how="outer", suffixes=("_s", "_a")).fillna(0.0)
-    np.testing.assert_allclose(merged.cash_eur_s, merged.cash_eur_a, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(merged.energy_mwh_s, merged.energy_mwh_a, rtol=1e-6, atol=1e-6)
+    # The agents' bids travel as float32 actions: a withheld share of 1/6 comes back within
+    # 1e-7 of itself, which moves a few pro-rata and balancing flows by ~1e-5 MWh.
+    np.testing.assert_allclose(merged.cash_eur_s, merged.cash_eur_a, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(merged.energy_mwh_s, merged.energy_mwh_a, rtol=1e-5, atol=1e-5)

@@ -80,7 +80,10 @@ def test_mpc_saves_more_than_rule_and_plans_feasible_set_points(seed):
     env = envs.make("multimarket_v0", days=3)
     mpc, projected = run(env, agents.load("mpc"), seed)
     rule, _ = run(env, agents.load("rule"), seed)
-    assert mpc > rule > 0
+    # The rule's own saving can be negative in a dear window against a tariff priced on the
+    # scenario's expected cost (tests/agents/test_agents.py averages it over seeds).
+    assert mpc > rule
+    assert mpc > 0
     assert projected <= 0.02 * 3 * 24 * 40  # set-points within limits (rounding aside)
 
 

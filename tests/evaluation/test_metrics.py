@@ -58,6 +58,7 @@ def hand_made() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]
             "coalition_emissions_t": [0.25, 0.5],
             "coalition_cfe": [0.5, 1.0],
             "lerner_index": [0.2, 0.6],
+            "markup_energy_weighted": [0.1, 0.5],
             "unserved_energy_mwh": [0.0, 4.0],
         }
     )
@@ -85,8 +86,8 @@ def test_metrics_of_a_hand_made_ledger(hand_made):
     assert m["cfe_pct"] == pytest.approx(75.0)
     assert m["lerner_index"] == pytest.approx(0.4)
     assert m["unserved_energy_mwh"] == 4.0
-    # Weighted by MWh sold: (1 x (50 - 40) / 40 + 3 x (100 - 40) / 40) / 4
-    assert m["incumbent_markup"] == pytest.approx((0.25 + 4.5) / 4)
+    # Hourly offer markups weighted by the fleet's MWh sold: (1 x 0.1 + 3 x 0.5) / 4
+    assert m["incumbent_markup"] == pytest.approx((0.1 + 1.5) / 4)
 
 
 def test_gini_known_values():
@@ -125,21 +126,25 @@ def test_normalised_score_maps_references_to_0_and_1():
 
 def test_saving_and_markup_match_the_envs_own_infos():
     # The saving (README equation) equals the sum of the env's per-step members_saving_eur,
-    # and the ledger markup equals the dispatch-weighted markup the incumbents are told.
+    # and the leaderboard's markup equals the hourly offer markup weighted by the fleet's
+    # day-ahead energy.
     env = envs.make("multimarket_v0", scenario="strategic_incumbents", days=1)
     pol = build_policy("rule")
     obs, _ = env.reset(seed=5)
     pol.reset(env, seed=5)
-    saving = num = den = 0.0
+    saving = 0.0
+    hourly = []
     while env.agents:
         actions = pol.act(obs)
         scripted = env.scripted_actions()
         actions |= {a: scripted[a] for a in env.agent_groups["incumbents"]}
         obs, _, _, _, infos = env.step(actions)
         saving += infos["coalition"]["members_saving_eur"]
-        for g in env.agent_groups["incumbents"]:
-            num += infos[g]["markup"] * infos[g]["dispatch_mw"]
-            den += infos[g]["dispatch_mw"]
+        hourly.append(infos["coalition"]["market"]["markup_energy_weighted"])
+    led = env.ledger()
+    fleet = led[(led.market == "spot") & led.participant.str.startswith("incumbent_")]
+    sold = fleet.groupby("step").energy_mwh.sum().to_numpy()
+    num, den = float(np.dot(hourly, sold)), float(sold.sum())
     ep = run_episode(env, build_policy("rule"), seed=5)
     m = metrics.cell_metrics(ep.ledger, ep.counterfactual, ep.record, ep.fleet)
     assert m["members_saving_eur"] == pytest.approx(saving, rel=1e-9)

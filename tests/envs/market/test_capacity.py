@@ -32,8 +32,15 @@ CURVE = VrrCurve.of(CFG)
 
 @pytest.mark.parametrize(
     ("q", "price"),
-    [(50.0, 300.0), (99.0, 300.0), (101.5, 225.0), (104.0, 150.0), (107.0, 95.0),
-     (110.0, 40.0), (110.5, 0.0)],  # fmt: skip
+    [
+        (50.0, 300.0),
+        (99.0, 300.0),
+        (101.5, 225.0),
+        (104.0, 150.0),
+        (107.0, 95.0),
+        (110.0, 40.0),
+        (110.5, 0.0),
+    ],
 )
 def test_vrr_curve_through_points_a_b_c(q, price):
     """By hand (requirement 100 MW): flat at 1.5 * 200 = 300 up to a (99 MW); half-way

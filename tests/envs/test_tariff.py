@@ -1,0 +1,66 @@
+"""The counterfactual's retail tariff (envs.sim.tariff): derived from each scenario."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import envs
+from envs.config.scenario import load_scenario
+from envs.sim.tariff import energy_price, wholesale_cost
+
+
+def test_fixed_mode_is_the_configured_price():
+    cfg = load_scenario("default", days=1, overrides={"tariff.mode": "fixed"})
+    assert energy_price(cfg) == cfg.tariff.energy_eur_per_mwh
+
+
+def test_rehearsal_tariff_is_the_wholesale_cost_plus_the_margin_and_follows_the_scenario():
+    costs = {s: wholesale_cost(load_scenario(s, days=2)) for s in
+             ("default", "carbon_price", "dark_doldrums")}  # fmt: skip
+    d = costs["default"]
+    assert d["total"] == pytest.approx(d["energy"] + d["reserve"] + d["capacity"])
+    cfg = load_scenario("default", days=2)
+    assert energy_price(cfg) == pytest.approx(d["total"] + cfg.tariff.margin_eur_per_mwh)
+    # Dearer scenarios have dearer retailers: carbon in the costs, a dark cold week.
+    assert costs["carbon_price"]["energy"] > d["energy"] + 10.0
+    assert costs["dark_doldrums"]["energy"] > d["energy"] + 10.0
+    # A fixed seed of its own: the same tariff every time.
+    assert wholesale_cost(load_scenario("default", days=2)) == d
+
+
+def test_the_rehearsal_is_competitive_whatever_the_fleet_does():
+    strategic = load_scenario("strategic_incumbents", days=2)
+    competitive = dataclasses.replace(
+        strategic, fleet=dataclasses.replace(strategic.fleet, strategy="competitive")
+    )
+    assert wholesale_cost(strategic) == wholesale_cost(competitive)
+
+
+def test_dynamic_tariff_passes_the_hours_price_through():
+    env = envs.make("multimarket_v0", days=1, overrides={"tariff.mode": "dynamic"})
+    env.reset(seed=2)
+    tf, core = env.cfg.tariff, env.core
+    rng = np.random.default_rng(0)
+    prices = []
+    while env.agents:
+        _, _, _, _, infos = env.step(
+            {a: rng.uniform(-1, 1, env.action_space(a).shape) for a in env.agents}
+        )
+        prices.append(infos["coalition"]["market"]["price_eur_per_mwh"])
+    bills = env.counterfactual_bills()
+    adder = tf.margin_eur_per_mwh + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
+    # A member that only imports pays (price + margin + network + taxes) per MWh.
+    for t in (5, 12, 20):
+        row = bills[bills.step == t]
+        imports = row.bill_eur.to_numpy()
+        pos = imports > 0
+        x = np.maximum(core.load[0, t] - core.ren[0, t], 0.0)  # before the battery
+        assert pos.any()
+        rate = imports[pos] / np.maximum(x[pos], 1e-9)
+        # The battery can only lower imports, so the rate per MWh of gross need is at most
+        # the dynamic price, and exactly it for members without a battery.
+        no_batt = core.members.battery_mw[pos] == 0
+        if no_batt.any():
+            np.testing.assert_allclose(rate[no_batt], prices[t] + adder, rtol=1e-9)
+        assert np.all(rate <= prices[t] + adder + 1e-6)

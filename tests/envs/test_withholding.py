@@ -1,0 +1,99 @@
+"""Strategic incumbents (envs.actors.withholding): withholding only where it pays."""
+
+import numpy as np
+import pytest
+
+from envs.actors.fleet import BidParams, FleetArrays
+from envs.actors.withholding import (
+    COST_ADDER,
+    merit_price,
+    mitigate,
+    profitable_withholding,
+    three_pivotal_fail,
+)
+
+
+def fleet(cap, mc):
+    g = len(cap)
+    z = np.zeros(g)
+    return FleetArrays(np.array(cap, float), np.array(mc, float), z + 1e3, z, z, z + 1.0, z, z)
+
+
+# A 100 MW at 10, B 50 MW at 50, C 50 MW at 100 EUR/MWh.
+FLEET = fleet([100.0, 50.0, 50.0], [10.0, 50.0, 100.0])
+
+
+def rsi(demand):
+    cap = FLEET.capacity_mw
+    return ((cap.sum() - cap) / demand)[None]
+
+
+def test_merit_price_by_hand():
+    cap = np.array([[100.0, 50.0, 50.0]])
+    offer = np.array([[10.0, 50.0, 100.0]])
+    assert merit_price(cap, offer, np.array([120.0]), 3000.0)[0] == 50.0
+    assert merit_price(cap, offer, np.array([160.0]), 3000.0)[0] == 100.0
+    assert merit_price(cap, offer, np.array([250.0]), 3000.0)[0] == 3000.0  # short: the cap
+
+
+def test_the_pivotal_unit_withholds_only_when_it_pays():
+    demand = np.array([160.0])
+    # Up to 30% withheld, supply never falls short: the price stays at C's 100 EUR/MWh and
+    # withholding only loses A output, so A stays competitive.
+    w, m = profitable_withholding(FLEET, rsi(160.0), demand, np.zeros(1), threshold=1.1,
+                                  max_share=0.3, max_markup=1.0, price_cap=3000.0)  # fmt: skip
+    assert not w.any() and not m.any()
+    # Up to 50% (candidates in steps of 1/12): withholding 5/12 leaves 158.3 MW against 160,
+    # the price goes to the cap and A earns (3000 - 10) * 58.3 = 174,400 against 9,000 (and
+    # against 149,500 for withholding half): the least withholding that makes the system short.
+    w, _ = profitable_withholding(FLEET, rsi(160.0), demand, np.zeros(1), threshold=1.1,
+                                  max_share=0.5, max_markup=1.0, price_cap=3000.0)  # fmt: skip
+    np.testing.assert_allclose(w, [[5.0 / 12.0, 0.0, 0.0]])
+
+
+def test_a_markup_is_chosen_where_the_unit_sets_the_price():
+    # Demand 120: B is marginal at 50. B is not the most pivotal (A is), so nobody marks up;
+    # with A alone able to act, a markup on A's offer below B's cost changes nothing.
+    w, m = profitable_withholding(FLEET, rsi(120.0), np.array([120.0]), np.zeros(1),
+                                  threshold=1.1, max_share=0.3, max_markup=1.0,
+                                  price_cap=3000.0)  # fmt: skip
+    assert not m.any()
+    # A monopolist that cannot make the system short (it may withhold 10%, demand is 80 of
+    # its 100 MW) sets the price with its own offer: it marks up as far as it may.
+    one = fleet([100.0], [10.0])
+    w, m = profitable_withholding(one, np.array([[0.0]]), np.array([80.0]), np.zeros(1),
+                                  threshold=1.1, max_share=0.1, max_markup=1.0,
+                                  price_cap=3000.0)  # fmt: skip
+    assert m[0, 0] == pytest.approx(1.0)
+    # Allowed 30%, it withholds 2/9 or more to make the system short (price at the cap).
+    w, m = profitable_withholding(one, np.array([[0.0]]), np.array([80.0]), np.zeros(1),
+                                  threshold=1.1, max_share=0.3, max_markup=1.0,
+                                  price_cap=3000.0)  # fmt: skip
+    assert 0.2 < w[0, 0] <= 0.3
+
+
+def test_no_one_withholds_without_a_pivotal_unit_and_at_most_one_does():
+    w, m = profitable_withholding(FLEET, rsi(60.0), np.array([60.0]), np.zeros(1),
+                                  threshold=1.1, max_share=0.5, max_markup=1.0,
+                                  price_cap=3000.0)  # fmt: skip
+    assert not w.any() and not m.any()  # RSI of A = 100 / 60 > 1.1
+    demand = np.array([160.0, 190.0, 100.0])
+    r = (FLEET.capacity_mw.sum() - FLEET.capacity_mw)[None] / demand[:, None]
+    w, m = profitable_withholding(FLEET, r, demand, np.zeros(3), threshold=1.1,
+                                  max_share=0.5, max_markup=1.0, price_cap=3000.0)  # fmt: skip
+    assert ((w > 0) | (m > 0)).sum(axis=1).max() <= 1
+
+
+def test_three_pivotal_supplier_test_and_mitigation():
+    f = fleet([100.0, 90.0, 80.0, 50.0], [10.0, 20.0, 30.0, 40.0])
+    # Without the three largest, 50 MW + 20 MW renewables: fails against 100 MW, not 60.
+    fail = three_pivotal_fail(f, np.array([100.0, 60.0]), np.array([20.0, 20.0]))
+    np.testing.assert_array_equal(fail, [[True, True, True, False], [False] * 4])
+    bids = BidParams(markup=np.full((2, 4, 2), 0.5), withhold=np.full((2, 4), 0.2),
+                     reserve_fraction=np.ones((2, 4)), reserve_markup=np.full((2, 4), 0.5),
+                     capacity_fraction=np.ones((2, 4)),
+                     capacity_price_eur_per_mw_day=np.zeros((2, 4)))  # fmt: skip
+    m = mitigate(bids, fail)
+    np.testing.assert_allclose(m.markup[0, :3], COST_ADDER)
+    np.testing.assert_allclose(m.withhold[0], [0.0, 0.0, 0.0, 0.2])
+    np.testing.assert_allclose(m.markup[1], 0.5)  # a passing hour is not touched
