@@ -403,7 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     bar.close()
     table = build_table(episodes)
     if args.write_readme:
-        write_readme(Path(args.write_readme), markdown(table), args)
+        try:
+            write_readme(Path(args.write_readme), markdown(table), args)
+        except ValueError as exc:
+            print(f"error: --write-readme: {exc}", file=sys.stderr)
+            return 2
     if args.json:
         doc = {
             "seeds": seeds,

@@ -340,7 +340,7 @@ class TariffConfig:
 
     ``mode``: ``rehearsal`` (default): the energy part covers the scenario's expected
     wholesale cost, the load-weighted day-ahead price plus the reserve and capacity costs
-    per MWh of a competitive rehearsal of the scenario (:mod:`envs.sim.tariff`), plus
+    per MWh of a price-taking rehearsal of the scenario (:mod:`envs.sim.tariff`), plus
     ``margin_eur_per_mwh``; ``fixed``: ``energy_eur_per_mwh``; ``dynamic``: the hour's
     day-ahead price plus the margin (spot pass-through).
 

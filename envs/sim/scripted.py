@@ -48,7 +48,12 @@ def member_actions(core: MarketCore) -> F64:
 def coalition_actions(core: MarketCore, members: F64 | None = None) -> F64:
     """Price-taking bid of the forecast net position, (E, A_coalition)."""
     m = core.members
-    members = member_actions(core) if members is None else members
+    if core.layout.drives_members:
+        # The coalition's drive below holds every battery and flex at 0, so it bids the
+        # members' net load as it is (not as self-consumption batteries would leave it).
+        members = np.zeros((core.E, core.N, 2))
+    elif members is None:
+        members = member_actions(core)
     net = member_forecast_net(core) + members[..., 0] * m.battery_mw + members[..., 1] * m.flex_mw
     # The PPA's wind-shaped delivery is already contracted; bid only the rest.
     q = net.sum(-1) - core.ppa_mw[:, core.t]

@@ -29,12 +29,13 @@ def test_rehearsal_tariff_is_the_wholesale_cost_plus_the_margin_and_follows_the_
     assert wholesale_cost(load_scenario("default", days=2)) == d
 
 
-def test_the_rehearsal_is_competitive_whatever_the_fleet_does():
+def test_the_rehearsal_faces_the_scenarios_market_power():
+    # A retailer buys in the same market: incumbents that withhold make it dearer.
     strategic = load_scenario("strategic_incumbents", days=2)
     competitive = dataclasses.replace(
         strategic, fleet=dataclasses.replace(strategic.fleet, strategy="competitive")
     )
-    assert wholesale_cost(strategic) == wholesale_cost(competitive)
+    assert wholesale_cost(strategic)["energy"] > wholesale_cost(competitive)["energy"]
 
 
 def test_dynamic_tariff_passes_the_hours_price_through():

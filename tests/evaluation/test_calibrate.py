@@ -102,3 +102,31 @@ def test_cli_bad_scenario(capsys):
     assert calibrate.main(["--scenarios", "nowhere", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "unknown nowhere" in err and "default" in err
+
+
+def test_write_readme_replaces_only_the_marked_table(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{calibrate.BEGIN}\nold table\n{calibrate.END}\noutro\n")
+    args = ["--scenarios", "default", "--seeds", "1", "--days", "1", "--no-progress"]
+    assert calibrate.main([*args, "--write-readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("\noutro\n")
+    assert "old table" not in text and "| default |" in text
+    assert "--seeds 1 --days 1 --write-readme" in text  # the command that wrote it
+    readme.write_text("no markers")
+    assert calibrate.main([*args, "--write-readme", str(readme)]) == 2
+    assert "markers" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_readme_table_is_what_the_command_writes(tmp_path):
+    """The README's calibration table is current: rewriting it changes nothing."""
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    copy = tmp_path / "README.md"
+    copy.write_text(readme.read_text())
+    rc = calibrate.main(["--seeds", "3", "--days", "7", "--no-progress",
+                         "--write-readme", str(copy)])  # fmt: skip
+    assert rc == 0
+    assert copy.read_text() == readme.read_text()
