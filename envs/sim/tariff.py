@@ -7,8 +7,9 @@ reserve and capacity costs per MWh of consumption, measured in a price-taking re
 of the scenario (the fleet follows the scenario's scripted strategy, so a retailer faces
 the same market power; the coalition buys its members' forecast net load as a price-taker
 and offers their surplus at the renewables' price; 32 weeks on a fixed seed, independent
-of the episode's), plus the retailer's margin. So "saving against acting alone" measures what the coalition
-adds, not the spread between a fixed tariff and the scenario's wholesale price.
+of the episode's), plus the retailer's margin. So "saving against acting alone"
+measures what the coalition adds, not the spread between a fixed tariff and the
+scenario's wholesale price.
 ``fixed`` uses the configured energy price; ``dynamic`` passes the hour's day-ahead
 price through (the step adds the margin).
 """
@@ -62,8 +63,9 @@ def _wholesale_cost(cfg: ScenarioConfig) -> tuple[tuple[str, float], ...]:
     energy = reserve = capacity = consumption = 0.0
     # The members' surplus is offered at the system renewables' price, not dumped at the
     # floor: a large coalition selling at -500 EUR/MWh would crash the price it is priced on.
-    sell = price_entry(cfg.background.renewable_offer_eur_per_mwh,
-                       cfg.spot.price_floor_eur_per_mwh, cfg.spot.price_cap_eur_per_mwh)  # fmt: skip
+    sp = cfg.spot
+    sell = price_entry(cfg.background.renewable_offer_eur_per_mwh, sp.price_floor_eur_per_mwh,
+                       sp.price_cap_eur_per_mwh)  # fmt: skip
     for t in range(core.T):
         act = scripted.coalition_actions(core)
         act[:, 1] = np.where(act[:, 0] < 0.0, sell, act[:, 1])

@@ -65,8 +65,16 @@ def test_balanced_system_keeps_the_day_ahead_price():
 @settings(max_examples=200, deadline=None)
 @given(
     st.floats(-300, 300),
-    st.lists(st.tuples(st.floats(0, 60), st.sampled_from([-500.0, 0.0, 20.0, 50.0, 90.0]),
-                       st.floats(0, 60), st.integers(-1, 2)), min_size=1, max_size=8),  # fmt: skip
+    st.lists(
+        st.tuples(
+            st.floats(0, 60),
+            st.sampled_from([-500.0, 0.0, 20.0, 50.0, 90.0]),
+            st.floats(0, 60),
+            st.integers(-1, 2),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
     st.lists(st.floats(0, 80), min_size=3, max_size=3),
 )
 def test_activation_covers_the_imbalance_in_merit_order_within_every_limit(imb, blocks, room):
