@@ -126,6 +126,10 @@ MARKET_VIEW = View(
             f"share of members whose own saving is positive, %, {_MED}",
         ),
         Column(
+            "members_worse_off", "worse off", 1,
+            f"members whose own saving is negative: worse off than alone, {_MED}",
+        ),
+        Column(
             "gini_savings", "Gini", 2,
             "Gini coefficient of members' savings (0 = equal; n/a where the mean saving is "
             f"not positive), {_MED}",
@@ -150,7 +154,8 @@ MARKET_VIEW = View(
         Column(
             "coalition_revenue_imbalance_eur", "imbalance EUR/member-week", 1,
             "its imbalance settlement (members' metered deviation from the cleared position "
-            f"at spot +/- a spread), {_MED}", scale="member_week",
+            f"at the single imbalance price of real-time balancing), {_MED}",
+            scale="member_week",
         ),
         Column(
             "emissions_t", "system CO2 t/week", 0,
@@ -163,15 +168,14 @@ MARKET_VIEW = View(
         Column(
             "lerner_index", "Lerner", 3,
             "system Lerner index (p - c) / p of the spot price p over the marginal cost c of "
-            "the costliest incumbent dispatched that hour, mean over hours (0 when p <= 0; "
-            "negative when a unit held at its minimum output costs more than p), "
-            f"{_MED}",
+            "the incumbent whose offer sets the price (0 when no incumbent sets it or "
+            f"p <= 0), mean over hours, {_MED}",
         ),
         Column(
             "incumbent_markup", "markup", 2,
-            "incumbents' markup (p - c_g) / max(c_g, 1 EUR/MWh) of each unit g, weighted by "
-            "its MWh sold: large in competitive markets too, since cheap units (nuclear at "
-            f"12 EUR/MWh) are paid the marginal unit's price, {_MED}",
+            "incumbents' offer markup over marginal cost on the energy they sold (0 when "
+            "they offer at cost, whatever the price), hourly, weighted by the fleet's MWh "
+            f"sold, {_MED}",
         ),
         Column(
             "unserved_energy_mwh", "unserved MWh/week", 1,

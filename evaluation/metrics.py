@@ -102,7 +102,8 @@ def cell_metrics(
     Returns:
         ``members_alone_eur``, ``members_cost_eur``, ``members_saving_eur``,
         ``members_saving_pct`` (of the bill alone), ``share_better_off_pct`` (members
-        with a positive saving), ``gini_savings``, ``n_members``,
+        with a positive saving), ``members_worse_off`` (members whose saving is negative:
+        worse off than alone), ``gini_savings``, ``n_members``,
         ``coalition_revenue_<market>_eur`` for every market of :data:`LEDGER_MARKETS`
         (cash received, negative = paid), ``coalition_<market>_bought_mwh`` and
         ``coalition_<market>_bought_eur`` for each of :data:`ENERGY_MARKETS` (energy the
@@ -121,6 +122,7 @@ def cell_metrics(
         "members_saving_eur": saving,
         "members_saving_pct": 100.0 * saving / alone if alone > 0 else float("nan"),
         "share_better_off_pct": 100.0 * float(np.mean(sav.saving_eur > 0.0)),
+        "members_worse_off": float(np.sum(sav.saving_eur < 0.0)),
         "gini_savings": gini(sav.saving_eur.to_numpy()),
         "n_members": float(len(sav)),
     }

@@ -32,10 +32,10 @@ REFERENCE_SCENARIO = "default"
 MARKET_MEANING: dict[str, str] = {
     "spot": "energy bought and sold in the day-ahead spot market",
     "reserve": "reserve awards minus penalties for reserve not delivered",
-    "capacity": "capacity payments minus performance penalties in scarcity hours",
-    "balancing": "energy delivered when its reserve is activated, at the spot price",
+    "capacity": "capacity payments minus non-performance charges plus bonuses in scarcity hours",
+    "balancing": "energy delivered when its reserve is activated, at the imbalance price",
     "imbalance": "members' metered deviation from the coalition's cleared position, "
-    "settled at spot +/- a spread",
+    "settled at the single imbalance price",
     "network": "network charges and taxes on members' imports",
     "ppa": "the PPA's energy at the contract price",
 }

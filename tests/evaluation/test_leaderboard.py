@@ -68,7 +68,7 @@ def test_money_across_scenarios_leaves_out_scenarios_without_a_score_scale(frame
     # every column of both tables is in a legend under it
     for col in (*MARKET_VIEW.columns, *MARKET_VIEW.detail):
         assert f"- *{col.header}*: " in text
-    assert "Lerner" in text and "costliest incumbent dispatched" in text
+    assert "Lerner" in text and "whose offer sets the price" in text
 
 
 def test_the_table_by_scenario_and_the_reasons_for_losses(frame):
