@@ -43,3 +43,12 @@ def test_torchrl_example_trains_every_group():
     assert out["frames"] >= 960
     assert set(out["mean_reward_eur"]) == {"coalition", "members", "incumbents"}
     assert all(math.isfinite(v) for v in out["mean_reward_eur"].values())
+
+
+@pytest.mark.slow
+def test_benchmarl_mappo_example_trains_every_group():
+    pytest.importorskip("benchmarl", reason="pip install .[examples]")
+    out = _run_example("evaluation.examples.benchmarl_mappo", "--frames", "960")
+    assert out["frames"] >= 960
+    assert set(out["mean_reward_eur"]) == {"coalition", "members", "incumbents"}
+    assert all(math.isfinite(v) for v in out["mean_reward_eur"].values())
