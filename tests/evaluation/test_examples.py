@@ -52,3 +52,13 @@ def test_benchmarl_mappo_example_trains_every_group():
     assert out["frames"] >= 960
     assert set(out["mean_reward_eur"]) == {"coalition", "members", "incumbents"}
     assert all(math.isfinite(v) for v in out["mean_reward_eur"].values())
+
+
+@pytest.mark.slow
+def test_rllib_example_trains_one_module_per_group():
+    pytest.importorskip("ray.rllib", reason="pip install .[examples]")
+    out = _run_example("evaluation.examples.rllib_groups", "--timesteps", "480")
+    assert out["timesteps"] >= 480
+    assert out["iterations"] >= 1
+    assert set(out["mean_reward_eur"]) == {"coalition", "members", "incumbents"}
+    assert all(math.isfinite(v) for v in out["mean_reward_eur"].values())
