@@ -1,0 +1,187 @@
+"""BenchMARL's MAPPO on ``multimarket_v0``, added as a custom BenchMARL task.
+
+BenchMARL adds a task as a ``TaskClass`` (how to build the TorchRL env and read its specs)
+and a ``Task`` enum naming its tasks (BenchMARL docs, "Creating a new task"). Our task
+builds TorchRL's ``PettingZooWrapper`` around the parallel env with the env's own agent
+groups (coalition, members, incumbents) as TorchRL groups and its global ``state()`` for
+MAPPO's centralised critics (Yu et al. 2022). Rewards are EUR per hour; BenchMARL trains on
+them in kEUR (a ``RewardScaling`` env transform).
+
+    python -m evaluation.examples.benchmarl_mappo --frames 1440
+
+Prints one JSON line: ``{"frames", "mean_reward_eur": {group: mean hourly reward per agent
+in one deterministic day of the trained policies}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections.abc import Callable
+
+import torch
+from benchmarl.algorithms import MappoConfig
+from benchmarl.environments.common import Task, TaskClass
+from benchmarl.experiment import Experiment, ExperimentConfig
+from benchmarl.models.mlp import MlpConfig
+from tensordict.nn import InteractionType, set_interaction_type
+from torchrl.data import Composite
+from torchrl.envs import EnvBase, PettingZooWrapper, RewardScaling, Transform
+
+from envs import multimarket_v0
+
+#: EUR -> kEUR for the losses: an incumbent earns ~10^4 EUR an hour.
+REWARD_SCALE = 1e-3
+HOURS = 24  # one-day episodes
+
+
+def _keep(spec: Composite, groups: list[str], key: str) -> Composite:
+    """``spec`` with only ``(group, key)`` entries in each group (BenchMARL's spec views)."""
+    spec = spec.clone()
+    for g in groups:
+        for k in list(spec[g].keys()):
+            if k != key:
+                del spec[g][k]
+    if "state" in spec.keys():
+        del spec["state"]
+    return spec
+
+
+class CoalitionMarketsClass(TaskClass):
+    """``multimarket_v0`` as a BenchMARL task; ``config`` holds ``members`` (agent count)."""
+
+    def get_env_fun(
+        self, num_envs: int, continuous_actions: bool, seed: int | None, device: str
+    ) -> Callable[[], EnvBase]:
+        """Builds the wrapped env (not vectorised: BenchMARL stacks ``num_envs`` copies)."""
+        members = self.config.get("members", 3)
+
+        def make() -> EnvBase:
+            par = multimarket_v0.parallel_env(
+                days=1,
+                info_format="flat",  # numbers only: TorchRL stacks them per group
+                overrides={
+                    "members.agents": True,
+                    "members.count": members,
+                    "fleet.controlled": True,
+                },
+            )
+            return PettingZooWrapper(
+                env=par,
+                group_map=par.agent_groups,
+                return_state=True,
+                use_mask=False,
+                categorical_actions=False,
+                done_on_any=False,
+                seed=seed,
+                device=device,
+            )
+
+        return make
+
+    def supports_continuous_actions(self) -> bool:
+        return True  # Box(-1, 1) bids and offers
+
+    def supports_discrete_actions(self) -> bool:
+        return False
+
+    def has_render(self, env: EnvBase) -> bool:
+        return False
+
+    def max_steps(self, env: EnvBase) -> int:
+        return HOURS
+
+    def group_map(self, env: EnvBase) -> dict[str, list[str]]:
+        return env.group_map
+
+    def observation_spec(self, env: EnvBase) -> Composite:
+        return _keep(env.observation_spec, list(env.group_map), "observation")
+
+    def info_spec(self, env: EnvBase) -> Composite | None:
+        return _keep(env.observation_spec, list(env.group_map), "info")
+
+    def state_spec(self, env: EnvBase) -> Composite | None:
+        return Composite({"state": env.observation_spec["state"].clone()})
+
+    def action_spec(self, env: EnvBase) -> Composite:
+        return env.full_action_spec
+
+    def action_mask_spec(self, env: EnvBase) -> Composite | None:
+        return None  # every bid is always allowed
+
+    def get_env_transforms(self, env: EnvBase) -> list[Transform]:
+        keys = [(g, "reward") for g in env.group_map]
+        return [RewardScaling(loc=0.0, scale=REWARD_SCALE, in_keys=keys)]
+
+    @staticmethod
+    def env_name() -> str:
+        return "coalition_markets"
+
+
+class CoalitionMarketsTask(Task):
+    """The BenchMARL task enum of this suite."""
+
+    MULTIMARKET = None
+
+    @staticmethod
+    def associated_class() -> type[TaskClass]:
+        return CoalitionMarketsClass
+
+
+def train(frames: int = 1440, members: int = 3, frames_per_batch: int = 480, seed: int = 0) -> dict:
+    """MAPPO for ``frames`` env steps; returns ``{"frames", "mean_reward_eur"}``.
+
+    Args:
+        frames: env steps in total (each steps every agent once).
+        members: member agents.
+        frames_per_batch: env steps per MAPPO update (a multiple of 24 keeps whole days).
+        seed: BenchMARL's seed (torch and env).
+    """
+    cfg = ExperimentConfig.get_from_yaml()  # BenchMARL's defaults, shrunk to a smoke run
+    cfg.sampling_device = cfg.train_device = cfg.buffer_device = "cpu"
+    cfg.max_n_frames = frames
+    cfg.on_policy_collected_frames_per_batch = frames_per_batch
+    cfg.on_policy_n_envs_per_worker = 1
+    cfg.on_policy_n_minibatch_iters = 2
+    cfg.on_policy_minibatch_size = frames_per_batch // 2
+    cfg.lr = 3e-4
+    cfg.evaluation = False
+    cfg.render = False
+    cfg.loggers = []
+    cfg.create_json = False
+    cfg.checkpoint_interval = 0
+    cfg.checkpoint_at_end = False
+    cfg.save_folder = tempfile.mkdtemp(prefix="benchmarl_")
+    model = MlpConfig(
+        num_cells=[64, 64], layer_class=torch.nn.Linear, activation_class=torch.nn.Tanh
+    )
+    experiment = Experiment(
+        task=CoalitionMarketsTask.MULTIMARKET.get_task(config={"members": members}),
+        algorithm_config=MappoConfig.get_from_yaml(),
+        model_config=model,
+        critic_model_config=model,
+        seed=seed,
+        config=cfg,
+    )
+    experiment.run()
+    # One deterministic day of the trained policies (rewards back in EUR).
+    with torch.no_grad(), set_interaction_type(InteractionType.DETERMINISTIC):
+        day = experiment.test_env.rollout(HOURS, policy=experiment.policy)
+    means = {g: float(day["next", g, "reward"].mean()) / REWARD_SCALE for g in experiment.group_map}
+    return {"frames": experiment.total_frames, "mean_reward_eur": means}
+
+
+def main() -> None:
+    """Command line: ``--frames``, ``--members``, ``--frames-per-batch``, ``--seed``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=1440)
+    ap.add_argument("--members", type=int, default=3)
+    ap.add_argument("--frames-per-batch", type=int, default=480)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    print(json.dumps(train(args.frames, args.members, args.frames_per_batch, args.seed)))
+
+
+if __name__ == "__main__":
+    main()
