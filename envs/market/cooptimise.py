@@ -93,7 +93,8 @@ def _bucket(q, p, owner, n_units, off, idx, order):
     off (n_units + 3,) ends with off[u]:off[u + 1] the slice of idx holding unit u.
     """
     price_order_row(p, False, order)
-    off[:] = 0
+    for u in range(off.shape[0]):
+        off[u] = 0
     for j in range(q.shape[0]):
         if q[j] > 0.0:
             u = owner[j] if owner[j] >= 0 else n_units
@@ -109,7 +110,14 @@ def _bucket(q, p, owner, n_units, off, idx, order):
             off[u + 1] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
+def _zero(x):
+    """x[:] = 0 without the view a slice makes."""
+    for i in range(x.shape[0]):
+        x[i] = 0.0
+
+
+@njit(cache=True)
 def _clip(x, lo, hi, out):
     """out = min(max(x, lo), hi) elementwise (np.minimum(np.maximum(...)) without a copy)."""
     for i in range(x.shape[0]):
@@ -146,9 +154,11 @@ def _piece(fe, fr, room, je_price, jr_price):
     return a_e, a_r, b_er, b_re
 
 
-# The functions below are flat on purpose: numba increfs and decrefs (an atomic op each)
-# every array handed to a helper, compiled or inlined, and in these loops that cost more
-# than the flow itself. Their helpers take scalars only.
+# _dist and the flow's loop in clear_joint_row are flat on purpose: numba increfs and
+# decrefs (an atomic op each) every array handed to a helper that is inlined or that calls
+# others, and on the step's books that cost more than the flow itself. Their helpers take
+# scalars only; the loop is written out in clear_joint_row rather than in a helper of ~30
+# arrays.
 
 
 @njit(cache=True)
@@ -173,19 +183,108 @@ def _dist(n1, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr, t_e, t_r):
 
 
 @njit(cache=True)
-def _ssp(eq, rq, ulim, dq, rdq, pe, pr, pd, prd, eoff, eidx, roff, ridx, d_order, k_order,  # noqa: C901
-         ke, kr, kd, kk, used, a_e, a_r, b_er, b_re, e_acc, r_acc, d_acc, rd_acc):  # fmt: skip
-    """Augment shortest source-sink paths while they cost <= 0; returns the demand pointers.
+def _totals(eq, rq, dq, dp, rdq, pe, pr, pd, prd, cap, e_acc, r_acc, d_acc, rd_acc):
+    """(reserve shortfall MW, unserved MW, welfare EUR) of an accepted dispatch."""
+    n_s, n_r, n_b, n_k = eq.shape[0], rq.shape[0], dq.shape[0], rdq.shape[0]
+    welfare = 0.0
+    unserved = 0.0
+    for b in range(n_b):
+        welfare += pd[b] * d_acc[b]
+        if dp[b] >= cap:
+            unserved += dq[b] - d_acc[b]
+    shortfall = 0.0
+    for k in range(n_k):
+        welfare += prd[k] * rd_acc[k]
+        shortfall += rdq[k] - rd_acc[k]
+    for s in range(n_s):
+        welfare -= pe[s] * e_acc[s]
+    for r in range(n_r):
+        welfare -= pr[r] * r_acc[r]
+    return shortfall, unserved, welfare
 
-    Per unit u, a_e[u], a_r[u] hold the cheapest MW into each product from its room and
-    b_er[u], b_re[u] the cheapest move of its MW from one product to the other; they are
-    recomputed only for the units a path touched (all of them before the first path).
-    Shapes of a path: 0 into energy, 1 into reserve, 2 into energy with a unit moving MW
-    from energy to reserve, 3 the reverse; a direct path wins ties, then the lowest unit.
+
+@njit(cache=True)
+def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, rcap,  # noqa: C901
+                    e_acc, r_acc, d_acc, rd_acc):  # fmt: skip
+    """Clear one env's energy and reserve together (the rules in the module docstring).
+
+    Args:
+        eq, ep: (S,) energy offers' MW and prices, EUR/MWh.
+        eu: (S,) int64 unit of each energy offer, -1 for none.
+        rq, rp: (R,) reserve offers' MW and prices, EUR/MW-h.
+        ru: (R,) int64 unit of each reserve offer, -1 for none.
+        ulim: (U,) each unit's shared limit on energy + reserve, MW.
+        dq, dp: (B,) energy bids' MW and prices, EUR/MWh (>= cap: inelastic load).
+        rdq, rdp: (K,) reserve demand blocks' MW and values, EUR/MW-h (an ORDC).
+        floor, cap: energy price floor and cap, EUR/MWh.
+        rcap: reserve price cap, EUR/MW-h.
+        e_acc, r_acc, d_acc, rd_acc: outputs, (S,), (R,), (B,), (K,) accepted MW.
+
+    Returns:
+        (energy price EUR/MWh, reserve price EUR/MW-h, reserve shortfall MW,
+        unserved MW, welfare EUR).
     """
     n_s, n_r, n_b, n_k = eq.shape[0], rq.shape[0], dq.shape[0], rdq.shape[0]
     n_u = ulim.shape[0]
-    n1 = n_u + 1
+    n1 = n_u + 1  # the pseudo-unit n_u holds unit-less blocks and has no limit
+    n_ent = n_u + max(n_s, n_r)
+    # Two scratch buffers per call, cut into views (a slice allocates nothing): the step
+    # calls this for every env every hour, and ~20 small allocations cost more than the
+    # flow itself on its books.
+    fw = np.empty(n_s + n_r + n_b + n_k + 5 * n1 + 2 * n_ent)
+    iw = np.empty(4 * n1 + 6 + 2 * (n_s + n_r) + n_b + n_k + n_ent, np.int64)
+    pe, o = fw[:n_s], n_s
+    pr, o = fw[o : o + n_r], o + n_r
+    pd, o = fw[o : o + n_b], o + n_b
+    prd, o = fw[o : o + n_k], o + n_k
+    used, o = fw[o : o + n1], o + n1
+    a_e, o = fw[o : o + n1], o + n1
+    a_r, o = fw[o : o + n1], o + n1
+    b_er, o = fw[o : o + n1], o + n1
+    b_re, o = fw[o : o + n1], o + n1
+    ent_q, o = fw[o : o + n_ent], o + n_ent
+    ent_cap = fw[o : o + n_ent]
+    eoff, o = iw[: n1 + 2], n1 + 2
+    roff, o = iw[o : o + n1 + 2], o + n1 + 2
+    ke, o = iw[o : o + n1 + 1], o + n1 + 1
+    kr, o = iw[o : o + n1 + 1], o + n1 + 1
+    eidx, o = iw[o : o + n_s], o + n_s
+    ridx, o = iw[o : o + n_r], o + n_r
+    e_order, o = iw[o : o + n_s], o + n_s
+    r_order, o = iw[o : o + n_r], o + n_r
+    d_order, o = iw[o : o + n_b], o + n_b
+    k_order, o = iw[o : o + n_k], o + n_k
+    ent_state = iw[o : o + n_ent]
+    _clip(ep, floor, cap, pe)
+    _clip(rp, 0.0, rcap, pr)
+    _clip(dp, floor, cap, pd)
+    _clip(rdp, 0.0, rcap, prd)
+    # Element loops, not e_acc[:] = 0.0: a slice is a new array (and a refcount op).
+    _zero(e_acc)
+    _zero(r_acc)
+    _zero(d_acc)
+    _zero(rd_acc)
+    _zero(used)
+    _bucket(eq, pe, eu, n_u, eoff, eidx, e_order)
+    _bucket(rq, pr, ru, n_u, roff, ridx, r_order)
+    price_order_row(pd, True, d_order)
+    price_order_row(prd, True, k_order)
+    for u in range(n1 + 1):
+        ke[u] = eoff[u]
+        kr[u] = roff[u]
+    kd = 0
+    kk = 0
+    while kd < n_b and dq[d_order[kd]] <= 0.0:
+        kd += 1
+    while kk < n_k and rdq[k_order[kk]] <= 0.0:
+        kk += 1
+    # Successive shortest paths, augmented while they cost <= 0 (written out here, not
+    # in a helper: see the note above _dist). Per unit u, a_e[u], a_r[u] hold the cheapest
+    # MW into each product from its room and b_er[u], b_re[u] the cheapest move of its MW
+    # from one product to the other; they are recomputed only for the units a path
+    # touched (all of them before the first path). Shapes of a path: 0 into energy, 1 into
+    # reserve, 2 into energy with a unit moving MW from energy to reserve, 3 the reverse;
+    # a direct path wins ties, then the lowest unit.
     src, mv, n_touched = 0, 0, n1
     for it in range(4 * (n_s + n_r + n_b + n_k + n1) + 9):
         for w in range(n_touched):
@@ -296,106 +395,6 @@ def _ssp(eq, rq, ulim, dq, rdq, pe, pr, pd, prd, eoff, eidx, roff, ridx, d_order
             kk += full
             while kk < n_k and rdq[k_order[kk]] <= 0.0:
                 kk += 1
-    return kd, kk
-
-
-@njit(cache=True)
-def _totals(eq, rq, dq, dp, rdq, pe, pr, pd, prd, cap, e_acc, r_acc, d_acc, rd_acc):
-    """(reserve shortfall MW, unserved MW, welfare EUR) of an accepted dispatch."""
-    n_s, n_r, n_b, n_k = eq.shape[0], rq.shape[0], dq.shape[0], rdq.shape[0]
-    welfare = 0.0
-    unserved = 0.0
-    for b in range(n_b):
-        welfare += pd[b] * d_acc[b]
-        if dp[b] >= cap:
-            unserved += dq[b] - d_acc[b]
-    shortfall = 0.0
-    for k in range(n_k):
-        welfare += prd[k] * rd_acc[k]
-        shortfall += rdq[k] - rd_acc[k]
-    for s in range(n_s):
-        welfare -= pe[s] * e_acc[s]
-    for r in range(n_r):
-        welfare -= pr[r] * r_acc[r]
-    return shortfall, unserved, welfare
-
-
-@njit(cache=True)
-def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, rcap,
-                    e_acc, r_acc, d_acc, rd_acc):  # fmt: skip
-    """Clear one env's energy and reserve together (the rules in the module docstring).
-
-    Args:
-        eq, ep: (S,) energy offers' MW and prices, EUR/MWh.
-        eu: (S,) int64 unit of each energy offer, -1 for none.
-        rq, rp: (R,) reserve offers' MW and prices, EUR/MW-h.
-        ru: (R,) int64 unit of each reserve offer, -1 for none.
-        ulim: (U,) each unit's shared limit on energy + reserve, MW.
-        dq, dp: (B,) energy bids' MW and prices, EUR/MWh (>= cap: inelastic load).
-        rdq, rdp: (K,) reserve demand blocks' MW and values, EUR/MW-h (an ORDC).
-        floor, cap: energy price floor and cap, EUR/MWh.
-        rcap: reserve price cap, EUR/MW-h.
-        e_acc, r_acc, d_acc, rd_acc: outputs, (S,), (R,), (B,), (K,) accepted MW.
-
-    Returns:
-        (energy price EUR/MWh, reserve price EUR/MW-h, reserve shortfall MW,
-        unserved MW, welfare EUR).
-    """
-    n_s, n_r, n_b, n_k = eq.shape[0], rq.shape[0], dq.shape[0], rdq.shape[0]
-    n_u = ulim.shape[0]
-    n1 = n_u + 1  # the pseudo-unit n_u holds unit-less blocks and has no limit
-    n_ent = n_u + max(n_s, n_r)
-    # Two scratch buffers per call, cut into views (a slice allocates nothing): the step
-    # calls this for every env every hour, and ~20 small allocations cost more than the
-    # flow itself on its books.
-    fw = np.empty(n_s + n_r + n_b + n_k + 5 * n1 + 2 * n_ent)
-    iw = np.empty(4 * n1 + 6 + 2 * (n_s + n_r) + n_b + n_k + n_ent, np.int64)
-    pe, o = fw[:n_s], n_s
-    pr, o = fw[o : o + n_r], o + n_r
-    pd, o = fw[o : o + n_b], o + n_b
-    prd, o = fw[o : o + n_k], o + n_k
-    used, o = fw[o : o + n1], o + n1
-    a_e, o = fw[o : o + n1], o + n1
-    a_r, o = fw[o : o + n1], o + n1
-    b_er, o = fw[o : o + n1], o + n1
-    b_re, o = fw[o : o + n1], o + n1
-    ent_q, o = fw[o : o + n_ent], o + n_ent
-    ent_cap = fw[o : o + n_ent]
-    eoff, o = iw[: n1 + 2], n1 + 2
-    roff, o = iw[o : o + n1 + 2], o + n1 + 2
-    ke, o = iw[o : o + n1 + 1], o + n1 + 1
-    kr, o = iw[o : o + n1 + 1], o + n1 + 1
-    eidx, o = iw[o : o + n_s], o + n_s
-    ridx, o = iw[o : o + n_r], o + n_r
-    e_order, o = iw[o : o + n_s], o + n_s
-    r_order, o = iw[o : o + n_r], o + n_r
-    d_order, o = iw[o : o + n_b], o + n_b
-    k_order, o = iw[o : o + n_k], o + n_k
-    ent_state = iw[o : o + n_ent]
-    _clip(ep, floor, cap, pe)
-    _clip(rp, 0.0, rcap, pr)
-    _clip(dp, floor, cap, pd)
-    _clip(rdp, 0.0, rcap, prd)
-    e_acc[:] = 0.0
-    r_acc[:] = 0.0
-    d_acc[:] = 0.0
-    rd_acc[:] = 0.0
-    _bucket(eq, pe, eu, n_u, eoff, eidx, e_order)
-    _bucket(rq, pr, ru, n_u, roff, ridx, r_order)
-    price_order_row(pd, True, d_order)
-    price_order_row(prd, True, k_order)
-    ke[:] = eoff[:-1]
-    kr[:] = roff[:-1]
-    used[:] = 0.0
-    kd = 0
-    kk = 0
-    while kd < n_b and dq[d_order[kd]] <= 0.0:
-        kd += 1
-    while kk < n_k and rdq[k_order[kk]] <= 0.0:
-        kk += 1
-    kd, kk = _ssp(eq, rq, ulim, dq, rdq, pe, pr, pd, prd, eoff, eidx, roff, ridx, d_order,
-                  k_order, ke, kr, kd, kk, used, a_e, a_r, b_er, b_re, e_acc, r_acc, d_acc,
-                  rd_acc)  # fmt: skip
     t_e = -pd[d_order[kd]] if kd < n_b else np.inf
     t_r = -prd[k_order[kk]] if kk < n_k else np.inf
     dist_e, dist_r = _dist(n1, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,

@@ -126,12 +126,12 @@ def ration_units_row(q, price, owner, order, ulim, used, acc, ent_q, ent_cap, en
         g0 = g1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _entity(owner, j, n_units):
     return owner[j] if owner[j] >= 0 else n_units + j
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _water_fill(q, owner, order, g0, g1, tot, n_units, ulim, used, acc, ent_q, ent_cap, state):
     for gg in range(g0, g1):
         k = _entity(owner, order[gg], n_units)
