@@ -286,7 +286,7 @@ def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, 
     # reserve, 2 into energy with a unit moving MW from energy to reserve, 3 the reverse;
     # a direct path wins ties, then the lowest unit.
     src, mv, n_touched = 0, 0, n1
-    for it in range(4 * (n_s + n_r + n_b + n_k + n1) + 9):
+    for it in range(4 * (n_s + n_r + n_b + n_k + n1) + 8):
         for w in range(n_touched):
             u = w if it == 0 else (src if w == 0 else mv)
             room = np.inf if u == n_u else ulim[u] - used[u]
