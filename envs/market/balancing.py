@@ -61,29 +61,45 @@ class BalancingResult:
 
 
 @njit(cache=True)
-def _merit_fill(need, q, p, unit, room, ascending, out):
+def _merit_fill(need, q, p, unit, room, ascending, out, grp):  # noqa: C901
     """Fill ``need`` MW from blocks (q, p) in price order, each within its unit's
     ``room`` (U,) (unit -1 = no unit limit); ties share pro rata by water-filling.
-    Writes ``out`` (S,) (>= 0), updates ``room``; returns (filled MW, marginal price)."""
+    Writes ``out`` (S,) (>= 0), updates ``room``; returns (filled MW, marginal price).
+
+    Price levels are found one at a time (the next cheapest, or dearest, after the last
+    one used) instead of sorting the book: a usual hour's imbalance is covered by the
+    first level or two. ``grp`` (S,) int64 scratch holds a level's blocks in index order
+    (the order a stable sort leaves them in).
+    """
     n = q.shape[0]
-    key = p if ascending else -p
-    order = np.argsort(key, kind="mergesort")
     filled = 0.0
     marginal = np.nan
     for j in range(n):
         out[j] = 0.0
-    i = 0
-    while i < n and need - filled > _EPS:
-        # The group of blocks tied at this price.
-        k = i
-        while k < n and key[order[k]] == key[order[i]]:
-            k += 1
+    last = 0.0
+    first = True
+    while need - filled > _EPS:
+        # The next price level (the best key after the last level used) and its blocks
+        # in index order; blocks of no MW are skipped, as the fill below never uses them.
+        m = 0
+        best = 0.0
+        for j in range(n):
+            key = p[j] if ascending else -p[j]
+            if q[j] > _EPS and (first or key > last) and (m == 0 or key <= best):
+                if m > 0 and key < best:
+                    m = 0
+                best = key
+                grp[m] = j
+                m += 1
+        if m == 0:
+            break
+        last, first = best, False
         left = need - filled
         # Water-fill the group: offered share for each, within its and its unit's room.
-        for _ in range(k - i + 1):
+        for _ in range(m + 1):
             total = 0.0
-            for jj in range(i, k):
-                j = order[jj]
+            for jj in range(m):
+                j = grp[jj]
                 cap_j = q[j] - out[j]
                 if unit[j] >= 0:
                     cap_j = min(cap_j, room[unit[j]])
@@ -92,8 +108,8 @@ def _merit_fill(need, q, p, unit, room, ascending, out):
             if total <= 0.0 or left <= _EPS:
                 break
             given = 0.0
-            for jj in range(i, k):
-                j = order[jj]
+            for jj in range(m):
+                j = grp[jj]
                 cap_j = q[j] - out[j]
                 if unit[j] >= 0:
                     cap_j = min(cap_j, room[unit[j]])
@@ -106,10 +122,9 @@ def _merit_fill(need, q, p, unit, room, ascending, out):
             left -= given
             filled += given
             if given > 0.0:
-                marginal = p[order[i]]
+                marginal = p[grp[0]]
             if given <= _EPS:
                 break
-        i = k
     return filled, marginal
 
 
@@ -131,13 +146,17 @@ def balance_row(imbalance, up_q, up_p, dn_q, dn_p, unit, room, floor, cap, da_pr
         (imbalance price EUR/MWh, load shed MW, surplus not absorbed MW).
     """
     n = up_q.shape[0]
-    r = room.copy()
-    tmp = np.empty(n)
+    n_u = room.shape[0]
+    # One scratch buffer (the units' room, read only for the caller, then the fill).
+    buf = np.empty(n_u + n)
+    r, tmp = buf[:n_u], buf[n_u:]
+    grp = np.empty(n, np.int64)
     shed = 0.0
     excess = 0.0
     price = da_price
     if imbalance > _EPS:
-        filled, marginal = _merit_fill(imbalance, up_q, up_p, unit, r, True, tmp)
+        r[:] = room
+        filled, marginal = _merit_fill(imbalance, up_q, up_p, unit, r, True, tmp, grp)
         for j in range(n):
             act[j] = tmp[j]
         if np.isfinite(marginal):
@@ -146,8 +165,8 @@ def balance_row(imbalance, up_q, up_p, dn_q, dn_p, unit, room, floor, cap, da_pr
         if shed > _EPS:
             price = cap
     elif imbalance < -_EPS:
-        big = np.full(r.shape[0], np.inf)  # decrements are limited by the blocks alone
-        filled, marginal = _merit_fill(-imbalance, dn_q, dn_p, unit, big, False, tmp)
+        r[:] = np.inf  # decrements are limited by the blocks alone
+        filled, marginal = _merit_fill(-imbalance, dn_q, dn_p, unit, r, False, tmp, grp)
         for j in range(n):
             act[j] = -tmp[j]
         if np.isfinite(marginal):

@@ -48,7 +48,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from envs.market.rationing import ration_row, ration_units_row
+from envs.market.rationing import price_order_row, ration_row, ration_units_row
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -86,13 +86,15 @@ class JointResult:
 
 
 @njit(cache=True)
-def _bucket(q, p, owner, n_units, off, idx):
+def _bucket(q, p, owner, n_units, off, idx, order):
     """Blocks with MW > 0, grouped by unit (pseudo-unit n_units last) in price order.
 
+    order (n,) is written with all blocks in price order (ties in index order);
     off (n_units + 3,) ends with off[u]:off[u + 1] the slice of idx holding unit u.
     """
-    order = np.argsort(p, kind="mergesort")
-    off[:] = 0
+    price_order_row(p, False, order)
+    for u in range(off.shape[0]):
+        off[u] = 0
     for j in range(q.shape[0]):
         if q[j] > 0.0:
             u = owner[j] if owner[j] >= 0 else n_units
@@ -106,63 +108,57 @@ def _bucket(q, p, owner, n_units, off, idx):
             u = owner[j] if owner[j] >= 0 else n_units
             idx[off[u + 1]] = j
             off[u + 1] += 1
-    return order
+
+
+@njit(cache=True)
+def _zero(x):
+    """x[:] = 0 without the view a slice makes."""
+    for i in range(x.shape[0]):
+        x[i] = 0.0
+
+
+@njit(cache=True)
+def _clip(x, lo, hi, out):
+    """out = min(max(x, lo), hi) elementwise (np.minimum(np.maximum(...)) without a copy)."""
+    for i in range(x.shape[0]):
+        v = x[i]
+        if v < lo:
+            v = lo
+        if v > hi:
+            v = hi
+        out[i] = v
 
 
 @njit(cache=True, inline="always")
-def _push(k, idx, q, x, f):
-    """Forward f MW on the curve's open block k; returns the new pointer."""
-    j = idx[k]
-    if f >= q[j] - x[j] - _EPS:
-        x[j] = q[j]
-        return k + 1
-    x[j] += f
-    return k
+def _fill(q, x, f):
+    """(new flow, block now full) after forwarding f MW on a block of q MW holding x."""
+    if f >= q - x - _EPS:
+        return q, True
+    return x + f, False
 
 
 @njit(cache=True, inline="always")
-def _pull(k, start, end, idx, x, f):
-    """Take f MW back from the curve's dearest block with flow; returns the new pointer."""
-    if not (k < end and x[idx[k]] > 0.0):
-        k -= 1
-    j = idx[k]
-    x[j] = 0.0 if f >= x[j] - _EPS else x[j] - f
-    return k
+def _take(x, f):
+    """New flow after taking f MW back from a block holding x."""
+    return 0.0 if f >= x - _EPS else x - f
 
 
 @njit(cache=True, inline="always")
-def _last(k, start, end, idx, x):
-    """Block of the curve's dearest flow (-1 if none)."""
-    if k < end and x[idx[k]] > 0.0:
-        return idx[k]
-    if k > start:
-        return idx[k - 1]
-    return -1
+def _piece(fe, fr, room, je_price, jr_price):
+    """A unit's path pieces (a_e, a_r, b_er, b_re) from its next offers' prices fe, fr
+    (inf: none left), its room, and its dearest accepted prices (nan: none)."""
+    a_e = fe if room > _EPS else np.inf
+    a_r = fr if room > _EPS else np.inf
+    b_er = fr - je_price if not np.isnan(je_price) and fr < np.inf else np.inf
+    b_re = fe - jr_price if not np.isnan(jr_price) and fe < np.inf else np.inf
+    return a_e, a_r, b_er, b_re
 
 
-@njit(cache=True, inline="always")
-def _refresh(u, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
-             a_e, a_r, b_er, b_re):  # fmt: skip
-    """Recompute unit u's path pieces after its flows changed."""
-    room = np.inf if u == n_u else ulim[u] - used[u]
-    fe = pe[eidx[ke[u]]] if ke[u] < eoff[u + 1] else np.inf
-    fr = pr[ridx[kr[u]]] if kr[u] < roff[u + 1] else np.inf
-    a_e[u] = fe if room > _EPS else np.inf
-    a_r[u] = fr if room > _EPS else np.inf
-    je = _last(ke[u], eoff[u], eoff[u + 1], eidx, e_acc)
-    jr = _last(kr[u], roff[u], roff[u + 1], ridx, r_acc)
-    b_er[u] = fr - pe[je] if je >= 0 and fr < np.inf else np.inf
-    b_re[u] = fe - pr[jr] if jr >= 0 and fe < np.inf else np.inf
-
-
-@njit(cache=True, inline="always")
-def _argmin(a):
-    """Index of the first smallest entry (ties: the lowest index)."""
-    best = 0
-    for i in range(1, a.shape[0]):
-        if a[i] < a[best]:
-            best = i
-    return best
+# _dist and the flow's loop in clear_joint_row are flat on purpose: numba increfs and
+# decrefs (an atomic op each) every array handed to a helper that is inlined or that calls
+# others, and on the step's books that cost more than the flow itself. Their helpers take
+# scalars only; the loop is written out in clear_joint_row rather than in a helper of ~30
+# arrays.
 
 
 @njit(cache=True)
@@ -170,10 +166,13 @@ def _dist(n1, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr, t_e, t_r):
     """Shortest residual distances from the energy and the reserve node to the source."""
     a_e, a_r, b_er, b_re = t_e, t_r, np.inf, np.inf
     for u in range(n1):
-        je = _last(ke[u], eoff[u], eoff[u + 1], eidx, e_acc)
-        jr = _last(kr[u], roff[u], roff[u + 1], ridx, r_acc)
-        fe = pe[eidx[ke[u]]] if ke[u] < eoff[u + 1] else np.inf
-        fr = pr[ridx[kr[u]]] if kr[u] < roff[u + 1] else np.inf
+        k, end = ke[u], eoff[u + 1]
+        # The curve's dearest flow: the open block if it holds some, else the one before.
+        je = eidx[k] if k < end and e_acc[eidx[k]] > 0.0 else (eidx[k - 1] if k > eoff[u] else -1)
+        fe = pe[eidx[k]] if k < end else np.inf
+        k, end = kr[u], roff[u + 1]
+        jr = ridx[k] if k < end and r_acc[ridx[k]] > 0.0 else (ridx[k - 1] if k > roff[u] else -1)
+        fr = pr[ridx[k]] if k < end else np.inf
         if je >= 0:
             a_e = min(a_e, -pe[je])
             b_er = min(b_er, fr - pe[je])
@@ -181,87 +180,6 @@ def _dist(n1, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr, t_e, t_r):
             a_r = min(a_r, -pr[jr])
             b_re = min(b_re, fe - pr[jr])
     return min(a_e, b_er + a_r), min(a_r, b_re + a_e)
-
-
-@njit(cache=True, inline="always")
-def _choose(a_e, a_r, b_er, b_re, t_e, t_r):
-    """(cost, shape, supplying unit, moving unit) of the shortest path.
-
-    Shapes: 0 into energy, 1 into reserve, 2 into energy with a unit moving MW from
-    energy to reserve, 3 the reverse; a direct path wins ties.
-    """
-    ua_e, ua_r, ub_er, ub_re = _argmin(a_e), _argmin(a_r), _argmin(b_er), _argmin(b_re)
-    c_e, c_r = a_e[ua_e] + t_e, a_r[ua_r] + t_r
-    # A move through the unit that also supplies it is never shorter than that unit
-    # supplying the other product directly (its curves are in price order).
-    c_er = a_e[ua_e] + b_er[ub_er] + t_r if ub_er != ua_e else np.inf
-    c_re = a_r[ua_r] + b_re[ub_re] + t_e if ub_re != ua_r else np.inf
-    best = min(c_e, c_r)
-    shape = 0 if c_e <= c_r else 1
-    if c_er < best:
-        best, shape = c_er, 2
-    if c_re < best:
-        best, shape = c_re, 3
-    src = ua_e if shape in (0, 2) else ua_r
-    return best, shape, src, ub_er if shape == 2 else ub_re
-
-
-@njit(cache=True)
-def _ssp(eq, rq, ulim, dq, rdq, pe, pr, pd, prd, eoff, eidx, roff, ridx, d_order, k_order,
-         ke, kr, kd, kk, used, a_e, a_r, b_er, b_re, e_acc, r_acc, d_acc, rd_acc):  # fmt: skip
-    """Augment shortest source-sink paths while they cost <= 0; returns the demand pointers."""
-    n_s, n_r, n_b, n_k = eq.shape[0], rq.shape[0], dq.shape[0], rdq.shape[0]
-    n_u = ulim.shape[0]
-    n1 = n_u + 1
-    for _ in range(4 * (n_s + n_r + n_b + n_k + n1) + 8):
-        t_e = -pd[d_order[kd]] if kd < n_b else np.inf
-        t_r = -prd[k_order[kk]] if kk < n_k else np.inf
-        best, shape, src, mv = _choose(a_e, a_r, b_er, b_re, t_e, t_r)
-        if not best <= _COST_TOL:
-            break
-        into_e = shape in (0, 2)
-        to_e = shape in (0, 3)
-        f = np.inf if src == n_u else ulim[src] - used[src]
-        if into_e:
-            f = min(f, eq[eidx[ke[src]]] - e_acc[eidx[ke[src]]])
-        else:
-            f = min(f, rq[ridx[kr[src]]] - r_acc[ridx[kr[src]]])
-        if shape == 2:  # mv gives energy up for reserve
-            f = min(f, e_acc[_last(ke[mv], eoff[mv], eoff[mv + 1], eidx, e_acc)])
-            f = min(f, rq[ridx[kr[mv]]] - r_acc[ridx[kr[mv]]])
-        elif shape == 3:
-            f = min(f, r_acc[_last(kr[mv], roff[mv], roff[mv + 1], ridx, r_acc)])
-            f = min(f, eq[eidx[ke[mv]]] - e_acc[eidx[ke[mv]]])
-        if to_e:
-            f = min(f, dq[d_order[kd]] - d_acc[d_order[kd]])
-        else:
-            f = min(f, rdq[k_order[kk]] - rd_acc[k_order[kk]])
-        if src != n_u:
-            used[src] = ulim[src] if f >= ulim[src] - used[src] - _EPS else used[src] + f
-        if into_e:
-            ke[src] = _push(ke[src], eidx, eq, e_acc, f)
-        else:
-            kr[src] = _push(kr[src], ridx, rq, r_acc, f)
-        if shape == 2:
-            ke[mv] = _pull(ke[mv], eoff[mv], eoff[mv + 1], eidx, e_acc, f)
-            kr[mv] = _push(kr[mv], ridx, rq, r_acc, f)
-        elif shape == 3:
-            kr[mv] = _pull(kr[mv], roff[mv], roff[mv + 1], ridx, r_acc, f)
-            ke[mv] = _push(ke[mv], eidx, eq, e_acc, f)
-        _refresh(src, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
-                 a_e, a_r, b_er, b_re)  # fmt: skip
-        if shape >= 2:
-            _refresh(mv, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
-                     a_e, a_r, b_er, b_re)  # fmt: skip
-        if to_e:
-            kd = _push(kd, d_order, dq, d_acc, f)
-            while kd < n_b and dq[d_order[kd]] <= 0.0:
-                kd += 1
-        else:
-            kk = _push(kk, k_order, rdq, rd_acc, f)
-            while kk < n_k and rdq[k_order[kk]] <= 0.0:
-                kk += 1
-    return kd, kk
 
 
 @njit(cache=True)
@@ -286,7 +204,7 @@ def _totals(eq, rq, dq, dp, rdq, pe, pr, pd, prd, cap, e_acc, r_acc, d_acc, rd_a
 
 
 @njit(cache=True)
-def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, rcap,
+def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, rcap,  # noqa: C901
                     e_acc, r_acc, d_acc, rd_acc):  # fmt: skip
     """Clear one env's energy and reserve together (the rules in the module docstring).
 
@@ -309,42 +227,174 @@ def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, 
     n_s, n_r, n_b, n_k = eq.shape[0], rq.shape[0], dq.shape[0], rdq.shape[0]
     n_u = ulim.shape[0]
     n1 = n_u + 1  # the pseudo-unit n_u holds unit-less blocks and has no limit
-    pe = np.minimum(np.maximum(ep, floor), cap)
-    pr = np.minimum(np.maximum(rp, 0.0), rcap)
-    pd = np.minimum(np.maximum(dp, floor), cap)
-    prd = np.minimum(np.maximum(rdp, 0.0), rcap)
-    e_acc[:] = 0.0
-    r_acc[:] = 0.0
-    d_acc[:] = 0.0
-    rd_acc[:] = 0.0
-    eoff = np.empty(n1 + 2, np.int64)
-    roff = np.empty(n1 + 2, np.int64)
-    eidx = np.empty(n_s, np.int64)
-    ridx = np.empty(n_r, np.int64)
-    e_order = _bucket(eq, pe, eu, n_u, eoff, eidx)
-    r_order = _bucket(rq, pr, ru, n_u, roff, ridx)
-    d_order = np.argsort(-pd, kind="mergesort")
-    k_order = np.argsort(-prd, kind="mergesort")
-    ke = eoff[:-1].copy()
-    kr = roff[:-1].copy()
-    used = np.zeros(n1)
+    n_ent = n_u + max(n_s, n_r)
+    # Two scratch buffers per call, cut into views (a slice allocates nothing): the step
+    # calls this for every env every hour, and ~20 small allocations cost more than the
+    # flow itself on its books.
+    fw = np.empty(n_s + n_r + n_b + n_k + 5 * n1 + 2 * n_ent)
+    iw = np.empty(4 * n1 + 6 + 2 * (n_s + n_r) + n_b + n_k + n_ent, np.int64)
+    pe, o = fw[:n_s], n_s
+    pr, o = fw[o : o + n_r], o + n_r
+    pd, o = fw[o : o + n_b], o + n_b
+    prd, o = fw[o : o + n_k], o + n_k
+    used, o = fw[o : o + n1], o + n1
+    a_e, o = fw[o : o + n1], o + n1
+    a_r, o = fw[o : o + n1], o + n1
+    b_er, o = fw[o : o + n1], o + n1
+    b_re, o = fw[o : o + n1], o + n1
+    ent_q, o = fw[o : o + n_ent], o + n_ent
+    ent_cap = fw[o : o + n_ent]
+    eoff, o = iw[: n1 + 2], n1 + 2
+    roff, o = iw[o : o + n1 + 2], o + n1 + 2
+    ke, o = iw[o : o + n1 + 1], o + n1 + 1
+    kr, o = iw[o : o + n1 + 1], o + n1 + 1
+    eidx, o = iw[o : o + n_s], o + n_s
+    ridx, o = iw[o : o + n_r], o + n_r
+    e_order, o = iw[o : o + n_s], o + n_s
+    r_order, o = iw[o : o + n_r], o + n_r
+    d_order, o = iw[o : o + n_b], o + n_b
+    k_order, o = iw[o : o + n_k], o + n_k
+    ent_state = iw[o : o + n_ent]
+    _clip(ep, floor, cap, pe)
+    _clip(rp, 0.0, rcap, pr)
+    _clip(dp, floor, cap, pd)
+    _clip(rdp, 0.0, rcap, prd)
+    # Element loops, not e_acc[:] = 0.0: a slice is a new array (and a refcount op).
+    _zero(e_acc)
+    _zero(r_acc)
+    _zero(d_acc)
+    _zero(rd_acc)
+    _zero(used)
+    _bucket(eq, pe, eu, n_u, eoff, eidx, e_order)
+    _bucket(rq, pr, ru, n_u, roff, ridx, r_order)
+    price_order_row(pd, True, d_order)
+    price_order_row(prd, True, k_order)
+    for u in range(n1 + 1):
+        ke[u] = eoff[u]
+        kr[u] = roff[u]
     kd = 0
     kk = 0
     while kd < n_b and dq[d_order[kd]] <= 0.0:
         kd += 1
     while kk < n_k and rdq[k_order[kk]] <= 0.0:
         kk += 1
-    # Per unit, the pieces of every path (refreshed only for the units a path touches):
-    # cheapest MW into each product from its room (a_), cheapest move of its MW from one
-    # product to the other (b_).
-    a_e, a_r = np.empty(n1), np.empty(n1)
-    b_er, b_re = np.empty(n1), np.empty(n1)
-    for u in range(n1):
-        _refresh(u, n_u, ulim, used, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
-                 a_e, a_r, b_er, b_re)  # fmt: skip
-    kd, kk = _ssp(eq, rq, ulim, dq, rdq, pe, pr, pd, prd, eoff, eidx, roff, ridx, d_order,
-                  k_order, ke, kr, kd, kk, used, a_e, a_r, b_er, b_re, e_acc, r_acc, d_acc,
-                  rd_acc)  # fmt: skip
+    # Successive shortest paths, augmented while they cost <= 0 (written out here, not
+    # in a helper: see the note above _dist). Per unit u, a_e[u], a_r[u] hold the cheapest
+    # MW into each product from its room and b_er[u], b_re[u] the cheapest move of its MW
+    # from one product to the other; they are recomputed only for the units a path
+    # touched (all of them before the first path). Shapes of a path: 0 into energy, 1 into
+    # reserve, 2 into energy with a unit moving MW from energy to reserve, 3 the reverse;
+    # a direct path wins ties, then the lowest unit.
+    src, mv, n_touched = 0, 0, n1
+    for it in range(4 * (n_s + n_r + n_b + n_k + n1) + 8):
+        for w in range(n_touched):
+            u = w if it == 0 else (src if w == 0 else mv)
+            room = np.inf if u == n_u else ulim[u] - used[u]
+            k, end = ke[u], eoff[u + 1]
+            fe = pe[eidx[k]] if k < end else np.inf
+            jp_e = np.nan
+            if k < end and e_acc[eidx[k]] > 0.0:
+                jp_e = pe[eidx[k]]
+            elif k > eoff[u]:
+                jp_e = pe[eidx[k - 1]]
+            k, end = kr[u], roff[u + 1]
+            fr = pr[ridx[k]] if k < end else np.inf
+            jp_r = np.nan
+            if k < end and r_acc[ridx[k]] > 0.0:
+                jp_r = pr[ridx[k]]
+            elif k > roff[u]:
+                jp_r = pr[ridx[k - 1]]
+            a_e[u], a_r[u], b_er[u], b_re[u] = _piece(fe, fr, room, jp_e, jp_r)
+        t_e = -pd[d_order[kd]] if kd < n_b else np.inf
+        t_r = -prd[k_order[kk]] if kk < n_k else np.inf
+        # The shortest path: the first smallest of each piece (ties: the lowest unit).
+        ua_e, ua_r, ub_er, ub_re = 0, 0, 0, 0
+        for i in range(1, n1):
+            if a_e[i] < a_e[ua_e]:
+                ua_e = i
+            if a_r[i] < a_r[ua_r]:
+                ua_r = i
+            if b_er[i] < b_er[ub_er]:
+                ub_er = i
+            if b_re[i] < b_re[ub_re]:
+                ub_re = i
+        c_e, c_r = a_e[ua_e] + t_e, a_r[ua_r] + t_r
+        # A move through the unit that also supplies it is never shorter than that unit
+        # supplying the other product directly (its curves are in price order).
+        c_er = a_e[ua_e] + b_er[ub_er] + t_r if ub_er != ua_e else np.inf
+        c_re = a_r[ua_r] + b_re[ub_re] + t_e if ub_re != ua_r else np.inf
+        best = min(c_e, c_r)
+        shape = 0 if c_e <= c_r else 1
+        if c_er < best:
+            best, shape = c_er, 2
+        if c_re < best:
+            best, shape = c_re, 3
+        if not best <= _COST_TOL:
+            break
+        into_e = shape == 0 or shape == 2
+        to_e = shape == 0 or shape == 3
+        src = ua_e if into_e else ua_r
+        mv = ub_er if shape == 2 else ub_re
+        n_touched = 2 if shape >= 2 else 1
+        # The path's capacity: the supplier's room and open block, the mover's dearest
+        # flow and open block in the other product, the open demand block.
+        f = np.inf if src == n_u else ulim[src] - used[src]
+        if into_e:
+            f = min(f, eq[eidx[ke[src]]] - e_acc[eidx[ke[src]]])
+        else:
+            f = min(f, rq[ridx[kr[src]]] - r_acc[ridx[kr[src]]])
+        # The mover's pointer onto its dearest flow in the product it gives up.
+        kp = 0
+        if shape == 2:
+            kp = ke[mv]
+            if not (kp < eoff[mv + 1] and e_acc[eidx[kp]] > 0.0):
+                kp -= 1
+            f = min(f, e_acc[eidx[kp]])
+            f = min(f, rq[ridx[kr[mv]]] - r_acc[ridx[kr[mv]]])
+        elif shape == 3:
+            kp = kr[mv]
+            if not (kp < roff[mv + 1] and r_acc[ridx[kp]] > 0.0):
+                kp -= 1
+            f = min(f, r_acc[ridx[kp]])
+            f = min(f, eq[eidx[ke[mv]]] - e_acc[eidx[ke[mv]]])
+        if to_e:
+            f = min(f, dq[d_order[kd]] - d_acc[d_order[kd]])
+        else:
+            f = min(f, rdq[k_order[kk]] - rd_acc[k_order[kk]])
+        if src != n_u:
+            used[src] = ulim[src] if f >= ulim[src] - used[src] - _EPS else used[src] + f
+        if into_e:
+            j = eidx[ke[src]]
+            e_acc[j], full = _fill(eq[j], e_acc[j], f)
+            ke[src] += full
+        else:
+            j = ridx[kr[src]]
+            r_acc[j], full = _fill(rq[j], r_acc[j], f)
+            kr[src] += full
+        if shape == 2:
+            ke[mv] = kp
+            e_acc[eidx[kp]] = _take(e_acc[eidx[kp]], f)
+            j = ridx[kr[mv]]
+            r_acc[j], full = _fill(rq[j], r_acc[j], f)
+            kr[mv] += full
+        elif shape == 3:
+            kr[mv] = kp
+            r_acc[ridx[kp]] = _take(r_acc[ridx[kp]], f)
+            j = eidx[ke[mv]]
+            e_acc[j], full = _fill(eq[j], e_acc[j], f)
+            ke[mv] += full
+        if to_e:
+            j = d_order[kd]
+            d_acc[j], full = _fill(dq[j], d_acc[j], f)
+            kd += full
+            while kd < n_b and dq[d_order[kd]] <= 0.0:
+                kd += 1
+        else:
+            j = k_order[kk]
+            rd_acc[j], full = _fill(rdq[j], rd_acc[j], f)
+            kk += full
+            while kk < n_k and rdq[k_order[kk]] <= 0.0:
+                kk += 1
     t_e = -pd[d_order[kd]] if kd < n_b else np.inf
     t_r = -prd[k_order[kk]] if kk < n_k else np.inf
     dist_e, dist_r = _dist(n1, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
@@ -360,9 +410,6 @@ def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, 
     # Pro-rata among blocks tied at a price (EUPHEMIA); totals and objective unchanged.
     ration_row(dq, pd, d_order, d_acc)
     ration_row(rdq, prd, k_order, rd_acc)
-    n_ent = n_u + max(n_s, n_r)
-    ent_q, ent_cap = np.empty(n_ent), np.empty(n_ent)
-    ent_state = np.empty(n_ent, np.int64)
     ration_units_row(eq, pe, eu, e_order, ulim, used, e_acc, ent_q, ent_cap, ent_state)
     ration_units_row(rq, pr, ru, r_order, ulim, used, r_acc, ent_q, ent_cap, ent_state)
 

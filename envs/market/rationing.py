@@ -20,9 +20,38 @@ from __future__ import annotations
 
 from numba import njit
 
-__all__ = ["ration_row", "ration_units_row"]
+__all__ = ["price_order_row", "ration_row", "ration_units_row"]
 
 _EPS = 1e-9
+
+
+@njit(cache=True)
+def price_order_row(price, descending, order):
+    """Block indices in price order, ties in index order, written to ``order`` in place.
+
+    The order of ``np.argsort(price, kind="mergesort")`` (descending: of ``-price``), so
+    that tied blocks are contiguous for the pro-rata rules below; by insertion sort,
+    which allocates nothing and beats a merge sort on the few dozen blocks of one book.
+
+    Args:
+        price: (n,) block prices (finite).
+        descending: dearest first if True.
+        order: (n,) int64 output.
+    """
+    n = price.shape[0]
+    for i in range(n):
+        j = i
+        v = price[i]
+        # Shift only past strictly worse blocks: a stable sort, as mergesort.
+        if descending:
+            while j > 0 and price[order[j - 1]] < v:
+                order[j] = order[j - 1]
+                j -= 1
+        else:
+            while j > 0 and price[order[j - 1]] > v:
+                order[j] = order[j - 1]
+                j -= 1
+        order[j] = i
 
 
 @njit(cache=True)
@@ -97,12 +126,12 @@ def ration_units_row(q, price, owner, order, ulim, used, acc, ent_q, ent_cap, en
         g0 = g1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _entity(owner, j, n_units):
     return owner[j] if owner[j] >= 0 else n_units + j
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _water_fill(q, owner, order, g0, g1, tot, n_units, ulim, used, acc, ent_q, ent_cap, state):
     for gg in range(g0, g1):
         k = _entity(owner, order[gg], n_units)

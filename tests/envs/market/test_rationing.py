@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envs.market import clear_reserve, clear_spot
+from envs.market.rationing import price_order_row
 
 TOL = 1e-9
 
@@ -55,3 +56,15 @@ def test_reserve_ties_share_pro_rata(q, p, req):
     r = clear_reserve(q, p, np.array([float(req)]), scarcity_price_eur_per_mw=100.0)
     _assert_pro_rata(q[0], p[0], r.award_mw[0])
     assert abs(r.award_mw.sum() - min(q.sum(), req)) <= 1e-6
+
+
+@given(st.lists(st.sampled_from([-500.0, 0.0, 12.0, 12.0, 30.5, 3000.0]), max_size=40),
+       st.booleans())  # fmt: skip
+def test_price_order_is_a_stable_sort(prices, descending):
+    """The clearings' insertion sort keeps ties in index order, as mergesort does: the
+    pro-rata rules need tied blocks contiguous, and the results depend on the order."""
+    p = np.array(prices, dtype=float)
+    order = np.empty(p.shape[0], np.int64)
+    price_order_row(p, descending, order)
+    expected = np.argsort(-p if descending else p, kind="mergesort")
+    assert order.tolist() == expected.tolist()
