@@ -152,9 +152,8 @@ class MarketParallelEnv(ParallelEnv):
         """The step infos' keys with zeros: no hour has cleared yet. Same keys as a step's
         so that libraries that size their buffers at reset (TorchRL) keep every key."""
         c, n, g = self.core.cols, self.core.N, self.core.G
-        zeros = {k: np.zeros(1) for k in kn.INFO_KEYS}
         return self._infos(
-            zeros,
+            np.zeros(len(kn.INFO_KEYS)),
             np.zeros((len(MARKETS), c.size)),
             np.zeros((1, n)),
             np.zeros((1, n)),
@@ -225,7 +224,7 @@ class MarketParallelEnv(ParallelEnv):
                 zip(self.agent_groups["incumbents"], res.reward_incumbents[0].tolist(), strict=True)
             )
         infos = self._infos(
-            res.info,
+            res.info_array[0],
             res.cash[0],
             res.saving,
             res.bill_alone,
@@ -248,7 +247,7 @@ class MarketParallelEnv(ParallelEnv):
 
     def _infos(
         self,
-        info: dict[str, np.ndarray],
+        info_row: np.ndarray,
         cash: np.ndarray,
         saving_eur: np.ndarray,
         bill_alone_eur: np.ndarray,
@@ -258,15 +257,17 @@ class MarketParallelEnv(ParallelEnv):
         clipped: dict[str, np.ndarray],
     ) -> dict[str, dict]:
         """Every agent's info of one hour (module docstring) from the step's arrays:
-        ``info`` (key -> (1,)), ``cash`` (markets, participants) EUR, the others (1, n)."""
-        market = {k: float(info[k][0]) for k in PUBLIC_INFO}
+        ``info_row`` (len(INFO_KEYS),), ``cash`` (markets, participants) EUR, the others
+        (1, n)."""
+        info = dict(zip(kn.INFO_KEYS, info_row.tolist(), strict=True))  # floats, one call
+        market = {k: info[k] for k in PUBLIC_INFO}
         c = self.core.cols
         infos = {
             "coalition": {
                 "market": market,
                 "cash_eur": dict(zip(MARKETS, cash[:, c.coalition].tolist(), strict=True)),
                 "n_clipped": int(clipped["coalition"][0]),
-                **{k: float(info[k][0]) for k in COALITION_INFO},
+                **{k: info[k] for k in COALITION_INFO},
             }
         }
         if "members" in self.agent_groups:

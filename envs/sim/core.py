@@ -72,6 +72,7 @@ class StepResult:
     reward_incumbents: F64  # (E, G) EUR: profit
     cash: F64  # (E, M, P) EUR by market and participant
     info: dict[str, F64]  # per-step accounting by envs.sim.kernel.INFO_KEYS, each (E,)
+    info_array: F64  # (E, len(INFO_KEYS)): the same figures as one array (the dict's views)
     terminated: bool
     saving: F64  # (E, N) EUR: each member's saving against acting alone
     bill_alone: F64  # (E, N) EUR: each member's counterfactual bill
@@ -522,7 +523,7 @@ class MarketCore:
             target = self._zeros_e
         out = self._outputs()
         self._kernel(*self._kernel_args(t, coalition, members, bids, target, auction, out))
-        info: dict[str, Any] = {k: out.info[:, i] for i, k in enumerate(kn.INFO_KEYS)}
+        info: dict[str, Any] = dict(zip(kn.INFO_KEYS, out.info.T, strict=True))
         # --- commit ------------------------------------------------------------------
         self.ledger.record(t, out.energy, out.reserve_mw, out.capacity_mw, out.cash, out.bill)
         self.soc, self.cf_soc, self.debt = out.soc, out.cf_soc, out.debt
@@ -543,6 +544,7 @@ class MarketCore:
             reward_incumbents=out.profit,
             cash=out.cash,
             info=info,
+            info_array=out.info,
             terminated=terminated,
             saving=out.saving,
             bill_alone=out.bill,
