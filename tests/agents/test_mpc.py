@@ -154,6 +154,12 @@ def test_savings_order_oracle_mpc_rule_on_one_seed():
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15: the oracle still plans with the reserve, imbalance and capacity rules "
+    "from before market model v1, so over 5 seeds of default the MPC saves more (204k against "
+    "186k EUR); it must become an upper bound again",
+)
 def test_savings_order_oracle_mpc_rule_over_five_seeds():
     _savings_order(days=7, seeds=range(5))
 
