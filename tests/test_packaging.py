@@ -39,7 +39,11 @@ def test_the_environments_never_import_torch_sb3_or_tensorboard():
         ["-m", "agents.admm", "--json"],
         ["-m", "evaluation.cfe", "--json"],
         ["-m", "evaluation.ppa", "--json"],
-        ["-m", "evaluation.benchmark", "--json", "--quick", "--num-envs", "4", "--repeats", "1"],
+        # 12 s (it also times a MAPPO iteration in a subprocess): kept for -m slow.
+        pytest.param(
+            ["-m", "evaluation.benchmark", "--json", "--quick", "--num-envs=4", "--repeats=1"],
+            marks=pytest.mark.slow,
+        ),
         ["-m", "evaluation.calibrate", "--json", "--scenarios=default", "--seeds=1", "--days=1"],
     ],
     ids=["admm", "cfe", "ppa", "benchmark", "calibrate"],

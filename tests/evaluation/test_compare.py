@@ -108,6 +108,7 @@ def test_custom_agent_and_failures_are_shown(tmp_path: Path, capsys) -> None:
     assert (df.loc[["individual", "oracle"], "status"] == "ok").all()  # the rest completed
 
 
+@pytest.mark.slow  # 9 s: two grid runs
 def test_resume_skips_finished_cells(tmp_path: Path) -> None:
     argv = [
         "--agents",
