@@ -18,6 +18,8 @@ Measures, on this machine (wall clock, ``time.perf_counter``, best of ``--repeat
   iteration's figure (``mappo_first_iteration_steps_per_s``, warm-up included) is shown
   beside it. No warm start (imitation), which runs once per run and is not in ``time/sps``.
   It runs in a fresh process, as a training run does (``python -m training.throughput``);
+- with ``--load N``: ``load_ratio_e64`` and ``load_ratio_e1024``, the batched core step with
+  N busy processes competing for the CPU over its idle time, measured interleaved;
 - ``peak_rss_mb``: peak resident memory of the benchmark or of its MAPPO process,
   whichever is larger.
 
@@ -31,6 +33,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -105,12 +108,69 @@ def clearing_ratio(num_envs: int = 1024, steps: int = 20, repeats: int = 5) -> f
     return best["cooptimised"] / best["sequential"]
 
 
+def _core_step_s(num_envs: int, steps: int) -> Callable[[], float]:
+    """A timer of the core step at E = ``num_envs`` (scripted actions, co-optimised
+    default): each call returns the mean seconds of ``steps`` steps."""
+    from envs.config.scenario import load_scenario
+    from envs.sim import scripted
+    from envs.sim.core import MarketCore
+
+    core = MarketCore(load_scenario("default"), num_envs, record_ledger=False)
+    core.reset(np.random.default_rng(0))
+    a_c, a_m = scripted.coalition_actions(core), scripted.member_actions(core)
+
+    def run() -> float:
+        if core.t + steps > core.T:
+            core.reset(np.random.default_rng(0))
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            core.step(a_c, a_m, None)
+        return (time.perf_counter() - t0) / steps
+
+    run()  # compile and warm up
+    return run
+
+
+def load_ratios(procs: int, sizes: tuple[int, ...] = (64, 1024), steps: int = 20,
+                repeats: int = 3) -> dict[str, float]:  # fmt: skip
+    """The batched core step under a competing CPU load over its time on the idle machine:
+    ``procs`` busy-looping processes are started and stopped between measurements, so idle
+    and loaded runs interleave; best of ``repeats`` each. Keys ``step_ms_e<E>_idle``,
+    ``step_ms_e<E>_loaded`` and ``load_ratio_e<E>``."""
+    import subprocess
+
+    timers = {e: _core_step_s(e, steps) for e in sizes}
+    idle = dict.fromkeys(sizes, np.inf)
+    loaded = dict.fromkeys(sizes, np.inf)
+    for _ in range(repeats):
+        for e, run in timers.items():
+            idle[e] = min(idle[e], run())
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(procs)]  # fmt: skip
+        try:
+            time.sleep(0.2)  # let the scheduler see them
+            for e, run in timers.items():
+                loaded[e] = min(loaded[e], run())
+        finally:
+            for h in hogs:
+                h.kill()
+                h.wait()
+    out: dict[str, float] = {}
+    for e in sizes:
+        out[f"step_ms_e{e}_idle"] = round(idle[e] * 1e3, 3)
+        out[f"step_ms_e{e}_loaded"] = round(loaded[e] * 1e3, 3)
+        out[f"load_ratio_e{e}"] = round(loaded[e] / idle[e], 3)
+    return out
+
+
 #: Targets of the issues that set them: (key, target, "min" = at least, "max" = at most).
 TARGETS: dict[str, tuple[float, str]] = {
     "parallel_env_steps_per_s": (5_000.0, "min"),
     "vector_env_steps_per_s": (150_000.0, "min"),
     "mpc_step_ms": (20.0, "max"),
     "mappo_train_steps_per_s": (5_000.0, "min"),
+    "load_ratio_e64": (1.5, "max"),
+    "load_ratio_e1024": (1.5, "max"),
 }
 
 
@@ -200,13 +260,18 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="fewer steps (a smoke run, not for quoting)"
     )
     p.add_argument(
+        "--load", type=int, default=0, metavar="N",
+        help="also time the batched step at E = 64 and 1024 with N busy processes competing "
+        "for the CPU, interleaved with idle runs (load_ratio_e64, load_ratio_e1024)",
+    )  # fmt: skip
+    p.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True,
         help="progress bar on stderr, one step per measurement (default: on)",
     )  # fmt: skip
     args = p.parse_args(argv)
-    if args.num_envs < 1 or args.repeats < 1:
-        print(f"error: --num-envs={args.num_envs} and --repeats={args.repeats}; expected at "
-              "least 1 each", file=sys.stderr)  # fmt: skip
+    if args.num_envs < 1 or args.repeats < 1 or args.load < 0:
+        print(f"error: --num-envs={args.num_envs}, --repeats={args.repeats} and "
+              f"--load={args.load}; expected at least 1, 1 and 0", file=sys.stderr)  # fmt: skip
         return 2
     scale = 0.1 if args.quick else 1.0
     from tqdm import tqdm
@@ -225,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         ("rex_orders_per_s", lambda: round(bench_orderbook(int(200_000 * scale)), 1)),
         ("mpc_step_ms", lambda: round(mpc_step_ms(max(int(48 * scale), 12)), 2)),
         ("oracle_episode_s", lambda: round(oracle_episode_s(7), 3)),
+        *([("load_ratio", lambda: load_ratios(args.load, steps=max(int(20 * scale), 3),
+                                              repeats=args.repeats))] if args.load else []),
         ("mappo_train_steps_per_s",
          lambda: {k: round(v, 1) for k, v in mappo_train_steps_per_s(
              2 if args.quick else 5, 1 if args.quick else 7).items()}),
