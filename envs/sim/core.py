@@ -385,20 +385,26 @@ class MarketCore:
         load, ren = self.system_forecast(t)
         return fl.residual_supply_index(self.fleet.capacity_mw, ren, load)
 
-    def system_demand(self) -> tuple[F64, F64]:
+    def system_demand(self, forecast: tuple[F64, F64] | None = None) -> tuple[F64, F64]:
         """This hour's forecast demand (background load and the members' net load less the
         PPA's delivery) and system renewables, MW, (E,) each: what a strategic incumbent
-        expects to face."""
-        load, ren = self.system_forecast()
+        expects to face. ``forecast``: :meth:`system_forecast` if the caller has it."""
+        load, ren = self.system_forecast() if forecast is None else forecast
         members = member_forecast_net(self).sum(-1) - self.ppa_mw[:, self.t]
         return load + np.maximum(members, 0.0), ren
 
-    def strategic_withholding(self, fleet_cfg: FleetConfig) -> tuple[F64, F64]:
+    def strategic_withholding(
+        self, fleet_cfg: FleetConfig, forecast: tuple[F64, F64] | None = None
+    ) -> tuple[F64, F64]:
         """Withheld shares and markups a pivotal unit finds profitable this hour, (E, G)
-        each (:func:`envs.actors.withholding.profitable_withholding`)."""
-        demand, ren = self.system_demand()
+        each (:func:`envs.actors.withholding.profitable_withholding`). ``forecast``:
+        :meth:`system_forecast` if the caller has it (it is computed once an hour)."""
+        forecast = self.system_forecast() if forecast is None else forecast
+        load, ren = forecast
+        rsi = fl.residual_supply_index(self.fleet.capacity_mw, ren, load)
+        demand, _ = self.system_demand(forecast)
         return profitable_withholding(
-            self.fleet, self.system_rsi(), demand, ren, threshold=fleet_cfg.rsi_threshold,
+            self.fleet, rsi, demand, ren, threshold=fleet_cfg.rsi_threshold,
             max_share=fleet_cfg.withhold_fraction, max_markup=fleet_cfg.pivotal_markup,
             price_cap=self.cfg.spot.price_cap_eur_per_mwh)  # fmt: skip
 
@@ -427,8 +433,10 @@ class MarketCore:
         once per batch size; withholding depends on this hour's residual supply index.
         """
         if self.cfg.fleet.strategy == "withholding":
-            return fl.scripted_bids(self.cfg.fleet, self.system_rsi(), self.K,
-                                    self.strategic_withholding(self.cfg.fleet))  # fmt: skip
+            forecast = self.system_forecast()
+            rsi = fl.residual_supply_index(self.fleet.capacity_mw, forecast[1], forecast[0])
+            strategic = self.strategic_withholding(self.cfg.fleet, forecast)
+            return fl.scripted_bids(self.cfg.fleet, rsi, self.K, strategic)
         if self._static_bids is None:
             ones = np.ones((self.E, self.G))
             self._static_bids = fl.scripted_bids(self.cfg.fleet, ones, self.K).contiguous()
