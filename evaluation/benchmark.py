@@ -243,6 +243,44 @@ def mappo_train_steps_per_s(iterations: int, days: int) -> dict[str, float]:
     return json.loads(out.stdout)
 
 
+def _measurements(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]]]:
+    """(key, measure) of every figure the command line asks for, in run order; a measure
+    returns a number, or a dict of keys when it measures several."""
+    scale = 0.1 if args.quick else 1.0
+    from evaluation.rex_bench import bench_orderbook
+
+    short = max(int(100 * scale), 5)
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("parallel_env_steps_per_s",
+         lambda: round(parallel_steps_per_s(int(3000 * scale), args.repeats), 1)),
+        ("vector_env_steps_per_s",
+         lambda: round(vector_steps_per_s(args.num_envs, short, args.repeats), 1)),
+        ("cooptimised_over_sequential_step",
+         lambda: round(clearing_ratio(args.num_envs, max(int(20 * scale), 4)), 3)),
+        ("step_ms_1000_members", lambda: round(step_ms_members(1000, short, args.repeats), 4)),
+        ("rex_orders_per_s", lambda: round(bench_orderbook(int(200_000 * scale)), 1)),
+        ("mpc_step_ms", lambda: round(mpc_step_ms(max(int(48 * scale), 12)), 2)),
+        ("oracle_episode_s", lambda: round(oracle_episode_s(7), 3)),
+        *([("load_ratio", lambda: load_ratios(args.load, steps=max(int(20 * scale), 3),
+                                              repeats=args.repeats))] if args.load else []),
+        ("mappo_train_steps_per_s",
+         lambda: {k: round(v, 1) for k, v in mappo_train_steps_per_s(
+             2 if args.quick else 5, 1 if args.quick else 7).items()}),
+    ]  # fmt: skip
+    return steps
+
+
+def _table_line(key: str, value: Any) -> str:
+    """One line of the plain table: the key, its value, and its target with met/MISSED."""
+    line = f"{key:36s} {value}"
+    if key in TARGETS:
+        t, bound = TARGETS[key]
+        met = value >= t if bound == "min" else value <= t
+        line = f"{line:52s} target {'>=' if bound == 'min' else '<='} {t:,.0f}"
+        line += "  met" if met else "  MISSED"
+    return line
+
+
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; ``--json`` prints one JSON object (progress goes to stderr)."""
@@ -273,29 +311,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --num-envs={args.num_envs}, --repeats={args.repeats} and "
               f"--load={args.load}; expected at least 1, 1 and 0", file=sys.stderr)  # fmt: skip
         return 2
-    scale = 0.1 if args.quick else 1.0
     from tqdm import tqdm
 
-    from evaluation.rex_bench import bench_orderbook
-
-    short = max(int(100 * scale), 5)
-    steps: list[tuple[str, Any]] = [
-        ("parallel_env_steps_per_s",
-         lambda: round(parallel_steps_per_s(int(3000 * scale), args.repeats), 1)),
-        ("vector_env_steps_per_s",
-         lambda: round(vector_steps_per_s(args.num_envs, short, args.repeats), 1)),
-        ("cooptimised_over_sequential_step",
-         lambda: round(clearing_ratio(args.num_envs, max(int(20 * scale), 4)), 3)),
-        ("step_ms_1000_members", lambda: round(step_ms_members(1000, short, args.repeats), 4)),
-        ("rex_orders_per_s", lambda: round(bench_orderbook(int(200_000 * scale)), 1)),
-        ("mpc_step_ms", lambda: round(mpc_step_ms(max(int(48 * scale), 12)), 2)),
-        ("oracle_episode_s", lambda: round(oracle_episode_s(7), 3)),
-        *([("load_ratio", lambda: load_ratios(args.load, steps=max(int(20 * scale), 3),
-                                              repeats=args.repeats))] if args.load else []),
-        ("mappo_train_steps_per_s",
-         lambda: {k: round(v, 1) for k, v in mappo_train_steps_per_s(
-             2 if args.quick else 5, 1 if args.quick else 7).items()}),
-    ]  # fmt: skip
+    steps = _measurements(args)
     out: dict[str, Any] = {}
     # stderr, so that --json's stdout stays one JSON object.
     bar = tqdm(steps, desc="benchmark", unit="measure", file=sys.stderr, disable=not args.progress)
@@ -319,13 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, indent=2))
     else:
         for k, v in out.items():
-            line = f"{k:36s} {v}"
-            if k in TARGETS:
-                t, bound = TARGETS[k]
-                met = v >= t if bound == "min" else v <= t
-                line = f"{line:52s} target {'>=' if bound == 'min' else '<='} {t:,.0f}"
-                line += "  met" if met else "  MISSED"
-            print(line)
+            print(_table_line(k, v))
     return 0
 
 
