@@ -336,10 +336,27 @@ def run_scenario(
     return runs
 
 
+def _scenarios(arg: str | None) -> list[str]:
+    """The scenarios to calibrate: ``--scenarios a,b`` or every shipped scenario of the
+    default suite. Raises ValueError naming unknown ones and the valid ones."""
+    import envs
+    from evaluation import grid
+
+    suite = grid.load_suite("default")
+    valid = envs.list_scenarios(suite.env)
+    if arg is None:
+        return [s for s in (suite.scenarios or valid) if not grid.is_scenario_file(s)]
+    scenarios = [s.strip() for s in arg.split(",") if s.strip()]
+    bad = [s for s in scenarios if s not in valid]
+    if bad or not scenarios:
+        raise ValueError(f"--scenarios={arg!r}: unknown {', '.join(bad) or 'none'}; "
+                         f"valid scenarios: {', '.join(valid)}")  # fmt: skip
+    return scenarios
+
+
 @cli_main
 def main(argv: list[str] | None = None) -> int:
     """Run the calibration; ``--json`` prints one JSON object (progress goes to stderr)."""
-    import envs
 
     p = argparse.ArgumentParser(
         prog="python -m evaluation.calibrate",
@@ -376,20 +393,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --seeds={args.seeds} and --days={args.days}; expected at least 1 each",
               file=sys.stderr)  # fmt: skip
         return 2
-    from evaluation import grid
-
-    suite = grid.load_suite("default")
-    valid = envs.list_scenarios(suite.env)
-    shipped = [s for s in (suite.scenarios or valid) if not grid.is_scenario_file(s)]
-    if args.scenarios is not None:
-        scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-        bad = [s for s in scenarios if s not in valid]
-        if bad or not scenarios:
-            print(f"error: --scenarios={args.scenarios!r}: unknown {', '.join(bad) or 'none'}; "
-                  f"valid scenarios: {', '.join(valid)}", file=sys.stderr)  # fmt: skip
-            return 2
-    else:
-        scenarios = shipped
+    try:
+        scenarios = _scenarios(args.scenarios)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     seeds = list(range(1000, 1000 + args.seeds))
     from tqdm import tqdm
 
