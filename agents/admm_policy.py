@@ -13,7 +13,10 @@ member problem, :func:`agents.admm.member_qp`, and the same coordinator):
   common signal and shadow prices that flatten the coalition's net load
   (``flatness_weight``);
 - the coalition then bids the members' agreed net position for the hour as a
-  price-taker, and offers capacity like the MPC (``capacity_share``); no reserve offer.
+  price-taker, offers the upward reserve the agreed set-points leave deliverable this hour
+  (:func:`envs.actors.members.reserve_headroom`, at 0 EUR/MW: the co-optimised auction
+  prices the opportunity cost, and an award within it is always delivered), and offers
+  capacity like the MPC (``capacity_share``).
 
 Units inside the negotiation are kW, kWh and EUR/kWh (the members' scale; the env's MW
 and EUR/MWh are converted at the edge), so the solver sees well-scaled numbers.
@@ -39,7 +42,7 @@ from agents.admm import Coordinator, PersonaSpec, iterate, member_qp
 from agents.base import MarketPolicy
 from agents.forecast import coalition_price_forecast, make_forecaster
 from agents.mpc import plan_actions
-from envs.actors.members import battery_bounds
+from envs.actors.members import battery_bounds, reserve_headroom
 from envs.sim import observe as ob
 
 F64 = NDArray[np.float64]
@@ -238,7 +241,8 @@ class AdmmPolicy(MarketPolicy):
         q = float((net_mw[:, 0] + batt).sum())
         plan = {"c": np.maximum(batt, 0.0)[:, None], "d": np.maximum(-batt, 0.0)[:, None],
                 "f": np.zeros((len(batt), 1)), "b": np.array([max(q, 0.0)]),
-                "x": np.array([max(-q, 0.0)]), "r": np.zeros(1)}  # fmt: skip
+                "x": np.array([max(-q, 0.0)]),
+                "r": np.array([reserve_headroom(batt, soc, m) if self.layout.reserve else 0.0])}  # fmt: skip
         out = plan_actions(
             plan, 0, self.member_ids, m, self.q_max, self.layout, self.capacity_share
         )

@@ -50,7 +50,7 @@ from agents.forecast import residual_load_forecast
 from agents.simple import RulePolicy
 from envs.actors.coalition import reserve_entry, spot_entries
 from envs.actors.coalition import slots as coalition_slots
-from envs.actors.members import battery_bounds, flex_bounds
+from envs.actors.members import battery_bounds, flex_bounds, reserve_headroom
 from envs.sim import observe as ob
 
 __all__ = [
@@ -125,18 +125,6 @@ def forecast_features(obs: np.ndarray, horizon_h: int) -> np.ndarray:
 def with_forecast_features(obs: np.ndarray, horizon_h: int) -> np.ndarray:
     """``obs`` (..., D) with :func:`forecast_features` appended, (..., D + 5)."""
     return np.concatenate([obs, forecast_features(obs, horizon_h)], axis=-1)
-
-
-def reserve_headroom(batt_mw: np.ndarray, soc_mwh: np.ndarray, members: Any) -> np.ndarray:
-    """Upward reserve the members can deliver this hour after their set-points, MW (...,).
-
-    Each battery can move from its set-point ``batt_mw`` (+ charge) down to full
-    discharge: ``batt + min(P, eta * soc)``, summed over the last axis (members). The env
-    draws activations pro rata to exactly this headroom (``envs.sim.kernel``), so an award
-    up to it is always delivered: no non-delivery penalty.
-    """
-    _, discharge = battery_bounds(soc_mwh, members)
-    return np.sum(batt_mw + discharge, axis=-1)
 
 
 def orthogonal_layer(n_in: int, n_out: int, gain: float) -> nn.Linear:

@@ -1,18 +1,32 @@
-"""Perfect-foresight oracle: the MPC's LP solved once over the whole episode.
+"""Perfect-foresight oracle: the planning LP over the whole rest of the episode, re-solved
+from the true state every ``replan_h`` hours (closed loop).
 
-The documented exception to "policies read only what their agents observe": at reset
-the oracle reads the episode's actual loads and renewables from the simulator and the
-prices it will face, and plans every hour at once (price-taking). Prices come from a
-rehearsal: a copy of the env is run with the oracle's previous plan (the rule baseline
-first) and its clearing prices are kept; ``rehearsals`` rounds of this settle the plan
-against the prices its own bids produce. Each plan is then valued at the prices it
-really clears at and the cheapest is played. Its ``objective_eur`` (EUR) is valued at
-those prices: without reserve activations (``spot_v0``) it equals the coalition's spot,
-network and imbalance cash in the ledger plus the LP's throughput cost. With perfect
-foresight of net loads the plan has no imbalance; it is an upper bound for the
-leaderboard, not a feasible controller. The plan is open loop: after a reserve
-activation drains batteries below the plan, the env projects its set-points onto the
-limits (counted in ``infos["n_projected"]``).
+The documented exception to "policies read only what their agents observe": the oracle
+reads the episode's actual loads and renewables and its batteries' state from the
+simulator, and learns every market outcome it takes as given (price-taking) from a
+rehearsal: a copy of the env is run with a policy and these are kept, hour by hour:
+
+- the spot, reserve and imbalance prices, and the capacity auction's price;
+- the share of the reserve held that real time calls (``reserve_activation_share``);
+- which hours are capacity performance assessment (scarcity) hours.
+
+The first rehearsal runs the rule baseline; each further round plans against the last
+rehearsal's outcomes and rehearses that plan, closed loop, so its own bids set the next
+round's prices (``rehearsals`` rounds), each against the mean outcome of all rehearsals
+so far (fictitious play, which settles where the last rehearsal alone would oscillate).
+Of the rounds, the one that saved the members most in its rehearsal is played; with
+``replan_h = 0`` (open loop, the default) the played episode is that rehearsal again, to
+the cent (``saving_eur``). ``replan_h > 0`` re-plans from the true state every so many
+hours: slower, and no better on the shipped scenarios (the plan already knows the
+activations that drain the batteries). The plan optimises energy, reserve (with its
+activations and their energy) and the capacity commitment together: at the auction it
+commits the MW whose revenue at the known price beats the non-performance charges it
+would draw in the known scarcity hours (:mod:`agents.lp`).
+
+It is an upper bound for the price-taking controllers of the leaderboard: it knows every
+input they forecast. Where the coalition moves the price (``large_coalition``), the bound
+is on plans that take the rehearsed prices as given; the rehearsals settle the plan
+against the prices it produces but do not search over the coalition's market power.
 """
 
 from __future__ import annotations
@@ -23,29 +37,30 @@ from typing import Any
 import numpy as np
 
 from agents.base import MarketPolicy
-from agents.mpc import CoalitionLP, plan_actions
+from agents.lp import CoalitionLP, MarketInputs
+from agents.mpc import plan_actions
 from agents.simple import RulePolicy
 
 __all__ = ["OraclePolicy"]
 
 
 class OraclePolicy(MarketPolicy):
-    """Plan the whole episode with perfect foresight (controls the coalition and members).
+    """Plan the rest of the episode with perfect foresight (controls the coalition and members).
 
     Args:
-        rehearsals: rounds of planning against the prices the previous plan produced (each
-            round and the final valuation run one copy of the episode).
-        capacity_share: share of firm capacity offered in capacity auctions (at 0 EUR/MW-day).
+        rehearsals: rounds of planning against the outcomes the previous plan produced.
+        replan_h: hours between re-plans from the true state (0: plan once, open loop).
         controls: agent ids (default: the coalition and every member).
     """
 
-    def __init__(self, rehearsals: int = 2, capacity_share: float = 1.0,
+    def __init__(self, rehearsals: int = 6, replan_h: int = 0,
                  controls: list[str] | None = None) -> None:  # fmt: skip
         super().__init__(controls)
         if rehearsals < 1:
             raise ValueError(f"rehearsals={rehearsals}; expected at least 1")
-        self.rehearsals = rehearsals
-        self.capacity_share = capacity_share
+        if replan_h < 0:
+            raise ValueError(f"replan_h={replan_h}; expected 0 (open loop) or more hours")
+        self.rehearsals, self.replan_h = rehearsals, replan_h
 
     def reset(self, env: Any, seed: int | None = None) -> None:
         """Read the episode from the simulator and plan it (call after ``env.reset``)."""
@@ -61,74 +76,112 @@ class OraclePolicy(MarketPolicy):
             m.battery_mw, m.battery_mwh, m.eta, m.flex_mw, m.flex_mwh, horizon_h=T,
             q_max_mw=core.q_max_mw, import_charge_eur_per_mwh=charge, reserve=core.layout.reserve,
         )  # fmt: skip
+        self.T = T
         self.net = np.swapaxes(core.load[0, :T] - core.ren[0, :T], 0, 1)  # (N, T) actual
-        ppa = core.ppa_mw[0, :T]
-        self.net_position = self.net.sum(0) - ppa  # what the coalition must buy (MW)
+        self.own_ren = core.ren[0, :T].sum(-1)  # (T,) MW
         self.payback = np.arange(T) % 24 == 23
         self.member_ids = self.env.agent_groups["members"]
-        self.layout = core.layout
-        # Each round rehearses the previous plan (the rule first), which gives the prices
-        # that plan really clears at, and plans again against them. Where the coalition
-        # moves the price, a plan's own prices differ from those it was planned against,
-        # so every plan is valued at its own rehearsed prices and the cheapest one is
-        # played: ``objective_eur`` is then what the env's ledger will show, whichever of
-        # the LP's equally cheap optima the solver returned.
-        price, reserve_price = self._rehearse(RulePolicy(), seed)
+        self.layout, self.firm_mw = core.layout, core.coalition_firm_mw
+        self.npcr = cfg.capacity.non_performance_rate_eur_per_mwh if core.layout.capacity else 0.0
+        self.capacity_share = 0.0
+        seen = [self._rehearse(RulePolicy(), seed)]
         rounds = []
         for _ in range(self.rehearsals):
-            self.plan = self.lp.solve(self.net, core.soc[0], core.debt[0], price, reserve_price,
-                                      self.payback, terminal_value_share=0.0)  # fmt: skip
-            planned = float(self.lp.h.getInfo().objective_function_value)
-            # The prices this plan clears at: its value, and the next round's forecast.
-            price, reserve_price = self._rehearse(_Replay(self), seed)
-            cost = self.lp.objective_at(self.plan, price, reserve_price, 0.0)
-            rounds.append((cost, planned, self.plan, price, reserve_price))
-        best = min(rounds, key=lambda r: r[0])  # the first of equally cheap plans
-        self.objective_eur, self.planned_objective_eur, self.plan = best[:3]
-        self.price, self.reserve_price = best[3:]
-        self.t = 0
+            # Plan against the mean of every rehearsal so far (fictitious play): where the
+            # coalition moves the price, planning against the last one alone oscillates.
+            self.outcome = {k: np.mean([o[k] for o in seen], axis=0) for k in seen[0]}
+            seen.append(self._rehearse(_Replay(self), seed))
+            rounds.append((seen[-1]["saving"], len(rounds), self.outcome, self.plan,
+                           self.capacity_share))  # fmt: skip
+        # The played episode repeats the best rehearsal: its plan is kept, not solved again
+        # (HiGHS may return another of equally cheap optima from another starting basis).
+        best = max(rounds, key=lambda r: (r[0], -r[1]))
+        self.saving_eur, _, self.outcome, self.plan, self.capacity_share = best
+        self.plan_at = 0
 
-    def _rehearse(self, policy: MarketPolicy, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """Clearing prices of a copy of the env run with ``policy``."""
+    # ------------------------------------------------------------------ planning
+    def _start(self, core: Any) -> None:
+        """Plan from the episode's start against ``self.outcome`` (fixes the capacity offer)."""
+        self.plan_at = -1
+        self._plan(core, 0)
+        self.capacity_share = float(self.plan["K"]) / self.firm_mw if self.firm_mw > 0 else 0.0
+
+    def _plan(self, core: Any, t: int) -> None:
+        """Solve the LP over hours t..T-1 from ``core``'s state (the hours before t are
+        past: idle in the LP, which keeps its hours so that HiGHS starts from its last
+        basis)."""
+        o = self.outcome
+
+        def ahead(x: np.ndarray) -> np.ndarray:
+            out = np.array(x, dtype=float)
+            out[..., :t] = 0.0
+            return out
+
+        capacity = None
+        if self.layout.capacity and t == 0:  # the auction: K is chosen with the plan
+            capacity = o["capacity_price"] * self.T / 24.0
+        market = MarketInputs(
+            activation=ahead(o["activation"]), balancing_price=ahead(o["imbalance_price"]),
+            scarcity=ahead(o["scarcity"]), own_renewables=ahead(self.own_ren),
+            committed_mw=float(core.cap_award_c[0]), capacity_value=capacity,
+            firm_mw=self.firm_mw, penalty_eur_per_mwh=self.npcr,
+        )  # fmt: skip
+        self.plan = self.lp.solve(
+            ahead(self.net), core.soc[0], core.debt[0], ahead(o["price"]),
+            ahead(o["reserve_price"]), self.payback & (np.arange(self.T) >= t),
+            terminal_value_share=0.0, market=market, start=t,
+        )  # fmt: skip
+        self.plan_at = t
+
+    def actions_at(self, core: Any, t: int) -> dict[str, np.ndarray]:
+        """The actions for hour t of the episode ``core`` plays, re-planning when due."""
+        if self.replan_h > 0 and t - self.plan_at >= self.replan_h:
+            self._plan(core, t)
+        return plan_actions(self.plan, t, self.member_ids, core.members, core.q_max_mw,
+                            self.layout, self.capacity_share)  # fmt: skip
+
+    def _rehearse(self, policy: MarketPolicy, seed: int | None) -> dict[str, Any]:
+        """What a copy of the env run with ``policy`` clears at, hour by hour, and the
+        members' saving (EUR) over it."""
         twin = copy.deepcopy(self.env)
         obs = twin.observations()  # the episode as reset, not a new draw
         policy.reset(twin, seed)
-        prices, reserve = [], []
+        keys = {"price": "price_eur_per_mwh", "reserve_price": "reserve_price_eur_per_mw",
+                "imbalance_price": "imbalance_price_eur_per_mwh", "scarcity": "scarcity",
+                "capacity_price": "capacity_price_eur_per_mw_day"}  # fmt: skip
+        rows: dict[str, list[float]] = {k: [] for k in (*keys, "activation")}
+        saving = 0.0
         while twin.agents:
             # Agents the oracle does not control (e.g. incumbents that are agents) follow
             # their scripted behaviour, as they do when the leaderboard runs the episode.
             actions = {**twin.scripted_actions(), **policy.act(obs)}
             obs, _, _, _, infos = twin.step(actions)
-            prices.append(infos["coalition"]["market"]["price_eur_per_mwh"])
-            reserve.append(infos["coalition"]["market"]["reserve_price_eur_per_mw"])
-        return np.asarray(prices), np.asarray(reserve)
-
-    def actions_at(self, t: int) -> dict[str, np.ndarray]:
-        """The plan's actions for hour t."""
-        core = self.env.core
-        return plan_actions(self.plan, t, self.member_ids, core.members, core.q_max_mw,
-                            self.layout, self.capacity_share)  # fmt: skip
+            co = infos["coalition"]
+            for k, key in keys.items():
+                rows[k].append(co["market"][key])
+            rows["activation"].append(co["reserve_activation_share"])
+            saving += co["members_saving_eur"]
+        out: dict[str, Any] = {k: np.asarray(v, float) for k, v in rows.items()}
+        out["capacity_price"] = float(out["capacity_price"][0])  # the auction's, held all episode
+        out["saving"] = saving
+        return out
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The planned actions of the current hour."""
-        planned = self.actions_at(self.t)
-        out = {a: v for a, v in planned.items() if a in self.controls and a in observations}
-        self.t += 1
-        return out
+        """The actions of the current hour."""
+        core = self.env.core
+        planned = self.actions_at(core, core.t)
+        return {a: v for a, v in planned.items() if a in self.controls and a in observations}
 
 
 class _Replay(MarketPolicy):
-    """Replays an oracle's current plan in a rehearsal."""
+    """Plays an oracle's plan, closed loop, in a rehearsal."""
 
     def __init__(self, oracle: OraclePolicy) -> None:
         super().__init__(None)
         self.oracle = oracle
 
-    def reset(self, env: Any, seed: int | None = None) -> None:
-        super().reset(env, seed)
-        self.t = 0
-
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out = self.oracle.actions_at(self.t)
-        self.t += 1
-        return out
+        core = self.env.core
+        if core.t == 0:
+            self.oracle._start(core)
+        return self.oracle.actions_at(core, core.t)

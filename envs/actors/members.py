@@ -178,6 +178,18 @@ class MemberParams(NamedTuple):
 PROJECTION_TOL_MW = 1e-6
 
 
+def reserve_headroom(batt_mw: F64, soc_mwh: F64, members: MemberArrays) -> F64:
+    """Upward reserve the members can deliver this hour after their set-points, MW (...,).
+
+    Each battery can move from its set-point ``batt_mw`` (+ charge) down to full
+    discharge: ``batt + min(P, eta * soc)``, summed over the last axis (members). The env
+    draws activations pro rata to exactly this headroom (:func:`realise_row`), so an award
+    up to it is always delivered: no non-delivery penalty.
+    """
+    _, discharge = battery_bounds(soc_mwh, members)
+    return np.sum(batt_mw + discharge, axis=-1)
+
+
 @njit(cache=True)
 def set_points_row(a_batt, a_flex, soc, debt, mp, payback, batt, dis_max, flex):
     """Project one env's battery and flex set-points onto the members' limits.

@@ -1,0 +1,324 @@
+"""The coalition's planning LP over H hours: storage, flexible load, spot, reserve with its
+activations, and a capacity commitment with PJM-style performance penalties.
+
+Dims: N members, H hours. MW (= MWh per hour), MWh, EUR/MWh, reserve EUR/MW per hour.
+One sparse LP, built once and updated in place (objective, bounds, right-hand sides and
+the activation shares), solved by HiGHS; the MPC, the oracle and the individual actors
+share it with different inputs.
+
+- per member and hour: charge c, discharge d, state of charge s, load shift f, flex debt
+  D, grid import m, reserve activation delivered a; per hour: coalition buy b, sell x,
+  reserve held r, capacity shortfall u; once: capacity committed K;
+- state of charge: ``s_h = s_{h-1} + eta c_h - (d_h + a_h) / eta``, ``0 <= s <= E``,
+  ``c, d <= P``; activation is drawn from the batteries (``envs.actors.members.realise_row``)
+  within each member's upward headroom, ``a + d - c <= P``;
+- flexible load: ``D_h = D_{h-1} - f_h``, ``|f| <= F``, ``|D| <= F * 4 h``, ``D = 0`` at the
+  last hour of each day (the env's daily pay-back repays the whole debt in that hour);
+- imports (network charges and taxes): ``m >= net + c - d - a + f``, ``m >= 0``;
+- balance (the day-ahead position; activation is settled apart at the imbalance price,
+  ``envs.sim.kernel``): ``b - x = sum_i (net + c - d + f)``;
+- reserve: ``r <= sum_i (P + c - d)``, ``r <= sum_i eta s``, and the share ``alpha_h`` of it
+  called in real time, ``sum_i a_h = alpha_h r_h`` (activation is called pro rata to the
+  reserve held, ``envs.sim.clearing.activation_share``);
+- capacity (PJM Capacity Performance, ``envs.market.capacity.performance_row``): in a
+  scarcity hour the coalition delivers its members' own renewables, their discharge and the
+  reserve it holds; ``u_h >= K - (ren_h + sum_i d_h + r_h)`` is charged the non-performance
+  rate (the balancing ratio taken as 1, the stop-loss ignored: both only lower the charge);
+- objective: spot cost ``p (b - x)``, import charges, minus reserve revenue at the reserve
+  price and activation energy at the imbalance price, minus capacity revenue on K, plus
+  expected non-performance charges ``rate * w_h * u_h`` (``w_h``: probability that hour h
+  is a scarcity hour), a small throughput cost on c and d, and stored energy at the horizon
+  valued at a share of the mean price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from agents.highs import quiet_highs
+
+F64 = NDArray[np.float64]
+
+__all__ = ["CoalitionLP", "MarketInputs", "THROUGHPUT_EUR_PER_MWH", "TERMINAL_VALUE_SHARE"]
+
+#: Throughput cost on charge and discharge, EUR/MWh: breaks ties, avoids cycling for nothing.
+THROUGHPUT_EUR_PER_MWH = 0.5
+#: Share of the mean forecast price at which energy left in storage at the horizon is valued.
+TERMINAL_VALUE_SHARE = 0.9
+
+_MEMBER_BLOCKS = ("c", "d", "s", "f", "D", "m", "a")
+_HOUR_BLOCKS = ("b", "x", "r", "u")
+
+
+@dataclass(frozen=True)
+class MarketInputs:
+    """What a planner expects of the reserve, balancing and capacity markets, per hour.
+
+    Attributes:
+        activation: (H,) share of the reserve held that is called, in [0, 1].
+        balancing_price: (H,) price of activated energy (the imbalance price), EUR/MWh.
+        scarcity: (H,) probability that the hour is a performance assessment hour.
+        own_renewables: (H,) members' own renewables, MW (count as capacity delivery).
+        committed_mw: capacity already committed (used when ``capacity_value`` is None).
+        capacity_value: EUR per MW committed over the plan (the auction's price times its
+            days); None when the commitment is already fixed.
+        firm_mw: the largest commitment (the coalition's accredited capacity).
+        penalty_eur_per_mwh: the non-performance charge rate.
+    """
+
+    activation: F64 | float = 0.0
+    balancing_price: F64 | float = 0.0
+    scarcity: F64 | float = 0.0
+    own_renewables: F64 | float = 0.0
+    committed_mw: float = 0.0
+    capacity_value: float | None = None
+    firm_mw: float = 0.0
+    penalty_eur_per_mwh: float = 0.0
+
+
+class CoalitionLP:
+    """The coalition's storage-and-trading LP over H hours (see module docstring).
+
+    Args:
+        power_mw, energy_mwh, eta, flex_mw, flex_mwh: (N,) member parameters.
+        horizon_h: H.
+        q_max_mw: bound on the coalition's buy and sell.
+        import_charge_eur_per_mwh: network charge plus taxes on members' imports.
+        reserve: whether the reserve market is open.
+    """
+
+    def __init__(self, power_mw: F64, energy_mwh: F64, eta: F64, flex_mw: F64, flex_mwh: F64, *,
+                 horizon_h: int, q_max_mw: float, import_charge_eur_per_mwh: float,
+                 reserve: bool) -> None:  # fmt: skip
+        n, h = power_mw.size, horizon_h
+        self.N, self.H, self.eta, self.flex_mwh = n, h, eta, flex_mwh
+        nh = self.nh = n * h
+        self.col = {k: slice(j * nh, (j + 1) * nh) for j, k in enumerate(_MEMBER_BLOCKS)}
+        base = len(_MEMBER_BLOCKS) * nh
+        self.col.update({k: slice(base + j * h, base + (j + 1) * h)
+                         for j, k in enumerate(_HOUR_BLOCKS)})  # fmt: skip
+        self.k_col = base + len(_HOUR_BLOCKS) * h
+        self.n_col = self.k_col + 1
+        mi, hi = np.repeat(np.arange(n), h), np.tile(np.arange(h), n)
+        k = np.arange(nh)
+        prev = np.where(hi > 0, k - 1, -1)
+        has_prev = prev >= 0
+        hours = np.arange(h)
+        rows, cols, vals = [], [], []
+
+        def add(r, c, v) -> None:
+            r, c = np.asarray(r), np.asarray(c)
+            rows.append(r)
+            cols.append(c)
+            vals.append(np.broadcast_to(np.asarray(v, dtype=float), r.shape))
+
+        c0 = {name: s.start for name, s in self.col.items()}
+        # Member-hour rows: state of charge, flex debt, imports, upward headroom.
+        soc, debt, imp, head = 0, nh, 2 * nh, 3 * nh
+        add(soc + k, c0["s"] + k, 1.0)
+        add(soc + k[has_prev], c0["s"] + prev[has_prev], -1.0)
+        add(soc + k, c0["c"] + k, -eta[mi])
+        add(soc + k, c0["d"] + k, 1.0 / eta[mi])
+        add(soc + k, c0["a"] + k, 1.0 / eta[mi])
+        add(debt + k, c0["D"] + k, 1.0)
+        add(debt + k[has_prev], c0["D"] + prev[has_prev], -1.0)
+        add(debt + k, c0["f"] + k, 1.0)
+        for name, v in (("m", 1.0), ("c", -1.0), ("d", 1.0), ("a", 1.0), ("f", -1.0)):
+            add(imp + k, c0[name] + k, v)
+        for name, v in (("a", 1.0), ("d", 1.0), ("c", -1.0)):
+            add(head + k, c0[name] + k, v)
+        # Hour rows: balance, reserve power, reserve energy, activation, capacity delivery.
+        bal, rp, re, act, cap = (4 * nh + j * h for j in range(5))
+        add(bal + hours, c0["b"] + hours, 1.0)
+        add(bal + hours, c0["x"] + hours, -1.0)
+        for name, v in (("c", -1.0), ("d", 1.0), ("f", -1.0)):
+            add(bal + hi, c0[name] + k, v)
+        add(rp + hours, c0["r"] + hours, 1.0)
+        add(rp + hi, c0["c"] + k, -1.0)
+        add(rp + hi, c0["d"] + k, 1.0)
+        add(re + hours, c0["r"] + hours, 1.0)
+        add(re + hi, c0["s"] + k, -eta[mi])
+        add(act + hi, c0["a"] + k, 1.0)
+        add(act + hours, c0["r"] + hours, -1.0)  # -alpha_h, rewritten by each solve
+        add(cap + hours, np.full(h, self.k_col), 1.0)
+        add(cap + hi, c0["d"] + k, -1.0)
+        add(cap + hours, c0["r"] + hours, -1.0)
+        add(cap + hours, c0["u"] + hours, -1.0)
+        self.n_row = 4 * nh + 5 * h
+        self._act_row, self._cap_row = act, cap
+        a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(self.n_row, self.n_col))  # fmt: skip
+        inf = highspy.kHighsInf
+        lower, upper = np.zeros(self.n_col), np.full(self.n_col, inf)
+        for name, bound in (("c", power_mw[mi]), ("d", power_mw[mi]), ("s", energy_mwh[mi]),
+                            ("a", power_mw[mi])):  # fmt: skip
+            upper[self.col[name]] = bound
+        lower[self.col["f"]], upper[self.col["f"]] = -flex_mw[mi], flex_mw[mi]
+        lower[self.col["D"]], upper[self.col["D"]] = -flex_mwh[mi], flex_mwh[mi]
+        upper[self.col["b"]] = upper[self.col["x"]] = q_max_mw
+        upper[self.col["r"]] = power_mw.sum() if reserve else 0.0
+        upper[self.k_col] = 0.0
+        row_lo, row_hi = np.zeros(self.n_row), np.zeros(self.n_row)
+        row_hi[imp:head] = inf
+        row_lo[head:bal], row_hi[head:bal] = -inf, power_mw[mi]
+        row_lo[rp:act] = -inf
+        row_hi[rp:re] = power_mw.sum()
+        row_lo[cap:] = -inf  # K - delivery - u <= own renewables (set by each solve)
+        cost = np.zeros(self.n_col)
+        cost[self.col["c"]] = cost[self.col["d"]] = THROUGHPUT_EUR_PER_MWH
+        cost[self.col["m"]] = import_charge_eur_per_mwh
+        self._d_lower, self._d_upper = lower[self.col["D"]].copy(), upper[self.col["D"]].copy()
+        self._f_lower, self._f_upper = lower[self.col["f"]].copy(), upper[self.col["f"]].copy()
+        # In pay-back hours the env repays the whole debt, beyond the shift power (kernel).
+        self._f_payback = flex_mwh[mi]
+        self._mi, self._hi = mi, hi
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = self.n_col, self.n_row
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
+        lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+        self.h = quiet_highs()
+        self.h.passModel(lp)
+        self._idx = {k_: np.arange(s.start, s.stop, dtype=np.int32) for k_, s in self.col.items()}
+        self._rows = np.arange(self.n_row, dtype=np.int32)
+        self._row_lo, self._row_hi = row_lo, row_hi
+        self._alpha = np.ones(h)  # the activation coefficients now in the matrix (as -alpha)
+        self._power = power_mw[mi]
+        self._hour_upper = {k_: upper[self.col[k_]].copy() for k_ in ("b", "x", "r")}
+        self._start = 0
+
+    def solve(
+        self,
+        net_mw: F64,
+        soc_mwh: F64,
+        debt_mwh: F64,
+        price: F64,
+        reserve_price: float | F64,
+        payback: NDArray[np.bool_],
+        terminal_value_share: float = TERMINAL_VALUE_SHARE,
+        import_charge: F64 | None = None,
+        market: MarketInputs | None = None,
+        start: int = 0,
+    ) -> dict[str, F64]:
+        """Update the LP in place and solve it.
+
+        Args:
+            net_mw: (N, H) members' net load (forecast or actual).
+            soc_mwh, debt_mwh: (N,) current state of charge and flex debt.
+            price: (H,) spot price, EUR/MWh.
+            reserve_price: reserve price, EUR/MW per hour (scalar or (H,)).
+            payback: (H,) True where the flex debt must be back to zero.
+            terminal_value_share: value of energy stored at the horizon, as a share of
+                the mean price (0 when the horizon is the episode's end).
+            import_charge: (H,) charge on members' imports by hour, EUR/MWh, replacing
+                the constant one given at construction.
+            market: activations, balancing prices and capacity (default: none called, no
+                capacity committed).
+            start: hours before it are past: nothing moves in them, so the state at
+                ``start`` is ``soc_mwh, debt_mwh`` (a closed-loop re-plan keeps the LP's
+                hours, and HiGHS's basis, where they were; pass zero loads and prices and no
+                pay-back for them).
+
+        Returns:
+            Solution blocks by name, each (N, H) for member variables or (H,), and ``K``.
+
+        Raises:
+            RuntimeError: HiGHS did not find an optimal solution.
+        """
+        n, h, nh = self.N, self.H, self.nh
+        mk = MarketInputs() if market is None else market
+        lo, hi = self._row_lo.copy(), self._row_hi.copy()
+        first = np.arange(n) * h
+        lo[first] = hi[first] = soc_mwh
+        lo[nh + first] = hi[nh + first] = debt_mwh
+        lo[2 * nh : 3 * nh] = net_mw.ravel()
+        bal = 4 * nh
+        lo[bal : bal + h] = hi[bal : bal + h] = net_mw.sum(0)
+        hi[self._cap_row : self._cap_row + h] = np.broadcast_to(mk.own_renewables, (h,))
+        self.h.changeRowsBounds(self.n_row, self._rows, lo, hi)
+        zero = payback[self._hi]
+        past = self._hi < start
+        self.h.changeColsBounds(nh, self._idx["D"], np.where(zero, 0.0, self._d_lower),
+                                np.where(zero, 0.0, self._d_upper))  # fmt: skip
+        f_lo = np.where(past, 0.0, np.where(zero, -self._f_payback, self._f_lower))
+        f_hi = np.where(past, 0.0, np.where(zero, self._f_payback, self._f_upper))
+        self.h.changeColsBounds(nh, self._idx["f"], f_lo, f_hi)
+        if start != self._start:
+            for name in ("c", "d", "a"):
+                self.h.changeColsBounds(nh, self._idx[name], np.zeros(nh),
+                                        np.where(past, 0.0, self._power))  # fmt: skip
+            hours_past = np.arange(h) < start
+            for name in ("b", "x", "r"):
+                self.h.changeColsBounds(h, self._idx[name], np.zeros(h),
+                                        np.where(hours_past, 0.0, self._hour_upper[name]))  # fmt: skip
+            self._start = start
+        alpha = np.broadcast_to(np.asarray(mk.activation, float), (h,))
+        r0 = self.col["r"].start
+        for j in np.flatnonzero(alpha != self._alpha):
+            self.h.changeCoeff(int(self._act_row + j), int(r0 + j), -float(alpha[j]))
+        self._alpha = alpha.copy()
+        if mk.capacity_value is None:
+            self.h.changeColBounds(self.k_col, mk.committed_mw, mk.committed_mw)
+            self.h.changeColCost(self.k_col, 0.0)
+        else:
+            self.h.changeColBounds(self.k_col, 0.0, mk.firm_mw)
+            self.h.changeColCost(self.k_col, -float(mk.capacity_value))
+        self._set_prices(price, reserve_price, terminal_value_share, import_charge, mk)
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"planning LP not solved to optimality: {self.h.getModelStatus()}")
+        x = np.asarray(self.h.getSolution().col_value)
+        out = {k_: x[s].reshape(n, h) for k_, s in self.col.items() if s.stop - s.start == nh}
+        out.update({k_: x[self.col[k_]] for k_ in _HOUR_BLOCKS})
+        out["K"] = np.asarray(x[self.k_col])
+        return out
+
+    def _set_prices(self, price: F64, reserve_price: float | F64, terminal_value_share: float,
+                    import_charge: F64 | None, mk: MarketInputs) -> None:  # fmt: skip
+        """Write the objective's price-dependent costs (the only statement of them)."""
+        nh, h = self.nh, self.H
+        value = terminal_value_share * float(np.mean(price))
+        terminal = np.where(self._hi == h - 1, -value * self.eta[self._mi], 0.0)
+        self.h.changeColsCost(nh, self._idx["s"], terminal)
+        if import_charge is not None:
+            self.h.changeColsCost(nh, self._idx["m"], np.asarray(import_charge, float)[self._hi])
+        self.h.changeColsCost(h, self._idx["b"], price)
+        self.h.changeColsCost(h, self._idx["x"], -price)
+        reserve_value = np.broadcast_to(np.asarray(reserve_price, dtype=float), (h,))
+        self.h.changeColsCost(h, self._idx["r"], -reserve_value)
+        balancing = np.broadcast_to(np.asarray(mk.balancing_price, float), (h,))
+        self.h.changeColsCost(nh, self._idx["a"], -balancing[self._hi])
+        scarce = np.broadcast_to(np.asarray(mk.scarcity, float), (h,))
+        self.h.changeColsCost(h, self._idx["u"], mk.penalty_eur_per_mwh * scarce)
+
+    def objective_at(
+        self,
+        plan: dict[str, F64],
+        price: F64,
+        reserve_price: float | F64,
+        terminal_value_share: float = TERMINAL_VALUE_SHARE,
+        import_charge: F64 | None = None,
+        market: MarketInputs | None = None,
+    ) -> float:
+        """The LP's objective (EUR) of a solved ``plan`` re-priced at other prices.
+
+        Used to value a plan at the prices its own bids clear at, which differ from the
+        forecast it was planned against when the coalition moves the price. Leaves the
+        LP's costs at these prices (the next :meth:`solve` overwrites them).
+        """
+        mk = MarketInputs() if market is None else market
+        self._set_prices(price, reserve_price, terminal_value_share, import_charge, mk)
+        x = np.zeros(self.n_col)
+        for k_, s in self.col.items():
+            x[s] = np.ravel(plan[k_])
+        x[self.k_col] = float(plan["K"])
+        cost = np.asarray(self.h.getLp().col_cost_).copy()
+        if mk.capacity_value is not None:
+            cost[self.k_col] = -float(mk.capacity_value)
+        return float(cost @ x)
