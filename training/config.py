@@ -35,13 +35,6 @@ __all__ = [
     "save_config",
 ]
 
-#: Scenarios the shipped policies may train on (evaluation holds out the others).
-TRAINING_SCENARIOS = (
-    "default", "sunny_summer", "windy_winter", "dark_doldrums", "no_capacity_market",
-    "carbon_price",
-)  # fmt: skip
-
-
 @dataclass(frozen=True, slots=True)
 class EnvSpec:
     """Which batched env to train on.
@@ -53,6 +46,9 @@ class EnvSpec:
         num_envs: E, envs stepped together per rollout.
         days: episode length in days (one rollout = one episode of ``days * 24`` steps).
         overrides: dotted scenario overrides applied to every scenario.
+        reward_weights: scenario -> factor on its rewards (default 1), so that scenarios
+            whose rewards are an order of magnitude larger (scarcity hours at the price
+            cap) do not swamp the value normalisation shared by all of them.
     """
 
     env_id: str = "multimarket_v0"
@@ -60,11 +56,20 @@ class EnvSpec:
     num_envs: int = bounded(64, ge=1, unit="envs")
     days: int = bounded(7, ge=1, le=366)
     overrides: dict[str, Any] = field(default_factory=dict)
+    reward_weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """Check each field's type and bounds, and at least one scenario."""
+        """Check each field's type and bounds, at least one scenario, positive reward
+        weights."""
         check_fields(self)
         check(len(self.scenarios) > 0, "scenarios", self.scenarios, "at least one name")
+        for name, w in self.reward_weights.items():  # names not trained on are unused
+            check(isinstance(w, (int, float)) and w > 0, f"reward_weights.{name}", w,
+                  "a positive number")  # fmt: skip
+
+    def reward_weight(self, iteration: int) -> float:
+        """The reward factor of the scenario that iteration (episode) ``iteration`` rolls out."""
+        return float(self.reward_weights.get(self.scenarios[iteration % len(self.scenarios)], 1.0))
 
 
 @dataclass(frozen=True, slots=True)

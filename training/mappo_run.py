@@ -66,8 +66,8 @@ def train_mappo(
 
     def step(it: int) -> dict[str, float]:
         venv = venvs[it % len(venvs)]
-        batches, states, scalars = collect(venv, learner, iteration_seed(cfg.seed, it),
-                                           cfg.mappo.reward_scale)  # fmt: skip
+        scale = cfg.mappo.reward_scale * cfg.env.reward_weight(it)
+        batches, states, scalars = collect(venv, learner, iteration_seed(cfg.seed, it), scale)
         scalars.update(learner.update(batches, states))
         return scalars
 

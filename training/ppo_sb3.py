@@ -55,16 +55,19 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
         run_seed: seeds episode ``k`` with ``iteration_seed(run_seed, k)``.
         residual: actions are corrections to the scripted coalition bid.
         reward_scale: multiplies the coalition's reward (EUR/h).
+        reward_weights: a further factor per scenario (``venvs``' order; default all 1).
     """
 
     def __init__(
         self, venvs: list[Any], run_seed: int, residual: bool, reward_scale: float,
-        mask: np.ndarray | None = None,
+        mask: np.ndarray | None = None, reward_weights: list[float] | None = None,
     ) -> None:  # fmt: skip
         super().__init__(venvs[0])
         self.mask = np.ones(self.action_space.shape) if mask is None else np.asarray(mask)
         self.venvs, self.run_seed = venvs, int(run_seed)
         self.residual, self.reward_scale = residual, float(reward_scale)
+        self.reward_weights = [1.0] * len(venvs) if reward_weights is None else reward_weights
+        self._weight = 1.0
         if residual:
             self.action_space = gymnasium.spaces.Box(-2.0, 2.0, self.action_space.shape, np.float32)
         self.episode = 0
@@ -74,6 +77,7 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
     def reset(self) -> np.ndarray:
         """Start episode ``self.episode`` (its scenario and seed), observations (E, D)."""
         self.venv = self.venvs[self.episode % len(self.venvs)]
+        self._weight = float(self.reward_weights[self.episode % len(self.venvs)])
         obs, _ = self.venv.reset(seed=iteration_seed(self.run_seed, self.episode))
         self.episode += 1
         self._returns[:] = 0.0
@@ -89,7 +93,7 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
     def on_step(self, rewards_eur: np.ndarray, info: dict[str, np.ndarray]) -> np.ndarray:
         """Record market statistics; SB3 sees the scaled reward."""
         self.stats.add(info)
-        return (rewards_eur * self.reward_scale).astype(np.float32)
+        return (rewards_eur * (self.reward_scale * self._weight)).astype(np.float32)
 
     def on_episode_end(self) -> None:
         """Keep the finished episode's return and market statistics for the logger."""
@@ -161,8 +165,9 @@ def train_ppo(
     """
     venvs = make_envs(cfg)
     mask = coalition_mask(slots_of(venvs[0]), cfg.ppo.fixed_coalition_entries)
+    weights = [cfg.env.reward_weight(i) for i in range(len(venvs))]
     env = TrainingCoalitionEnv(venvs, cfg.seed, cfg.ppo.residual, cfg.ppo.reward_scale,
-                               mask.numpy())  # fmt: skip
+                               mask.numpy(), weights)  # fmt: skip
     sig = signature(cfg, env)
     if resume is not None:
         check_signature(resume["signature"], sig, str(run_dir))
