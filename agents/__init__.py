@@ -4,6 +4,6 @@
 :mod:`agents.base` for the protocol.
 """
 
-from agents.base import BUILTINS, MarketPolicy, Policy, load
+from agents.base import BUILTINS, MarketPolicy, Policy, Team, load
 
-__all__ = ["BUILTINS", "MarketPolicy", "Policy", "load"]
+__all__ = ["BUILTINS", "MarketPolicy", "Policy", "Team", "load"]

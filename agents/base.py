@@ -9,7 +9,9 @@ documented exception.
 
 ``agents.load(name)`` returns a built-in by name; ``agents.load("pkg.mod:Class",
 **kwargs)`` builds any importable class, so users plug in their own agents without
-changing the package.
+changing the package; ``agents.load("mpc+mappo_incumbents")`` is a :class:`Team` of
+policies that control different agents (here the coalition's MPC against incumbents that
+learned to bid).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from envs.errors import UnknownNameError
 
-__all__ = ["BUILTINS", "MarketPolicy", "Policy", "load"]
+__all__ = ["BUILTINS", "MarketPolicy", "Policy", "Team", "load"]
 
 
 @runtime_checkable
@@ -47,6 +49,7 @@ BUILTINS: dict[str, str] = {
     "oracle": "agents.oracle:OraclePolicy",
     "ppo": "agents.learned:PPOPolicy",
     "mappo": "agents.learned:MAPPOPolicy",
+    "mappo_incumbents": "agents.learned:LearnedIncumbents",
     "admm": "agents.admm_policy:AdmmPolicy",
     "competitive": "agents.incumbents:Competitive",
     "markup": "agents.incumbents:Markup",
@@ -89,6 +92,37 @@ class MarketPolicy:
         raise NotImplementedError
 
 
+class Team:
+    """Several policies acting together, each for its own agents (``"a+b"`` names).
+
+    Raises (at reset):
+        ValueError: two policies control the same agent.
+    """
+
+    def __init__(self, policies: list[Any]) -> None:
+        self.policies = list(policies)
+        self.controls: list[str] = []
+
+    def reset(self, env: Any, seed: int | None = None) -> None:
+        """Reset every policy; their controls must not overlap."""
+        owner: dict[str, str] = {}
+        for pol in self.policies:
+            pol.reset(env, seed)
+            for a in pol.controls:
+                if a in owner:
+                    raise ValueError(f"agent {a!r} is controlled by both {owner[a]} and "
+                                     f"{type(pol).__name__} in this team")  # fmt: skip
+                owner[a] = type(pol).__name__
+        self.controls = list(owner)
+
+    def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Every policy's actions, merged."""
+        out: dict[str, np.ndarray] = {}
+        for pol in self.policies:
+            out.update(pol.act(observations))
+        return out
+
+
 def _import(path: str) -> Any:
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
@@ -121,6 +155,10 @@ def load(name_or_path: str, **kwargs: Any) -> Any:
             failed), or keyword arguments the class does not take (shows its signature).
         TypeError: the object built does not follow the :class:`Policy` protocol.
     """
+    if "+" in name_or_path:
+        if kwargs:
+            raise ValueError(f"a team {name_or_path!r} takes no keyword arguments")
+        return Team([load(part) for part in name_or_path.split("+")])
     if name_or_path in BUILTINS:
         cls = _import(BUILTINS[name_or_path])
     elif ":" in name_or_path:

@@ -64,6 +64,10 @@ class SeasonalNaive:
         self._next = float(out[0])
         return out
 
+    def slope(self, features: F64 | None = None) -> F64:
+        """d price / d residual-load share for the next H hours (none: tomorrow copies today)."""
+        return np.zeros(self.horizon)
+
     def mae(self) -> float:
         """Mean absolute error of the one-hour-ahead forecasts so far, EUR/MWh."""
         return float(np.mean(self.errors)) if self.errors else float("nan")
@@ -118,6 +122,14 @@ class RidgeForecaster(SeasonalNaive):
         out = self._design(features) @ self.coef
         self._next = float(out[0])
         return out
+
+
+    def slope(self, features: F64 | None = None) -> F64:
+        """d price / d residual-load share for the next H hours, EUR/MWh per unit share:
+        ``c_r + 2 c_rr r`` of the fit (0 before the first fit), at least 0."""
+        if self.coef is None or features is None:
+            return np.zeros(self.horizon)
+        return np.maximum(self.coef[1] + 2.0 * self.coef[2] * features[:, 0], 0.0)
 
 
 #: Forecasters by the name policies take as ``forecaster=``.

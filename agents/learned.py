@@ -55,6 +55,7 @@ from envs.sim import observe as ob
 
 __all__ = [
     "GaussianActor",
+    "LearnedIncumbents",
     "LearnedPolicy",
     "MAPPOPolicy",
     "PPOPolicy",
@@ -345,3 +346,39 @@ class MAPPOPolicy(LearnedPolicy):
     """The shipped MAPPO policy: a coalition actor and one shared member actor."""
 
     name = "mappo"
+
+
+class LearnedIncumbents(LearnedPolicy):
+    """Incumbents that learned to bid against the coalition (``mappo_incumbents``: MAPPO in
+    ``strategic_incumbents`` with every group learning, configs/training/mappo_incumbents.yaml).
+
+    Controls the incumbents only; pair it with a coalition policy as a team
+    (``agents.load("mpc+mappo_incumbents")``). Residual, as trained: each incumbent's
+    actor corrects the scenario's scripted bid (:class:`agents.incumbents.IncumbentStrategy`
+    of the scenario's strategy, which bids as the simulator's scripted incumbents do).
+    """
+
+    name = "mappo_incumbents"
+    groups = ("incumbents",)
+
+    def reset(self, env: Any, seed: int | None = None) -> None:
+        """Bind to ``env``; the incumbents must be agents (``fleet.controlled: true``)."""
+        from agents.incumbents import IncumbentStrategy
+
+        super().reset(env, seed)
+        if "incumbents" not in self.env.agent_groups or "incumbents" not in self.actors:
+            raise ValueError(f"{type(self).__name__} needs incumbents as agents "
+                             "(fleet.controlled: true) and a checkpoint with an incumbents actor")  # fmt: skip
+        self.base = IncumbentStrategy(self.env.core.cfg.fleet.strategy, controls=self.controls)
+        self.base.reset(env, seed)
+
+    def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Scripted bids plus the learned correction, for the incumbents present."""
+        ids = [a for a in self.controls if a in observations]
+        if not ids:
+            return {}
+        base = self.base.act(observations)
+        obs = np.stack([observations[a] for a in ids]).astype(np.float64)
+        acts = np.stack([base[a] for a in ids]).astype(np.float64)
+        acts = self._combine(acts, self._actor_action("incumbents", obs))
+        return dict(zip(ids, acts, strict=True))

@@ -16,7 +16,9 @@ share it with different inputs.
   last hour of each day (the env's daily pay-back repays the whole debt in that hour);
 - imports (network charges and taxes): ``m >= net + c - d - a + f``, ``m >= 0``;
 - balance (the day-ahead position; activation is settled apart at the imbalance price,
-  ``envs.sim.kernel``): ``b - x = sum_i (net + c - d + f)``;
+  ``envs.sim.kernel``): ``b - x = sum_i (net + c - d + f)``, b and x each in
+  :data:`SEGMENTS` equal segments whose marginal prices may rise (fall) with the quantity:
+  a coalition large enough to move the price sees what its trade does to it;
 - reserve: ``r <= sum_i (P + c - d)``, ``r <= sum_i eta s``, and the share ``alpha_h`` of it
   called in real time, ``sum_i a_h = alpha_h r_h`` (activation is called pro rata to the
   reserve held, ``envs.sim.clearing.activation_share``);
@@ -24,7 +26,7 @@ share it with different inputs.
   scarcity hour the coalition delivers its members' own renewables, their discharge and the
   reserve it holds; ``u_h >= K - (ren_h + sum_i d_h + r_h)`` is charged the non-performance
   rate (the balancing ratio taken as 1, the stop-loss ignored: both only lower the charge);
-- objective: spot cost ``p (b - x)``, import charges, minus reserve revenue at the reserve
+- objective: spot cost ``p (b - x)`` (segment by segment), import charges, minus reserve revenue at the reserve
   price and activation energy at the imbalance price, minus capacity revenue on K, plus
   expected non-performance charges ``rate * w_h * u_h`` (``w_h``: probability that hour h
   is a scarcity hour), a small throughput cost on c and d, and stored energy at the horizon
@@ -44,7 +46,7 @@ from agents.highs import quiet_highs
 
 F64 = NDArray[np.float64]
 
-__all__ = ["CoalitionLP", "MarketInputs", "THROUGHPUT_EUR_PER_MWH", "TERMINAL_VALUE_SHARE"]
+__all__ = ["CoalitionLP", "MarketInputs", "SEGMENTS", "impact_prices", "THROUGHPUT_EUR_PER_MWH", "TERMINAL_VALUE_SHARE"]
 
 #: Throughput cost on charge and discharge, EUR/MWh: breaks ties, avoids cycling for nothing.
 THROUGHPUT_EUR_PER_MWH = 0.5
@@ -53,11 +55,14 @@ TERMINAL_VALUE_SHARE = 0.9
 
 _MEMBER_BLOCKS = ("c", "d", "s", "f", "D", "m", "a")
 _HOUR_BLOCKS = ("b", "x", "r", "u")
+#: Segments of the coalition's buy and sell (its price impact is piecewise linear).
+SEGMENTS = 8
 
 
 @dataclass(frozen=True)
 class MarketInputs:
-    """What a planner expects of the reserve, balancing and capacity markets, per hour.
+    """What a planner expects of its price impact and of the reserve, balancing and
+    capacity markets, per hour.
 
     Attributes:
         activation: (H,) share of the reserve held that is called, in [0, 1].
@@ -69,6 +74,10 @@ class MarketInputs:
             days); None when the commitment is already fixed.
         firm_mw: the largest commitment (the coalition's accredited capacity).
         penalty_eur_per_mwh: the non-performance charge rate.
+        buy_price, sell_price: (H, SEGMENTS) the marginal price of each successive
+            ``q_max / SEGMENTS`` MW the coalition buys (sells), EUR/MWh: its own price
+            impact, non-decreasing (non-increasing) along the segments; None = the price
+            of every segment is the hour's ``price`` (a price-taker).
     """
 
     activation: F64 | float = 0.0
@@ -79,6 +88,29 @@ class MarketInputs:
     capacity_value: float | None = None
     firm_mw: float = 0.0
     penalty_eur_per_mwh: float = 0.0
+    buy_price: F64 | None = None
+    sell_price: F64 | None = None
+
+
+def impact_prices(buy_at: F64, sell_at: F64) -> tuple[F64, F64]:
+    """Marginal prices of the buy and sell segments from the clearing prices at positions.
+
+    With uniform pricing, buying ``q`` at the price ``p(q)`` it causes costs ``q p(q)``; the
+    segment from ``(j - 1) w`` to ``j w`` then costs ``j p_j - (j - 1) p_{j-1}`` per MW (and
+    selling earns ``j p_{-j} - (j - 1) p_{-(j-1)}``). Made monotone (a running max for
+    buying, min for selling), so the LP's cost stays convex.
+
+    Args:
+        buy_at: (H, SEGMENTS + 1) the price when the coalition buys ``j q_max / SEGMENTS``
+            MW, j = 0..SEGMENTS (j = 0: no trade); sell_at: the same for selling.
+
+    Returns:
+        (buy, sell): (H, SEGMENTS) EUR/MWh each, for :class:`MarketInputs`.
+    """
+    j = np.arange(1, SEGMENTS + 1)
+    buy = j * buy_at[:, 1:] - (j - 1) * buy_at[:, :-1]
+    sell = j * sell_at[:, 1:] - (j - 1) * sell_at[:, :-1]
+    return np.maximum.accumulate(buy, axis=1), np.minimum.accumulate(sell, axis=1)
 
 
 class CoalitionLP:
@@ -100,9 +132,12 @@ class CoalitionLP:
         nh = self.nh = n * h
         self.col = {k: slice(j * nh, (j + 1) * nh) for j, k in enumerate(_MEMBER_BLOCKS)}
         base = len(_MEMBER_BLOCKS) * nh
-        self.col.update({k: slice(base + j * h, base + (j + 1) * h)
-                         for j, k in enumerate(_HOUR_BLOCKS)})  # fmt: skip
-        self.k_col = base + len(_HOUR_BLOCKS) * h
+        # b and x: SEGMENTS columns per hour (segment-major), r and u: one.
+        widths = {"b": SEGMENTS * h, "x": SEGMENTS * h, "r": h, "u": h}
+        for k_, w in widths.items():
+            self.col[k_] = slice(base, base + w)
+            base += w
+        self.k_col = base
         self.n_col = self.k_col + 1
         mi, hi = np.repeat(np.arange(n), h), np.tile(np.arange(h), n)
         k = np.arange(nh)
@@ -134,8 +169,9 @@ class CoalitionLP:
             add(head + k, c0[name] + k, v)
         # Hour rows: balance, reserve power, reserve energy, activation, capacity delivery.
         bal, rp, re, act, cap = (4 * nh + j * h for j in range(5))
-        add(bal + hours, c0["b"] + hours, 1.0)
-        add(bal + hours, c0["x"] + hours, -1.0)
+        for j in range(SEGMENTS):
+            add(bal + hours, c0["b"] + j * h + hours, 1.0)
+            add(bal + hours, c0["x"] + j * h + hours, -1.0)
         for name, v in (("c", -1.0), ("d", 1.0), ("f", -1.0)):
             add(bal + hi, c0[name] + k, v)
         add(rp + hours, c0["r"] + hours, 1.0)
@@ -160,7 +196,7 @@ class CoalitionLP:
             upper[self.col[name]] = bound
         lower[self.col["f"]], upper[self.col["f"]] = -flex_mw[mi], flex_mw[mi]
         lower[self.col["D"]], upper[self.col["D"]] = -flex_mwh[mi], flex_mwh[mi]
-        upper[self.col["b"]] = upper[self.col["x"]] = q_max_mw
+        upper[self.col["b"]] = upper[self.col["x"]] = q_max_mw / SEGMENTS
         upper[self.col["r"]] = power_mw.sum() if reserve else 0.0
         upper[self.k_col] = 0.0
         row_lo, row_hi = np.zeros(self.n_row), np.zeros(self.n_row)
@@ -255,8 +291,10 @@ class CoalitionLP:
                                         np.where(past, 0.0, self._power))  # fmt: skip
             hours_past = np.arange(h) < start
             for name in ("b", "x", "r"):
-                self.h.changeColsBounds(h, self._idx[name], np.zeros(h),
-                                        np.where(hours_past, 0.0, self._hour_upper[name]))  # fmt: skip
+                w = self._hour_upper[name].size
+                past_cols = np.tile(hours_past, w // h)
+                self.h.changeColsBounds(w, self._idx[name], np.zeros(w),
+                                        np.where(past_cols, 0.0, self._hour_upper[name]))  # fmt: skip
             self._start = start
         alpha = np.broadcast_to(np.asarray(mk.activation, float), (h,))
         r0 = self.col["r"].start
@@ -275,7 +313,7 @@ class CoalitionLP:
             raise RuntimeError(f"planning LP not solved to optimality: {self.h.getModelStatus()}")
         x = np.asarray(self.h.getSolution().col_value)
         out = {k_: x[s].reshape(n, h) for k_, s in self.col.items() if s.stop - s.start == nh}
-        out.update({k_: x[self.col[k_]] for k_ in _HOUR_BLOCKS})
+        out.update({k_: x[self.col[k_]].reshape(-1, h).sum(0) for k_ in _HOUR_BLOCKS})
         out["K"] = np.asarray(x[self.k_col])
         return out
 
@@ -288,37 +326,15 @@ class CoalitionLP:
         self.h.changeColsCost(nh, self._idx["s"], terminal)
         if import_charge is not None:
             self.h.changeColsCost(nh, self._idx["m"], np.asarray(import_charge, float)[self._hi])
-        self.h.changeColsCost(h, self._idx["b"], price)
-        self.h.changeColsCost(h, self._idx["x"], -price)
+        seg = SEGMENTS * h
+        buy = np.broadcast_to(price[:, None], (h, SEGMENTS)) if mk.buy_price is None else mk.buy_price
+        sell = (np.broadcast_to(price[:, None], (h, SEGMENTS)) if mk.sell_price is None
+                else mk.sell_price)  # fmt: skip
+        self.h.changeColsCost(seg, self._idx["b"], np.ascontiguousarray(np.asarray(buy, float).T).ravel())
+        self.h.changeColsCost(seg, self._idx["x"], -np.ascontiguousarray(np.asarray(sell, float).T).ravel())
         reserve_value = np.broadcast_to(np.asarray(reserve_price, dtype=float), (h,))
         self.h.changeColsCost(h, self._idx["r"], -reserve_value)
         balancing = np.broadcast_to(np.asarray(mk.balancing_price, float), (h,))
         self.h.changeColsCost(nh, self._idx["a"], -balancing[self._hi])
         scarce = np.broadcast_to(np.asarray(mk.scarcity, float), (h,))
         self.h.changeColsCost(h, self._idx["u"], mk.penalty_eur_per_mwh * scarce)
-
-    def objective_at(
-        self,
-        plan: dict[str, F64],
-        price: F64,
-        reserve_price: float | F64,
-        terminal_value_share: float = TERMINAL_VALUE_SHARE,
-        import_charge: F64 | None = None,
-        market: MarketInputs | None = None,
-    ) -> float:
-        """The LP's objective (EUR) of a solved ``plan`` re-priced at other prices.
-
-        Used to value a plan at the prices its own bids clear at, which differ from the
-        forecast it was planned against when the coalition moves the price. Leaves the
-        LP's costs at these prices (the next :meth:`solve` overwrites them).
-        """
-        mk = MarketInputs() if market is None else market
-        self._set_prices(price, reserve_price, terminal_value_share, import_charge, mk)
-        x = np.zeros(self.n_col)
-        for k_, s in self.col.items():
-            x[s] = np.ravel(plan[k_])
-        x[self.k_col] = float(plan["K"])
-        cost = np.asarray(self.h.getLp().col_cost_).copy()
-        if mk.capacity_value is not None:
-            cost[self.k_col] = -float(mk.capacity_value)
-        return float(cost @ x)

@@ -7,7 +7,9 @@ Each hour the coalition plans the next H hours from what it observes only, appli
 first hour and plans again (rolling horizon):
 
 - members' net loads: their own forecasts (members' observations);
-- spot prices: :mod:`agents.forecast` (ridge on the published residual load);
+- spot prices: :mod:`agents.forecast` (ridge on the published residual load), and the
+  coalition's own price impact from the same fit: its purchases add to the residual load
+  (its sales take from it), which moves the price along the fitted curve;
 - the co-optimised reserve price: the median of the last 24 cleared reserve prices (the
   auction prices the energy margin a unit forgoes, so it spikes with the energy price; a
   spike carried forward would hold the batteries back from the spot market);
@@ -31,8 +33,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.base import MarketPolicy
-from agents.forecast import coalition_price_forecast, make_forecaster
-from agents.lp import CoalitionLP, MarketInputs
+from agents.forecast import coalition_price_forecast, make_forecaster, residual_load_forecast
+from agents.lp import SEGMENTS, CoalitionLP, MarketInputs, impact_prices
 from envs.actors.coalition import capacity_entry, reserve_entry, spot_entries
 from envs.sim import observe as ob
 
@@ -107,6 +109,7 @@ class MPCPolicy(MarketPolicy):
         self.q_max, self.layout = core.q_max_mw, core.layout
         self.member_ids = self.env.agent_groups["members"]
         self.firm_mw, self.members_mw = core.coalition_firm_mw, core.obs_members_mw
+        self.system_mw = core.obs_system_mw  # the residual-load feature's scale
         self.scarce_eur = cfg.spot.scarcity_price_share * cfg.spot.price_cap_eur_per_mwh
         self.npcr = cfg.capacity.non_performance_rate_eur_per_mwh if core.layout.capacity else 0.0
         charge = cfg.tariff.network_eur_per_mwh + cfg.tariff.taxes_eur_per_mwh
@@ -146,8 +149,18 @@ class MPCPolicy(MarketPolicy):
         scarcity = np.maximum((price >= self.scarce_eur).astype(float), freq[hours])
         ren = co[at["renewables_fc"] : at["renewables_fc"] + h] * self.members_mw
         committed = float(co[at["capacity_award"]]) * self.firm_mw
+        # Own price impact: the fitted price curve's slope in the residual load, per MW the
+        # coalition adds to it (buying) or takes off it (selling).
+        slope = self.forecaster.slope(residual_load_forecast(co, at, h)[:, None]) / self.system_mw
+        pos = slope[:, None] * self.q_max * np.arange(SEGMENTS + 1) / SEGMENTS
+        spot = self.cfg.spot
+        buy, sell = impact_prices(
+            np.clip(price[:, None] + pos, spot.price_floor_eur_per_mwh, spot.price_cap_eur_per_mwh),
+            np.clip(price[:, None] - pos, spot.price_floor_eur_per_mwh, spot.price_cap_eur_per_mwh),
+        )  # fmt: skip
         market = MarketInputs(scarcity=scarcity, own_renewables=np.maximum(ren, 0.0),
-                              committed_mw=committed, penalty_eur_per_mwh=self.npcr)  # fmt: skip
+                              committed_mw=committed, penalty_eur_per_mwh=self.npcr,
+                              buy_price=buy, sell_price=sell)  # fmt: skip
         return reserve, market
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -37,9 +37,10 @@ from typing import Any
 import numpy as np
 
 from agents.base import MarketPolicy
-from agents.lp import CoalitionLP, MarketInputs
+from agents.lp import SEGMENTS, CoalitionLP, MarketInputs, impact_prices
 from agents.mpc import plan_actions
 from agents.simple import RulePolicy
+from envs.actors.coalition import spot_entries
 
 __all__ = ["OraclePolicy"]
 
@@ -117,6 +118,7 @@ class OraclePolicy(MarketPolicy):
             out[..., :t] = 0.0
             return out
 
+        buy, sell = impact_prices(o["buy_at"], o["sell_at"])
         capacity = None
         if self.layout.capacity and t == 0:  # the auction: K is chosen with the plan
             capacity = o["capacity_price"] * self.T / 24.0
@@ -125,6 +127,7 @@ class OraclePolicy(MarketPolicy):
             scarcity=ahead(o["scarcity"]), own_renewables=ahead(self.own_ren),
             committed_mw=float(core.cap_award_c[0]), capacity_value=capacity,
             firm_mw=self.firm_mw, penalty_eur_per_mwh=self.npcr,
+            buy_price=ahead(buy.T).T, sell_price=ahead(sell.T).T,
         )  # fmt: skip
         self.plan = self.lp.solve(
             ahead(self.net), core.soc[0], core.debt[0], ahead(o["price"]),
@@ -151,17 +154,29 @@ class OraclePolicy(MarketPolicy):
                 "capacity_price": "capacity_price_eur_per_mw_day"}  # fmt: skip
         rows: dict[str, list[float]] = {k: [] for k in (*keys, "activation")}
         saving = 0.0
+        core = twin.core
+        steps = np.arange(SEGMENTS + 1) * core.q_max_mw / SEGMENTS  # MW bought (sold)
+        probe = np.empty((2 * SEGMENTS + 2, len(twin.action_space("coalition").low)))
+        book = {"buy_at": [], "sell_at": []}
         while twin.agents:
             # Agents the oracle does not control (e.g. incumbents that are agents) follow
             # their scripted behaviour, as they do when the leaderboard runs the episode.
             actions = {**twin.scripted_actions(), **policy.act(obs)}
+            # The day-ahead price if the coalition bought (sold) each step's MW instead,
+            # from this hour's book: the supply curve it faces (perfect foresight).
+            probe[:] = actions["coalition"]
+            for k, q in enumerate(np.concatenate([steps, -steps])):
+                probe[k, 0], probe[k, 1] = spot_entries(q, core.q_max_mw)
+            prices = [core.day_ahead_book(row[None])["price"][0] for row in probe]
+            book["buy_at"].append(prices[: SEGMENTS + 1])
+            book["sell_at"].append(prices[SEGMENTS + 1 :])
             obs, _, _, _, infos = twin.step(actions)
             co = infos["coalition"]
             for k, key in keys.items():
                 rows[k].append(co["market"][key])
             rows["activation"].append(co["reserve_activation_share"])
             saving += co["members_saving_eur"]
-        out: dict[str, Any] = {k: np.asarray(v, float) for k, v in rows.items()}
+        out: dict[str, Any] = {k: np.asarray(v, float) for k, v in {**rows, **book}.items()}
         out["capacity_price"] = float(out["capacity_price"][0])  # the auction's, held all episode
         out["saving"] = saving
         return out

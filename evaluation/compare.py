@@ -194,7 +194,8 @@ def _resolve(args: argparse.Namespace) -> tuple[grid.EvalConfig, str]:
         list(REX_AGENTS) if cfg.env == REX_ENV
         else list(dict.fromkeys([*agents.BUILTINS, *grid.DEFAULT_AGENTS]))
     )  # fmt: skip
-    for a in (entry.partition("=")[0] for entry in cfg.agents):
+    parts = (part for entry in cfg.agents for part in entry.split("+"))  # teams: each part
+    for a in (part.partition("=")[0] for part in parts):
         if ":" not in a and a not in known:
             raise _BadName(
                 f"unknown agent {a!r} for {cfg.env}; valid names: {', '.join(known)}, "

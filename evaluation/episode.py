@@ -83,7 +83,7 @@ def build_policy(name: str, registry: dict[str, str] | None = None) -> Any:
     Args:
         name: a built-in name, a name of ``registry`` (name -> ``pkg.mod:Class``), or a
             class path; ``NAME=PATH`` passes ``checkpoint=PATH`` (learned policies, e.g.
-            ``mappo=runs/<run>/checkpoint.pt``).
+            ``mappo=runs/<run>/checkpoint.pt``); ``A+B`` builds a team (``agents.Team``).
 
     A class whose constructor takes ``deterministic`` gets ``deterministic=True`` (learned
     policies: the mean of the action distribution); the baselines are deterministic
@@ -92,6 +92,8 @@ def build_policy(name: str, registry: dict[str, str] | None = None) -> Any:
     Raises:
         ValueError: ``NAME=PATH`` for a class without a ``checkpoint`` argument.
     """
+    if "+" in name:  # a team: each part built as it would be alone
+        return agents.Team([build_policy(part, registry) for part in name.split("+")])
     name, _, checkpoint = name.partition("=")
     path = (registry or {}).get(name, name)
     params = inspect.signature(policy_class(path)).parameters

@@ -8,12 +8,15 @@ writes ``agents/checkpoints/{name}.pt`` (the actors, observation statistics and 
 layout that :mod:`agents.learned` reads, plus the resolved config and signature; no
 critic or optimiser state), ``{name}.yaml`` (the resolved training config) and
 ``{name}_curve.png`` (members' saving per training episode against env steps, from
-the run's TensorBoard events).
+the run's TensorBoard events) and ``{name}_training.json`` (env steps, iterations, the
+training time summed over iterations from their ``time/sps``, and the median
+``time/sps``), which ``python -m evaluation.report`` puts in the README.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -38,6 +41,24 @@ def learning_curve(run_dir: Path, tag: str = "market/coalition_saving_eur") -> t
     points = {e.step: e.value for e in ea.Scalars(tag)}
     steps = sorted(points)
     return steps, [points[s] for s in steps]
+
+
+def training_record(run_dir: Path, payload: dict) -> dict:
+    """Env steps, iterations, training seconds (each iteration's env steps over its
+    ``time/sps``, summed: rollouts and updates, not env building or a warm start) and the
+    median ``time/sps`` of a run."""
+    import numpy as np
+
+    steps, sps = learning_curve(run_dir, "time/sps")
+    done = np.diff([0, *steps]).astype(float)
+    rate = np.asarray(sps, float)
+    return {
+        "env_steps": int(payload["global_step"]), "iterations": len(steps),
+        "train_s": round(float(np.sum(done / rate)), 1),
+        "median_sps": round(float(np.median(rate)), 1),
+        "scenarios": list(payload["config"]["env"]["scenarios"]),
+        "algo": payload["config"]["algo"],
+    }  # fmt: skip
 
 
 def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str]) -> None:
@@ -86,7 +107,10 @@ def ship(run_dir: str | Path, name: str, dest: str | Path = DEST) -> list[Path]:
     steps = int(payload["global_step"])
     title = f"{name}: members' saving while training ({steps / 1e6:.1f}M env steps)"
     plot_curve(run_dir, png, title, list(payload["config"]["env"]["scenarios"]))
-    return [pt, cfg_path, png]
+    record = dest / f"{name}_training.json"
+    record.write_text(json.dumps(training_record(run_dir, payload), indent=1) + "\n",
+                      encoding="utf-8")  # fmt: skip
+    return [pt, cfg_path, png, record]
 
 
 @cli_main
