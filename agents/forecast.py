@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 
-__all__ = ["FORECASTERS", "RidgeForecaster", "SeasonalNaive", "coalition_price_forecast",
+__all__ = ["FORECASTERS", "MeritOrder", "RidgeForecaster", "SeasonalNaive", "coalition_price_forecast",
            "make_forecaster", "residual_load_forecast"]  # fmt: skip
 
 
@@ -63,10 +63,6 @@ class SeasonalNaive:
         out = self._naive()
         self._next = float(out[0])
         return out
-
-    def slope(self, features: F64 | None = None) -> F64:
-        """d price / d residual-load share for the next H hours (none: tomorrow copies today)."""
-        return np.zeros(self.horizon)
 
     def mae(self) -> float:
         """Mean absolute error of the one-hour-ahead forecasts so far, EUR/MWh."""
@@ -124,12 +120,31 @@ class RidgeForecaster(SeasonalNaive):
         return out
 
 
-    def slope(self, features: F64 | None = None) -> F64:
-        """d price / d residual-load share for the next H hours, EUR/MWh per unit share:
-        ``c_r + 2 c_rr r`` of the fit (0 before the first fit), at least 0."""
-        if self.coef is None or features is None:
-            return np.zeros(self.horizon)
-        return np.maximum(self.coef[1] + 2.0 * self.coef[2] * features[:, 0], 0.0)
+class MeritOrder:
+    """The fleet's competitive supply curve, from static scenario constants: the price at
+    which the units, in order of marginal cost, cover a residual demand.
+
+    A fundamental model of the price impact of the coalition's own trade (what its
+    purchases add to the residual demand), not of the price level, which the forecasters
+    above learn from observed prices.
+
+    Args:
+        capacity_mw, marginal_cost_eur_per_mwh: (G,) the units.
+        cap_eur_per_mwh: the price beyond the fleet's capacity (the price cap).
+    """
+
+    def __init__(self, capacity_mw: F64, marginal_cost_eur_per_mwh: F64,
+                 cap_eur_per_mwh: float) -> None:  # fmt: skip
+        order = np.argsort(marginal_cost_eur_per_mwh, kind="stable")
+        self.cum_mw = np.cumsum(np.asarray(capacity_mw, float)[order])
+        self.cost = np.asarray(marginal_cost_eur_per_mwh, float)[order]
+        self.cap = float(cap_eur_per_mwh)
+
+    def price(self, residual_mw: F64) -> F64:
+        """EUR/MWh at each residual demand (any shape), MW: the marginal unit's cost, the
+        cheapest unit's below zero, the cap beyond the fleet."""
+        k = np.searchsorted(self.cum_mw, np.asarray(residual_mw, float), side="left")
+        return np.where(k < self.cost.size, self.cost[np.minimum(k, self.cost.size - 1)], self.cap)
 
 
 #: Forecasters by the name policies take as ``forecaster=``.
