@@ -205,6 +205,8 @@ class LearnedPolicy(MarketPolicy):
     """
 
     name = ""
+    #: The training algorithm of the checkpoint, where it is not the policy's name.
+    algorithm = ""
 
     def __init__(
         self,
@@ -214,7 +216,7 @@ class LearnedPolicy(MarketPolicy):
     ) -> None:
         super().__init__(controls)
         self.path = Path(checkpoint) if checkpoint is not None else _default_checkpoint(self.name)
-        spec = load_export(self.path, self.name or None)
+        spec = load_export(self.path, self.algorithm or self.name or None)
         self.spec = spec
         self.residual = bool(spec["residual"])
         self.deterministic = bool(deterministic)
@@ -359,6 +361,7 @@ class LearnedIncumbents(LearnedPolicy):
     """
 
     name = "mappo_incumbents"
+    algorithm = "mappo"
     groups = ("incumbents",)
 
     def reset(self, env: Any, seed: int | None = None) -> None:

@@ -24,8 +24,8 @@ share it with different inputs.
   reserve held, ``envs.sim.clearing.activation_share``);
 - capacity (PJM Capacity Performance, ``envs.market.capacity.performance_row``): in a
   scarcity hour the coalition delivers its members' own renewables, their discharge and the
-  reserve it holds; ``u_h >= K - (ren_h + sum_i d_h + r_h)`` is charged the non-performance
-  rate (the balancing ratio taken as 1, the stop-loss ignored: both only lower the charge);
+  reserve it holds; ``u_h >= K - (ren_h + sum_i (d_h - c_h) + r_h)`` is charged the
+  non-performance rate (the balancing ratio taken as 1, the stop-loss ignored: both only lower the charge);
 - objective: spot cost ``p (b - x)`` (segment by segment), import charges, minus reserve revenue at the reserve
   price and activation energy at the imbalance price, minus capacity revenue on K, plus
   expected non-performance charges ``rate * w_h * u_h`` (``w_h``: probability that hour h
@@ -183,6 +183,7 @@ class CoalitionLP:
         add(act + hours, c0["r"] + hours, -1.0)  # -alpha_h, rewritten by each solve
         add(cap + hours, np.full(h, self.k_col), 1.0)
         add(cap + hi, c0["d"] + k, -1.0)
+        add(cap + hi, c0["c"] + k, 1.0)  # net discharge: a round trip delivers nothing
         add(cap + hours, c0["r"] + hours, -1.0)
         add(cap + hours, c0["u"] + hours, -1.0)
         self.n_row = 4 * nh + 5 * h

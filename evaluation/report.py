@@ -15,7 +15,9 @@ section sits between ``<!-- report:NAME:begin -->`` and ``<!-- report:NAME:end -
   bootstrap intervals, P(> mpc)) and the markets table, as ``evaluation.compare`` prints;
 - ``scenarios``: members' saving by scenario and agent, EUR per week [95% CI over seeds];
 - ``bound``: the oracle-as-upper-bound check (:func:`bound_violations`);
-- ``training``: the shipped policies' training steps and time.
+- ``training``: the shipped policies' training steps and time;
+- ``incumbents``: the coalition's policies against scripted and learning incumbents in
+  ``strategic_incumbents`` (``evaluation/results/incumbents``).
 
 Aggregates are recomputed from the rows with the leaderboard's own functions and seeded
 bootstrap, so the same file gives the same text.
@@ -41,8 +43,9 @@ __all__ = ["bound_violations", "check_readme", "render", "write_readme"]
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "evaluation" / "results" / "default"
+INCUMBENTS = ROOT / "evaluation" / "results" / "incumbents"
 CHECKPOINTS = ROOT / "agents" / "checkpoints"
-SECTIONS = ("leaderboard", "scenarios", "bound", "training")
+SECTIONS = ("leaderboard", "scenarios", "bound", "training", "incumbents")
 LOW, HIGH, BASELINE = "individual", "oracle", "mpc"
 
 
@@ -117,7 +120,34 @@ def _training_text(checkpoints: Path) -> str:
     return "\n".join(lines)
 
 
-def render(results_dir: Path = RESULTS, checkpoints: Path = CHECKPOINTS) -> dict[str, str]:
+def _incumbents_text(results_dir: Path) -> str:
+    """Per agent (team): members' saving, the price the coalition paid in the spot market,
+    the incumbents' markup and Lerner index, unserved energy; means over seeds."""
+    df = load(results_dir)
+    ok = df[df.status == "ok"].copy()
+    week = 7.0 / ok.days.astype(float)
+    ok["saving"] = ok.members_saving_eur * week
+    ok["unserved"] = ok.unserved_energy_mwh * week
+    lines = ["| coalition policy + incumbents | members' saving EUR/week [95% CI] | spot price paid "
+             "EUR/MWh | incumbents' markup | Lerner | unserved MWh/week |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for agent, g in ok.groupby("agent", sort=False):
+        mean, lo, hi = stratified_bootstrap([g.saving.to_numpy()], "mean")
+        paid = g.coalition_spot_bought_eur.sum() / max(g.coalition_spot_bought_mwh.sum(), 1e-9)
+        team = agent if "+" in agent else f"{agent}+scripted"
+        lines.append(f"| `{team}` | {mean:,.0f} [{lo:,.0f}, {hi:,.0f}] | {paid:,.1f} | "
+                     f"{g.incumbent_markup.mean():.3f} | {g.lerner_index.mean():.3f} | "
+                     f"{g.unserved.mean():,.1f} |")  # fmt: skip
+    seeds = sorted(ok.seed.unique())
+    lines.append("")
+    lines.append(f"Scenario `{ok.scenario.iloc[0]}`, seeds {seeds[0]}-{seeds[-1]}, "
+                 f"{int(ok.days.max())}-day episodes; `+scripted`: the scenario's scripted "
+                 "withholding incumbents.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def render(results_dir: Path = RESULTS, checkpoints: Path = CHECKPOINTS,
+           incumbents_dir: Path = INCUMBENTS) -> dict[str, str]:  # fmt: skip
     """Each section's Markdown, by name (:data:`SECTIONS`)."""
     df = load(results_dir)
     if "normalised_score" not in df:
@@ -137,6 +167,7 @@ def render(results_dir: Path = RESULTS, checkpoints: Path = CHECKPOINTS) -> dict
         "scenarios": scenario_markdown(money, order, loss_reasons(df, order)),
         "bound": _bound_text(df),
         "training": _training_text(checkpoints),
+        "incumbents": _incumbents_text(incumbents_dir),
     }
 
 
@@ -172,13 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evaluation.report",
                                 description=__doc__.split("\n")[0])  # fmt: skip
     p.add_argument("--results", default=str(RESULTS), help="folder holding results.csv")
+    p.add_argument("--incumbents", default=str(INCUMBENTS),
+                   help="folder holding the learning-incumbents comparison's results.csv")  # fmt: skip
     p.add_argument("--checkpoints", default=str(CHECKPOINTS),
                    help="folder holding the shipped policies' *_training.json")  # fmt: skip
     g = p.add_mutually_exclusive_group()
     g.add_argument("--write-readme", metavar="README", help="rewrite the marked sections")
     g.add_argument("--check", metavar="README", help="exit 1 if a marked section is stale")
     args = p.parse_args(argv)
-    sections = render(Path(args.results), Path(args.checkpoints))
+    sections = render(Path(args.results), Path(args.checkpoints), Path(args.incumbents))
     if args.check:
         stale = check_readme(Path(args.check), sections)
         if stale:

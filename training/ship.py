@@ -62,8 +62,9 @@ def training_record(run_dir: Path, payload: dict) -> dict:
 
 
 def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str]) -> None:
-    """PNG of members' saving per training episode (EUR) against env steps, one line per
-    scenario (iteration ``i`` rolled out ``scenarios[i % len(scenarios)]``)."""
+    """PNG of members' saving per training episode (kEUR) against env steps: one panel per
+    scenario, each on its own scale (iteration ``i`` rolled out ``scenarios[i % len]``;
+    a scarcity scenario's savings are 10x the others')."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,25 +72,30 @@ def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str]) -> No
     import numpy as np
 
     steps, values = learning_curve(run_dir)
-    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
     k = len(scenarios)
+    cols = min(k, 4)
+    rows = -(-k // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(2.6 * cols, 6.0), 2.1 * rows + 0.9), dpi=110,
+                             squeeze=False, sharex=True)  # fmt: skip
     per_it = steps[0] if steps else 1
-    w = 1  # running-mean window, set per scenario below
     for n, name in enumerate(scenarios):
+        ax = axes[n // cols][n % cols]
         pts = [(s, v) for s, v in zip(steps, values, strict=True) if (s // per_it - 1) % k == n]
+        ax.set_title(name, fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
         if not pts:
             continue
         x, y = (np.array(c, dtype=float) for c in zip(*pts, strict=True))
         w = max(1, min(10, len(y) // 10))
-        smooth = np.convolve(y, np.ones(w) / w, mode="valid")
-        ax.plot(x[w - 1 :] / 1e6, smooth / 1e3, lw=1.4, label=name)
-    ax.set_xlabel("env steps (millions, summed over envs)")
-    ax.set_ylabel("members' saving, kEUR / episode")
-    ax.text(0.01, 0.01, f"stochastic policy, training episodes, running mean of {w}",
-            transform=ax.transAxes, fontsize=7, color="0.4")  # fmt: skip
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+        ax.plot(x / 1e6, y / 1e3, lw=0.6, color="0.75")
+        ax.plot(x[w - 1 :] / 1e6, np.convolve(y, np.ones(w) / w, mode="valid") / 1e3, lw=1.4)
+    for n in range(k, rows * cols):
+        axes[n // cols][n % cols].axis("off")
+    fig.supxlabel("env steps (millions, summed over envs)", fontsize=8)
+    fig.supylabel("members' saving, kEUR / episode", fontsize=8)
+    fig.suptitle(f"{title}\nstochastic policy, training episodes (grey) and their running mean",
+                 fontsize=9)  # fmt: skip
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
