@@ -1,32 +1,34 @@
-"""Perfect-foresight oracle: the planning LP over the whole rest of the episode, re-solved
-from the true state every ``replan_h`` hours (closed loop).
+"""Perfect-foresight oracle: the planning LP of :mod:`agents.lp` over the whole episode.
 
 The documented exception to "policies read only what their agents observe": the oracle
-reads the episode's actual loads and renewables and its batteries' state from the
-simulator, and learns every market outcome it takes as given (price-taking) from a
+reads the episode's actual loads and renewables (and, when it re-plans, its batteries'
+state) from the simulator, and learns every market outcome it takes as given from a
 rehearsal: a copy of the env is run with a policy and these are kept, hour by hour:
 
 - the spot, reserve and imbalance prices, and the capacity auction's price;
 - the share of the reserve held that real time calls (``reserve_activation_share``);
-- which hours are capacity performance assessment (scarcity) hours.
+- which hours are capacity performance assessment (scarcity) hours;
+- the supply curve the coalition's own trade faces: the day-ahead price had it bought
+  (sold) each of :data:`agents.lp.SEGMENTS` steps of its largest trade instead, from the
+  hour's book (:meth:`envs.sim.core.MarketCore.day_ahead_book`), which gives the LP its
+  price impact.
 
-The first rehearsal runs the rule baseline; each further round plans against the last
-rehearsal's outcomes and rehearses that plan, closed loop, so its own bids set the next
-round's prices (``rehearsals`` rounds), each against the mean outcome of all rehearsals
-so far (fictitious play, which settles where the last rehearsal alone would oscillate).
-Of the rounds, the one that saved the members most in its rehearsal is played; with
+The first rehearsal runs the rule baseline; each round then plans against the mean
+outcome of all rehearsals so far (fictitious play, which settles where planning against
+the last rehearsal alone oscillates) and rehearses that plan (``rehearsals`` rounds). Of
+the rounds, the one that saved the members most in its rehearsal is played; with
 ``replan_h = 0`` (open loop, the default) the played episode is that rehearsal again, to
 the cent (``saving_eur``). ``replan_h > 0`` re-plans from the true state every so many
 hours: slower, and no better on the shipped scenarios (the plan already knows the
 activations that drain the batteries). The plan optimises energy, reserve (with its
 activations and their energy) and the capacity commitment together: at the auction it
 commits the MW whose revenue at the known price beats the non-performance charges it
-would draw in the known scarcity hours (:mod:`agents.lp`).
+would draw in the known scarcity hours.
 
-It is an upper bound for the price-taking controllers of the leaderboard: it knows every
-input they forecast. Where the coalition moves the price (``large_coalition``), the bound
-is on plans that take the rehearsed prices as given; the rehearsals settle the plan
-against the prices it produces but do not search over the coalition's market power.
+It is the leaderboard's upper bound: it knows every input the other planners forecast.
+Where the coalition moves the price (``large_coalition``), the bound is the best of its
+price-anticipating plans on the supply curves the rehearsals left, not a search over every
+use of the coalition's market power.
 """
 
 from __future__ import annotations
