@@ -25,9 +25,10 @@ share it with different inputs.
 - capacity (PJM Capacity Performance, ``envs.market.capacity.performance_row``): in a
   scarcity hour the coalition delivers its members' own renewables, their discharge and the
   reserve it holds; ``u_h >= K - (ren_h + sum_i (d_h - c_h) + r_h)`` is charged the
-  non-performance rate (the balancing ratio taken as 1, the stop-loss ignored: both only lower the charge);
-- objective: spot cost ``p (b - x)`` (segment by segment), import charges, minus reserve revenue at the reserve
-  price and activation energy at the imbalance price, minus capacity revenue on K, plus
+  non-performance rate (the balancing ratio taken as 1, the stop-loss ignored: both only
+  lower the charge);
+- objective: spot cost ``p (b - x)`` (segment by segment), import charges, minus reserve
+  revenue at the reserve price and activation energy at the imbalance price, minus capacity revenue on K, plus
   expected non-performance charges ``rate * w_h * u_h`` (``w_h``: probability that hour h
   is a scarcity hour), a small throughput cost on c and d, and stored energy at the horizon
   valued at a share of the mean price.
