@@ -239,10 +239,11 @@ class AdmmPolicy(MarketPolicy):
         self._k += 1
         # The coalition's position: the members' agreed net exchange this hour (MW).
         q = float((net_mw[:, 0] + batt).sum())
+        head = reserve_headroom(batt, soc, m) if self.layout.reserve else 0.0
         plan = {"c": np.maximum(batt, 0.0)[:, None], "d": np.maximum(-batt, 0.0)[:, None],
                 "f": np.zeros((len(batt), 1)), "b": np.array([max(q, 0.0)]),
                 "x": np.array([max(-q, 0.0)]),
-                "r": np.array([reserve_headroom(batt, soc, m) if self.layout.reserve else 0.0])}  # fmt: skip
+                "r": np.array([head])}  # fmt: skip
         out = plan_actions(
             plan, 0, self.member_ids, m, self.q_max, self.layout, self.capacity_share
         )

@@ -20,8 +20,15 @@ from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 
-__all__ = ["FORECASTERS", "MeritOrder", "RidgeForecaster", "SeasonalNaive", "coalition_price_forecast",
-           "make_forecaster", "residual_load_forecast"]  # fmt: skip
+__all__ = [
+    "FORECASTERS",
+    "MeritOrder",
+    "RidgeForecaster",
+    "SeasonalNaive",
+    "coalition_price_forecast",
+    "make_forecaster",
+    "residual_load_forecast",
+]
 
 
 class SeasonalNaive:

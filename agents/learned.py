@@ -370,8 +370,10 @@ class LearnedIncumbents(LearnedPolicy):
 
         super().reset(env, seed)
         if "incumbents" not in self.env.agent_groups or "incumbents" not in self.actors:
-            raise ValueError(f"{type(self).__name__} needs incumbents as agents "
-                             "(fleet.controlled: true) and a checkpoint with an incumbents actor")  # fmt: skip
+            raise ValueError(
+                f"{type(self).__name__} needs incumbents as agents (fleet.controlled: true) "
+                "and a checkpoint with an incumbents actor"
+            )
         self.base = IncumbentStrategy(self.env.core.cfg.fleet.strategy, controls=self.controls)
         self.base.reset(env, seed)
 

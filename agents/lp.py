@@ -28,10 +28,10 @@ share it with different inputs.
   non-performance rate (the balancing ratio taken as 1, the stop-loss ignored: both only
   lower the charge);
 - objective: spot cost ``p (b - x)`` (segment by segment), import charges, minus reserve
-  revenue at the reserve price and activation energy at the imbalance price, minus capacity revenue on K, plus
-  expected non-performance charges ``rate * w_h * u_h`` (``w_h``: probability that hour h
-  is a scarcity hour), a small throughput cost on c and d, and stored energy at the horizon
-  valued at a share of the mean price.
+  revenue at the reserve price and activation energy at the imbalance price, minus
+  capacity revenue on K, plus expected non-performance charges ``rate * w_h * u_h``
+  (``w_h``: probability that hour h is a scarcity hour), a small throughput cost on c and
+  d, and stored energy at the horizon valued at a share of the mean price.
 """
 
 from __future__ import annotations
@@ -47,7 +47,14 @@ from agents.highs import quiet_highs
 
 F64 = NDArray[np.float64]
 
-__all__ = ["CoalitionLP", "MarketInputs", "SEGMENTS", "impact_prices", "THROUGHPUT_EUR_PER_MWH", "TERMINAL_VALUE_SHARE"]
+__all__ = [
+    "SEGMENTS",
+    "TERMINAL_VALUE_SHARE",
+    "THROUGHPUT_EUR_PER_MWH",
+    "CoalitionLP",
+    "MarketInputs",
+    "impact_prices",
+]
 
 #: Throughput cost on charge and discharge, EUR/MWh: breaks ties, avoids cycling for nothing.
 THROUGHPUT_EUR_PER_MWH = 0.5
@@ -295,8 +302,8 @@ class CoalitionLP:
             for name in ("b", "x", "r"):
                 w = self._hour_upper[name].size
                 past_cols = np.tile(hours_past, w // h)
-                self.h.changeColsBounds(w, self._idx[name], np.zeros(w),
-                                        np.where(past_cols, 0.0, self._hour_upper[name]))  # fmt: skip
+                upper = np.where(past_cols, 0.0, self._hour_upper[name])
+                self.h.changeColsBounds(w, self._idx[name], np.zeros(w), upper)
             self._start = start
         alpha = np.broadcast_to(np.asarray(mk.activation, float), (h,))
         r0 = self.col["r"].start
@@ -329,11 +336,17 @@ class CoalitionLP:
         if import_charge is not None:
             self.h.changeColsCost(nh, self._idx["m"], np.asarray(import_charge, float)[self._hi])
         seg = SEGMENTS * h
-        buy = np.broadcast_to(price[:, None], (h, SEGMENTS)) if mk.buy_price is None else mk.buy_price
+        buy = (
+            np.broadcast_to(price[:, None], (h, SEGMENTS)) if mk.buy_price is None else mk.buy_price
+        )
         sell = (np.broadcast_to(price[:, None], (h, SEGMENTS)) if mk.sell_price is None
                 else mk.sell_price)  # fmt: skip
-        self.h.changeColsCost(seg, self._idx["b"], np.ascontiguousarray(np.asarray(buy, float).T).ravel())
-        self.h.changeColsCost(seg, self._idx["x"], -np.ascontiguousarray(np.asarray(sell, float).T).ravel())
+        self.h.changeColsCost(
+            seg, self._idx["b"], np.ascontiguousarray(np.asarray(buy, float).T).ravel()
+        )
+        self.h.changeColsCost(
+            seg, self._idx["x"], -np.ascontiguousarray(np.asarray(sell, float).T).ravel()
+        )
         reserve_value = np.broadcast_to(np.asarray(reserve_price, dtype=float), (h,))
         self.h.changeColsCost(h, self._idx["r"], -reserve_value)
         balancing = np.broadcast_to(np.asarray(mk.balancing_price, float), (h,))

@@ -51,6 +51,7 @@ IMPACT_SHARE = 0.25
 
 __all__ = ["CoalitionLP", "MPCPolicy", "plan_actions"]
 
+
 def plan_actions(
     plan: dict[str, F64], t: int, member_ids: list[str], members: Any, q_max_mw: float,
     layout: Any, capacity_share: float = 0.0,
@@ -97,7 +98,8 @@ class MPCPolicy(MarketPolicy):
     """
 
     def __init__(self, horizon_h: int = 24, forecaster: str = "ridge", capacity_share: float = 0.5,
-                 price_impact: str = "auto", controls: list[str] | None = None) -> None:  # fmt: skip
+                 price_impact: str = "auto",
+                 controls: list[str] | None = None) -> None:  # fmt: skip
         super().__init__(controls)
         make_forecaster(forecaster, 1)  # fail at construction on a bad name
         if price_impact not in IMPACT_MODES:
@@ -128,12 +130,11 @@ class MPCPolicy(MarketPolicy):
         self.merit = MeritOrder(core.fleet.capacity_mw, core.fleet.marginal_cost_eur_per_mwh,
                                 cfg.spot.price_cap_eur_per_mwh)  # fmt: skip
         self.impact = self.price_impact == "merit" or (
-            self.price_impact == "auto"
-            and self.q_max >= IMPACT_SHARE * cfg.background.peak_load_mw
+            self.price_impact == "auto" and self.q_max >= IMPACT_SHARE * cfg.background.peak_load_mw
         )
         rc = cfg.reserve
-        self.reserve_shares = (np.array([rc.requirement_share_of_load, rc.requirement_share_of_renewables])
-                               if core.layout.reserve else np.zeros(2))  # fmt: skip
+        shares = [rc.requirement_share_of_load, rc.requirement_share_of_renewables]
+        self.reserve_shares = np.array(shares) if core.layout.reserve else np.zeros(2)
         self.scarce_eur = cfg.spot.scarcity_price_share * cfg.spot.price_cap_eur_per_mwh
         self.npcr = cfg.capacity.non_performance_rate_eur_per_mwh if core.layout.capacity else 0.0
         charge = cfg.tariff.network_eur_per_mwh + cfg.tariff.taxes_eur_per_mwh

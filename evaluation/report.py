@@ -30,7 +30,6 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -104,8 +103,9 @@ def _bound_text(df: pd.DataFrame) -> str:
                   "|---|---|---|---|"]  # fmt: skip
         for r in rows:
             flag = " **beyond the interval**" if r["violation"] else ""
-            lines.append(f"| `{r['scenario']}` | `{r['agent']}` | {r['seeds_won']} of {r['seeds']} | "
-                         f"{r['mean_eur']:,.0f} [{r['low_eur']:,.0f}, {r['high_eur']:,.0f}]{flag} |")  # fmt: skip
+            excess = f"{r['mean_eur']:,.0f} [{r['low_eur']:,.0f}, {r['high_eur']:,.0f}]"
+            lines.append(f"| `{r['scenario']}` | `{r['agent']}` | {r['seeds_won']} of "
+                         f"{r['seeds']} | {excess}{flag} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -115,7 +115,8 @@ def _training_text(checkpoints: Path) -> str:
     for path in sorted(Path(checkpoints).glob("*_training.json")):
         r = json.loads(path.read_text(encoding="utf-8"))
         name = path.name.removesuffix("_training.json")
-        lines.append(f"| `{name}` | {r['algo']} | {r['env_steps'] / 1e6:.2f}M | {r['iterations']} | "
+        lines.append(f"| `{name}` | {r['algo']} | {r['env_steps'] / 1e6:.2f}M | "
+                     f"{r['iterations']} | "
                      f"{r['train_s'] / 60:.1f} min | {r['median_sps']:,.0f} | "
                      f"{', '.join(r['scenarios'])} |")  # fmt: skip
     return "\n".join(lines)
@@ -129,8 +130,8 @@ def _incumbents_text(results_dir: Path) -> str:
     week = 7.0 / ok.days.astype(float)
     ok["saving"] = ok.members_saving_eur * week
     ok["unserved"] = ok.unserved_energy_mwh * week
-    lines = ["| coalition policy + incumbents | members' saving EUR/week [95% CI] | spot price paid "
-             "EUR/MWh | incumbents' markup | Lerner | unserved MWh/week |",
+    lines = ["| coalition policy + incumbents | members' saving EUR/week [95% CI] | "
+             "spot price paid EUR/MWh | incumbents' markup | Lerner | unserved MWh/week |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for agent, g in ok.groupby("agent", sort=False):
         mean, lo, hi = stratified_bootstrap([g.saving.to_numpy()], "mean")
@@ -194,8 +195,12 @@ def write_readme(readme: Path, sections: dict[str, str]) -> str:
 def check_readme(readme: Path, sections: dict[str, str]) -> list[str]:
     """Names of the README's sections that differ from ``sections``."""
     text = Path(readme).read_text(encoding="utf-8")
-    return [n for n, body in sections.items()
-            if (m := _pattern(n).search(text)) is None or m.group(2) != body.rstrip() + "\n"]  # fmt: skip
+    stale = []
+    for name, body in sections.items():
+        m = _pattern(name).search(text)
+        if m is None or m.group(2) != body.rstrip() + "\n":
+            stale.append(name)
+    return stale
 
 
 @cli_main
@@ -205,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                                 description=__doc__.split("\n")[0])  # fmt: skip
     p.add_argument("--results", default=str(RESULTS), help="folder holding results.csv")
     p.add_argument("--incumbents", default=str(INCUMBENTS),
-                   help="folder holding the learning-incumbents comparison's results.csv")  # fmt: skip
+                   help="folder of the learning-incumbents comparison's results.csv")  # fmt: skip
     p.add_argument("--checkpoints", default=str(CHECKPOINTS),
                    help="folder holding the shipped policies' *_training.json")  # fmt: skip
     g = p.add_mutually_exclusive_group()

@@ -35,6 +35,7 @@ __all__ = [
     "save_config",
 ]
 
+
 @dataclass(frozen=True, slots=True)
 class EnvSpec:
     """Which batched env to train on.

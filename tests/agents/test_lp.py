@@ -22,8 +22,12 @@ def test_activation_drains_the_battery_and_is_paid_the_balancing_price():
     # holding r MW of reserve of which half is called leaves 1 - r/2 MWh, which must
     # still cover r (r <= eta s): r = 2/3, a = 1/3, worth 10 r + 100 * r / 2.
     lp = _one_battery(1)
-    mk = MarketInputs(activation=0.5, balancing_price=100.0,
-                      buy_price=np.full((1, SEGMENTS), 1000.0), sell_price=np.zeros((1, SEGMENTS)))
+    mk = MarketInputs(
+        activation=0.5,
+        balancing_price=100.0,
+        buy_price=np.full((1, SEGMENTS), 1000.0),
+        sell_price=np.zeros((1, SEGMENTS)),
+    )
     sol = lp.solve(np.zeros((1, 1)), np.array([1.0]), np.array([0.0]), np.zeros(1), 10.0,
                    np.array([False]), terminal_value_share=0.0, market=mk)  # fmt: skip
     assert sol["r"][0] == pytest.approx(2.0 / 3.0)

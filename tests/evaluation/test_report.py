@@ -12,8 +12,11 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _frame(savings: dict[str, list[float]], scenario: str = "default") -> pd.DataFrame:
-    rows = [{"agent": a, "scenario": scenario, "seed": 1000 + i, "status": "ok",
-             "members_saving_eur": v} for a, vs in savings.items() for i, v in enumerate(vs)]  # fmt: skip
+    rows = [
+        {"agent": a, "scenario": scenario, "seed": 1000 + i, "status": "ok",
+         "members_saving_eur": v}
+        for a, vs in savings.items() for i, v in enumerate(vs)
+    ]  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -63,8 +66,9 @@ def test_oracle_bounds_the_planners_on_five_seeds_of_every_scenario(tmp_path):
     # (and the rule) on the default suite's 13 scenarios x 5 held-out seeds, 2-day episodes
     # (the shipped 7-day leaderboard is checked above, every agent included).
     out = tmp_path / "bound"
-    code = compare.main(["--suite", "default", "--agents", "individual", "rule", "mpc", "oracle",
-                         "--days", "2", "--workers", "2", "--no-plots", "--out", str(out)])  # fmt: skip
+    code = compare.main(["--suite", "default", "--agents", "individual", "rule", "mpc",
+                         "oracle", "--days", "2", "--workers", "2", "--no-plots",
+                         "--out", str(out)])  # fmt: skip
     assert code == 0
     df = report.load(out)
     assert (df.status == "ok").all() and len(df) == 4 * 13 * 5

@@ -300,3 +300,17 @@ def test_ctrl_c_in_a_training_run_prints_one_line_and_resumes(tmp_path):
     saved = load_checkpoint(run)["iteration"]
     assert f"interrupted: {saved} of 1000 iterations saved" in err
     assert f"--resume {run}" in err
+
+
+def test_reward_weights_scale_their_scenario_and_refuse_bad_values():
+    from envs.errors import ConfigError
+
+    cfg = load_config("configs/training/mappo.yaml")
+    names = cfg.env.scenarios
+    weights = [cfg.env.reward_weight(i) for i in range(len(names))]
+    assert dict(zip(names, weights, strict=True))["dark_doldrums"] == 0.05
+    assert dict(zip(names, weights, strict=True))["default"] == 1.0
+    # Iteration i rolls out scenarios[i % len]: the weight follows it round the cycle.
+    assert cfg.env.reward_weight(len(names) + names.index("heatwave_scarcity")) == 0.1
+    with pytest.raises(ConfigError, match=r"reward_weights\.default=-1"):
+        load_config("configs/training/mappo.yaml", {"env.reward_weights": {"default": -1}})
