@@ -158,7 +158,8 @@ class OraclePolicy(MarketPolicy):
         saving = 0.0
         core = twin.core
         steps = np.arange(SEGMENTS + 1) * core.q_max_mw / SEGMENTS  # MW bought (sold)
-        probe = np.empty((2 * SEGMENTS + 2, len(twin.action_space("coalition").low)))
+        positions = np.concatenate([steps, -steps[1:]])  # no trade cleared once
+        probe = np.empty((positions.size, len(twin.action_space("coalition").low)))
         book = {"buy_at": [], "sell_at": []}
         while twin.agents:
             # Agents the oracle does not control (e.g. incumbents that are agents) follow
@@ -167,11 +168,10 @@ class OraclePolicy(MarketPolicy):
             # The day-ahead price if the coalition bought (sold) each step's MW instead,
             # from this hour's book: the supply curve it faces (perfect foresight).
             probe[:] = actions["coalition"]
-            for k, q in enumerate(np.concatenate([steps, -steps])):
-                probe[k, 0], probe[k, 1] = spot_entries(q, core.q_max_mw)
+            probe[:, 0], probe[:, 1] = spot_entries(positions, core.q_max_mw)
             prices = [core.day_ahead_book(row[None])["price"][0] for row in probe]
             book["buy_at"].append(prices[: SEGMENTS + 1])
-            book["sell_at"].append(prices[SEGMENTS + 1 :])
+            book["sell_at"].append(prices[:1] + prices[SEGMENTS + 1 :])
             obs, _, _, _, infos = twin.step(actions)
             co = infos["coalition"]
             for k, key in keys.items():

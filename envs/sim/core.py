@@ -380,9 +380,10 @@ class MarketCore:
         ren = forecast_of(self.sys_ren[:, t], self.z_sys_ren[:, t], self.lead_scale[0])
         return load, np.maximum(ren, 0.0)
 
-    def system_rsi(self, t: int | None = None) -> F64:
-        """Residual supply index of each incumbent on this hour's forecasts, (E, G)."""
-        load, ren = self.system_forecast(t)
+    def system_rsi(self, t: int | None = None, forecast: tuple[F64, F64] | None = None) -> F64:
+        """Residual supply index of each incumbent on this hour's forecasts, (E, G).
+        ``forecast``: :meth:`system_forecast` if the caller has it."""
+        load, ren = self.system_forecast(t) if forecast is None else forecast
         return fl.residual_supply_index(self.fleet.capacity_mw, ren, load)
 
     def system_demand(self, forecast: tuple[F64, F64] | None = None) -> tuple[F64, F64]:
@@ -394,15 +395,16 @@ class MarketCore:
         return load + np.maximum(members, 0.0), ren
 
     def strategic_withholding(
-        self, fleet_cfg: FleetConfig, forecast: tuple[F64, F64] | None = None
-    ) -> tuple[F64, F64]:
+        self, fleet_cfg: FleetConfig, forecast: tuple[F64, F64] | None = None,
+        rsi: F64 | None = None,
+    ) -> tuple[F64, F64]:  # fmt: skip
         """Withheld shares and markups a pivotal unit finds profitable this hour, (E, G)
-        each (:func:`envs.actors.withholding.profitable_withholding`). ``forecast``:
-        :meth:`system_forecast` if the caller has it (it is computed once an hour)."""
+        each (:func:`envs.actors.withholding.profitable_withholding`). ``forecast`` and
+        ``rsi``: :meth:`system_forecast` and :meth:`system_rsi` if the caller has them
+        (the step computes each once an hour)."""
         forecast = self.system_forecast() if forecast is None else forecast
-        load, ren = forecast
-        rsi = fl.residual_supply_index(self.fleet.capacity_mw, ren, load)
-        demand, _ = self.system_demand(forecast)
+        rsi = self.system_rsi(forecast=forecast) if rsi is None else rsi
+        demand, ren = self.system_demand(forecast)
         return profitable_withholding(
             self.fleet, rsi, demand, ren, threshold=fleet_cfg.rsi_threshold,
             max_share=fleet_cfg.withhold_fraction, max_markup=fleet_cfg.pivotal_markup,
@@ -434,8 +436,8 @@ class MarketCore:
         """
         if self.cfg.fleet.strategy == "withholding":
             forecast = self.system_forecast()
-            rsi = fl.residual_supply_index(self.fleet.capacity_mw, forecast[1], forecast[0])
-            strategic = self.strategic_withholding(self.cfg.fleet, forecast)
+            rsi = self.system_rsi(forecast=forecast)
+            strategic = self.strategic_withholding(self.cfg.fleet, forecast, rsi)
             return fl.scripted_bids(self.cfg.fleet, rsi, self.K, strategic)
         if self._static_bids is None:
             ones = np.ones((self.E, self.G))
