@@ -19,6 +19,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -30,12 +31,21 @@ __all__ = ["learning_curve", "main", "ship"]
 DEST = Path(__file__).resolve().parents[1] / "agents" / "checkpoints"
 
 
-def learning_curve(run_dir: Path, tag: str = "market/coalition_saving_eur") -> tuple[list, list]:
-    """(env steps, values) of ``tag`` from the run's event files (resumed runs included)."""
+def events(run_dir: Path) -> Any:
+    """The run's TensorBoard event files, read once (resumed runs included)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     ea = EventAccumulator(str(run_dir))
     ea.Reload()
+    return ea
+
+
+def learning_curve(
+    run_dir: Path, tag: str = "market/coalition_saving_eur", ea: Any = None
+) -> tuple[list, list]:
+    """(env steps, values) of ``tag`` from the run's event files (``ea``: :func:`events`
+    of ``run_dir`` if the caller has read them)."""
+    ea = events(run_dir) if ea is None else ea
     if tag not in ea.Tags()["scalars"]:
         raise ValueError(f"{run_dir} has no scalar {tag!r} (is it a training run folder?)")
     points = {e.step: e.value for e in ea.Scalars(tag)}
@@ -43,13 +53,13 @@ def learning_curve(run_dir: Path, tag: str = "market/coalition_saving_eur") -> t
     return steps, [points[s] for s in steps]
 
 
-def training_record(run_dir: Path, payload: dict) -> dict:
+def training_record(run_dir: Path, payload: dict, ea: Any = None) -> dict:
     """Env steps, iterations, training seconds (each iteration's env steps over its
     ``time/sps``, summed: rollouts and updates, not env building or a warm start) and the
     median ``time/sps`` of a run."""
     import numpy as np
 
-    steps, sps = learning_curve(run_dir, "time/sps")
+    steps, sps = learning_curve(run_dir, "time/sps", ea)
     done = np.diff([0, *steps]).astype(float)
     rate = np.asarray(sps, float)
     return {
@@ -61,7 +71,7 @@ def training_record(run_dir: Path, payload: dict) -> dict:
     }  # fmt: skip
 
 
-def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str]) -> None:
+def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str], ea: Any = None) -> None:
     """PNG of members' saving per training episode (kEUR) against env steps: one panel per
     scenario, each on its own scale (iteration ``i`` rolled out ``scenarios[i % len]``;
     a scarcity scenario's savings are 10x the others')."""
@@ -71,7 +81,7 @@ def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str]) -> No
     import matplotlib.pyplot as plt
     import numpy as np
 
-    steps, values = learning_curve(run_dir)
+    steps, values = learning_curve(run_dir, ea=ea)
     k = len(scenarios)
     cols = min(k, 4)
     rows = -(-k // cols)
@@ -112,9 +122,10 @@ def ship(run_dir: str | Path, name: str, dest: str | Path = DEST) -> list[Path]:
     png = dest / f"{name}_curve.png"
     steps = int(payload["global_step"])
     title = f"{name}: members' saving while training ({steps / 1e6:.1f}M env steps)"
-    plot_curve(run_dir, png, title, list(payload["config"]["env"]["scenarios"]))
+    ea = events(run_dir)  # read once for the curve and the record
+    plot_curve(run_dir, png, title, list(payload["config"]["env"]["scenarios"]), ea)
     record = dest / f"{name}_training.json"
-    record.write_text(json.dumps(training_record(run_dir, payload), indent=1) + "\n",
+    record.write_text(json.dumps(training_record(run_dir, payload, ea), indent=1) + "\n",
                       encoding="utf-8")  # fmt: skip
     return [pt, cfg_path, png, record]
 
