@@ -137,17 +137,43 @@ class CoalitionLP:
                  reserve: bool) -> None:  # fmt: skip
         n, h = power_mw.size, horizon_h
         self.N, self.H, self.eta, self.flex_mwh = n, h, eta, flex_mwh
-        nh = self.nh = n * h
+        self.nh = n * h
+        self._mi, self._hi = np.repeat(np.arange(n), h), np.tile(np.arange(h), n)
+        self._columns()
+        a = self._matrix(eta)
+        lower, upper, cost = self._column_bounds(
+            power_mw, energy_mwh, flex_mw, flex_mwh, q_max_mw, import_charge_eur_per_mwh, reserve
+        )
+        self._row_lo, self._row_hi = self._row_bounds(power_mw)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = self.n_col, self.n_row
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
+        lp.row_lower_, lp.row_upper_ = self._row_lo, self._row_hi
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+        self.h = quiet_highs()
+        self.h.passModel(lp)
+        self._idx = {k_: np.arange(s.start, s.stop, dtype=np.int32) for k_, s in self.col.items()}
+        self._rows = np.arange(self.n_row, dtype=np.int32)
+        self._alpha = np.ones(h)  # the activation coefficients now in the matrix (as -alpha)
+        self._start = 0
+
+    def _columns(self) -> None:
+        """Column blocks: member-hour blocks, then b and x (SEGMENTS columns per hour,
+        segment-major), r and u (one per hour), then K."""
+        nh, h = self.nh, self.H
         self.col = {k: slice(j * nh, (j + 1) * nh) for j, k in enumerate(_MEMBER_BLOCKS)}
         base = len(_MEMBER_BLOCKS) * nh
-        # b and x: SEGMENTS columns per hour (segment-major), r and u: one.
-        widths = {"b": SEGMENTS * h, "x": SEGMENTS * h, "r": h, "u": h}
-        for k_, w in widths.items():
+        for k_, w in {"b": SEGMENTS * h, "x": SEGMENTS * h, "r": h, "u": h}.items():
             self.col[k_] = slice(base, base + w)
             base += w
-        self.k_col = base
-        self.n_col = self.k_col + 1
-        mi, hi = np.repeat(np.arange(n), h), np.tile(np.arange(h), n)
+        self.k_col, self.n_col = base, base + 1
+
+    def _matrix(self, eta: F64) -> sp.csc_matrix:
+        """The constraint matrix (module docstring). Rows: member-hour state of charge,
+        flex debt, imports and upward headroom; then hour rows balance, reserve power,
+        reserve energy, activation and capacity delivery."""
+        nh, h, mi, hi = self.nh, self.H, self._mi, self._hi
         k = np.arange(nh)
         prev = np.where(hi > 0, k - 1, -1)
         has_prev = prev >= 0
@@ -161,7 +187,6 @@ class CoalitionLP:
             vals.append(np.broadcast_to(np.asarray(v, dtype=float), r.shape))
 
         c0 = {name: s.start for name, s in self.col.items()}
-        # Member-hour rows: state of charge, flex debt, imports, upward headroom.
         soc, debt, imp, head = 0, nh, 2 * nh, 3 * nh
         add(soc + k, c0["s"] + k, 1.0)
         add(soc + k[has_prev], c0["s"] + prev[has_prev], -1.0)
@@ -175,7 +200,6 @@ class CoalitionLP:
             add(imp + k, c0[name] + k, v)
         for name, v in (("a", 1.0), ("d", 1.0), ("c", -1.0)):
             add(head + k, c0[name] + k, v)
-        # Hour rows: balance, reserve power, reserve energy, activation, capacity delivery.
         bal, rp, re, act, cap = (4 * nh + j * h for j in range(5))
         for j in range(SEGMENTS):
             add(bal + hours, c0["b"] + j * h + hours, 1.0)
@@ -196,10 +220,16 @@ class CoalitionLP:
         add(cap + hours, c0["u"] + hours, -1.0)
         self.n_row = 4 * nh + 5 * h
         self._act_row, self._cap_row = act, cap
-        a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(self.n_row, self.n_col))  # fmt: skip
-        inf = highspy.kHighsInf
-        lower, upper = np.zeros(self.n_col), np.full(self.n_col, inf)
+        return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(self.n_row, self.n_col))  # fmt: skip
+
+    def _column_bounds(self, power_mw: F64, energy_mwh: F64, flex_mw: F64, flex_mwh: F64,
+                       q_max_mw: float, import_charge: float,
+                       reserve: bool) -> tuple[F64, F64, F64]:  # fmt: skip
+        """Columns' lower and upper bounds and the price-independent costs; keeps what
+        each solve rewrites (flex, debt and the hour blocks' uppers)."""
+        mi = self._mi
+        lower, upper = np.zeros(self.n_col), np.full(self.n_col, highspy.kHighsInf)
         for name, bound in (("c", power_mw[mi]), ("d", power_mw[mi]), ("s", energy_mwh[mi]),
                             ("a", power_mw[mi])):  # fmt: skip
             upper[self.col[name]] = bound
@@ -208,35 +238,29 @@ class CoalitionLP:
         upper[self.col["b"]] = upper[self.col["x"]] = q_max_mw / SEGMENTS
         upper[self.col["r"]] = power_mw.sum() if reserve else 0.0
         upper[self.k_col] = 0.0
-        row_lo, row_hi = np.zeros(self.n_row), np.zeros(self.n_row)
-        row_hi[imp:head] = inf
-        row_lo[head:bal], row_hi[head:bal] = -inf, power_mw[mi]
-        row_lo[rp:act] = -inf
-        row_hi[rp:re] = power_mw.sum()
-        row_lo[cap:] = -inf  # K - delivery - u <= own renewables (set by each solve)
         cost = np.zeros(self.n_col)
         cost[self.col["c"]] = cost[self.col["d"]] = THROUGHPUT_EUR_PER_MWH
-        cost[self.col["m"]] = import_charge_eur_per_mwh
+        cost[self.col["m"]] = import_charge
         self._d_lower, self._d_upper = lower[self.col["D"]].copy(), upper[self.col["D"]].copy()
         self._f_lower, self._f_upper = lower[self.col["f"]].copy(), upper[self.col["f"]].copy()
         # In pay-back hours the env repays the whole debt, beyond the shift power (kernel).
         self._f_payback = flex_mwh[mi]
-        self._mi, self._hi = mi, hi
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = self.n_col, self.n_row
-        lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
-        lp.row_lower_, lp.row_upper_ = row_lo, row_hi
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-        self.h = quiet_highs()
-        self.h.passModel(lp)
-        self._idx = {k_: np.arange(s.start, s.stop, dtype=np.int32) for k_, s in self.col.items()}
-        self._rows = np.arange(self.n_row, dtype=np.int32)
-        self._row_lo, self._row_hi = row_lo, row_hi
-        self._alpha = np.ones(h)  # the activation coefficients now in the matrix (as -alpha)
         self._power = power_mw[mi]
         self._hour_upper = {k_: upper[self.col[k_]].copy() for k_ in ("b", "x", "r")}
-        self._start = 0
+        return lower, upper, cost
+
+    def _row_bounds(self, power_mw: F64) -> tuple[F64, F64]:
+        """Rows' fixed bounds (each solve sets the state, loads and own renewables)."""
+        nh, h, inf = self.nh, self.H, highspy.kHighsInf
+        imp, head, bal = 2 * nh, 3 * nh, 4 * nh
+        rp, re, act, cap = bal + h, bal + 2 * h, self._act_row, self._cap_row
+        row_lo, row_hi = np.zeros(self.n_row), np.zeros(self.n_row)
+        row_hi[imp:head] = inf
+        row_lo[head:bal], row_hi[head:bal] = -inf, power_mw[self._mi]
+        row_lo[rp:act] = -inf
+        row_hi[rp:re] = power_mw.sum()
+        row_lo[cap:] = -inf  # K - delivery - u <= own renewables (set by each solve)
+        return row_lo, row_hi
 
     def solve(
         self,
@@ -276,8 +300,25 @@ class CoalitionLP:
         Raises:
             RuntimeError: HiGHS did not find an optimal solution.
         """
-        n, h, nh = self.N, self.H, self.nh
         mk = MarketInputs() if market is None else market
+        self._set_state(net_mw, soc_mwh, debt_mwh, mk.own_renewables)
+        self._set_hours(payback, start)
+        self._set_market(mk)
+        self._set_prices(price, reserve_price, terminal_value_share, import_charge, mk)
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"planning LP not solved to optimality: {self.h.getModelStatus()}")
+        x = np.asarray(self.h.getSolution().col_value)
+        n, h, nh = self.N, self.H, self.nh
+        out = {k_: x[s].reshape(n, h) for k_, s in self.col.items() if s.stop - s.start == nh}
+        out.update({k_: x[self.col[k_]].reshape(-1, h).sum(0) for k_ in _HOUR_BLOCKS})
+        out["K"] = np.asarray(x[self.k_col])
+        return out
+
+    def _set_state(self, net_mw: F64, soc_mwh: F64, debt_mwh: F64,
+                   own_renewables: F64 | float) -> None:  # fmt: skip
+        """Row bounds: the state at the first hour, the net loads, the own renewables."""
+        n, h, nh = self.N, self.H, self.nh
         lo, hi = self._row_lo.copy(), self._row_hi.copy()
         first = np.arange(n) * h
         lo[first] = hi[first] = soc_mwh
@@ -285,8 +326,13 @@ class CoalitionLP:
         lo[2 * nh : 3 * nh] = net_mw.ravel()
         bal = 4 * nh
         lo[bal : bal + h] = hi[bal : bal + h] = net_mw.sum(0)
-        hi[self._cap_row : self._cap_row + h] = np.broadcast_to(mk.own_renewables, (h,))
+        hi[self._cap_row : self._cap_row + h] = np.broadcast_to(own_renewables, (h,))
         self.h.changeRowsBounds(self.n_row, self._rows, lo, hi)
+
+    def _set_hours(self, payback: NDArray[np.bool_], start: int) -> None:
+        """Column bounds by hour: the daily pay-back of the flex debt, and nothing moving
+        in the hours before ``start``."""
+        nh, h = self.nh, self.H
         zero = payback[self._hi]
         past = self._hi < start
         self.h.changeColsBounds(nh, self._idx["D"], np.where(zero, 0.0, self._d_lower),
@@ -294,18 +340,21 @@ class CoalitionLP:
         f_lo = np.where(past, 0.0, np.where(zero, -self._f_payback, self._f_lower))
         f_hi = np.where(past, 0.0, np.where(zero, self._f_payback, self._f_upper))
         self.h.changeColsBounds(nh, self._idx["f"], f_lo, f_hi)
-        if start != self._start:
-            for name in ("c", "d", "a"):
-                self.h.changeColsBounds(nh, self._idx[name], np.zeros(nh),
-                                        np.where(past, 0.0, self._power))  # fmt: skip
-            hours_past = np.arange(h) < start
-            for name in ("b", "x", "r"):
-                w = self._hour_upper[name].size
-                past_cols = np.tile(hours_past, w // h)
-                upper = np.where(past_cols, 0.0, self._hour_upper[name])
-                self.h.changeColsBounds(w, self._idx[name], np.zeros(w), upper)
-            self._start = start
-        alpha = np.broadcast_to(np.asarray(mk.activation, float), (h,))
+        if start == self._start:
+            return
+        for name in ("c", "d", "a"):
+            self.h.changeColsBounds(nh, self._idx[name], np.zeros(nh),
+                                    np.where(past, 0.0, self._power))  # fmt: skip
+        hours_past = np.arange(h) < start
+        for name in ("b", "x", "r"):
+            w = self._hour_upper[name].size
+            upper = np.where(np.tile(hours_past, w // h), 0.0, self._hour_upper[name])
+            self.h.changeColsBounds(w, self._idx[name], np.zeros(w), upper)
+        self._start = start
+
+    def _set_market(self, mk: MarketInputs) -> None:
+        """The activation shares in the matrix and the capacity commitment's bounds."""
+        alpha = np.broadcast_to(np.asarray(mk.activation, float), (self.H,))
         r0 = self.col["r"].start
         for j in np.flatnonzero(alpha != self._alpha):
             self.h.changeCoeff(int(self._act_row + j), int(r0 + j), -float(alpha[j]))
@@ -316,15 +365,6 @@ class CoalitionLP:
         else:
             self.h.changeColBounds(self.k_col, 0.0, mk.firm_mw)
             self.h.changeColCost(self.k_col, -float(mk.capacity_value))
-        self._set_prices(price, reserve_price, terminal_value_share, import_charge, mk)
-        self.h.run()
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"planning LP not solved to optimality: {self.h.getModelStatus()}")
-        x = np.asarray(self.h.getSolution().col_value)
-        out = {k_: x[s].reshape(n, h) for k_, s in self.col.items() if s.stop - s.start == nh}
-        out.update({k_: x[self.col[k_]].reshape(-1, h).sum(0) for k_ in _HOUR_BLOCKS})
-        out["K"] = np.asarray(x[self.k_col])
-        return out
 
     def _set_prices(self, price: F64, reserve_price: float | F64, terminal_value_share: float,
                     import_charge: F64 | None, mk: MarketInputs) -> None:  # fmt: skip

@@ -156,19 +156,18 @@ class MPCPolicy(MarketPolicy):
         of day was a scarcity hour (the last cleared price at or above the threshold).
         """
         at, h = self.at["coalition"], self.horizon_h
-        if not self._first:
+        if not self._first:  # record what the last hour (hour - 1) cleared at
             self.reserve_seen.append(
                 float(co[at["reserve_price"]]) * self.cfg.reserve.scarcity_price_eur_per_mw
             )
+            last = float(co[at["price"]]) * self.cfg.spot.price_cap_eur_per_mwh
+            self.seen[(hour - 1) % 24] += 1.0
+            self.scarce[(hour - 1) % 24] += float(last >= self.scarce_eur)
         # The median of the last day's reserve prices: a spike (a scarcity hour) neither
         # persists for a whole horizon nor returns at the same hour next day. Measured on
         # seeds 1000-1001: the last price held flat lost 107k EUR/week in dark_doldrums,
         # the same hour yesterday 39k in strategic_incumbents; the median neither.
         reserve = float(np.median(self.reserve_seen[-24:])) if self.reserve_seen else 0.0
-        if not self._first:  # the last cleared hour was hour - 1
-            last = float(co[at["price"]]) * self.cfg.spot.price_cap_eur_per_mwh
-            self.seen[(hour - 1) % 24] += 1.0
-            self.scarce[(hour - 1) % 24] += float(last >= self.scarce_eur)
         hours = (hour + np.arange(h)) % 24
         freq = np.divide(self.scarce, self.seen, out=np.zeros(24), where=self.seen > 0)
         scarcity = np.maximum((price >= self.scarce_eur).astype(float), freq[hours])
