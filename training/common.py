@@ -55,7 +55,7 @@ def make_envs(cfg: TrainConfig) -> list[Any]:
     """
     spec = cfg.env
     venvs = [envs.make_vector(spec.env_id, scenario=s, num_envs=spec.num_envs, days=spec.days,
-                              overrides=dict(spec.overrides)) for s in spec.scenarios]  # fmt: skip
+                              overrides=spec.overrides_for(s)) for s in spec.scenarios]  # fmt: skip
     ref = layout_of(venvs[0])
     for s, v in zip(spec.scenarios[1:], venvs[1:], strict=True):
         mine = layout_of(v)

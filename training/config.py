@@ -47,6 +47,9 @@ class EnvSpec:
         num_envs: E, envs stepped together per rollout.
         days: episode length in days (one rollout = one episode of ``days * 24`` steps).
         overrides: dotted scenario overrides applied to every scenario.
+        scenario_overrides: scenario -> dotted overrides applied to that scenario only,
+            after ``overrides`` (domain randomisation: e.g. larger batteries in one of the
+            scenarios, so that the members' actor sees more than one battery size).
         reward_weights: scenario -> factor on its rewards (default 1), so that scenarios
             whose rewards are an order of magnitude larger (scarcity hours at the price
             cap) do not swamp the value normalisation shared by all of them.
@@ -57,6 +60,7 @@ class EnvSpec:
     num_envs: int = bounded(64, ge=1, unit="envs")
     days: int = bounded(7, ge=1, le=366)
     overrides: dict[str, Any] = field(default_factory=dict)
+    scenario_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     reward_weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -64,9 +68,18 @@ class EnvSpec:
         weights."""
         check_fields(self)
         check(len(self.scenarios) > 0, "scenarios", self.scenarios, "at least one name")
+        for name, o in self.scenario_overrides.items():
+            check(name in self.scenarios, f"scenario_overrides.{name}", name,
+                  f"one of the trained scenarios {list(self.scenarios)}")  # fmt: skip
+            check(isinstance(o, dict), f"scenario_overrides.{name}", o,
+                  "a mapping of dotted overrides")  # fmt: skip
         for name, w in self.reward_weights.items():  # names not trained on are unused
             check(isinstance(w, (int, float)) and w > 0, f"reward_weights.{name}", w,
                   "a positive number")  # fmt: skip
+
+    def overrides_for(self, scenario: str) -> dict[str, Any]:
+        """The dotted overrides of ``scenario``: ``overrides``, then its own."""
+        return {**self.overrides, **self.scenario_overrides.get(scenario, {})}
 
     def reward_weight(self, iteration: int) -> float:
         """The reward factor of the scenario that iteration (episode) ``iteration`` rolls out."""

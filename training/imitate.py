@@ -60,7 +60,7 @@ def collect_demonstrations(
     bar = tqdm(total=len(seeds), desc=f"imitate: {teacher} episodes", disable=not progress)
     for k, scenario in enumerate(spec.scenarios):
         env = envs.make(spec.env_id, scenario=scenario, days=spec.days,
-                        overrides=dict(spec.overrides))  # fmt: skip
+                        overrides=spec.overrides_for(scenario))  # fmt: skip
         for j in range(episodes):
             seed = int(seeds[k * episodes + j]) + 1_000_000  # far from evaluation seeds
             obs, _ = env.reset(seed=seed)

@@ -314,3 +314,26 @@ def test_reward_weights_scale_their_scenario_and_refuse_bad_values():
     assert cfg.env.reward_weight(len(names) + names.index("heatwave_scarcity")) == 0.1
     with pytest.raises(ConfigError, match=r"reward_weights\.default=-1"):
         load_config("configs/training/mappo.yaml", {"env.reward_weights": {"default": -1}})
+
+
+def test_scenario_overrides_reach_their_scenario_only_and_refuse_untrained_names():
+    import envs
+    from envs.errors import ConfigError
+    from training.common import make_envs
+
+    cfg = load_config(
+        "configs/training/mappo.yaml",
+        {"env.scenarios": ["default", "windy_winter"], "env.num_envs": 2, "env.days": 1,
+         "env.scenario_overrides": {"windy_winter": {"members.battery_scale": 3.0}}},
+    )  # fmt: skip
+    base, big = make_envs(cfg)
+    # The scenario-wide override stays, the scenario's own is added on top of it.
+    assert cfg.env.overrides_for("windy_winter") == {
+        "fleet.controlled": False, "members.battery_scale": 3.0}  # fmt: skip
+    assert cfg.env.overrides_for("default") == {"fleet.controlled": False}
+    plain = envs.make_vector("multimarket_v0", scenario="windy_winter", num_envs=2, days=1)
+    np.testing.assert_allclose(big.core.inv_battery_mwh * 3.0, plain.core.inv_battery_mwh)
+    assert base.core.cfg.members.battery_scale == 1.0
+    with pytest.raises(ConfigError, match=r"scenario_overrides\.battery_rich"):
+        load_config("configs/training/mappo.yaml",
+                    {"env.scenario_overrides": {"battery_rich": {"members.battery_scale": 3}}})  # fmt: skip
