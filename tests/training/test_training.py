@@ -335,5 +335,5 @@ def test_scenario_overrides_reach_their_scenario_only_and_refuse_untrained_names
     np.testing.assert_allclose(big.core.inv_battery_mwh * 3.0, plain.core.inv_battery_mwh)
     assert base.core.cfg.members.battery_scale == 1.0
     with pytest.raises(ConfigError, match=r"scenario_overrides\.battery_rich"):
-        load_config("configs/training/mappo.yaml",
-                    {"env.scenario_overrides": {"battery_rich": {"members.battery_scale": 3}}})  # fmt: skip
+        bad = {"battery_rich": {"members.battery_scale": 3}}
+        load_config("configs/training/mappo.yaml", {"env.scenario_overrides": bad})
