@@ -71,10 +71,11 @@ def training_record(run_dir: Path, payload: dict, ea: Any = None) -> dict:
     }  # fmt: skip
 
 
-def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str], ea: Any = None) -> None:
+def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str], ea: Any = None,
+               labels: dict[str, str] | None = None) -> None:  # fmt: skip
     """PNG of members' saving per training episode (kEUR) against env steps: one panel per
     scenario, each on its own scale (iteration ``i`` rolled out ``scenarios[i % len]``;
-    a scarcity scenario's savings are 10x the others')."""
+    a scarcity scenario's savings are 10x the others'), titled by ``labels`` where given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,7 +92,7 @@ def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str], ea: A
     for n, name in enumerate(scenarios):
         ax = axes[n // cols][n % cols]
         pts = [(s, v) for s, v in zip(steps, values, strict=True) if (s // per_it - 1) % k == n]
-        ax.set_title(name, fontsize=8)
+        ax.set_title((labels or {}).get(name, name), fontsize=8)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
         if not pts:
@@ -123,7 +124,12 @@ def ship(run_dir: str | Path, name: str, dest: str | Path = DEST) -> list[Path]:
     steps = int(payload["global_step"])
     title = f"{name}: members' saving while training ({steps / 1e6:.1f}M env steps)"
     ea = events(run_dir)  # read once for the curve and the record
-    plot_curve(run_dir, png, title, list(payload["config"]["env"]["scenarios"]), ea)
+    env = payload["config"]["env"]
+    labels = {  # a scenario trained with overrides: the last part of each key, its value
+        s: f"{s} ({', '.join(k.rsplit('.', 1)[-1] + '=' + str(v) for k, v in o.items())})"
+        for s, o in env.get("scenario_overrides", {}).items()
+    }
+    plot_curve(run_dir, png, title, list(env["scenarios"]), ea, labels)
     record = dest / f"{name}_training.json"
     record.write_text(json.dumps(training_record(run_dir, payload, ea), indent=1) + "\n",
                       encoding="utf-8")  # fmt: skip
