@@ -20,6 +20,15 @@ first hour and plans again (rolling horizon):
   far in which that hour of day was one; a shortfall costs the non-performance rate;
 - activations: not forecast (nothing observed tells them); the rolling plan absorbs them.
 
+Large coalitions (``aggregate``): members of one persona are scaled copies of it (sizes
+0.8-1.2x, one load shape, :meth:`envs.actors.members.MemberArrays.from_config`), so the LP
+plans one virtual member per persona, with the persona's summed batteries, flexible load,
+net load, state of charge and debt, and each member follows its persona's plan pro rata
+to its power (the same normalised set-point). The LP then has 7 virtual members instead
+of N; what it gives up is the members' own load noise and forecast errors within a
+persona, and network charges on one member's imports that another member's exports of
+the same persona would net (the aggregate LP nets them, so it is a relaxation).
+
 Actions: the first hour's battery and shift set-points for every member; the coalition
 bids its planned net position as a price-taker, offers ``r_0`` of reserve at 0 EUR/MW
 (the co-optimised auction prices the opportunity cost) and, in auction hours,
@@ -28,6 +37,8 @@ bids its planned net position as a price-taker, offers ``r_0`` of reserve at 0 E
 
 from __future__ import annotations
 
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -37,6 +48,7 @@ from agents.base import MarketPolicy
 from agents.forecast import MeritOrder, coalition_price_forecast, make_forecaster
 from agents.lp import SEGMENTS, CoalitionLP, MarketInputs, impact_prices
 from envs.actors.coalition import capacity_entry, reserve_entry, spot_entries
+from envs.actors.members import battery_bounds, flex_bounds
 from envs.sim import observe as ob
 
 F64 = NDArray[np.float64]
@@ -48,17 +60,24 @@ IMPACT_MODES = ("auto", "merit", "none")
 #: seed 1000 against a price-taker; for large_coalition (996 MW against 500 MW) it turned
 #: -7.7M and -18.8M EUR/week into +0.93M and +0.57M on seeds 1000 and 1001.
 IMPACT_SHARE = 0.25
+AGGREGATE_MODES = ("auto", "persona", "none")
+#: ``aggregate="auto"`` plans one virtual member per persona above this many members: at 200
+#: members the member-by-member LP took 270 ms a decision (``evaluation.benchmark``'s
+#: ``mpc_step_ms_200``), at 20 it takes 8 ms and stays exact.
+AGGREGATE_ABOVE = 50
 
 __all__ = ["CoalitionLP", "MPCPolicy", "plan_actions"]
 
 
 def plan_actions(
     plan: dict[str, F64], t: int, member_ids: list[str], members: Any, q_max_mw: float,
-    layout: Any, capacity_share: float = 0.0,
+    layout: Any, capacity_share: float = 0.0, split: Any = None,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Normalised actions for hour ``t`` of an LP plan (the env's action layout).
 
-    Members: battery ``(c - d) / P`` and shift ``f / F``. Coalition: the planned net
+    Members: battery ``(c - d) / P`` and shift ``f / F``; with ``split`` the plan's rows
+    are virtual members, and ``split(batt, flex)`` gives each member's MW from theirs
+    (:func:`split_by_headroom`). Coalition: the planned net
     position ``b - x`` as a price-taker (buy at the cap, sell at the floor), reserve ``r``
     at 0 EUR/MW when that market is open, and ``capacity_share`` of firm capacity at
     0 EUR/MW-day when the capacity market is open (-1 = no offer).
@@ -66,6 +85,8 @@ def plan_actions(
     m = members
     batt = plan["c"][:, t] - plan["d"][:, t]
     flex = plan["f"][:, t]
+    if split is not None:
+        batt, flex = split(batt, flex)
     a_b = np.divide(batt, m.battery_mw, out=np.zeros_like(batt), where=m.battery_mw > 0)
     a_f = np.divide(flex, m.flex_mw, out=np.zeros_like(flex), where=m.flex_mw > 0)
     out = {
@@ -84,6 +105,50 @@ def plan_actions(
     return out
 
 
+def group_sum(groups: NDArray[np.int64], k: int, x: F64) -> F64:
+    """Sums of ``x`` (N, ...) over the members of each of ``k`` groups, (k, ...)."""
+    out = np.zeros((k, *x.shape[1:]))
+    np.add.at(out, groups, x)
+    return out
+
+
+def persona_groups(m: Any, mode: str) -> tuple[NDArray[np.int64] | None, Any]:
+    """The members the LP plans: ``(None, m)`` member by member, or ``(groups, virtual)``
+    with ``groups`` (N,) each member's persona index and ``virtual`` one member per
+    persona (summed power, energy and flexible load; the persona's efficiency). See
+    :data:`AGGREGATE_MODES`."""
+    n = len(m.persona)
+    if mode == "none" or (mode == "auto" and n <= AGGREGATE_ABOVE):
+        return None, m
+    names, groups = np.unique(np.asarray(m.persona), return_inverse=True)
+    k = len(names)
+    eta = np.zeros(k)
+    eta[groups] = m.eta  # one efficiency per persona (the persona's battery)
+    sums = {f: group_sum(groups, k, getattr(m, f))
+            for f in ("battery_mw", "battery_mwh", "flex_mw", "flex_mwh")}  # fmt: skip
+    virtual = SimpleNamespace(**sums, eta=eta)
+    return groups.astype(np.int64), virtual
+
+
+def split_by_headroom(groups: NDArray[np.int64], batt: F64, flex: F64, m: Any, soc: F64,
+                      debt: F64) -> tuple[F64, F64]:  # fmt: skip
+    """Members' battery and shift MW (N,) from their groups' planned ``batt``, ``flex``
+    (k,): each member takes its group's set-point in proportion to the room it has in
+    that direction this hour (charge or discharge limit from its state of charge; flexible
+    load from its debt; the env's own limits, :mod:`envs.actors.members`), so that no
+    member is asked for more than it can do while another of its group has room."""
+    k = batt.shape[0]
+    charge, discharge = battery_bounds(soc, m)
+    lo, hi = flex_bounds(debt, m)
+    out = []
+    for plan, up, down in ((batt, charge, discharge), (flex, hi, -lo)):
+        room = np.where(plan[groups] > 0.0, up, down)
+        total = group_sum(groups, k, room)
+        share = np.divide(room, total[groups], out=np.zeros_like(room), where=total[groups] > 0)
+        out.append(plan[groups] * share)
+    return out[0], out[1]
+
+
 class MPCPolicy(MarketPolicy):
     """Rolling-horizon MPC of the coalition and its members (controls both groups).
 
@@ -94,13 +159,19 @@ class MPCPolicy(MarketPolicy):
         price_impact: ``merit`` (plan with the own price impact on the fleet's merit
             order), ``none`` (a price-taker) or ``auto``: ``merit`` where the coalition's
             largest trade is at least :data:`IMPACT_SHARE` of the background's peak load.
+        aggregate: ``persona`` (plan one virtual member per persona, module docstring),
+            ``none`` (member by member) or ``auto``: ``persona`` above
+            :data:`AGGREGATE_ABOVE` members.
         controls: agent ids (default: the coalition and every member).
     """
 
     def __init__(self, horizon_h: int = 24, forecaster: str = "ridge", capacity_share: float = 0.5,
-                 price_impact: str = "auto",
+                 price_impact: str = "auto", aggregate: str = "auto",
                  controls: list[str] | None = None) -> None:  # fmt: skip
         super().__init__(controls)
+        if aggregate not in AGGREGATE_MODES:
+            raise ValueError(f"aggregate={aggregate!r}; expected one of {AGGREGATE_MODES}")
+        self.aggregate = aggregate
         make_forecaster(forecaster, 1)  # fail at construction on a bad name
         if price_impact not in IMPACT_MODES:
             raise ValueError(f"price_impact={price_impact!r}; expected one of {IMPACT_MODES}")
@@ -138,9 +209,12 @@ class MPCPolicy(MarketPolicy):
         self.scarce_eur = cfg.spot.scarcity_price_share * cfg.spot.price_cap_eur_per_mwh
         self.npcr = cfg.capacity.non_performance_rate_eur_per_mwh if core.layout.capacity else 0.0
         charge = cfg.tariff.network_eur_per_mwh + cfg.tariff.taxes_eur_per_mwh
+        self.persona_of, self.plan_members = persona_groups(m, self.aggregate)
+        pm = self.plan_members
         self.lp = CoalitionLP(
-            m.battery_mw, m.battery_mwh, m.eta, m.flex_mw, m.flex_mwh, horizon_h=self.horizon_h,
-            q_max_mw=self.q_max, import_charge_eur_per_mwh=charge, reserve=core.layout.reserve,
+            pm.battery_mw, pm.battery_mwh, pm.eta, pm.flex_mw, pm.flex_mwh,
+            horizon_h=self.horizon_h, q_max_mw=self.q_max, import_charge_eur_per_mwh=charge,
+            reserve=core.layout.reserve,
         )  # fmt: skip
         self.forecaster = make_forecaster(self.forecaster_name, self.horizon_h)
         self.reserve_seen: list[float] = []  # reserve prices cleared so far, EUR/MW per hour
@@ -212,6 +286,14 @@ class MPCPolicy(MarketPolicy):
         soc = obs_m[:, am["soc"]] * m.battery_mwh
         debt = obs_m[:, am["flex_debt"]] * m.flex_mwh
         payback = (hour + np.arange(h)) % 24 == 23
+        soc_m, debt_m = soc, debt
+        if self.persona_of is not None:  # one virtual member per persona: sums
+            net, soc, debt = (group_sum(self.persona_of, len(self.plan_members.eta), x)
+                              for x in (net, soc, debt))  # fmt: skip
         sol = self.lp.solve(net, soc, debt, price, res_price, payback, market=market)
-        out = plan_actions(sol, 0, self.member_ids, m, self.q_max, self.layout, self.capacity_share)
+        split = None
+        if self.persona_of is not None:
+            split = partial(split_by_headroom, self.persona_of, m=m, soc=soc_m, debt=debt_m)
+        out = plan_actions(sol, 0, self.member_ids, m, self.q_max, self.layout,
+                           self.capacity_share, split)  # fmt: skip
         return {a: v for a, v in out.items() if a in self.controls}

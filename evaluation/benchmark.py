@@ -20,6 +20,9 @@ Measures, on this machine (wall clock, ``time.perf_counter``, best of ``--repeat
   It runs in a fresh process, as a training run does (``python -m training.throughput``);
 - with ``--load N``: ``load_ratio_e64`` and ``load_ratio_e1024``, the batched core step with
   N busy processes competing for the CPU over its idle time, measured interleaved;
+- the ratios and scaling figures of :mod:`evaluation.scaling` (the step over a bare
+  clearing and over writing its observations, PettingZoo over the core at 5,000 members,
+  the MPC at 200 and 1,000 members, ``envs.make`` cold and cached);
 - ``peak_rss_mb``: peak resident memory of the benchmark or of its MAPPO process,
   whichever is larger.
 
@@ -34,6 +37,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -171,6 +175,13 @@ TARGETS: dict[str, tuple[float, str]] = {
     "mappo_train_steps_per_s": (5_000.0, "min"),
     "load_ratio_e64": (1.5, "max"),
     "load_ratio_e1024": (1.5, "max"),
+    "step_over_bare_clearing_e1024": (5.0, "max"),
+    "step_over_obs_write_e1024": (4.0, "max"),
+    "pettingzoo_over_core_5000": (5.0, "max"),
+    "mpc_step_ms_200": (60.0, "max"),
+    "mpc_step_ms_1000": (300.0, "max"),
+    "make_cold_s": (15.0, "max"),
+    "make_cached_s": (0.5, "max"),
 }
 
 
@@ -247,6 +258,7 @@ def _measurements(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]
     """(key, measure) of every figure the command line asks for, in run order; a measure
     returns a number, or a dict of keys when it measures several."""
     scale = 0.1 if args.quick else 1.0
+    from evaluation import scaling as sc
     from evaluation.rex_bench import bench_orderbook
 
     short = max(int(100 * scale), 5)
@@ -261,6 +273,16 @@ def _measurements(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]
         ("rex_orders_per_s", lambda: round(bench_orderbook(int(200_000 * scale)), 1)),
         ("mpc_step_ms", lambda: round(mpc_step_ms(max(int(48 * scale), 12)), 2)),
         ("oracle_episode_s", lambda: round(oracle_episode_s(7), 3)),
+        ("step_over_bare_clearing_e1024",
+         lambda: round(sc.bare_clearing_ratio(args.num_envs, max(int(10 * scale), 2)), 2)),
+        ("step_over_obs_write_e1024",
+         lambda: round(sc.obs_write_ratio(args.num_envs, max(int(10 * scale), 2)), 2)),
+        ("pettingzoo_over_core_5000",
+         lambda: round(sc.pettingzoo_core_ratio(5000, max(int(20 * scale), 3)), 2)),
+        ("mpc_step_ms_200", lambda: round(sc.mpc_decision_ms(None, 2 if args.quick else 8), 1)),
+        ("mpc_step_ms_1000",
+         lambda: round(sc.mpc_decision_ms(1000, 1 if args.quick else 4), 1)),
+        ("make_s", sc.make_seconds),
         *([("load_ratio", lambda: load_ratios(args.load, steps=max(int(20 * scale), 3),
                                               repeats=args.repeats))] if args.load else []),
         ("mappo_train_steps_per_s",
@@ -279,6 +301,22 @@ def _table_line(key: str, value: Any) -> str:
         line = f"{line:52s} target {'>=' if bound == 'min' else '<='} {t:,.0f}"
         line += "  met" if met else "  MISSED"
     return line
+
+
+def readme_table(out: dict[str, Any], when: str, command: str) -> str:
+    """The README's benchmark section: every key measured, its target and met/MISSED."""
+    lines = [f"Measured {when} on this machine by `{command}` (one run; the machine is shared,",
+             "so absolute figures drift 2-4x between runs, ratios much less):", "",
+             "| key | measured | target | |", "| --- | --- | --- | --- |"]  # fmt: skip
+    for key, value in out.items():
+        target, mark = "", ""
+        if key in TARGETS:
+            t, bound = TARGETS[key]
+            target = f"{'>=' if bound == 'min' else '<='} {t:,g}"
+            mark = "met" if (value >= t if bound == "min" else value <= t) else "**missed**"
+        shown = f"{value:,}" if isinstance(value, (int, float)) else str(value)
+        lines.append(f"| `{key}` | {shown} | {target} | {mark} |")
+    return "\n".join(lines) + "\n"
 
 
 @cli_main
@@ -301,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
         "--load", type=int, default=0, metavar="N",
         help="also time the batched step at E = 64 and 1024 with N busy processes competing "
         "for the CPU, interleaved with idle runs (load_ratio_e64, load_ratio_e1024)",
+    )  # fmt: skip
+    p.add_argument(
+        "--write-readme", metavar="README", default=None,
+        help="also rewrite README's benchmark section (between <!-- report:benchmark:begin/"
+        "end --> markers) with this run's table",
     )  # fmt: skip
     p.add_argument(
         "--progress", action=argparse.BooleanOptionalAction, default=True,
@@ -332,6 +375,16 @@ def main(argv: list[str] | None = None) -> int:
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     )
     out["peak_rss_mb"] = round(peak_kb / 1024.0, 1)
+    if args.write_readme:
+        from evaluation.report import write_readme
+
+        flags = [f"--load {args.load}"] * bool(args.load) + ["--quick"] * args.quick
+        flags += [f"--num-envs {args.num_envs}"] * (args.num_envs != 1024)
+        command = " ".join(["python -m evaluation.benchmark", *flags])
+        when = time.strftime("%Y-%m-%d %H:%M")
+        readme = Path(args.write_readme)
+        table = readme_table(out, when, command)
+        readme.write_text(write_readme(readme, {"benchmark": table}), encoding="utf-8")
     if args.json:
         out["targets"] = {k: {"target": t, "bound": b} for k, (t, b) in TARGETS.items()}
         print(json.dumps(out, indent=2))

@@ -134,6 +134,7 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
         num_envs: int = 1,
         agent: str | None = None,
         overrides: dict[str, Any] | None = None,
+        record_ledger: bool = False,
         **fields: Any,
     ) -> Any:
         """The batched env (arrays with leading axis E = ``num_envs``).
@@ -142,6 +143,8 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
             agent: None: every group, dicts of arrays (:class:`VectorMarketEnv`);
                 ``"coalition"``: the coalition's ``gymnasium.vector.VectorEnv``;
                 ``"members"``: the members' (shared policy, ``num_envs * N`` sub-envs).
+            record_ledger: keep every step's (E, markets, participants) flows for
+                ``venv.core.ledger`` (off: the step writes no flow arrays of that size).
 
         Raises:
             ValueError: unknown ``agent``, or ``"members"`` when members are not agents.
@@ -153,9 +156,8 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
             raise ValueError(
                 f"{env_id}: make_vector agent={agent!r}; expected None, 'coalition' or 'members'"
             )
-        venv = vec.VectorMarketEnv(
-            scenario_of(scenario, overrides, fields), num_envs=num_envs, name=env_id
-        )
+        venv = vec.VectorMarketEnv(scenario_of(scenario, overrides, fields), num_envs=num_envs,
+                                   name=env_id, record_ledger=record_ledger)  # fmt: skip
         return venv if agent is None else views[agent](venv)
 
     return MarketConstructors(make_env, make_gym, make_vector, env, parallel_env, raw_env)

@@ -7,11 +7,10 @@ and pick the scenario.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium
 import numpy as np
-import pandas as pd
 from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
@@ -23,6 +22,9 @@ from envs.sim import kernel as kn
 from envs.sim import observe as ob
 from envs.sim import scripted
 from envs.sim.core import MarketCore
+
+if TYPE_CHECKING:  # pandas is imported when a ledger is asked for, not with the env
+    import pandas as pd
 
 #: Keys of the shared market section of every agent's info, and the coalition's own.
 PUBLIC_INFO, COALITION_INFO = kn.PUBLIC_INFO_KEYS, kn.COALITION_INFO_KEYS
@@ -49,6 +51,26 @@ def validate_actions(
     Raises:
         ActionError: a missing agent, wrong shape or dtype, NaN or inf (names the agent).
     """
+    try:  # one stack for the whole group when every action is a numeric array of its shape
+        rows = [actions[aid] for aid in ids]
+        kinds = {r.dtype.kind for r in rows}
+        arr = np.array(rows, dtype=np.float64) if kinds <= set("fiu") else None
+    except (KeyError, AttributeError, ValueError):  # a missing agent, a list, a ragged row
+        arr = None
+    if arr is None or arr.shape != (len(ids), size):
+        arr = _stack_checked(actions, ids, size, space_text)
+    if not np.isfinite(arr).all():
+        bad = ids[int(np.argmin(np.isfinite(arr).all(-1)))]
+        raise ActionError(
+            f"action of {bad!r} contains NaN or inf; expected finite values in {space_text}"
+        )
+    out = np.clip(arr, -1.0, 1.0)
+    return out, (out != arr).sum(-1)
+
+
+def _stack_checked(actions: Any, ids: list[str], size: int, space_text: str) -> np.ndarray:
+    """The agent-by-agent stack of :func:`validate_actions`: names the first agent whose
+    action is missing, not a real numeric array, or not of shape (size,)."""
     rows = []
     for aid in ids:
         if aid not in actions:
@@ -63,14 +85,7 @@ def validate_actions(
         if a.shape != (size,):
             raise ActionError(f"action of {aid!r} has shape {a.shape}; expected {space_text}")
         rows.append(a)
-    arr = np.array(rows, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        bad = ids[int(np.argmin(np.isfinite(arr).all(-1)))]
-        raise ActionError(
-            f"action of {bad!r} contains NaN or inf; expected finite values in {space_text}"
-        )
-    out = np.clip(arr, -1.0, 1.0)
-    return out, (out != arr).sum(-1)
+    return np.array(rows, dtype=np.float64)
 
 
 class MarketParallelEnv(ParallelEnv):
@@ -271,18 +286,16 @@ class MarketParallelEnv(ParallelEnv):
             }
         }
         if "members" in self.agent_groups:
-            member_cash = cash[:, c.members].T.tolist()
-            saving = saving_eur[0].tolist()
-            bill = bill_alone_eur[0].tolist()
-            nclip = clipped["members"].tolist()
-            for i, aid in enumerate(self.agent_groups["members"]):
-                infos[aid] = {
-                    "market": market,
-                    "cash_eur": dict(zip(MARKETS, member_cash[i], strict=True)),
-                    "saving_eur": saving[i],
-                    "counterfactual_bill_eur": bill[i],
-                    "n_clipped": nclip[i],
-                }
+            # One comprehension over columns: at 5,000 members a loop of dict updates was
+            # 70% of the PettingZoo step (issue: PettingZoo step within 5x of the core's).
+            infos.update(
+                {aid: {"market": market, "cash_eur": dict(zip(MARKETS, mc, strict=True)),
+                       "saving_eur": s, "counterfactual_bill_eur": b, "n_clipped": n}
+                 for aid, mc, s, b, n in zip(
+                     self.agent_groups["members"], zip(*cash[:, c.members].tolist()),
+                     saving_eur[0].tolist(), bill_alone_eur[0].tolist(),
+                     clipped["members"].tolist(), strict=True)}
+            )  # fmt: skip
         if "incumbents" in self.agent_groups:
             gen_cash = cash[:, c.gens].T.tolist()
             profit = profit_eur[0].tolist()

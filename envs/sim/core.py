@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numba
 from numpy.typing import NDArray
 
 from envs.actors import coalition as coalition_codec
@@ -70,7 +71,7 @@ class StepResult:
     reward_coalition: F64  # (E,) EUR: members' total saving
     reward_members: F64  # (E, N) EUR
     reward_incumbents: F64  # (E, G) EUR: profit
-    cash: F64  # (E, M, P) EUR by market and participant
+    cash: F64 | None  # (E, M, P) EUR by market and participant; None without a ledger
     info: dict[str, F64]  # per-step accounting by envs.sim.kernel.INFO_KEYS, each (E,)
     info_array: F64  # (E, len(INFO_KEYS)): the same figures as one array (the dict's views)
     terminated: bool
@@ -234,10 +235,15 @@ class MarketCore:
         self.retail_by_hour = self._tariff_by_hour()
         self._zeros_e = np.zeros(E)
         self._no_member_actions = np.zeros((E, self.N, 2))
-        shape = (E, len(st.MARKETS), len(self.participants))
-        # Every entry the kernel writes is written every step, so these are zeroed once.
+        # One (M, P) row of flows per env for the ledger, else one per block of envs
+        # (kernel.Outputs): 4 blocks a thread in parallel, so that a thread slowed by
+        # another process leaves fewer envs waiting. Every entry the kernel writes is
+        # written every step, so these are zeroed once.
+        parallel = E >= 64
+        rows = min(E, 4 * numba.config.NUMBA_NUM_THREADS) if parallel else 1
+        shape = (E if self.ledger.enabled else rows, len(st.MARKETS), len(self.participants))
         self._flows = tuple(np.zeros(shape) for _ in range(4))
-        self._kernel = kn.CompiledStep(parallel=E >= 64)
+        self._kernel = kn.CompiledStep(parallel=parallel)
 
     def _outputs(self) -> kn.Outputs:
         """Fresh arrays for one step's results (the flows are reused: every entry the
@@ -552,7 +558,7 @@ class MarketCore:
             reward_coalition=info["members_saving_eur"],
             reward_members=out.r_members,
             reward_incumbents=out.profit,
-            cash=out.cash,
+            cash=out.cash if self.ledger.enabled else None,
             info=info,
             info_array=out.info,
             terminated=terminated,

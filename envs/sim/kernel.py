@@ -214,12 +214,16 @@ class State(NamedTuple):
 
 
 class Outputs(NamedTuple):
-    """What the step writes: the next state, flows, rewards and accounting."""
+    """What the step writes: the next state, flows, rewards and accounting.
 
-    cash: F64  # (E, M, P) EUR
-    energy: F64  # (E, M, P) MWh
-    reserve_mw: F64  # (E, M, P)
-    capacity_mw: F64  # (E, M, P)
+    The four flow arrays have one (M, P) row per env when a ledger is kept (``F = E``),
+    else one per block of envs (``F < E``, a few per thread): env ``e`` then settles in its
+    block's row, which stays in cache, and no (E, M, P) flows are written."""
+
+    cash: F64  # (F, M, P) EUR
+    energy: F64  # (F, M, P) MWh
+    reserve_mw: F64  # (F, M, P)
+    capacity_mw: F64  # (F, M, P)
     soc: F64
     cf_soc: F64
     debt: F64
@@ -261,11 +265,12 @@ def capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out):
 
 @njit(cache=True)
 def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren, consumption,
-                     demand, bg_mw, out):  # fmt: skip
+                     demand, bg_mw, cs, out):  # fmt: skip
     """Emissions, CFE share, market-power indices at the price-setting offer
     (:func:`envs.market.metrics.market_power_row`), each unit's offer markup, welfare and
-    the incumbents' profit (DESIGN §3 step 7) into ``out``."""
-    info, cs = out.info[e], out.cash[e]
+    the incumbents' profit (DESIGN §3 step 7) into ``out``; ``cs`` (M, P) is the env's
+    cash flows."""
+    info = out.info[e]
     g_n, k_n = fp.capacity_mw.shape[0], p.blk_unit.shape[0] // fp.capacity_mw.shape[0] - 1
     total_gen, emis, clean, gen_cost = ren_mw, 0.0, ren_mw, 0.0
     for g in range(g_n):
@@ -314,18 +319,32 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
 def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out):
     """Advance E envs by one hour (the order of :meth:`envs.sim.core.MarketCore.step`).
 
-    The loop body is a call: numba's parallel lowering would otherwise hoist loop-invariant
-    record fields (a named tuple of floats) into gufunc arguments it cannot pass."""
-    for e in prange(state.soc.shape[0]):
-        env_step(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e)
+    The envs run in F blocks, one per row of the flow arrays (:class:`Outputs`): block
+    ``w`` steps envs ``[w E / F, (w + 1) E / F)`` and settles them in flow row ``w``. With
+    a ledger F = E (one env a block, its own row). The loop body is a call: numba's
+    parallel lowering would otherwise hoist loop-invariant record fields (a named tuple of
+    floats) into gufunc arguments it cannot pass."""
+    n_env, n_rows = state.soc.shape[0], out.cash.shape[0]
+    for w in prange(n_rows):
+        env_block(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out,
+                  w * n_env // n_rows, (w + 1) * n_env // n_rows, w)  # fmt: skip
 
 
-def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e):
-    """Advance env ``e`` by one hour: the step's page of phases."""
+def _env_block_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, lo, hi,
+                    f):  # fmt: skip
+    """Step envs ``lo`` to ``hi - 1`` in turn, each settling in flow row ``f``. Every entry
+    the step writes it writes every step, for every env (entries it never writes stay 0),
+    so a row shared by a block needs no clearing between its envs."""
+    for e in range(lo, hi):
+        env_step(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e, f)
+
+
+def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e, f):
+    """Advance env ``e`` by one hour, settling in flow row ``f``: the step's page of phases."""
     N = state.soc.shape[1]
     G, A, K = fp.capacity_mw.shape[0], coal.shape[1], bids.markup.shape[2]
     S = p.blk_unit.shape[0]
-    info, cs, en = out.info[e], out.cash[e], out.energy[e]
+    info, cs, en = out.info[e], out.cash[f], out.energy[f]
     # --- members' set-points, projected onto their limits
     a_b = np.full(N, coal[e, A - 2]) if p.drives else memb[e, :, 0]
     a_f = np.full(N, coal[e, A - 1]) if p.drives else memb[e, :, 1]
@@ -381,13 +400,13 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     bg_cons = bg_mw + bg_dev - shed
     cons_total = max(bg_cons + imports, 1e-12)
     bg_share, co_share = bg_cons / cons_total, imports / cons_total
-    st.settle_reserve(cs, out.reserve_mw[e], col, award, res_price, act_short, p.pen_res,
+    st.settle_reserve(cs, out.reserve_mw[f], col, award, res_price, act_short, p.pen_res,
                       co_share, bg_share)  # fmt: skip
     # Capacity Performance: the coalition delivers its members' PV and wind, battery
     # discharge (activation included) and the reserve it holds but was not asked for.
     perf_c = own_ren + discharge + max(award[G] - act_c, 0.0)
     committed = st.settle_capacity(
-        cs, out.capacity_mw[e], col, out.cap_g[e], out.cap_c[e], out.cap_price[e],
+        cs, out.capacity_mw[f], col, out.cap_g[e], out.cap_c[e], out.cap_price[e],
         out.dispatch[e], award, scarce, perf_c, bg_cons + consumption, req, p.npcr,
         p.stop_loss, state.cap_charge[e], out.cap_charge[e], co_share, bg_share)  # fmt: skip
     st.settle_network_ppa(cs, en, col, out.net[e], p.network, p.taxes, p.discount,
@@ -407,7 +426,7 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     # --- accounting
     accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_del, imports, own_ren,
                      consumption, hour.fc_load0[e] + max(q_spot, 0.0), bg_cons,
-                     out)  # fmt: skip
+                     cs, out)  # fmt: skip
     info[I_PRICE], info[I_RES_PRICE], info[I_CAP_PRICE] = price, res_price, out.cap_price[e]
     info[I_REQ], info[I_RES_SHORT], info[I_UNSERVED] = req, res_short, unserved
     info[I_CURT] = (hour.sys_ren[e] - ren_del) + curt_m
@@ -455,6 +474,7 @@ def _rules_digest() -> str:
 
 _DIGEST = _rules_digest()
 env_step = compiled(_env_step_impl, f"env_step_{_DIGEST}", parallel=False)
+env_block = compiled(_env_block_impl, f"env_block_{_DIGEST}", parallel=False)
 step_serial = compiled(_step_impl, f"step_serial_{_DIGEST}", parallel=False)
 step_parallel = compiled(_step_impl, f"step_parallel_{_DIGEST}", parallel=True)
 

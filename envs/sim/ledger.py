@@ -6,10 +6,14 @@ pandas DataFrame is built only when :meth:`Ledger.frame` is called.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from envs.market.settlement import MARKETS
+
+if TYPE_CHECKING:  # imported by the methods that build frames, not with the env (~0.2 s)
+    import pandas as pd
 
 COLUMNS = ("step", "market", "participant", "energy_mwh", "reserve_mw", "capacity_mw", "cash_eur")
 
@@ -72,6 +76,8 @@ class Ledger:
         """One row per non-zero flow: step, market, participant, energy_mwh, reserve_mw,
         capacity_mw, cash_eur (+ = received). Per step and market, energy_mwh and cash_eur
         each sum to zero."""
+        import pandas as pd
+
         self._require()
         n = self.steps
         arrays = [a[:n, env_index] for a in (self.energy, self.reserve, self.capacity, self.cash)]
@@ -94,6 +100,8 @@ class Ledger:
 
     def counterfactual(self, env_index: int = 0) -> pd.DataFrame:
         """What each member would pay alone each step: columns step, member, bill_eur."""
+        import pandas as pd
+
         self._require()
         n = self.steps
         bills = self.bill_cf[:n, env_index]
@@ -123,6 +131,7 @@ def member_savings(ledger: pd.DataFrame, counterfactual: pd.DataFrame) -> pd.Dat
     Returns:
         (N,) rows indexed by member id, columns ``alone_eur``, ``cost_eur``, ``saving_eur``.
 
+    >>> import pandas as pd
     >>> led = pd.DataFrame({"step": [0, 0, 0], "market": ["allocation"] * 3,
     ...     "participant": ["member_0", "member_1", "coalition"], "cash_eur": [-3.0, 1.0, 2.0]})
     >>> cf = pd.DataFrame({"step": [0, 0], "member": ["member_0", "member_1"],
@@ -130,6 +139,8 @@ def member_savings(ledger: pd.DataFrame, counterfactual: pd.DataFrame) -> pd.Dat
     >>> member_savings(led, cf).saving_eur.tolist()
     [2.0, 1.0]
     """
+    import pandas as pd
+
     alone = counterfactual.groupby("member", sort=False).bill_eur.sum()
     alloc = ledger[(ledger.market == "allocation") & ledger.participant.isin(alone.index)]
     cash = alloc.groupby("participant").cash_eur.sum().reindex(alone.index, fill_value=0.0)

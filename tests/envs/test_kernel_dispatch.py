@@ -30,3 +30,34 @@ def test_argument_types_stay_the_same_over_an_episode(monkeypatch, scenario, num
             acts = {g: rng.uniform(-1, 1, a.shape) for g, a in venv.scripted_actions().items()}
             venv.step(acts)  # raises TypeError if a type changed
     assert venv.core._kernel.sig is not None
+
+
+@pytest.mark.parametrize(
+    ("scenario", "num_envs"),
+    [("default", 3), ("dark_doldrums", 64), ("strategic_incumbents", 64), ("large_coalition", 2)],
+)
+def test_without_a_ledger_the_step_settles_in_per_thread_rows_to_the_same_result(
+    scenario, num_envs
+):
+    """Without a ledger each env settles in its thread's (M, P) row of flows
+    (kernel.flow_row) instead of its own: rewards, accounting and observations must be
+    bit-identical to a core that keeps the (E, M, P) flows, over two whole episodes with
+    random actions (a row reused by the next env would leak its flows into the incumbents'
+    profit and the coalition's result)."""
+    kw = {"num_envs": num_envs, "days": 2}
+    kept = envs.make_vector("multimarket_v0", scenario, record_ledger=True, **kw)
+    lean = envs.make_vector("multimarket_v0", scenario, **kw)
+    assert lean.core._flows[0].shape[0] < num_envs == kept.core._flows[0].shape[0]
+    rng = np.random.default_rng(1)
+    for seed in (3, 4):
+        ob_a, _ = kept.reset(seed=seed)
+        ob_b, _ = lean.reset(seed=seed)
+        for _ in range(48):
+            acts = {g: rng.uniform(-1, 1, a.shape) for g, a in kept.scripted_actions().items()}
+            ob_a, r_a, *_, inf_a = kept.step(acts)
+            ob_b, r_b, *_, inf_b = lean.step(acts)
+            for g in r_a:
+                np.testing.assert_array_equal(r_a[g], r_b[g])
+                np.testing.assert_array_equal(ob_a[g], ob_b[g])
+            for k in inf_a:
+                np.testing.assert_array_equal(inf_a[k], inf_b[k], err_msg=k)

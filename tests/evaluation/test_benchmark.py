@@ -35,3 +35,46 @@ def test_every_target_names_a_key_and_a_bound():
 def test_bad_load_is_refused(capsys):
     assert benchmark.main(["--load", "-1", "--no-progress"]) == 2
     assert "--load=-1" in capsys.readouterr().err
+
+
+def test_the_bare_clearing_floor_clears_the_envs_books_at_the_envs_price():
+    """The floor the step is compared with must clear the same books to the same price in
+    hours where energy alone sets it (no reserve co-optimisation binding, no scarcity):
+    otherwise the ratio compares the step with something cheaper than a clearing."""
+    from evaluation.scaling import _core_and_actions, bare_uniform_price
+
+    core, a_c, a_m = _core_and_actions(16)
+    agree = 0
+    for _ in range(24):
+        book = core.day_ahead_book(a_c)
+        bare = bare_uniform_price(book["supply_q"], book["supply_p"], book["demand_q"],
+                                  book["demand_p"])  # fmt: skip
+        agree += int(np.isclose(bare, book["price"]).sum())
+        core.step(a_c, a_m, None)
+    assert agree >= 0.9 * 24 * 16, agree
+
+
+def test_bare_uniform_price_by_hand():
+    from evaluation.scaling import bare_uniform_price
+
+    # Supply 10 MW at 20, 10 MW at 50, 10 MW at 80 (given out of order); demand 15 MW at
+    # up to 1000 and 10 MW more up to 60 EUR/MWh. Up to 60, 25 MW are bid and 20 MW
+    # offered: the 60 EUR/MWh bid is marginal (5 MW of it served) and sets the price.
+    sq, sp = np.array([[10.0, 10.0, 10.0]]), np.array([[80.0, 20.0, 50.0]])
+    dq, dp = np.array([[15.0, 10.0]]), np.array([[1000.0, 60.0]])
+    assert bare_uniform_price(sq, sp, dq, dp)[0] == 60.0
+    # Only the 15 MW bid at 1000: the 50 EUR/MWh offer is marginal.
+    assert bare_uniform_price(sq, sp, np.array([[15.0, 0.0]]), dp)[0] == 50.0
+    # Demand above all supply: the highest bid's price (the cap).
+    assert bare_uniform_price(sq, sp, np.array([[40.0, 0.0]]), dp)[0] == 1000.0
+
+
+def test_readme_table_marks_each_target_met_or_missed():
+    table = benchmark.readme_table(
+        {"mpc_step_ms": 7.8, "mpc_step_ms_200": 70.0, "rex_orders_per_s": 5e5}, "2026-11-29",
+        "python -m evaluation.benchmark")  # fmt: skip
+    rows = {r.split("|")[1].strip(" `"): r for r in table.splitlines() if r.startswith("| `")}
+    assert rows["mpc_step_ms"].endswith("| <= 20 | met |")
+    assert rows["mpc_step_ms_200"].endswith("| <= 60 | **missed** |")
+    assert rows["rex_orders_per_s"].endswith("|  |  |")
+    assert "`python -m evaluation.benchmark`" in table

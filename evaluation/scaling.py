@@ -1,0 +1,203 @@
+"""Ratios and scaling figures of ``python -m evaluation.benchmark``: each compares the
+simulator with a floor measured in the same run, so that the machine's load (shared,
+2-4x drift) cancels out.
+
+- ``step_over_bare_clearing_e1024``: the batched core step at E = 1024 over a bare numpy
+  uniform-price clearing of the same day-ahead books (:func:`bare_uniform_price`);
+- ``step_over_obs_write_e1024``: the batched env's whole step (checks, core step,
+  observations, rewards, infos) over writing the observations it returns at this
+  machine's copy bandwidth (``np.copyto`` into arrays of the same shapes);
+- ``pettingzoo_over_core_5000``: the PettingZoo parallel step at 5,000 members (dicts of
+  5,001 agents in and out, infos included) over the core step it calls;
+- ``mpc_step_ms_200``, ``mpc_step_ms_1000``: the median MPC decision with 200 members
+  (``large_coalition``) and 1,000 (``large_coalition`` with ``members.count: 1000``);
+- ``make_cold_s``, ``make_cached_s``: ``import envs`` and the first ``envs.make`` in a
+  fresh process, with an empty numba cache (a fresh clone) and with the cache that run
+  left.
+
+Each timing is the best of its repeats; A and B of a ratio alternate (A, B, A, B ...).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import envs
+
+__all__ = [
+    "bare_clearing_ratio",
+    "bare_uniform_price",
+    "make_seconds",
+    "mpc_decision_ms",
+    "obs_write_ratio",
+    "pettingzoo_core_ratio",
+]
+
+
+def _interleaved(
+    a: Callable[[], float], b: Callable[[], float], repeats: int
+) -> tuple[float, float]:
+    """Best of ``repeats`` of each timer, run A, B, A, B ... (seconds per call)."""
+    best_a = best_b = np.inf
+    for _ in range(repeats):
+        best_a = min(best_a, a())
+        best_b = min(best_b, b())
+    return best_a, best_b
+
+
+def _per_call(fn: Callable[[], object], calls: int) -> Callable[[], float]:
+    def run() -> float:
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        return (time.perf_counter() - t0) / calls
+
+    return run
+
+
+def bare_uniform_price(
+    sq: np.ndarray, sp: np.ndarray, dq: np.ndarray, dp: np.ndarray
+) -> np.ndarray:
+    """The uniform price of E energy-only books, in numpy: the lowest supply or demand
+    price ``p`` at which the supply offered at or below ``p`` covers the demand bid above
+    ``p`` (the marginal block, supply or demand, sets the price).
+
+    Args:
+        sq, sp: (E, S) supply quantities (MW) and prices (EUR/MWh).
+        dq, dp: (E, B) demand quantities and bid prices.
+
+    Returns:
+        (E,) clearing price, EUR/MWh (the highest bid where supply falls short).
+    """
+    cand = np.concatenate([sp, dp], axis=1)  # (E, S + B) candidate prices
+    supply = np.einsum("es,eks->ek", sq, (sp[:, None, :] <= cand[:, :, None]).astype(float))
+    demand = np.einsum("eb,ekb->ek", dq, (dp[:, None, :] > cand[:, :, None]).astype(float))
+    return np.where(supply >= demand, cand, np.inf).min(axis=1)
+
+
+def _core_and_actions(num_envs: int, scenario: str = "default"):
+    from envs.config.scenario import load_scenario
+    from envs.sim import scripted
+    from envs.sim.core import MarketCore
+
+    core = MarketCore(load_scenario(scenario), num_envs, record_ledger=False)
+    core.reset(np.random.default_rng(0))
+    return core, scripted.coalition_actions(core), scripted.member_actions(core)
+
+
+def bare_clearing_ratio(num_envs: int = 1024, steps: int = 10, repeats: int = 5) -> float:
+    """The core step at E = ``num_envs`` over :func:`bare_uniform_price` of the same
+    hour's day-ahead books (``MarketCore.day_ahead_book``), interleaved."""
+    core, a_c, a_m = _core_and_actions(num_envs)
+    book = core.day_ahead_book(a_c)
+    sq, sp, dq, dp = book["supply_q"], book["supply_p"], book["demand_q"], book["demand_p"]
+
+    def step() -> None:
+        if core.t + 1 >= core.T:
+            core.reset(np.random.default_rng(0))
+        core.step(a_c, a_m, None)
+
+    step()  # compile and warm up
+    t_step, t_bare = _interleaved(_per_call(step, steps),
+                                  _per_call(lambda: bare_uniform_price(sq, sp, dq, dp), steps),
+                                  repeats)  # fmt: skip
+    return t_step / t_bare
+
+
+def obs_write_ratio(num_envs: int = 1024, steps: int = 10, repeats: int = 5) -> float:
+    """The batched env's step at E = ``num_envs`` (scripted actions) over copying
+    observations of the same shapes into preallocated arrays, interleaved."""
+    venv = envs.make_vector("multimarket_v0", scenario="default", num_envs=num_envs)
+    venv.reset(seed=0)
+    acts = venv.scripted_actions()
+    obs, *_ = venv.step(acts)
+    dst = {g: np.empty_like(o) for g, o in obs.items()}
+
+    def step() -> None:
+        if venv.needs_reset:
+            venv.reset(seed=0)
+        venv.step(acts)
+
+    def write() -> None:
+        for g, o in obs.items():
+            np.copyto(dst[g], o)
+
+    t_step, t_write = _interleaved(_per_call(step, steps), _per_call(write, steps), repeats)
+    return t_step / t_write
+
+
+def pettingzoo_core_ratio(members: int = 5000, steps: int = 20, repeats: int = 3) -> float:
+    """The PettingZoo parallel step with ``members`` members (random actions as dicts)
+    over the core step (E = 1) it calls, interleaved on the same env."""
+    env = envs.make("multimarket_v0", scenario="default", overrides={"members.count": members})
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    acts = {a: rng.uniform(-1, 1, env.action_space(a).shape).astype(np.float32)
+            for a in env.possible_agents}  # fmt: skip
+    core = env.core
+    a_c = rng.uniform(-1, 1, (1, core.layout.coalition))
+    a_m = rng.uniform(-1, 1, (1, members, 2))
+
+    def pz() -> None:
+        if not env.agents or core.t + 1 >= core.T:
+            env.reset(seed=0)
+        env.step(acts)
+
+    def bare() -> None:
+        if core.t + 1 >= core.T:
+            env.reset(seed=0)
+        core.step(a_c, a_m, None)
+
+    pz()
+    t_pz, t_core = _interleaved(_per_call(pz, steps), _per_call(bare, steps), repeats)
+    return t_pz / t_core
+
+
+def mpc_decision_ms(members: int | None = None, decisions: int = 8,
+                    scenario: str = "large_coalition", **mpc_kwargs: object) -> float:  # fmt: skip
+    """Median milliseconds of an MPC decision (after the first) with ``members`` members
+    (the scenario's own count when None)."""
+    import agents
+
+    overrides = {} if members is None else {"members.count": members}
+    env = envs.make("multimarket_v0", scenario=scenario, days=2, overrides=overrides)
+    pol = agents.load("mpc", **mpc_kwargs)
+    obs, _ = env.reset(seed=0)
+    pol.reset(env, seed=0)
+    times = []
+    for _ in range(decisions + 1):
+        t0 = time.perf_counter()
+        actions = pol.act(obs)
+        times.append(time.perf_counter() - t0)
+        obs, *_ = env.step(actions)
+    return float(np.median(times[1:]) * 1e3)
+
+
+_ROOT = Path(__file__).resolve().parents[1]  # the checkout whose envs is measured
+_MAKE = ("import time; t0 = time.perf_counter(); import envs; "
+         "envs.make('multimarket_v0', scenario='default'); "
+         "print(time.perf_counter() - t0)")  # fmt: skip
+
+
+def make_seconds() -> dict[str, float]:
+    """``import envs`` plus the first ``envs.make`` in a fresh process: with an empty numba
+    cache (``make_cold_s``: everything compiles, as in a fresh clone) and then with the
+    cache that run wrote (``make_cached_s``)."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for key in ("make_cold_s", "make_cached_s"):
+            res = subprocess.run([sys.executable, "-c", _MAKE], capture_output=True, text=True,
+                                 env=env, check=False, cwd=_ROOT)  # fmt: skip
+            if res.returncode != 0:
+                raise RuntimeError(f"envs.make in a fresh process failed:\n{res.stderr[-2000:]}")
+            out[key] = round(float(res.stdout.strip().splitlines()[-1]), 2)
+    return out
