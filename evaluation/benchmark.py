@@ -298,7 +298,7 @@ def _table_line(key: str, value: Any) -> str:
     if key in TARGETS:
         t, bound = TARGETS[key]
         met = value >= t if bound == "min" else value <= t
-        line = f"{line:52s} target {'>=' if bound == 'min' else '<='} {t:,.0f}"
+        line = f"{line:52s} target {'>=' if bound == 'min' else '<='} {t:,g}"
         line += "  met" if met else "  MISSED"
     return line
 

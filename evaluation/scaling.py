@@ -63,12 +63,25 @@ def _per_call(fn: Callable[[], object], calls: int) -> Callable[[], float]:
     return run
 
 
+def _count_rowwise(sorted_rows: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
+    """For each row e, how many of ``sorted_rows[e]`` (ascending) lie left of each of
+    ``values[e]`` (``np.searchsorted`` a row, as one search: each row is shifted past the
+    previous one's range)."""
+    span = max(np.ptp(sorted_rows), np.ptp(values), 1.0) * 4.0 + 1.0
+    lo = min(sorted_rows.min(), values.min())
+    shift = np.arange(sorted_rows.shape[0])[:, None] * span - lo
+    pos = np.searchsorted((sorted_rows + shift).ravel(), (values + shift).ravel(), side=side)
+    return pos.reshape(values.shape) - np.arange(values.shape[0])[:, None] * sorted_rows.shape[1]
+
+
 def bare_uniform_price(
     sq: np.ndarray, sp: np.ndarray, dq: np.ndarray, dp: np.ndarray
 ) -> np.ndarray:
     """The uniform price of E energy-only books, in numpy: the lowest supply or demand
     price ``p`` at which the supply offered at or below ``p`` covers the demand bid above
-    ``p`` (the marginal block, supply or demand, sets the price).
+    ``p`` (the marginal block, supply or demand, sets the price). Supply in merit order and
+    demand by bid, each sorted and summed up once a row; each candidate price finds its
+    place on the other side by binary search.
 
     Args:
         sq, sp: (E, S) supply quantities (MW) and prices (EUR/MWh).
@@ -77,10 +90,20 @@ def bare_uniform_price(
     Returns:
         (E,) clearing price, EUR/MWh (the highest bid where supply falls short).
     """
-    cand = np.concatenate([sp, dp], axis=1)  # (E, S + B) candidate prices
-    supply = np.einsum("es,eks->ek", sq, (sp[:, None, :] <= cand[:, :, None]).astype(float))
-    demand = np.einsum("eb,ekb->ek", dq, (dp[:, None, :] > cand[:, :, None]).astype(float))
-    return np.where(supply >= demand, cand, np.inf).min(axis=1)
+    e = sp.shape[0]
+    o, od = np.argsort(sp, axis=1), np.argsort(dp, axis=1)
+    ps, pd_ = np.take_along_axis(sp, o, 1), np.take_along_axis(dp, od, 1)
+    zero = np.zeros((e, 1))
+    cs = np.concatenate([zero, np.cumsum(np.take_along_axis(sq, o, 1), axis=1)], axis=1)
+    qd = np.take_along_axis(dq, od, 1)
+    above = np.concatenate([np.cumsum(qd[:, ::-1], axis=1)[:, ::-1], zero], axis=1)
+    # demand bid strictly above p: the bids from the first one above p on
+    dem_s = np.take_along_axis(above, _count_rowwise(pd_, ps, "right"), axis=1)
+    ok_s = cs[:, 1:] >= dem_s  # at a supply price: supply up to it covers the bids above
+    sup_d = np.take_along_axis(cs, _count_rowwise(ps, pd_, "right"), axis=1)
+    dem_d = np.take_along_axis(above, _count_rowwise(pd_, pd_, "right"), axis=1)
+    ok_d = sup_d >= dem_d  # at a bid price: supply at or below it covers the bids above
+    return np.minimum(np.where(ok_s, ps, np.inf).min(1), np.where(ok_d, pd_, np.inf).min(1))
 
 
 def _core_and_actions(num_envs: int, scenario: str = "default"):
