@@ -305,8 +305,8 @@ def _table_line(key: str, value: Any) -> str:
 
 def readme_table(out: dict[str, Any], when: str, command: str) -> str:
     """The README's benchmark section: every key measured, its target and met/MISSED."""
-    lines = [f"Measured {when} on this machine by `{command}` (one run; the machine is shared,",
-             "so absolute figures drift 2-4x between runs, ratios much less):", "",
+    lines = [f"Measured {when} by `{command}`, one run on the 2-core machine",
+             "(shared: absolute figures drift 2-4x between runs, ratios much less):", "",
              "| key | measured | target | |", "| --- | --- | --- | --- |"]  # fmt: skip
     for key, value in out.items():
         target, mark = "", ""
