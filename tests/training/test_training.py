@@ -316,7 +316,7 @@ def test_reward_weights_scale_their_scenario_and_refuse_bad_values():
         load_config("configs/training/mappo.yaml", {"env.reward_weights": {"default": -1}})
 
 
-def test_scenario_overrides_reach_their_scenario_only_and_refuse_untrained_names():
+def test_scenario_overrides_reach_their_scenario_only():
     import envs
     from envs.errors import ConfigError
     from training.common import make_envs
@@ -334,6 +334,8 @@ def test_scenario_overrides_reach_their_scenario_only_and_refuse_untrained_names
     plain = envs.make_vector("multimarket_v0", scenario="windy_winter", num_envs=2, days=1)
     np.testing.assert_allclose(big.core.inv_battery_mwh * 3.0, plain.core.inv_battery_mwh)
     assert base.core.cfg.members.battery_scale == 1.0
-    with pytest.raises(ConfigError, match=r"scenario_overrides\.battery_rich"):
-        bad = {"battery_rich": {"members.battery_scale": 3}}
-        load_config("configs/training/mappo.yaml", {"env.scenario_overrides": bad})
+    # A scenario the mix does not train is left alone (as with reward_weights), so that
+    # --set env.scenarios=[...] narrows a config without editing its overrides.
+    assert load_config("configs/training/mappo.yaml", {"env.scenarios": ["default"]})
+    with pytest.raises(ConfigError, match=r"scenario_overrides\.default=3"):
+        load_config("configs/training/mappo.yaml", {"env.scenario_overrides": {"default": 3}})
