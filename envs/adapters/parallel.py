@@ -292,7 +292,7 @@ class MarketParallelEnv(ParallelEnv):
                 {aid: {"market": market, "cash_eur": dict(zip(MARKETS, mc, strict=True)),
                        "saving_eur": s, "counterfactual_bill_eur": b, "n_clipped": n}
                  for aid, mc, s, b, n in zip(
-                     self.agent_groups["members"], zip(*cash[:, c.members].tolist()),
+                     self.agent_groups["members"], zip(*cash[:, c.members].tolist(), strict=True),
                      saving_eur[0].tolist(), bill_alone_eur[0].tolist(),
                      clipped["members"].tolist(), strict=True)}
             )  # fmt: skip

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import numba
+import numpy as np
 from numpy.typing import NDArray
 
 from envs.actors import coalition as coalition_codec

@@ -165,26 +165,30 @@ def state_size(core: MarketCore) -> int:
     return sizes(core)["coalition"] + 3 * core.N + core.G
 
 
+def state_columns(
+    core: MarketCore, obs: dict[str, NDArray[np.float32]]
+) -> list[NDArray[np.float32]]:
+    """The parts of the observations the global state is made of, as views: the
+    coalition's observation (E, D) and every member's state of charge share, flex debt
+    share and next-hour net load forecast / peak, (E, N) each."""
+    at, member_obs = index(core.H)["members"], obs["members"]
+    return [obs["coalition"][:, 0], member_obs[:, :, at["soc"]],
+            member_obs[:, :, at["flex_debt"]], member_obs[:, :, at["net_fc"]]]  # fmt: skip
+
+
 def state(
-    core: MarketCore, obs: dict[str, NDArray[np.float32]] | None = None
-) -> NDArray[np.float32]:
-    """Global state for centralised critics, (E, S) float32: the coalition's observation,
-    every member's state of charge share, flex debt share and next-hour net load
-    forecast / peak, and every incumbent's last dispatch / capacity."""
-    if obs is None or "members" not in obs:
-        obs = observe(core, ("coalition", "members"))
-    member_obs = obs["members"]
-    at = index(core.H)["members"]
-    s = np.concatenate(
-        [
-            obs["coalition"][:, 0],
-            member_obs[:, :, at["soc"]],
-            member_obs[:, :, at["flex_debt"]],
-            member_obs[:, :, at["net_fc"]],
-            (core.prev_dispatch / core.fleet.capacity_mw).astype(np.float32),
-        ],
-        axis=-1,
-    )
+    core: MarketCore, obs: dict[str, NDArray[np.float32]] | None = None,
+    columns: list[NDArray[np.float32]] | None = None,
+) -> NDArray[np.float32]:  # fmt: skip
+    """Global state for centralised critics, (E, S) float32: :func:`state_columns` (of
+    ``obs``, or ``columns`` kept from them, or of fresh observations) and every
+    incumbent's last dispatch / capacity."""
+    if columns is None:
+        if obs is None or "members" not in obs:
+            obs = observe(core, ("coalition", "members"))
+        columns = state_columns(core, obs)
+    dispatch = (core.prev_dispatch / core.fleet.capacity_mw).astype(np.float32)
+    s = np.concatenate([*columns, dispatch], axis=-1)
     return np.clip(s, -OBS_BOUND, OBS_BOUND).astype(np.float32)
 
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import envs
 from envs.errors import ActionError, ConfigError
+from envs.sim import observe
 
 
 def _log_uniform(low: float, high: float) -> st.SearchStrategy[float]:
@@ -111,6 +112,8 @@ def test_vector_observations_do_not_alias_the_state() -> None:
     for phase in ("reset", "step"):
         obs = venv.reset(seed=3)[0] if phase == "reset" else venv.step(venv.scripted_actions())[0]
         before = venv.state().copy()
+        # The columns the env keeps for state() are those of observing the core afresh.
+        np.testing.assert_array_equal(before, observe.state(venv.core), err_msg=phase)
         for o in obs.values():
             o[:] = 7.0
         np.testing.assert_array_equal(venv.state(), before, err_msg=phase)
