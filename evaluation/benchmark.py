@@ -112,29 +112,6 @@ def clearing_ratio(num_envs: int = 1024, steps: int = 20, repeats: int = 5) -> f
     return best["cooptimised"] / best["sequential"]
 
 
-def _core_step_s(num_envs: int, steps: int) -> Callable[[], float]:
-    """A timer of the core step at E = ``num_envs`` (scripted actions, co-optimised
-    default): each call returns the mean seconds of ``steps`` steps."""
-    from envs.config.scenario import load_scenario
-    from envs.sim import scripted
-    from envs.sim.core import MarketCore
-
-    core = MarketCore(load_scenario("default"), num_envs, record_ledger=False)
-    core.reset(np.random.default_rng(0))
-    a_c, a_m = scripted.coalition_actions(core), scripted.member_actions(core)
-
-    def run() -> float:
-        if core.t + steps > core.T:
-            core.reset(np.random.default_rng(0))
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            core.step(a_c, a_m, None)
-        return (time.perf_counter() - t0) / steps
-
-    run()  # compile and warm up
-    return run
-
-
 def load_ratios(procs: int, sizes: tuple[int, ...] = (64, 1024), steps: int = 20,
                 repeats: int = 3) -> dict[str, float]:  # fmt: skip
     """The batched core step under a competing CPU load over its time on the idle machine:
@@ -143,7 +120,9 @@ def load_ratios(procs: int, sizes: tuple[int, ...] = (64, 1024), steps: int = 20
     ``step_ms_e<E>_loaded`` and ``load_ratio_e<E>``."""
     import subprocess
 
-    timers = {e: _core_step_s(e, steps) for e in sizes}
+    from evaluation.scaling import core_step_timer
+
+    timers = {e: core_step_timer(e, steps)[2] for e in sizes}
     idle = dict.fromkeys(sizes, np.inf)
     loaded = dict.fromkeys(sizes, np.inf)
     for _ in range(repeats):
@@ -292,14 +271,21 @@ def _measurements(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]
     return steps
 
 
+def _target(key: str, value: Any) -> tuple[str, bool] | None:
+    """``(">= 5,000", met)`` for a key with a target (:data:`TARGETS`), else None."""
+    if key not in TARGETS:
+        return None
+    t, bound = TARGETS[key]
+    met = value >= t if bound == "min" else value <= t
+    return f"{'>=' if bound == 'min' else '<='} {t:,g}", met
+
+
 def _table_line(key: str, value: Any) -> str:
     """One line of the plain table: the key, its value, and its target with met/MISSED."""
     line = f"{key:36s} {value}"
-    if key in TARGETS:
-        t, bound = TARGETS[key]
-        met = value >= t if bound == "min" else value <= t
-        line = f"{line:52s} target {'>=' if bound == 'min' else '<='} {t:,g}"
-        line += "  met" if met else "  MISSED"
+    target = _target(key, value)
+    if target is not None:
+        line = f"{line:52s} target {target[0]}  {'met' if target[1] else 'MISSED'}"
     return line
 
 
@@ -309,13 +295,10 @@ def readme_table(out: dict[str, Any], when: str, command: str) -> str:
              "(shared: absolute figures drift 2-4x between runs, ratios much less):", "",
              "| key | measured | target | |", "| --- | --- | --- | --- |"]  # fmt: skip
     for key, value in out.items():
-        target, mark = "", ""
-        if key in TARGETS:
-            t, bound = TARGETS[key]
-            target = f"{'>=' if bound == 'min' else '<='} {t:,g}"
-            mark = "met" if (value >= t if bound == "min" else value <= t) else "**missed**"
+        text, met = _target(key, value) or ("", None)
+        mark = "" if met is None else "met" if met else "**missed**"
         shown = f"{value:,}" if isinstance(value, (int, float)) else str(value)
-        lines.append(f"| `{key}` | {shown} | {target} | {mark} |")
+        lines.append(f"| `{key}` | {shown} | {text} | {mark} |")
     return "\n".join(lines) + "\n"
 
 

@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ import envs
 __all__ = [
     "bare_clearing_ratio",
     "bare_uniform_price",
+    "core_step_timer",
     "make_seconds",
     "mpc_decision_ms",
     "obs_write_ratio",
@@ -116,22 +118,32 @@ def _core_and_actions(num_envs: int, scenario: str = "default"):
     return core, scripted.coalition_actions(core), scripted.member_actions(core)
 
 
+def core_step_timer(num_envs: int, steps: int) -> tuple[Any, np.ndarray, Callable[[], float]]:
+    """A core at E = ``num_envs`` (``default``, scripted actions, no ledger), its coalition
+    action, and a timer of its step: each call returns the mean seconds of ``steps`` steps
+    (compiled and warmed up here; a new episode begins where the last would end)."""
+    core, a_c, a_m = _core_and_actions(num_envs)
+
+    def run() -> float:
+        if core.t + steps > core.T:
+            core.reset(np.random.default_rng(0))
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            core.step(a_c, a_m, None)
+        return (time.perf_counter() - t0) / steps
+
+    run()  # compile and warm up
+    return core, a_c, run
+
+
 def bare_clearing_ratio(num_envs: int = 1024, steps: int = 10, repeats: int = 5) -> float:
     """The core step at E = ``num_envs`` over :func:`bare_uniform_price` of the same
     hour's day-ahead books (``MarketCore.day_ahead_book``), interleaved."""
-    core, a_c, a_m = _core_and_actions(num_envs)
+    core, a_c, step_s = core_step_timer(num_envs, steps)
     book = core.day_ahead_book(a_c)
     sq, sp, dq, dp = book["supply_q"], book["supply_p"], book["demand_q"], book["demand_p"]
-
-    def step() -> None:
-        if core.t + 1 >= core.T:
-            core.reset(np.random.default_rng(0))
-        core.step(a_c, a_m, None)
-
-    step()  # compile and warm up
-    t_step, t_bare = _interleaved(_per_call(step, steps),
-                                  _per_call(lambda: bare_uniform_price(sq, sp, dq, dp), steps),
-                                  repeats)  # fmt: skip
+    bare_s = _per_call(lambda: bare_uniform_price(sq, sp, dq, dp), steps)
+    t_step, t_bare = _interleaved(step_s, bare_s, repeats)
     return t_step / t_bare
 
 
