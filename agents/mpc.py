@@ -37,6 +37,7 @@ bids its planned net position as a price-taker, offers ``r_0`` of reserve at 0 E
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
@@ -71,7 +72,8 @@ __all__ = ["CoalitionLP", "MPCPolicy", "plan_actions"]
 
 def plan_actions(
     plan: dict[str, F64], t: int, member_ids: list[str], members: Any, q_max_mw: float,
-    layout: Any, capacity_share: float = 0.0, split: Any = None,
+    layout: Any, capacity_share: float = 0.0,
+    split: Callable[[F64, F64], tuple[F64, F64]] | None = None,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Normalised actions for hour ``t`` of an LP plan (the env's action layout).
 
@@ -142,10 +144,11 @@ def split_by_headroom(groups: NDArray[np.int64], batt: F64, flex: F64, m: Any, s
     lo, hi = flex_bounds(debt, m)
     out = []
     for plan, up, down in ((batt, charge, discharge), (flex, hi, -lo)):
-        room = np.where(plan[groups] > 0.0, up, down)
-        total = group_sum(groups, k, room)
-        share = np.divide(room, total[groups], out=np.zeros_like(room), where=total[groups] > 0)
-        out.append(plan[groups] * share)
+        mine = plan[groups]  # each member's group's set-point
+        room = np.where(mine > 0.0, up, down)
+        total = group_sum(groups, k, room)[groups]
+        share = np.divide(room, total, out=np.zeros_like(room), where=total > 0)
+        out.append(mine * share)
     return out[0], out[1]
 
 
@@ -286,14 +289,12 @@ class MPCPolicy(MarketPolicy):
         soc = obs_m[:, am["soc"]] * m.battery_mwh
         debt = obs_m[:, am["flex_debt"]] * m.flex_mwh
         payback = (hour + np.arange(h)) % 24 == 23
-        soc_m, debt_m = soc, debt
-        if self.persona_of is not None:  # one virtual member per persona: sums
+        split = None
+        if self.persona_of is not None:  # plan the personas' sums; split back by room
+            split = partial(split_by_headroom, self.persona_of, m=m, soc=soc, debt=debt)
             net, soc, debt = (group_sum(self.persona_of, len(self.plan_members.eta), x)
                               for x in (net, soc, debt))  # fmt: skip
         sol = self.lp.solve(net, soc, debt, price, res_price, payback, market=market)
-        split = None
-        if self.persona_of is not None:
-            split = partial(split_by_headroom, self.persona_of, m=m, soc=soc_m, debt=debt_m)
         out = plan_actions(sol, 0, self.member_ids, m, self.q_max, self.layout,
                            self.capacity_share, split)  # fmt: skip
         return {a: v for a, v in out.items() if a in self.controls}
