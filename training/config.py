@@ -68,8 +68,9 @@ class EnvSpec:
         weights."""
         check_fields(self)
         check(len(self.scenarios) > 0, "scenarios", self.scenarios, "at least one name")
-        for name, o in self.scenario_overrides.items():  # as reward_weights: names not
-            check(isinstance(o, dict), f"scenario_overrides.{name}", o,  # trained are unused
+        # As with reward_weights, names the mix does not train on are unused.
+        for name, o in self.scenario_overrides.items():
+            check(isinstance(o, dict), f"scenario_overrides.{name}", o,
                   "a mapping of dotted overrides")  # fmt: skip
         for name, w in self.reward_weights.items():  # names not trained on are unused
             check(isinstance(w, (int, float)) and w > 0, f"reward_weights.{name}", w,

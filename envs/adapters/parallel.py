@@ -286,8 +286,8 @@ class MarketParallelEnv(ParallelEnv):
             }
         }
         if "members" in self.agent_groups:
-            # One comprehension over columns: at 5,000 members a loop of dict updates was
-            # 70% of the PettingZoo step (issue: PettingZoo step within 5x of the core's).
+            # One comprehension over columns: at 5,000 members the per-member loop of dict
+            # updates it replaces took 70% of the PettingZoo step.
             infos.update(
                 {aid: {"market": market, "cash_eur": dict(zip(MARKETS, mc, strict=True)),
                        "saving_eur": s, "counterfactual_bill_eur": b, "n_clipped": n}

@@ -82,7 +82,7 @@ class VectorMarketEnv:
         self._observed = False
         self._state_cols: list[np.ndarray] | None = None
 
-    def _group_obs(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _hand_over(self, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Hand ``obs`` (fresh arrays from :func:`envs.sim.observe.observe`) to the caller,
         keeping copies of the few columns :meth:`state` needs (0.1 MB, not the 7.7 MB of
         observations at E = 1024, N = 20), so that a caller writing into its observations
@@ -103,7 +103,7 @@ class VectorMarketEnv:
             self._rng = np.random.default_rng(np.random.SeedSequence(seed))
         self.core.reset(self._rng)
         self._needs_reset = False
-        return self._group_obs(ob.observe(self.core, tuple(self.agent_groups))), {}
+        return self._hand_over(ob.observe(self.core, tuple(self.agent_groups))), {}
 
     def state(self) -> np.ndarray:
         """Global state of every env, (E, S) float32."""
@@ -177,7 +177,7 @@ class VectorMarketEnv:
         info["n_clipped"] = n_clipped
         done = np.full(E, res.terminated)
         self._needs_reset = res.terminated
-        return self._group_obs(obs), rewards, done, np.zeros(E, bool), info
+        return self._hand_over(obs), rewards, done, np.zeros(E, bool), info
 
     def scripted_actions(self) -> dict[str, np.ndarray]:
         """Every group's scripted action this hour (see :mod:`envs.sim.scripted`)."""
