@@ -129,6 +129,30 @@ class MarketCore:
             + cc.elcc.get("solar", 0.0) * m.pv_mw.sum()
             + cc.elcc.get("wind", 0.0) * m.wind_mw.sum()
         )  # fmt: skip
+        self._init_observation_scales()
+        sp = cfg.spot
+        nb = sp.demand_blocks
+        self.demand_prices = np.concatenate(
+            [
+                [sp.price_cap_eur_per_mwh],
+                np.linspace(sp.demand_price_high_eur_per_mwh, sp.demand_price_low_eur_per_mwh, nb),
+            ]
+        )  # background demand blocks; the coalition's buy bid is added by the kernel
+        self.demand_shares = np.concatenate(
+            [[1.0 - sp.demand_elastic_share], np.full(nb, sp.demand_elastic_share / nb)]
+        )
+        self.ledger = Ledger(self.participants, hours=self.T, num_envs=self.E, n_members=self.N,
+                             enabled=record_ledger)  # fmt: skip
+        self.t = 0
+        self._ready = False
+        self._static_bids: fl.BidParams | None = None
+        self._init_kernel_params()
+
+    # ------------------------------------------------------------------ set-up
+    def _init_observation_scales(self) -> None:
+        """The forecast error's growth with lead, and the reciprocals, scales and static
+        member features the observations divide by (envs.sim.observe)."""
+        cfg, m = self.cfg, self.members
         self.lead_scale = lead_scale(self.H)  # forecast error growth with lead (envs.sim.forecast)
         self.lead_scale32 = self.lead_scale.astype(np.float32)
         #: Reciprocals and static member features used by observations (0 where no device).
@@ -160,25 +184,7 @@ class MarketCore:
             ],
             axis=-1,
         )
-        sp = cfg.spot
-        nb = sp.demand_blocks
-        self.demand_prices = np.concatenate(
-            [
-                [sp.price_cap_eur_per_mwh],
-                np.linspace(sp.demand_price_high_eur_per_mwh, sp.demand_price_low_eur_per_mwh, nb),
-            ]
-        )  # background demand blocks; the coalition's buy bid is added by the kernel
-        self.demand_shares = np.concatenate(
-            [[1.0 - sp.demand_elastic_share], np.full(nb, sp.demand_elastic_share / nb)]
-        )
-        self.ledger = Ledger(self.participants, hours=self.T, num_envs=self.E, n_members=self.N,
-                             enabled=record_ledger)  # fmt: skip
-        self.t = 0
-        self._ready = False
-        self._static_bids: fl.BidParams | None = None
-        self._init_kernel_params()
 
-    # ------------------------------------------------------------------ set-up
     def _init_kernel_params(self) -> None:
         """The scenario's constants as the step's named records (once per core)."""
         cfg, m, E = self.cfg, self.members, self.E
