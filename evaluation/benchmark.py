@@ -10,7 +10,8 @@ Measures, on this machine (wall clock, ``time.perf_counter``, best of ``--repeat
   reserve co-optimised over the same step with sequential clearing, interleaved;
 - ``step_ms_1000_members``: one core step with 1,000 members in the coalition;
 - ``rex_orders_per_s``: the reservation exchange's matching engine;
-- ``mpc_step_ms``: the median MPC decision on ``default`` (24 h horizon);
+- ``mpc_step_ms``: the median MPC decision on ``default`` (24 h horizon, after the first;
+  :func:`evaluation.scaling.mpc_decision_ms`, which also times 200 and 1,000 members);
 - ``oracle_episode_s``: the oracle planning a 7-day episode of ``default``;
 - ``mappo_train_steps_per_s``: MAPPO training with ``configs/training/mappo.yaml``,
   measured by the training loop itself (the ``time/sps`` a run logs: rollout and update
@@ -183,23 +184,6 @@ def step_ms_members(members: int = 1000, steps: int = 100, repeats: int = 3) -> 
     return float(np.median(times) * 1e3)
 
 
-def mpc_step_ms(steps: int = 48) -> float:
-    """Median milliseconds of one MPC decision (LP update and HiGHS solve) on ``default``."""
-    import agents
-
-    env = envs.make("multimarket_v0", scenario="default", days=max(2, steps // 24 + 1))
-    pol = agents.load("mpc")
-    obs, _ = env.reset(seed=0)
-    pol.reset(env, seed=0)
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        actions = pol.act(obs)
-        times.append(time.perf_counter() - t0)
-        obs, *_ = env.step(actions)
-    return float(np.median(times) * 1e3)
-
-
 def oracle_episode_s(days: int = 7) -> float:
     """Seconds for the oracle to plan a ``days``-day episode of ``default``, with rehearsals."""
     import agents
@@ -250,7 +234,8 @@ def _measurements(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]
          lambda: round(clearing_ratio(args.num_envs, max(int(20 * scale), 4)), 3)),
         ("step_ms_1000_members", lambda: round(step_ms_members(1000, short, args.repeats), 4)),
         ("rex_orders_per_s", lambda: round(bench_orderbook(int(200_000 * scale)), 1)),
-        ("mpc_step_ms", lambda: round(mpc_step_ms(max(int(48 * scale), 12)), 2)),
+        ("mpc_step_ms",
+         lambda: round(sc.mpc_decision_ms(None, max(int(48 * scale), 12), "default"), 2)),
         ("oracle_episode_s", lambda: round(oracle_episode_s(7), 3)),
         ("step_over_bare_clearing_e1024",
          lambda: round(sc.bare_clearing_ratio(args.num_envs, max(int(10 * scale), 2)), 2)),

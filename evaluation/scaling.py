@@ -203,7 +203,8 @@ def mpc_decision_ms(members: int | None = None, decisions: int = 8,
     import agents
 
     overrides = {} if members is None else {"members.count": members}
-    env = envs.make("multimarket_v0", scenario=scenario, days=2, overrides=overrides)
+    days = decisions // 24 + 1  # the decisions and the first fit in the episode
+    env = envs.make("multimarket_v0", scenario=scenario, days=days, overrides=overrides)
     pol = agents.load("mpc", **mpc_kwargs)
     obs, _ = env.reset(seed=0)
     pol.reset(env, seed=0)
