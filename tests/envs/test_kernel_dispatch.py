@@ -36,9 +36,7 @@ def test_argument_types_stay_the_same_over_an_episode(monkeypatch, scenario, num
     ("scenario", "num_envs"),
     [("default", 3), ("dark_doldrums", 64), ("strategic_incumbents", 64), ("large_coalition", 2)],
 )
-def test_without_a_ledger_the_step_settles_in_per_block_rows_to_the_same_result(
-    scenario, num_envs
-):
+def test_without_a_ledger_the_step_settles_in_per_block_rows_to_the_same_result(scenario, num_envs):
     """Without a ledger each env settles in its block's (M, P) row of flows
     (kernel.Outputs) instead of its own: rewards, accounting and observations must be
     bit-identical to a core that keeps the (E, M, P) flows, over two whole episodes with
