@@ -68,6 +68,7 @@ INFO_KEYS: tuple[str, ...] = (
     "members_saving_eur",
     "counterfactual_bill_eur",
     "coalition_result_eur",
+    "coalition_capacity_eur",
     "n_projected",
     "welfare_eur",
     "capacity_committed_mw",
@@ -108,6 +109,7 @@ INFO_KEYS: tuple[str, ...] = (
     I_SAVING,
     I_CF_BILL,
     I_RESULT,
+    I_COAL_CAP,
     I_PROJECTED,
     I_WELFARE,
     I_CAP_COMMITTED,
@@ -138,6 +140,7 @@ COALITION_INFO_KEYS: tuple[str, ...] = (
     "members_saving_eur",
     "counterfactual_bill_eur",
     "coalition_result_eur",
+    "coalition_capacity_eur",
     "n_projected",
     "members_worse_off",
     "allocation_se_eur",
@@ -434,6 +437,7 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     info[I_POSITION], info[I_METERED], info[I_IMBALANCE] = position, metered, imbalance
     info[I_ACT], info[I_NOT_DELIVERED] = act, act_short
     info[I_SAVING], info[I_CF_BILL], info[I_RESULT] = saving_sum, bill_sum, result
+    info[I_COAL_CAP] = cs[st.M_CAPACITY, col.coalition]
     info[I_PROJECTED], info[I_CAP_COMMITTED] = projected, committed
     info[I_IMB_PRICE], info[I_SYS_IMB], info[I_SHED] = imb_price, system, shed
     gen = 0.0

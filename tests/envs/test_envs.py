@@ -239,6 +239,9 @@ def _run_with_invariants(env: Any, seed: int, actions: Any) -> None:
         )
         if "members" in env.agent_groups:
             assert member_alloc == pytest.approx(infos["coalition"]["coalition_result_eur"])
+        if "coalition" in infos:  # its capacity cash as a figure of its own, as settled
+            co = infos["coalition"]
+            assert co["coalition_capacity_eur"] == co["cash_eur"]["capacity"]
         t += 1
     assert t == env.cfg.hours
     _check_ledger(env)
