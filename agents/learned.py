@@ -136,16 +136,19 @@ def orthogonal_layer(n_in: int, n_out: int, gain: float) -> nn.Linear:
 
 
 class GaussianActor(nn.Module):
-    """Two tanh layers and a linear mean head; a state-independent log-std.
+    """Two tanh layers and a mean head; a state-independent log-std.
 
     The head starts near zero (gain 0.01), so a residual policy starts at the rule.
 
     Args:
         obs_dim: D, observation features; act_dim: A, action entries.
         hidden: units per hidden layer; log_std_init: initial log standard deviation.
+        mean_bound: 0 = a linear mean head; > 0 = mean ``mean_bound * tanh(head)`` (so the
+            mean stays inside an action range of +/- mean_bound).
     """
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: int = 64, log_std_init: float = -1.0):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: int = 64, log_std_init: float = -1.0,
+                 mean_bound: float = 0.0):  # fmt: skip
         super().__init__()
         self.net = nn.Sequential(
             orthogonal_layer(obs_dim, hidden, np.sqrt(2)), nn.Tanh(),
@@ -153,14 +156,16 @@ class GaussianActor(nn.Module):
             orthogonal_layer(hidden, act_dim, 0.01),
         )  # fmt: skip
         self.log_std = nn.Parameter(torch.full((act_dim,), float(log_std_init)))
+        self.mean_bound = float(mean_bound)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Mean action, (..., A), from normalised observations (..., D)."""
-        return self.net(obs)
+        head = self.net(obs)
+        return head if self.mean_bound <= 0 else self.mean_bound * torch.tanh(head)
 
     def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
         """The Gaussian over raw actions (before the residual sum and clipping)."""
-        mean = self.net(obs)
+        mean = self(obs)
         return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
 
 
@@ -225,7 +230,8 @@ class LearnedPolicy(MarketPolicy):
         self.masks: dict[str, np.ndarray | None] = {}
         for group, entry in spec["actors"].items():
             actor = GaussianActor(int(entry["obs_dim"]), int(entry["act_dim"]),
-                                  int(entry["hidden"]))  # fmt: skip
+                                  int(entry["hidden"]),
+                                  mean_bound=float(entry.get("mean_bound", 0.0)))  # fmt: skip
             actor.load_state_dict(entry["state_dict"])
             actor.eval()
             self.actors[group] = actor

@@ -18,6 +18,7 @@ from agents.learned import coalition_slots
 from envs.errors import ConfigError
 from training.checkpoint import save_checkpoint
 from training.config import TrainConfig
+from training.mix import MixedVectorEnv, split_envs
 
 __all__ = [
     "TrainingInterrupted",
@@ -54,8 +55,11 @@ def make_envs(cfg: TrainConfig) -> list[Any]:
             (naming the first scenario that differs and how).
     """
     spec = cfg.env
-    venvs = [envs.make_vector(spec.env_id, scenario=s, num_envs=spec.num_envs, days=spec.days,
-                              overrides=spec.overrides_for(s)) for s in spec.scenarios]  # fmt: skip
+    sizes = ([spec.num_envs] * len(spec.scenarios) if spec.mix == "iteration"
+             else split_envs(spec.num_envs, len(spec.scenarios)))  # fmt: skip
+    venvs = [envs.make_vector(spec.env_id, scenario=s, num_envs=n, days=spec.days,
+                              overrides=spec.overrides_for(s))
+             for s, n in zip(spec.scenarios, sizes, strict=True)]  # fmt: skip
     ref = layout_of(venvs[0])
     for s, v in zip(spec.scenarios[1:], venvs[1:], strict=True):
         mine = layout_of(v)
@@ -65,7 +69,7 @@ def make_envs(cfg: TrainConfig) -> list[Any]:
                 f"env.scenarios: {s!r} has another layout than {spec.scenarios[0]!r} "
                 f"({diff}); train scenarios with the same markets and member count together"
             )
-    return venvs
+    return venvs if spec.mix == "iteration" else [MixedVectorEnv(venvs, list(spec.scenarios))]
 
 
 def layout_of(venv: Any) -> dict[str, Any]:

@@ -53,6 +53,9 @@ class EnvSpec:
         reward_weights: scenario -> factor on its rewards (default 1), so that scenarios
             whose rewards are an order of magnitude larger (scarcity hours at the price
             cap) do not swamp the value normalisation shared by all of them.
+        mix: ``iteration`` (iteration ``i`` rolls out ``scenarios[i % K]`` in all E envs)
+            or ``rollout`` (every rollout holds every scenario, E split among them;
+            :mod:`training.mix`; PPO only).
     """
 
     env_id: str = "multimarket_v0"
@@ -62,12 +65,17 @@ class EnvSpec:
     overrides: dict[str, Any] = field(default_factory=dict)
     scenario_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     reward_weights: dict[str, float] = field(default_factory=dict)
+    mix: Literal["iteration", "rollout"] = "iteration"
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds, at least one scenario, positive reward
-        weights."""
+        weights, an env for every scenario of a mixed rollout."""
         check_fields(self)
         check(len(self.scenarios) > 0, "scenarios", self.scenarios, "at least one name")
+        if self.mix == "rollout":
+            k = len(self.scenarios)
+            check(self.num_envs >= k, "num_envs", self.num_envs,
+                  f"at least one env per scenario with mix: rollout ({k})")  # fmt: skip
         # As with reward_weights, names the mix does not train on are unused.
         for name, o in self.scenario_overrides.items():
             check(isinstance(o, dict), f"scenario_overrides.{name}", o,
@@ -189,6 +197,14 @@ class PPOConfig:
         reward_scale: rewards (EUR/h) are multiplied by this.
         residual: the action is a correction to the scripted coalition bid (actions in
             [-2, 2], the sum clipped to [-1, 1]).
+        mean_bound: 0 = a linear mean head; > 0 = the mean is ``mean_bound * tanh(head)``,
+            so it cannot run past the action bound (2 with ``residual``), where every sample
+            is clipped to the same action and the policy gradient has no signal left.
+        capacity_credit: credit each hour's capacity cash to the auction hour whose offer
+            earned it before computing advantages (:mod:`training.credit`).
+        mask_idle_entries: sum the policy's log-probability only over the entries that act
+            this hour: not the fixed ones, the capacity offer only in auction hours
+            (:mod:`training.idle`).
     """
 
     lr: float = bounded(0.0003, gt=0)
@@ -206,6 +222,9 @@ class PPOConfig:
     fixed_coalition_entries: tuple[str, ...] = ()
     reward_scale: float = bounded(0.001, gt=0)
     residual: bool = True
+    mean_bound: float = bounded(0.0, ge=0)
+    capacity_credit: bool = False
+    mask_idle_entries: bool = False
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds."""
@@ -236,8 +255,10 @@ class TrainConfig:
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
     def __post_init__(self) -> None:
-        """Check each field's type and bounds."""
+        """Check each field's type and bounds; a mixed rollout only with PPO."""
         check_fields(self)
+        check(self.env.mix == "iteration" or self.algo == "ppo", "env.mix", self.env.mix,
+              f"'iteration' with algo {self.algo} (mix: rollout is built for PPO)")  # fmt: skip
 
     @property
     def steps_per_iteration(self) -> int:

@@ -28,9 +28,12 @@ from stable_baselines3.common.logger import Logger
 from torch import nn
 
 from envs.adapters.sb3 import CoalitionVecEnv
+from envs.sim import observe as ob
 from training.checkpoint import check_signature, restore_rng, rng_state
 from training.common import coalition_mask, make_envs, slots_of, timed_loop
 from training.config import TrainConfig, config_dict
+from training.credit import CapacityCredit
+from training.idle import IdleEntriesPolicy
 from training.logger import MarketStats
 from training.rollout import iteration_seed
 
@@ -55,34 +58,44 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
         run_seed: seeds episode ``k`` with ``iteration_seed(run_seed, k)``.
         residual: actions are corrections to the scripted coalition bid.
         reward_scale: multiplies the coalition's reward (EUR/h).
-        reward_weights: a further factor per scenario (``venvs``' order; default all 1).
+        reward_weights: a further factor per scenario (``venvs``' order; default all 1),
+            a number or an (E,) array of each env's (a :class:`training.mix.MixedVectorEnv`).
+
+    Attributes:
+        last_capacity: the last finished episode's capacity cash as SB3 saw it (scaled),
+            (T, E), and its auction hours, (T, E) bool (read by
+            :class:`training.credit.CapacityCredit`).
     """
 
     def __init__(
         self, venvs: list[Any], run_seed: int, residual: bool, reward_scale: float,
-        mask: np.ndarray | None = None, reward_weights: list[float] | None = None,
+        mask: np.ndarray | None = None, reward_weights: list[Any] | None = None,
     ) -> None:  # fmt: skip
         super().__init__(venvs[0])
         self.mask = np.ones(self.action_space.shape) if mask is None else np.asarray(mask)
         self.venvs, self.run_seed = venvs, int(run_seed)
         self.residual, self.reward_scale = residual, float(reward_scale)
         self.reward_weights = [1.0] * len(venvs) if reward_weights is None else reward_weights
-        self._weight = 1.0
+        self._weight: Any = 1.0
         if residual:
             self.action_space = gymnasium.spaces.Box(-2.0, 2.0, self.action_space.shape, np.float32)
         self.episode = 0
         self.stats = MarketStats()
         self.last_episode: dict[str, float] = {}
+        self._cap_cash: list[np.ndarray] = []
+        self._auction: list[np.ndarray] = []
+        self.last_capacity = (np.zeros((0, self.num_envs)), np.zeros((0, self.num_envs), bool))
 
     def reset(self) -> np.ndarray:
         """Start episode ``self.episode`` (its scenario and seed), observations (E, D)."""
         self.venv = self.venvs[self.episode % len(self.venvs)]
-        self._weight = float(self.reward_weights[self.episode % len(self.venvs)])
+        self._weight = np.asarray(self.reward_weights[self.episode % len(self.venvs)], float)
         obs, _ = self.venv.reset(seed=iteration_seed(self.run_seed, self.episode))
         self.episode += 1
         self._returns[:] = 0.0
         self._length = 0
         self.stats = MarketStats()
+        self._cap_cash, self._auction = [], []
         return obs["coalition"][:, 0]
 
     def coalition_actions(self, scripted: np.ndarray) -> np.ndarray:
@@ -91,9 +104,15 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
         return np.clip(scripted + a if self.residual else a, -1.0, 1.0)
 
     def on_step(self, rewards_eur: np.ndarray, info: dict[str, np.ndarray]) -> np.ndarray:
-        """Record market statistics; SB3 sees the scaled reward."""
+        """Record market statistics and the capacity cash; SB3 sees the scaled reward."""
         self.stats.add(info)
-        return (rewards_eur * (self.reward_scale * self._weight)).astype(np.float32)
+        scale = self.reward_scale * self._weight
+        self._cap_cash.append(info["coalition_capacity_eur"] * scale)
+        t = self._length - 1
+        auction = (self.venv.is_capacity_auction(t) if hasattr(self.venv, "is_capacity_auction")
+                   else np.full(self.num_envs, self.venv.core.is_capacity_auction(t)))  # fmt: skip
+        self._auction.append(auction)
+        return (rewards_eur * scale).astype(np.float32)
 
     def on_episode_end(self) -> None:
         """Keep the finished episode's return and market statistics for the logger."""
@@ -102,6 +121,18 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
             "charts/episodic_length": float(self._length),
             **self.stats.scalars(),
         }
+        self.last_capacity = (np.stack(self._cap_cash), np.stack(self._auction))
+
+
+class Scale(nn.Module):
+    """Multiplies by a constant (the bound of a tanh mean head)."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = float(factor)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.factor * x
 
 
 def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
@@ -109,7 +140,7 @@ def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
     p = cfg.ppo
     hours = cfg.env.days * 24
     model = PPO(
-        "MlpPolicy", env, learning_rate=p.lr, n_steps=hours, batch_size=p.batch_size,
+        IdleEntriesPolicy if p.mask_idle_entries else "MlpPolicy", env, learning_rate=p.lr, n_steps=hours, batch_size=p.batch_size,
         n_epochs=p.epochs, gamma=p.gamma, gae_lambda=p.gae_lambda, clip_range=p.clip,
         ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
         policy_kwargs={"net_arch": {"pi": [p.hidden, p.hidden], "vf": [p.hidden, p.hidden]},
@@ -117,6 +148,14 @@ def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
         seed=cfg.seed, device="cpu", verbose=0,
     )  # fmt: skip
     model.set_logger(Logger(folder=None, output_formats=[]))
+    if p.mask_idle_entries:
+        slots = slots_of(env.venv)
+        col = ob.index(env.venv.core.H)["coalition"]["capacity_auction"]
+        model.policy.set_active(env.mask, col, [slots.index(s) for s in ("c", "cp") if s in slots])
+    if p.mean_bound > 0:
+        # The same Linear inside: the optimiser built on it keeps its parameters.
+        model.policy.action_net = nn.Sequential(model.policy.action_net, nn.Tanh(),
+                                                Scale(p.mean_bound))  # fmt: skip
     if p.coalition_log_std_init:
         n = env.action_space.shape[0]
         if len(p.coalition_log_std_init) != n:
@@ -135,21 +174,25 @@ def signature(cfg: TrainConfig, env: TrainingCoalitionEnv) -> dict[str, Any]:
             "residual": cfg.ppo.residual,
             "fixed_coalition_entries": sorted(cfg.ppo.fixed_coalition_entries),
             "coalition.obs_dim": int(env.observation_space.shape[0]),
-            "coalition.act_dim": int(env.action_space.shape[0])}  # fmt: skip
+            "coalition.act_dim": int(env.action_space.shape[0]),
+            # Only where set, so that runs from before the option still resume.
+            **({"mean_bound": cfg.ppo.mean_bound} if cfg.ppo.mean_bound > 0 else {})}  # fmt: skip
 
 
 def export_policy(model: PPO, cfg: TrainConfig, slots: list[str]) -> dict[str, Any]:
     """SB3's actor as an :class:`agents.learned.GaussianActor` state dict."""
     pol = model.policy
     net = pol.mlp_extractor.policy_net
+    head = pol.action_net[0] if cfg.ppo.mean_bound > 0 else pol.action_net
     state = {"net.0.weight": net[0].weight, "net.0.bias": net[0].bias,
              "net.2.weight": net[2].weight, "net.2.bias": net[2].bias,
-             "net.4.weight": pol.action_net.weight, "net.4.bias": pol.action_net.bias,
+             "net.4.weight": head.weight, "net.4.bias": head.bias,
              "log_std": pol.log_std}  # fmt: skip
     state = {k: v.detach().clone() for k, v in state.items()}
     entry = {"obs_dim": int(pol.observation_space.shape[0]),
              "act_dim": int(pol.action_space.shape[0]), "hidden": cfg.ppo.hidden,
-             "state_dict": state, "obs_mean": None, "obs_var": None,
+             "mean_bound": cfg.ppo.mean_bound, "state_dict": state,
+             "obs_mean": None, "obs_var": None,
              "mask": torch.as_tensor(model.env.mask, dtype=torch.float32)}  # fmt: skip
     return {"actors": {"coalition": entry}, "residual": cfg.ppo.residual,
             "coalition_slots": list(slots)}  # fmt: skip
@@ -165,7 +208,8 @@ def train_ppo(
     """
     venvs = make_envs(cfg)
     mask = coalition_mask(slots_of(venvs[0]), cfg.ppo.fixed_coalition_entries)
-    weights = [cfg.env.reward_weight(i) for i in range(len(venvs))]
+    weights = ([cfg.env.reward_weight(i) for i in range(len(venvs))] if cfg.env.mix == "iteration"
+               else [venvs[0].weights(cfg.env.reward_weights)])  # fmt: skip
     env = TrainingCoalitionEnv(venvs, cfg.seed, cfg.ppo.residual, cfg.ppo.reward_scale,
                                mask.numpy(), weights)  # fmt: skip
     sig = signature(cfg, env)
@@ -185,8 +229,11 @@ def train_ppo(
         model._last_episode_starts = np.ones(env.num_envs, dtype=bool)
     slots = slots_of(venvs[0])
 
+    credit = CapacityCredit() if cfg.ppo.capacity_credit else None
+
     def step(it: int) -> dict[str, float]:
-        model.learn(cfg.steps_per_iteration, reset_num_timesteps=False, log_interval=None)
+        model.learn(cfg.steps_per_iteration, callback=credit, reset_num_timesteps=False,
+                    log_interval=None)  # fmt: skip
         values = model.logger.name_to_value
         scalars = {tag: float(values[key]) for key, tag in SB3_TAGS.items() if key in values}
         if "losses/entropy" in scalars:

@@ -175,24 +175,38 @@ def test_config_errors_name_the_field(tmp_path):
         train.run(cfg, tmp_path, progress=False)
 
 
-def test_ppo_export_acts_like_the_sb3_policy(tmp_path):
+@pytest.mark.parametrize("bound", [0.0, 2.0])
+def test_ppo_export_acts_like_the_sb3_policy(tmp_path, bound):
+    # The head's weights are blown up so that the unbounded mean runs far past the [-2, 2]
+    # box: the bounded one must stay inside it, and the export must act as SB3 does.
     from agents.learned import GaussianActor, load_export
-    from training.common import make_envs
-    from training.ppo_sb3 import TrainingCoalitionEnv, make_model
+    from training.common import make_envs, slots_of
+    from training.ppo_sb3 import TrainingCoalitionEnv, export_policy, make_model
 
-    assert _run("ppo.yaml", tmp_path, "--total-steps", "96") == 0
+    extra = ["--total-steps", "96", "--set", f"ppo.mean_bound={bound}"]
+    assert _run("ppo.yaml", tmp_path, *extra) == 0
+    assert load_export(tmp_path / "checkpoint.pt")["actors"]["coalition"]["mean_bound"] == bound
     cfg = load_config(tmp_path / "config.yaml")
-    env = TrainingCoalitionEnv(make_envs(cfg), 0, True, 1.0)
+    venvs = make_envs(cfg)
+    env = TrainingCoalitionEnv(venvs, 0, True, 1.0)
     model = make_model(cfg, env)
     model.policy.load_state_dict(load_checkpoint(tmp_path)["policy_state"])
-    entry = load_export(tmp_path / "checkpoint.pt")["actors"]["coalition"]
-    actor = GaussianActor(entry["obs_dim"], entry["act_dim"], entry["hidden"])
+    head = model.policy.action_net[0] if bound else model.policy.action_net
+    with torch.no_grad():
+        head.weight.mul_(1000.0)
+    entry = export_policy(model, cfg, slots_of(venvs[0]))["actors"]["coalition"]
+    actor = GaussianActor(entry["obs_dim"], entry["act_dim"], entry["hidden"],
+                          mean_bound=entry["mean_bound"])  # fmt: skip
     actor.load_state_dict(entry["state_dict"])
     obs = env.reset()
     expected, _ = model.predict(obs, deterministic=True)  # clipped to the [-2, 2] box
     with torch.no_grad():
-        got = np.clip(actor(torch.as_tensor(obs)).numpy(), -2.0, 2.0)
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+        mean = actor(torch.as_tensor(obs)).numpy()
+    if bound:
+        assert np.abs(mean).max() <= bound
+    else:
+        assert np.abs(mean).max() > 2.0
+    np.testing.assert_allclose(np.clip(mean, -2.0, 2.0), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_imitation_warm_start_fits_the_teachers_member_set_points(tmp_path):
