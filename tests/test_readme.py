@@ -77,10 +77,10 @@ REDUCED: dict[str, tuple[str, str]] = {
     ),
     "python -m training.train --config configs/training/ppo.yaml --out runs/ppo_shipped": (
         "python -m training.train --config configs/training/ppo.yaml --out runs/ppo_shipped "
-        "--total-steps 192 --set env.num_envs=4 --set env.days=1 --set ppo.batch_size=48 "
+        "--total-steps 192 --set env.num_envs=7 --set env.days=1 --set ppo.batch_size=48 "
         "--no-progress",
-        "the shipped run takes 8 minutes; two iterations of 4 one-day envs (a minibatch "
-        "must fit in the 96 steps of one)",
+        "the shipped run takes 7 minutes; two iterations of 7 one-day envs, one per scenario "
+        "of the mixed rollout (a minibatch must fit in the 168 steps of one)",
     ),
     "python -m training.train --config configs/training/mappo_incumbents.yaml --out runs/inc": (
         "python -m training.train --config configs/training/mappo_incumbents.yaml --out runs/inc "

@@ -75,7 +75,9 @@ def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str], ea: A
                labels: dict[str, str] | None = None) -> None:  # fmt: skip
     """PNG of members' saving per training episode (kEUR) against env steps: one panel per
     scenario, each on its own scale (iteration ``i`` rolled out ``scenarios[i % len]``;
-    a scarcity scenario's savings are 10x the others'), titled by ``labels`` where given."""
+    a scarcity scenario's savings are 10x the others'), titled by ``labels`` where given.
+    A run with ``env.mix: rollout`` (every rollout holds every scenario) gets one panel:
+    pass ``scenarios`` as the one title of it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -129,7 +131,11 @@ def ship(run_dir: str | Path, name: str, dest: str | Path = DEST) -> list[Path]:
         s: f"{s} ({', '.join(k.rsplit('.', 1)[-1] + '=' + str(v) for k, v in o.items())})"
         for s, o in env.get("scenario_overrides", {}).items()
     }
-    plot_curve(run_dir, png, title, list(env["scenarios"]), ea, labels)
+    panels = list(env["scenarios"])
+    if env.get("mix", "iteration") == "rollout":  # each episode's mean over the mixed envs
+        panels = [f"all {len(panels)} scenarios in every rollout (mean over the "
+                  f"{env['num_envs']} envs)"]  # fmt: skip
+    plot_curve(run_dir, png, title, panels, ea, labels)
     record = dest / f"{name}_training.json"
     record.write_text(json.dumps(training_record(run_dir, payload, ea), indent=1) + "\n",
                       encoding="utf-8")  # fmt: skip

@@ -19,6 +19,7 @@ def _model(mask_idle: bool):
 
     cfg = load_config(CONFIGS / "ppo.yaml", {"env.num_envs": 4, "env.days": 1,
                                              "env.scenarios": ["default"],
+                                             "ppo.fixed_coalition_entries": ["q", "p"],
                                              "ppo.mask_idle_entries": mask_idle})  # fmt: skip
     venvs = make_envs(cfg)
     slots = slots_of(venvs[0])
@@ -34,7 +35,7 @@ def test_idle_entries_get_no_gradient():
     assert (obs[:, col] == 1).all()
     later = obs.clone()
     later[:, col] = 0.0  # the same hour, as if no auction cleared in it
-    head = model.policy.action_net
+    head = model.policy.action_net[0]  # the linear head inside mean_bound's tanh
     actions = torch.randn(obs.shape[0], len(slots))
 
     def grad_rows(x):
@@ -54,7 +55,7 @@ def test_idle_entries_get_no_gradient():
 
 
 def test_masked_log_prob_is_the_same_at_collection_and_update():
-    model, env, slots = _model(True)
+    model, env, _ = _model(True)
     obs = torch.as_tensor(env.reset())
     torch.manual_seed(0)
     actions, _, lp_forward = model.policy(obs)

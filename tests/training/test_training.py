@@ -247,10 +247,10 @@ class _Quiet:
 
 
 def _tiny_cfg(iterations: int):
-    cfg = load_config(CONFIGS / "ppo.yaml", {"env.num_envs": 4, "env.days": 1})
+    cfg = load_config(CONFIGS / "ppo.yaml", {"env.num_envs": 7, "env.days": 1})
     return load_config(
         CONFIGS / "ppo.yaml",
-        {"env.num_envs": 4, "env.days": 1, "checkpoint_every": 100,
+        {"env.num_envs": 7, "env.days": 1, "checkpoint_every": 100,
          "total_steps": iterations * cfg.steps_per_iteration},
     )  # fmt: skip
 
