@@ -140,7 +140,8 @@ def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
     p = cfg.ppo
     hours = cfg.env.days * 24
     model = PPO(
-        IdleEntriesPolicy if p.mask_idle_entries else "MlpPolicy", env, learning_rate=p.lr, n_steps=hours, batch_size=p.batch_size,
+        IdleEntriesPolicy if p.mask_idle_entries else "MlpPolicy", env, learning_rate=p.lr,
+        n_steps=hours, batch_size=p.batch_size,
         n_epochs=p.epochs, gamma=p.gamma, gae_lambda=p.gae_lambda, clip_range=p.clip,
         ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
         policy_kwargs={"net_arch": {"pi": [p.hidden, p.hidden], "vf": [p.hidden, p.hidden]},
