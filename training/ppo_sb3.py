@@ -4,7 +4,11 @@ The coalition acts; members and incumbents follow their scripted actions
 (:class:`envs.adapters.sb3.CoalitionVecEnv`, one batched env, not one Python env per
 worker). Each SB3 rollout is one whole episode of all E envs (``n_steps`` = episode
 hours): episode ``k`` is reset with :func:`training.rollout.iteration_seed` (seed, k)
-and rolls out scenario ``k % len(scenarios)``, so a resumed run sees the same markets.
+and rolls out scenario ``k % len(scenarios)`` (with ``env.mix: rollout`` all of them, in one
+:class:`training.mix.MixedVectorEnv`), so a resumed run sees the same markets. Options for
+the capacity offer, a decision of the auction hour alone: ``ppo.mean_bound``,
+``ppo.capacity_credit`` (:mod:`training.credit`), ``ppo.mask_idle_entries``
+(:mod:`training.idle`).
 
 With ``ppo.residual`` the action (in [-2, 2]) is added to the scripted coalition bid and
 the sum clipped to [-1, 1]. Rewards are scaled by ``ppo.reward_scale``.
