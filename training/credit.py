@@ -62,16 +62,22 @@ class CapacityCredit(BaseCallback):
     auction hours and recompute returns and advantages.
 
     The env (:class:`training.ppo_sb3.TrainingCoalitionEnv`) records the episode's scaled
-    capacity cash and auction hours; each rollout is exactly one episode of all E envs.
+    capacity cash; the auction hours are those whose observation flags one (feature
+    ``auction_col``, :func:`training.idle.auction_column`). Each rollout is exactly one
+    episode of all E envs.
     """
+
+    def __init__(self, auction_col: int) -> None:
+        super().__init__()
+        self.auction_col = int(auction_col)
 
     def _on_step(self) -> bool:
         return True
 
     def _on_rollout_end(self) -> None:
-        env = self.model.get_env()
-        cash, auction = env.last_capacity
+        cash = self.model.get_env().last_capacity_cash
         buf = self.model.rollout_buffer
+        auction = buf.observations[:, :, self.auction_col] > 0.5
         if cash.shape != buf.rewards.shape:
             raise RuntimeError(
                 f"capacity_credit: the episode has {cash.shape} hours x envs of capacity "

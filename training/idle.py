@@ -24,7 +24,14 @@ from typing import Any
 import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
 
-__all__ = ["IdleEntriesPolicy"]
+from envs.sim import observe as ob
+
+__all__ = ["IdleEntriesPolicy", "auction_column"]
+
+
+def auction_column(venv: Any) -> int:
+    """The coalition observation's feature flagging a capacity-auction hour (1.0 then)."""
+    return ob.index(venv.core.H)["coalition"]["capacity_auction"]
 
 
 class IdleEntriesPolicy(ActorCriticPolicy):

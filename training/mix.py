@@ -58,10 +58,6 @@ class MixedVectorEnv:
         """(E,) each env's reward weight (its scenario's, default 1)."""
         return np.repeat([float(reward_weights.get(n, 1.0)) for n in self.names], self.sizes)
 
-    def is_capacity_auction(self, t: int) -> np.ndarray:
-        """(E,) whether each env's capacity auction clears at step t."""
-        return np.repeat([p.core.is_capacity_auction(t) for p in self.parts], self.sizes)
-
     @property
     def needs_reset(self) -> bool:
         return any(p.needs_reset for p in self.parts)

@@ -32,12 +32,11 @@ from stable_baselines3.common.logger import Logger
 from torch import nn
 
 from envs.adapters.sb3 import CoalitionVecEnv
-from envs.sim import observe as ob
 from training.checkpoint import check_signature, restore_rng, rng_state
 from training.common import coalition_mask, make_envs, slots_of, timed_loop
 from training.config import TrainConfig, config_dict
 from training.credit import CapacityCredit
-from training.idle import IdleEntriesPolicy
+from training.idle import IdleEntriesPolicy, auction_column
 from training.logger import MarketStats
 from training.rollout import iteration_seed
 
@@ -66,9 +65,8 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
             a number or an (E,) array of each env's (a :class:`training.mix.MixedVectorEnv`).
 
     Attributes:
-        last_capacity: the last finished episode's capacity cash as SB3 saw it (scaled),
-            (T, E), and its auction hours, (T, E) bool (read by
-            :class:`training.credit.CapacityCredit`).
+        last_capacity_cash: the last finished episode's capacity cash as SB3 saw it
+            (scaled), (T, E) (read by :class:`training.credit.CapacityCredit`).
     """
 
     def __init__(
@@ -87,8 +85,7 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
         self.stats = MarketStats()
         self.last_episode: dict[str, float] = {}
         self._cap_cash: list[np.ndarray] = []
-        self._auction: list[np.ndarray] = []
-        self.last_capacity = (np.zeros((0, self.num_envs)), np.zeros((0, self.num_envs), bool))
+        self.last_capacity_cash = np.zeros((0, self.num_envs))
 
     def reset(self) -> np.ndarray:
         """Start episode ``self.episode`` (its scenario and seed), observations (E, D)."""
@@ -99,7 +96,7 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
         self._returns[:] = 0.0
         self._length = 0
         self.stats = MarketStats()
-        self._cap_cash, self._auction = [], []
+        self._cap_cash = []
         return obs["coalition"][:, 0]
 
     def coalition_actions(self, scripted: np.ndarray) -> np.ndarray:
@@ -112,10 +109,6 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
         self.stats.add(info)
         scale = self.reward_scale * self._weight
         self._cap_cash.append(info["coalition_capacity_eur"] * scale)
-        t = self._length - 1
-        auction = (self.venv.is_capacity_auction(t) if hasattr(self.venv, "is_capacity_auction")
-                   else np.full(self.num_envs, self.venv.core.is_capacity_auction(t)))  # fmt: skip
-        self._auction.append(auction)
         return (rewards_eur * scale).astype(np.float32)
 
     def on_episode_end(self) -> None:
@@ -125,7 +118,7 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
             "charts/episodic_length": float(self._length),
             **self.stats.scalars(),
         }
-        self.last_capacity = (np.stack(self._cap_cash), np.stack(self._auction))
+        self.last_capacity_cash = np.stack(self._cap_cash)
 
 
 class Scale(nn.Module):
@@ -155,8 +148,8 @@ def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
     model.set_logger(Logger(folder=None, output_formats=[]))
     if p.mask_idle_entries:
         slots = slots_of(env.venv)
-        col = ob.index(env.venv.core.H)["coalition"]["capacity_auction"]
-        model.policy.set_active(env.mask, col, [slots.index(s) for s in ("c", "cp") if s in slots])
+        dims = [slots.index(s) for s in ("c", "cp") if s in slots]
+        model.policy.set_active(env.mask, auction_column(env.venv), dims)
     if p.mean_bound > 0:
         # The same Linear inside: the optimiser built on it keeps its parameters.
         model.policy.action_net = nn.Sequential(model.policy.action_net, nn.Tanh(),
@@ -234,7 +227,7 @@ def train_ppo(
         model._last_episode_starts = np.ones(env.num_envs, dtype=bool)
     slots = slots_of(venvs[0])
 
-    credit = CapacityCredit() if cfg.ppo.capacity_credit else None
+    credit = CapacityCredit(auction_column(venvs[0])) if cfg.ppo.capacity_credit else None
 
     def step(it: int) -> dict[str, float]:
         model.learn(cfg.steps_per_iteration, callback=credit, reset_num_timesteps=False,

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from training.config import load_config
 from training.credit import CapacityCredit, credit_to_auctions
+from training.idle import auction_column
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "training"
 
@@ -57,7 +58,7 @@ def _one_rollout(credit: bool):
     mask = coalition_mask(slots_of(venvs[0]), cfg.ppo.fixed_coalition_entries).numpy()
     env = TrainingCoalitionEnv(venvs, 0, True, cfg.ppo.reward_scale, mask)
     model = make_model(cfg, env)
-    model.learn(96, callback=CapacityCredit() if credit else None)
+    model.learn(96, callback=CapacityCredit(auction_column(venvs[0])) if credit else None)
     return env, model.rollout_buffer, model.gamma
 
 
@@ -65,7 +66,11 @@ def test_capacity_credit_moves_the_rollouts_capacity_cash_to_the_auction_hour():
     # The same seed gives the same rollout with and without the callback; with it, the
     # rewards are the redistributed ones and the returns were recomputed from them.
     env, plain, gamma = _one_rollout(credit=False)
-    cash, auction = env.last_capacity
+    cash = env.last_capacity_cash
+    # the hours the policy saw flagged as auctions (SB3 flattens observations env-major)
+    t_n, e_n = plain.rewards.shape
+    obs = plain.observations.reshape(e_n, t_n, -1).transpose(1, 0, 2)
+    auction = obs[:, :, auction_column(env.venv)] > 0.5
     assert cash.shape == auction.shape == plain.rewards.shape
     assert auction[0].all() and not auction[1:].any()
     assert np.abs(cash[1:]).sum() > 0  # the coalition holds capacity cash after the auction
@@ -73,7 +78,6 @@ def test_capacity_credit_moves_the_rollouts_capacity_cash_to_the_auction_hour():
     expected = credit_to_auctions(plain.rewards, cash, auction, gamma)
     np.testing.assert_allclose(moved.rewards, expected, rtol=1e-6, atol=1e-7)
     # SB3 hands minibatches out of (E * T, 1) arrays, env-major: back to (T, E)
-    t_n, e_n = plain.rewards.shape
 
     def unflat(x):
         return x.reshape(e_n, t_n).T

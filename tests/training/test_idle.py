@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from envs.sim import observe as ob
 from training.config import load_config
+from training.idle import auction_column
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "training"
 
@@ -31,7 +31,7 @@ def _model(mask_idle: bool):
 def test_idle_entries_get_no_gradient():
     model, env, slots = _model(True)
     obs = torch.as_tensor(env.reset())  # hour 0: the capacity auction
-    col = ob.index(env.venv.core.H)["coalition"]["capacity_auction"]
+    col = auction_column(env.venv)
     assert (obs[:, col] == 1).all()
     later = obs.clone()
     later[:, col] = 0.0  # the same hour, as if no auction cleared in it
