@@ -327,69 +327,84 @@ def summarise(
         ``_low``/``_high`` where the column has an interval).
     """
     scenarios = sorted(df.scenario.unique())
-    dropped = set(exclude)
-    out = []
     base = df[(df.agent == baseline) & (df.status == "ok")]
-    for agent in df.agent.unique():
-        mine = df[df.agent == agent]
-        ok = mine[mine.status == "ok"]
-        failed = mine[mine.status != "ok"]
-        row: dict[str, Any] = {
-            "agent": agent,
-            "cells": len(mine),
-            "failed": len(failed),
-            "error": failed.error.iloc[0] if len(failed) else None,
-        }
-        key = view.rank_by
-        values = ok[key] if key in ok else pd.Series(dtype=float)
-        for stat in ("mean", "iqm"):
-            point, lo, hi = (
-                stratified_bootstrap(_strata(ok, values, scenarios), stat, n_resamples=n_resamples)
-                if len(values)
-                else (math.nan,) * 3
-            )
-            row |= {f"{key}_{stat}": point, f"{key}_{stat}_low": lo, f"{key}_{stat}_high": hi}
-        held = ok[ok.split == "heldout"]
-        row[f"{key}_iqm_heldout"] = (
-            stratified_bootstrap(
-                _strata(held, held[key], sorted(held.scenario.unique())), "iqm", n_resamples=200
-            )[0]
-            if len(held) and key in held
-            else math.nan
-        )
-        if agent != baseline and len(ok) and len(base):
-            p = probability_of_improvement(
-                _strata(ok, ok[view.improve_on], scenarios),
-                _strata(base, base[view.improve_on], scenarios),
-                n_resamples=n_resamples,
-            )
-        else:
-            p = (math.nan,) * 3
-        row |= {"p_improve": p[0], "p_improve_low": p[1], "p_improve_high": p[2]}
-        runs = zip(ok.scenario, ok.seed, strict=True)
-        keep = ok[np.array([(s, int(seed)) not in dropped for s, seed in runs], dtype=bool)]
-        for col in (*view.columns, *view.detail):
-            point, lo, hi = _across(
-                _strata(keep, scaled(keep, col), scenarios), view.across, col.ci, n_resamples
-            )
-            row[col.key] = point
-            if col.ci:
-                row |= {f"{col.key}_low": lo, f"{col.key}_high": hi}
-        out.append(row)
+    rows = [
+        _agent_row(df[df.agent == agent], base, view, scenarios, set(exclude), n_resamples,
+                   compare=agent != baseline)
+        for agent in df.agent.unique()
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: _rank_key(r, view))
 
-    def order(r: dict[str, Any]) -> tuple:
-        # Ranking metric's IQM, then its mean, then (when no score can be computed, e.g.
-        # without the reference agents) the compared quantity itself; NaN sorts last.
-        cols = [c.key for c in view.columns if c.metric == view.improve_on]
-        keys = (r[f"{view.rank_by}_iqm"], r[f"{view.rank_by}_mean"], r.get(cols[0] if cols else ""))
-        keys = tuple(math.nan if k is None else float(k) for k in keys)
-        return (
-            r["cells"] == r["failed"],
-            *((math.isnan(k), 0.0 if math.isnan(k) else -k) for k in keys),
-            r["agent"],
-        )
 
-    return sorted(out, key=order)
+def _agent_row(
+    mine: pd.DataFrame,
+    base: pd.DataFrame,
+    view: View,
+    scenarios: list[str],
+    dropped: set[tuple[str, int]],
+    n_resamples: int,
+    compare: bool,
+) -> dict[str, Any]:
+    """One agent's row of :func:`summarise` from its cells ``mine`` (``compare``: whether
+    P(improvement) over the baseline's finished cells ``base`` is computed)."""
+    ok = mine[mine.status == "ok"]
+    failed = mine[mine.status != "ok"]
+    row: dict[str, Any] = {
+        "agent": mine.agent.iloc[0],
+        "cells": len(mine),
+        "failed": len(failed),
+        "error": failed.error.iloc[0] if len(failed) else None,
+    }
+    key = view.rank_by
+    values = ok[key] if key in ok else pd.Series(dtype=float)
+    for stat in ("mean", "iqm"):
+        point, lo, hi = (
+            stratified_bootstrap(_strata(ok, values, scenarios), stat, n_resamples=n_resamples)
+            if len(values)
+            else (math.nan,) * 3
+        )
+        row |= {f"{key}_{stat}": point, f"{key}_{stat}_low": lo, f"{key}_{stat}_high": hi}
+    held = ok[ok.split == "heldout"]
+    row[f"{key}_iqm_heldout"] = (
+        stratified_bootstrap(
+            _strata(held, held[key], sorted(held.scenario.unique())), "iqm", n_resamples=200
+        )[0]
+        if len(held) and key in held
+        else math.nan
+    )
+    if compare and len(ok) and len(base):
+        p = probability_of_improvement(
+            _strata(ok, ok[view.improve_on], scenarios),
+            _strata(base, base[view.improve_on], scenarios),
+            n_resamples=n_resamples,
+        )
+    else:
+        p = (math.nan,) * 3
+    row |= {"p_improve": p[0], "p_improve_low": p[1], "p_improve_high": p[2]}
+    runs = zip(ok.scenario, ok.seed, strict=True)
+    keep = ok[np.array([(s, int(seed)) not in dropped for s, seed in runs], dtype=bool)]
+    for col in (*view.columns, *view.detail):
+        point, lo, hi = _across(
+            _strata(keep, scaled(keep, col), scenarios), view.across, col.ci, n_resamples
+        )
+        row[col.key] = point
+        if col.ci:
+            row |= {f"{col.key}_low": lo, f"{col.key}_high": hi}
+    return row
+
+
+def _rank_key(r: dict[str, Any], view: View) -> tuple:
+    """Sort key of a :func:`summarise` row: the ranking metric's IQM, then its mean, then
+    (when no score can be computed, e.g. without the reference agents) the compared
+    quantity itself; NaN sorts last, agents with no finished cell after all others."""
+    cols = [c.key for c in view.columns if c.metric == view.improve_on]
+    keys = (r[f"{view.rank_by}_iqm"], r[f"{view.rank_by}_mean"], r.get(cols[0] if cols else ""))
+    keys = tuple(math.nan if k is None else float(k) for k in keys)
+    return (
+        r["cells"] == r["failed"],
+        *((math.isnan(k), 0.0 if math.isnan(k) else -k) for k in keys),
+        r["agent"],
+    )
 
 
 def _fmt(x: Any, decimals: int) -> str:
