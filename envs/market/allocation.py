@@ -22,12 +22,23 @@ additive when the discount is 0.
 **The remainder.** The coalition's ``result`` also holds what its members' energy at the
 settlement does not: reserve and capacity payments, penalties, imbalance, trading
 spread and the PPA. That remainder ``R = result + C(N)`` goes to the members whose
-assets back those products, by ``assets`` (MW; the simulator passes battery plus
-flexible MW); if no member has assets, by ``|x_i|``; if all positions are 0 too, equally.
+assets back those products (DESIGN §3 step 5), in two parts:
 
-**Allocation.** ``alloc_i = -bill_i + phi_i + R * a_i / sum(a)``, where ``phi`` splits
-``v(N)`` by the rule; since ``sum(phi) = v(N)``, the allocations sum to ``result``
-exactly (money is conserved). Rules:
+- ``B``, the cash of the reserve the coalition provides this hour (``backed``: its award
+  times the reserve price, less non-delivery penalties, plus its activated energy's
+  balancing price over the spot price; the spot value of that energy is already in the
+  members' metered ``x_i``), by ``backing`` (MW): each battery's upward headroom this
+  hour, the key the simulator also draws activations by, so the member whose battery
+  holds the reserve is paid for it, as an aggregator passes a unit's ancillary revenue
+  through to the unit (a member that emptied its battery backs nothing this hour);
+- ``R - B`` by ``assets`` (MW; the simulator passes battery plus flexible MW);
+
+either part, where its key sums to 0, by ``assets``; if no member has assets, by
+``|x_i|``; if all positions are 0 too, equally.
+
+**Allocation.** ``alloc_i = -bill_i + phi_i + B * h_i / sum(h) + (R - B) * a_i / sum(a)``,
+where ``phi`` splits ``v(N)`` by the rule; since ``sum(phi) = v(N)``, the allocations sum
+to ``result`` exactly (money is conserved). Rules:
 
 - ``shapley``: the Shapley value (Shapley 1953): efficient, symmetric, zero for a null
   player, additive. The additive part of ``v`` is each member's own ``v({i})``; only
@@ -68,9 +79,11 @@ The synergy ``30 * min(In, Out)`` is 30 for {1,2}, 60 for {1,3} and N. Its Shapl
 over the 6 orders is (7/6, 1/6, 4/6) * 30 = (35, 5, 20), so ``phi = (135, 15, 50)``
 (``marginal``: m = (60, 0, 30), phi = (140, 10, 50); ``proportional``: |x| = (2, 1, 3),
 phi = (120, 20, 60)). Members 2 and 3 hold 1 and 3 MW of batteries, which earned the
-coalition 40 EUR of reserve payments: ``result = -C(N) + 40 = 60``, ``R = 40`` goes
-(0, 10, 30), and the Shapley allocation is ``-bill + phi + R share = (-205, 65, 200)``
-(sum 60; savings 135, 25, 80). Had the batteries instead cost a 100 EUR imbalance
+coalition 40 EUR of reserve payments: ``result = -C(N) + 40 = 60``, ``R = B = 40`` goes
+(0, 10, 30) with both batteries full (headroom 1 and 3 MW), and the Shapley allocation is
+``-bill + phi + R share = (-205, 65, 200)`` (sum 60; savings 135, 25, 80); had member 2's
+battery been empty that hour, member 3 alone would back the reserve and get all 40 EUR
+(allocations (-205, 55, 210)). Had the batteries instead cost a 100 EUR imbalance
 penalty (``result = -80``, ``R = -100`` shared (0, -25, -75)), members 2 and 3 would save
 -10 and -25; ``V = 100 >= 0``, so the floor lifts both to 0 from member 1's 135, which
 keeps 100: allocations (-240, 40, 120).
@@ -258,8 +271,8 @@ def _ir_floor_row(bill, out):
 
 
 @njit(cache=True)
-def allocate_row(result, net, bill, assets, price, network, taxes, discount, rule, ir_floor,
-                 perms, out, se):  # fmt: skip
+def allocate_row(result, net, bill, assets, backed, backing, price, network, taxes, discount,
+                 rule, ir_floor, perms, out, se):  # fmt: skip
     """Split one env's result among its members (the game and rules of the module docstring).
 
     Args:
@@ -267,6 +280,8 @@ def allocate_row(result, net, bill, assets, price, network, taxes, discount, rul
         net: (N,) members' metered net import (+) or export (-), MW.
         bill: (N,) each member's bill acting alone (retail counterfactual), EUR (+ = pays).
         assets: (N,) MW backing the coalition's other products (battery + flexible MW).
+        backed: the part of the remainder shared by ``backing`` (the reserve's cash), EUR.
+        backing: (N,) MW backing it this hour (upward battery headroom), >= 0.
         price: spot price; network, taxes: charges on imports, EUR/MWh.
         discount: community discount on the netted network charge, share in [0, 1].
         rule: index into :data:`ALLOCATION_RULES`; ir_floor: apply the IR floor.
@@ -282,6 +297,7 @@ def allocate_row(result, net, bill, assets, price, network, taxes, discount, rul
     gross_in = 0.0
     gross_out = 0.0
     asset_sum = 0.0
+    backing_sum = 0.0
     abs_sum = 0.0
     bill_sum = 0.0
     for i in range(n):
@@ -289,6 +305,7 @@ def allocate_row(result, net, bill, assets, price, network, taxes, discount, rul
         gross_in += max(net[i], 0.0)
         gross_out += max(-net[i], 0.0)
         asset_sum += assets[i]
+        backing_sum += backing[i]
         abs_sum += abs(net[i])
         bill_sum += bill[i]
     remainder = result + coalition_cost(x_sum, gross_in, gross_out, price, network, taxes,
@@ -304,7 +321,10 @@ def allocate_row(result, net, bill, assets, price, network, taxes, discount, rul
             share = abs(net[i]) / abs_sum
         else:
             share = 1.0 / n
-        out[i] += -own + remainder * share
+        if backing_sum > 1e-12:
+            out[i] += -own + (remainder - backed) * share + backed * backing[i] / backing_sum
+        else:
+            out[i] += -own + remainder * share
     lifted = 0
     if ir_floor and result + bill_sum >= 0.0:
         lifted = _ir_floor_row(bill, out)
@@ -316,12 +336,12 @@ def allocate_row(result, net, bill, assets, price, network, taxes, discount, rul
 
 
 @njit(cache=True)
-def _allocate_batch(result, net, bill, assets, price, network, taxes, discount, rule, ir_floor,
-                    perms, out, se, counts):  # fmt: skip
+def _allocate_batch(result, net, bill, assets, backed, backing, price, network, taxes,
+                    discount, rule, ir_floor, perms, out, se, counts):  # fmt: skip
     for e in range(net.shape[0]):
         counts[e, 0], counts[e, 1] = allocate_row(
-            result[e], net[e], bill[e], assets[e], price[e], network[e], taxes[e], discount[e],
-            rule, ir_floor, perms, out[e], se[e])  # fmt: skip
+            result[e], net[e], bill[e], assets[e], backed[e], backing[e], price[e], network[e],
+            taxes[e], discount[e], rule, ir_floor, perms, out[e], se[e])  # fmt: skip
 
 
 class Allocation(NamedTuple):
@@ -354,6 +374,8 @@ def allocate(
     rule: AllocationRule = "proportional",
     ir_floor: bool = True,
     permutations: NDArray[np.intp] | None = None,
+    backed_eur: F64 | float = 0.0,
+    backing_mw: F64 | None = None,
 ) -> Allocation:
     """Split the coalition's result among members (the game of the module docstring).
 
@@ -368,6 +390,9 @@ def allocate(
         rule: ``proportional``, ``marginal`` or ``shapley``.
         ir_floor: lift members below their saving alone when the total saving allows it.
         permutations: (M, N) member orders; needed by ``shapley`` for N > 12.
+        backed_eur: () or (E,) the part of the remainder shared by ``backing_mw`` (the
+            reserve's cash), EUR.
+        backing_mw: (E, N) MW backing it this hour, >= 0 (default: ``assets_mw``).
 
     Returns:
         :class:`Allocation`.
@@ -399,11 +424,12 @@ def allocate(
     e, n = net.shape
     bill = np.ascontiguousarray(bill_eur, dtype=np.float64)
     assets = np.ascontiguousarray(assets_mw, dtype=np.float64)
-    for name, arr in (("bill_eur", bill), ("assets_mw", assets)):
+    backing = assets if backing_mw is None else np.ascontiguousarray(backing_mw, np.float64)
+    for name, arr in (("bill_eur", bill), ("assets_mw", assets), ("backing_mw", backing)):
         if arr.shape != net.shape:
             raise ValueError(f"{name} has shape {arr.shape}; expected {net.shape} like net_mw")
-    if (assets < 0.0).any():
-        raise ValueError(f"assets_mw has {assets.min()} MW; expected >= 0")
+        if name != "bill_eur" and (arr < 0.0).any():
+            raise ValueError(f"{name} has {arr.min()} MW; expected >= 0")
     if rule == "shapley" and n > EXACT_MAX_MEMBERS and permutations is None:
         raise ValueError(
             f"allocation rule 'shapley' with N={n} > {EXACT_MAX_MEMBERS} members needs "
@@ -416,6 +442,7 @@ def allocate(
     out, se, counts = np.empty_like(net), np.empty_like(net), np.empty((e, 2))
     _allocate_batch(
         _per_env("result_eur", result_eur, e), net, bill, assets,
+        _per_env("backed_eur", backed_eur, e), backing,
         _per_env("price_eur_per_mwh", price_eur_per_mwh, e),
         _per_env("network_eur_per_mwh", network_eur_per_mwh, e),
         _per_env("taxes_eur_per_mwh", taxes_eur_per_mwh, e),

@@ -420,9 +420,16 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, retail,
                           p.feed_in, out.cf_soc[e], out.bill[e])  # fmt: skip
     alloc, alloc_se = np.empty(N), np.empty(N)
+    # The reserve the coalition provides is paid to the batteries that back it this hour
+    # (their upward headroom, the activation key of realise_row): its award, less
+    # non-delivery penalties, and its activated energy's balancing price over spot (the
+    # spot value of that energy is in the members' metered net already).
+    backed = award[G] * res_price - act_short * p.pen_res + act_c * (imb_price - price)
+    backing = np.maximum(batt + dis_max, 0.0)
     worse_off, _ = allocate_row(
-        result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, price, p.network,
-        p.taxes, p.discount, p.alloc_rule, p.ir_floor, perms, alloc, alloc_se)  # fmt: skip
+        result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, backed, backing, price,
+        p.network, p.taxes, p.discount, p.alloc_rule, p.ir_floor, perms, alloc,
+        alloc_se)  # fmt: skip
     st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
     saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode, p.reward_mix,
                                           out.saving[e], out.r_members[e])  # fmt: skip

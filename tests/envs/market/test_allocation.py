@@ -44,7 +44,8 @@ def _value(subset, net, bill, price, network, taxes, discount):
     return sum(bill[i] for i in subset) - _cost(xs, price, network, taxes, discount)
 
 
-def _reference(result, net, bill, assets, price, network, taxes, discount, rule):
+def _reference(result, net, bill, assets, price, network, taxes, discount, rule, backed=0.0,
+               backing=None):  # fmt: skip
     """The allocation without the IR floor, from the definitions (Shapley by orders)."""
     n = len(net)
     args = (net, bill, price, network, taxes, discount)
@@ -71,7 +72,10 @@ def _reference(result, net, bill, assets, price, network, taxes, discount, rule)
         a = np.abs(np.array(net, float))
     if a.sum() <= 1e-12:
         a = np.ones(n)
-    return -np.array(bill) + phi + remainder * a / a.sum()
+    h = np.zeros(n) if backing is None else np.array(backing, float)
+    if h.sum() <= 1e-12:  # nothing backs the reserve this hour: all of it by assets
+        return -np.array(bill) + phi + remainder * a / a.sum()
+    return -np.array(bill) + phi + (remainder - backed) * a / a.sum() + backed * h / h.sum()
 
 
 def _shapley_by_subsets(w):
@@ -97,8 +101,12 @@ def hours(draw, n_min=1, n_max=16, e_max=3):
     assets = rng.uniform(0.0, 3.0, (e, n)) * (rng.random((e, n)) > 0.5)
     if draw(st.booleans()):
         assets[:] = 0.0
+    backing = rng.uniform(0.0, 3.0, (e, n)) * (rng.random((e, n)) > 0.3)
+    if draw(st.booleans()):
+        backing[:] = 0.0
     return dict(
         result=rng.normal(0.0, 500.0, e), net=net, bill=bill, assets=assets,
+        backed=rng.normal(0.0, 200.0, e), backing=backing,
         price=rng.uniform(-100.0, 300.0, e), network=rng.uniform(0.0, 80.0, e),
         taxes=rng.uniform(0.0, 30.0, e), discount=rng.uniform(0.0, 1.0, e),
         perms=np.argsort(rng.random((16, n)), axis=-1),
@@ -110,6 +118,7 @@ def _run(h, rule, ir_floor):
         h["result"], h["net"], h["bill"], h["assets"], h["price"],
         network_eur_per_mwh=h["network"], taxes_eur_per_mwh=h["taxes"],
         discount=h["discount"], rule=rule, ir_floor=ir_floor, permutations=h["perms"],
+        backed_eur=h["backed"], backing_mw=h["backing"],
     )  # fmt: skip
 
 
@@ -128,7 +137,7 @@ def test_allocations_sum_to_the_result(h, rule, ir_floor):
 
 @given(hours(n_min=2, n_max=8), st.sampled_from(ALLOCATION_RULES), st.booleans())
 def test_members_with_identical_data_get_equal_allocations(h, rule, ir_floor):
-    for k in ("net", "bill", "assets"):
+    for k in ("net", "bill", "assets", "backing"):
         h[k][:, 1] = h[k][:, 0]
     a = _run(h, rule, ir_floor).alloc_eur
     np.testing.assert_allclose(a[:, 0], a[:, 1], rtol=1e-9, atol=1e-7)
@@ -138,7 +147,7 @@ def test_members_with_identical_data_get_equal_allocations(h, rule, ir_floor):
 def test_a_null_player_gets_nothing_under_shapley(h, j):
     j = j % h["net"].shape[1]
     h["assets"][:, (j + 1) % h["net"].shape[1]] += 1.0  # someone backs the remainder
-    for k in ("net", "bill", "assets"):
+    for k in ("net", "bill", "assets", "backing"):
         h[k][:, j] = 0.0
     a = _run(h, "shapley", ir_floor=False)
     np.testing.assert_allclose(a.alloc_eur[:, j], 0.0, atol=1e-9)
@@ -150,7 +159,8 @@ def test_rules_equal_their_definition_by_brute_force(h, rule):
     got = _run(h, rule, ir_floor=False).alloc_eur[0]
     keys = ("result", "net", "bill", "assets", "price", "network", "taxes", "discount")
     args = [h[k][0] if np.ndim(h[k]) else h[k] for k in keys]
-    ref = _reference(*[a.tolist() if np.ndim(a) else float(a) for a in args], rule)
+    ref = _reference(*[a.tolist() if np.ndim(a) else float(a) for a in args], rule,
+                     float(h["backed"][0]), h["backing"][0].tolist())  # fmt: skip
     np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-7)
 
 
@@ -243,6 +253,31 @@ def test_without_a_discount_each_member_pays_its_own_position():
         np.testing.assert_allclose(a.alloc_eur[0], -own + remainder * np.array([0, 0.5, 0.5]))
 
 
+def test_the_reserve_is_paid_to_the_batteries_that_back_it_this_hour():
+    """The worked example's 40 EUR of reserve payments: with both batteries full they back
+    it 1:3 like their assets; with member 2's battery empty this hour, member 3 alone backs
+    it and gets all 40 EUR (DESIGN §3 step 5), under every rule; the rest of the remainder
+    still goes by assets, and the allocations still sum to the result."""
+    ex = EXAMPLE
+    one = (np.array([ex["net"]]), np.array([ex["bill"]]), np.array([ex["assets"]]),
+           np.array([ex["price"]]))  # fmt: skip
+    kw = dict(network_eur_per_mwh=60.0, taxes_eur_per_mwh=10.0, discount=0.5, ir_floor=False)
+    for rule in ALLOCATION_RULES:
+        by_assets = allocate(np.array([60.0]), *one, **kw, rule=rule).alloc_eur[0]
+        full = allocate(np.array([60.0]), *one, **kw, rule=rule, backed_eur=40.0,
+                        backing_mw=np.array([[0.0, 1.0, 3.0]])).alloc_eur[0]  # fmt: skip
+        np.testing.assert_allclose(full, by_assets, atol=1e-9)
+        empty = allocate(np.array([60.0]), *one, **kw, rule=rule, backed_eur=40.0,
+                         backing_mw=np.array([[0.0, 0.0, 2.0]])).alloc_eur[0]  # fmt: skip
+        np.testing.assert_allclose(empty - by_assets, [0.0, -10.0, 10.0], atol=1e-9)
+        # A 100 EUR non-delivery penalty in a 100 EUR remainder: 200 by assets, -100 by backing.
+        pen = allocate(np.array([120.0]), *one, **kw, rule=rule, backed_eur=-100.0,
+                       backing_mw=np.array([[0.0, 0.0, 2.0]])).alloc_eur[0]  # fmt: skip
+        base = allocate(np.array([120.0]), *one, **kw, rule=rule).alloc_eur[0]
+        np.testing.assert_allclose(pen - base, [0.0, 25.0, -25.0], atol=1e-9)
+        assert pen.sum() == pytest.approx(120.0)
+
+
 def test_bad_inputs_name_the_field():
     one = (np.array([1.0]), np.ones((1, 2)), np.ones((1, 2)), np.ones((1, 2)), np.array([1.0]))
     kw = dict(network_eur_per_mwh=1.0, taxes_eur_per_mwh=1.0)
@@ -252,5 +287,9 @@ def test_bad_inputs_name_the_field():
         allocate(one[0], one[1], np.ones((1, 3)), *one[3:], **kw)
     with pytest.raises(ValueError, match=re.escape("assets_mw has -1.0 MW")):
         allocate(*one[:3], -np.ones((1, 2)), one[4], **kw)
+    with pytest.raises(ValueError, match=re.escape("backing_mw has -1.0 MW")):
+        allocate(*one, **kw, backing_mw=-np.ones((1, 2)))
+    with pytest.raises(ValueError, match="backing_mw has shape"):
+        allocate(*one, **kw, backing_mw=np.ones((1, 3)))
     with pytest.raises(ValueError, match="permutations has shape"):
         allocate(*one, **kw, rule="shapley", permutations=np.zeros((4, 3), int))
