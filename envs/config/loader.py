@@ -129,9 +129,7 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
-def _coerce(  # noqa: C901 - one branch per supported type
-    value: Any, tp: Any, path: str, base: Any = None, bounds: str = ""
-) -> Any:
+def _coerce(value: Any, tp: Any, path: str, base: Any = None, bounds: str = "") -> Any:
     """Coerce ``value`` to the annotated type ``tp`` or raise a ConfigError naming ``path``.
 
     ``base`` is what the value replaces (the field's default): a mapping given for a
@@ -142,20 +140,7 @@ def _coerce(  # noqa: C901 - one branch per supported type
     if tp is Any:
         return value
     if origin in (typing.Union, types.UnionType):
-        args = get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, path, base, bounds)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(
-            errors[0] if len(errors) == 1 else f"{path}={value!r} matches none of {tp}"
-        )
+        return _coerce_union(value, tp, path, base, bounds)
     if origin is typing.Literal:
         allowed = get_args(tp)
         if value not in allowed:
@@ -168,57 +153,84 @@ def _coerce(  # noqa: C901 - one branch per supported type
             raise ConfigError(f"{path}: expected a mapping for {tp.__name__}, got {value!r}")
         return build(tp, value, path=path, base=base if isinstance(base, tp) else None)
     if origin in (tuple, list):
-        args = get_args(tp)
-        item_tp = args[0] if args else Any
-        if isinstance(value, dict) and dataclasses.is_dataclass(item_tp) and base:
-            return _update_named(value, item_tp, path, base)
-        if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}={value!r}: expected a list")
-        items = [
-            _coerce(v, item_tp, _item_path(path, i, v), None, bounds) for i, v in enumerate(value)
-        ]
-        return tuple(items) if origin is tuple else items
+        return _coerce_sequence(value, tp, path, base, bounds)
     if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{path}={value!r}: expected a mapping")
-        _, val_tp = get_args(tp) or (Any, Any)
-        # Entries that are dataclasses (personas) update the default entry of that key;
-        # scalar entries (a mix of shares) replace the whole mapping.
-        bases = base if isinstance(base, dict) and dataclasses.is_dataclass(val_tp) else {}
-        return dict(bases) | {
-            str(k): _coerce(v, val_tp, f"{path}.{k}", bases.get(str(k)), bounds)
-            for k, v in value.items()
-        }
+        return _coerce_mapping(value, tp, path, base, bounds)
     if tp is bool:
         if isinstance(value, bool):
             return value
         raise ConfigError(f"{path}={value!r}: expected true or false")
     if tp in (int, float):
-        bounds = f" {bounds}" if bounds else ""
-        if isinstance(value, bool):
-            raise ConfigError(
-                f"{path}={value!r}: expected a number ({tp.__name__}){bounds}, got a boolean"
-            )
-        try:
-            # PyYAML reads 1e7 and 3e-4 as strings: accept numeric strings explicitly.
-            number = float(value) if isinstance(value, str) else value
-            if not isinstance(number, (int, float)):
-                raise TypeError
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"{path}={value!r}: expected a number ({tp.__name__}){bounds}"
-            ) from None
-        if tp is int:
-            # int(nan) and int(inf) raise ValueError/OverflowError naming no field.
-            if not math.isfinite(number) or float(number) != int(number):
-                raise ConfigError(f"{path}={value!r}: expected a whole number{bounds}")
-            return int(number)
-        return float(number)
+        return _coerce_number(value, tp, path, bounds)
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{path}={value!r}: expected a string")
         return value
     return value
+
+
+def _coerce_union(value: Any, tp: Any, path: str, base: Any, bounds: str) -> Any:
+    """The first member of the union ``tp`` that ``value`` coerces to (None if allowed)."""
+    args = get_args(tp)
+    if value is None and type(None) in args:
+        return None
+    errors = []
+    for arg in args:
+        if arg is type(None):
+            continue
+        try:
+            return _coerce(value, arg, path, base, bounds)
+        except ConfigError as exc:
+            errors.append(str(exc))
+    raise ConfigError(errors[0] if len(errors) == 1 else f"{path}={value!r} matches none of {tp}")
+
+
+def _coerce_sequence(value: Any, tp: Any, path: str, base: Any, bounds: str) -> Any:
+    """A list or tuple of ``tp``'s item type; a mapping updates named dataclass items."""
+    args = get_args(tp)
+    item_tp = args[0] if args else Any
+    if isinstance(value, dict) and dataclasses.is_dataclass(item_tp) and base:
+        return _update_named(value, item_tp, path, base)
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{path}={value!r}: expected a list")
+    items = [_coerce(v, item_tp, _item_path(path, i, v), None, bounds) for i, v in enumerate(value)]
+    return tuple(items) if get_origin(tp) is tuple else items
+
+
+def _coerce_mapping(value: Any, tp: Any, path: str, base: Any, bounds: str) -> dict:
+    """A dict of ``tp``'s value type."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}={value!r}: expected a mapping")
+    _, val_tp = get_args(tp) or (Any, Any)
+    # Entries that are dataclasses (personas) update the default entry of that key;
+    # scalar entries (a mix of shares) replace the whole mapping.
+    bases = base if isinstance(base, dict) and dataclasses.is_dataclass(val_tp) else {}
+    return dict(bases) | {
+        str(k): _coerce(v, val_tp, f"{path}.{k}", bases.get(str(k)), bounds)
+        for k, v in value.items()
+    }
+
+
+def _coerce_number(value: Any, tp: type, path: str, bounds: str) -> int | float:
+    """An int or float (``tp``); numeric strings are accepted, booleans are not."""
+    bounds = f" {bounds}" if bounds else ""
+    if isinstance(value, bool):
+        raise ConfigError(
+            f"{path}={value!r}: expected a number ({tp.__name__}){bounds}, got a boolean"
+        )
+    try:
+        # PyYAML reads 1e7 and 3e-4 as strings: accept numeric strings explicitly.
+        number = float(value) if isinstance(value, str) else value
+        if not isinstance(number, (int, float)):
+            raise TypeError
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}={value!r}: expected a number ({tp.__name__}){bounds}") from None
+    if tp is int:
+        # int(nan) and int(inf) raise ValueError/OverflowError naming no field.
+        if not math.isfinite(number) or float(number) != int(number):
+            raise ConfigError(f"{path}={value!r}: expected a whole number{bounds}")
+        return int(number)
+    return float(number)
 
 
 def build(cls: type[T], data: dict[str, Any], *, path: str = "", base: Any = None) -> T:
