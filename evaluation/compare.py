@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         help="small grid: the 'quick' suite (3 scenarios x 2 seeds x 2 days), or 2 seeds x 1 "
         "day of the exchange",
     )  # fmt: skip
+    _add_run_arguments(p)
+    return p
+
+
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """Where the results go, how the cells run, and what is drawn."""
     p.add_argument(
         "--out",
         type=Path,
@@ -146,7 +152,6 @@ def _parser() -> argparse.ArgumentParser:
         default=2000,
         help="bootstrap resamples for the 95%% intervals (default: 2000)",
     )
-    return p
 
 
 class _BadName(Exception):
