@@ -428,7 +428,8 @@ def allocate(
     for name, arr in (("bill_eur", bill), ("assets_mw", assets), ("backing_mw", backing)):
         if arr.shape != net.shape:
             raise ValueError(f"{name} has shape {arr.shape}; expected {net.shape} like net_mw")
-        if name != "bill_eur" and (arr < 0.0).any():
+    for name, arr in (("assets_mw", assets), ("backing_mw", backing)):
+        if (arr < 0.0).any():
             raise ValueError(f"{name} has {arr.min()} MW; expected >= 0")
     if rule == "shapley" and n > EXACT_MAX_MEMBERS and permutations is None:
         raise ValueError(

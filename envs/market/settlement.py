@@ -168,7 +168,12 @@ def settle_reserve(cs, rv, col, award, res_price, act_short, penalty, co_share, 
     """Reserve: every award (G + 1,) MW is paid ``res_price`` EUR/MW; the cost is charged
     to consumers by their share of consumption (``co_share`` to the coalition,
     ``bg_share`` to the background load); activation the coalition did not deliver
-    (``act_short`` MWh) pays ``penalty`` EUR/MWh to the operator."""
+    (``act_short`` MWh) pays ``penalty`` EUR/MWh to the operator.
+
+    Returns:
+        The coalition's cash as a provider (its award's payment less the penalty), EUR:
+        the part of its reserve cash its members' batteries back.
+    """
     g_n = award.shape[0] - 1
     res_total = award[g_n] * res_price
     for g in range(g_n):
@@ -176,10 +181,11 @@ def settle_reserve(cs, rv, col, award, res_price, act_short, penalty, co_share, 
         rv[M_RESERVE, g] = award[g]
         cs[M_RESERVE, g] = award[g] * res_price
     rv[M_RESERVE, col.coalition] = award[g_n]
-    penalty_res = act_short * penalty
-    cs[M_RESERVE, col.coalition] = award[g_n] * res_price - penalty_res - co_share * res_total
+    provided = award[g_n] * res_price - act_short * penalty
+    cs[M_RESERVE, col.coalition] = provided - co_share * res_total
     cs[M_RESERVE, col.background] = -bg_share * res_total
-    cs[M_RESERVE, col.operator] = penalty_res
+    cs[M_RESERVE, col.operator] = act_short * penalty
+    return provided
 
 
 @njit(cache=True)

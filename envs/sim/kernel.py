@@ -403,8 +403,8 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     bg_cons = bg_mw + bg_dev - shed
     cons_total = max(bg_cons + imports, 1e-12)
     bg_share, co_share = bg_cons / cons_total, imports / cons_total
-    st.settle_reserve(cs, out.reserve_mw[f], col, award, res_price, act_short, p.pen_res,
-                      co_share, bg_share)  # fmt: skip
+    provided = st.settle_reserve(cs, out.reserve_mw[f], col, award, res_price, act_short,
+                                 p.pen_res, co_share, bg_share)  # fmt: skip
     # Capacity Performance: the coalition delivers its members' PV and wind, battery
     # discharge (activation included) and the reserve it holds but was not asked for.
     perf_c = own_ren + discharge + max(award[G] - act_c, 0.0)
@@ -420,11 +420,9 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, retail,
                           p.feed_in, out.cf_soc[e], out.bill[e])  # fmt: skip
     alloc, alloc_se = np.empty(N), np.empty(N)
-    # The reserve the coalition provides is paid to the batteries that back it this hour
-    # (their upward headroom, the activation key of realise_row): its award, less
-    # non-delivery penalties, and its activated energy's balancing price over spot (the
-    # spot value of that energy is in the members' metered net already).
-    backed = award[G] * res_price - act_short * p.pen_res + act_c * (imb_price - price)
+    # The reserve goes to the batteries that back it, by headroom (realise_row's activation
+    # key): what it earned as a provider, plus its activation's balancing price over spot.
+    backed = provided + act_c * (imb_price - price)
     backing = np.maximum(batt + dis_max, 0.0)
     worse_off, _ = allocate_row(
         result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, backed, backing, price,
