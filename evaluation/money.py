@@ -181,34 +181,11 @@ def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
         losers = [a for a in names if saving[a] < 0.0]
         if not losers:
             continue
-        alone = float(_per_week(mine.drop_duplicates("seed"), "members_alone_eur").mean())
         best = max(names, key=lambda a: saving[a])
-        base = None
         if saving[best] < 0.0:
-            agent, ref_agent, ref_scenario = best, None, None
-            cash = _market_cash_per_week(mine[mine.agent == agent])
-            head = (
-                f"`{scenario}`: all {len(names)} agents lose against acting alone; the best, "
-                f"`{agent}`, by {_short(-saving[agent])} EUR/week (bills alone "
-                f"{_short(alone)} EUR/week)."
+            agent, ref_agent, ref_scenario, market, amount, line, base = _all_lose(
+                ok, mine, scenario, best, saving[best], len(names)
             )
-            other = ok[(ok.scenario == REFERENCE_SCENARIO) & (ok.agent == agent)]
-            same = not other.empty and set(other.n_members) == set(mine.n_members)
-            if scenario != REFERENCE_SCENARIO and same:
-                base, ref_agent, ref_scenario = other, agent, REFERENCE_SCENARIO
-                market, amount = _worst_market(cash, _market_cash_per_week(other))
-                ref_saving = float(_per_week(other, "members_saving_eur").mean())
-                line = (
-                    f"{head} Against its own result on `{REFERENCE_SCENARIO}` (saving "
-                    f"{_short(ref_saving)} EUR/week), its cash falls most in {market}: "
-                    f"{_short(amount)} EUR/week ({MARKET_MEANING[market]})"
-                )
-            else:
-                market, amount = _worst_market(cash)
-                line = (
-                    f"{head} Its largest cost in the ledger is {market}, {_short(amount)} "
-                    f"EUR/week ({MARKET_MEANING[market]})"
-                )
         else:
             agent, ref_agent, ref_scenario = min(losers, key=lambda a: saving[a]), best, scenario
             worst, ref = (_market_cash_per_week(mine[mine.agent == a]) for a in (agent, best))
@@ -220,6 +197,7 @@ def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
                 f"`{best}` saves {_short(saving[best])}). `{agent}` falls furthest behind "
                 f"`{best}` in {market}: {_short(amount)} EUR/week ({MARKET_MEANING[market]})"
             )
+            base = None
         if market in ENERGY_MARKETS:
             label = f"on `{REFERENCE_SCENARIO}`" if base is not None else f"`{best}`"
             if base is None and agent != best:
@@ -238,6 +216,44 @@ def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _all_lose(
+    ok: pd.DataFrame, mine: pd.DataFrame, scenario: str, agent: str, saving: float, n: int
+) -> tuple:
+    """:func:`loss_reasons` where all ``n`` agents lose: the best one, ``agent``, against its
+    own result on ``default`` (same members), or else its largest cost.
+
+    Returns:
+        (agent, reference agent, reference scenario, market, amount EUR/week, line,
+        the reference cells or None).
+    """
+    alone = float(_per_week(mine.drop_duplicates("seed"), "members_alone_eur").mean())
+    cash = _market_cash_per_week(mine[mine.agent == agent])
+    head = (
+        f"`{scenario}`: all {n} agents lose against acting alone; the best, "
+        f"`{agent}`, by {_short(-saving)} EUR/week (bills alone {_short(alone)} EUR/week)."
+    )
+    other = ok[(ok.scenario == REFERENCE_SCENARIO) & (ok.agent == agent)]
+    if (
+        scenario != REFERENCE_SCENARIO
+        and not other.empty
+        and (set(other.n_members) == set(mine.n_members))
+    ):
+        market, amount = _worst_market(cash, _market_cash_per_week(other))
+        ref_saving = float(_per_week(other, "members_saving_eur").mean())
+        line = (
+            f"{head} Against its own result on `{REFERENCE_SCENARIO}` (saving "
+            f"{_short(ref_saving)} EUR/week), its cash falls most in {market}: "
+            f"{_short(amount)} EUR/week ({MARKET_MEANING[market]})"
+        )
+        return agent, agent, REFERENCE_SCENARIO, market, amount, line, other
+    market, amount = _worst_market(cash)
+    line = (
+        f"{head} Its largest cost in the ledger is {market}, {_short(amount)} "
+        f"EUR/week ({MARKET_MEANING[market]})"
+    )
+    return agent, None, None, market, amount, line, None
 
 
 def scenario_markdown(
