@@ -326,14 +326,34 @@ def select_option(browser: Browser, label: str, option: str) -> None:
         f" s.querySelector('label') && s.querySelector('label').innerText.trim() === "
         f"{json.dumps(label)})"
     )
-    assert browser.js(f"(() => {{ const b = {box}; if (b) b.scrollIntoView(); return !!b; }})()")
-    browser.mouse_click(f"{box}.querySelector('input')")
     item = (
         "[...document.querySelectorAll('[role=\"option\"]')].find(o => o.innerText.trim()"
         f" === {json.dumps(option)})"
     )
-    wait_for(lambda: browser.js(f"!!{item}"), 90, f"option {option!r}")
+
+    def open_list() -> bool:
+        # A click that lands while the page is still re-rendering (a busy CI machine) opens
+        # nothing: click again until the list shows, rather than wait on one click.
+        if browser.js(f"!!{item}"):
+            return True
+        assert browser.js(
+            f"(() => {{ const b = {box}; if (b) b.scrollIntoView(); return !!b; }})()"
+        )
+        browser.mouse_click(f"{box}.querySelector('input')")
+        return bool(wait_quietly(lambda: browser.js(f"!!{item}"), 5))
+
+    wait_for(open_list, 120, f"option {option!r}")
     browser.mouse_click(item)
+
+
+def wait_quietly(check: Any, timeout_s: float) -> Any:
+    """``wait_for`` without the failure: the last value of ``check()`` after ``timeout_s``."""
+    end = time.monotonic() + timeout_s
+    value = check()
+    while not value and time.monotonic() < end:
+        time.sleep(0.25)
+        value = check()
+    return value
 
 
 def test_episode_page(app_url: str, browser: Browser, shots: Path, tmp_path: Path) -> None:
