@@ -17,7 +17,8 @@ base is a price-taking bid of the members' forecast net position after the membe
 chose for them) and, for policies trained with ``reserve_base: headroom``, an offer of
 the reserve those set-points leave deliverable (:func:`reserve_headroom`) at 0 EUR/MW.
 Policies trained with ``forecast_features`` append :func:`forecast_features` to those
-groups' observations. Learned member set-points are first made feasible the way the env
+groups' observations (and :func:`margin_features`, from static fleet sizes, when trained
+with ``margin_features``). Learned member set-points are first made feasible the way the env
 projects them (:func:`feasible_set_points`: battery power and energy limits, flex-debt
 limits and the daily payback hour), from each member's observed state of charge and
 flex debt and its static sizes, so that the coalition bids what the members will
@@ -61,12 +62,16 @@ __all__ = [
     "PPOPolicy",
     "coalition_slots",
     "feasible_set_points",
+    "margin_features",
+    "margin_statics",
     "reserve_headroom",
     "with_forecast_features",
 ]
 
 #: Entries :func:`forecast_features` appends to an observation.
 N_FORECAST_FEATURES = 5
+#: Entries :func:`margin_features` appends after them (policies trained with it).
+N_MARGIN_FEATURES = 3
 
 
 def feasible_set_points(
@@ -123,9 +128,53 @@ def forecast_features(obs: np.ndarray, horizon_h: int) -> np.ndarray:
     return np.concatenate(feats, axis=-1).astype(obs.dtype)
 
 
-def with_forecast_features(obs: np.ndarray, horizon_h: int) -> np.ndarray:
-    """``obs`` (..., D) with :func:`forecast_features` appended, (..., D + 5)."""
-    return np.concatenate([obs, forecast_features(obs, horizon_h)], axis=-1)
+def margin_statics(core: Any) -> np.ndarray:
+    """(3,) static constants that turn the published forecasts into the fleet's margin, in
+    the observations' units (/ system scale, ``core.obs_system_mw``): the fleet's
+    installed capacity, 1 + the reserve requirement's share of load and 1 - its share of
+    renewables (both shares 0 where the reserve market is closed)."""
+    rc = core.cfg.reserve
+    s_load, s_ren = (
+        (rc.requirement_share_of_load, rc.requirement_share_of_renewables)
+        if core.layout.reserve
+        else (0.0, 0.0)
+    )
+    fleet = float(np.sum(core.fleet.capacity_mw)) / core.obs_system_mw
+    return np.array([fleet, 1.0 + s_load, 1.0 - s_ren])
+
+
+def margin_features(obs: np.ndarray, horizon_h: int, statics: np.ndarray) -> np.ndarray:
+    """The fleet's forecast margin, (..., 3): this hour's and its minimum over the next 12
+    and the next H hours.
+
+    margin = fleet capacity - (system load - system renewables) - reserve requirement,
+    / system scale, from the published forecasts of the common features and
+    :func:`margin_statics` (``statics`` (3,) or broadcastable to (..., 1, 3)). Where it
+    nears zero the fleet runs out and the spot price goes to the scarcity price (DESIGN
+    §3.2; the MPC's merit order, ``agents.forecast.MeritOrder``, prices the same demand).
+    The rank features of :func:`forecast_features` say *when* the peak comes; these say
+    how scarce it is, which the scaled forecasts alone do not tell across scenarios (the
+    fleet's size over the system scale differs).
+    """
+    h, at = horizon_h, ob.index(horizon_h)["members"]
+    load = obs[..., at["system_load_fc"] : at["system_load_fc"] + h]
+    ren = obs[..., at["system_renewables_fc"] : at["system_renewables_fc"] + h]
+    st = np.asarray(statics, np.float64)
+    margin = st[..., 0:1] - st[..., 1:2] * load + st[..., 2:3] * ren
+    feats = [margin[..., :1], margin[..., : min(12, h)].min(-1, keepdims=True),
+             margin.min(-1, keepdims=True)]  # fmt: skip
+    return np.concatenate(feats, axis=-1).astype(obs.dtype)
+
+
+def with_forecast_features(
+    obs: np.ndarray, horizon_h: int, statics: np.ndarray | None = None
+) -> np.ndarray:
+    """``obs`` (..., D) with :func:`forecast_features` appended, (..., D + 5), and
+    :func:`margin_features` after them where ``statics`` is given, (..., D + 8)."""
+    parts = [obs, forecast_features(obs, horizon_h)]
+    if statics is not None:
+        parts.append(margin_features(obs, horizon_h, statics))
+    return np.concatenate(parts, axis=-1)
 
 
 def orthogonal_layer(n_in: int, n_out: int, gain: float) -> nn.Linear:
@@ -244,6 +293,9 @@ class LearnedPolicy(MarketPolicy):
         self.trained_slots = list(spec["coalition_slots"])
         # Groups whose actor reads forecast_features appended to its observation.
         self.featured = set(spec.get("forecast_features", ()))
+        # Trained with margin_features: those groups also read the fleet's forecast margin.
+        self.margin = bool(spec.get("margin_features", False))
+        self.statics: np.ndarray | None = None
         # "headroom": the coalition's reserve base offers the members' headroom at 0 EUR/MW.
         self.reserve_base = str(spec.get("reserve_base", "none"))
         self.rule = RulePolicy()
@@ -261,13 +313,15 @@ class LearnedPolicy(MarketPolicy):
                 continue
             size = self.env.observation_space(self.env.agent_groups[group][0]).shape[0]
             expected = actor.net[0].in_features
-            expected -= N_FORECAST_FEATURES if group in self.featured else 0
+            if group in self.featured:
+                expected -= N_FORECAST_FEATURES + (N_MARGIN_FEATURES if self.margin else 0)
             if size != expected:
                 raise ValueError(
                     f"{type(self).__name__} ({self.path.name}): the {group} actor was trained "
                     f"on {expected} observation features, this env gives {size} (forecast "
                     f"horizon {core.H} h); train a policy for this observation layout"
                 )
+        self.statics = margin_statics(core) if self.margin else None
         self.member_ids = self.env.agent_groups.get("members", [])
         self.at_m = ob.index(core.H)["members"]
         self.peak = core.members.peak_load_mw
@@ -279,7 +333,7 @@ class LearnedPolicy(MarketPolicy):
     def _actor_action(self, group: str, obs: np.ndarray) -> np.ndarray:
         """Raw actor output for stacked observations (n, D) -> (n, A)."""
         if group in self.featured:
-            obs = with_forecast_features(obs, self.env.core.H)
+            obs = with_forecast_features(obs, self.env.core.H, self.statics)
         x = torch.as_tensor(obs, dtype=torch.float32)
         stats = self.obs_stats[group]
         if stats is not None:

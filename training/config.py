@@ -126,6 +126,9 @@ class MappoConfig:
         forecast_features: groups whose actor input gets
             :func:`agents.learned.forecast_features` appended (where this hour stands in
             the published residual-load forecast, the driver of the spot price).
+        margin_features: the groups of ``forecast_features`` also get
+            :func:`agents.learned.margin_features` (the fleet's forecast margin: how
+            scarce the coming hours are, from static fleet sizes).
         critic_obs: MAPPO's centralised critic of a group reads the global state and
             each agent's own input (the agent-specific global state of Yu et al. 2022,
             §4.2), one shared network for the agents of the group, instead of the state
@@ -160,6 +163,7 @@ class MappoConfig:
     residual: bool = True
     learn_groups: tuple[str, ...] = ()
     forecast_features: tuple[str, ...] = ()
+    margin_features: bool = False
     critic_obs: bool = False
     reserve_base: str = "none"
     imitate: str = ""
@@ -180,6 +184,8 @@ class MappoConfig:
               f"'' or a built-in agent name ({', '.join(sorted(BUILTINS))})")  # fmt: skip
         bad = sorted(set(self.forecast_features) - {"coalition", "members", "incumbents"})
         check(not bad, "forecast_features", self.forecast_features, groups)
+        check(not self.margin_features or bool(self.forecast_features), "margin_features",
+              self.margin_features, "false unless forecast_features names a group")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 import agents
 import envs
+from agents.learned import margin_statics
 from agents.simple import RulePolicy
 from training.config import TrainConfig
 from training.mappo import MappoLearner
@@ -39,7 +40,7 @@ _SEED_TAG = 0x1317
 
 def collect_demonstrations(
     cfg: TrainConfig, teacher: str, episodes: int, progress: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Members' observations and the residual targets of ``teacher``'s set-points.
 
     Runs ``episodes`` episodes of each training scenario (``cfg.env``, parallel env) with
@@ -47,7 +48,8 @@ def collect_demonstrations(
 
     Returns:
         (observations (K, N, D) float32, targets (K, N, 2) = teacher's member actions
-        minus the rule's on the same observations).
+        minus the rule's on the same observations, and the scenario's
+        :func:`agents.learned.margin_statics` of each row, (K, 1, 3)).
 
     Raises:
         ValueError: the teacher sends no member actions (it cannot be imitated).
@@ -56,7 +58,7 @@ def collect_demonstrations(
     seeds = np.random.SeedSequence([cfg.seed, _SEED_TAG]).generate_state(
         episodes * len(spec.scenarios), np.uint32
     )
-    obs_rows, targets = [], []
+    obs_rows, targets, statics = [], [], []
     bar = tqdm(total=len(seeds), desc=f"imitate: {teacher} episodes", disable=not progress)
     for k, scenario in enumerate(spec.scenarios):
         env = envs.make(spec.env_id, scenario=scenario, days=spec.days,
@@ -74,10 +76,12 @@ def collect_demonstrations(
                     raise ValueError(f"mappo.imitate={teacher!r} sends no member actions")
                 obs_rows.append(np.stack([obs[a] for a in ids]))
                 targets.append(np.stack([act[a] - base[a] for a in ids]))
+                statics.append(margin_statics(env.core)[None])
                 obs, *_ = env.step(act)
             bar.update()
     bar.close()
-    return np.asarray(obs_rows, np.float32), np.asarray(targets, np.float32)
+    return (np.asarray(obs_rows, np.float32), np.asarray(targets, np.float32),
+            np.asarray(statics))  # fmt: skip
 
 
 def warm_start(cfg: TrainConfig, learner: MappoLearner, progress: bool = False) -> dict[str, float]:
@@ -94,7 +98,8 @@ def warm_start(cfg: TrainConfig, learner: MappoLearner, progress: bool = False) 
     """
     m = cfg.mappo
     t0 = time.perf_counter()
-    obs, target = collect_demonstrations(cfg, m.imitate, m.imitate_episodes, progress)
+    obs, target, learner.statics = collect_demonstrations(cfg, m.imitate, m.imitate_episodes,
+                                                          progress)  # fmt: skip
     x = torch.from_numpy(learner.normalize_obs("members", obs, update=True))
     x, y = x.reshape(-1, x.shape[-1]), torch.from_numpy(target).reshape(-1, target.shape[-1])
     actor = learner.actors["members"]

@@ -27,6 +27,7 @@ from torch import nn
 
 from agents.learned import (
     N_FORECAST_FEATURES,
+    N_MARGIN_FEATURES,
     GaussianActor,
     orthogonal_layer,
     with_forecast_features,
@@ -109,6 +110,8 @@ def signature(
         "forecast_features": sorted(cfg.forecast_features), "critic_obs": cfg.critic_obs,
         "reserve_base": cfg.reserve_base,
     }  # fmt: skip
+    if cfg.margin_features:  # absent otherwise: runs from before the option still resume
+        sig["margin_features"] = True
     for g, (n, d, a) in groups.items():
         sig[f"{g}.obs_dim"], sig[f"{g}.act_dim"] = int(d), int(a)
         if algo == "mappo":  # the centralised critic has one output per agent
@@ -122,7 +125,8 @@ class MappoLearner:
     Args:
         cfg: hyper-parameters.
         groups: learning group -> (n agents, D, A); D counts the observation's features
-            (the actor input adds :data:`N_FORECAST_FEATURES` for ``cfg.forecast_features``).
+            (the actor input adds :data:`N_FORECAST_FEATURES` for ``cfg.forecast_features``,
+            and :data:`N_MARGIN_FEATURES` more with ``cfg.margin_features``).
         state_dim: S.
         central: centralised critics on the state (MAPPO) or local ones (IPPO).
         masks: group -> (A,) 1.0 for entries the actor moves, 0.0 for fixed ones (their
@@ -135,8 +139,11 @@ class MappoLearner:
         central: bool, masks: dict[str, torch.Tensor] | None = None, horizon_h: int = 24,
     ) -> None:  # fmt: skip
         self.horizon = horizon_h
-        groups = {g: (n, d + (N_FORECAST_FEATURES if g in cfg.forecast_features else 0), a)
+        extra = N_FORECAST_FEATURES + (N_MARGIN_FEATURES if cfg.margin_features else 0)
+        groups = {g: (n, d + (extra if g in cfg.forecast_features else 0), a)
                   for g, (n, d, a) in groups.items()}  # fmt: skip
+        #: :func:`agents.learned.margin_statics` of the env being played (set per rollout).
+        self.statics: np.ndarray | None = None
         self.cfg, self.groups, self.central = cfg, dict(groups), central
         self.agent_critic = central and cfg.critic_obs
         self.masks = {g: torch.ones(a) for g, (n, d, a) in groups.items()}
@@ -175,7 +182,10 @@ class MappoLearner:
         the forecast features appended for ``cfg.forecast_features`` (updating the
         statistics if asked)."""
         if group in self.cfg.forecast_features:
-            obs = with_forecast_features(obs, self.horizon)
+            statics = self.statics if self.cfg.margin_features else None
+            if self.cfg.margin_features and statics is None:
+                raise ValueError("mappo.margin_features: set learner.statics for the env first")
+            obs = with_forecast_features(obs, self.horizon, statics)
         if not self.cfg.obs_norm:
             return obs.astype(np.float32)
         if update:
@@ -334,4 +344,5 @@ class MappoLearner:
         return {"actors": actors, "residual": self.cfg.residual,
                 "coalition_slots": list(coalition_slots),
                 "forecast_features": list(self.cfg.forecast_features),
+                "margin_features": self.cfg.margin_features,
                 "reserve_base": self.cfg.reserve_base}  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from agents.learned import margin_statics
 from training.checkpoint import check_signature, restore_rng, rng_state
 from training.common import coalition_mask, make_envs, slots_of, timed_loop
 from training.config import TrainConfig, config_dict
@@ -66,6 +67,7 @@ def train_mappo(
 
     def step(it: int) -> dict[str, float]:
         venv = venvs[it % len(venvs)]
+        learner.statics = margin_statics(venv.core)
         scale = cfg.mappo.reward_scale * cfg.env.reward_weight(it)
         batches, states, scalars = collect(venv, learner, iteration_seed(cfg.seed, it), scale)
         scalars.update(learner.update(batches, states))

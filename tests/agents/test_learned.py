@@ -7,7 +7,14 @@ import pytest
 
 import agents
 import envs
-from agents.learned import LearnedPolicy, MAPPOPolicy, PPOPolicy, forecast_features
+from agents.learned import (
+    LearnedPolicy,
+    MAPPOPolicy,
+    PPOPolicy,
+    forecast_features,
+    margin_features,
+    margin_statics,
+)
 from envs.sim import observe as ob
 from envs.sim import scripted
 from training.checkpoint import load_checkpoint
@@ -120,6 +127,37 @@ def test_forecast_features_place_this_hour_in_the_residual_load_forecast():
     assert forecast_features(obs[None], h).shape == (1, 2, 5)
 
 
+def test_margin_features_are_the_fleets_forecast_spare_capacity():
+    h = 4
+    at = ob.index(h)["members"]
+    obs = np.zeros((1, 10 + 3 * h + 6))
+    obs[0, at["system_load_fc"] : at["system_load_fc"] + h] = [0.5, 1.0, 0.9, 0.6]
+    obs[0, at["system_renewables_fc"] : at["system_renewables_fc"] + h] = [0.2, 0.0, 0.0, 0.5]
+    # fleet 1.2, reserve 4% of load and 10% of renewables: margin = 1.2 - 1.04 L + 0.9 R
+    # = [0.86, 0.16, 0.264, 1.026]: now 0.86, the next 12 h's and H's minimum 0.16.
+    got = margin_features(obs, h, np.array([1.2, 1.04, 0.9]))
+    np.testing.assert_allclose(got, [[0.86, 0.16, 0.16]])
+    # Per-row statics (the warm start stacks scenarios): (K, 1, 3) against (K, n, D).
+    rows = margin_features(
+        obs[None].repeat(2, 0), h, np.array([[[1.2, 1.04, 0.9]], [[1.0, 1.0, 1.0]]])
+    )
+    np.testing.assert_allclose(rows[1, 0], [0.7, 0.0, 0.0])
+
+
+def test_margin_statics_read_the_fleet_and_the_reserve_rule():
+    core = envs.make("multimarket_v0", scenario="heatwave_scarcity", days=1).core
+    rc = core.cfg.reserve
+    np.testing.assert_allclose(
+        margin_statics(core),
+        [core.fleet.capacity_mw.sum() / core.obs_system_mw,
+         1 + rc.requirement_share_of_load, 1 - rc.requirement_share_of_renewables],
+    )  # fmt: skip
+    # The fleet is scarcer in the heatwave (a higher peak on the same fleet) than in default.
+    assert margin_statics(core)[0] < margin_statics(envs.make("multimarket_v0", days=1).core)[0]
+    closed = envs.make("multimarket_v0", days=1, overrides={"reserve.enabled": False}).core
+    np.testing.assert_allclose(margin_statics(closed)[1:], [1.0, 1.0])
+
+
 def test_reserve_headroom_is_what_the_env_can_activate():
     from types import SimpleNamespace
 
@@ -175,6 +213,7 @@ PLAIN = ["mappo.imitate=''", "mappo.forecast_features=[]", "mappo.critic_obs=fal
     "extra",
     [
         pytest.param([x for item in PLAIN for x in ("--set", item)], id="plain"),
+        pytest.param(["--set", "mappo.margin_features=true"], id="margin_features"),
         pytest.param(
             ["--set", "mappo.imitate_episodes=1"], id="shipped_config", marks=pytest.mark.slow
         ),
@@ -212,6 +251,13 @@ def test_export_loads_from_a_run_checkpoint(tmp_path, extra):
             pol.actors["members"].net[0].in_features
             == env.observation_space("member_0").shape[0] + 5
         )
+    elif "mappo.margin_features=true" in extra:  # 5 + 3 features, from the env's statics
+        assert pol.featured == {"members"} and pol.margin
+        assert (
+            pol.actors["members"].net[0].in_features
+            == env.observation_space("member_0").shape[0] + 8
+        )
+        np.testing.assert_array_equal(pol.statics, margin_statics(env.core))
     else:  # fresh residual actors start near the rule (heads initialised at ~0)
         rule_total, _ = _episode(env, agents.load("rule"), seed=1000)
         assert total == pytest.approx(rule_total, rel=0.05, abs=200.0)
