@@ -49,6 +49,7 @@ BUILTINS: dict[str, str] = {
     "oracle": "agents.oracle:OraclePolicy",
     "ppo": "agents.learned:PPOPolicy",
     "mappo": "agents.learned:MAPPOPolicy",
+    "mappo_mpc_start": "agents.learned:MAPPOFromMPC",
     "mappo_incumbents": "agents.learned:LearnedIncumbents",
     "admm": "agents.admm_policy:AdmmPolicy",
     "competitive": "agents.incumbents:Competitive",

@@ -58,6 +58,7 @@ __all__ = [
     "GaussianActor",
     "LearnedIncumbents",
     "LearnedPolicy",
+    "MAPPOFromMPC",
     "MAPPOPolicy",
     "PPOPolicy",
     "coalition_slots",
@@ -408,6 +409,15 @@ class MAPPOPolicy(LearnedPolicy):
     """The shipped MAPPO policy: a coalition actor and one shared member actor."""
 
     name = "mappo"
+
+
+class MAPPOFromMPC(MAPPOPolicy):
+    """MAPPO whose members' actor started from a behaviour clone of the MPC's set-points
+    (``configs/training/mappo_mpc_start.yaml``: ``mappo.yaml`` with ``imitate: mpc``),
+    shipped beside the from-scratch ``mappo`` so that the leaderboard reports both."""
+
+    name = "mappo_mpc_start"
+    algorithm = "mappo"
 
 
 class LearnedIncumbents(LearnedPolicy):

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 #: Agents of the default suite (issue 5).
 DEFAULT_AGENTS: tuple[str, ...] = (
-    "individual", "rule", "mpc", "oracle", "admm", "ppo", "mappo",
+    "individual", "rule", "mpc", "oracle", "admm", "ppo", "mappo", "mappo_mpc_start",
 )  # fmt: skip
 
 

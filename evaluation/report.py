@@ -117,7 +117,8 @@ def _training_text(checkpoints: Path) -> str:
         name = path.name.removesuffix("_training.json")
         lines.append(f"| `{name}` | {r['algo']} | {r['env_steps'] / 1e6:.2f}M | "
                      f"{r['iterations']} | "
-                     f"{r['train_s'] / 60:.1f} min | {r['median_sps']:,.0f} | "
+                     f"{(r['train_s'] + r.get('warm_start_s', 0.0)) / 60:.1f} min | "
+                     f"{r['median_sps']:,.0f} | "
                      f"{', '.join(r['scenarios'])} |")  # fmt: skip
     return "\n".join(lines)
 

@@ -75,6 +75,18 @@ REDUCED: dict[str, tuple[str, str]] = {
         "the shipped run takes 28.5 minutes; two iterations of 4 one-day envs without the "
         "warm start go through the same code, config and run folder",
     ),
+    "python -m training.train --config configs/training/mappo_mpc_start.yaml "
+    "--out runs/mappo_mpc": (
+        "python -m training.train --config configs/training/mappo_mpc_start.yaml "
+        "--out runs/mappo_mpc --total-steps 96 --set env.num_envs=4 --set env.days=1 "
+        "--set env.scenarios=[default] --set mappo.imitate_episodes=1 --no-progress",
+        "the shipped run takes 24 minutes; one MPC episode of one day as the demonstrations "
+        "and one iteration of 4 one-day envs go through the same code, config and run folder",
+    ),
+    "python -m training.ship runs/mappo_mpc --name mappo_mpc_start": (
+        "python -m training.ship runs/mappo_mpc --name mappo_mpc_start --dest runs/shipped",
+        "as above: the shipped policy stays",
+    ),
     "python -m training.train --config configs/training/ppo.yaml --out runs/ppo_shipped": (
         "python -m training.train --config configs/training/ppo.yaml --out runs/ppo_shipped "
         "--total-steps 192 --set env.num_envs=7 --set env.days=1 --set ppo.batch_size=48 "

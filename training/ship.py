@@ -55,16 +55,20 @@ def learning_curve(
 
 def training_record(run_dir: Path, payload: dict, ea: Any = None) -> dict:
     """Env steps, iterations, training seconds (each iteration's env steps over its
-    ``time/sps``, summed: rollouts and updates, not env building or a warm start) and the
+    ``time/sps``, summed: rollouts and updates, not env building), the warm start's
+    seconds (``imitate/seconds``: teacher episodes and the fit; 0 without one) and the
     median ``time/sps`` of a run."""
     import numpy as np
 
+    ea = events(run_dir) if ea is None else ea
     steps, sps = learning_curve(run_dir, "time/sps", ea)
     done = np.diff([0, *steps]).astype(float)
     rate = np.asarray(sps, float)
+    warm = ea.Scalars("imitate/seconds") if "imitate/seconds" in ea.Tags()["scalars"] else []
     return {
         "env_steps": int(payload["global_step"]), "iterations": len(steps),
         "train_s": round(float(np.sum(done / rate)), 1),
+        "warm_start_s": round(float(sum(e.value for e in warm)), 1),
         "median_sps": round(float(np.median(rate)), 1),
         "scenarios": list(payload["config"]["env"]["scenarios"]),
         "algo": payload["config"]["algo"],

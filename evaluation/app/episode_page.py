@@ -17,7 +17,17 @@ from evaluation.app import episode as epi
 __all__ = ["render"]
 
 #: Built-in agents that play the coalition and members of the market envs.
-MARKET_AGENTS = ("rule", "individual", "mpc", "oracle", "admm", "ppo", "mappo", "random")
+MARKET_AGENTS = (
+    "rule",
+    "individual",
+    "mpc",
+    "oracle",
+    "admm",
+    "ppo",
+    "mappo",
+    "mappo_mpc_start",
+    "random",
+)
 
 
 def _preset() -> None:

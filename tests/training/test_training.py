@@ -222,6 +222,13 @@ def test_imitation_warm_start_fits_the_teachers_member_set_points(tmp_path):
     }
     assert fit["imitate/hours"] == 48.0
     assert fit["imitate/loss"] < 0.5 * fit["imitate/loss_rule"]
+    # The shipped record counts the warm start beside the iterations' time.
+    from training.checkpoint import load_checkpoint
+    from training.ship import training_record
+
+    record = training_record(tmp_path, load_checkpoint(tmp_path))
+    assert record["warm_start_s"] == pytest.approx(ea.Scalars("imitate/seconds")[0].value, abs=0.1)
+    assert record["warm_start_s"] > 0.0 and record["train_s"] > 0.0
 
 
 def test_imitation_teacher_must_be_an_agent_name():
