@@ -150,9 +150,10 @@ def margin_features(obs: np.ndarray, horizon_h: int, statics: np.ndarray) -> np.
 
     margin = fleet capacity - (system load - system renewables) - reserve requirement,
     / system scale, from the published forecasts of the common features and
-    :func:`margin_statics` (``statics`` (3,) or broadcastable to (..., 1, 3)). Where it
-    nears zero the fleet runs out and the spot price goes to the scarcity price (DESIGN
-    §3.2; the MPC's merit order, ``agents.forecast.MeritOrder``, prices the same demand).
+    :func:`margin_statics` (``statics`` (3,) or broadcastable to (..., 1, 3)). Energy and
+    the reserve requirement share the fleet's capacity (DESIGN §3, step 3, co-optimised
+    clearing), so where the margin nears zero the spot price climbs to the cap (the MPC's
+    merit order, ``agents.forecast.MeritOrder``, prices the same demand).
     The rank features of :func:`forecast_features` say *when* the peak comes; these say
     how scarce it is, which the scaled forecasts alone do not tell across scenarios (the
     fleet's size over the system scale differs).
