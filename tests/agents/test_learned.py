@@ -34,10 +34,11 @@ def _episode(env, pol, seed):
     return total, np.array(actions)
 
 
-@pytest.mark.parametrize("name", ["ppo", "mappo"])
+@pytest.mark.parametrize("name", ["ppo", "mappo", "mappo_mpc_start"])
 def test_shipped_policies_load_by_name_and_act_deterministically(name):
     pol = agents.load(name)
     assert isinstance(pol, PPOPolicy if name == "ppo" else MAPPOPolicy)
+    assert pol.path.name == f"{name}.pt"
     env = envs.make("multimarket_v0", days=1)
     r1, a1 = _episode(env, pol, seed=1000)
     r2, a2 = _episode(env, agents.load(name), seed=1000)
