@@ -361,6 +361,41 @@ def _per_env(name: str, value: object, e: int) -> F64:
         raise ValueError(f"{name} has shape {arr.shape}; expected () or ({e},)") from None
 
 
+def _member_arrays(
+    net_mw: F64, bill_eur: F64, assets_mw: F64, backing_mw: F64 | None
+) -> tuple[F64, F64, F64, F64]:
+    """:func:`allocate`'s (E, N) inputs as contiguous float64, checked: one shape, MW >= 0;
+    ``backing_mw`` defaults to ``assets_mw``."""
+    net = np.ascontiguousarray(net_mw, dtype=np.float64)
+    if net.ndim != 2:
+        raise ValueError(f"net_mw has shape {net.shape}; expected (E, N)")
+    bill = np.ascontiguousarray(bill_eur, dtype=np.float64)
+    assets = np.ascontiguousarray(assets_mw, dtype=np.float64)
+    backing = assets if backing_mw is None else np.ascontiguousarray(backing_mw, np.float64)
+    for name, arr in (("bill_eur", bill), ("assets_mw", assets), ("backing_mw", backing)):
+        if arr.shape != net.shape:
+            raise ValueError(f"{name} has shape {arr.shape}; expected {net.shape} like net_mw")
+    for name, arr in (("assets_mw", assets), ("backing_mw", backing)):
+        if (arr < 0.0).any():
+            raise ValueError(f"{name} has {arr.min()} MW; expected >= 0")
+    return net, bill, assets, backing
+
+
+def _member_orders(rule: str, permutations: NDArray[np.intp] | None, n: int) -> NDArray:
+    """(M, N) int64 member orders for :func:`allocate` (a dummy row where the rule needs
+    none); ``shapley`` above :data:`EXACT_MAX_MEMBERS` members must be given them."""
+    if rule == "shapley" and n > EXACT_MAX_MEMBERS and permutations is None:
+        raise ValueError(
+            f"allocation rule 'shapley' with N={n} > {EXACT_MAX_MEMBERS} members needs "
+            "permutations of shape (M, N)"
+        )
+    perms = np.zeros((1, n), np.int64) if permutations is None else permutations
+    perms = np.ascontiguousarray(perms, dtype=np.int64)
+    if perms.ndim != 2 or perms.shape[1] != n:
+        raise ValueError(f"permutations has shape {perms.shape}; expected (M, {n})")
+    return perms
+
+
 def allocate(
     result_eur: F64,
     net_mw: F64,
@@ -418,28 +453,9 @@ def allocate(
         raise ValueError(
             f"coalition.allocation={rule!r}; expected proportional, marginal or shapley"
         )
-    net = np.ascontiguousarray(net_mw, dtype=np.float64)
-    if net.ndim != 2:
-        raise ValueError(f"net_mw has shape {net.shape}; expected (E, N)")
+    net, bill, assets, backing = _member_arrays(net_mw, bill_eur, assets_mw, backing_mw)
     e, n = net.shape
-    bill = np.ascontiguousarray(bill_eur, dtype=np.float64)
-    assets = np.ascontiguousarray(assets_mw, dtype=np.float64)
-    backing = assets if backing_mw is None else np.ascontiguousarray(backing_mw, np.float64)
-    for name, arr in (("bill_eur", bill), ("assets_mw", assets), ("backing_mw", backing)):
-        if arr.shape != net.shape:
-            raise ValueError(f"{name} has shape {arr.shape}; expected {net.shape} like net_mw")
-    for name, arr in (("assets_mw", assets), ("backing_mw", backing)):
-        if (arr < 0.0).any():
-            raise ValueError(f"{name} has {arr.min()} MW; expected >= 0")
-    if rule == "shapley" and n > EXACT_MAX_MEMBERS and permutations is None:
-        raise ValueError(
-            f"allocation rule 'shapley' with N={n} > {EXACT_MAX_MEMBERS} members needs "
-            "permutations of shape (M, N)"
-        )
-    perms = np.zeros((1, n), np.int64) if permutations is None else permutations
-    perms = np.ascontiguousarray(perms, dtype=np.int64)
-    if perms.ndim != 2 or perms.shape[1] != n:
-        raise ValueError(f"permutations has shape {perms.shape}; expected (M, {n})")
+    perms = _member_orders(rule, permutations, n)
     out, se, counts = np.empty_like(net), np.empty_like(net), np.empty((e, 2))
     _allocate_batch(
         _per_env("result_eur", result_eur, e), net, bill, assets,
