@@ -28,6 +28,7 @@ __all__ = [
     "coalition_price_forecast",
     "make_forecaster",
     "residual_load_forecast",
+    "system_forecasts",
 ]
 
 
@@ -168,12 +169,21 @@ def make_forecaster(name: str, horizon_h: int) -> SeasonalNaive:
     return FORECASTERS[name](horizon_h)
 
 
-def residual_load_forecast(obs: np.ndarray, at: dict[str, int], horizon_h: int) -> np.ndarray:
-    """The published residual load (system load minus system renewables, / background
-    peak) for the next H hours, (..., H), from any agent's observation (..., D); ``at``:
-    its feature offsets (``envs.sim.observe.index(H)[group]``, the common ones agree)."""
+def system_forecasts(
+    obs: np.ndarray, at: dict[str, int], horizon_h: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The published system load and system renewables forecasts for the next H hours,
+    (..., H) each, / system scale, from any agent's observation (..., D); ``at``: its
+    feature offsets (``envs.sim.observe.index(H)[group]``, the common ones agree)."""
     load = obs[..., at["system_load_fc"] : at["system_load_fc"] + horizon_h]
-    return load - obs[..., at["system_renewables_fc"] : at["system_renewables_fc"] + horizon_h]
+    return load, obs[..., at["system_renewables_fc"] : at["system_renewables_fc"] + horizon_h]
+
+
+def residual_load_forecast(obs: np.ndarray, at: dict[str, int], horizon_h: int) -> np.ndarray:
+    """The published residual load (system load minus system renewables, / system scale)
+    for the next H hours, (..., H), from any agent's observation (:func:`system_forecasts`)."""
+    load, ren = system_forecasts(obs, at, horizon_h)
+    return load - ren
 
 
 def coalition_price_forecast(

@@ -47,7 +47,7 @@ from torch import nn
 
 from agents.base import MarketPolicy
 from agents.checkpoint_file import read_checkpoint
-from agents.forecast import residual_load_forecast
+from agents.forecast import residual_load_forecast, system_forecasts
 from agents.simple import RulePolicy
 from envs.actors.coalition import reserve_entry, spot_entries
 from envs.actors.coalition import slots as coalition_slots
@@ -158,12 +158,10 @@ def margin_features(obs: np.ndarray, horizon_h: int, statics: np.ndarray) -> np.
     how scarce it is, which the scaled forecasts alone do not tell across scenarios (the
     fleet's size over the system scale differs).
     """
-    h, at = horizon_h, ob.index(horizon_h)["members"]
-    load = obs[..., at["system_load_fc"] : at["system_load_fc"] + h]
-    ren = obs[..., at["system_renewables_fc"] : at["system_renewables_fc"] + h]
+    load, ren = system_forecasts(obs, ob.index(horizon_h)["members"], horizon_h)
     st = np.asarray(statics, np.float64)
     margin = st[..., 0:1] - st[..., 1:2] * load + st[..., 2:3] * ren
-    feats = [margin[..., :1], margin[..., : min(12, h)].min(-1, keepdims=True),
+    feats = [margin[..., :1], margin[..., : min(12, horizon_h)].min(-1, keepdims=True),
              margin.min(-1, keepdims=True)]  # fmt: skip
     return np.concatenate(feats, axis=-1).astype(obs.dtype)
 

@@ -46,7 +46,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.base import MarketPolicy
-from agents.forecast import MeritOrder, coalition_price_forecast, make_forecaster
+from agents.forecast import (
+    MeritOrder,
+    coalition_price_forecast,
+    make_forecaster,
+    system_forecasts,
+)
 from agents.lp import SEGMENTS, CoalitionLP, MarketInputs, impact_prices
 from envs.actors.coalition import capacity_entry, reserve_entry, spot_entries
 from envs.actors.members import battery_bounds, flex_bounds
@@ -262,8 +267,7 @@ class MPCPolicy(MarketPolicy):
         cover, and moves the price along the fleet's competitive merit order from where the
         forecast puts it; the reserve requirement holds capacity back from energy."""
         at, h = self.at["coalition"], self.horizon_h
-        load = co[at["system_load_fc"] : at["system_load_fc"] + h] * self.system_mw
-        sys_ren = co[at["system_renewables_fc"] : at["system_renewables_fc"] + h] * self.system_mw
+        load, sys_ren = (x * self.system_mw for x in system_forecasts(co, at, h))
         demand = load - sys_ren + self.reserve_shares @ np.stack([load, sys_ren])
         pos = self.q_max * np.arange(SEGMENTS + 1) / SEGMENTS
         base = self.merit.price(demand)[:, None]
