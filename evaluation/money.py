@@ -183,9 +183,10 @@ def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
             continue
         best = max(names, key=lambda a: saving[a])
         if saving[best] < 0.0:
-            agent, ref_agent, ref_scenario, market, amount, line, base = _all_lose(
-                ok, mine, scenario, best, saving[best], len(names)
-            )
+            agent = best
+            market, amount, line, base = _all_lose(ok, mine, scenario, best, saving[best],
+                                                   len(names))  # fmt: skip
+            ref_agent, ref_scenario = (None, None) if base is None else (best, REFERENCE_SCENARIO)
         else:
             agent, ref_agent, ref_scenario = min(losers, key=lambda a: saving[a]), best, scenario
             worst, ref = (_market_cash_per_week(mine[mine.agent == a]) for a in (agent, best))
@@ -220,13 +221,13 @@ def loss_reasons(df: pd.DataFrame, agents: list[str]) -> list[dict[str, Any]]:
 
 def _all_lose(
     ok: pd.DataFrame, mine: pd.DataFrame, scenario: str, agent: str, saving: float, n: int
-) -> tuple:
+) -> tuple[str, float, str, pd.DataFrame | None]:
     """:func:`loss_reasons` where all ``n`` agents lose: the best one, ``agent``, against its
     own result on ``default`` (same members), or else its largest cost.
 
     Returns:
-        (agent, reference agent, reference scenario, market, amount EUR/week, line,
-        the reference cells or None).
+        (market, amount EUR/week, line, ``agent``'s cells on ``default`` or None where it
+        is compared with nothing).
     """
     alone = float(_per_week(mine.drop_duplicates("seed"), "members_alone_eur").mean())
     cash = _market_cash_per_week(mine[mine.agent == agent])
@@ -247,13 +248,13 @@ def _all_lose(
             f"{_short(ref_saving)} EUR/week), its cash falls most in {market}: "
             f"{_short(amount)} EUR/week ({MARKET_MEANING[market]})"
         )
-        return agent, agent, REFERENCE_SCENARIO, market, amount, line, other
+        return market, amount, line, other
     market, amount = _worst_market(cash)
     line = (
         f"{head} Its largest cost in the ledger is {market}, {_short(amount)} "
         f"EUR/week ({MARKET_MEANING[market]})"
     )
-    return agent, None, None, market, amount, line, None
+    return market, amount, line, None
 
 
 def scenario_markdown(
