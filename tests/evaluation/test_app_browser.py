@@ -54,15 +54,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(check: Any, timeout_s: float, what: str) -> Any:
-    """Poll ``check()`` until it returns something truthy; fail naming ``what``."""
+def wait_quietly(check: Any, timeout_s: float) -> Any:
+    """Poll ``check()`` until it returns something truthy or ``timeout_s`` passes; its last
+    value."""
     end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
+    value = check()
+    while not value and time.monotonic() < end:
         time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        value = check()
+    return value
+
+
+def wait_for(check: Any, timeout_s: float, what: str) -> Any:
+    """:func:`wait_quietly`, failing naming ``what`` if ``check()`` never turns truthy."""
+    value = wait_quietly(check, timeout_s)
+    if not value:
+        raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+    return value
 
 
 class Browser:
@@ -344,16 +352,6 @@ def select_option(browser: Browser, label: str, option: str) -> None:
 
     wait_for(open_list, 120, f"option {option!r}")
     browser.mouse_click(item)
-
-
-def wait_quietly(check: Any, timeout_s: float) -> Any:
-    """``wait_for`` without the failure: the last value of ``check()`` after ``timeout_s``."""
-    end = time.monotonic() + timeout_s
-    value = check()
-    while not value and time.monotonic() < end:
-        time.sleep(0.25)
-        value = check()
-    return value
 
 
 def test_episode_page(app_url: str, browser: Browser, shots: Path, tmp_path: Path) -> None:
