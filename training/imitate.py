@@ -63,6 +63,7 @@ def collect_demonstrations(
     for k, scenario in enumerate(spec.scenarios):
         env = envs.make(spec.env_id, scenario=scenario, days=spec.days,
                         overrides=spec.overrides_for(scenario))  # fmt: skip
+        static = margin_statics(env.core)[None]  # the scenario's, the same every hour
         for j in range(episodes):
             seed = int(seeds[k * episodes + j]) + 1_000_000  # far from evaluation seeds
             obs, _ = env.reset(seed=seed)
@@ -76,7 +77,7 @@ def collect_demonstrations(
                     raise ValueError(f"mappo.imitate={teacher!r} sends no member actions")
                 obs_rows.append(np.stack([obs[a] for a in ids]))
                 targets.append(np.stack([act[a] - base[a] for a in ids]))
-                statics.append(margin_statics(env.core)[None])
+                statics.append(static)
                 obs, *_ = env.step(act)
             bar.update()
     bar.close()

@@ -65,9 +65,11 @@ def train_mappo(
         logger.scalars(warm, 0)
         logger.note(describe(warm))
 
+    statics = [margin_statics(v.core) for v in venvs]  # each scenario's, fixed for the run
+
     def step(it: int) -> dict[str, float]:
         venv = venvs[it % len(venvs)]
-        learner.statics = margin_statics(venv.core)
+        learner.statics = statics[it % len(venvs)]
         scale = cfg.mappo.reward_scale * cfg.env.reward_weight(it)
         batches, states, scalars = collect(venv, learner, iteration_seed(cfg.seed, it), scale)
         scalars.update(learner.update(batches, states))
