@@ -75,6 +75,11 @@ N_FORECAST_FEATURES = 5
 N_MARGIN_FEATURES = 3
 
 
+def n_appended(margin: bool) -> int:
+    """Entries :func:`with_forecast_features` appends: 5, and 3 more with the margin."""
+    return N_FORECAST_FEATURES + (N_MARGIN_FEATURES if margin else 0)
+
+
 def feasible_set_points(
     actions: np.ndarray,
     soc_mwh: np.ndarray,
@@ -314,7 +319,7 @@ class LearnedPolicy(MarketPolicy):
             size = self.env.observation_space(self.env.agent_groups[group][0]).shape[0]
             expected = actor.net[0].in_features
             if group in self.featured:
-                expected -= N_FORECAST_FEATURES + (N_MARGIN_FEATURES if self.margin else 0)
+                expected -= n_appended(self.margin)
             if size != expected:
                 raise ValueError(
                     f"{type(self).__name__} ({self.path.name}): the {group} actor was trained "

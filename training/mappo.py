@@ -26,9 +26,8 @@ import torch
 from torch import nn
 
 from agents.learned import (
-    N_FORECAST_FEATURES,
-    N_MARGIN_FEATURES,
     GaussianActor,
+    n_appended,
     orthogonal_layer,
     with_forecast_features,
 )
@@ -125,8 +124,8 @@ class MappoLearner:
     Args:
         cfg: hyper-parameters.
         groups: learning group -> (n agents, D, A); D counts the observation's features
-            (the actor input adds :data:`N_FORECAST_FEATURES` for ``cfg.forecast_features``,
-            and :data:`N_MARGIN_FEATURES` more with ``cfg.margin_features``).
+            (the actor input adds :func:`agents.learned.n_appended` for
+            ``cfg.forecast_features``).
         state_dim: S.
         central: centralised critics on the state (MAPPO) or local ones (IPPO).
         masks: group -> (A,) 1.0 for entries the actor moves, 0.0 for fixed ones (their
@@ -139,7 +138,7 @@ class MappoLearner:
         central: bool, masks: dict[str, torch.Tensor] | None = None, horizon_h: int = 24,
     ) -> None:  # fmt: skip
         self.horizon = horizon_h
-        extra = N_FORECAST_FEATURES + (N_MARGIN_FEATURES if cfg.margin_features else 0)
+        extra = n_appended(cfg.margin_features)
         groups = {g: (n, d + (extra if g in cfg.forecast_features else 0), a)
                   for g, (n, d, a) in groups.items()}  # fmt: skip
         #: :func:`agents.learned.margin_statics` of the env being played (set per rollout).
