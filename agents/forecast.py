@@ -15,6 +15,8 @@ published system forecasts) and predict the next ``H`` hourly prices in EUR/MWh:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -27,6 +29,7 @@ __all__ = [
     "SeasonalNaive",
     "coalition_price_forecast",
     "make_forecaster",
+    "reserve_shares",
     "residual_load_forecast",
     "system_forecasts",
 ]
@@ -153,6 +156,15 @@ class MeritOrder:
         cheapest unit's below zero, the cap beyond the fleet."""
         k = np.searchsorted(self.cum_mw, np.asarray(residual_mw, float), side="left")
         return np.where(k < self.cost.size, self.cost[np.minimum(k, self.cost.size - 1)], self.cap)
+
+
+def reserve_shares(core: Any) -> F64:
+    """(2,) the reserve requirement's shares of system load and of system renewables (the
+    MW the fleet holds back from energy, ``reserve.requirement_share_of_*``); zeros where
+    the reserve market is closed. A static scenario constant."""
+    rc = core.cfg.reserve
+    shares = [rc.requirement_share_of_load, rc.requirement_share_of_renewables]
+    return np.array(shares) if core.layout.reserve else np.zeros(2)
 
 
 #: Forecasters by the name policies take as ``forecaster=``.

@@ -47,7 +47,7 @@ from torch import nn
 
 from agents.base import MarketPolicy
 from agents.checkpoint_file import read_checkpoint
-from agents.forecast import residual_load_forecast, system_forecasts
+from agents.forecast import reserve_shares, residual_load_forecast, system_forecasts
 from agents.simple import RulePolicy
 from envs.actors.coalition import reserve_entry, spot_entries
 from envs.actors.coalition import slots as coalition_slots
@@ -139,12 +139,7 @@ def margin_statics(core: Any) -> np.ndarray:
     the observations' units (/ system scale, ``core.obs_system_mw``): the fleet's
     installed capacity, 1 + the reserve requirement's share of load and 1 - its share of
     renewables (both shares 0 where the reserve market is closed)."""
-    rc = core.cfg.reserve
-    s_load, s_ren = (
-        (rc.requirement_share_of_load, rc.requirement_share_of_renewables)
-        if core.layout.reserve
-        else (0.0, 0.0)
-    )
+    s_load, s_ren = reserve_shares(core)
     fleet = float(np.sum(core.fleet.capacity_mw)) / core.obs_system_mw
     return np.array([fleet, 1.0 + s_load, 1.0 - s_ren])
 

@@ -50,6 +50,7 @@ from agents.forecast import (
     MeritOrder,
     coalition_price_forecast,
     make_forecaster,
+    reserve_shares,
     system_forecasts,
 )
 from agents.lp import SEGMENTS, CoalitionLP, MarketInputs, impact_prices
@@ -211,9 +212,7 @@ class MPCPolicy(MarketPolicy):
         self.impact = self.price_impact == "merit" or (
             self.price_impact == "auto" and self.q_max >= IMPACT_SHARE * cfg.background.peak_load_mw
         )
-        rc = cfg.reserve
-        shares = [rc.requirement_share_of_load, rc.requirement_share_of_renewables]
-        self.reserve_shares = np.array(shares) if core.layout.reserve else np.zeros(2)
+        self.reserve_shares = reserve_shares(core)
         self.scarce_eur = cfg.spot.scarcity_price_share * cfg.spot.price_cap_eur_per_mwh
         self.npcr = cfg.capacity.non_performance_rate_eur_per_mwh if core.layout.capacity else 0.0
         charge = cfg.tariff.network_eur_per_mwh + cfg.tariff.taxes_eur_per_mwh
