@@ -439,6 +439,59 @@ def _as_2d(name: str, a, dtype, e: int | None = None) -> NDArray:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
+def _checked_books(
+    energy_q_mw, energy_p_eur_per_mwh, energy_unit, reserve_q_mw, reserve_p_eur_per_mw,
+    reserve_unit, unit_limit_mw, demand_q_mw, demand_p_eur_per_mwh, reserve_demand_q_mw,
+    reserve_demand_p_eur_per_mw,
+) -> list[NDArray]:  # fmt: skip
+    """:func:`clear_joint`'s books as (E, .) arrays in argument order, checked: each
+    quantity shaped like its price, MW >= 0, units -1 or 0..U-1."""
+    eq = _as_2d("energy_q_mw", energy_q_mw, np.float64)
+    n_e = eq.shape[0]
+    arrays = {
+        "energy_q_mw": eq,
+        "energy_p_eur_per_mwh": _as_2d(
+            "energy_p_eur_per_mwh", energy_p_eur_per_mwh, np.float64, n_e
+        ),
+        "energy_unit": _as_2d("energy_unit", energy_unit, np.int64, n_e),
+        "reserve_q_mw": _as_2d("reserve_q_mw", reserve_q_mw, np.float64, n_e),
+        "reserve_p_eur_per_mw": _as_2d(
+            "reserve_p_eur_per_mw", reserve_p_eur_per_mw, np.float64, n_e
+        ),
+        "reserve_unit": _as_2d("reserve_unit", reserve_unit, np.int64, n_e),
+        "unit_limit_mw": _as_2d("unit_limit_mw", unit_limit_mw, np.float64, n_e),
+        "demand_q_mw": _as_2d("demand_q_mw", demand_q_mw, np.float64, n_e),
+        "demand_p_eur_per_mwh": _as_2d(
+            "demand_p_eur_per_mwh", demand_p_eur_per_mwh, np.float64, n_e
+        ),
+        "reserve_demand_q_mw": _as_2d("reserve_demand_q_mw", reserve_demand_q_mw, np.float64, n_e),
+        "reserve_demand_p_eur_per_mw": _as_2d(
+            "reserve_demand_p_eur_per_mw", reserve_demand_p_eur_per_mw, np.float64, n_e
+        ),
+    }
+    for qty, price in (("energy_q_mw", "energy_p_eur_per_mwh"), ("energy_unit", "energy_q_mw"),
+                       ("reserve_q_mw", "reserve_p_eur_per_mw"),
+                       ("reserve_unit", "reserve_q_mw"), ("demand_q_mw", "demand_p_eur_per_mwh"),
+                       ("reserve_demand_q_mw", "reserve_demand_p_eur_per_mw")):  # fmt: skip
+        if arrays[qty].shape != arrays[price].shape:
+            raise ValueError(f"clear_joint: {qty} has shape {arrays[qty].shape}; expected "
+                             f"{arrays[price].shape}, the shape of {price}")  # fmt: skip
+    for name in ("energy_q_mw", "reserve_q_mw", "unit_limit_mw", "demand_q_mw",
+                 "reserve_demand_q_mw"):  # fmt: skip
+        if np.any(arrays[name] < 0.0):
+            raise ValueError(f"clear_joint: {name} has a negative value "
+                             f"{arrays[name].min()}; expected MW >= 0")  # fmt: skip
+    n_u = arrays["unit_limit_mw"].shape[1]
+    for name in ("energy_unit", "reserve_unit"):
+        bad = (arrays[name] < -1) | (arrays[name] >= n_u)
+        if np.any(bad):
+            raise ValueError(
+                f"clear_joint: {name} holds unit {arrays[name][bad][0]}; "
+                f"expected -1 (none) or 0..{n_u - 1} (U = {n_u} unit limits)"
+            )
+    return list(arrays.values())
+
+
 def clear_joint(
     energy_q_mw: F64,
     energy_p_eur_per_mwh: F64,
@@ -498,50 +551,12 @@ def clear_joint(
     >>> r.energy_mw.tolist(), r.reserve_mw.tolist(), float(r.welfare_eur[0])
     ([[50.0, 100.0]], [[50.0]], 494500.0)
     """
-    eq = _as_2d("energy_q_mw", energy_q_mw, np.float64)
-    n_e = eq.shape[0]
-    arrays = {
-        "energy_q_mw": eq,
-        "energy_p_eur_per_mwh": _as_2d(
-            "energy_p_eur_per_mwh", energy_p_eur_per_mwh, np.float64, n_e
-        ),
-        "energy_unit": _as_2d("energy_unit", energy_unit, np.int64, n_e),
-        "reserve_q_mw": _as_2d("reserve_q_mw", reserve_q_mw, np.float64, n_e),
-        "reserve_p_eur_per_mw": _as_2d(
-            "reserve_p_eur_per_mw", reserve_p_eur_per_mw, np.float64, n_e
-        ),
-        "reserve_unit": _as_2d("reserve_unit", reserve_unit, np.int64, n_e),
-        "unit_limit_mw": _as_2d("unit_limit_mw", unit_limit_mw, np.float64, n_e),
-        "demand_q_mw": _as_2d("demand_q_mw", demand_q_mw, np.float64, n_e),
-        "demand_p_eur_per_mwh": _as_2d(
-            "demand_p_eur_per_mwh", demand_p_eur_per_mwh, np.float64, n_e
-        ),
-        "reserve_demand_q_mw": _as_2d("reserve_demand_q_mw", reserve_demand_q_mw, np.float64, n_e),
-        "reserve_demand_p_eur_per_mw": _as_2d(
-            "reserve_demand_p_eur_per_mw", reserve_demand_p_eur_per_mw, np.float64, n_e
-        ),
-    }
-    for qty, price in (("energy_q_mw", "energy_p_eur_per_mwh"), ("energy_unit", "energy_q_mw"),
-                       ("reserve_q_mw", "reserve_p_eur_per_mw"),
-                       ("reserve_unit", "reserve_q_mw"), ("demand_q_mw", "demand_p_eur_per_mwh"),
-                       ("reserve_demand_q_mw", "reserve_demand_p_eur_per_mw")):  # fmt: skip
-        if arrays[qty].shape != arrays[price].shape:
-            raise ValueError(f"clear_joint: {qty} has shape {arrays[qty].shape}; expected "
-                             f"{arrays[price].shape}, the shape of {price}")  # fmt: skip
-    for name in ("energy_q_mw", "reserve_q_mw", "unit_limit_mw", "demand_q_mw",
-                 "reserve_demand_q_mw"):  # fmt: skip
-        if np.any(arrays[name] < 0.0):
-            raise ValueError(f"clear_joint: {name} has a negative value "
-                             f"{arrays[name].min()}; expected MW >= 0")  # fmt: skip
-    n_u = arrays["unit_limit_mw"].shape[1]
-    for name in ("energy_unit", "reserve_unit"):
-        bad = (arrays[name] < -1) | (arrays[name] >= n_u)
-        if np.any(bad):
-            raise ValueError(
-                f"clear_joint: {name} holds unit {arrays[name][bad][0]}; "
-                f"expected -1 (none) or 0..{n_u - 1} (U = {n_u} unit limits)"
-            )
-    a = list(arrays.values())
+    a = _checked_books(
+        energy_q_mw, energy_p_eur_per_mwh, energy_unit, reserve_q_mw, reserve_p_eur_per_mw,
+        reserve_unit, unit_limit_mw, demand_q_mw, demand_p_eur_per_mwh, reserve_demand_q_mw,
+        reserve_demand_p_eur_per_mw,
+    )  # fmt: skip
+    n_e = a[0].shape[0]
     e_acc, r_acc = np.empty_like(a[0]), np.empty_like(a[3])
     d_acc, rd_acc = np.empty_like(a[7]), np.empty_like(a[9])
     out = np.empty((n_e, 5))
