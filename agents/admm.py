@@ -45,6 +45,7 @@ from numpy.typing import NDArray
 
 from agents.highs import quiet_highs
 from envs.cli import cli_main
+from envs.config import limits as lim
 from envs.config.loader import build, load_yaml
 from envs.config.validate import bounded, check, check_fields
 from envs.data.profiles import SECTORS, make_profiles
@@ -53,6 +54,10 @@ from envs.registry import scenario_file
 
 F64 = NDArray[np.float64]
 TOOL = "agents.admm"
+# Physical limits of every numeric field in this tool's units (envs/config/limits.py).
+_KW = lim.POWER_MW * 1e3
+_KWH = lim.ENERGY_MWH * 1e3
+_EUR_KWH = lim.PRICE_EUR_PER_MWH / 1e3
 
 __all__ = [
     "AdmmConfig", "Coordinator", "MemberProblem", "MemberQP", "PersonaSpec", "iterate", "main",
@@ -66,10 +71,10 @@ class PersonaSpec:
 
     name: str
     sector: str = "residential"
-    peak_load_kw: float = bounded(1.0, ge=0, unit="kW")
-    pv_kwp: float = bounded(0.0, ge=0, unit="kWp")
-    battery_kwh: float = bounded(5.0, ge=0, unit="kWh")
-    battery_kw: float = bounded(2.5, ge=0, unit="kW")
+    peak_load_kw: float = bounded(1.0, ge=0, le=_KW, unit="kW")
+    pv_kwp: float = bounded(0.0, ge=0, le=_KW, unit="kWp")
+    battery_kwh: float = bounded(5.0, ge=0, le=_KWH, unit="kWh")
+    battery_kw: float = bounded(2.5, ge=0, le=_KW, unit="kW")
     beta: float = bounded(0.5, ge=0, le=1)  # risk weight
     efficiency: float = bounded(0.95, gt=0, le=1)  # battery round trip
 
@@ -86,18 +91,22 @@ class AdmmConfig:
     name: str = "admm_personas"
     description: str = ""
     day_of_year: int = bounded(172, ge=1, le=365)
-    horizon_h: int = bounded(24, ge=2)
+    horizon_h: int = bounded(24, ge=2, le=168)  # a week of hourly schedules
     alpha: float = bounded(0.95, gt=0, lt=1)
-    scenarios: int = bounded(20, ge=1, unit="price scenarios")
-    price_noise: float = bounded(0.25, ge=0)
-    price_base_eur_per_kwh: float = bounded(0.25, ge=0, unit="EUR/kWh")
-    price_evening_premium_eur_per_kwh: float = bounded(0.15, unit="EUR/kWh")
-    price_midday_discount_eur_per_kwh: float = bounded(0.10, unit="EUR/kWh")
-    rho: float = bounded(3.0, gt=0)
-    flatness_weight: float = bounded(1.0, ge=0)
-    max_iterations: int = bounded(100, ge=1)
-    tolerance: float = bounded(1e-5, gt=0, unit="kW")
-    seed: int = bounded(0, ge=0)  # numpy seeds are non-negative
+    scenarios: int = bounded(20, ge=1, le=10_000, unit="price scenarios")
+    price_noise: float = bounded(0.25, ge=0, le=3)  # log-normal sigma: e^6 = 400x spreads
+    price_base_eur_per_kwh: float = bounded(0.25, ge=0, le=_EUR_KWH, unit="EUR/kWh")
+    price_evening_premium_eur_per_kwh: float = bounded(
+        0.15, ge=-_EUR_KWH, le=_EUR_KWH, unit="EUR/kWh"
+    )
+    price_midday_discount_eur_per_kwh: float = bounded(
+        0.10, ge=-_EUR_KWH, le=_EUR_KWH, unit="EUR/kWh"
+    )
+    rho: float = bounded(3.0, gt=0, le=1e6)  # ADMM penalty: beyond it, no step moves
+    flatness_weight: float = bounded(1.0, ge=0, le=1e6)
+    max_iterations: int = bounded(100, ge=1, le=1_000_000)
+    tolerance: float = bounded(1e-5, gt=0, le=_KW, unit="kW")
+    seed: int = bounded(0, ge=0, le=lim.SEED)  # numpy seeds are non-negative
     personas: tuple[PersonaSpec, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:

@@ -48,10 +48,12 @@ from torch import nn
 from agents.base import MarketPolicy
 from agents.checkpoint_file import read_checkpoint
 from agents.forecast import reserve_shares, residual_load_forecast, system_forecasts
+from agents.policy_spec import check_policy, load_actor_state
 from agents.simple import RulePolicy
 from envs.actors.coalition import reserve_entry, spot_entries
 from envs.actors.coalition import slots as coalition_slots
 from envs.actors.members import battery_bounds, flex_bounds, reserve_headroom
+from envs.adapters.parallel import COALITION_ID
 from envs.sim import observe as ob
 
 __all__ = [
@@ -231,8 +233,9 @@ def load_export(path: str | Path, algorithm: str | None = None) -> dict[str, Any
     Raises:
         FileNotFoundError: no file (names the path and how to make one).
         CheckpointError: the file is empty, truncated, corrupted, not a checkpoint, or of
-            another algorithm (a ``ValueError``; names the file and the fault).
-        ValueError: the file holds no policy.
+            another algorithm, or its policy is not the layout :mod:`agents.policy_spec`
+            states (a missing entry, an actor of the wrong architecture); a
+            ``ValueError`` naming the file and the fault.
     """
     path = Path(path)
     if path.is_dir():
@@ -244,8 +247,7 @@ def load_export(path: str | Path, algorithm: str | None = None) -> dict[str, Any
         )
     payload = read_checkpoint(path, algorithm)
     policy = payload.get("policy") if isinstance(payload, dict) else None
-    if not isinstance(policy, dict) or "actors" not in policy:
-        raise ValueError(f"{path} holds no policy (expected a 'policy' entry with 'actors')")
+    check_policy(policy, path)
     return policy
 
 
@@ -281,7 +283,7 @@ class LearnedPolicy(MarketPolicy):
             actor = GaussianActor(int(entry["obs_dim"]), int(entry["act_dim"]),
                                   int(entry["hidden"]),
                                   mean_bound=float(entry.get("mean_bound", 0.0)))  # fmt: skip
-            actor.load_state_dict(entry["state_dict"])
+            load_actor_state(actor, group, entry, self.path)
             actor.eval()
             self.actors[group] = actor
             mask = entry.get("mask")
@@ -371,8 +373,8 @@ class LearnedPolicy(MarketPolicy):
             if self.reserve_base == "headroom":
                 head_mw = float(reserve_headroom(batt, obs[:, at["soc"]] * m.battery_mwh, m))
         out = {a: members[a] for a in present if a in self.controls}
-        if "coalition" in self.controls and "coalition" in observations:
-            out["coalition"] = self._coalition(observations, net_mw, rule["coalition"], head_mw)
+        if COALITION_ID in self.controls and COALITION_ID in observations:
+            out[COALITION_ID] = self._coalition(observations, net_mw, rule[COALITION_ID], head_mw)
         return out
 
     def _coalition(
@@ -393,7 +395,7 @@ class LearnedPolicy(MarketPolicy):
         by_name = dict(zip(self.env_slots, base_env, strict=True))
         base = np.array([by_name.get(s, -1.0 if s in "r rp c cp".split() else 0.0)
                          for s in self.trained_slots])  # fmt: skip
-        raw = self._actor_action("coalition", observations["coalition"][None])[0]
+        raw = self._actor_action("coalition", observations[COALITION_ID][None])[0]
         act = dict(zip(self.trained_slots, self._combine(base, raw), strict=True))
         return np.array([act.get(s, by_name[s]) for s in self.env_slots], dtype=np.float32)
 

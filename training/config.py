@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import yaml
 
+from envs.config import limits as lim
 from envs.config.loader import apply_overrides, build, to_dict
 from envs.config.validate import bounded, check, check_fields
 from envs.errors import ConfigError
@@ -34,6 +35,17 @@ __all__ = [
     "parse_sets",
     "save_config",
 ]
+
+# Upper limits of the numeric fields (the physical ones: envs/config/limits.py).
+_ENVS = 10_000  # envs stepped in one batch: beyond any one machine's memory
+_LR = 1.0  # an optimiser step as large as the weights themselves diverges
+_EPOCHS = 10_000  # passes over one batch or data set
+_CLIP = 10.0  # PPO ratio clips and action bounds: 10 = no clipping left
+_COEF = 1e3  # loss weights and reward scales: three orders of magnitude
+_NORM = 1e6  # gradient norms and value clips: past it, no clipping is left
+_HIDDEN = 2**16  # units of a layer: 4e9 weights between two of them
+_BATCH = 2**24  # samples of one PPO batch
+_STEPS = 10**12  # env steps of one run: years of compute
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +72,7 @@ class EnvSpec:
 
     env_id: str = "multimarket_v0"
     scenarios: tuple[str, ...] = ("default",)
-    num_envs: int = bounded(64, ge=1, unit="envs")
+    num_envs: int = bounded(64, ge=1, le=_ENVS, unit="envs")
     days: int = bounded(7, ge=1, le=366)
     overrides: dict[str, Any] = field(default_factory=dict)
     scenario_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -143,21 +155,21 @@ class MappoConfig:
             scenario; imitate_epochs: passes over the demonstrations.
     """
 
-    lr: float = bounded(0.0005, gt=0)
+    lr: float = bounded(0.0005, gt=0, le=_LR)
     gamma: float = bounded(0.99, gt=0, le=1)
     gae_lambda: float = bounded(0.95, ge=0, le=1)
-    epochs: int = bounded(4, ge=1)
-    minibatches: int = bounded(4, ge=1)
-    clip: float = bounded(0.2, gt=0)
-    value_clip: float = bounded(0.2, ge=0)
-    ent_coef: float = bounded(0.0, ge=0)
-    vf_coef: float = bounded(0.5, ge=0)
-    max_grad_norm: float = bounded(0.5, gt=0)
-    hidden: int = bounded(64, ge=1, unit="units")
+    epochs: int = bounded(4, ge=1, le=_EPOCHS)
+    minibatches: int = bounded(4, ge=1, le=lim.COUNT)
+    clip: float = bounded(0.2, gt=0, le=_CLIP)
+    value_clip: float = bounded(0.2, ge=0, le=_NORM)
+    ent_coef: float = bounded(0.0, ge=0, le=_COEF)
+    vf_coef: float = bounded(0.5, ge=0, le=_COEF)
+    max_grad_norm: float = bounded(0.5, gt=0, le=_NORM)
+    hidden: int = bounded(64, ge=1, le=_HIDDEN, unit="units")
     log_std_init: float = bounded(-1.0, ge=-20, le=2)
     coalition_log_std_init: tuple[float, ...] = bounded((), ge=-20, le=2)
     fixed_coalition_entries: tuple[str, ...] = ()
-    reward_scale: float = bounded(0.01, gt=0)
+    reward_scale: float = bounded(0.01, gt=0, le=_COEF)
     obs_norm: bool = True
     value_norm: bool = True
     residual: bool = True
@@ -167,8 +179,8 @@ class MappoConfig:
     critic_obs: bool = False
     reserve_base: str = "none"
     imitate: str = ""
-    imitate_episodes: int = bounded(8, ge=1, unit="episodes")
-    imitate_epochs: int = bounded(20, ge=1)
+    imitate_episodes: int = bounded(8, ge=1, le=lim.COUNT, unit="episodes")
+    imitate_epochs: int = bounded(20, ge=1, le=_EPOCHS)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds, and the names among the allowed ones."""
@@ -213,22 +225,22 @@ class PPOConfig:
             (:mod:`training.idle`).
     """
 
-    lr: float = bounded(0.0003, gt=0)
+    lr: float = bounded(0.0003, gt=0, le=_LR)
     gamma: float = bounded(0.99, gt=0, le=1)
     gae_lambda: float = bounded(0.95, ge=0, le=1)
-    clip: float = bounded(0.2, gt=0)
-    ent_coef: float = bounded(0.0, ge=0)
-    vf_coef: float = bounded(0.5, ge=0)
-    max_grad_norm: float = bounded(0.5, gt=0)
-    epochs: int = bounded(5, ge=1)
-    batch_size: int = bounded(1024, ge=2, unit="samples")
-    hidden: int = bounded(64, ge=1, unit="units")
+    clip: float = bounded(0.2, gt=0, le=_CLIP)
+    ent_coef: float = bounded(0.0, ge=0, le=_COEF)
+    vf_coef: float = bounded(0.5, ge=0, le=_COEF)
+    max_grad_norm: float = bounded(0.5, gt=0, le=_NORM)
+    epochs: int = bounded(5, ge=1, le=_EPOCHS)
+    batch_size: int = bounded(1024, ge=2, le=_BATCH, unit="samples")
+    hidden: int = bounded(64, ge=1, le=_HIDDEN, unit="units")
     log_std_init: float = bounded(-1.0, ge=-20, le=2)
     coalition_log_std_init: tuple[float, ...] = bounded((), ge=-20, le=2)
     fixed_coalition_entries: tuple[str, ...] = ()
-    reward_scale: float = bounded(0.001, gt=0)
+    reward_scale: float = bounded(0.001, gt=0, le=_COEF)
     residual: bool = True
-    mean_bound: float = bounded(0.0, ge=0)
+    mean_bound: float = bounded(0.0, ge=0, le=_CLIP)  # actions lie in [-2, 2]
     capacity_credit: bool = False
     mask_idle_entries: bool = False
 
@@ -252,10 +264,10 @@ class TrainConfig:
     """
 
     algo: Literal["ppo", "mappo", "ippo"] = "mappo"
-    seed: int = bounded(0, ge=0)  # numpy seeds are non-negative
-    total_steps: int = bounded(1_000_000, ge=1, unit="steps")
-    threads: int = bounded(2, ge=1, unit="threads")
-    checkpoint_every: int = bounded(10, ge=1, unit="iterations")
+    seed: int = bounded(0, ge=0, le=lim.SEED)  # numpy seeds are non-negative
+    total_steps: int = bounded(1_000_000, ge=1, le=_STEPS, unit="steps")
+    threads: int = bounded(2, ge=1, le=1024, unit="threads")  # cores of the largest nodes
+    checkpoint_every: int = bounded(10, ge=1, le=_STEPS, unit="iterations")
     env: EnvSpec = field(default_factory=EnvSpec)
     mappo: MappoConfig = field(default_factory=MappoConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)

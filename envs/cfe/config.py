@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from envs.cfe import model as cfe
+from envs.config import limits as lim
 from envs.config.loader import apply_overrides, build, load_yaml
 from envs.config.validate import bounded, check, check_fields
 from envs.data.profiles import WEATHER_BOUNDS, make_profiles
@@ -51,11 +52,11 @@ class ParticipantConfig:
 
     name: str
     sector: Sector
-    annual_load_mwh: float = bounded(gt=0)
-    solar_mwh: float = bounded(0.0, ge=0)
-    wind_mwh: float = bounded(0.0, ge=0)
-    certificate_price_eur_per_mwh: float = bounded(5.0, ge=0)
-    shortage_price_eur_per_mwh: float = bounded(50.0, ge=0)
+    annual_load_mwh: float = bounded(gt=0, le=lim.ANNUAL_ENERGY_MWH)
+    solar_mwh: float = bounded(0.0, ge=0, le=lim.ANNUAL_ENERGY_MWH)
+    wind_mwh: float = bounded(0.0, ge=0, le=lim.ANNUAL_ENERGY_MWH)
+    certificate_price_eur_per_mwh: float = bounded(5.0, ge=0, le=lim.PRICE_EUR_PER_MWH)
+    shortage_price_eur_per_mwh: float = bounded(50.0, ge=0, le=lim.PRICE_EUR_PER_MWH)
     bdew_profile: BdewProfile = "G25"
     baseload_share: float = bounded(0.0, ge=0, le=1)
     profile_csv: str = ""
@@ -83,7 +84,7 @@ class RealProfilesConfig:
 
     tmy3_file: str = "723170TYA.CSV"
     turbine_type: str = "E-126/4200"
-    hub_height_m: float = bounded(135.0, gt=0)
+    hub_height_m: float = bounded(135.0, gt=0, le=300)  # tallest hubs: about 170 m
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds, and the TMY3 file is one pvlib ships."""
@@ -98,8 +99,8 @@ class CfeScenarioConfig:
     participants: tuple[ParticipantConfig, ...]
     profiles: Literal["synthetic", "real"] = "synthetic"
     year: int = bounded(2023, ge=1, le=9999)
-    seed: int = bounded(0, ge=0)  # numpy seeds are non-negative
-    swap_price_eur_per_mwh: float = bounded(10.0, ge=0)
+    seed: int = bounded(0, ge=0, le=lim.SEED)  # numpy seeds are non-negative
+    swap_price_eur_per_mwh: float = bounded(10.0, ge=0, le=lim.PRICE_EUR_PER_MWH)
     synthetic: SyntheticProfilesConfig = field(default_factory=SyntheticProfilesConfig)
     real: RealProfilesConfig = field(default_factory=RealProfilesConfig)
 

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from envs.config import limits as lim
 from envs.config.loader import apply_overrides, build, load_yaml
 from envs.config.validate import bounded, check, check_fields
 from envs.market.orderbook import TickGrid
@@ -21,22 +22,26 @@ __all__ = ["ENV_ID", "ExchangeConfig", "MarketConfig", "ProsumerConfig", "Settle
            "load_config"]  # fmt: skip
 
 ENV_ID = "reservation_exchange_v0"
+# Physical limits of every numeric field (why each: envs/config/limits.py).
+_PRICE = lim.PRICE_EUR_PER_MWH
+_MW = lim.POWER_MW
 
 
 @dataclass(frozen=True, slots=True)
 class MarketConfig:
     """Exchange rules: grid, horizon, gate closure, opening call, action scale."""
 
-    price_floor_eur_per_mwh: float = 0.0
-    price_cap_eur_per_mwh: float = 200.0
-    tick_eur_per_mwh: float = bounded(0.5, gt=0)
-    lot_mw: float = bounded(0.1, gt=0)
-    horizon_h: int = bounded(4, ge=1)
-    intervals_per_hour: int = bounded(4, ge=1, unit="intervals")
-    gate_lead_intervals: int = bounded(1, ge=0, unit="intervals")
+    price_floor_eur_per_mwh: float = bounded(0.0, ge=-_PRICE, le=_PRICE)
+    price_cap_eur_per_mwh: float = bounded(200.0, ge=-_PRICE, le=_PRICE)
+    tick_eur_per_mwh: float = bounded(0.5, gt=0, le=_PRICE)
+    lot_mw: float = bounded(0.1, gt=0, le=_MW)
+    horizon_h: int = bounded(4, ge=1, le=168)  # trading opens at most a week ahead
+    # One-minute intervals at the finest (real-time markets clear every 5 minutes).
+    intervals_per_hour: int = bounded(4, ge=1, le=60, unit="intervals")
+    gate_lead_intervals: int = bounded(1, ge=0, le=60, unit="intervals")
     opening_auction: bool = True
-    price_bins: int = bounded(20, ge=1, unit="bins")
-    max_order_mw: float = 2.0
+    price_bins: int = bounded(20, ge=1, le=1000, unit="bins")  # the observation's width
+    max_order_mw: float = bounded(2.0, gt=0, le=_MW)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds, and the rules across fields."""
@@ -80,12 +85,14 @@ class MarketConfig:
 class ProsumerConfig:
     """Prosumer population: synthetic load and PV, drawn per episode from the env's rng."""
 
-    count: int = bounded(4, ge=1, unit="prosumers")
-    load_mw_low: float = bounded(0.5, ge=0)
-    load_mw_high: float = 2.0
-    pv_peak_mw_low: float = bounded(0.0, ge=0)
-    pv_peak_mw_high: float = 4.0
-    forecast_error_std: float = bounded(0.1, ge=0)
+    # Each prosumer is an agent of its own: a thousand is a large local market.
+    count: int = bounded(4, ge=1, le=1000, unit="prosumers")
+    load_mw_low: float = bounded(0.5, ge=0, le=_MW)
+    load_mw_high: float = bounded(2.0, ge=0, le=_MW)
+    pv_peak_mw_low: float = bounded(0.0, ge=0, le=_MW)
+    pv_peak_mw_high: float = bounded(4.0, ge=0, le=_MW)
+    # Relative to load + PV: 10 = errors ten times the forecast itself.
+    forecast_error_std: float = bounded(0.1, ge=0, le=10)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds, and each low <= its high."""
@@ -108,10 +115,10 @@ class ProsumerConfig:
 class SettlementConfig:
     """Imbalance settlement after delivery (seed §2-3, §2-5)."""
 
-    imbalance_short_eur_per_mwh: float = 150.0
-    imbalance_long_eur_per_mwh: float = 20.0
+    imbalance_short_eur_per_mwh: float = bounded(150.0, ge=-_PRICE, le=_PRICE)
+    imbalance_long_eur_per_mwh: float = bounded(20.0, ge=-_PRICE, le=_PRICE)
     no_reservation_no_service: bool = False
-    voll_eur_per_mwh: float = bounded(500.0, ge=0)
+    voll_eur_per_mwh: float = bounded(500.0, ge=0, le=_PRICE)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds, and short >= long imbalance prices."""
@@ -132,7 +139,7 @@ class ExchangeConfig:
     day (0-23) of delivery hour 0 (it shapes load and PV).
     """
 
-    hours: int = bounded(24, ge=1)
+    hours: int = bounded(24, ge=1, le=lim.HOURS_PER_LEAP_YEAR)
     start_hour: int = bounded(0, ge=0, le=23, unit="h of day")
     market: MarketConfig = field(default_factory=MarketConfig)
     prosumers: ProsumerConfig = field(default_factory=ProsumerConfig)

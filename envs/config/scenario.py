@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from envs.config import limits as lim
 from envs.config.loader import apply_overrides, build, load_yaml
 from envs.config.validate import bounded, check, check_fields
 from envs.data.profiles import WEATHER_BOUNDS
@@ -31,19 +32,22 @@ Sector = Literal[SECTORS]  # type: ignore[valid-type]
 
 # Shared by the weather config and the generator's arguments (envs/data/profiles.py).
 _W = WEATHER_BOUNDS
+# Physical limits of every numeric field (why each: envs/config/limits.py).
+_PRICE = lim.PRICE_EUR_PER_MWH
+_MW = lim.POWER_MW
 
 
 @dataclass(frozen=True, slots=True)
 class SpotConfig:
     """Energy market rules (DESIGN §3.3)."""
 
-    price_floor_eur_per_mwh: float = -500.0
-    price_cap_eur_per_mwh: float = bounded(3000.0, gt=0)
+    price_floor_eur_per_mwh: float = bounded(-500.0, ge=-_PRICE, le=_PRICE)
+    price_cap_eur_per_mwh: float = bounded(3000.0, gt=0, le=_PRICE)
     pricing: Literal["uniform", "pay_as_bid"] = "uniform"
     demand_elastic_share: float = bounded(0.0, ge=0, lt=1)
     demand_blocks: int = bounded(4, ge=1, le=16)
-    demand_price_low_eur_per_mwh: float = 30.0
-    demand_price_high_eur_per_mwh: float = 300.0
+    demand_price_low_eur_per_mwh: float = bounded(30.0, ge=-_PRICE, le=_PRICE)
+    demand_price_high_eur_per_mwh: float = bounded(300.0, ge=-_PRICE, le=_PRICE)
     scarcity_price_share: float = bounded(0.9, gt=0, le=1)
 
     def __post_init__(self) -> None:
@@ -76,8 +80,8 @@ class ReserveConfig:
     clearing: Literal["cooptimised", "sequential"] = "cooptimised"
     requirement_share_of_load: float = bounded(0.04, ge=0, le=1)
     requirement_share_of_renewables: float = bounded(0.1, ge=0, le=1)
-    scarcity_price_eur_per_mw: float = bounded(500.0, gt=0)
-    non_delivery_penalty_eur_per_mwh: float = bounded(1000.0, ge=0)
+    scarcity_price_eur_per_mw: float = bounded(500.0, gt=0, le=_PRICE)  # per MW and hour
+    non_delivery_penalty_eur_per_mwh: float = bounded(1000.0, ge=0, le=_PRICE)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds."""
@@ -132,22 +136,24 @@ class CapacityConfig:
 
     enabled: bool = True
     period_h: int = bounded(0, ge=0, le=8784)
-    net_cone_eur_per_mw_day: float = bounded(250.0, gt=0)
+    net_cone_eur_per_mw_day: float = bounded(250.0, gt=0, le=lim.CAPACITY_PRICE_EUR_PER_MW_DAY)
     reserve_margin: float = bounded(-0.06, gt=-1, le=1)
     point_a_share: float = bounded(0.998, gt=0, le=2)
-    point_a_net_cone: float = bounded(1.5, ge=0)
+    point_a_net_cone: float = bounded(1.5, ge=0, le=lim.MULTIPLE)
     point_b_share: float = bounded(1.025, gt=0, le=2)
-    point_b_net_cone: float = bounded(0.75, ge=0)
+    point_b_net_cone: float = bounded(0.75, ge=0, le=lim.MULTIPLE)
     point_c_share: float = bounded(1.076, gt=0, le=2)
-    point_c_net_cone: float = bounded(0.0, ge=0)
-    price_cap_eur_per_mw_day: float = bounded(375.0, gt=0)
+    point_c_net_cone: float = bounded(0.0, ge=0, le=lim.MULTIPLE)
+    price_cap_eur_per_mw_day: float = bounded(375.0, gt=0, le=lim.CAPACITY_PRICE_EUR_PER_MW_DAY)
     elcc: dict[str, float] = bounded(  # noqa: RUF009 - bounded returns a dataclasses.field
         ge=0, le=1, default_factory=lambda: dict(DEFAULT_ELCC)
     )
-    storage_classes_h: tuple[float, ...] = bounded((4.0, 6.0, 8.0, 10.0), gt=0, unit="h")
+    storage_classes_h: tuple[float, ...] = bounded(
+        (4.0, 6.0, 8.0, 10.0), gt=0, le=lim.HOURS_PER_LEAP_YEAR, unit="h"
+    )
     storage_elcc: tuple[float, ...] = bounded((0.59, 0.67, 0.68, 0.78), ge=0, le=1)
-    performance_assessment_hours: float = bounded(30.0, gt=0)
-    stop_loss_multiple: float = bounded(1.5, ge=0)
+    performance_assessment_hours: float = bounded(30.0, gt=0, le=lim.HOURS_PER_LEAP_YEAR)
+    stop_loss_multiple: float = bounded(1.5, ge=0, le=lim.MULTIPLE)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds, the points in order, the storage classes."""
@@ -183,13 +189,13 @@ class GeneratorConfig:
 
     name: str
     technology: str = "gas_cc"
-    capacity_mw: float = bounded(100.0, gt=0)
-    marginal_cost_eur_per_mwh: float = 50.0
-    ramp_mw_per_h: float = bounded(100.0, gt=0)
-    emission_t_per_mwh: float = bounded(0.37, ge=0)
-    min_output_mw: float = bounded(0.0, ge=0)
+    capacity_mw: float = bounded(100.0, gt=0, le=_MW)
+    marginal_cost_eur_per_mwh: float = bounded(50.0, ge=-_PRICE, le=_PRICE)
+    ramp_mw_per_h: float = bounded(100.0, gt=0, le=lim.RAMP_MW_PER_H)
+    emission_t_per_mwh: float = bounded(0.37, ge=0, le=lim.EMISSION_T_PER_MWH)
+    min_output_mw: float = bounded(0.0, ge=0, le=_MW)
     capacity_derating: float = bounded(0.9, gt=0, le=1)
-    reserve_cost_eur_per_mw: float = bounded(5.0, ge=0)
+    reserve_cost_eur_per_mw: float = bounded(5.0, ge=0, le=_PRICE)  # per MW and hour
     reserve_share: float = bounded(0.2, ge=0, le=1)
 
     def __post_init__(self) -> None:
@@ -229,11 +235,11 @@ class FleetConfig:
     mitigation: Literal["none", "three_pivotal"] = "none"
     controlled: bool = False
     tranches: int = bounded(3, ge=1, le=8)
-    markup: float = bounded(0.15, ge=0)
-    rsi_threshold: float = bounded(1.1, gt=0)
+    markup: float = bounded(0.15, ge=0, le=lim.MULTIPLE)
+    rsi_threshold: float = bounded(1.1, gt=0, le=lim.MULTIPLE)  # supply / demand ratio
     withhold_fraction: float = bounded(0.3, ge=0, le=1)
-    pivotal_markup: float = bounded(1.0, ge=0)
-    max_markup: float = bounded(3.0, gt=0)
+    pivotal_markup: float = bounded(1.0, ge=0, le=lim.MULTIPLE)
+    max_markup: float = bounded(3.0, gt=0, le=lim.MULTIPLE)
     generators: tuple[GeneratorConfig, ...] = DEFAULT_FLEET
 
     def __post_init__(self) -> None:
@@ -253,14 +259,14 @@ class PersonaConfig:
     """
 
     sector: Sector
-    peak_load_mw: float = bounded(gt=0)
-    pv_mw: float = bounded(0.0, ge=0)
-    wind_mw: float = bounded(0.0, ge=0)
-    battery_mwh: float = bounded(0.0, ge=0)
-    battery_mw: float = bounded(0.0, ge=0)
+    peak_load_mw: float = bounded(gt=0, le=_MW)
+    pv_mw: float = bounded(0.0, ge=0, le=_MW)
+    wind_mw: float = bounded(0.0, ge=0, le=_MW)
+    battery_mwh: float = bounded(0.0, ge=0, le=lim.ENERGY_MWH)
+    battery_mw: float = bounded(0.0, ge=0, le=_MW)
     battery_efficiency: float = bounded(0.9, gt=0, le=1)
     flex_share: float = bounded(0.0, ge=0, le=0.5)
-    export_limit_mw: float = bounded(1e6, ge=0)
+    export_limit_mw: float = bounded(1e6, ge=0, le=_MW)
     risk_weight: float = bounded(0.0, ge=0, le=1)
 
     def __post_init__(self) -> None:
@@ -296,6 +302,7 @@ class MembersConfig:
     agents: bool = True
     mix: dict[str, float] = bounded(  # noqa: RUF009 - bounded returns a dataclasses.field
         ge=0,
+        le=lim.WEIGHT,
         default_factory=lambda: {
             "residential": 0.3,
             "commercial": 0.2,
@@ -306,9 +313,9 @@ class MembersConfig:
             "bakery": 0.1,
         },
     )
-    size_scale: float = bounded(1.0, gt=0)
-    pv_scale: float = bounded(1.0, ge=0)
-    battery_scale: float = bounded(1.0, ge=0)
+    size_scale: float = bounded(1.0, gt=0, le=lim.SCALE)
+    pv_scale: float = bounded(1.0, ge=0, le=lim.SCALE)
+    battery_scale: float = bounded(1.0, ge=0, le=lim.SCALE)
     personas: dict[str, PersonaConfig] = field(default_factory=lambda: dict(PERSONAS))
     reward: Literal["individual", "team", "mix"] = "individual"
     reward_mix: float = bounded(0.5, ge=0, le=1)
@@ -349,15 +356,15 @@ class TariffConfig:
     """
 
     mode: Literal["rehearsal", "fixed", "dynamic"] = "rehearsal"
-    margin_eur_per_mwh: float = bounded(12.0, ge=0)
-    energy_eur_per_mwh: float = bounded(110.0, ge=0)
-    network_eur_per_mwh: float = bounded(55.0, ge=0)
-    taxes_eur_per_mwh: float = bounded(20.0, ge=0)
-    feed_in_eur_per_mwh: float = 45.0
+    margin_eur_per_mwh: float = bounded(12.0, ge=0, le=_PRICE)
+    energy_eur_per_mwh: float = bounded(110.0, ge=0, le=_PRICE)
+    network_eur_per_mwh: float = bounded(55.0, ge=0, le=_PRICE)
+    taxes_eur_per_mwh: float = bounded(20.0, ge=0, le=_PRICE)
+    feed_in_eur_per_mwh: float = bounded(45.0, ge=-_PRICE, le=_PRICE)
     time_of_use: bool = False
     peak_hours: tuple[int, ...] = bounded((17, 18, 19, 20), ge=0, le=23, unit="h of day")
-    peak_multiplier: float = bounded(1.5, ge=0)
-    offpeak_multiplier: float = bounded(0.85, ge=0)
+    peak_multiplier: float = bounded(1.5, ge=0, le=lim.MULTIPLE)
+    offpeak_multiplier: float = bounded(0.85, ge=0, le=lim.MULTIPLE)
     community_discount: float = bounded(0.0, ge=0, le=1)
 
     def __post_init__(self) -> None:
@@ -369,10 +376,10 @@ class TariffConfig:
 class BackgroundConfig:
     """System demand outside the coalition and must-take system renewables."""
 
-    peak_load_mw: float = bounded(800.0, gt=0)
-    solar_mw: float = bounded(150.0, ge=0)
-    wind_mw: float = bounded(200.0, ge=0)
-    renewable_offer_eur_per_mwh: float = 0.0
+    peak_load_mw: float = bounded(800.0, gt=0, le=lim.SYSTEM_POWER_MW)
+    solar_mw: float = bounded(150.0, ge=0, le=lim.SYSTEM_POWER_MW)
+    wind_mw: float = bounded(200.0, ge=0, le=lim.SYSTEM_POWER_MW)
+    renewable_offer_eur_per_mwh: float = bounded(0.0, ge=-_PRICE, le=_PRICE)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds."""
@@ -422,8 +429,8 @@ class PpaConfig:
     the wind shape are the coalition's imbalance. ``volume_mw: 0`` means no PPA.
     """
 
-    volume_mw: float = bounded(0.0, ge=0)
-    price_eur_per_mwh: float = 50.0
+    volume_mw: float = bounded(0.0, ge=0, le=_MW)
+    price_eur_per_mwh: float = bounded(50.0, ge=-_PRICE, le=_PRICE)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds."""
@@ -441,7 +448,7 @@ class ScenarioConfig:
     description: str = ""
     days: int = bounded(7, ge=1, le=366)
     start_day_of_year: int = bounded(100, ge=1, le=365)
-    carbon_price_eur_per_t: float = bounded(0.0, ge=0)
+    carbon_price_eur_per_t: float = bounded(0.0, ge=0, le=lim.CARBON_PRICE_EUR_PER_T)
     emissions_accounting: Literal["marginal", "average"] = "average"
     spot: SpotConfig = field(default_factory=SpotConfig)
     reserve: ReserveConfig = field(default_factory=ReserveConfig)

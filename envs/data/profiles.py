@@ -93,7 +93,9 @@ WEATHER_BOUNDS: dict[str, Bounds] = {
     "latitude_deg": Bounds(ge=-90, le=90),
     "cloudiness_mean": Bounds(ge=0, lt=1),
     "cloudiness_persistence": Bounds(ge=0, lt=1),
-    "wind_mean_speed_m_s": Bounds(gt=0),
+    # A mean wind speed of 30 m/s is 3x the windiest sites' (about 10 m/s offshore) and
+    # above wind turbines' cut-out speed (25 m/s).
+    "wind_mean_speed_m_s": Bounds(gt=0, le=30),
     "wind_weibull_k": Bounds(ge=0.5, le=10),
     "wind_persistence": Bounds(ge=0, lt=1),
     "temperature_mean_c": Bounds(ge=-50, le=50),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from envs.config import limits as lim
 from envs.config.validate import bounded, check, check_fields
 
 __all__ = [
@@ -20,10 +21,35 @@ __all__ = [
     "NegotiationConfig",
     "PartyConfig",
     "TariffConfig",
+    "agent_id",
+    "seat_of",
 ]
 
 #: The two seats of the alternating-offers protocol (§3.2), in ``possible_agents`` order.
 SEATS: tuple[str, str] = ("mediator", "opponent")
+
+
+def agent_id(seat: str) -> str:
+    """The PettingZoo agent id of a seat, ``<type>_<n>``: ``"mediator"`` -> ``"mediator_0"``."""
+    return f"{seat}_0"
+
+
+def seat_of(agent: str) -> str:
+    """The seat of an agent id (a seat name is accepted as itself).
+
+    Raises:
+        ValueError: neither a seat nor a seat's agent id.
+    """
+    seat = agent.removesuffix("_0")
+    if seat not in SEATS:
+        ids = [agent_id(s) for s in SEATS]
+        raise ValueError(f"unknown negotiation agent {agent!r}; expected one of {ids}")
+    return seat
+
+
+# Physical limits of every numeric field (why each: envs/config/limits.py).
+_PRICE = lim.PRICE_EUR_PER_MWH
+_MW = lim.POWER_MW
 
 Tactic = Literal["conceder", "linear", "boulware"]
 TeamStrategy = Literal["RE", "RM-IDM", "SSV", "SBV", "FUM"]
@@ -39,14 +65,14 @@ class PartyConfig:
     its minimum; offers move from ``initial`` towards ``limit`` by the tactic.
     """
 
-    initial_price_eur_per_mwh: float
-    limit_price_eur_per_mwh: float
-    initial_volume_mw: float = bounded(848.0, ge=0)
-    limit_volume_mw: float = bounded(848.0, ge=0)
+    initial_price_eur_per_mwh: float = bounded(ge=-_PRICE, le=_PRICE)
+    limit_price_eur_per_mwh: float = bounded(ge=-_PRICE, le=_PRICE)
+    initial_volume_mw: float = bounded(848.0, ge=0, le=_MW)
+    limit_volume_mw: float = bounded(848.0, ge=0, le=_MW)
     tactic: Tactic = "linear"
     # 0.1 = concede 10% of the remaining gap per proposal, as in the paper's §4.2.
     concession_factor: float = bounded(0.1, gt=0, le=1)
-    deadline_proposals: int = bounded(20, ge=1, unit="proposals")
+    deadline_proposals: int = bounded(20, ge=1, le=1000, unit="proposals")  # per party
     withdraw_at_limit: bool = True
 
     def __post_init__(self) -> None:
@@ -63,14 +89,16 @@ class MembersConfig:
     members score proposals by the same cost function and vote alike).
     """
 
-    count: int = bounded(312, ge=1, unit="members")
-    total_consumption_mw: float = bounded(212.0, gt=0)
-    consumption_sigma: float = bounded(0.0, ge=0)
-    delay_cost_eur_per_mwh: float = bounded(0.0, ge=0)
-    delay_cost_sigma: float = bounded(0.0, ge=0)
-    deviation_cost_sigma_eur_per_mwh: float = bounded(0.0, ge=0)
-    initial_price_sigma_eur_per_mwh: float = bounded(0.0, ge=0)
-    limit_price_sigma_eur_per_mwh: float = bounded(0.0, ge=0)
+    count: int = bounded(312, ge=1, le=lim.COUNT, unit="members")
+    total_consumption_mw: float = bounded(212.0, gt=0, le=_MW)
+    # Log-normal spreads: sigma 3 puts 95 % of members within a factor e^6 (400) of each
+    # other; far larger sigmas underflow exp(-sigma^2 / 2) to 0.
+    consumption_sigma: float = bounded(0.0, ge=0, le=3)
+    delay_cost_eur_per_mwh: float = bounded(0.0, ge=0, le=_PRICE)
+    delay_cost_sigma: float = bounded(0.0, ge=0, le=3)
+    deviation_cost_sigma_eur_per_mwh: float = bounded(0.0, ge=0, le=_PRICE)
+    initial_price_sigma_eur_per_mwh: float = bounded(0.0, ge=0, le=_PRICE)
+    limit_price_sigma_eur_per_mwh: float = bounded(0.0, ge=0, le=_PRICE)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds."""
@@ -89,15 +117,15 @@ class TariffConfig:
     Table 1's market-based remuneration of the wind aggregator.
     """
 
-    regulated_energy_eur_per_mwh: float = 70.60
-    grid_access_eur_per_mwh: float = 65.90
-    commercialization_tax_eur_per_mwh: float = 2.50
-    other_charges_eur_per_mwh: float = 1.50
-    market_energy_eur_per_mwh: float = 48.11
-    ppa_deviation_cost_eur_per_mwh: float = 5.39
+    regulated_energy_eur_per_mwh: float = bounded(70.60, ge=-_PRICE, le=_PRICE)
+    grid_access_eur_per_mwh: float = bounded(65.90, ge=-_PRICE, le=_PRICE)
+    commercialization_tax_eur_per_mwh: float = bounded(2.50, ge=-_PRICE, le=_PRICE)
+    other_charges_eur_per_mwh: float = bounded(1.50, ge=-_PRICE, le=_PRICE)
+    market_energy_eur_per_mwh: float = bounded(48.11, ge=-_PRICE, le=_PRICE)
+    ppa_deviation_cost_eur_per_mwh: float = bounded(5.39, ge=-_PRICE, le=_PRICE)
     # 0.5 = the 50% self-consumption discount of §4.1.
     grid_access_discount: float = bounded(0.5, ge=0, le=1)
-    aggregator_market_remuneration_eur_per_mwh: float = 43.28
+    aggregator_market_remuneration_eur_per_mwh: float = bounded(43.28, ge=-_PRICE, le=_PRICE)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds."""
@@ -137,7 +165,7 @@ def _opponent_default() -> PartyConfig:
 class NegotiationConfig:
     """The whole ``ppa_negotiation_v0`` scenario (defaults: the paper's §4 case)."""
 
-    need_mw: float = bounded(848.0, gt=0)
+    need_mw: float = bounded(848.0, gt=0, le=_MW)
     mediator: PartyConfig = field(default_factory=_mediator_default)
     opponent: PartyConfig = field(default_factory=_opponent_default)
     opponent_kind: OpponentKind = "wind_aggregator"
@@ -151,11 +179,11 @@ class NegotiationConfig:
     rl_seats: tuple[str, ...] = SEATS
     action_type: Literal["box", "discrete"] = "box"
     # At least 2 levels for discrete actions.
-    n_price_levels: int = bounded(101, ge=2, unit="levels")
-    price_floor_eur_per_mwh: float = 0.0
-    price_cap_eur_per_mwh: float = 100.0
-    volume_floor_mw: float = bounded(0.0, ge=0)
-    volume_cap_mw: float = 1696.0
+    n_price_levels: int = bounded(101, ge=2, le=10_000, unit="levels")  # actions' width
+    price_floor_eur_per_mwh: float = bounded(0.0, ge=-_PRICE, le=_PRICE)
+    price_cap_eur_per_mwh: float = bounded(100.0, ge=-_PRICE, le=_PRICE)
+    volume_floor_mw: float = bounded(0.0, ge=0, le=_MW)
+    volume_cap_mw: float = bounded(1696.0, ge=0, le=_MW)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds, floors below caps, offers within the bounds."""

@@ -142,7 +142,7 @@ def test_admm_policy_beats_the_rule_and_converges_on_default():
         total = 0.0
         while env.agents:
             obs, rewards, *_ = env.step(pol.act(obs))
-            total += rewards["coalition"]
+            total += rewards["coalition_0"]
         totals[name] = total
         if name == "admm":
             hist = pol.history

@@ -124,13 +124,14 @@ def test_spot_env_refuses_a_bad_field_before_building(leaf: Leaf) -> None:
         (
             {"reserve.non_delivery_penalty_eur_per_mwh": float("nan")},
             r"reserve\.non_delivery_penalty_eur_per_mwh=nan is not finite; expected a finite "
-            r"number >= 0 EUR/MWh",
+            r"number in \[0, 100000\] EUR/MWh",
         ),
         (
             {"spot.price_cap_eur_per_mwh": "inf"},
-            r"spot\.price_cap_eur_per_mwh=inf is not finite; expected a finite number > 0",
+            r"spot\.price_cap_eur_per_mwh=inf is not finite; expected a finite number "
+            r"in \(0, 100000\]",
         ),
-        ({"members.size_scale": 0}, r"members\.size_scale=0\.0 is out of range; .* > 0"),
+        ({"members.size_scale": 0}, r"members\.size_scale=0\.0 is out of range; .* in \(0, 1000\]"),
     ],
     ids=["nan_penalty", "inf_price_cap", "zero_size_scale"],
 )
@@ -204,7 +205,7 @@ def test_direct_construction_is_checked_too():
 
     with pytest.raises(ConfigError, match=r"days=nan has type float; expected a whole number"):
         ScenarioConfig(days=float("nan"))
-    with pytest.raises(ConfigError, match=r"peak_load_mw=inf is not finite; .* > 0 MW"):
+    with pytest.raises(ConfigError, match=r"peak_load_mw=inf is not finite; .* \(0, 1000000\] MW"):
         PersonaConfig("bakery", float("inf"))
     with pytest.raises(ConfigError, match=r"wind_weibull_k=0\.1 is out of range; .*\[0\.5, 10\]"):
         WeatherConfig(wind_weibull_k=0.1)
