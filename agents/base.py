@@ -24,7 +24,7 @@ import numpy as np
 
 from envs.errors import UnknownNameError
 
-__all__ = ["BUILTINS", "MarketPolicy", "Policy", "Team", "load"]
+__all__ = ["BUILTINS", "MarketPolicy", "Policy", "Team", "check_class_path", "load"]
 
 
 @runtime_checkable
@@ -124,13 +124,25 @@ class Team:
         return out
 
 
-def _import(path: str) -> Any:
+def check_class_path(path: str) -> tuple[str, str]:
+    """Split ``"package.module:Class"`` into its module and attribute names.
+
+    Raises:
+        ValueError: ``path`` is not of that form: each dotted part of the module and the
+            class must be a Python identifier (no relative ``..``, '/' or spaces).
+    """
     module_name, _, attr = path.partition(":")
-    if not module_name or not attr:
+    parts = module_name.split(".")
+    if not all(part.isidentifier() for part in parts) or not attr.isidentifier():
         raise ValueError(
-            f"agent path {path!r} is not of the form 'package.module:Class'; "
-            f"built-in names: {', '.join(BUILTINS)}"
+            f"agent path {path!r} is not of the form 'package.module:Class' (dotted Python "
+            f"names, no relative or file paths); built-in names: {', '.join(BUILTINS)}"
         )
+    return module_name, attr
+
+
+def _import(path: str) -> Any:
+    module_name, attr = check_class_path(path)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -28,10 +28,12 @@ import yaml
 
 import agents
 import envs
+from agents.base import check_class_path
 from envs.cli import cli_main
 from envs.errors import ConfigError, UnknownNameError
 from envs.registry import MARKET_FAMILY
-from evaluation import grid
+from evaluation import caveats, grid
+from evaluation.latest import default_out
 from evaluation.leaderboard import (
     MARKET_VIEW,
     REX_VIEW,
@@ -92,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--quick", action="store_true",
-        help="small grid: the 'quick' suite (3 scenarios x 2 seeds x 2 days), or 2 seeds x 1 "
-        "day of the exchange",
+        help="smoke run: the 'quick' suite (3 scenarios x 2 seeds x 2 days), or 2 seeds x 1 "
+        "day of the exchange; it checks that agents run, its ranking is not significant",
     )  # fmt: skip
     _add_run_arguments(p)
     return p
@@ -104,8 +106,9 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
         type=Path,
-        default=Path("results/compare"),
-        help="output folder (default: results/compare)",
+        default=None,
+        help="output folder (default: results/compare; results/quick with --quick); "
+        "python -m evaluation.app opens the last one written",
     )
     p.add_argument(
         "--workers",
@@ -201,7 +204,12 @@ def _resolve(args: argparse.Namespace) -> tuple[grid.EvalConfig, str]:
     )  # fmt: skip
     parts = (part for entry in cfg.agents for part in entry.split("+"))  # teams: each part
     for a in (part.partition("=")[0] for part in parts):
-        if ":" not in a and a not in known:
+        if ":" in a:  # a malformed class path ('..:x') is a bad name, not a failed cell
+            try:
+                check_class_path(a)
+            except ValueError as exc:
+                raise _BadName(str(exc)) from None
+        elif a not in known:
             raise _BadName(
                 f"unknown agent {a!r} for {cfg.env}; valid names: {', '.join(known)}, "
                 "or a class path 'pkg.mod:Class'"
@@ -265,7 +273,11 @@ def main(argv: list[str] | None = None) -> int:
         for s in cfg.scenarios
         for seed in cfg.seeds
     ]
-    out: Path = args.out
+    out: Path = args.out or default_out(args.quick)
+    if out.exists() and not out.is_dir():  # e.g. --out /dev/full or an existing file
+        print(f"error: --out {out} is a file, not a folder; expected a folder for the "
+              "results (it is made if missing)", file=sys.stderr)  # fmt: skip
+        return 2
     out.mkdir(parents=True, exist_ok=True)
     try:
         results = grid.run_grid(
@@ -304,6 +316,11 @@ def _report(
 ) -> None:
     """Tables, summary.json and plots from the finished grid; prints the leaderboard."""
     view = REX_VIEW if cfg.env == REX_ENV else MARKET_VIEW
+    files = {s for s in cfg.scenarios if grid.is_scenario_file(s)}
+    labels = caveats.scenario_labels(list(cfg.scenarios), files, envs.list_scenarios(cfg.env))
+    results = [r | {"scenario": labels.get(r["scenario"], r["scenario"])} for r in results]
+    baseline, baseline_note = caveats.present_baseline(cfg.baseline, list(cfg.agents))
+    cfg = replace(cfg, baseline=baseline)
     df = results_frame(results, low=cfg.low, high=cfg.high)
     market = view is MARKET_VIEW
     excluded = excluded_runs(df, low=cfg.low, high=cfg.high) if market else []
@@ -320,9 +337,17 @@ def _report(
         reasons = loss_reasons(df, order)
         text += "\n\n" + scenario_markdown(money, order, reasons)
         by_scenario = {"by_scenario": money, "loss_reasons": reasons}
-    notes = _notes(df, cfg, view, excluded)
+    grid_words = f"{len(cfg.scenarios)} scenarios x {cfg.n_seeds} seeds x {cfg.days} days"
+    caveat = caveats.ranking_notes(
+        summary, f"{view.rank_by}_iqm", quick=args.quick, grid=grid_words
+    )
+    notes = [*caveat[:1], *_notes(df, cfg, view, excluded), *caveat[1:], baseline_note]
+    notes = [line for line in notes if line]
     text = "\n".join([*notes, "", text]) if notes else text
     extra = {
+        "smoke_run": bool(args.quick),
+        "notes": notes,
+        "scenario_labels": {s: label for s, label in labels.items() if s != label},
         "excluded_runs": [{"scenario": sc, "seed": seed} for sc, seed in excluded],
         "legend": _legend_doc(view),
         **by_scenario,
@@ -332,6 +357,7 @@ def _report(
         week_agent=args.week_agent, suite=suite,
     )  # fmt: skip
     print(text)
+    print(f"\nresults in {out}; browse them with: python -m evaluation.app --results {out}")
 
 
 def _legend_doc(view: View) -> dict[str, str]:
@@ -404,7 +430,7 @@ def _write_outputs(
     """results.csv, summary.json, leaderboard.md and the plots, each written atomically."""
     tmp = out / ".results.csv.tmp"
     df.to_csv(tmp, index=False)
-    tmp.replace(out / "results.csv")
+    grid.replace_file(tmp, out / "results.csv")
     failures = [
         {k: r[k] for k in ("agent", "scenario", "seed", "error")}
         for r in results
@@ -420,7 +446,7 @@ def _write_outputs(
     }
     grid.write_json_atomic(out / "summary.json", _strict(summary_doc))
     (out / "leaderboard.md.tmp").write_text(text + "\n", encoding="utf-8")
-    (out / "leaderboard.md.tmp").replace(out / "leaderboard.md")
+    grid.replace_file(out / "leaderboard.md.tmp", out / "leaderboard.md")
     if plots:
         from evaluation.plots import plot_all
 

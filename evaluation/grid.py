@@ -29,6 +29,7 @@ from typing import Any
 from configs import config_path
 from envs.config.loader import build, load_yaml
 from envs.errors import ConfigError, UnknownNameError
+from evaluation.results_files import cell_problem
 
 __all__ = [
     "Cell",
@@ -38,6 +39,7 @@ __all__ = [
     "list_suites",
     "load_suite",
     "read_cell",
+    "replace_file",
     "run_cell",
     "run_grid",
     "write_json_atomic",
@@ -173,23 +175,37 @@ def write_json_atomic(path: Path, data: Any) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, allow_nan=True)
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def replace_file(tmp: str | Path, path: Path) -> None:
+    """``os.replace(tmp, path)``; an error (``path`` is a folder, say) names ``path``, the
+    file the user knows, not the temporary file."""
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+
+
 def read_cell(out: Path, cell: Cell) -> dict[str, Any] | None:
-    """The stored result of ``cell``, or None if absent, unreadable or of another length."""
+    """The stored result of ``cell``, or None if absent, unreadable, of the wrong shape
+    (:func:`evaluation.results_files.cell_problem`, logged) or of another cell or length."""
     path = cell_path(out, cell)
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError):
         return None
-    same = (data.get(k) for k in ("days", "env", "agent", "scenario"))
+    why = cell_problem(data)
+    if why is not None:
+        log.warning("%s: %s; not used (a resumed run plays the cell again)", path, why)
+        return None
+    same = (data.get(k) for k in ("days", "env", "agent", "scenario", "seed"))
     # Different cells may share a file name (names are made file-safe), hence the check.
-    if tuple(same) != (cell.days, cell.env, cell.agent, cell.scenario):
+    if tuple(same) != (cell.days, cell.env, cell.agent, cell.scenario, cell.seed):
         return None
     return data
 

@@ -14,7 +14,6 @@ reference agent, 1 = the ``high`` one).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from evaluation import grid
 from evaluation.aggregate import probability_of_improvement
 from evaluation.leaderboard import MARKET_VIEW, REX_VIEW, View
 from evaluation.metrics import REVENUE_MARKETS
+from evaluation.results_files import ResultsFileError, read_frame, read_summary
 
 __all__ = [
     "Results",
@@ -81,28 +81,28 @@ def load_results(folder: str | Path) -> Results:
 
     Raises:
         ResultsError: the folder is missing, lacks either file, or a file cannot be
-            parsed; the message names the path and how to make one.
+            parsed or holds the wrong shape (:mod:`evaluation.results_files`: the message
+            names the file, the field and the bad value), or ``summary.json`` ranks an
+            agent that ``results.csv`` lacks; the message says how to make a folder.
     """
     folder = Path(folder).expanduser()
     hint = "make one with: python -m evaluation.compare --quick --out " + str(folder)
     if not folder.is_dir():
         raise ResultsError(f"results folder {folder} does not exist; {hint}")
-    missing = [n for n in ("results.csv", "summary.json") if not (folder / n).is_file()]
+    missing = [n for n in ("results.csv", "summary.json") if not (folder / n).exists()]
     if missing:
         raise ResultsError(f"{folder} has no {missing[0]}: not a compare results folder; {hint}")
     try:
-        frame = pd.read_csv(folder / "results.csv")
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise ResultsError(f"{folder}: cannot read the results ({exc})") from exc
-    need = {"agent", "scenario", "seed", "status"}
-    if not need <= set(frame.columns) or not isinstance(summary, dict) or "agents" not in summary:
+        frame = read_frame(folder / "results.csv")
+        summary = read_summary(folder / "summary.json")
+    except ResultsFileError as exc:
+        raise ResultsError(f"{exc}; {hint}") from None
+    unknown = [r["agent"] for r in summary["agents"] if r["agent"] not in set(frame.agent)]
+    if unknown:
         raise ResultsError(
-            f"{folder}: results.csv needs columns {sorted(need)} and summary.json an 'agents' "
-            f"list; found columns {list(frame.columns)[:8]}; {hint}"
+            f"{folder / 'summary.json'}: agents ranks {unknown[0]!r}, which has no row in "
+            f"results.csv (agents there: {sorted(set(frame.agent))}); {hint}"
         )
-    if frame.empty:
-        raise ResultsError(f"{folder}/results.csv has no rows; {hint}")
     return Results(folder, frame, summary)
 
 

@@ -12,6 +12,7 @@ money in EUR, scores in % (0-100; volumetric RE % may exceed 100).
 
 from __future__ import annotations
 
+import errno
 import math
 import tempfile
 from dataclasses import dataclass
@@ -203,12 +204,23 @@ def validate_user_csv(data: bytes, filename: str, folder: Path, hours: int = 876
 
     Raises:
         ValueError: a message naming the column, row and bad value (or that the file is
-            not a CSV at all), for the page to show.
+            not a CSV at all), for the page to show; or that ``folder`` (or a folder of the
+            file's name in it) is in the way of keeping the file.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(filename).name)
-    path = folder / (safe or "profile.csv")
-    path.write_bytes(data)
+    path = folder / (safe if safe.strip(".") else "profile.csv")  # not '', '.' or '..'
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file, not a folder", str(folder))
+        folder.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not path.is_file():
+            raise IsADirectoryError(errno.EISDIR, "a folder, not a file", str(path))
+        path.write_bytes(data)
+    except OSError as exc:  # the folder is a file, read-only, full, ...
+        raise ValueError(
+            f"{filename}: cannot keep the upload as {path} ({exc.filename or path}: "
+            f"{exc.strerror or exc}); expected a writable folder for the uploads"
+        ) from None
     try:
         load_user_csv(path, hours=hours)
     except ValueError:

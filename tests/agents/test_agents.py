@@ -18,7 +18,7 @@ class ConstantCoalition:
         self.controls: list[str] = []
 
     def reset(self, env, seed=None):
-        self.controls = [a for a in env.possible_agents if a != "coalition" or True]
+        self.controls = [a for a in env.possible_agents if a != "coalition_0" or True]
         self.spaces = {a: env.action_space(a) for a in self.controls}
 
     def act(self, observations):
@@ -39,7 +39,7 @@ def run(env, policies, seed=0):
         for p in policies:
             actions.update(p.act(obs))
         obs, rewards, *_ = env.step(actions)
-        total += rewards["coalition"]
+        total += rewards["coalition_0"]
     return total
 
 
@@ -62,6 +62,11 @@ def test_custom_agent_by_path_plays_an_episode():
         ("no_such_pkg.mod:X", ValueError, r"could not import module 'no_such_pkg.mod'"),
         ("agents.simple:Nope", ValueError, r"module 'agents.simple' has no attribute 'Nope'"),
         ("agents.simple:", ValueError, r"not of the form 'package.module:Class'"),
+        # Relative and file paths: ValueError, not importlib's TypeError (round three, 6).
+        ("..:x", ValueError, r"agent path '\.\.:x' is not of the form 'package.module:Class'"),
+        (".agents:X", ValueError, r"not of the form 'package.module:Class'"),
+        ("../my_agent.py:X", ValueError, r"no relative or file paths"),
+        ("agents simple:X", ValueError, r"not of the form 'package.module:Class'"),
     ],
 )
 def test_bad_paths_say_which_part_failed(path, error, pattern):

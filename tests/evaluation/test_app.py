@@ -102,6 +102,19 @@ def test_pooled_csv_upload_validated(tmp_path: Path) -> None:
     assert load.sum() == pytest.approx(175_200.0)
 
 
+def test_csv_upload_into_a_folder_in_the_way_is_a_message(tmp_path: Path) -> None:
+    """A folder where the file goes, or a file where the folder goes: ValueError with the
+    path (was IsADirectoryError / FileExistsError); '..' as a name stays in the folder."""
+    (tmp_path / "hospital_load.csv").mkdir()
+    with pytest.raises(ValueError, match=r"hospital_load\.csv: a folder, not a file\)"):
+        pooled.validate_user_csv(b"timestamp,load_mw\n", "hospital_load.csv", tmp_path)
+    (tmp_path / "uploads").write_text("a file")
+    with pytest.raises(ValueError, match=r"uploads: a file, not a folder\); expected a writable"):
+        pooled.validate_user_csv(b"timestamp,load_mw\n", "x.csv", tmp_path / "uploads")
+    with pytest.raises(ValueError, match=r"^profile\.csv: 0 rows of data"):
+        pooled.validate_user_csv(b"timestamp,load_mw\n", "..", tmp_path / "sub")
+
+
 def test_scenario_from_frame_names_bad_cells() -> None:
     frame = pooled.default_frame().iloc[:2].copy()
     frame.loc[1, "solar_mwh"] = np.nan

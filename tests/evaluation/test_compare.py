@@ -143,6 +143,9 @@ def test_resume_skips_finished_cells(tmp_path: Path) -> None:
         (["--env", "nope_v0"], "unknown env 'nope_v0'", "reservation_exchange_v0"),
         (["--suite", "nosuite"], "unknown suite 'nosuite'", "heldout"),
         (["--env", "reservation_exchange_v0", "--agents", "mpc"], "unknown agent 'mpc'", "zi_c"),
+        # A malformed class path is a bad name too (was: exit 0 with a failed cell).
+        (["--agents", "rule", "..:x"], "agent path '..:x' is not of the form", "mpc"),
+        (["--agents", "rule+../x.py:Y"], "agent path '../x.py:Y' is not of the form", "mpc"),
     ],
 )
 def test_unknown_names_exit_2_with_one_line(tmp_path, capsys, argv, needle, valid) -> None:
@@ -292,3 +295,26 @@ def test_a_bad_scenario_file_exits_2_naming_the_file(
 def test_unknown_week_agent_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert compare.main(["--quick", "--week-agent", "mpcc", "--out", str(tmp_path)]) == 2
     assert "--week-agent 'mpcc'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["file", "/dev/full"])
+def test_an_out_that_is_a_file_exits_2_naming_it(tmp_path: Path, capsys, where: str) -> None:
+    out = tmp_path / "results.txt" if where == "file" else Path(where)
+    if where == "file":
+        out.write_text("not a folder")
+    assert compare.main(["--agents", "rule", "--out", str(out), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: --out {out} is a file, not a folder; expected a folder for the results "
+        "(it is made if missing)"
+    )
+
+
+@pytest.mark.parametrize("name", ["summary.json", "results.csv", "leaderboard.md"])
+def test_an_output_file_that_is_a_folder_is_named_not_its_temporary_file(
+    tmp_path: Path, capsys, name: str
+) -> None:
+    (tmp_path / name).mkdir()
+    assert compare.main(["--agents", "rule", "--out", str(tmp_path), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: Is a directory: {tmp_path / name}"
