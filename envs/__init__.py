@@ -7,7 +7,7 @@ Public API (DESIGN §7)::
     envs.list_scenarios()              # shipped scenario names
     env = envs.make("multimarket_v0", scenario="default", days=3)   # PettingZoo ParallelEnv
     aec = envs.make("multimarket_v0", api="aec")                     # AEC view
-    genv = envs.make_gym("multimarket_v0", agent="coalition")         # gymnasium.Env
+    genv = envs.make_gym("multimarket_v0", agent="coalition_0")       # gymnasium.Env
     venv = envs.make_vector("multimarket_v0", num_envs=1024)          # batched arrays
     gymnasium.make("coalition_markets/multimarket_v0")                # ids registered on import
 """
@@ -20,6 +20,10 @@ from envs.runtime import ensure_writable_cache, passive_openmp_threads
 
 ensure_writable_cache()  # before any module compiles with numba (read-only installs)
 passive_openmp_threads()  # before numba's first parallel step starts its thread pool
+
+from envs._moved import install as _install_moved_paths  # noqa: E402
+
+_install_moved_paths()  # old module paths (envs.vector, ...) import with a DeprecationWarning
 
 from envs.errors import ActionError, ConfigError, EpisodeOverError, UnknownNameError  # noqa: E402
 from envs.registry import env_ids, env_module, list_scenarios, register_gym_ids  # noqa: E402
@@ -64,10 +68,11 @@ def make(env_id: str, scenario: str | None = None, *, api: str = "parallel", **k
 
 
 def make_gym(
-    env_id: str, scenario: str | None = None, *, agent: str = "coalition", **kwargs: Any
+    env_id: str, scenario: str | None = None, *, agent: str = "coalition_0", **kwargs: Any
 ) -> Any:
     """Build a single-agent ``gymnasium.Env`` in which ``agent`` acts and the others
-    follow the scenario's scripted behaviour."""
+    follow the scenario's scripted behaviour (``agent="coalition"``, the group's name, is
+    accepted for ``"coalition_0"``)."""
     module = env_module(env_id)
     if not hasattr(module, "make_gym"):
         raise ValueError(f"{env_id} has no Gymnasium single-agent view")

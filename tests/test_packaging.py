@@ -104,3 +104,24 @@ def test_no_module_reads_another_modules_private_names():
                             if a.name.startswith("_") and node.module.split(".")[0] in
                             ("envs", "agents", "training", "evaluation")]  # fmt: skip
     assert bad == []
+
+
+def test_every_distribution_the_dev_extra_installs_imports():
+    # A fresh process: what a user's first `import x` meets after `pip install -e ".[dev]"`.
+    # (BenchMARL's torchvision, a CUDA build beside the CPU torch, was one that did not.)
+    out = _python(["-W", "ignore", "-m", "tests.installed_extras", "dev"])
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "torch" in found["distributions"] and "streamlit" in found["distributions"]
+    assert found["broken"] == {}, "these do not import after installing [dev]: " + "; ".join(
+        f"{name}: {error}" for name, error in found["broken"].items()
+    )
+
+
+def test_the_dev_extra_leaves_out_the_examples_extra():
+    # [examples] pulls BenchMARL's torchvision (a CUDA build from PyPI); it installs apart.
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    dev = " ".join(extras["optional-dependencies"]["dev"])
+    assert "examples" not in dev and "benchmarl" not in dev

@@ -178,8 +178,7 @@ def timed_loop(
             scalars["time/sps"] = per_it / max(time.perf_counter() - t0, 1e-9)
             step = (it + 1) * per_it
             logger.scalars(scalars, step)
-            ret = scalars.get("market/coalition_saving_eur")
-            logger.progress(per_it, ret)
+            logger.progress(per_it, scalars.get("market/coalition_saving_eur"))
             done = it + 1 == cfg.iterations
             if (it + 1) % cfg.checkpoint_every == 0 or done or stop.requested:
                 save_checkpoint(payload_fn(it + 1), path)

@@ -110,10 +110,11 @@ class RunLogger:
             if value is not None and np.isfinite(value):
                 self.writer.add_scalar(tag, float(value), step)
 
-    def progress(self, steps: int, mean_return: float | None) -> None:
-        """Advance the bar by ``steps`` and show the latest mean return (EUR per episode)."""
-        if mean_return is not None:
-            self.bar.set_postfix_str(f"return {mean_return:,.0f} EUR", refresh=False)
+    def progress(self, steps: int, saving_eur: float | None) -> None:
+        """Advance the bar by ``steps`` and show the latest members' saving (EUR per
+        episode, ``market/coalition_saving_eur``: what the run's last line reports too)."""
+        if saving_eur is not None:
+            self.bar.set_postfix_str(f"members' saving {saving_eur:,.0f} EUR", refresh=False)
         self.bar.update(steps)
 
     def note(self, line: str) -> None:

@@ -1,16 +1,23 @@
-"""Ship a trained policy into the package: the small export, its config and a learning curve.
+"""Ship a trained policy: the small export, its config and a learning curve.
 
 Usage::
 
-    python -m training.ship runs/mappo_shipped --name mappo
+    python -m training.ship runs/my_run --name mappo               # into runs/shipped/
+    python -m training.ship runs/mappo_shipped --name mappo --dest agents/checkpoints
 
-writes ``agents/checkpoints/{name}.pt`` (the actors, observation statistics and action
+writes ``{dest}/{name}.pt`` (the actors, observation statistics and action
 layout that :mod:`agents.learned` reads, plus the resolved config and signature; no
 critic or optimiser state), ``{name}.yaml`` (the resolved training config) and
 ``{name}_curve.png`` (members' saving per training episode against env steps, from
 the run's TensorBoard events) and ``{name}_training.json`` (env steps, iterations, the
 training time summed over iterations from their ``time/sps``, and the median
 ``time/sps``), which ``python -m evaluation.report`` puts in the README.
+
+``--dest`` defaults to :data:`DEFAULT_DEST` (``runs/shipped`` under the current folder),
+never into the installed package: load the export with ``agents.load("mappo",
+checkpoint="runs/shipped/mappo.pt")`` or compare it as ``mappo=runs/shipped/mappo.pt``.
+Maintainers replace a policy shipped with the package with ``--dest agents/checkpoints``
+(:data:`PACKAGE_DEST`, in a source checkout).
 """
 
 from __future__ import annotations
@@ -28,7 +35,10 @@ from training.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["learning_curve", "main", "ship"]
 
-DEST = Path(__file__).resolve().parents[1] / "agents" / "checkpoints"
+#: Where ``--dest`` points by default: a folder under the current directory.
+DEFAULT_DEST = Path("runs/shipped")
+#: The package's own shipped policies (what ``agents.load("mappo")`` reads).
+PACKAGE_DEST = Path(__file__).resolve().parents[1] / "agents" / "checkpoints"
 
 
 def events(run_dir: Path) -> Any:
@@ -118,10 +128,12 @@ def plot_curve(run_dir: Path, out: Path, title: str, scenarios: list[str], ea: A
     plt.close(fig)
 
 
-def ship(run_dir: str | Path, name: str, dest: str | Path = DEST) -> list[Path]:
-    """Write the export, config and curve of ``run_dir`` into ``dest``; returns the paths."""
+def ship(run_dir: str | Path, name: str, dest: str | Path = DEFAULT_DEST) -> list[Path]:
+    """Write the export, config and curve of ``run_dir`` into ``dest`` (made if missing);
+    returns the paths."""
     run_dir, dest = Path(run_dir), Path(dest)
     payload = load_checkpoint(run_dir)
+    dest.mkdir(parents=True, exist_ok=True)
     export = {key: payload[key] for key in ("policy", "config", "signature", "global_step")}
     pt = save_checkpoint(export, dest / f"{name}.pt")
     cfg_path = dest / f"{name}.yaml"
@@ -152,14 +164,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.ship", description=__doc__.split("\n")[0])
     p.add_argument("run_dir", help="training run folder (holds checkpoint.pt and event files)")
     p.add_argument("--name", required=True, help="policy name: ppo or mappo")
-    p.add_argument("--dest", default=str(DEST), help="folder to write into")
+    p.add_argument(
+        "--dest",
+        default=str(DEFAULT_DEST),
+        help=f"folder to write into (default: {DEFAULT_DEST}, under the current folder; "
+        "agents/checkpoints replaces a policy shipped with the package)",
+    )
     args = p.parse_args(argv)
     try:
-        for path in ship(args.run_dir, args.name, args.dest):
-            print(path)
+        paths = ship(args.run_dir, args.name, args.dest)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for path in paths:
+        print(path)
+    if paths[0].resolve().parent != PACKAGE_DEST.resolve():
+        print(f"not the package's own {args.name}: load it with checkpoint={paths[0]}, e.g. "
+              f"agents.load('mappo', checkpoint='{paths[0]}') or python -m evaluation.compare "
+              f"--agents mappo={paths[0]}")  # fmt: skip
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -11,6 +12,7 @@ import streamlit as st
 
 from evaluation.app import RESULTS_ENV
 from evaluation.app import leaderboard as lb
+from evaluation.latest import FULL_OUT
 
 __all__ = ["render"]
 
@@ -167,15 +169,22 @@ def _pair(res: lb.Results) -> None:
 def render() -> None:
     """Draw the page."""
     st.title("Leaderboard explorer")
-    default = os.environ.get(RESULTS_ENV, "results/compare")
+    default = os.environ.get(RESULTS_ENV, str(FULL_OUT))
     folder = st.text_input(
         "Results folder (python -m evaluation.compare --out DIR)", value=default, key="lb_folder"
     )
+    st.caption(f"Showing results from `{Path(folder).resolve()}`")
     try:
         res = lb.load_results(folder)
     except lb.ResultsError as exc:
         st.error(str(exc))
         return
+    if res.summary.get("smoke_run"):
+        st.warning(
+            "Smoke run (`python -m evaluation.compare --quick`): it checks that every agent "
+            "runs, it cannot rank them; the order is not significant where the 95% intervals "
+            "overlap. Rank agents with the full grid."
+        )
     suite = res.summary.get("suite", {})
     st.caption(
         f"{suite.get('env', '?')}: {len(res.agents)} agents x {len(res.scenarios)} scenarios x "
