@@ -43,6 +43,7 @@ from agents.base import MarketPolicy
 from agents.forecast import coalition_price_forecast, make_forecaster
 from agents.mpc import plan_actions
 from envs.actors.members import battery_bounds, reserve_headroom
+from envs.adapters.parallel import COALITION_ID
 from envs.sim import observe as ob
 
 F64 = NDArray[np.float64]
@@ -217,10 +218,10 @@ class AdmmPolicy(MarketPolicy):
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Negotiate every ``replan_h`` hours; follow the agreed schedule in between."""
-        if "coalition" not in observations:
+        if COALITION_ID not in observations:
             return {}
         m, am, h = self.m, self.at["members"], self.horizon_h
-        co = observations["coalition"].astype(np.float64)
+        co = observations[COALITION_ID].astype(np.float64)
         cap = self.cfg.spot.price_cap_eur_per_mwh
         price = coalition_price_forecast(
             self.forecaster, co, self.at["coalition"], ob.hour_of_day(co), h, cap, self._first

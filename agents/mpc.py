@@ -56,6 +56,7 @@ from agents.forecast import (
 from agents.lp import SEGMENTS, CoalitionLP, MarketInputs, impact_prices
 from envs.actors.coalition import capacity_entry, reserve_entry, spot_entries
 from envs.actors.members import battery_bounds, flex_bounds
+from envs.adapters.parallel import COALITION_ID
 from envs.sim import observe as ob
 
 F64 = NDArray[np.float64]
@@ -109,7 +110,7 @@ def plan_actions(
         j += 2
     if layout.capacity:
         act[j] = capacity_entry(capacity_share)
-    out["coalition"] = act
+    out[COALITION_ID] = act
     return out
 
 
@@ -278,10 +279,10 @@ class MPCPolicy(MarketPolicy):
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Plan H hours, act on the first."""
-        if "coalition" not in observations:
+        if COALITION_ID not in observations:
             return {}
         cfg, m, am, h = self.cfg, self.m, self.at["members"], self.horizon_h
-        co = observations["coalition"].astype(np.float64)
+        co = observations[COALITION_ID].astype(np.float64)
         hour = ob.hour_of_day(co)
         price = coalition_price_forecast(self.forecaster, co, self.at["coalition"], hour, h,
                                          cfg.spot.price_cap_eur_per_mwh, self._first)  # fmt: skip

@@ -17,22 +17,39 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from envs.negotiation import SEATS, TACTICS, Move, NegotiationConfig, PartyConfig
+from envs.negotiation import (
+    SEATS,
+    TACTICS,
+    Move,
+    NegotiationConfig,
+    PartyConfig,
+    agent_id,
+    seat_of,
+)
 from envs.negotiation.protocol import scripted_move
 
 __all__ = ["ConcessionAgent"]
+
+
+def seat_of_or_none(agent: str) -> str | None:
+    """The seat of an agent id or seat name, or None when it is neither."""
+    try:
+        return seat_of(agent)
+    except ValueError:
+        return None
 
 
 class ConcessionAgent:
     """Scripted negotiator for the seats in ``controls``.
 
     Args:
-        controls: seats to play (default: every agent of the env at reset).
+        controls: agents to play, by id (``mediator_0``) or seat (``mediator``) (default:
+            every agent of the env at reset).
         tactic: override the seat's tactic (``conceder``, ``linear``, ``boulware``).
         concession_factor: override the seat's concession factor, a fraction in (0, 1].
 
     Raises:
-        ValueError: unknown seat or tactic, or a factor outside (0, 1].
+        ValueError: unknown agent or tactic, or a factor outside (0, 1].
     """
 
     def __init__(
@@ -42,15 +59,16 @@ class ConcessionAgent:
         tactic: str | None = None,
         concession_factor: float | None = None,
     ) -> None:
-        if controls is not None and any(s not in SEATS for s in controls):
-            raise ValueError(f"controls={controls!r}; expected seats from {list(SEATS)}")
+        if controls is not None and any(seat_of_or_none(s) is None for s in controls):
+            ids = [agent_id(s) for s in SEATS]
+            raise ValueError(f"controls={controls!r}; expected agents from {ids} (or seats)")
         if tactic is not None and tactic not in TACTICS:
             raise ValueError(f"tactic={tactic!r}; expected one of {list(TACTICS)}")
         if concession_factor is not None and not 0.0 < concession_factor <= 1.0:
             raise ValueError(
                 f"concession_factor={concession_factor!r}; expected a fraction in (0, 1]"
             )
-        self.controls: tuple[str, ...] = tuple(controls or ())
+        self.controls: tuple[str, ...] = tuple(agent_id(seat_of(s)) for s in controls or ())
         self._tactic = tactic
         self._factor = concession_factor
         self._config = NegotiationConfig()
@@ -72,7 +90,8 @@ class ConcessionAgent:
         if self._factor is not None:
             changes["concession_factor"] = self._factor
         self._parties = {
-            s: dataclasses.replace(getattr(self._config, s), **changes) for s in self.controls
+            a: dataclasses.replace(getattr(self._config, seat_of(a)), **changes)
+            for a in self.controls
         }
         self._made = dict.fromkeys(self.controls, 0)
 
@@ -89,7 +108,7 @@ class ConcessionAgent:
         lo, hi = cfg.price_floor_eur_per_mwh, cfg.price_cap_eur_per_mwh
         standing = lo + (obs[0] + 1.0) / 2.0 * (hi - lo) if obs[4] > 0.5 else None
         move = scripted_move(
-            agent,
+            seat_of(agent),
             self._parties[agent],
             self._made[agent],
             standing,

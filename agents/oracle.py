@@ -43,6 +43,8 @@ from agents.lp import SEGMENTS, CoalitionLP, MarketInputs, impact_prices
 from agents.mpc import plan_actions
 from agents.simple import RulePolicy
 from envs.actors.coalition import spot_entries
+from envs.adapters.infos import nested_info
+from envs.adapters.parallel import COALITION_ID
 
 __all__ = ["OraclePolicy"]
 
@@ -159,7 +161,7 @@ class OraclePolicy(MarketPolicy):
         core = twin.core
         steps = np.arange(SEGMENTS + 1) * core.q_max_mw / SEGMENTS  # MW bought (sold)
         positions = np.concatenate([steps, -steps[1:]])  # no trade cleared once
-        probe = np.empty((positions.size, len(twin.action_space("coalition").low)))
+        probe = np.empty((positions.size, len(twin.action_space(COALITION_ID).low)))
         book = {"buy_at": [], "sell_at": []}
         while twin.agents:
             # Agents the oracle does not control (e.g. incumbents that are agents) follow
@@ -167,13 +169,13 @@ class OraclePolicy(MarketPolicy):
             actions = {**twin.scripted_actions(), **policy.act(obs)}
             # The day-ahead price if the coalition bought (sold) each step's MW instead,
             # from this hour's book: the supply curve it faces (perfect foresight).
-            probe[:] = actions["coalition"]
+            probe[:] = actions[COALITION_ID]
             probe[:, 0], probe[:, 1] = spot_entries(positions, core.q_max_mw)
             prices = [core.day_ahead_book(row[None])["price"][0] for row in probe]
             book["buy_at"].append(prices[: SEGMENTS + 1])
             book["sell_at"].append(prices[:1] + prices[SEGMENTS + 1 :])
             obs, _, _, _, infos = twin.step(actions)
-            co = infos["coalition"]
+            co = nested_info(infos[COALITION_ID])  # the user's env: either info format
             for k, key in keys.items():
                 rows[k].append(co["market"][key])
             rows["activation"].append(co["reserve_activation_share"])

@@ -15,6 +15,7 @@ import numpy as np
 
 from agents.base import MarketPolicy
 from envs.actors.coalition import price_entry, spot_entries
+from envs.adapters.parallel import COALITION_ID
 from envs.sim import observe as ob
 
 __all__ = ["RandomPolicy", "RulePolicy"]
@@ -83,8 +84,8 @@ class RulePolicy(MarketPolicy):
             if a in self.controls:
                 out[a] = np.array([batt, 0.0], dtype=np.float32)
             net_mw += (net + batt * power) * self.peak[i]
-        if "coalition" in self.controls and "coalition" in observations:
-            o = observations["coalition"]
+        if COALITION_ID in self.controls and COALITION_ID in observations:
+            o = observations[COALITION_ID]
             if not self.member_ids:  # members driven by the coalition: use its totals
                 ac = self.at["coalition"]
                 net_mw = float(o[ac["load_fc"]] - o[ac["renewables_fc"]]) * self.peak_total
@@ -94,5 +95,5 @@ class RulePolicy(MarketPolicy):
                 act[1] = price_entry(self.limit_price, self.floor, self.cap)
             if self.drives_members:
                 act[-2:] = 0.0
-            out["coalition"] = act
+            out[COALITION_ID] = act
         return out

@@ -10,13 +10,16 @@ Agents
 ==================  =========================================  ===========================
 id                  who                                        present
 ==================  =========================================  ===========================
-``coalition``       the community's trader                     always
+``coalition_0``     the community's trader                     always
 ``member_<i>``       prosumer i (battery, flexible load)       ``members.agents: true``
 ``incumbent_<g>``    generator g                               ``fleet.controlled: true``
 ==================  =========================================  ===========================
 
-``env.agent_groups`` maps ``coalition``/``members``/``incumbents`` to ids (for
-parameter sharing); ``env.state()`` is the global state for centralised critics.
+Ids follow PettingZoo's ``<type>_<n>`` convention (SuperSuit's ``agent_indicator_v0``
+with ``type_only=True`` reads the type from them). ``env.agent_groups`` maps the groups
+``coalition``/``members``/``incumbents`` to ids (for parameter sharing; the group
+``coalition`` holds the one id ``coalition_0``); ``env.state()`` is the global state for
+centralised critics.
 
 Actions (``Box(-1, 1)``, float32; finite out-of-bounds values are clipped and counted
 in ``infos[agent]["n_clipped"]``; NaN/inf or a wrong shape raise ``ActionError``)
@@ -33,7 +36,7 @@ in ``infos[agent]["n_clipped"]``; NaN/inf or a wrong shape raise ``ActionError``
 - member: ``[b, f]``: battery set-point ``b *`` battery power MW (+ charge) and load
   shift ``f *`` flexible power MW (+ consume more now). Set-points are projected onto
   the battery's power and energy limits and the flex-debt limits (counted in
-  ``infos["coalition"]["n_projected"]``); in the last hour of each day the flex debt
+  ``infos["coalition_0"]["n_projected"]``); in the last hour of each day the flex debt
   is paid back.
 - incumbent: K tranche markups over marginal cost (``(a+1)/2 * max_markup``),
   withheld share, then reserve share and markup, then capacity share and price (the
@@ -49,7 +52,9 @@ Reward (EUR per hour, unscaled)
 - member i: saving = counterfactual bill (alone: retail tariff, own battery for
   self-consumption, feed-in tariff) minus its bill in the coalition (the negative of
   its allocation); ``members.reward`` = ``team`` uses the mean, ``mix`` a blend;
-- coalition: the members' total saving;
+- coalition: the members' total saving (by design: the coalition trades for its
+  members, so its return is the sum of theirs; with ``members.reward: individual`` a
+  training curve of the coalition and one of the members' summed returns coincide);
 - incumbent: profit = market revenue - marginal cost * energy - penalties.
 
 Termination and truncation: every agent terminates after ``days * 24`` steps; there is
@@ -58,14 +63,17 @@ no truncation. Stepping a finished episode raises ``EpisodeOverError``.
 Termination is replaced by truncation after ``max_cycles`` steps when that is set
 (and below ``days * 24``).
 
-Infos: ``infos[agent]["market"]`` (shared): cleared prices, reserve requirement and
-shortfall, unserved energy, curtailment, emissions, Lerner index, residual supply
-index, scarcity flag; ``infos[agent]["cash_eur"]``: the agent's cash by market;
+Infos (default ``info_format="flat"``: one number per key, the path joined by ``/``,
+which TorchRL, BenchMARL and RLlib keep): ``infos[agent]["market/..."]`` (shared):
+cleared prices, reserve requirement and shortfall, unserved energy, curtailment,
+emissions, Lerner index, residual supply index, scarcity flag;
+``infos[agent]["cash_eur/<market>"]``: the agent's cash by market (``cash_eur/spot``);
 coalition: position, metered import, imbalance, CFE share, members' saving, clipped and
 projected counts; members: saving and counterfactual bill; incumbents: profit, markup,
 dispatch. ``reset`` returns the same keys with zeros (no hour has cleared yet).
-``info_format="flat"`` gives one number per key, the path joined by ``/``
-(``"market/price_eur_per_mwh"``, ``"cash_eur/spot"``), which TorchRL and BenchMARL keep.
+``info_format="nested"`` gives the same values as dicts per section
+(``infos[agent]["market"]["price_eur_per_mwh"]``, ``infos[agent]["cash_eur"]["spot"]``);
+:func:`envs.adapters.infos.nested_info` turns a flat info into that form.
 ``env.ledger()`` and ``env.counterfactual_bills()`` are DataFrames.
 
 State: ``env.state()`` in ``env.state_space`` (``Box(-10, 10, (S,), float32)``), the
@@ -73,14 +81,19 @@ global state for centralised critics (MAPPO), layout in :func:`envs.sim.observe.
 
 Rendering: ``render_mode="ansi"``: ``render()`` returns one line (hour, spot EUR/MWh,
 reserve EUR/MW, capacity EUR/MW-day, coalition imbalance MWh); ``"human"``: every
-``reset`` and ``step`` prints it.
+``reset`` and ``step`` prints it; ``"rgb_array"``: ``render()`` returns a (240, 320, 3)
+uint8 image of the hour last cleared (merit order and bids with the clearing price, the
+coalition's bid, award and imbalance, the members' states of charge), at
+``metadata["render_fps"]`` for Gymnasium's ``RecordVideo``.
 
 Arguments: ``envs.make("multimarket_v0", scenario="default", api="parallel",
-render_mode=None, max_cycles=None, info_format="nested", overrides={...},
+render_mode=None, max_cycles=None, info_format="flat", overrides={...},
 **top_level_fields)``; PettingZoo's module convention: ``multimarket_v0.parallel_env(...)``,
 ``env(...)`` (AEC) and ``raw_env(...)`` (AEC without order enforcing) take the same
-keywords. Gymnasium: ``gymnasium.make("coalition_markets/multimarket_v0", agent=...)``
-(= ``envs.make_gym``); ``envs.make_vector(..., agent="coalition")`` or ``"members"`` is a
+keywords. Gymnasium: ``gymnasium.make("coalition_markets/multimarket_v0", agent="coalition_0")``
+(= ``envs.make_gym``; ``agent="coalition"`` is accepted for ``"coalition_0"``; also
+``stable_baselines3``'s ``make_vec_env`` on that id); ``envs.make_vector(...,
+agent="coalition")`` (a group name) or ``"members"`` is a
 ``gymnasium.vector.VectorEnv`` (:mod:`envs.adapters.vector`).
 
 Version history

@@ -11,9 +11,9 @@ Agents
     ==========  ===============================================================
     id          role
     ==========  ===============================================================
-    mediator    the coalition's representative (buyer); its counter-offers are
+    mediator_0  the coalition's representative (buyer); its counter-offers are
                 put to the members' vote (:mod:`envs.negotiation.team`)
-    opponent    the seller: a wind aggregator (``opponent_kind``: retailer,
+    opponent_0  the seller: a wind aggregator (``opponent_kind``: retailer,
                 producer); accepts/counters/withdraws alone
     ==========  ===============================================================
 
@@ -59,13 +59,20 @@ Arguments
     ``scenario`` a name (``ppa_paper_case``) or YAML path, None = code defaults;
     ``overrides`` dotted paths (``{"opponent.concession_factor": 0.2}``); ``fields``
     top-level :class:`envs.negotiation.NegotiationConfig` fields (``team_strategy="SBV"``).
-    ``api="parallel"`` raises ValueError: the protocol is turn-based.
+    ``api="parallel"`` raises ValueError: the protocol is turn-based. AEC-only, so the
+    parallel routes (TorchRL's ``PettingZooWrapper`` with a parallel env, BenchMARL tasks,
+    SuperSuit's ``pettingzoo_env_to_vec_env_v1``, RLlib's ``ParallelPettingZooEnv``) do not
+    apply; TorchRL's ``PettingZooWrapper`` takes it as an AEC env (``use_mask=True``,
+    with ``info_format="flat"``: TorchRL stacks numbers only).
 
 Info keys (the same at reset and every step)
     ``outcome`` (running/agreement/withdrawn/deadline), ``price_eur_per_mwh`` (standing
     offer), ``yes_share``, ``messages`` (dict), ``n_clipped``, ``n_invalid``. With
     ``info_format="flat"`` every value is a number: ``outcome/<name>`` one-hot (0/1),
-    ``price_eur_per_mwh`` and ``yes_share`` NaN while absent, ``messages/<kind>``.
+    ``price_eur_per_mwh`` and ``yes_share`` NaN while absent, ``messages/<kind>``. Unlike
+    the parallel envs, the default stays ``"nested"``: the flat NaNs would fail
+    PettingZoo's ``seed_test`` (NaN != NaN), and the parallel tensor routes that need
+    flat infos do not apply to a turn-based env.
 
 PettingZoo module convention
     ``env(...)`` (the AEC env with order enforcing) and ``raw_env(...)`` take the
@@ -99,8 +106,10 @@ from envs.negotiation import (
     NegotiationConfig,
     NegotiationResult,
     PpaContract,
+    agent_id,
     contract_from_result,
     new_negotiation,
+    seat_of,
 )
 from envs.registry import scenario_file
 
@@ -164,7 +173,10 @@ class PpaNegotiationEnv(AECEnv):
             )
         self.render_mode = render_mode
         self.info_format = check_info_format(info_format, ENV_ID)
-        self.possible_agents = [s for s in SEATS if s in self.config.rl_seats]
+        # Agent ids follow PettingZoo's <type>_<n> (mediator_0, opponent_0); the protocol,
+        # the config (rl_seats, first_mover) and the results speak of seats.
+        self._seats = tuple(s for s in SEATS if s in self.config.rl_seats)
+        self.possible_agents = [agent_id(s) for s in self._seats]
         self._np_random, _ = seeding.np_random(None)
         self._neg: Negotiation | None = None
         self.agents = []
@@ -201,7 +213,7 @@ class PpaNegotiationEnv(AECEnv):
         self._counts = {"n_clipped": 0, "n_invalid": 0}
         self.infos = {a: self._info() for a in self.agents}
         self._advance_scripted()
-        self.agent_selection = self._neg.turn if not self._neg.done else self.agents[0]
+        self.agent_selection = agent_id(self._neg.turn) if not self._neg.done else self.agents[0]
         if self.render_mode == "human":
             self.render()
 
@@ -215,12 +227,12 @@ class PpaNegotiationEnv(AECEnv):
             return
         move = self._decode(agent, action)
         self._clear_rewards()
-        self._neg.play(agent, move)
+        self._neg.play(seat_of(agent), move)
         self._advance_scripted()
         self._finish_if_done()
         self._accumulate_rewards()
         if not self._neg.done:
-            self.agent_selection = self._neg.turn
+            self.agent_selection = agent_id(self._neg.turn)
         if self.render_mode == "human":
             self.render()
 
@@ -231,8 +243,9 @@ class PpaNegotiationEnv(AECEnv):
         obs = np.zeros(OBS_DIM, dtype=np.float64)
         if neg is None:
             return obs.astype(np.float32)
-        mine = [o for o in neg.history if o.party == agent]
-        theirs = [o for o in neg.history if o.party != agent]
+        seat = seat_of(agent)
+        mine = [o for o in neg.history if o.party == seat]
+        theirs = [o for o in neg.history if o.party != seat]
         if theirs:
             obs[0], obs[1], obs[4] = (
                 self._scale_p(theirs[-1].price_eur_per_mwh),
@@ -245,16 +258,16 @@ class PpaNegotiationEnv(AECEnv):
                 self._scale_v(mine[-1].volume_mw),
                 1.0,
             )
-        party = getattr(cfg, agent)
-        obs[6] = min(neg.proposals[agent] / party.deadline_proposals, 1.0)
-        if agent == "mediator" and neg.yes_shares:
+        party = getattr(cfg, seat)
+        obs[6] = min(neg.proposals[seat] / party.deadline_proposals, 1.0)
+        if seat == "mediator" and neg.yes_shares:
             obs[7] = neg.yes_shares[-1]
         obs[8] = self._scale_p(party.limit_price_eur_per_mwh)
         return np.clip(obs, -1.0, 1.0).astype(np.float32)
 
     def state(self) -> NDArray[np.float32]:
         """Both seats' observations, mediator first, ``(18,)``."""
-        return np.concatenate([self.observe(s) for s in SEATS])
+        return np.concatenate([self.observe(agent_id(s)) for s in SEATS])
 
     def render(self) -> str | None:
         """``ansi``: the offers so far, one per line, then the outcome; ``human``: print
@@ -333,7 +346,7 @@ class PpaNegotiationEnv(AECEnv):
 
     def _advance_scripted(self) -> None:
         neg = self._neg
-        while neg is not None and not neg.done and neg.turn not in self.possible_agents:
+        while neg is not None and not neg.done and neg.turn not in self._seats:
             neg.play(neg.turn, neg.scripted_move(neg.turn))
         self._finish_if_done()
 
@@ -355,7 +368,7 @@ class PpaNegotiationEnv(AECEnv):
                 "opponent": p - cfg.opponent.limit_price_eur_per_mwh,
             }
             for a in self.agents:
-                self.rewards[a] = surplus[a] / span
+                self.rewards[a] = surplus[seat_of(a)] / span
         for a in self.agents:
             self.terminations[a] = res.outcome in ("agreement", "withdrawn")
             self.truncations[a] = res.outcome == "deadline"
@@ -401,8 +414,8 @@ def make_env(
 ) -> PpaNegotiationEnv:
     """Build the AEC env (the protocol is turn-based: there is no parallel api).
 
-    ``render_mode``: None, ``"ansi"`` or ``"human"``; ``info_format``: ``"nested"`` or
-    ``"flat"`` (module docstring, "Info keys").
+    ``render_mode``: None, ``"ansi"`` or ``"human"``; ``info_format``: ``"nested"`` (the
+    default) or ``"flat"`` (module docstring, "Info keys").
 
     Raises:
         ValueError: ``api`` is not ``"aec"``.

@@ -35,7 +35,7 @@ GYM_NAMESPACE = "coalition_markets"
 def register_gym_ids() -> tuple[str, ...]:
     """Register a Gymnasium id for every env with a single-agent view (the market family).
 
-    ``gymnasium.make("coalition_markets/multimarket_v0", agent="coalition", days=3,
+    ``gymnasium.make("coalition_markets/multimarket_v0", agent="coalition_0", days=3,
     render_mode="ansi")`` calls the module's ``make_gym`` with those keywords. The entry
     point is a string, so registering imports nothing. Returns the ids; registering twice
     (a reloaded module) is a no-op rather than Gymnasium's override warning.

@@ -64,6 +64,11 @@ accepted only for the market envs' sake (``"flat"`` gives the same dict).
 State (``state()``, ``state_space``): ``Box(-inf, inf, (D*P*2 + D + 2*N*D,), float32)``,
 the LOB-3D, ``time_to_gate`` and every agent's ``reservation`` then ``need`` per row.
 
+Library routes: a Dict-space env. TorchRL's ``PettingZooWrapper`` takes the default
+spaces (a ``Composite`` observation per agent); BenchMARL's MLP, RLlib's PPO and
+SuperSuit's padding and ``agent_indicator_v0`` need ``flat_spaces=True`` (the examples in
+``evaluation/examples`` raise a ValueError naming this argument otherwise).
+
 Flat spaces (``flat_spaces=True``, for RLlib, which refuses a 2-D action Box, and
 AgileRL, which takes the (D, P, 2) ``lob`` for an image): the observation is
 ``gymnasium.spaces.flatten_space`` of the Dict above (its keys in sorted order, each
@@ -75,7 +80,7 @@ book's best bid, best ask (EUR/MWh) and depth (MW); ``"human"`` prints it at eve
 ``reset``/``step``.
 
 Arguments: ``make_env(scenario=None, *, api="parallel", overrides=None, render_mode=None,
-max_cycles=None, flat_spaces=False, info_format="nested", **fields)`` (also as PettingZoo's
+max_cycles=None, flat_spaces=False, info_format="flat", **fields)`` (also as PettingZoo's
 ``parallel_env``, ``env`` (AEC) and ``raw_env``); ``scenario`` is a name from
 ``configs/scenarios`` (``reservation_exchange``) or a YAML path, ``overrides`` dotted paths
 (``{"market.horizon_h": 6}``), ``fields`` top-level config fields (``hours=12``). See
@@ -147,7 +152,7 @@ class ReservationExchangeEnv(ParallelEnv):
         *,
         max_cycles: int | None = None,
         flat_spaces: bool = False,
-        info_format: str = "nested",
+        info_format: str = "flat",
     ):
         if render_mode not in (None, "human", "ansi"):
             raise ValueError(
@@ -498,7 +503,7 @@ def parallel_env(
     render_mode: str | None = None,
     max_cycles: int | None = None,
     flat_spaces: bool = False,
-    info_format: str = "nested",
+    info_format: str = "flat",
     **fields: Any,
 ) -> ReservationExchangeEnv:
     """The PettingZoo ``ParallelEnv`` (PettingZoo's module convention).
@@ -509,7 +514,7 @@ def parallel_env(
         render_mode: None, ``"ansi"`` or ``"human"`` (module docstring, "Rendering").
         max_cycles: truncate every agent after this many trading intervals; None: T.
         flat_spaces: flat observation and action Boxes (module docstring, "Flat spaces").
-        info_format: ``"nested"`` or ``"flat"`` (identical here: the infos are flat).
+        info_format: ``"flat"`` or ``"nested"`` (identical here: the infos are flat).
         **fields: top-level config fields, e.g. ``hours=12``.
 
     Raises:

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 import agents
+from envs.adapters.infos import nested_info
+from envs.adapters.parallel import COALITION_ID
 from envs.errors import ActionError
 
 __all__ = [
@@ -31,7 +33,7 @@ __all__ = [
     "spot_dispatch",
 ]
 
-#: Per-step keys of ``infos["coalition"]["market"]`` kept in the record.
+#: Per-step keys of the coalition's ``info["market"]`` (nested) kept in the record.
 MARKET_KEYS: tuple[str, ...] = (
     "price_eur_per_mwh",
     "reserve_price_eur_per_mw",
@@ -41,7 +43,7 @@ MARKET_KEYS: tuple[str, ...] = (
     "markup_energy_weighted",
     "unserved_energy_mwh",
 )
-#: Per-step keys of ``infos["coalition"]`` kept in the record.
+#: Per-step keys of the coalition's info kept in the record.
 COALITION_KEYS: tuple[str, ...] = (
     "coalition_emissions_t",
     "coalition_cfe",
@@ -191,7 +193,7 @@ def run_episode(env: Any, policy: Any, seed: int, observer: Any = None) -> Episo
         obs, _, _, _, infos = env.step(actions)
         if observer is not None:
             observer.after_step(t, env, infos)
-        coal = infos["coalition"]
+        coal = nested_info(infos[COALITION_ID])  # the caller's env: either info format
         row = {"step": t, **{k: coal["market"][k] for k in MARKET_KEYS}}
         row |= {k: coal[k] for k in COALITION_KEYS}
         row["n_clipped"] = float(sum(i.get("n_clipped", 0) for i in infos.values()))

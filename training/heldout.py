@@ -25,6 +25,7 @@ import numpy as np
 
 import agents
 import envs
+from envs.adapters.parallel import COALITION_ID
 from envs.cli import cli_main
 from envs.sim.ledger import member_savings
 
@@ -40,7 +41,7 @@ def episode_saving(env: Any, pol: Any, seed: int) -> dict[str, float]:
     reward = 0.0
     while env.agents:
         obs, rewards, *_ = env.step(pol.act(obs))
-        reward += rewards["coalition"]
+        reward += rewards[COALITION_ID]
     saving = float(member_savings(env.ledger(), env.counterfactual_bills()).saving_eur.sum())
     return {"saving_eur": saving, "reward_eur": float(reward), "wall_s": time.perf_counter() - t0}
 

@@ -63,7 +63,7 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
         overrides: dict[str, Any] | None = None,
         render_mode: str | None = None,
         max_cycles: int | None = None,
-        info_format: str = "nested",
+        info_format: str = "flat",
         **fields: Any,
     ) -> MarketParallelEnv:
         """The PettingZoo ``ParallelEnv``.
@@ -71,12 +71,14 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
         Args:
             scenario: scenario name or YAML path; None: the default scenario.
             overrides: dotted-path scenario overrides (``{"members.count": 20}``).
-            render_mode: None, ``"ansi"`` (``render()`` returns a line) or ``"human"``
-                (each step prints it).
+            render_mode: None, ``"ansi"`` (``render()`` returns a line), ``"human"``
+                (each step prints it) or ``"rgb_array"`` (``render()`` returns a
+                (240, 320, 3) uint8 image of the hour, for Gymnasium's ``RecordVideo``).
             max_cycles: truncate every agent after this many steps (hours); None: the
                 episode runs its ``days * 24`` steps and terminates.
-            info_format: ``"nested"`` (dicts per section) or ``"flat"``
-                (``{"market/price_eur_per_mwh": float, ...}``, for tensor libraries).
+            info_format: ``"flat"`` (the default: ``{"market/price_eur_per_mwh": float,
+                ...}``, numbers only, which TorchRL, BenchMARL and RLlib keep) or
+                ``"nested"`` (dicts per section, ``info["market"]["price_eur_per_mwh"]``).
             **fields: top-level scenario fields (``days=3``).
         """
         return MarketParallelEnv(
@@ -107,16 +109,17 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
     def make_gym(
         scenario: str | None = None,
         *,
-        agent: str = "coalition",
+        agent: str = "coalition_0",
         overrides: dict[str, Any] | None = None,
         render_mode: str | None = None,
         max_cycles: int | None = None,
-        info_format: str = "nested",
+        info_format: str = "flat",
         **fields: Any,
     ) -> Any:
         """Single-agent Gymnasium view; the other agents follow their scripted behaviour.
 
-        Arguments as :func:`parallel_env`, plus ``agent`` (the id that acts)."""
+        Arguments as :func:`parallel_env`, plus ``agent`` (the id that acts;
+        ``"coalition"``, the group's name, is accepted for ``"coalition_0"``)."""
         from envs.adapters.gym_view import SingleAgentEnv
 
         return SingleAgentEnv(

@@ -1,9 +1,11 @@
 """Single-agent Gymnasium view of the market: one agent acts, the rest are scripted.
 
-``envs.make_gym("multimarket_v0", agent="coalition")`` (or ``"member_3"``,
+``envs.make_gym("multimarket_v0", agent="coalition_0")`` (or ``"member_3"``,
 ``"incumbent_0"`` when incumbents are controlled) returns a ``gymnasium.Env`` whose
 observation, action and reward are those of that agent in the PettingZoo env; every
 other agent follows :meth:`envs.adapters.parallel.MarketParallelEnv.scripted_actions`.
+``agent="coalition"`` (the group's name, the id before PettingZoo's ``<type>_<n>`` names)
+is accepted for ``"coalition_0"``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from envs.adapters.parallel import MarketParallelEnv
+from envs.adapters.parallel import COALITION_ID, MarketParallelEnv
 from envs.config.scenario import ScenarioConfig
 from envs.errors import UnknownNameError
 
@@ -21,19 +23,23 @@ from envs.errors import UnknownNameError
 class SingleAgentEnv(gymnasium.Env):
     """Gymnasium env of one agent of :class:`MarketParallelEnv`."""
 
-    # render_fps only quiets Gymnasium's checker: a text view has no frame rate of its own.
-    metadata: dict[str, Any] = {"render_modes": ["human", "ansi"], "render_fps": 1}
+    # render_fps: the frame rate of rgb_array videos (Gymnasium's RecordVideo).
+    metadata: dict[str, Any] = {
+        "render_modes": MarketParallelEnv.metadata["render_modes"],
+        "render_fps": MarketParallelEnv.metadata["render_fps"],
+    }
 
     def __init__(
         self,
         cfg: ScenarioConfig,
         *,
-        agent: str = "coalition",
+        agent: str = COALITION_ID,
         name: str = "multimarket_v0",
         render_mode: str | None = None,
         max_cycles: int | None = None,
-        info_format: str = "nested",
+        info_format: str = "flat",
     ) -> None:
+        agent = COALITION_ID if agent == "coalition" else agent
         self.par = MarketParallelEnv(
             cfg,
             render_mode=render_mode,
@@ -72,7 +78,7 @@ class SingleAgentEnv(gymnasium.Env):
             infos[self.agent],
         )
 
-    def render(self) -> str | None:
+    def render(self) -> str | np.ndarray | None:
         """See :meth:`MarketParallelEnv.render`."""
         return self.par.render()
 

@@ -1,10 +1,13 @@
-"""Info formats shared by the env modules: the default nested dicts, or flat numbers.
+"""Info formats shared by the env modules: the default flat numbers, or nested dicts.
 
-TorchRL, BenchMARL and RLlib build their info specs from the first ``reset`` and keep
-only numeric leaves, so a nested dict (``infos[agent]["market"]["price_eur_per_mwh"]``)
-or a value that is ``None`` at reset is silently dropped. ``info_format="flat"`` turns
-every agent's info into ``{"market/price_eur_per_mwh": 53.1, "n_clipped": 0, ...}``:
-one numeric leaf per key, the path joined by ``/`` (as TensorBoard groups scalars).
+TorchRL, BenchMARL and RLlib build their info specs from the first ``reset`` and need
+numeric leaves: a nested dict (``infos[agent]["market"]["price_eur_per_mwh"]``) makes
+TorchRL's ``PettingZooWrapper`` raise ``Could not infer dtype of dict``, and a value
+that is ``None`` at reset is dropped. The default ``info_format="flat"`` gives every
+agent's info as ``{"market/price_eur_per_mwh": 53.1, "n_clipped": 0, ...}``: one
+numeric leaf per key, the path joined by ``/`` (as TensorBoard groups scalars).
+``info_format="nested"`` keeps the dicts per section; :func:`nested_info` turns a flat
+info back into them, so code that reads infos works with either format.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 #: Accepted values of every env's ``info_format`` argument.
-INFO_FORMATS: tuple[str, ...] = ("nested", "flat")
+INFO_FORMATS: tuple[str, ...] = ("flat", "nested")
 
 
 def check_info_format(info_format: str, env_id: str) -> str:
@@ -57,4 +60,20 @@ def flatten_info(info: Mapping[str, Any], prefix: str = "") -> dict[str, float |
                 f"info key {name!r} holds {type(value).__name__} {value!r}; flat infos "
                 "need numbers (encode it before flattening)"
             )
+    return out
+
+
+def nested_info(info: Mapping[str, Any]) -> dict[str, Any]:
+    """One agent's info as nested dicts: ``{"a/b": x}`` becomes ``{"a": {"b": x}}``.
+
+    The inverse of :func:`flatten_info` for the envs' infos (a nested info is returned
+    as it is, so callers may pass either format). NaN stays NaN (flat ``None``).
+    """
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        *path, leaf = key.split("/") if isinstance(key, str) else [key]
+        node = out
+        for part in path:
+            node = node.setdefault(part, {})
+        node[leaf] = value
     return out

@@ -12,6 +12,8 @@ from envs.negotiation.config import (
     NegotiationConfig,
     PartyConfig,
     TariffConfig,
+    agent_id,
+    seat_of,
 )
 from envs.negotiation.protocol import (
     Move,
@@ -40,6 +42,7 @@ __all__ = [
     "PpaContract",
     "TariffConfig",
     "TeamDecision",
+    "agent_id",
     "concession_price",
     "contract_from_result",
     "cost_report",
@@ -48,4 +51,5 @@ __all__ = [
     "new_negotiation",
     "rule_passes",
     "run_negotiation",
+    "seat_of",
 ]

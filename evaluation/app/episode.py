@@ -26,6 +26,8 @@ import pandas as pd
 
 import envs
 from envs.actors import fleet as fl
+from envs.adapters.infos import nested_info
+from envs.adapters.parallel import COALITION_ID
 from envs.errors import UnknownNameError
 from envs.market.settlement import MARKETS
 from envs.registry import MARKET_FAMILY
@@ -78,7 +80,7 @@ class _Recorder:
         if "incumbents" in penv.agent_groups:
             raw = np.stack([actions[a] for a in penv.agent_groups["incumbents"]])[None]
             incumbents = np.clip(raw.astype(np.float64), -1.0, 1.0)
-        coalition = np.clip(np.asarray(actions["coalition"], dtype=np.float64), -1.0, 1.0)
+        coalition = np.clip(np.asarray(actions[COALITION_ID], dtype=np.float64), -1.0, 1.0)
         book = core.day_ahead_book(coalition[None], incumbents)
         self.books.append(
             HourBook(
@@ -90,7 +92,7 @@ class _Recorder:
 
     def after_step(self, t: int, env: Any, infos: dict[str, Any]) -> None:
         """Keep the hour's public market info and report progress."""
-        self.markets.append(dict(infos["coalition"]["market"]))
+        self.markets.append(dict(nested_info(infos[COALITION_ID])["market"]))
         core = env.unwrapped.core
         self.final_soc_mwh = core.soc[0].copy()
         if self.progress is not None:

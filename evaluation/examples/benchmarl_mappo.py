@@ -19,7 +19,9 @@ import argparse
 import json
 import tempfile
 from collections.abc import Callable
+from typing import Any
 
+import gymnasium
 import torch
 from benchmarl.algorithms import MappoConfig
 from benchmarl.environments.common import Task, TaskClass
@@ -29,6 +31,7 @@ from tensordict.nn import InteractionType, set_interaction_type
 from torchrl.data import Composite
 from torchrl.envs import EnvBase, PettingZooWrapper, RewardScaling, Transform
 
+import envs
 from envs import multimarket_v0
 
 #: EUR -> kEUR for the losses: an incumbent earns ~10^4 EUR an hour.
@@ -48,25 +51,50 @@ def _keep(spec: Composite, groups: list[str], key: str) -> Composite:
     return spec
 
 
+def _check_flat_spaces(par: Any, env_id: str) -> None:
+    """Refuse an env whose observations are not 1-D Boxes: BenchMARL's MLP takes vectors.
+
+    Raises:
+        ValueError: names the env, the agent and its space, and the argument to use.
+    """
+    for agent in par.possible_agents:
+        space = par.observation_space(agent)
+        if not (isinstance(space, gymnasium.spaces.Box) and len(space.shape) == 1):
+            # The exchange has 1-D Box spaces with flat_spaces=True.
+            hint = " (pass env_kwargs={'flat_spaces': True})" if hasattr(par, "flat_spaces") else ""
+            raise ValueError(
+                f"{env_id}: agent {agent!r} observes {space}; BenchMARL's MLP needs a 1-D Box{hint}"
+            )
+
+
 class CoalitionMarketsClass(TaskClass):
-    """``multimarket_v0`` as a BenchMARL task; ``config`` holds ``members`` (agent count)."""
+    """A parallel env of this suite as a BenchMARL task.
+
+    ``config``: ``members`` (member agents of ``multimarket_v0``, one day, every group
+    an agent group), or ``env_id`` and ``env_kwargs`` for any parallel env id built by
+    ``envs.make(env_id, **env_kwargs)`` (``{}``: its default arguments).
+    """
 
     def get_env_fun(
         self, num_envs: int, continuous_actions: bool, seed: int | None, device: str
     ) -> Callable[[], EnvBase]:
         """Builds the wrapped env (not vectorised: BenchMARL stacks ``num_envs`` copies)."""
         members = self.config.get("members", 3)
+        env_id = self.config.get("env_id")
 
         def make() -> EnvBase:
-            par = multimarket_v0.parallel_env(
-                days=1,
-                info_format="flat",  # numbers only: TorchRL stacks them per group
-                overrides={
-                    "members.agents": True,
-                    "members.count": members,
-                    "fleet.controlled": True,
-                },
-            )
+            if env_id is not None:
+                par = envs.make(env_id, **self.config.get("env_kwargs", {}))
+                _check_flat_spaces(par, env_id)
+            else:  # the default infos are flat numbers, which TorchRL stacks per group
+                par = multimarket_v0.parallel_env(
+                    days=1,
+                    overrides={
+                        "members.agents": True,
+                        "members.count": members,
+                        "fleet.controlled": True,
+                    },
+                )
             return PettingZooWrapper(
                 env=par,
                 group_map=par.agent_groups,
@@ -129,7 +157,14 @@ class CoalitionMarketsTask(Task):
         return CoalitionMarketsClass
 
 
-def train(frames: int = 1440, members: int = 3, frames_per_batch: int = 480, seed: int = 0) -> dict:
+def train(
+    frames: int = 1440,
+    members: int = 3,
+    frames_per_batch: int = 480,
+    seed: int = 0,
+    env_id: str | None = None,
+    env_kwargs: dict | None = None,
+) -> dict:
     """MAPPO for ``frames`` env steps; returns ``{"frames", "mean_reward_eur"}``.
 
     Args:
@@ -137,7 +172,14 @@ def train(frames: int = 1440, members: int = 3, frames_per_batch: int = 480, see
         members: member agents.
         frames_per_batch: env steps per MAPPO update (a multiple of 24 keeps whole days).
         seed: BenchMARL's seed (torch and env).
+        env_id, env_kwargs: another parallel env, ``envs.make(env_id, **env_kwargs)``
+            (``members`` is then unused); None: ``multimarket_v0`` with every group.
     """
+    task_config = (
+        {"members": members}
+        if env_id is None
+        else {"env_id": env_id, "env_kwargs": dict(env_kwargs or {})}
+    )
     cfg = ExperimentConfig.get_from_yaml()  # BenchMARL's defaults, shrunk to a smoke run
     cfg.sampling_device = cfg.train_device = cfg.buffer_device = "cpu"
     cfg.max_n_frames = frames
@@ -157,7 +199,7 @@ def train(frames: int = 1440, members: int = 3, frames_per_batch: int = 480, see
         num_cells=[64, 64], layer_class=torch.nn.Linear, activation_class=torch.nn.Tanh
     )
     experiment = Experiment(
-        task=CoalitionMarketsTask.MULTIMARKET.get_task(config={"members": members}),
+        task=CoalitionMarketsTask.MULTIMARKET.get_task(config=task_config),
         algorithm_config=MappoConfig.get_from_yaml(),
         model_config=model,
         critic_model_config=model,

@@ -11,7 +11,16 @@ kEUR.
     python -m evaluation.examples.rllib_groups --timesteps 480
 
 Prints one JSON line: ``{"timesteps", "iterations", "mean_reward_eur": {group: mean
-hourly reward per agent over the last iteration's episodes}}``.
+hourly reward per agent over the last iteration's episodes}, "episode_return_eur":
+{group: RLlib's per-module episode return, the group's agents summed}}``.
+
+The coalition's and the members' ``episode_return_eur`` are equal in every iteration, by
+the reward design rather than a bug: the coalition's reward is the members' total saving
+(``envs.multimarket_v0``, "Reward"), and RLlib's ``module_episode_returns_mean`` of the
+members' module sums the rewards of every agent mapped to it, i.e. the members' total
+saving too (whatever ``members.reward``: ``team`` and ``mix`` redistribute the saving
+among members but keep its total). ``mean_reward_eur`` divides by the group's size, so
+there the members' figure is the coalition's over the member count.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 from ray.tune.registry import register_env
 
+import envs
 from envs import multimarket_v0
 
 #: EUR -> kEUR for PPO: an incumbent earns ~10^4 EUR an hour.
@@ -35,11 +45,33 @@ HOURS = 24  # one-day episodes
 ENV_NAME = "coalition_markets/multimarket_v0_groups"
 
 
-def _make_par(members: int) -> Any:
-    return multimarket_v0.parallel_env(
-        days=1,
-        overrides={"members.agents": True, "members.count": members, "fleet.controlled": True},
-    )
+def _make_par(cfg: dict) -> Any:
+    """``envs.make(cfg["env_id"], **cfg["env_kwargs"])``, or without ``env_id`` one day of
+    ``multimarket_v0`` with ``cfg["members"]`` member agents and the incumbents as agents.
+
+    Raises:
+        ValueError: an agent's action space is not a 1-D Box, which RLlib's PPO refuses
+            (names the env, the agent and the space).
+    """
+    if cfg.get("env_id") is None:
+        return multimarket_v0.parallel_env(
+            days=1,
+            overrides={
+                "members.agents": True,
+                "members.count": cfg["members"],
+                "fleet.controlled": True,
+            },
+        )
+    par = envs.make(cfg["env_id"], **cfg.get("env_kwargs", {}))
+    for agent in par.possible_agents:
+        space = par.action_space(agent)
+        if len(space.shape or ()) != 1:
+            hint = " (pass env_kwargs={'flat_spaces': True})" if hasattr(par, "flat_spaces") else ""
+            raise ValueError(
+                f"{cfg['env_id']}: agent {agent!r} acts in {space}; RLlib's PPO needs a 1-D "
+                f"action Box{hint}"
+            )
+    return par
 
 
 class KiloEuroEnv(ParallelPettingZooEnv):
@@ -50,7 +82,14 @@ class KiloEuroEnv(ParallelPettingZooEnv):
         return obs, {a: r * REWARD_SCALE for a, r in rew.items()}, term, trunc, info
 
 
-def train(timesteps: int = 480, members: int = 3, batch: int = 240, seed: int = 0) -> dict:
+def train(
+    timesteps: int = 480,
+    members: int = 3,
+    batch: int = 240,
+    seed: int = 0,
+    env_id: str | None = None,
+    env_kwargs: dict | None = None,
+) -> dict:
     """PPO iterations until ``timesteps`` env steps; returns the JSON line's dict.
 
     Args:
@@ -58,14 +97,18 @@ def train(timesteps: int = 480, members: int = 3, batch: int = 240, seed: int = 
         members: member agents.
         batch: env steps per iteration (a multiple of 24 keeps whole days).
         seed: RLlib's seed.
+        env_id, env_kwargs: another parallel env, ``envs.make(env_id, **env_kwargs)``
+            (``members`` is then unused; its episodes may be longer than a day, so the
+            returns appear once one has ended); None: ``multimarket_v0`` as above.
     """
-    groups = _make_par(members).agent_groups
+    env_config = {"members": members, "env_id": env_id, "env_kwargs": dict(env_kwargs or {})}
+    groups = _make_par(env_config).agent_groups
     group_of = {a: g for g, ids in groups.items() for a in ids}
-    register_env(ENV_NAME, lambda cfg: KiloEuroEnv(_make_par(cfg["members"])))
+    register_env(ENV_NAME, lambda cfg: KiloEuroEnv(_make_par(cfg)))
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     config = (
         PPOConfig()
-        .environment(ENV_NAME, env_config={"members": members})
+        .environment(ENV_NAME, env_config=env_config)
         .env_runners(num_env_runners=0, rollout_fragment_length=HOURS)
         .learners(num_learners=0)
         .multi_agent(
@@ -92,23 +135,32 @@ def train(timesteps: int = 480, members: int = 3, batch: int = 240, seed: int = 
         iterations += 1
         steps = int(result["env_runners"]["num_env_steps_sampled_lifetime"])
     returns = result["env_runners"].get("module_episode_returns_mean", {})
-    means = {
-        g: float(returns[g]) / len(groups[g]) / HOURS / REWARD_SCALE for g in groups if g in returns
-    }
+    totals = {g: float(returns[g]) / REWARD_SCALE for g in groups if g in returns}
+    hours = result["env_runners"].get("episode_len_mean", HOURS) if env_id else HOURS
+    means = {g: totals[g] / len(groups[g]) / hours for g in totals}
     algo.stop()
     ray.shutdown()
-    return {"timesteps": steps, "iterations": iterations, "mean_reward_eur": means}
+    return {
+        "timesteps": steps,
+        "iterations": iterations,
+        "mean_reward_eur": means,
+        "episode_return_eur": totals,
+    }
 
 
 def main() -> None:
-    """Command line: ``--timesteps``, ``--members``, ``--batch``, ``--seed``."""
+    """Command line: ``--timesteps``, ``--members``, ``--batch``, ``--seed``, ``--env-id``,
+    ``--env-kwargs`` (JSON)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--timesteps", type=int, default=480)
     ap.add_argument("--members", type=int, default=3)
     ap.add_argument("--batch", type=int, default=240)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--env-id", default=None, help="another parallel env id (envs.ENV_IDS)")
+    ap.add_argument("--env-kwargs", type=json.loads, default={}, help="its arguments, JSON")
     args = ap.parse_args()
-    print(json.dumps(train(args.timesteps, args.members, args.batch, args.seed)))
+    out = train(args.timesteps, args.members, args.batch, args.seed, args.env_id, args.env_kwargs)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

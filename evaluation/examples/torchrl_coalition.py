@@ -37,8 +37,9 @@ REWARD_SCALE = 1e-3
 def make_env(members: int = 3, seed: int = 0) -> TransformedEnv:
     """``multimarket_v0`` (one day) with members and incumbents as agents, wrapped for TorchRL.
 
-    Flat infos (``info_format="flat"``) so that every info value is a number TorchRL
-    can stack; ``done_on_any=False``: every agent is truncated at the day's end anyway.
+    Flat infos (``info_format="flat"``, the default, spelled out here) so that every info
+    value is a number TorchRL can stack; ``done_on_any=False``: every agent is truncated at
+    the day's end anyway.
     """
     par = multimarket_v0.parallel_env(
         days=1,

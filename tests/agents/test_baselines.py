@@ -29,7 +29,7 @@ def test_no_controller_breaks_a_state_of_charge_or_power_limit(name):
         assert np.all(-moved <= m.battery_mw / m.eta + 1e-9)
         soc = new.copy()
         if planned:  # planners send set-points within the limits (none projected)
-            assert infos["coalition"]["n_projected"] == 0
+            assert infos["coalition_0"]["n_projected"] == 0
 
 
 def test_individual_members_pay_less_than_plain_self_consumption():

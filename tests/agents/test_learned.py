@@ -28,9 +28,9 @@ def _episode(env, pol, seed):
         act = pol.act(obs)
         for a, x in act.items():
             assert env.action_space(a).contains(x), (a, x)
-        actions.append(act["coalition"].copy())
+        actions.append(act["coalition_0"].copy())
         obs, rewards, *_ = env.step(act)
-        total += rewards["coalition"]
+        total += rewards["coalition_0"]
     return total, np.array(actions)
 
 
@@ -61,7 +61,7 @@ def test_shipped_mappo_adapts_to_other_layouts(scenario):
     env = envs.make("multimarket_v0", scenario=scenario, days=1)
     total, actions = _episode(env, agents.load("mappo"), seed=1000)
     assert np.isfinite(total)
-    assert actions.shape[1] == env.action_space("coalition").shape[0]
+    assert actions.shape[1] == env.action_space("coalition_0").shape[0]
 
 
 def test_observation_layout_mismatch_is_a_clear_error():
@@ -101,14 +101,14 @@ def test_policy_rebuilds_the_training_actions_from_observations_alone():
     for _ in range(30):  # past the day's last hour (flex payback)
         act = pol.act(obs)
         raw_m = pol._actor_action("members", np.stack([obs[a] for a in pol.member_ids]))
-        raw_c = pol._actor_action("coalition", obs["coalition"][None])
+        raw_c = pol._actor_action("coalition", obs["coalition_0"][None])
         raw = {"members": raw_m[None], "coalition": raw_c[:, None]}
         ref = env_actions(venv, raw, True, pol.reserve_base)
         got_m = np.stack([act[a] for a in pol.member_ids])
         np.testing.assert_allclose(got_m, ref["members"][0], atol=1e-5)
-        np.testing.assert_allclose(act["coalition"], ref["coalition"][0, 0], atol=1e-5)
+        np.testing.assert_allclose(act["coalition_0"], ref["coalition"][0, 0], atol=1e-5)
         obs, _, _, _, infos = env.step(act)
-        assert infos["coalition"]["n_projected"] == 0  # set-points sent are feasible
+        assert infos["coalition_0"]["n_projected"] == 0  # set-points sent are feasible
 
 
 def test_forecast_features_place_this_hour_in_the_residual_load_forecast():
@@ -192,12 +192,12 @@ def test_reserve_headroom_is_what_the_env_can_activate():
         ids = rule.member_ids
         batt = np.array([act[a][0] for a in ids]) * core.members.battery_mw
         stored = np.array([obs[a][at["soc"]] for a in ids]) * core.members.battery_mwh
-        act["coalition"][2] = reserve_entry(
+        act["coalition_0"][2] = reserve_entry(
             reserve_headroom(batt, stored, core.members), core.members.battery_mw
         )
-        act["coalition"][3] = -1.0  # 0 EUR/MW: a price-taker
+        act["coalition_0"][3] = -1.0  # 0 EUR/MW: a price-taker
         obs, _, _, _, infos = env.step(act)
-        short += infos["coalition"]["reserve_not_delivered_mwh"]
+        short += infos["coalition_0"]["reserve_not_delivered_mwh"]
     led = env.ledger()
     coal = led[led.participant == "coalition"]
     assert coal[coal.market == "reserve"].reserve_mw.sum() > 0.0  # awarded

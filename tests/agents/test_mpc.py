@@ -71,8 +71,8 @@ def run(env, pol, seed):
     total, projected = 0.0, 0.0
     while env.agents:
         obs, rewards, _, _, infos = env.step(pol.act(obs))
-        total += rewards["coalition"]
-        projected += infos["coalition"]["n_projected"]
+        total += rewards["coalition_0"]
+        projected += infos["coalition_0"]["n_projected"]
     return total, projected
 
 
@@ -133,7 +133,7 @@ def _episode(env, pol, seed):
     total = 0.0
     while env.agents:
         obs, rewards, *_ = env.step(pol.act(obs))
-        total += rewards["coalition"]
+        total += rewards["coalition_0"]
     return total
 
 
@@ -169,7 +169,7 @@ def test_oracle_plays_its_best_rehearsal_to_the_cent():
     saved = 0.0
     while env.agents:
         obs, _, _, _, infos = env.step(pol.act(obs))
-        saved += infos["coalition"]["members_saving_eur"]
+        saved += infos["coalition_0"]["members_saving_eur"]
     assert saved == pytest.approx(pol.saving_eur, rel=1e-9, abs=1e-6)
     ledger = member_savings(env.ledger(), env.counterfactual_bills()).saving_eur.sum()
     assert ledger == pytest.approx(saved, rel=1e-6)

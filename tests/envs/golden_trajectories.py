@@ -42,14 +42,23 @@ SLOW = {
 }
 
 
+#: Agent ids renamed since recording (PettingZoo's ``<type>_<n>`` names), hashed under
+#: their recorded names: a rename changes no value of any trajectory.
+RECORDED_IDS = {"coalition_0": "coalition"}
+
+
+def _recorded(key: Any) -> str:
+    return RECORDED_IDS.get(key, str(key))
+
+
 class _Hasher:
     def __init__(self) -> None:
         self.h = hashlib.sha256()
 
     def add(self, x: Any) -> None:
         if isinstance(x, dict):
-            for k in sorted(x, key=str):
-                self.h.update(str(k).encode())
+            for k in sorted(x, key=_recorded):
+                self.h.update(_recorded(k).encode())
                 self.add(x[k])
         elif isinstance(x, list | tuple):
             self.h.update(f"[{len(x)}".encode())
@@ -111,7 +120,8 @@ def episode_digest(env_id: str, scenario: str, policy: str) -> str:
     kwargs = {"days": MPC_DAYS} if policy == "mpc" else {}
     if env_id == "ppa_negotiation_v0":
         return _aec_digest(envs.make(env_id, scenario, api="aec"))
-    env = envs.make(env_id, scenario, **kwargs)
+    # The infos as recorded: nested dicts (the default is now "flat").
+    env = envs.make(env_id, scenario, info_format="nested", **kwargs)
     h = _Hasher()
     obs, infos = env.reset(seed=SEED)
     h.add(obs)

@@ -39,4 +39,4 @@ def test_the_env_layout_is_the_codecs_slots():
         env = envs.make("multimarket_v0", scenario, days=1)
         lay = env.core.layout
         assert lay.coalition == n == len(cc.slots(lay.reserve, lay.capacity, lay.drives_members))
-        assert env.action_space("coalition").shape == (n,)
+        assert env.action_space("coalition_0").shape == (n,)

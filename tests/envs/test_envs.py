@@ -18,6 +18,7 @@ from pettingzoo.test import api_test, parallel_api_test
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
+from envs.adapters.infos import nested_info
 from envs.adapters.sb3 import CoalitionVecEnv
 from envs.market.settlement import MARKETS
 from tests.conftest import MARKET_IDS, random_actions
@@ -70,7 +71,7 @@ def test_agents_follow_the_scenario():
         == "incumbent_0"
     )
     env = envs.make("multimarket_v0", days=1, overrides={"members.agents": False})
-    assert env.possible_agents == ["coalition"]
+    assert env.possible_agents == ["coalition_0"]
     env = envs.make("multimarket_v0", days=1)
     assert set(env.agent_groups) == {"coalition", "members"}
     assert len(env.agent_groups["members"]) == 20
@@ -187,7 +188,7 @@ def _check_step_invariants(env: Any, infos: dict) -> None:
     cfg, core = env.cfg, env.core
     soc = core.soc
     assert np.all(soc >= -1e-9) and np.all(soc <= core.members.battery_mwh + 1e-9)
-    market = infos["coalition"]["market"]
+    market = nested_info(infos["coalition_0"])["market"]
     assert cfg.spot.price_floor_eur_per_mwh <= market["price_eur_per_mwh"]
     assert market["price_eur_per_mwh"] <= cfg.spot.price_cap_eur_per_mwh
     assert 0.0 <= market["reserve_price_eur_per_mw"] <= cfg.reserve.scarcity_price_eur_per_mw
@@ -199,7 +200,7 @@ def _check_step_invariants(env: Any, infos: dict) -> None:
     # consumption + the members' metered net import (exports negative), to 1e-9 MWh.
     injected = (market["generation_mwh"] + market["renewables_delivered_mwh"]
                 + market["ppa_delivery_mwh"])  # fmt: skip
-    withdrawn = market["background_consumption_mwh"] + infos["coalition"]["coalition_metered_mw"]
+    withdrawn = market["background_consumption_mwh"] + infos["coalition_0"]["coalition_metered_mw"]
     assert injected == pytest.approx(withdrawn, abs=1e-9, rel=1e-12)
     assert market["unabsorbed_surplus_mwh"] <= 1e-9
     assert market["load_shed_mwh"] <= market["unserved_energy_mwh"] + 1e-12
@@ -235,13 +236,13 @@ def _run_with_invariants(env: Any, seed: int, actions: Any) -> None:
         _, _, _, _, infos = env.step(actions(env, t))
         _check_step_invariants(env, infos)
         member_alloc = sum(
-            infos[a]["cash_eur"]["allocation"] for a in env.agent_groups.get("members", [])
+            infos[a]["cash_eur/allocation"] for a in env.agent_groups.get("members", [])
         )
         if "members" in env.agent_groups:
-            assert member_alloc == pytest.approx(infos["coalition"]["coalition_result_eur"])
-        if "coalition" in infos:  # its capacity cash as a figure of its own, as settled
-            co = infos["coalition"]
-            assert co["coalition_capacity_eur"] == co["cash_eur"]["capacity"]
+            assert member_alloc == pytest.approx(infos["coalition_0"]["coalition_result_eur"])
+        if "coalition_0" in infos:  # its capacity cash as a figure of its own, as settled
+            co = infos["coalition_0"]
+            assert co["coalition_capacity_eur"] == co["cash_eur/capacity"]
         t += 1
     assert t == env.cfg.hours
     _check_ledger(env)
@@ -265,7 +266,7 @@ def test_ledger_invariants_hold_for_any_action_sequence(scenario, members_agents
     env = envs.make(
         "multimarket_v0", scenario=scenario, days=1, overrides={"members.agents": members_agents}
     )
-    a_c = env.action_space("coalition").shape[0]
+    a_c = env.action_space("coalition_0").shape[0]
     # The coalition's whole action sequence from hypothesis (also out of bounds: clipped).
     coalition = data.draw(
         arrays(np.float32, (24, a_c), elements=st.floats(-2.0, 2.0, width=32)), label="coalition"
@@ -274,7 +275,7 @@ def test_ledger_invariants_hold_for_any_action_sequence(scenario, members_agents
 
     def actions(e: Any, t: int) -> dict[str, np.ndarray]:
         out = random_actions(e, rng)
-        out["coalition"] = coalition[t]
+        out["coalition_0"] = coalition[t]
         return out
 
     _run_with_invariants(env, seed=seed, actions=actions)

@@ -120,18 +120,20 @@ def test_non_finite_action_names_agent_and_space(env1, bad):
     ):
         env1.step(acts)
     acts = _actions(env1)
-    acts["coalition"][0] = bad
-    with pytest.raises(ActionError, match=rf"'coalition' contains NaN or inf; .*{COALITION_SPACE}"):
+    acts["coalition_0"][0] = bad
+    with pytest.raises(
+        ActionError, match=rf"'coalition_0' contains NaN or inf; .*{COALITION_SPACE}"
+    ):
         env1.step(acts)
 
 
 @pytest.mark.parametrize("shape", [(5,), (7,), (1, 6), ()], ids=str)
 def test_wrong_shape_action_names_agent_and_space(env1, shape):
     acts = _actions(env1)
-    acts["coalition"] = np.zeros(shape, np.float32)
+    acts["coalition_0"] = np.zeros(shape, np.float32)
     with pytest.raises(
         ActionError,
-        match=rf"action of 'coalition' has shape {re.escape(str(shape))}; "
+        match=rf"action of 'coalition_0' has shape {re.escape(str(shape))}; "
         rf"expected {COALITION_SPACE}",
     ):
         env1.step(acts)
@@ -163,7 +165,7 @@ def test_missing_and_unknown_agents(env1):
     acts = _actions(env1)
     acts["ghost"] = np.zeros(2, np.float32)
     with pytest.raises(
-        ActionError, match=r"actions for unknown agents \['ghost'\]; agents are \['coalition', "
+        ActionError, match=r"actions for unknown agents \['ghost'\]; agents are \['coalition_0', "
     ):
         env1.step(acts)
     with pytest.raises(ActionError, match=r"actions must be a dict of agent id -> array, got list"):
@@ -175,14 +177,14 @@ def test_out_of_bounds_finite_action_is_clipped_and_counted(make_default):
     env.reset(seed=3)
     twin.reset(seed=3)
     acts = _actions(env)
-    acts["coalition"] = np.array([5.0, -5.0, 0.0, 1.0, 1.5, -1.0001], np.float32)
+    acts["coalition_0"] = np.array([5.0, -5.0, 0.0, 1.0, 1.5, -1.0001], np.float32)
     acts["member_2"] = np.array([2.0, 0.5], np.float32)
     clipped = {a: np.clip(v, -1.0, 1.0) for a, v in acts.items()}
     _, rew, _, _, infos = env.step(acts)
     _, rew_twin, _, _, infos_twin = twin.step(clipped)
-    assert infos["coalition"]["n_clipped"] == 4
+    assert infos["coalition_0"]["n_clipped"] == 4
     assert infos["member_2"]["n_clipped"] == 1 and infos["member_1"]["n_clipped"] == 0
-    assert infos_twin["coalition"]["n_clipped"] == 0
+    assert infos_twin["coalition_0"]["n_clipped"] == 0
     assert rew == rew_twin  # clipping is exactly the projection onto the box
 
 
@@ -213,7 +215,7 @@ def test_stepping_a_finished_episode_raises(make_default):
     while env.agents:
         env.step(random_actions(env, rng))
     with pytest.raises(EpisodeOverError, match=r"the episode is over .*call reset\(\)"):
-        env.step({"coalition": np.zeros(6, np.float32)})
+        env.step({"coalition_0": np.zeros(6, np.float32)})
     with pytest.raises(
         EpisodeOverError, match=r"step\(\) called before reset\(\) or after the episode ended"
     ):
@@ -228,7 +230,7 @@ def test_stepping_a_finished_episode_raises(make_default):
         lambda a: a.__setitem__("member_19", np.array([np.nan, 0.0], np.float32)),
         lambda a: a.__setitem__("member_5", np.zeros(3, np.float32)),
         lambda a: a.pop("member_19"),
-        lambda a: a.__setitem__("coalition", np.array(["x"] * 6)),
+        lambda a: a.__setitem__("coalition_0", np.array(["x"] * 6)),
     ],
     ids=["nan_last_member", "shape", "missing", "dtype"],
 )

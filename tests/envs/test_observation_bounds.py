@@ -80,7 +80,7 @@ def test_one_mw_of_system_load_keeps_every_agent_in_the_box() -> None:
     for t in range(24):
         _assert_inside(env, obs, f"hour {t}")
         h = env.core.H
-        renewables_fc = obs["coalition"][10 + h : 10 + 2 * h]
+        renewables_fc = obs["coalition_0"][10 + h : 10 + 2 * h]
         assert np.abs(renewables_fc).max() < 2.0
         obs, *_ = env.step(env.scripted_actions())
 
@@ -104,7 +104,7 @@ def test_returned_observations_do_not_alias_the_state() -> None:
         for o in obs.values():
             o[:] = 7.0
         np.testing.assert_array_equal(env.state(), before, err_msg=phase)
-        assert not np.all(env.observations()["coalition"] == 7.0)
+        assert not np.all(env.observations()["coalition_0"] == 7.0)
 
 
 def test_vector_observations_do_not_alias_the_state() -> None:

@@ -212,7 +212,7 @@ def test_api(kwargs):
 def test_make_api_and_errors():
     with pytest.raises(ValueError, match=r"turn-based .* only has the AEC api"):
         envs.make("ppa_negotiation_v0")
-    assert envs.make("ppa_negotiation_v0", api="aec").possible_agents == ["mediator", "opponent"]
+    assert envs.make("ppa_negotiation_v0", api="aec").possible_agents == ["mediator_0", "opponent_0"]
     with pytest.raises(UnknownNameError, match="unknown scenario 'nope'"):
         make_env("nope")
     with pytest.raises(ConfigError, match=r"unknown key mediator\.reserve"):
@@ -221,7 +221,7 @@ def test_make_api_and_errors():
         make_env(overrides={"opponent.concession_factor": 1.5})
     env = make_env()
     env.reset(seed=0)
-    with pytest.raises(ActionError, match=r"action for opponent .* expected a finite array"):
+    with pytest.raises(ActionError, match=r"action for opponent_0 .* expected a finite array"):
         env.step(np.array([np.nan, 0.0, 0.0]))
     denv = make_env(action_type="discrete")
     denv.reset(seed=0)
@@ -240,8 +240,8 @@ def test_env_episode_rewards_and_over():
         rewards[agent] += rew
         env.step(None if term or trunc else pol.act({agent: obs})[agent])
     assert info["outcome"] == "agreement"
-    assert rewards["mediator"] == pytest.approx((65.0 - 50.17176) / 100.0)
-    assert rewards["opponent"] == pytest.approx((50.17176 - 36.0) / 100.0)
+    assert rewards["mediator_0"] == pytest.approx((65.0 - 50.17176) / 100.0)
+    assert rewards["opponent_0"] == pytest.approx((50.17176 - 36.0) / 100.0)
     with pytest.raises(EpisodeOverError, match="call reset"):
         env.step(None)
 

@@ -18,6 +18,7 @@ import agents
 import envs
 from agents.learned import feasible_set_points
 from envs.actors.members import battery_bounds
+from envs.adapters.infos import nested_info
 from envs.market.allocation import allocate
 
 
@@ -55,7 +56,8 @@ def test_the_reserve_goes_to_the_members_by_their_headroom(scenario):
         mine = rows[(rows.market == "allocation") & rows.participant.isin(ids)]
         mine = mine.set_index("participant").loc[ids]
         coal = rows[rows.participant == "coalition"].set_index("market")
-        mk, co = infos["coalition"]["market"], infos["coalition"]
+        co = nested_info(infos["coalition_0"])
+        mk = co["market"]
         price = mk["price_eur_per_mwh"]
         backed = (
             coal.reserve_mw.get("reserve", 0.0) * mk["reserve_price_eur_per_mw"]

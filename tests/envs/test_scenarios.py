@@ -71,7 +71,7 @@ def test_overrides_by_keyword_and_dotted_path():
 def test_spot_v0_closes_reserve_and_capacity():
     env = envs.make("spot_v0", scenario="default", days=1)
     assert not env.cfg.reserve.enabled and not env.cfg.capacity.enabled
-    assert env.action_space("coalition").shape == (2,)
+    assert env.action_space("coalition_0").shape == (2,)
 
 
 def _price_response(scenario: str) -> np.ndarray:
@@ -86,9 +86,9 @@ def _price_response(scenario: str) -> np.ndarray:
         position = max(float((core.load[0, core.t] - core.ren[0, core.t]).sum()), 0.0)
         acts = {a: np.zeros(buy.action_space(a).shape, np.float32) for a in buy.agents}
         idle = {a: v.copy() for a, v in acts.items()}
-        acts["coalition"][:2] = [position / core.q_max_mw, 1.0]  # q * q_max MW at 1^3 * cap
-        p_buy = buy.step(acts)[4]["coalition"]["market"]["price_eur_per_mwh"]
-        p_none = none.step(idle)[4]["coalition"]["market"]["price_eur_per_mwh"]
+        acts["coalition_0"][:2] = [position / core.q_max_mw, 1.0]  # q * q_max MW at 1^3 * cap
+        p_buy = buy.step(acts)[4]["coalition_0"]["market/price_eur_per_mwh"]
+        p_none = none.step(idle)[4]["coalition_0"]["market/price_eur_per_mwh"]
         gaps.append(abs(p_buy - p_none))
     return np.array(gaps)
 

@@ -48,7 +48,7 @@ def test_dynamic_tariff_passes_the_hours_price_through():
         _, _, _, _, infos = env.step(
             {a: rng.uniform(-1, 1, env.action_space(a).shape) for a in env.agents}
         )
-        prices.append(infos["coalition"]["market"]["price_eur_per_mwh"])
+        prices.append(infos["coalition_0"]["market/price_eur_per_mwh"])
     bills = env.counterfactual_bills()
     adder = tf.margin_eur_per_mwh + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
     # A member that only imports pays (price + margin + network + taxes) per MWh.

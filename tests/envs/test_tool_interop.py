@@ -14,6 +14,7 @@ from gymnasium.wrappers import vector as vw
 import envs
 import envs.ppa_negotiation_v0 as ppa
 import envs.reservation_exchange_v0 as rx
+from envs.adapters.infos import flatten_info, nested_info
 
 ALL_GROUPS = {"members.agents": True, "members.count": 3, "fleet.controlled": True}
 
@@ -38,18 +39,22 @@ def test_market_reset_infos_have_the_step_keys(env_id, info_format):
             assert reset_infos[a]["market"].keys() == step_infos[a]["market"].keys()
 
 
-def test_flat_infos_are_numbers_under_slash_keys():
-    env = envs.make("multimarket_v0", days=1, overrides=ALL_GROUPS, info_format="flat")
+def test_flat_infos_are_the_default_numbers_under_slash_keys():
+    env = envs.make("multimarket_v0", days=1, overrides=ALL_GROUPS)
+    assert env.info_format == "flat"
     _, step_infos = _first_two_infos(env)
-    nested = envs.make("multimarket_v0", days=1, overrides=ALL_GROUPS)
+    nested = envs.make("multimarket_v0", days=1, overrides=ALL_GROUPS, info_format="nested")
     _, nested_infos = _first_two_infos(nested)
     for a, info in step_infos.items():
         assert all(isinstance(v, int | float) for v in info.values()), a
-    coal = step_infos["coalition"]
+        assert list(info.items()) == list(flatten_info(nested_infos[a]).items()), a
+        assert nested_info(info) == nested_infos[a], a
+    coal = step_infos["coalition_0"]
     assert (
-        coal["market/price_eur_per_mwh"] == nested_infos["coalition"]["market"]["price_eur_per_mwh"]
+        coal["market/price_eur_per_mwh"]
+        == nested_infos["coalition_0"]["market"]["price_eur_per_mwh"]
     )
-    assert coal["cash_eur/spot"] == nested_infos["coalition"]["cash_eur"]["spot"]
+    assert coal["cash_eur/spot"] == nested_infos["coalition_0"]["cash_eur"]["spot"]
     assert step_infos["member_0"]["saving_eur"] == nested_infos["member_0"]["saving_eur"]
 
 
@@ -68,7 +73,7 @@ def test_exchange_reset_infos_have_the_step_keys():
 def test_ppa_flat_infos_one_hot_outcome():
     env = ppa.env(info_format="flat")
     env.reset(seed=0)
-    info = env.infos["mediator"]
+    info = env.infos["mediator_0"]
     assert info["outcome/running"] == 1 and info["outcome/agreement"] == 0
     assert math.isnan(info["price_eur_per_mwh"])
     assert all(isinstance(v, int | float) for v in info.values())

@@ -62,3 +62,51 @@ def test_rllib_example_trains_one_module_per_group():
     assert out["iterations"] >= 1
     assert set(out["mean_reward_eur"]) == {"coalition", "members", "incumbents"}
     assert all(math.isfinite(v) for v in out["mean_reward_eur"].values())
+    # By design: the coalition's reward is the members' total saving (module docstring).
+    totals = out["episode_return_eur"]
+    assert totals["members"] == pytest.approx(totals["coalition"], rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("env_id", ["multimarket_v0", "spot_v0"])
+def test_benchmarl_task_on_default_env_arguments(env_id):
+    pytest.importorskip("benchmarl", reason="pip install .[examples]")
+    from evaluation.examples.benchmarl_mappo import train
+
+    out = train(frames=96, frames_per_batch=48, env_id=env_id, env_kwargs={})
+    assert out["frames"] >= 96
+    assert all(math.isfinite(v) for v in out["mean_reward_eur"].values())
+
+
+@pytest.mark.slow
+def test_benchmarl_task_on_the_exchange_needs_flat_spaces():
+    pytest.importorskip("benchmarl", reason="pip install .[examples]")
+    from evaluation.examples.benchmarl_mappo import train
+
+    with pytest.raises(ValueError, match=r"exchange_v0: agent 'member_0' observes Dict"):
+        train(frames=48, frames_per_batch=48, env_id="reservation_exchange_v0", env_kwargs={})
+    out = train(
+        frames=96, frames_per_batch=48, env_id="reservation_exchange_v0",
+        env_kwargs={"flat_spaces": True},
+    )  # fmt: skip
+    assert set(out["mean_reward_eur"]) == {"member"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("env_id", "env_kwargs"),
+    [("spot_v0", {}), ("multimarket_v0", {}), ("reservation_exchange_v0", {"flat_spaces": True})],
+)
+def test_rllib_multi_agent_ppo_on_default_env_arguments(env_id, env_kwargs):
+    pytest.importorskip("ray.rllib", reason="pip install .[examples]")
+    args = ["--env-id", env_id, "--env-kwargs", json.dumps(env_kwargs), "--timesteps", "48"]
+    out = _run_example("evaluation.examples.rllib_groups", *args, "--batch", "48")
+    assert out["timesteps"] >= 48 and out["iterations"] >= 1
+
+
+@pytest.mark.slow
+def test_rllib_example_refuses_the_exchange_2d_actions_clearly():
+    from evaluation.examples.rllib_groups import _make_par
+
+    with pytest.raises(ValueError, match=r"reservation_exchange_v0: agent 'member_0' acts in Box"):
+        _make_par({"env_id": "reservation_exchange_v0"})

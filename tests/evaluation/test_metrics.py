@@ -139,8 +139,8 @@ def test_saving_and_markup_match_the_envs_own_infos():
         scripted = env.scripted_actions()
         actions |= {a: scripted[a] for a in env.agent_groups["incumbents"]}
         obs, _, _, _, infos = env.step(actions)
-        saving += infos["coalition"]["members_saving_eur"]
-        hourly.append(infos["coalition"]["market"]["markup_energy_weighted"])
+        saving += infos["coalition_0"]["members_saving_eur"]
+        hourly.append(infos["coalition_0"]["market/markup_energy_weighted"])
     led = env.ledger()
     fleet = led[(led.market == "spot") & led.participant.str.startswith("incumbent_")]
     sold = fleet.groupby("step").energy_mwh.sum().to_numpy()
