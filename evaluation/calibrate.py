@@ -88,9 +88,11 @@ TARGETS: dict[str, Target] = {
     "capacity_price_over_net_cone": Target(0.1, 1.0, "PJM SOM 2023 §5: BRA mostly below Net CONE"),
     "markup_energy_weighted": Target(0.0, 0.15, "PJM SOM 2023 §3: marginal units' markup"),
     "members_saving_eur_per_week": Target(
-        0.0, math.inf, "DESIGN §3.5: individual rationality (no report)"
+        0.0,
+        math.inf,
+        "individual rationality: members save (no published report)",
     ),
-    "members_worse_off": Target(0.0, 0.0, "DESIGN §3.5: no member worse off than alone"),
+    "members_worse_off": Target(0.0, 0.0, "individual rationality: no member worse off than alone"),
     "retail_energy_eur_per_mwh": Target(
         50.0, 250.0, "ACER/CEER MMR 2023 retail volume: energy and supply component"
     ),
@@ -256,6 +258,8 @@ def plain(table: dict[str, dict[str, Any]]) -> str:
 
 #: The README's calibration table lies between these lines (rewritten by --write-readme).
 BEGIN, END = "<!-- calibrate:begin -->", "<!-- calibrate:end -->"
+#: The page that holds the table (the environments page, beside the scenarios).
+PAGE = "envs/README.md"
 
 
 def write_readme(path: Path, table_md: str, args: argparse.Namespace) -> None:
@@ -267,7 +271,7 @@ def write_readme(path: Path, table_md: str, args: argparse.Namespace) -> None:
     cmd = f"python -m evaluation.calibrate --seeds {args.seeds} --days {args.days}"
     if args.allocation:
         cmd += f" --allocation {args.allocation}"
-    block = f"{BEGIN}\n<!-- written by `{cmd} --write-readme README.md` -->\n{table_md}\n{END}"
+    block = f"{BEGIN}\n<!-- written by `{cmd} --write-readme {PAGE}` -->\n{table_md}\n{END}"
     head, rest = text.split(BEGIN, 1)
     path.write_text(head + block + rest.split(END, 1)[1])
 
@@ -292,7 +296,10 @@ class _Recorder:
 
     def after_step(self, t: int, env: Any, infos: dict[str, Any]) -> None:
         """Record this hour's market figures."""
-        market = infos["coalition"]["market"]
+        from envs.adapters.infos import nested_info
+        from envs.adapters.parallel import COALITION_ID
+
+        market = nested_info(infos[COALITION_ID])["market"]
         for k in self.KEYS:
             if k in market:
                 self.series[k].append(float(market[k]))

@@ -2,15 +2,21 @@
 
 Usage::
 
-    python -m evaluation.report                          # print the sections
-    python -m evaluation.report --write-readme README.md # rewrite them in the README
-    python -m evaluation.report --check README.md        # exit 1 if the README is stale
+    python -m evaluation.report                 # print the sections
+    python -m evaluation.report --write-readme  # rewrite them in the README pages
+    python -m evaluation.report --check         # exit 1 if a page is stale
+
+The sections live in several pages (:data:`PAGES`: the top README holds the short
+``headline`` table, ``evaluation/README.md`` the leaderboard, ``training/README.md`` the
+training tables); each section is written into whichever page holds its markers.
 
 Sources: the leaderboard's ``results.csv`` (``python -m evaluation.compare --out DIR``;
 the shipped one is ``evaluation/results/default``, the full default grid) and the shipped
 policies' ``agents/checkpoints/{name}_training.json`` (``python -m training.ship``). Each
 section sits between ``<!-- report:NAME:begin -->`` and ``<!-- report:NAME:end -->``:
 
+- ``headline``: the short ranking of the top README (score IQM and mean, P(> mpc), the
+  members' saving per member and week);
 - ``leaderboard``: the ranking (normalised score IQM and mean with 95% stratified
   bootstrap intervals, P(> mpc)) and the markets table, as ``evaluation.compare`` prints;
 - ``scenarios``: members' saving by scenario and agent, EUR per week [95% CI over seeds];
@@ -37,6 +43,7 @@ from envs.cli import cli_main
 from evaluation.aggregate import stratified_bootstrap
 from evaluation.leaderboard import MARKET_VIEW, excluded_runs, markdown, summarise
 from evaluation.money import loss_reasons, scenario_markdown, scenario_money
+from evaluation.results_files import read_frame
 
 __all__ = ["bound_violations", "check_readme", "render", "write_readme"]
 
@@ -44,21 +51,23 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "evaluation" / "results" / "default"
 INCUMBENTS = ROOT / "evaluation" / "results" / "incumbents"
 CHECKPOINTS = ROOT / "agents" / "checkpoints"
-SECTIONS = ("leaderboard", "scenarios", "bound", "training", "incumbents")
+SECTIONS = ("headline", "leaderboard", "scenarios", "bound", "training", "incumbents")
+#: The pages the sections are written into (each section into the page with its markers).
+PAGES = (ROOT / "README.md", ROOT / "evaluation" / "README.md", ROOT / "training" / "README.md")
 LOW, HIGH, BASELINE = "individual", "oracle", "mpc"
 
 
 def load(results_dir: Path) -> pd.DataFrame:
-    """The leaderboard's rows (``results.csv``) as ``evaluation.compare`` wrote them."""
+    """The leaderboard's rows (``results.csv``) as ``evaluation.compare`` wrote them,
+    checked (:func:`evaluation.results_files.read_frame`: a bad file or field is a
+    :class:`~evaluation.results_files.ResultsFileError` naming both); ``error`` is text,
+    ``""`` where none."""
     path = Path(results_dir) / "results.csv"
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(
             f"{path} not found; run python -m evaluation.compare --out {results_dir} first"
         )
-    df = pd.read_csv(path, dtype={"error": object})
-    if "error" in df:
-        df["error"] = df["error"].fillna("")
-    return df
+    return read_frame(path)
 
 
 def bound_violations(df: pd.DataFrame, high: str = HIGH, n_resamples: int = 2000) -> list[dict]:
@@ -106,6 +115,26 @@ def _bound_text(df: pd.DataFrame) -> str:
             excess = f"{r['mean_eur']:,.0f} [{r['low_eur']:,.0f}, {r['high_eur']:,.0f}]"
             lines.append(f"| `{r['scenario']}` | `{r['agent']}` | {r['seeds_won']} of "
                          f"{r['seeds']} | {excess}{flag} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _interval(row: dict, key: str, fmt: str = "{:.2f}") -> str:
+    point, lo, hi = row.get(key), row.get(f"{key}_low"), row.get(f"{key}_high")
+    if point is None or point != point:  # NaN: not computed (e.g. the baseline itself)
+        return "n/a"
+    return f"{fmt.format(point)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+
+
+def _headline_text(summary: list[dict], head: str) -> str:
+    """The top README's short ranking: one line per agent, four columns."""
+    lines = [head, "", "| rank | agent | score IQM [95% CI] | score mean [95% CI] | "
+             f"P(> {BASELINE}) | saving EUR/member-week |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for rank, r in enumerate(summary, 1):
+        lines.append(f"| {rank} | `{r['agent']}` | {_interval(r, 'normalised_score_iqm')} | "
+                     f"{_interval(r, 'normalised_score_mean')} | "
+                     f"{'baseline' if r['agent'] == BASELINE else _interval(r, 'p_improve')} | "
+                     f"{r['members_saving_eur_per_member_week']:,.0f} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -166,6 +195,7 @@ def render(results_dir: Path = RESULTS, checkpoints: Path = CHECKPOINTS,
                      excluded=excluded)  # fmt: skip
     money = scenario_money(df, order)
     return {
+        "headline": _headline_text(summary, head),
         "leaderboard": head + "\n\n" + board,
         "scenarios": scenario_markdown(money, order, loss_reasons(df, order)),
         "bound": _bound_text(df),
@@ -193,6 +223,23 @@ def write_readme(readme: Path, sections: dict[str, str]) -> str:
     return text
 
 
+def by_page(pages: list[Path], sections: dict[str, str]) -> dict[Path, dict[str, str]]:
+    """Which of ``sections`` each page holds markers for.
+
+    Raises:
+        ValueError: a section whose markers are in none of the pages, or in several.
+    """
+    found: dict[Path, dict[str, str]] = {Path(p): {} for p in pages}
+    for name, body in sections.items():
+        holders = [p for p in found if _pattern(name).search(p.read_text(encoding="utf-8"))]
+        if len(holders) != 1:
+            where = ", ".join(map(str, holders)) or "none of " + ", ".join(map(str, pages))
+            raise ValueError(f"section {name!r}: expected its <!-- report:{name}:begin/end --> "
+                             f"markers in exactly one page, found in {where}")  # fmt: skip
+        found[holders[0]][name] = body
+    return found
+
+
 def check_readme(readme: Path, sections: dict[str, str]) -> list[str]:
     """Names of the README's sections that differ from ``sections``."""
     text = Path(readme).read_text(encoding="utf-8")
@@ -215,22 +262,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoints", default=str(CHECKPOINTS),
                    help="folder holding the shipped policies' *_training.json")  # fmt: skip
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--write-readme", metavar="README", help="rewrite the marked sections")
-    g.add_argument("--check", metavar="README", help="exit 1 if a marked section is stale")
+    g.add_argument("--write-readme", metavar="PAGE", nargs="*",
+                   help="rewrite the marked sections in these pages (default: the project's "
+                   "README pages)")  # fmt: skip
+    g.add_argument("--check", metavar="PAGE", nargs="*",
+                   help="exit 1 if a marked section of these pages is stale (default: the "
+                   "project's README pages)")  # fmt: skip
     args = p.parse_args(argv)
     sections = render(Path(args.results), Path(args.checkpoints), Path(args.incumbents))
-    if args.check:
-        stale = check_readme(Path(args.check), sections)
+    if args.check is not None:
+        pages = by_page([Path(x) for x in args.check] or list(PAGES), sections)
+        stale = {str(page): check_readme(page, s) for page, s in pages.items()}
+        stale = {page: names for page, names in stale.items() if names}
         if stale:
-            print(f"{args.check}: stale sections {stale}; run python -m evaluation.report "
-                  f"--write-readme {args.check}", file=sys.stderr)  # fmt: skip
+            print(f"stale sections {stale}; run python -m evaluation.report --write-readme",
+                  file=sys.stderr)  # fmt: skip
             return 1
-        print(f"{args.check}: every report section is current")
+        print("every report section is current")
         return 0
-    if args.write_readme:
-        Path(args.write_readme).write_text(write_readme(Path(args.write_readme), sections),
-                                           encoding="utf-8")  # fmt: skip
-        print(f"rewrote {', '.join(sections)} in {args.write_readme}")
+    if args.write_readme is not None:
+        pages = by_page([Path(x) for x in args.write_readme] or list(PAGES), sections)
+        for page, mine in pages.items():
+            if mine:
+                page.write_text(write_readme(page, mine), encoding="utf-8")
+                print(f"rewrote {', '.join(mine)} in {page}")
         return 0
     for name, body in sections.items():
         print(f"## {name}\n\n{body}\n")

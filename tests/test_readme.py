@@ -1,6 +1,8 @@
-"""Every Python block and shell command of README.md runs here, so that no example goes stale.
+"""Every Python block and shell command of the README pages runs here, so that no example goes
+stale.
 
-Fenced blocks are read from the README itself: ````python```` blocks are executed (a block
+The pages are the top ``README.md`` and each package's own (:data:`PAGES`). Fenced blocks are
+read from the pages themselves: ````python```` blocks are executed (a block
 whose fence says ``file=PATH`` is written to ``PATH`` under a temporary folder on
 ``sys.path`` instead, as the README tells the reader to save it), and every command of a
 ````bash```` block runs from the repository root, with ``results/...`` and ``runs/...``
@@ -26,16 +28,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+#: The user's pages: the top README and one per package.
+PAGES = (
+    README,
+    *(ROOT / pkg / "README.md" for pkg in ("envs", "agents", "training", "evaluation")),
+)
 FENCE = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.S | re.M)
 
 
-def _blocks() -> list[tuple[str, dict[str, str], str, int]]:
-    """(language, fence options, code, line) of every fenced block of the README."""
-    text = README.read_text(encoding="utf-8")
+def _blocks(pages: tuple[Path, ...] = PAGES) -> list[tuple[str, dict[str, str], str, str]]:
+    """(language, fence options, code, ``page:Lline``) of every fenced block of the pages."""
     out = []
-    for m in FENCE.finditer(text):
-        opts = dict(kv.split("=", 1) for kv in m.group(2).split() if "=" in kv)
-        out.append((m.group(1), opts, m.group(3), text.count("\n", 0, m.start()) + 1))
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        where = page.relative_to(ROOT).as_posix()
+        for m in FENCE.finditer(text):
+            opts = dict(kv.split("=", 1) for kv in m.group(2).split() if "=" in kv)
+            line = text.count("\n", 0, m.start()) + 1
+            out.append((m.group(1), opts, m.group(3), f"{where}:L{line}"))
     return out
 
 
@@ -83,7 +93,7 @@ REDUCED: dict[str, tuple[str, str]] = {
         "the shipped run takes 24 minutes; one MPC episode of one day as the demonstrations "
         "and one iteration of 4 one-day envs go through the same code, config and run folder",
     ),
-    "python -m training.ship runs/mappo_mpc --name mappo_mpc_start": (
+    "python -m training.ship runs/mappo_mpc --name mappo_mpc_start --dest agents/checkpoints": (
         "python -m training.ship runs/mappo_mpc --name mappo_mpc_start --dest runs/shipped",
         "as above: the shipped policy stays",
     ),
@@ -100,18 +110,30 @@ REDUCED: dict[str, tuple[str, str]] = {
         "the shipped run takes 17 minutes; two iterations of 4 one-day envs go through the "
         "same code, config and run folder",
     ),
-    "python -m training.ship runs/inc --name mappo_incumbents": (
+    "python -m training.ship runs/inc --name mappo_incumbents --dest agents/checkpoints": (
         "python -m training.ship runs/inc --name mappo_incumbents --dest runs/shipped",
         "as above: the shipped policy stays",
     ),
-    "python -m training.ship runs/mappo_shipped --name mappo": (
+    "python -m training.ship runs/mappo_shipped --name mappo --dest agents/checkpoints": (
         "python -m training.ship runs/mappo_shipped --name mappo --dest runs/shipped",
         "shipping into agents/checkpoints would replace the shipped policy; --dest writes "
         "the same files elsewhere",
     ),
-    "python -m training.ship runs/ppo_shipped --name ppo": (
+    "python -m training.ship runs/ppo_shipped --name ppo --dest agents/checkpoints": (
         "python -m training.ship runs/ppo_shipped --name ppo --dest runs/shipped",
         "as above: the shipped policy stays",
+    ),
+    "python -m evaluation.audit --workers 2 --out evaluation/results/audit "
+    "--write-readme evaluation/README.md": (
+        "python -m evaluation.audit --references rule --scenarios default --seeds 1 --days 1 "
+        "--deviations underbuy_5mw --out results/audit --no-progress",
+        "the shipped audit takes about 15 minutes and rewrites the shipped results and page; "
+        "one reference, scenario, seed and deviation go through the same code",
+    ),
+    "python -m evaluation.calibrate --write-readme envs/README.md": (
+        "python -m evaluation.calibrate --scenarios default --seeds 1 --days 1 --markdown",
+        "rewriting the page from inside the tests would change the checkout; the slow "
+        "test_the_readme_table_is_what_the_command_writes checks the page's table",
     ),
     "python -m evaluation.benchmark --json": (
         "python -m evaluation.benchmark --json --quick",
@@ -130,7 +152,10 @@ REDUCED = {_norm(k): v for k, v in REDUCED.items()}
 
 #: Commands that start a server: they run until the server answers its health check on a
 #: free local port (``--no-browser``), then are stopped.
-SERVERS = {"python -m evaluation.app --results results/compare"}
+SERVERS = {
+    "python -m evaluation.app --results results/compare",
+    "python -m evaluation.app --results results/quick",
+}
 
 #: Commands that take under ~5 s run in the default suite; the rest are marked slow.
 FAST = {"python -m evaluation.ppa --scenario ppa_paper_case --json"}
@@ -146,7 +171,7 @@ def _python_cases() -> list:
             continue
         first = code.strip().splitlines()[0]
         marks = [pytest.mark.slow] if first in SLOW_PYTHON else []
-        cases.append(pytest.param(code, id=f"L{line}", marks=marks))
+        cases.append(pytest.param(code, line, id=line, marks=marks))
     return cases
 
 
@@ -158,7 +183,7 @@ def _shell_cases() -> list:
         cmds = _commands(code)
         slow = any(c not in FAST for c in cmds)
         marks = [pytest.mark.slow] if slow else []
-        cases.append(pytest.param(cmds, id=f"L{line}", marks=marks))
+        cases.append(pytest.param(cmds, id=line, marks=marks))
     return cases
 
 
@@ -212,14 +237,18 @@ def _serve_until_healthy(argv: list[str], env: dict[str, str]) -> None:
         proc.wait(timeout=30)
 
 
-@pytest.mark.parametrize("code", _python_cases())
+@pytest.mark.parametrize(("code", "where"), _python_cases())
 def test_python_block_runs(
-    code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    code: str,
+    where: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
 ) -> None:
     _write_files(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
+    exec(compile(code, where, "exec"), {"__name__": "__readme__"})
 
 
 @pytest.mark.parametrize("cmds", _shell_cases())
@@ -241,3 +270,41 @@ def test_shell_commands_run(cmds: list[str], tmp_path: Path) -> None:
         assert proc.returncode == 0, f"{run}\n{proc.stderr[-3000:]}"
         if "--json" in argv:  # progress bars go to stderr; stdout is one JSON object
             json.loads(proc.stdout)
+
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to -."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    return {_anchor(m.group(1)) for m in re.finditer(r"^#+ (.+)$", text, re.M)}
+
+
+def test_the_readme_reads_in_ten_minutes() -> None:
+    # At most 300 lines, a table of contents, and the API quick start in the first 120.
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 300, f"README.md has {len(lines)} lines; keep it to 300"
+    assert "- [Quick start](#quick-start)" in lines[:40], "no table of contents at the top"
+    start = lines.index("## Quick start")
+    assert start < 105 and "```python" in lines[start : start + 4]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_link_stays_in_the_repository_and_resolves(page: Path) -> None:
+    # A clone has only the repository: no link may leave it, and every one must resolve
+    # (files relative to the page, #anchors to a heading of the page they name).
+    text = page.read_text(encoding="utf-8")
+    assert "../shared" not in text and "DESIGN.md" not in text
+    for target in LINK.findall(FENCE.sub("", text)):
+        assert not re.match(r"[a-z]+://", target), f"{page.name}: outside link {target}"
+        path, _, anchor = target.partition("#")
+        dest = (page.parent / path).resolve() if path else page
+        assert dest.is_relative_to(ROOT) and dest.exists(), f"{page}: {target} not found"
+        if anchor and dest.suffix == ".md":
+            assert anchor in _anchors(dest), f"{page}: no heading for #{anchor} in {dest}"

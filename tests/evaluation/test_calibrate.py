@@ -123,7 +123,7 @@ def test_the_readme_table_is_what_the_command_writes(tmp_path):
     """The README's calibration table is current: rewriting it changes nothing."""
     from pathlib import Path
 
-    readme = Path(__file__).resolve().parents[2] / "README.md"
+    readme = Path(__file__).resolve().parents[2] / calibrate.PAGE
     copy = tmp_path / "README.md"
     copy.write_text(readme.read_text())
     rc = calibrate.main(["--seeds", "3", "--days", "7", "--no-progress",
