@@ -81,7 +81,7 @@ global state for centralised critics (MAPPO), layout in :func:`envs.sim.observe.
 
 Rendering: ``render_mode="ansi"``: ``render()`` returns one line (hour, spot EUR/MWh,
 reserve EUR/MW, capacity EUR/MW-day, coalition imbalance MWh); ``"human"``: every
-``reset`` and ``step`` prints it; ``"rgb_array"``: ``render()`` returns a (240, 320, 3)
+``reset`` and ``step`` prints it; ``"rgb_array"``: ``render()`` returns a (360, 480, 3)
 uint8 image of the hour last cleared (merit order and bids with the clearing price, the
 coalition's bid, award and imbalance, the members' states of charge), at
 ``metadata["render_fps"]`` for Gymnasium's ``RecordVideo``.

@@ -73,7 +73,7 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
             overrides: dotted-path scenario overrides (``{"members.count": 20}``).
             render_mode: None, ``"ansi"`` (``render()`` returns a line), ``"human"``
                 (each step prints it) or ``"rgb_array"`` (``render()`` returns a
-                (240, 320, 3) uint8 image of the hour, for Gymnasium's ``RecordVideo``).
+                (360, 480, 3) uint8 image of the hour, for Gymnasium's ``RecordVideo``).
             max_cycles: truncate every agent after this many steps (hours); None: the
                 episode runs its ``days * 24`` steps and terminates.
             info_format: ``"flat"`` (the default: ``{"market/price_eur_per_mwh": float,

@@ -367,7 +367,7 @@ class MarketParallelEnv(ParallelEnv):
     def render(self) -> str | np.ndarray | None:
         """``ansi``: return one line with the hour, prices and the coalition's imbalance;
         ``human``: print that line (also done by every ``reset`` and ``step``) and return
-        None; ``rgb_array``: a (240, 320, 3) uint8 image of the hour last cleared (merit
+        None; ``rgb_array``: a (360, 480, 3) uint8 image of the hour last cleared (merit
         order, clearing price, the coalition's and members' positions;
         :mod:`envs.adapters.render`); no render mode: None."""
         if self.render_mode is None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from envs.sim.core import MarketCore
 
 #: Frame size in pixels (width, height) and the dots per inch that give it.
-WIDTH, HEIGHT, DPI = 320, 240, 80
+WIDTH, HEIGHT, DPI = 480, 360, 100
 
 
 def _merit_order(q: np.ndarray, p: np.ndarray, descending: bool) -> tuple[np.ndarray, ...]:
@@ -45,16 +45,16 @@ def market_frame(core: MarketCore, book: dict[str, np.ndarray] | None) -> np.nda
     fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     canvas = FigureCanvasAgg(fig)
     fig.suptitle(
-        f"hour {core.t}  spot {core.last_price[0]:.0f} EUR/MWh  "
-        f"res {core.last_reserve_price[0]:.0f}  cap {core.cap_price[0]:.0f}",
-        fontsize=6,
+        f"hour {core.t}: spot {core.last_price[0]:.0f} EUR/MWh, reserve "
+        f"{core.last_reserve_price[0]:.0f} EUR/MW, capacity {core.cap_price[0]:.0f} EUR/MW-day",
+        fontsize=9,
     )
-    ax = fig.add_axes((0.12, 0.14, 0.52, 0.72))
-    side = fig.add_axes((0.74, 0.14, 0.23, 0.72))
+    ax = fig.add_axes((0.11, 0.13, 0.5, 0.74))
+    side = fig.add_axes((0.71, 0.13, 0.19, 0.74))
     for a in (ax, side):
-        a.tick_params(labelsize=5)
+        a.tick_params(labelsize=7)
     if book is None:
-        ax.text(0.5, 0.5, "no hour cleared yet", ha="center", va="center", fontsize=6)
+        ax.text(0.5, 0.5, "no hour cleared yet", ha="center", va="center", fontsize=9)
     else:
         sx, sy = _merit_order(book["supply_q"][0], book["supply_p"][0], descending=False)
         dx, dy = _merit_order(book["demand_q"][0], book["demand_p"][0], descending=True)
@@ -67,22 +67,24 @@ def market_frame(core: MarketCore, book: dict[str, np.ndarray] | None) -> np.nda
         ax.step(dx, dy, where="post", color="tab:orange", lw=1, label="bids")
         ax.axhline(price, color="k", lw=0.6, ls="--", label=f"clear {price:.0f}")
         ax.set_ylim(low - 5.0, high + 5.0)
-        ax.legend(fontsize=4, loc="upper left", frameon=False)
-        ax.set_xlabel("MW", fontsize=5)
-        ax.set_ylabel("EUR/MWh", fontsize=5)
+        ax.legend(fontsize=7, loc="upper left", frameon=False)
+        ax.set_xlabel("day-ahead MW", fontsize=8)
+        ax.set_ylabel("EUR/MWh", fontsize=8)
         bid = book["demand_q"][0, -1] - book["supply_q"][0, -1]  # + buy, - sell
         got = book["demand_acc"][0, -1] - book["supply_acc"][0, -1]
         imb = float(core.last_imbalance[0])
         side.bar([0, 1, 2], [bid, got, imb], color=["tab:gray", "tab:green", "tab:red"])
-        side.set_xticks([0, 1, 2], ["bid", "won", "imb"], fontsize=4)
+        side.set_xticks([0, 1, 2], ["bid", "won", "imb"], fontsize=7)
+        side.set_ylabel("coalition MW", fontsize=8)
         side.axhline(0.0, color="k", lw=0.4)
     if core.N and book is not None:
         soc = core.soc[0] * core.inv_battery_mwh
         twin = side.twinx()
         twin.set_ylim(0.0, 1.0)
         twin.errorbar([3], [soc.mean()], yerr=[[soc.mean() - soc.min()], [soc.max() - soc.mean()]],
-                      fmt="o", ms=2, color="tab:purple", lw=0.6)  # fmt: skip
-        twin.tick_params(labelsize=4)
-        side.set_xticks([0, 1, 2, 3], ["bid", "won", "imb", "soc"], fontsize=4)
+                      fmt="o", ms=3, color="tab:purple", lw=0.8)  # fmt: skip
+        twin.tick_params(labelsize=7)
+        twin.set_ylabel("members' state of charge", fontsize=8, color="tab:purple")
+        side.set_xticks([0, 1, 2, 3], ["bid", "won", "imb", "soc"], fontsize=7)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()

@@ -86,7 +86,7 @@ def test_rgb_array_frame_of_the_hour(env_id):
     assert "rgb_array" in env.metadata["render_modes"]
     env.reset(seed=0)
     first = env.render()
-    assert first.shape == (240, 320, 3) and first.dtype == np.uint8
+    assert first.shape == (360, 480, 3) and first.dtype == np.uint8
     env.step(env.scripted_actions())
     frame = env.render()
     assert frame.shape == first.shape and not np.array_equal(frame, first)
@@ -117,7 +117,7 @@ def test_gymnasium_render_collection_records_frames(gym_id):
     env.reset(seed=0)
     env.step(env.action_space.sample())
     frames = env.render()
-    assert len(frames) == 2 and all(f.shape == (240, 320, 3) for f in frames)
+    assert len(frames) == 2 and all(f.shape == (360, 480, 3) for f in frames)
 
 
 @pytest.mark.slow
