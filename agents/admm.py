@@ -177,7 +177,9 @@ def member_qp(
     r = np.arange(h)
     # x - c + d = net load (balance).
     for c_off, v in ((ix, 1.0), (ic, -1.0), (idd, 1.0)):
-        rows.append(r), cols.append(c_off + r), vals.append(np.full(h, v))
+        rows.append(r)
+        cols.append(c_off + r)
+        vals.append(np.full(h, v))
     # s_h - s_{h-1} - eff c + d / eff = 0 (s_{-1} = soc0).
     rows += [h + r, h + r[1:], h + r, h + r]
     cols += [iss + r, iss + r[:-1], ic + r, idd + r]
@@ -245,7 +247,9 @@ class MemberProblem:
             # which HiGHS's QP solver needs (it reports semidefinite ones as non-convex).
             diag = np.full(n_col, 1e-6 * rho)
             diag[:h] = rho
-            self.hs.passHessian(n_col, n_col, highspy.HessianFormat.kTriangular,
+            # highspy's stub types ``format`` as int; the binding takes any SupportsInt,
+            # this enum included.
+            self.hs.passHessian(n_col, n_col, highspy.HessianFormat.kTriangular,  # type: ignore[call-overload]
                                 np.arange(n_col + 1, dtype=np.int32),
                                 np.arange(n_col, dtype=np.int32), diag)  # fmt: skip
         self._xi = np.arange(h, dtype=np.int32)

@@ -192,7 +192,8 @@ class AdmmPolicy(MarketPolicy):
             cfg.tariff.network_eur_per_mwh + cfg.tariff.taxes_eur_per_mwh
         ) / KW_PER_MW
         self.forecaster = make_forecaster(self.forecaster_name, self.horizon_h)
-        self._first, self._k, self._plan = True, 0, None
+        self._first, self._k = True, 0
+        self._plan: F64 | None = None  # (N, H) agreed battery set-points, MW
         self.history: list[dict[str, Any]] = []
 
     def negotiate(self, net_kw: F64, soc_kwh: F64, price_eur_per_mwh: F64) -> F64:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -247,8 +247,8 @@ def load_export(path: str | Path, algorithm: str | None = None) -> dict[str, Any
         )
     payload = read_checkpoint(path, algorithm)
     policy = payload.get("policy") if isinstance(payload, dict) else None
-    check_policy(policy, path)
-    return policy
+    check_policy(policy, path)  # raises unless policy is a dict of the documented layout
+    return cast(dict[str, Any], policy)
 
 
 class LearnedPolicy(MarketPolicy):
@@ -314,7 +314,7 @@ class LearnedPolicy(MarketPolicy):
             if group not in self.env.agent_groups:
                 continue
             size = self.env.observation_space(self.env.agent_groups[group][0]).shape[0]
-            expected = actor.net[0].in_features
+            expected = cast(nn.Linear, actor.net[0]).in_features
             if group in self.featured:
                 expected -= n_appended(self.margin)
             if size != expected:

@@ -327,7 +327,8 @@ class CoalitionLP:
         bal = 4 * nh
         lo[bal : bal + h] = hi[bal : bal + h] = net_mw.sum(0)
         hi[self._cap_row : self._cap_row + h] = np.broadcast_to(own_renewables, (h,))
-        self.h.changeRowsBounds(self.n_row, self._rows, lo, hi)
+        # highspy's stubs omit changeRowsBounds; the binding has it (HiGHS's C++ API).
+        self.h.changeRowsBounds(self.n_row, self._rows, lo, hi)  # type: ignore[attr-defined]
 
     def _set_hours(self, payback: NDArray[np.bool_], start: int) -> None:
         """Column bounds by hour: the daily pay-back of the flex debt, and nothing moving

@@ -58,6 +58,11 @@ class OraclePolicy(MarketPolicy):
         controls: agent ids (default: the coalition and every member).
     """
 
+    # Set by reset and _plan: the rehearsed outcome planned against (series by name), the
+    # LP's plan (arrays by column block, MW / MWh).
+    outcome: dict[str, Any]
+    plan: dict[str, np.ndarray]
+
     def __init__(self, rehearsals: int = 6, replan_h: int = 0,
                  controls: list[str] | None = None) -> None:  # fmt: skip
         super().__init__(controls)
@@ -90,7 +95,7 @@ class OraclePolicy(MarketPolicy):
         self.npcr = cfg.capacity.non_performance_rate_eur_per_mwh if core.layout.capacity else 0.0
         self.capacity_share = 0.0
         seen = [self._rehearse(RulePolicy(), seed)]
-        rounds = []
+        rounds: list[tuple[float, int, dict[str, Any], dict[str, np.ndarray], float]] = []
         for _ in range(self.rehearsals):
             # Plan against the mean of every rehearsal so far (fictitious play): where the
             # coalition moves the price, planning against the last one alone oscillates.
@@ -162,7 +167,7 @@ class OraclePolicy(MarketPolicy):
         steps = np.arange(SEGMENTS + 1) * core.q_max_mw / SEGMENTS  # MW bought (sold)
         positions = np.concatenate([steps, -steps[1:]])  # no trade cleared once
         probe = np.empty((positions.size, len(twin.action_space(COALITION_ID).low)))
-        book = {"buy_at": [], "sell_at": []}
+        book: dict[str, list[list[float]]] = {"buy_at": [], "sell_at": []}
         while twin.agents:
             # Agents the oracle does not control (e.g. incumbents that are agents) follow
             # their scripted behaviour, as they do when the leaderboard runs the episode.

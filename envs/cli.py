@@ -13,6 +13,7 @@ import errno
 import functools
 import sys
 from collections.abc import Callable
+from typing import Protocol
 
 import yaml
 
@@ -45,7 +46,15 @@ def user_error(exc: BaseException) -> str | None:
     return None
 
 
-def cli_main(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
+class CliMain(Protocol):
+    """A CLI's entry point: ``main(argv=None) -> exit status`` (``argv=None``: ``sys.argv``)."""
+
+    def __call__(self, argv: list[str] | None = None) -> int:
+        """Run the program on ``argv`` and return its exit status."""
+        ...
+
+
+def cli_main(main: Callable[[list[str] | None], int]) -> CliMain:
     """Wrap ``main(argv) -> int``: user errors print ``error: ...`` on stderr and return 2."""
 
     @functools.wraps(main)

@@ -12,7 +12,8 @@ class ActionError(ValueError):
 class UnknownNameError(KeyError):
     """An env id, scenario or agent name is not known; the message lists the valid names."""
 
-    def __str__(self) -> str:  # KeyError quotes its message; show it plainly instead.
+    def __str__(self) -> str:
+        """The message as given (KeyError's own ``__str__`` would quote it like a key)."""
         return str(self.args[0]) if self.args else ""
 
 

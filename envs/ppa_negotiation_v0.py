@@ -179,7 +179,7 @@ class PpaNegotiationEnv(AECEnv):
         self.possible_agents = [agent_id(s) for s in self._seats]
         self._np_random, _ = seeding.np_random(None)
         self._neg: Negotiation | None = None
-        self.agents = []
+        self.agents: list[str] = []
 
     # Spaces -------------------------------------------------------------------------
     @functools.cache  # noqa: B019 - one space object per agent, as PettingZoo recommends

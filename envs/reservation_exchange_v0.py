@@ -92,7 +92,7 @@ Version history
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import gymnasium
 import numpy as np
@@ -175,7 +175,7 @@ class ReservationExchangeEnv(ParallelEnv):
         self.agents: list[str] = []
         d, p, f32 = self._d, m.price_bins, np.float32
         lo, hi = m.price_floor_eur_per_mwh, m.price_cap_eur_per_mwh
-        obs_space = gymnasium.spaces.Dict(
+        obs_space: gymnasium.spaces.Space[Any] = gymnasium.spaces.Dict(
             {
                 "lob": gymnasium.spaces.Box(0.0, np.inf, (d, p, 2), f32),
                 "best_price": gymnasium.spaces.Box(lo, hi, (d, 2), f32),
@@ -427,7 +427,11 @@ class ReservationExchangeEnv(ParallelEnv):
         }
         if self.flat_spaces:
             flat = gymnasium.spaces.flatten
-            return {a: flat(self._dict_space, o).astype(np.float32) for a, o in obs.items()}
+            # A Dict of Boxes flattens to one array, never to a dict or tuple.
+            return {
+                a: cast("NDArray[Any]", flat(self._dict_space, o)).astype(np.float32)
+                for a, o in obs.items()
+            }
         return obs
 
     def render(self) -> str | None:
@@ -486,7 +490,8 @@ class ReservationExchangeEnv(ParallelEnv):
 
     def reservations_mw(self) -> NDArray[np.float64]:
         """(N, H) net reservation per agent and delivery hour, MW."""
-        return self._res_lots * self._grid.lot_mw
+        # int64 lots times a float lot size: float64 (numpy stubs say floating[Any]).
+        return cast("NDArray[np.float64]", self._res_lots * self._grid.lot_mw)
 
     def realised_mw(self) -> NDArray[np.float64]:
         """(N, H) realised net load, MW (known to the env; agents see it only via settlement)."""

@@ -69,7 +69,7 @@ def play(job: Job) -> list[dict[str, Any]]:
     from evaluation.episode import build_policy, run_episode
     from evaluation.metrics import cell_metrics
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in (REFERENCE, *job.deviations):
         env = envs.make("multimarket_v0", scenario=job.scenario, days=job.days)
         policy = build_policy(job.reference)

@@ -341,8 +341,8 @@ def _report(
     caveat = caveats.ranking_notes(
         summary, f"{view.rank_by}_iqm", quick=args.quick, grid=grid_words
     )
-    notes = [*caveat[:1], *_notes(df, cfg, view, excluded), *caveat[1:], baseline_note]
-    notes = [line for line in notes if line]
+    lines = [*caveat[:1], *_notes(df, cfg, view, excluded), *caveat[1:], baseline_note]
+    notes = [line for line in lines if line]
     text = "\n".join([*notes, "", text]) if notes else text
     extra = {
         "smoke_run": bool(args.quick),

@@ -398,8 +398,8 @@ def _rank_key(r: dict[str, Any], view: View) -> tuple:
     (when no score can be computed, e.g. without the reference agents) the compared
     quantity itself; NaN sorts last, agents with no finished cell after all others."""
     cols = [c.key for c in view.columns if c.metric == view.improve_on]
-    keys = (r[f"{view.rank_by}_iqm"], r[f"{view.rank_by}_mean"], r.get(cols[0] if cols else ""))
-    keys = tuple(math.nan if k is None else float(k) for k in keys)
+    raw = (r[f"{view.rank_by}_iqm"], r[f"{view.rank_by}_mean"], r.get(cols[0] if cols else ""))
+    keys = tuple(math.nan if k is None else float(k) for k in raw)
     return (
         r["cells"] == r["failed"],
         *((math.isnan(k), 0.0 if math.isnan(k) else -k) for k in keys),

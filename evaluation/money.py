@@ -150,7 +150,7 @@ def _worst_market(
     """The market with the lowest cash (EUR/week), or with the largest fall below
     ``reference``'s, and that amount (negative)."""
     gap = cash if reference is None else {m: cash[m] - reference[m] for m in cash}
-    market = min(gap, key=gap.get)
+    market = min(gap, key=gap.__getitem__)
     return market, gap[market]
 
 

@@ -77,7 +77,7 @@ def _score(summary: list[dict[str, Any]], key: str, label: str, title: str, path
     _save(fig, path)
 
 
-def _text_colour(rgba: tuple[float, ...]) -> str:
+def _text_colour(rgba: tuple[float, ...] | np.ndarray) -> str:
     """Black on light cells, white on dark ones (relative luminance, ITU-R BT.709)."""
     r, g, b = rgba[:3]
     return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "white"

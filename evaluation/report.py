@@ -219,7 +219,11 @@ def write_readme(readme: Path, sections: dict[str, str]) -> str:
         pat = _pattern(name)
         if not pat.search(text):
             raise ValueError(f"{readme} has no <!-- report:{name}:begin/end --> markers")
-        text = pat.sub(lambda m, b=body: m.group(1) + b.rstrip() + "\n" + m.group(3), text)
+
+        def fill(m: re.Match[str], b: str = body) -> str:
+            return m.group(1) + b.rstrip() + "\n" + m.group(3)
+
+        text = pat.sub(fill, text)
     return text
 
 

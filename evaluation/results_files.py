@@ -132,7 +132,7 @@ def cell_problem(data: Any) -> str | None:
 
 #: summary.json's top-level fields: (JSON type, the type of its entries or None, what).
 #: A field added to summary.json belongs here (tests/evaluation/test_results_fuzz.py says so).
-_SUMMARY_FIELDS: dict[str, tuple[type, type | None, str]] = {
+_SUMMARY_FIELDS: dict[str, tuple[type[Any], type | None, str]] = {
     "suite_name": (str, None, "text"),
     "suite": (Mapping, None, "an object (the suite's settings)"),
     "rank_by": (str, None, "text (a metric name)"),

@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -65,7 +65,9 @@ def _per_call(fn: Callable[[], object], calls: int) -> Callable[[], float]:
     return run
 
 
-def _count_rowwise(sorted_rows: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
+def _count_rowwise(
+    sorted_rows: np.ndarray, values: np.ndarray, side: Literal["left", "right"]
+) -> np.ndarray:
     """For each row e, how many of ``sorted_rows[e]`` (ascending) lie left of each of
     ``values[e]`` (``np.searchsorted`` a row, as one search: each row is shifted past the
     previous one's range)."""

@@ -21,7 +21,7 @@ import pickle
 import random
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -129,7 +129,10 @@ def check_signature(saved: dict[str, Any], expected: dict[str, Any], where: str)
 
 def rng_state() -> dict[str, Any]:
     """Global RNG states of torch, numpy's legacy generator and ``random`` (weights-only safe)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002 - SB3 uses it
+    # The legacy global RNG (SB3 uses it); the tuple form, which numpy's stub types as a dict
+    # for the default legacy=True.
+    state = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())  # noqa: NPY002
+    kind, keys, pos, has_gauss, cached = state
     return {
         "torch": torch.get_rng_state(),
         "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],

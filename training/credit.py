@@ -23,9 +23,15 @@ Dims: T hours of one rollout (one whole episode), E envs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import numpy as np
 from numpy.typing import NDArray
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+if TYPE_CHECKING:  # training.ppo_sb3 imports this module
+    from training.ppo_sb3 import TrainingCoalitionEnv
 
 __all__ = ["CapacityCredit", "credit_to_auctions"]
 
@@ -75,13 +81,14 @@ class CapacityCredit(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:
-        cash = self.model.get_env().last_capacity_cash
-        buf = self.model.rollout_buffer
+        model = cast(OnPolicyAlgorithm, self.model)  # PPO: a rollout buffer and gamma
+        cash = cast("TrainingCoalitionEnv", model.get_env()).last_capacity_cash
+        buf = model.rollout_buffer
         auction = buf.observations[:, :, self.auction_col] > 0.5
         if cash.shape != buf.rewards.shape:
             raise RuntimeError(
                 f"capacity_credit: the episode has {cash.shape} hours x envs of capacity "
                 f"cash, the rollout {buf.rewards.shape}; a rollout must be one whole episode"
             )
-        buf.rewards[:] = credit_to_auctions(buf.rewards, cash, auction, self.model.gamma)
+        buf.rewards[:] = credit_to_auctions(buf.rewards, cash, auction, model.gamma)
         buf.compute_returns_and_advantage(self.locals["values"], self.locals["dones"])

@@ -19,10 +19,11 @@ Dims: B samples, A action entries, D observation features.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import PyTorchObs
 
 from envs.sim import observe as ob
 
@@ -69,11 +70,14 @@ class IdleEntriesPolicy(ActorCriticPolicy):
         dist, values = self._heads(obs)
         actions = dist.get_actions(deterministic=deterministic)
         log_prob = self._log_prob(obs, dist, actions)
-        return actions.reshape((-1, *self.action_space.shape)), values, log_prob
+        shape = self.action_space.shape
+        assert shape is not None  # a Box action space: (A,)
+        return actions.reshape((-1, *shape)), values, log_prob
 
     def evaluate_actions(
-        self, obs: torch.Tensor, actions: torch.Tensor
+        self, obs: PyTorchObs, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Values, masked log-probabilities and entropy (SB3's update)."""
+        obs = cast(torch.Tensor, obs)  # a Box observation space (B, D): never a dict
         dist, values = self._heads(obs)
         return values, self._log_prob(obs, dist, actions), dist.entropy()

@@ -19,7 +19,7 @@ from the evaluation seeds (1000-1004).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 import agents
 import envs
-from agents.learned import margin_statics
+from agents.learned import GaussianActor, margin_statics
 from agents.simple import RulePolicy
 from training.config import TrainConfig
 from training.mappo import MappoLearner
@@ -103,7 +103,7 @@ def warm_start(cfg: TrainConfig, learner: MappoLearner, progress: bool = False) 
                                                           progress)  # fmt: skip
     x = torch.from_numpy(learner.normalize_obs("members", obs, update=True))
     x, y = x.reshape(-1, x.shape[-1]), torch.from_numpy(target).reshape(-1, target.shape[-1])
-    actor = learner.actors["members"]
+    actor = cast(GaussianActor, learner.actors["members"])
     opt = torch.optim.Adam(actor.net.parameters(), lr=1e-3)
     size, batch = x.shape[0], 4096
     loss_epoch = float("nan")

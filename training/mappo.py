@@ -19,7 +19,7 @@ S global-state features, A action entries.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -168,7 +168,8 @@ class MappoLearner:
                     f"the coalition has {a} action entries in this env"
                 )
             with torch.no_grad():
-                self.actors["coalition"].log_std.copy_(torch.tensor(cfg.coalition_log_std_init))
+                actor = cast(GaussianActor, self.actors["coalition"])
+                actor.log_std.copy_(torch.tensor(cfg.coalition_log_std_init))
         params = list(self.actors.parameters()) + list(self.critics.parameters())
         self.optimizer = torch.optim.Adam(params, lr=cfg.lr, eps=1e-5)
         self.obs_rms = {g: RunningMeanStd((d,)) for g, (n, d, a) in groups.items()}
@@ -207,7 +208,7 @@ class MappoLearner:
         values (E, n) in return units)."""
         out = {}
         for g in self.groups:
-            dist = self.actors[g].dist(obs[g])
+            dist = cast(GaussianActor, self.actors[g]).dist(obs[g])
             a = dist.sample() * self.masks[g]
             logp = (dist.log_prob(a) * self.masks[g]).sum(-1)
             out[g] = (a, logp, self._values(g, obs[g], state, denorm=True))
@@ -283,7 +284,7 @@ class MappoLearner:
     ) -> dict[str, Any]:  # fmt: skip
         """Loss of one group on a minibatch (obs (B, n, D), act (B, n, A), others (B, n))."""
         cfg = self.cfg
-        dist = self.actors[g].dist(obs)
+        dist = cast(GaussianActor, self.actors[g]).dist(obs)
         logp = (dist.log_prob(act) * self.masks[g]).sum(-1)
         log_ratio = logp - logp_old
         ratio = log_ratio.exp()

@@ -60,6 +60,7 @@ class MixedVectorEnv:
 
     @property
     def needs_reset(self) -> bool:
+        """Whether any part's next ``step`` resets its envs (their episodes have ended)."""
         return any(p.needs_reset for p in self.parts)
 
     def _cat(self, items: list[Any]) -> Any:
@@ -79,7 +80,7 @@ class MixedVectorEnv:
         """Step every part with its rows of ``actions`` (group -> (E, n, A))."""
         split = {g: np.split(np.asarray(a), self._cuts) for g, a in actions.items()}
         outs = [p.step({g: s[k] for g, s in split.items()}) for k, p in enumerate(self.parts)]
-        return tuple(self._cat([o[i] for o in outs]) for i in range(5))  # type: ignore[return-value]
+        return tuple(self._cat([o[i] for o in outs]) for i in range(5))
 
     def scripted_actions(self) -> dict[str, np.ndarray]:
         """Every group's scripted action this hour, (E, n, A) per group."""

@@ -22,7 +22,7 @@ the policy's and optimiser's state dicts, the episode counter and the RNG states
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium
 import numpy as np
@@ -68,6 +68,10 @@ class TrainingCoalitionEnv(CoalitionVecEnv):
         last_capacity_cash: the last finished episode's capacity cash as SB3 saw it
             (scaled), (T, E) (read by :class:`training.credit.CapacityCredit`).
     """
+
+    # Boxes, set by CoalitionVecEnv (the action space replaced when residual).
+    observation_space: gymnasium.spaces.Box
+    action_space: gymnasium.spaces.Box
 
     def __init__(
         self, venvs: list[Any], run_seed: int, residual: bool, reward_scale: float,
@@ -149,7 +153,7 @@ def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
     if p.mask_idle_entries:
         slots = slots_of(env.venv)
         dims = [slots.index(s) for s in ("c", "cp") if s in slots]
-        model.policy.set_active(env.mask, auction_column(env.venv), dims)
+        cast(IdleEntriesPolicy, model.policy).set_active(env.mask, auction_column(env.venv), dims)
     if p.mean_bound > 0:
         # The same Linear inside: the optimiser built on it keeps its parameters.
         model.policy.action_net = nn.Sequential(model.policy.action_net, nn.Tanh(),
@@ -181,17 +185,20 @@ def export_policy(model: PPO, cfg: TrainConfig, slots: list[str]) -> dict[str, A
     """SB3's actor as an :class:`agents.learned.GaussianActor` state dict."""
     pol = model.policy
     net = pol.mlp_extractor.policy_net
-    head = pol.action_net[0] if cfg.ppo.mean_bound > 0 else pol.action_net
+    head = cast(nn.Sequential, pol.action_net)[0] if cfg.ppo.mean_bound > 0 else pol.action_net
     state = {"net.0.weight": net[0].weight, "net.0.bias": net[0].bias,
              "net.2.weight": net[2].weight, "net.2.bias": net[2].bias,
              "net.4.weight": head.weight, "net.4.bias": head.bias,
              "log_std": pol.log_std}  # fmt: skip
-    state = {k: v.detach().clone() for k, v in state.items()}
-    entry = {"obs_dim": int(pol.observation_space.shape[0]),
-             "act_dim": int(pol.action_space.shape[0]), "hidden": cfg.ppo.hidden,
+    state = {k: cast(torch.Tensor, v).detach().clone() for k, v in state.items()}  # parameters
+    obs_space, act_space = pol.observation_space, pol.action_space
+    assert obs_space.shape is not None and act_space.shape is not None  # Boxes: (D,), (A,)
+    entry = {"obs_dim": int(obs_space.shape[0]),
+             "act_dim": int(act_space.shape[0]), "hidden": cfg.ppo.hidden,
              "mean_bound": cfg.ppo.mean_bound, "state_dict": state,
              "obs_mean": None, "obs_var": None,
-             "mask": torch.as_tensor(model.env.mask, dtype=torch.float32)}  # fmt: skip
+             "mask": torch.as_tensor(cast(TrainingCoalitionEnv, model.env).mask,
+                                     dtype=torch.float32)}  # fmt: skip
     return {"actors": {"coalition": entry}, "residual": cfg.ppo.residual,
             "coalition_slots": list(slots)}  # fmt: skip
 
@@ -230,8 +237,9 @@ def train_ppo(
     credit = CapacityCredit(auction_column(venvs[0])) if cfg.ppo.capacity_credit else None
 
     def step(it: int) -> dict[str, float]:
+        # SB3 types log_interval as int, but its learn loop reads None as "never log".
         model.learn(cfg.steps_per_iteration, callback=credit, reset_num_timesteps=False,
-                    log_interval=None)  # fmt: skip
+                    log_interval=None)  # type: ignore[arg-type]  # fmt: skip
         values = model.logger.name_to_value
         scalars = {tag: float(values[key]) for key, tag in SB3_TAGS.items() if key in values}
         if "losses/entropy" in scalars:

@@ -73,6 +73,7 @@ def mappo_train_steps_per_s(iterations: int = 5, days: int = 7) -> dict[str, flo
 
 
 def main(argv: list[str] | None = None) -> int:
+    """CLI: print MAPPO training steps/s as one JSON object (see the module docstring)."""
     p = argparse.ArgumentParser(prog="python -m training.throughput",
                                 description=__doc__.splitlines()[0])  # fmt: skip
     p.add_argument("--iterations", type=int, default=5, help="training iterations (default 5)")

@@ -170,6 +170,7 @@ class MemberParams(NamedTuple):
 
     @classmethod
     def of(cls, m: MemberArrays) -> MemberParams:
+        """The compiled step's (N,) member constants, taken from ``m``."""
         return cls(m.battery_mw, m.battery_mwh, m.eta, m.flex_mw, m.flex_mwh, m.export_limit_mw)
 
 

@@ -74,8 +74,8 @@ class GroupParallelEnv(ParallelEnv):
         """The full env's global state."""
         return self.par.state()
 
-    def render(self) -> str | None:
-        """The full env's render."""
+    def render(self) -> str | np.ndarray | None:
+        """The full env's render: one ANSI line, a (360, 480, 3) uint8 RGB frame, or None."""
         return self.par.render()
 
     def close(self) -> None:

@@ -78,7 +78,9 @@ class SingleAgentEnv(gymnasium.Env):
             infos[self.agent],
         )
 
-    def render(self) -> str | np.ndarray | None:
+    # Env.render returns a free TypeVar, which no concrete override matches (fixed upstream
+    # in Farama-Foundation/Gymnasium#1560, where RenderFrame became a type alias).
+    def render(self) -> str | np.ndarray | None:  # type: ignore[override]
         """See :meth:`MarketParallelEnv.render`."""
         return self.par.render()
 

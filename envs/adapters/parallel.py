@@ -248,6 +248,7 @@ class MarketParallelEnv(ParallelEnv):
             rewards.update(
                 zip(self.agent_groups["incumbents"], res.reward_incumbents[0].tolist(), strict=True)
             )
+        assert res.cash is not None  # the core keeps a ledger (record_ledger=True)
         infos = self._infos(
             res.info_array[0],
             res.cash[0],

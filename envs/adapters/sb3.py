@@ -57,6 +57,7 @@ class CoalitionVecEnv(VecEnv):
     def coalition_actions(self, scripted: np.ndarray) -> np.ndarray:
         """The coalition's actions (E, 1, A) from the stored ones; ``scripted`` is the
         scripted bid of this hour (subclasses may act relative to it)."""
+        assert self._actions is not None  # step_async stores them before step_wait
         return self._actions[:, None, :]
 
     def on_step(self, rewards_eur: np.ndarray, info: dict[str, np.ndarray]) -> np.ndarray:

@@ -15,7 +15,7 @@ import math
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, TypeVar, cast, get_args, get_origin
 
 import yaml
 
@@ -147,11 +147,12 @@ def _coerce(value: Any, tp: Any, path: str, base: Any = None, bounds: str = "") 
             raise ConfigError(f"{path}={value!r} is not allowed; expected one of {list(allowed)}")
         return value
     if dataclasses.is_dataclass(tp):
-        if isinstance(value, tp):
+        cls = cast(type, tp)  # an annotation: a dataclass type, never an instance
+        if isinstance(value, cls):
             return value
         if not isinstance(value, dict):
-            raise ConfigError(f"{path}: expected a mapping for {tp.__name__}, got {value!r}")
-        return build(tp, value, path=path, base=base if isinstance(base, tp) else None)
+            raise ConfigError(f"{path}: expected a mapping for {cls.__name__}, got {value!r}")
+        return build(cls, value, path=path, base=base if isinstance(base, cls) else None)
     if origin in (tuple, list):
         return _coerce_sequence(value, tp, path, base, bounds)
     if origin is dict:
@@ -253,7 +254,8 @@ def build(cls: type[T], data: dict[str, Any], *, path: str = "", base: Any = Non
     """
     if not isinstance(data, dict):
         raise ConfigError(f"{path or cls.__name__}: expected a mapping, got {data!r}")
-    hints = hints_of(cls)
+    # cast: mypy wrongly rejects type[T] as Hashable for functools.cache (mypy#11470).
+    hints = hints_of(cast(type, cls))
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     where = f"{path}." if path else ""
     unknown = sorted(set(data) - set(fields))

@@ -24,7 +24,7 @@ import numbers
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, cast, get_args, get_origin, get_type_hints
 
 from envs.errors import ConfigError
 
@@ -117,7 +117,7 @@ def bounded(
         unit: the unit in messages, where the field's name does not state it.
         default_factory: as in :func:`dataclasses.field`.
     """
-    meta = {"bounds": bounds or Bounds(ge, gt, le, lt)}
+    meta: dict[str, Any] = {"bounds": bounds or Bounds(ge, gt, le, lt)}
     if unit is not None:
         meta["unit"] = unit
     return dataclasses.field(default=default, default_factory=default_factory, metadata=meta)
@@ -164,7 +164,8 @@ def check_number(
     if isinstance(value, bool) or not isinstance(value, kinds):
         problem = f"has type {type(value).__name__}"
     else:
-        number = int(value) if integer else float(value)
+        # isinstance(value, kinds) is Integral when ``integer``; mypy only sees Real.
+        number = int(cast(numbers.Integral, value)) if integer else float(value)
         if not math.isfinite(number):
             problem = "is not finite"
         elif not bounds.contains(number):
@@ -192,7 +193,8 @@ def check_fields(cfg: Any) -> None:
         ConfigError: naming the field (``name``, ``name[i]`` or ``name.key``), its value
             and what is allowed.
     """
-    hints = hints_of(type(cfg))
+    # cast: mypy wrongly rejects type[...] as Hashable for functools.cache (mypy#11470).
+    hints = hints_of(cast(type, type(cfg)))
     for f in dataclasses.fields(cfg):
         meta = f.metadata
         bounds = meta.get("bounds", _NO_BOUNDS)
@@ -237,8 +239,8 @@ def _check_value(  # noqa: C901 - one branch per supported annotation
     if origin in (tuple, list):
         if not isinstance(value, (tuple, list)):
             raise ConfigError(f"{path}={value!r}: expected a list")
-        args = get_args(tp)
-        item_tp = args[0] if args else Any
+        item_args = get_args(tp)
+        item_tp = item_args[0] if item_args else Any
         for i, item in enumerate(value):
             _check_value(f"{path}[{i}]", item, item_tp, bounds, unit)
         return

@@ -445,8 +445,8 @@ def _check_scalars(**kw: Any) -> None:
         check_number(name, value, bounds=WEATHER_BOUNDS.get(name, Bounds(-inf, le=inf)))
 
 
-def _check_members(sector_idx: ArrayLike, *capacities: ArrayLike) -> tuple[NDArray[np.int64], ...]:
-    """Validate the (N,) member arrays; return them as int64 / float64 arrays."""
+def _check_members(sector_idx: ArrayLike, *capacities: ArrayLike) -> tuple[NDArray[Any], ...]:
+    """Validate the (N,) member arrays; return them as int64 (sector_idx) / float64 arrays."""
     idx = np.asarray(sector_idx)
     if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
         raise ValueError(
@@ -459,7 +459,7 @@ def _check_members(sector_idx: ArrayLike, *capacities: ArrayLike) -> tuple[NDArr
             f"sector_idx[{int(np.argmax(bad))}]={int(idx[bad][0])}; expected an index in "
             f"[0, {len(SECTORS) - 1}] into SECTORS={SECTORS}"
         )
-    out = [idx.astype(np.int64)]
+    out: list[NDArray[Any]] = [idx.astype(np.int64)]
     for name, value in zip(("peak_load_mw", "pv_mw", "wind_mw"), capacities, strict=True):
         arr = np.asarray(value, dtype=np.float64)
         if arr.shape != idx.shape:

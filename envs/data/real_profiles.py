@@ -57,7 +57,13 @@ TMY3_FILES: dict[str, str] = {
 #: BDEW 2025 standard load profiles shipped in demandlib: H25 households (dynamised),
 #: G25 commerce/business, L25 agriculture, P25 households with PV, S25 households with PV
 #: and a battery.
-BDEW_PROFILES: tuple[str, ...] = ("H25", "G25", "L25", "P25", "S25")
+BDEW_PROFILES: tuple[Literal["H25", "G25", "L25", "P25", "S25"], ...] = (
+    "H25",
+    "G25",
+    "L25",
+    "P25",
+    "S25",
+)
 #: Columns of a user CSV: name -> (required, meaning).
 USER_CSV_COLUMNS: dict[str, tuple[bool, str]] = {
     "timestamp": (True, "ISO 8601 start of the hour, strictly hourly and increasing"),

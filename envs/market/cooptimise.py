@@ -551,26 +551,19 @@ def clear_joint(
     >>> r.energy_mw.tolist(), r.reserve_mw.tolist(), float(r.welfare_eur[0])
     ([[50.0, 100.0]], [[50.0]], 494500.0)
     """
-    a = _checked_books(
+    # The 11 checked books, by name (mypy cannot match *list to _clear_batch's parameters).
+    eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp = _checked_books(
         energy_q_mw, energy_p_eur_per_mwh, energy_unit, reserve_q_mw, reserve_p_eur_per_mw,
         reserve_unit, unit_limit_mw, demand_q_mw, demand_p_eur_per_mwh, reserve_demand_q_mw,
         reserve_demand_p_eur_per_mw,
     )  # fmt: skip
-    n_e = a[0].shape[0]
-    e_acc, r_acc = np.empty_like(a[0]), np.empty_like(a[3])
-    d_acc, rd_acc = np.empty_like(a[7]), np.empty_like(a[9])
+    n_e = eq.shape[0]
+    e_acc, r_acc = np.empty_like(eq), np.empty_like(rq)
+    d_acc, rd_acc = np.empty_like(dq), np.empty_like(rdq)
     out = np.empty((n_e, 5))
-    _clear_batch(
-        *a,
-        float(price_floor_eur_per_mwh),
-        float(price_cap_eur_per_mwh),
-        float(reserve_price_cap_eur_per_mw),
-        e_acc,
-        r_acc,
-        d_acc,
-        rd_acc,
-        out,
-    )
+    _clear_batch(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, float(price_floor_eur_per_mwh),
+                 float(price_cap_eur_per_mwh), float(reserve_price_cap_eur_per_mw), e_acc, r_acc,
+                 d_acc, rd_acc, out)  # fmt: skip
     return JointResult(
         energy_price_eur_per_mwh=out[:, 0],
         reserve_price_eur_per_mw=out[:, 1],

@@ -40,6 +40,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -330,7 +331,8 @@ class OrderBook:
             buyer=arr[:, 2],
             seller=arr[:, 3],
             price_eur_per_mwh=np.asarray(self.grid.price(arr[:, 4]), dtype=np.float64),
-            qty_mw=arr[:, 5] * self.grid.lot_mw,
+            # int64 lots times a float lot size: float64 (numpy stubs say floating[Any]).
+            qty_mw=cast("NDArray[np.float64]", arr[:, 5] * self.grid.lot_mw),
             aggressor=arr[:, 7].astype(np.int8),
         )
 

@@ -88,6 +88,7 @@ class FlowColumns(NamedTuple):
 
     @classmethod
     def of(cls, n_generators: int, n_members: int) -> FlowColumns:
+        """The columns for ``n_generators`` generators and ``n_members`` members."""
         c = Columns(n_generators, n_members)
         return cls(c.coalition, c.members.start, c.background, c.renewables, c.operator,
                    c.network, c.ppa_seller)  # fmt: skip

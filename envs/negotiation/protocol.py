@@ -17,7 +17,7 @@ anything within their limit. A scripted party withdraws when it has conceded to 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -95,6 +95,7 @@ class Negotiation:
     yes_shares: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        """Give the first turn to the config's ``first_mover`` unless ``turn`` was set."""
         if not self.turn:
             self.turn = self.config.first_mover
 
@@ -231,7 +232,11 @@ def tactic_offer(
     cfg: PartyConfig, made: int, need_mw: float, negotiate_volume: bool
 ) -> tuple[float, float]:
     """A party's next proposal (price EUR/MWh, volume MW) after ``made`` proposals."""
-    kw = {"kind": cfg.tactic, "factor": cfg.concession_factor, "deadline": cfg.deadline_proposals}
+    kw: dict[str, Any] = {
+        "kind": cfg.tactic,
+        "factor": cfg.concession_factor,
+        "deadline": cfg.deadline_proposals,
+    }
     price = float(
         concession_price(cfg.initial_price_eur_per_mwh, cfg.limit_price_eur_per_mwh, made, **kw)
     )

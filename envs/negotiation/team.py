@@ -20,6 +20,7 @@ acceptable agreement [61]: never worse than the market-based coalition of Table 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -196,7 +197,8 @@ def _select_counter(
     # FUM: a member approves a candidate priced within its own limit (same volume for all).
     approve = prices[None, :] <= members.limit_price_eur_per_mwh[:, None] + 1e-9
     order = np.argsort(costs.sum(axis=0), kind="stable")
-    unanimous = approve.all(axis=0)[order]
+    # (C,) per candidate: approve is 2-D, so .all(axis=0) is an array, not a scalar.
+    unanimous = cast("NDArray[np.bool_]", approve.all(axis=0))[order]
     polls = int(np.argmax(unanimous)) + 1 if unanimous.any() else c
     pick = int(order[polls - 1]) if unanimous.any() else 0
     return pick, base + 2 * n * polls

@@ -13,7 +13,7 @@ the end, so a step that raises leaves the simulator as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numba
 import numpy as np
@@ -246,9 +246,11 @@ class MarketCore:
         # another process leaves fewer envs waiting. Every entry the kernel writes is
         # written every step, so these are zeroed once.
         parallel = E >= 64
-        rows = min(E, 4 * numba.config.NUMBA_NUM_THREADS) if parallel else 1
+        # numba.config sets its NUMBA_* names through globals() at runtime: mypy cannot see them.
+        rows = min(E, 4 * numba.config.NUMBA_NUM_THREADS) if parallel else 1  # type: ignore[attr-defined]
         shape = (E if self.ledger.enabled else rows, len(st.MARKETS), len(self.participants))
-        self._flows = tuple(np.zeros(shape) for _ in range(4))
+        # The first four fields of kn.Outputs: cash, energy, reserve_mw, capacity_mw.
+        self._flows = cast("tuple[F64, F64, F64, F64]", tuple(np.zeros(shape) for _ in range(4)))
         self._kernel = kn.CompiledStep(parallel=parallel)
 
     def _outputs(self) -> kn.Outputs:

@@ -477,7 +477,9 @@ def _rules_digest() -> str:
              "envs.sim.clearing")  # fmt: skip
     h = hashlib.sha256()
     for name in names:
-        h.update(Path(sys.modules[name].__file__).read_bytes())
+        source = sys.modules[name].__file__
+        assert source is not None  # plain source modules, never namespace packages
+        h.update(Path(source).read_bytes())
     return h.hexdigest()[:12]
 
 

@@ -178,6 +178,7 @@ def run_viewer_episode(
     ep = run_episode(env, policy, seed, observer=rec)
     core = env.unwrapped.core
     sp = core.cfg.spot
+    assert rec.final_soc_mwh is not None  # set by every step, and days >= 1
     soc = np.vstack([*(b.soc_mwh for b in rec.books), rec.final_soc_mwh])
     return ViewerEpisode(
         env_id=env_id,

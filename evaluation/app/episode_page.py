@@ -289,6 +289,7 @@ def render() -> None:
     chosen = _inputs()
     if st.button("Run episode", type="primary", key="ep_run_button", disabled=chosen is None):
         st.session_state.ep_link_problems = []
+        assert chosen is not None  # the button is disabled without a run's settings
         _run(*chosen)
     ep: epi.ViewerEpisode | None = st.session_state.get("ep_run")
     if ep is None:

@@ -109,51 +109,65 @@ class CoalitionMarketsClass(TaskClass):
         return make
 
     def supports_continuous_actions(self) -> bool:
+        """True: the suite's actions are continuous."""
         return True  # Box(-1, 1) bids and offers
 
     def supports_discrete_actions(self) -> bool:
+        """False: the suite has no discrete actions."""
         return False
 
     def has_render(self, env: EnvBase) -> bool:
+        """False: BenchMARL does not render these envs."""
         return False
 
     def max_steps(self, env: EnvBase) -> int:
+        """Steps in an episode: one day of hours."""
         return HOURS
 
     def group_map(self, env: EnvBase) -> dict[str, list[str]]:
+        """The env's agent groups: group name -> its agents."""
         return env.group_map
 
     def observation_spec(self, env: EnvBase) -> Composite:
+        """Each group's observations (no state, no infos)."""
         return _keep(env.observation_spec, list(env.group_map), "observation")
 
     def info_spec(self, env: EnvBase) -> Composite | None:
+        """Each group's infos."""
         return _keep(env.observation_spec, list(env.group_map), "info")
 
     def state_spec(self, env: EnvBase) -> Composite | None:
+        """The global state that MAPPO's centralised critics see."""
         return Composite({"state": env.observation_spec["state"].clone()})
 
     def action_spec(self, env: EnvBase) -> Composite:
+        """Every group's actions (the env's full action spec)."""
         return env.full_action_spec
 
     def action_mask_spec(self, env: EnvBase) -> Composite | None:
+        """None: no action masks."""
         return None  # every bid is always allowed
 
     def get_env_transforms(self, env: EnvBase) -> list[Transform]:
+        """Scale every group's reward from EUR to kEUR (:data:`REWARD_SCALE`)."""
         keys = [(g, "reward") for g in env.group_map]
         return [RewardScaling(loc=0.0, scale=REWARD_SCALE, in_keys=keys)]
 
     @staticmethod
     def env_name() -> str:
+        """The name BenchMARL files this task under."""
         return "coalition_markets"
 
 
 class CoalitionMarketsTask(Task):
     """The BenchMARL task enum of this suite."""
 
-    MULTIMARKET = None
+    # A Task (Enum) member; mypy cannot tell, as benchmarl is untyped.
+    MULTIMARKET: Task = None
 
     @staticmethod
     def associated_class() -> type[TaskClass]:
+        """The task class that builds this enum's tasks."""
         return CoalitionMarketsClass
 
 

@@ -78,6 +78,7 @@ class KiloEuroEnv(ParallelPettingZooEnv):
     """RLlib's PettingZoo wrapper with rewards in kEUR (EUR times :data:`REWARD_SCALE`)."""
 
     def step(self, action_dict: dict) -> tuple:
+        """Step the env; rewards come back in kEUR."""
         obs, rew, term, trunc, info = super().step(action_dict)
         return obs, {a: r * REWARD_SCALE for a, r in rew.items()}, term, trunc, info
 

@@ -44,7 +44,7 @@ SLOW = {
 
 #: Agent ids renamed since recording (PettingZoo's ``<type>_<n>`` names), hashed under
 #: their recorded names: a rename changes no value of any trajectory.
-RECORDED_IDS = {"coalition_0": "coalition"}
+RECORDED_IDS = {"coalition_0": "coalition", "mediator_0": "mediator", "opponent_0": "opponent"}
 
 
 def _recorded(key: Any) -> str:
@@ -109,7 +109,7 @@ def _aec_digest(env: Any) -> str:
         env.action_space(a).seed(SEED + i)
     for agent in env.agent_iter():
         last = env.last()
-        h.add([agent, *last])
+        h.add([_recorded(agent), *last])
         done = last[2] or last[3]
         env.step(None if done else env.action_space(agent).sample())
     return h.hexdigest()

@@ -212,7 +212,10 @@ def test_api(kwargs):
 def test_make_api_and_errors():
     with pytest.raises(ValueError, match=r"turn-based .* only has the AEC api"):
         envs.make("ppa_negotiation_v0")
-    assert envs.make("ppa_negotiation_v0", api="aec").possible_agents == ["mediator_0", "opponent_0"]
+    assert envs.make("ppa_negotiation_v0", api="aec").possible_agents == [
+        "mediator_0",
+        "opponent_0",
+    ]
     with pytest.raises(UnknownNameError, match="unknown scenario 'nope'"):
         make_env("nope")
     with pytest.raises(ConfigError, match=r"unknown key mediator\.reserve"):
