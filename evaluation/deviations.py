@@ -119,7 +119,22 @@ class NoDayAhead(Deviation):
         return out
 
 
-class CapacityAtZero(Deviation):
+class _CapacityOffer(Deviation):
+    """Offer all the coalition's firm capacity in the capacity auction at the price entry
+    ``cp`` (``-1``: 0 EUR/MW-day, ``+1``: the capacity price cap)."""
+
+    cp: ClassVar[float]
+
+    def applies(self, at: Slots) -> bool:
+        return "c" in at.index
+
+    def apply(self, action: np.ndarray, at: Slots) -> np.ndarray:
+        out = action.copy()
+        out[at.index["c"]], out[at.index["cp"]] = 1.0, self.cp
+        return out
+
+
+class CapacityAtZero(_CapacityOffer):
     """Offer all the coalition's firm capacity at 0 EUR/MW-day in the capacity auction."""
 
     name = "capacity_at_zero"
@@ -127,29 +142,15 @@ class CapacityAtZero(Deviation):
         "capacity auction: a net buyer offering at 0 suppresses the clearing price it pays "
         "as a consumer (buyer-side market power)"
     )
-
-    def applies(self, at: Slots) -> bool:
-        return "c" in at.index
-
-    def apply(self, action: np.ndarray, at: Slots) -> np.ndarray:
-        out = action.copy()
-        out[at.index["c"]], out[at.index["cp"]] = 1.0, -1.0
-        return out
+    cp = -1.0
 
 
-class CapacityAtCap(Deviation):
+class CapacityAtCap(_CapacityOffer):
     """Offer all the coalition's firm capacity at the capacity price cap."""
 
     name = "capacity_at_cap"
     rule = "capacity auction: an offer at the cap sets or raises the clearing price"
-
-    def applies(self, at: Slots) -> bool:
-        return "c" in at.index
-
-    def apply(self, action: np.ndarray, at: Slots) -> np.ndarray:
-        out = action.copy()
-        out[at.index["c"]], out[at.index["cp"]] = 1.0, 1.0
-        return out
+    cp = 1.0
 
 
 class ReserveOverOffer(Deviation):
