@@ -19,6 +19,14 @@ Measures, on this machine (wall clock, ``time.perf_counter``, best of ``--repeat
   iteration's figure (``mappo_first_iteration_steps_per_s``, warm-up included) is shown
   beside it. No warm start (imitation), which runs once per run and is not in ``time/sps``.
   It runs in a fresh process, as a training run does (``python -m training.throughput``);
+- ``mappo_train_over_floor``: the wall time of a MAPPO iteration (same config, E and days)
+  over its compute floor: the batched env alone stepping the same env steps
+  (``mappo_floor_sim_ms_per_iter``) plus the same networks' forward, backward and Adam
+  steps on synthetic tensors of the same shapes (``mappo_floor_nets_ms_per_iter``),
+  measured interleaved in one fresh process (``python -m training.floor``), with the
+  iteration's rollout and update times beside them;
+- ``ppo_train_over_floor``: the same for SB3 PPO with ``configs/training/ppo.yaml``
+  (``python -m training.floor_ppo``; no target yet);
 - with ``--load N``: ``load_ratio_e64`` and ``load_ratio_e1024``, the batched core step with
   N busy processes competing for the CPU over its idle time, measured interleaved;
 - the ratios and scaling figures of :mod:`evaluation.scaling` (the step over a bare
@@ -153,6 +161,8 @@ TARGETS: dict[str, tuple[float, str]] = {
     "vector_env_steps_per_s": (150_000.0, "min"),
     "mpc_step_ms": (20.0, "max"),
     "mappo_train_steps_per_s": (5_000.0, "min"),
+    "mappo_train_over_floor": (1.5, "max"),
+    "ppo_train_over_floor": (1.5, "max"),
     "load_ratio_e64": (1.5, "max"),
     "load_ratio_e1024": (1.5, "max"),
     "step_over_bare_clearing_e1024": (5.0, "max"),
@@ -217,6 +227,20 @@ def mappo_train_steps_per_s(iterations: int, days: int) -> dict[str, float]:
     return json.loads(out.stdout)
 
 
+def train_over_floor(repeats: int, days: int, module: str = "training.floor") -> dict[str, float]:
+    """A training iteration's wall time over its compute floor (simulator + networks) and
+    the parts, in ms per iteration, measured by ``python -m <module>`` in a fresh process
+    (for the reason :func:`mappo_train_steps_per_s` gives): ``training.floor`` for MAPPO,
+    ``training.floor_ppo`` for SB3 PPO; ``repeats`` iterations after a warm-up one."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", module, "--repeats", str(repeats), "--days", str(days)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[1:])} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
 def _measurements(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]]]:
     """(key, measure) of every figure the command line asks for, in run order; a measure
     returns a number, or a dict of keys when it measures several."""
@@ -252,6 +276,12 @@ def _measurements(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]
         ("mappo_train_steps_per_s",
          lambda: {k: round(v, 1) for k, v in mappo_train_steps_per_s(
              2 if args.quick else 5, 1 if args.quick else 7).items()}),
+        *[(f"{algo}_train_over_floor",
+           lambda module=module: {k: round(v, 3 if k.endswith("_over_floor") else 1)
+                                  for k, v in train_over_floor(2 if args.quick else 7,
+                                                               1 if args.quick else 7,
+                                                               module).items()})
+          for algo, module in (("mappo", "training.floor"), ("ppo", "training.floor_ppo"))],
     ]  # fmt: skip
     return steps
 

@@ -137,7 +137,7 @@ REDUCED: dict[str, tuple[str, str]] = {
     ),
     "python -m evaluation.benchmark --json": (
         "python -m evaluation.benchmark --json --quick",
-        "the full benchmark takes about 4 minutes; --quick measures the same things on "
+        "the full benchmark takes about 5 minutes; --quick measures the same things on "
         "fewer steps (its figures are not for quoting)",
     ),
 }
