@@ -17,9 +17,9 @@ out of the ratio):
   ``state()`` the loop reads every hour;
 - ``nets``: a copy of the learner's actors and critics (same sizes, same optimiser) on
   synthetic tensors of the rollout's shapes: ``T`` calls of ``act`` on (E, n, D) under
-  ``torch.inference_mode``, then ``epochs x minibatches`` steps of the clipped-surrogate
-  and value loss (without the diagnostics), ``backward``, the gradient-norm clip and
-  Adam, on pre-sliced minibatches (no gathers).
+  ``torch.inference_mode``, then ``epochs x minibatches`` steps of the learner's own
+  clipped-surrogate and value loss, ``backward``, the gradient-norm clip and Adam, on
+  pre-sliced minibatches (no gathers).
 
 Iteration 0 is a warm-up (numba's and torch's first calls) and is not counted. The
 networks' copy samples on a forked torch RNG, so iteration ``k`` here is iteration ``k`` of
@@ -32,6 +32,7 @@ import argparse
 import copy
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -45,7 +46,7 @@ from training.mappo import MappoLearner
 from training.mappo_run import build
 from training.rollout import collect, iteration_seed
 
-__all__ = ["floor_config", "mappo_floor"]
+__all__ = ["fixed_actions", "floor_config", "interleaved", "mappo_floor", "sim_episode"]
 
 #: Keys of :func:`mappo_floor`, all in milliseconds per iteration but the ratio.
 KEYS = (
@@ -107,28 +108,101 @@ class _Nets:
                 self.net.act(self.step_obs, self.step_state)
 
     def update(self) -> None:
-        """The update's epochs x minibatches of loss, backward, clip and Adam."""
+        """The update's epochs x minibatches of loss (the learner's own
+        :meth:`~training.mappo.MappoLearner._loss`), backward, clip and Adam."""
         net, cfg = self.net, self.cfg
         params = list(net.actors.parameters()) + list(net.critics.parameters())
         for _ in range(cfg.epochs):
             for state, part in self.minibatches:
                 loss = torch.zeros(())
                 for g, (obs, act, logp_old, adv, ret, old_v) in part.items():
-                    dist = cast(GaussianActor, net.actors[g]).dist(obs)
-                    ratio = ((dist.log_prob(act) * net.masks[g]).sum(-1) - logp_old).exp()
-                    clipped = ratio.clamp(1 - cfg.clip, 1 + cfg.clip)
-                    pg = -torch.min(ratio * adv, clipped * adv).mean()
-                    entropy = (dist.entropy() * net.masks[g]).sum(-1).mean()
-                    v = net._values(g, obs, state, denorm=False)
-                    v_loss = (v - ret) ** 2
-                    if cfg.value_clip > 0:
-                        v_c = old_v + (v - old_v).clamp(-cfg.value_clip, cfg.value_clip)
-                        v_loss = torch.max(v_loss, (v_c - ret) ** 2)
-                    loss = loss + pg - cfg.ent_coef * entropy + cfg.vf_coef * 0.5 * v_loss.mean()
+                    loss = loss + net._loss(g, obs, act, logp_old, adv, ret, old_v, state)["loss"]
                 net.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
                 net.optimizer.step()
+
+
+#: The parts every floor measurement times, seconds per iteration.
+PARTS = ("rollout", "update", "sim", "nets_rollout", "nets_update")
+
+
+def _seconds(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def fixed_actions(venvs: list[Any]) -> list[dict[str, np.ndarray]]:
+    """Each env's scripted actions of hour 0 (seed 0): the sim's preallocated batch."""
+    out = []
+    for v in venvs:
+        v.reset(seed=0)
+        out.append({g: np.array(a, dtype=np.float64) for g, a in v.scripted_actions().items()})
+    return out
+
+
+def sim_episode(venv: Any, actions: dict[str, np.ndarray], seed: int, read_state: bool) -> float:
+    """Seconds of ``venv`` resetting and stepping one episode with fixed ``actions``
+    (``read_state``: also the global ``state()`` a centralised critic reads every hour)."""
+    t0 = time.perf_counter()
+    venv.reset(seed=seed)
+    for _ in range(venv.core.T):
+        venv.step(actions)
+        if read_state:
+            venv.state()
+    return time.perf_counter() - t0
+
+
+def interleaved(
+    prefix: str,
+    repeats: int,
+    iteration: Callable[[int], tuple[float, float]],
+    sim: Callable[[int], float],
+    nets: Any,
+) -> dict[str, float]:
+    """Warm up, then ``repeats`` rounds of (iteration k, sim k, nets), one after the other.
+
+    Args:
+        prefix: ``mappo`` or ``ppo``, the keys' prefix.
+        iteration: k -> (rollout s, update s) of training iteration k.
+        sim: k -> seconds of the simulator alone for iteration k's env steps.
+        nets: an object whose ``rollout()`` and ``update()`` do the networks' arithmetic;
+            ``rollout`` samples on a forked torch RNG, so the run's draws stay its own.
+
+    Returns:
+        ``<prefix>_train_over_floor`` (iteration time over floor time) and the means over
+        the repeats, ms per iteration: the iteration, its rollout and update, the floor
+        and its parts (sim + nets = floor; nets = its rollout part + its update part).
+    """
+    iteration(0)  # warm-up (numba's, torch's and the library's first calls), not counted
+    sim(0)
+    with torch.random.fork_rng(devices=[]):
+        nets.rollout()
+    nets.update()
+    t = dict.fromkeys(PARTS, 0.0)
+    for k in range(1, repeats + 1):
+        roll, upd = iteration(k)
+        t["rollout"] += roll
+        t["update"] += upd
+        t["sim"] += sim(k)
+        with torch.random.fork_rng(devices=[]):
+            t["nets_rollout"] += _seconds(nets.rollout)
+        t["nets_update"] += _seconds(nets.update)
+    ms = {k: v * 1e3 / repeats for k, v in t.items()}
+    nets_ms = ms["nets_rollout"] + ms["nets_update"]
+    iteration_ms = ms["rollout"] + ms["update"]
+    return {
+        f"{prefix}_train_over_floor": iteration_ms / (ms["sim"] + nets_ms),
+        f"{prefix}_iteration_ms": iteration_ms,
+        f"{prefix}_rollout_ms": ms["rollout"],
+        f"{prefix}_update_ms": ms["update"],
+        f"{prefix}_floor_ms_per_iter": ms["sim"] + nets_ms,
+        f"{prefix}_floor_sim_ms_per_iter": ms["sim"],
+        f"{prefix}_floor_nets_ms_per_iter": nets_ms,
+        f"{prefix}_floor_nets_rollout_ms_per_iter": ms["nets_rollout"],
+        f"{prefix}_floor_nets_update_ms_per_iter": ms["nets_update"],
+    }
 
 
 def mappo_floor(
@@ -156,12 +230,8 @@ def mappo_floor(
     seed_everything(cfg.seed, cfg.threads)
     venvs, learner, _ = build(cfg)
     statics = [margin_statics(v.core) for v in venvs]
-    T, E = venvs[0].core.T, venvs[0].num_envs
-    nets = _Nets(learner, T, E, venvs[0].state_size)
-    fixed = []
-    for v in venvs:
-        v.reset(seed=0)
-        fixed.append({g: np.array(a, dtype=np.float64) for g, a in v.scripted_actions().items()})
+    nets = _Nets(learner, venvs[0].core.T, venvs[0].num_envs, venvs[0].state_size)
+    fixed = fixed_actions(venvs)
 
     def iteration(it: int) -> tuple[float, float]:
         """training.mappo_run.train_mappo's step: (rollout s, update s)."""
@@ -175,51 +245,13 @@ def mappo_floor(
         return t1 - t0, time.perf_counter() - t1
 
     def sim(it: int) -> float:
-        """Seconds of the iteration's scenario stepping one episode with fixed actions."""
-        venv, acts = venvs[it % len(venvs)], fixed[it % len(venvs)]
-        t0 = time.perf_counter()
-        venv.reset(seed=iteration_seed(cfg.seed, it))
-        for _ in range(T):
-            venv.step(acts)
-            venv.state()
-        return time.perf_counter() - t0
+        k = it % len(venvs)
+        return sim_episode(venvs[k], fixed[k], iteration_seed(cfg.seed, it), read_state=True)
 
-    def timed(fn: Any) -> float:
-        t0 = time.perf_counter()
-        fn()
-        return time.perf_counter() - t0
-
-    iteration(0)  # warm-up (numba's and torch's first calls), not counted
-    sim(0)
-    with torch.random.fork_rng(devices=[]):
-        nets.rollout()
-    nets.update()
-    t = {k: 0.0 for k in ("rollout", "update", "sim", "nets_rollout", "nets_update")}
-    for it in range(1, repeats + 1):
-        roll, upd = iteration(it)
-        t["rollout"] += roll
-        t["update"] += upd
-        t["sim"] += sim(it)
-        with torch.random.fork_rng(devices=[]):  # the run's sampling stream stays its own
-            t["nets_rollout"] += timed(nets.rollout)
-        t["nets_update"] += timed(nets.update)
+    out = interleaved("mappo", repeats, iteration, sim, nets)
     if profile > 0:
         _profile(lambda: iteration(repeats + 1), profile)
-    ms = {k: v * 1e3 / repeats for k, v in t.items()}
-    nets_ms = ms["nets_rollout"] + ms["nets_update"]
-    floor_ms = ms["sim"] + nets_ms
-    iteration_ms = ms["rollout"] + ms["update"]
-    return {
-        "mappo_train_over_floor": iteration_ms / floor_ms,
-        "mappo_iteration_ms": iteration_ms,
-        "mappo_rollout_ms": ms["rollout"],
-        "mappo_update_ms": ms["update"],
-        "mappo_floor_ms_per_iter": floor_ms,
-        "mappo_floor_sim_ms_per_iter": ms["sim"],
-        "mappo_floor_nets_ms_per_iter": nets_ms,
-        "mappo_floor_nets_rollout_ms_per_iter": ms["nets_rollout"],
-        "mappo_floor_nets_update_ms_per_iter": ms["nets_update"],
-    }
+    return out
 
 
 def _profile(fn: Any, top: int) -> None:

@@ -26,12 +26,11 @@ import json
 import time
 from typing import Any
 
-import numpy as np
 import torch
 
 from training.common import coalition_mask, make_envs, seed_everything, slots_of
 from training.credit import CapacityCredit
-from training.floor import floor_config
+from training.floor import fixed_actions, floor_config, interleaved, sim_episode
 from training.idle import auction_column
 from training.ppo_sb3 import TrainingCoalitionEnv, make_model
 from training.rollout import iteration_seed
@@ -125,10 +124,7 @@ def ppo_floor(
     with torch.random.fork_rng(devices=[]):  # its forward pass samples actions
         nets = _Nets(model.policy, T, E, cfg.ppo.batch_size, cfg)
     sim_venvs = make_envs(cfg)  # copies: SB3's env carries its episode across learn calls
-    fixed = []
-    for v in sim_venvs:
-        v.reset(seed=0)
-        fixed.append({g: np.array(a, dtype=np.float64) for g, a in v.scripted_actions().items()})
+    fixed = fixed_actions(sim_venvs)
     update_s = [0.0]
     sb3_train = model.train
 
@@ -139,7 +135,7 @@ def ppo_floor(
 
     model.train = timed_train  # type: ignore[method-assign]  # SB3's learn calls self.train()
 
-    def iteration() -> tuple[float, float]:
+    def iteration(_: int) -> tuple[float, float]:
         """train_ppo's step: (rollout s, update s)."""
         update_s[0] = 0.0
         t0 = time.perf_counter()
@@ -151,47 +147,10 @@ def ppo_floor(
         return total - update_s[0], update_s[0]
 
     def sim(k: int) -> float:
-        """Seconds of one batched env stepping one episode with fixed actions."""
-        venv, acts = sim_venvs[k % len(sim_venvs)], fixed[k % len(sim_venvs)]
-        t0 = time.perf_counter()
-        venv.reset(seed=iteration_seed(cfg.seed, k))
-        for _ in range(T):
-            venv.step(acts)
-        return time.perf_counter() - t0
+        j = k % len(sim_venvs)
+        return sim_episode(sim_venvs[j], fixed[j], iteration_seed(cfg.seed, k), read_state=False)
 
-    def timed(fn: Any) -> float:
-        t0 = time.perf_counter()
-        fn()
-        return time.perf_counter() - t0
-
-    iteration()  # warm-up (numba's, torch's and SB3's first calls), not counted
-    sim(0)
-    with torch.random.fork_rng(devices=[]):
-        nets.rollout()
-    nets.update()
-    t = dict.fromkeys(("rollout", "update", "sim", "nets_rollout", "nets_update"), 0.0)
-    for k in range(1, repeats + 1):
-        roll, upd = iteration()
-        t["rollout"] += roll
-        t["update"] += upd
-        t["sim"] += sim(k)
-        with torch.random.fork_rng(devices=[]):  # the run's sampling stream stays its own
-            t["nets_rollout"] += timed(nets.rollout)
-        t["nets_update"] += timed(nets.update)
-    ms = {k: v * 1e3 / repeats for k, v in t.items()}
-    nets_ms = ms["nets_rollout"] + ms["nets_update"]
-    iteration_ms = ms["rollout"] + ms["update"]
-    return {
-        "ppo_train_over_floor": iteration_ms / (ms["sim"] + nets_ms),
-        "ppo_iteration_ms": iteration_ms,
-        "ppo_rollout_ms": ms["rollout"],
-        "ppo_update_ms": ms["update"],
-        "ppo_floor_ms_per_iter": ms["sim"] + nets_ms,
-        "ppo_floor_sim_ms_per_iter": ms["sim"],
-        "ppo_floor_nets_ms_per_iter": nets_ms,
-        "ppo_floor_nets_rollout_ms_per_iter": ms["nets_rollout"],
-        "ppo_floor_nets_update_ms_per_iter": ms["nets_update"],
-    }
+    return interleaved("ppo", repeats, iteration, sim, nets)
 
 
 def main(argv: list[str] | None = None) -> int:
