@@ -57,7 +57,8 @@ class CoalitionVecEnv(VecEnv):
     def coalition_actions(self, scripted: np.ndarray) -> np.ndarray:
         """The coalition's actions (E, 1, A) from the stored ones; ``scripted`` is the
         scripted bid of this hour (subclasses may act relative to it)."""
-        assert self._actions is not None  # step_async stores them before step_wait
+        if self._actions is None:  # a caller's order, not an invariant: say what to do
+            raise RuntimeError("step_wait() before step_async(actions): call step_async first")
         return self._actions[:, None, :]
 
     def on_step(self, rewards_eur: np.ndarray, info: dict[str, np.ndarray]) -> np.ndarray:
