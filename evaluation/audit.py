@@ -143,10 +143,11 @@ def _money(x: float) -> str:
     return f"{x / 1e3:.1f}k" if abs(x) >= 1e3 else f"{x:.0f}"
 
 
-def markdown(df: pd.DataFrame) -> str:
+def markdown(df: pd.DataFrame, g: pd.DataFrame | None = None) -> str:
     """The audit's tables: gain in % of the bills alone by deviation and scenario (one
-    table per reference), then every flagged deviation with its EUR/week and rule."""
-    g = gains(df)
+    table per reference), then per deviation where it is flagged, its largest gain in
+    EUR/week and the rule that pays it. ``g``: :func:`gains` of ``df`` if already computed."""
+    g = gains(df) if g is None else g
     seeds, days = sorted(df.seed.unique()), int(df.days.max())
     lines = [f"{len(df)} episodes: seeds {seeds[0]}-{seeds[-1]}, {days}-day episodes. Cells: "
              "the deviation's gain over its reference, in % of the members' bills alone "
@@ -269,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         df.to_csv(out / "audit.csv", index=False, float_format="%.6f")
-    table = markdown(df)
+    g = gains(df)
+    table = markdown(df, g)
     if not args.from_csv:
         (Path(args.out) / "audit.md").write_text(table, encoding="utf-8")
     print(table)
@@ -277,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         page = Path(args.write_readme)
         page.write_text(write_readme(page, table), encoding="utf-8")
         print(f"rewrote the audit table in {page}", file=sys.stderr)
-    flagged = int((gains(df).flag & gains(df).applies).sum())
+    flagged = int((g.flag & g.applies).sum())
     print(f"{flagged} deviation(s) above {FLAG_PCT}% of the bills alone", file=sys.stderr)
     return 0
 
