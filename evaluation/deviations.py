@@ -62,13 +62,11 @@ class Deviation:
         return True
 
 
-@dataclass
 class _SpotShift(Deviation):
     """Bid ``mw`` MW less (``mw < 0``: more) day-ahead than the reference; the members'
     metered position is unchanged, so the difference settles at the imbalance price."""
 
-    mw: float
-
+    mw: ClassVar[float]
     rule: ClassVar[str] = (
         "day-ahead against imbalance price: a short coalition buys in real time at the "
         "imbalance price, which must carry the day-ahead scarcity value"
@@ -84,27 +82,21 @@ class UnderBuy5(_SpotShift):
     """Under-buy day-ahead by 5 MW."""
 
     name = "underbuy_5mw"
-
-    def __init__(self) -> None:
-        super().__init__(5.0)
+    mw = 5.0
 
 
 class UnderBuy10(_SpotShift):
     """Under-buy day-ahead by 10 MW."""
 
     name = "underbuy_10mw"
-
-    def __init__(self) -> None:
-        super().__init__(10.0)
+    mw = 10.0
 
 
 class OverBuy10(_SpotShift):
     """Over-buy day-ahead by 10 MW (sell the surplus back at the imbalance price)."""
 
     name = "overbuy_10mw"
-
-    def __init__(self) -> None:
-        super().__init__(-10.0)
+    mw = -10.0
 
 
 class NoDayAhead(Deviation):
