@@ -413,7 +413,8 @@ def _fmt(x: Any, decimals: int) -> str:
     return f"{x:,.{decimals}f}"
 
 
-def _ci(row: dict[str, Any], key: str, decimals: int = 2) -> str:
+def ci_text(row: dict[str, Any], key: str, decimals: int = 2) -> str:
+    """``row[key]`` with its 95% interval, ``"point [low, high]"`` (``n/a`` where missing)."""
     point, lo, hi = row[key], row[f"{key}_low"], row[f"{key}_high"]
     if point is None or math.isnan(point):
         return "n/a"
@@ -460,11 +461,11 @@ def markdown(
             [
                 str(i),
                 f"`{r['agent']}`",
-                _ci(r, f"{key}_iqm"),
-                _ci(r, f"{key}_mean"),
+                ci_text(r, f"{key}_iqm"),
+                ci_text(r, f"{key}_mean"),
                 *([_fmt(r[f"{key}_iqm_heldout"], 2)] if held else []),
-                _ci(r, "p_improve"),
-                *(_ci(r, c.key, c.decimals) if c.ci else _fmt(r[c.key], c.decimals)
+                ci_text(r, "p_improve"),
+                *(ci_text(r, c.key, c.decimals) if c.ci else _fmt(r[c.key], c.decimals)
                   for c in view.columns),
                 f"{r['failed']}/{r['cells']}",
             ]

@@ -41,7 +41,7 @@ import pandas as pd
 
 from envs.cli import cli_main
 from evaluation.aggregate import stratified_bootstrap
-from evaluation.leaderboard import MARKET_VIEW, excluded_runs, markdown, summarise
+from evaluation.leaderboard import MARKET_VIEW, ci_text, excluded_runs, markdown, summarise
 from evaluation.money import loss_reasons, scenario_markdown, scenario_money
 from evaluation.results_files import read_frame
 
@@ -118,22 +118,15 @@ def _bound_text(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _interval(row: dict, key: str, fmt: str = "{:.2f}") -> str:
-    point, lo, hi = row.get(key), row.get(f"{key}_low"), row.get(f"{key}_high")
-    if point is None or point != point:  # NaN: not computed (e.g. the baseline itself)
-        return "n/a"
-    return f"{fmt.format(point)} [{fmt.format(lo)}, {fmt.format(hi)}]"
-
-
 def _headline_text(summary: list[dict], head: str) -> str:
     """The top README's short ranking: one line per agent, four columns."""
     lines = [head, "", "| rank | agent | score IQM [95% CI] | score mean [95% CI] | "
              f"P(> {BASELINE}) | saving EUR/member-week |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for rank, r in enumerate(summary, 1):
-        lines.append(f"| {rank} | `{r['agent']}` | {_interval(r, 'normalised_score_iqm')} | "
-                     f"{_interval(r, 'normalised_score_mean')} | "
-                     f"{'baseline' if r['agent'] == BASELINE else _interval(r, 'p_improve')} | "
+        lines.append(f"| {rank} | `{r['agent']}` | {ci_text(r, 'normalised_score_iqm')} | "
+                     f"{ci_text(r, 'normalised_score_mean')} | "
+                     f"{'baseline' if r['agent'] == BASELINE else ci_text(r, 'p_improve')} | "
                      f"{r['members_saving_eur_per_member_week']:,.0f} |")  # fmt: skip
     return "\n".join(lines)
 
