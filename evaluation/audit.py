@@ -44,7 +44,6 @@ SHIPPED = ROOT / "evaluation" / "results" / "audit"
 #: A deviation gaining more than this share of the members' bills alone is flagged, %.
 FLAG_PCT = 0.5
 REFERENCE = "reference"
-BEGIN, END = "<!-- report:audit:begin -->", "<!-- report:audit:end -->"
 
 
 @dataclass(frozen=True)
@@ -189,16 +188,15 @@ def markdown(df: pd.DataFrame, g: pd.DataFrame | None = None) -> str:
 
 
 def write_readme(page: Path, table: str) -> str:
-    """``page``'s text with the audit section replaced.
+    """``page``'s text with the audit section (``<!-- report:audit:begin/end -->``) replaced,
+    as :func:`evaluation.report.write_readme` replaces every report section.
 
     Raises:
         ValueError: the page has no audit markers.
     """
-    text = Path(page).read_text(encoding="utf-8")
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{page}: no {BEGIN} ... {END} markers to write the audit between")
-    head, rest = text.split(BEGIN, 1)
-    return head + BEGIN + "\n" + table + END + rest.split(END, 1)[1]
+    from evaluation.report import write_readme as write_sections
+
+    return write_sections(page, {"audit": table})
 
 
 def _jobs(args: argparse.Namespace) -> list[Job]:
