@@ -13,6 +13,7 @@ Used by :mod:`evaluation.compare` before it writes the leaderboard:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +111,7 @@ def scenario_labels(scenarios: list[str], files: set[str], taken: list[str]) -> 
     has the same label; then its path stays the label. Names pass through unchanged.
     """
     labels = {s: (_yaml_name(s) if s in files else None) or s for s in scenarios}
-    counts: dict[str, int] = {}
-    for label in labels.values():
-        counts[label] = counts.get(label, 0) + 1
+    counts = Counter(labels.values())
     return {
         s: s if s in files and (label in taken or counts[label] > 1) else label
         for s, label in labels.items()
