@@ -74,6 +74,10 @@ class ReserveConfig:
     ``clearing``: ``cooptimised`` (energy and reserve in one LP, as PJM and ERCOT clear
     them) or ``sequential`` (the reserve auction first, the European order). The reserve
     held is activated in real time by the system's deviation, not by a random draw.
+    ``demand_curve_steps``: the operating-reserve demand curve's blocks, equal shares of
+    the requirement valued from ``scarcity_price_eur_per_mw`` down in equal steps (1: the
+    vertical requirement of market model v1; the default 4 is a sloped ORDC, PJM's since
+    2022 and ERCOT's shape; :func:`envs.sim.clearing.reserve_demand_row`).
     """
 
     enabled: bool = True
@@ -82,9 +86,33 @@ class ReserveConfig:
     requirement_share_of_renewables: float = bounded(0.1, ge=0, le=1)
     scarcity_price_eur_per_mw: float = bounded(500.0, gt=0, le=_PRICE)  # per MW and hour
     non_delivery_penalty_eur_per_mwh: float = bounded(1000.0, ge=0, le=_PRICE)
+    demand_curve_steps: int = bounded(4, ge=1, le=16)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds."""
+        check_fields(self)
+
+
+@dataclass(frozen=True, slots=True)
+class BalancingConfig:
+    """Real-time balancing and imbalance settlement (rules in :mod:`envs.market.balancing`).
+
+    ``scarcity_adder``: ``ordc`` (default) adds the reserve scarcity price to the
+    imbalance price when the headroom left online after balancing falls short of the
+    reserve requirement (PJM's shortage pricing, ERCOT's ORDC adder: real time prices
+    reserve scarcity as the day-ahead does, so under-buying day-ahead does not pay);
+    ``none`` prices the marginal activated offer alone (market model v1).
+    ``imbalance_pricing``: ``single`` (default; the EU's harmonised rule, ACER Decision
+    18/2020 Art. 9: every deviation at one price, helping the system is paid) or
+    ``dual`` (a short position pays at least, a long one receives at most, the day-ahead
+    price; Art. 9(6)).
+    """
+
+    scarcity_adder: Literal["ordc", "none"] = "ordc"
+    imbalance_pricing: Literal["single", "dual"] = "single"
+
+    def __post_init__(self) -> None:
+        """Check each field's type."""
         check_fields(self)
 
 
@@ -452,6 +480,7 @@ class ScenarioConfig:
     emissions_accounting: Literal["marginal", "average"] = "average"
     spot: SpotConfig = field(default_factory=SpotConfig)
     reserve: ReserveConfig = field(default_factory=ReserveConfig)
+    balancing: BalancingConfig = field(default_factory=BalancingConfig)
     capacity: CapacityConfig = field(default_factory=CapacityConfig)
     fleet: FleetConfig = field(default_factory=FleetConfig)
     members: MembersConfig = field(default_factory=MembersConfig)

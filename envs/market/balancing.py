@@ -22,7 +22,10 @@ marginal pricing, as the European balancing platforms PICASSO and MARI price
 activated energy and as single imbalance pricing passes it to every balance-responsible
 party: ENTSO-E Imbalance Settlement Harmonisation Methodology, ACER Decision 18/2020,
 Art. 9). It is the cap when load is shed and the floor when nothing can be decremented;
-with no imbalance it is the day-ahead price. Every activated MWh is paid, and every
+with no imbalance it is the day-ahead price. The simulator's step adds the real-time value
+of reserve to it when the headroom left after balancing falls short of the requirement
+(:func:`envs.sim.clearing.ordc_adder`) and may settle deviations at dual prices
+(:func:`envs.market.settlement.imbalance_prices`). Every activated MWh is paid, and every
 deviation charged, at that one price, so with no load shed the TSO's cash nets to zero.
 
 Stated once, as the compiled :func:`balance_row` (one env, called by the simulator's

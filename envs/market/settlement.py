@@ -145,23 +145,64 @@ def settle_balancing(cs, en, col, a_g, ren_bal, act_c, imb_price):
 
 
 @njit(cache=True)
-def settle_imbalance(cs, en, col, imb_c, bg_dev, ren_dev, imb_price):
-    """Imbalance (single pricing, DESIGN §3 step 4): every balance-responsible party's
-    deviation (+ = it took more than it traded) is charged the one imbalance price
-    ``imb_price`` EUR/MWh: the coalition's ``imb_c``, the background load's ``bg_dev``
-    (its consumption over its forecast, load shed excluded) and the system renewables'
-    ``ren_dev`` (what they sold and could not deliver). The system operator is the
-    counterparty: with no load shed its energy and cash over the balancing and imbalance
-    markets net to zero."""
+def imbalance_prices(imb_price, da_price, dual):
+    """The prices a deviation settles at, EUR/MWh: (short, long).
+
+    Single pricing (the EU default, ENTSO-E Imbalance Settlement Harmonisation
+    Methodology, ACER Decision 18/2020, Art. 9): every deviation at the one imbalance
+    price, so a party that helps the system is paid what its help is worth. Dual pricing
+    (allowed by the same Art. 9(6), EBGL Art. 52(2)(d)): a short position pays at least,
+    and a long one receives at most, the day-ahead price, so no deviation ever beats
+    having traded day-ahead."""
+    if dual:
+        return max(imb_price, da_price), min(imb_price, da_price)
+    return imb_price, imb_price
+
+
+@njit(cache=True, inline="always")
+def _deviation_cash(dev, short_price, long_price):
+    """Cash of a deviation ``dev`` MWh (+ short), EUR (+ received)."""
+    return -dev * (short_price if dev > 0.0 else long_price)
+
+
+@njit(cache=True)
+def settle_imbalance(cs, en, col, imb_c, shed_c, bg_dev, ren_dev, short_price, long_price):
+    """Imbalance (DESIGN §3 step 4): every balance-responsible party's deviation (+ = it
+    took more than it traded) settles at the imbalance price of its side
+    (:func:`imbalance_prices`; one price under single pricing): the coalition's ``imb_c``,
+    the background load's ``bg_dev`` (its consumption over its purchase, load shed
+    excluded) and the system renewables' ``ren_dev`` (what they sold and could not
+    deliver). The members' imports shed (``shed_c`` MWh) are charged as if consumed, at
+    the short price (the cap, when load is shed): lost load is valued at the value of
+    lost load the cap stands for (ENTSO-E ERAA's VOLL), so a coalition never saves by
+    having its members cut off. The system operator is the counterparty: it keeps what
+    dual pricing and lost load leave over; under single pricing with no load shed its
+    cash over the balancing and imbalance markets nets to zero."""
     en[M_IMBALANCE, col.coalition] = -imb_c
-    cs[M_IMBALANCE, col.coalition] = -imb_c * imb_price
+    cs[M_IMBALANCE, col.coalition] = _deviation_cash(imb_c + shed_c, short_price, long_price)
     en[M_IMBALANCE, col.background] = -bg_dev
-    cs[M_IMBALANCE, col.background] = -bg_dev * imb_price
+    cs[M_IMBALANCE, col.background] = _deviation_cash(bg_dev, short_price, long_price)
     en[M_IMBALANCE, col.renewables] = -ren_dev
-    cs[M_IMBALANCE, col.renewables] = -ren_dev * imb_price
-    total = imb_c + bg_dev + ren_dev
-    en[M_IMBALANCE, col.operator] = total
-    cs[M_IMBALANCE, col.operator] = total * imb_price
+    cs[M_IMBALANCE, col.renewables] = _deviation_cash(ren_dev, short_price, long_price)
+    en[M_IMBALANCE, col.operator] = imb_c + bg_dev + ren_dev
+    cs[M_IMBALANCE, col.operator] = -(cs[M_IMBALANCE, col.coalition]
+                                      + cs[M_IMBALANCE, col.background]
+                                      + cs[M_IMBALANCE, col.renewables])  # fmt: skip
+
+
+@njit(cache=True)
+def consumer_shares(bg_cons, imports):
+    """Shares of the consumers' costs (reserve, capacity): (coalition, background).
+
+    Costs go to consumers by their share of the energy served (``bg_cons`` MW to the
+    background load, ``imports`` MW to the members), each share within [0, 1] and the two
+    summing to 1, so the operator pays out exactly what consumers pay in; with nothing
+    served the background load carries the cost."""
+    bg, co = max(bg_cons, 0.0), max(imports, 0.0)
+    total = bg + co
+    if total <= 1e-12:
+        return 0.0, 1.0
+    return co / total, bg / total
 
 
 @njit(cache=True)

@@ -18,9 +18,13 @@ forecasts and the coalition from its position. The coalition's reserve is called
 to its share of the reserve held when the exogenous deviation is short
 (:func:`activation_share`); everything else is covered by activating the fleet's and the
 renewables' balancing energy in merit order (:func:`envs.market.balancing.balance_row`),
-which sets the single imbalance price. Load shedding falls on the background load, and
-only when every upward block is exhausted. Energy is conserved: generation + renewables
-delivered + PPA delivery = background consumption + the members' metered net import.
+which sets the imbalance price; the real-time value of reserve is added to it when the
+headroom left online falls short of the requirement (:func:`ordc_adder`). Load is shed
+only when every upward block is exhausted, pro rata over the background's demand and the
+members' imports (:func:`shed_pro_rata`); inelastic load the day-ahead could not serve is
+restored in real time when energy is available. Energy is conserved: generation +
+renewables delivered + PPA delivery = background consumption + the members' metered net
+import.
 """
 
 from __future__ import annotations
@@ -82,7 +86,9 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, q_spot, p_spot, res_q, res_p,
         fl.energy_offers_row(fp, bids, e, prev, award, p.floor, sq, sp)
         sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renew_offer
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
-        rdq, rdp, rd_acc = np.full(1, req), np.full(1, p.res_scarcity), np.empty(1)
+        n_k = p.res_steps
+        rdq, rdp, rd_acc = np.empty(n_k), np.empty(n_k), np.empty(n_k)
+        reserve_demand_row(p, req, rdq, rdp)
         price, res_price, res_short, _, _ = clear_joint_row(
             sq, sp, p.blk_unit, rq, rp, p.res_unit, ulim, dq, dp, rdq, rdp, p.floor, p.cap,
             p.res_scarcity, s_acc, award, d_acc, rd_acc)  # fmt: skip
@@ -124,10 +130,78 @@ def activation_share(hour, e, ren_acc, award):
 
 
 @njit(cache=True)
+def reserve_demand_row(p, req, rdq, rdp):
+    """The operating-reserve demand curve, one block per step, into ``rdq, rdp`` (K,).
+
+    ``K = p.res_steps`` equal blocks of the requirement ``req`` MW, valued from the
+    reserve scarcity price down in equal steps (K = 1: the whole requirement at the
+    scarcity price). A sloped curve is PJM's since 2022 (FERC EL19-58: a downward-sloping
+    ORDC in place of the vertical requirement) and the shape of ERCOT's: the price of
+    reserve, and of energy through the co-optimisation, rises with the shortage instead of
+    jumping to the scarcity price at the first MW short, so a buyer moving its bid by a few
+    MW does not move the price by the whole scarcity value."""
+    n_k = rdq.shape[0]
+    for k in range(n_k):
+        rdq[k] = req / n_k
+        rdp[k] = p.res_scarcity * (n_k - k) / n_k
+
+
+@njit(cache=True)
+def ordc_value(p, req, held):
+    """The reserve demand curve's value of the last MW when ``held`` MW of the ``req`` MW
+    requirement are held, EUR/MW-h (0 once the requirement is met)."""
+    if req <= 1e-9 or held >= req - 1e-9:
+        return 0.0
+    k = int(max(held, 0.0) / (req / p.res_steps))  # the first block not filled
+    return p.res_scarcity * (p.res_steps - k) / p.res_steps
+
+
+@njit(cache=True)
+def ordc_adder(p, req, headroom):
+    """The real-time value of reserve added to the imbalance price, EUR/MWh.
+
+    Real time prices energy and reserve together, as the day-ahead does: when the upward
+    headroom left online after balancing (``headroom`` MW) falls short of the reserve
+    requirement ``req`` MW, the reserve's value on the demand curve the day-ahead clears
+    against (:func:`reserve_demand_row`) at that headroom is added to the energy price:
+    PJM's shortage pricing (FERC EL19-58) and ERCOT's real-time on-line reserve price
+    adder (ORDC, PUCT Rule 25.505(g)). A system short in
+    reserve scarcity therefore prices at least what the day-ahead energy price held."""
+    return ordc_value(p, req, headroom) if p.ordc else 0.0
+
+
+@njit(cache=True)
+def shed_pro_rata(shed, bg_demand, imports):
+    """Split load shed over the consumption that real time could not serve, MW.
+
+    Involuntary shedding (rotating outages) falls on every consumer pro rata to what it
+    draws from the grid: the background load's real-time demand ``bg_demand`` and the
+    members' gross imports ``imports`` (exports feed the grid and are never shed). The
+    shed never exceeds the demand, so no consumption goes negative.
+
+    Returns:
+        (shed from the background load, shed from the members' imports), MW, >= 0.
+    """
+    demand = max(bg_demand, 0.0) + max(imports, 0.0)
+    if shed <= 0.0 or demand <= 1e-12:
+        return 0.0, 0.0
+    shed = min(shed, demand)
+    from_bg = shed * max(bg_demand, 0.0) / demand
+    return from_bg, shed - from_bg
+
+
+@njit(cache=True)
 def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_c, imb_c,
-                    dispatch, a_g):  # fmt: skip
+                    dispatch, bg_mw, restore, req, a_g):  # fmt: skip
     """Balance one env's hour: the system imbalance after the coalition's activation is
     covered by the fleet's and renewables' balancing energy in merit order.
+
+    Shedding is decided here, not day-ahead: the background's inelastic demand that the
+    day-ahead could not serve (``restore`` MW) comes back as real-time demand and is
+    served when balancing energy is available; only what no upward block can cover is
+    shed (:func:`shed_pro_rata` splits it). The background's real-time demand is its
+    actual load times the share of its forecast it bought or bid inelastically (the
+    elastic blocks it chose not to buy stay unserved by choice).
 
     Args:
         sq, sp, s_acc: (S,) the day-ahead blocks and what they delivered.
@@ -135,12 +209,14 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
         k_n: tranches per unit; price: day-ahead price; act_c: activation the coalition
             delivered, MW; imb_c: its imbalance, MW (+ short).
         dispatch: (G,) the day-ahead dispatch, MW (read).
+        bg_mw: the background's day-ahead purchase, MW; restore: its inelastic demand
+            left unserved day-ahead, MW; req: the reserve requirement, MW.
         a_g: output, (G,) each unit's balancing energy, MW (+ up, - down).
 
     Returns:
         (imbalance price EUR/MWh, system imbalance MW, load shed MW, surplus not absorbed
         MW, renewables' balancing MW, renewables delivered MW, renewables' deviation MW,
-        background deviation MW).
+        background's real-time demand MW, ORDC adder EUR/MWh).
     """
     g_n, s_n = ulim.shape[0], sq.shape[0]
     n = s_n + g_n  # the day-ahead blocks, then each unit's reserve held outside them
@@ -166,16 +242,23 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
     up_q[s_n - 2] = max(hour.sys_ren[e] - ren_acc, 0.0)  # renewables beyond the forecast
     dn_q[s_n - 2] = ren_del
     up_q[s_n - 1], dn_q[s_n - 1] = 0.0, 0.0  # the coalition's sale: its members deviate
-    bg_dev = hour.sys_load[e] - hour.fc_load0[e]
+    fc = hour.fc_load0[e]
+    served = (bg_mw + restore) / fc if fc > 1e-9 else 1.0
+    bg_demand = max(hour.sys_load[e] * min(served, 1.0), 0.0)
     ren_dev = ren_acc - ren_del
-    system = bg_dev + ren_dev + imb_c - act_c
+    system = (bg_demand - bg_mw) + ren_dev + imb_c - act_c
     act = np.empty(n)
     imb_price, shed, excess = balance_row(system, up_q, up_p, dn_q, dn_p, unit, room, p.floor,
                                           p.cap, price, act)  # fmt: skip
+    headroom = max(award[g_n] - act_c, 0.0)
     for g in range(g_n):
         a = act[s_n + g]
         for k in range(k_n + 1):
             a += act[g * (k_n + 1) + k]
         a_g[g] = a
+        headroom += max(room[g] - max(a, 0.0), 0.0)
+    adder = ordc_adder(p, req, headroom)
+    imb_price = min(imb_price + adder, p.cap)
     ren_bal = act[s_n - 2]
-    return imb_price, system, shed, excess, ren_bal, ren_del + ren_bal, ren_dev, bg_dev
+    return (imb_price, system, shed, excess, ren_bal, ren_del + ren_bal, ren_dev, bg_demand,
+            adder)  # fmt: skip

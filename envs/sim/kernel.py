@@ -86,6 +86,8 @@ INFO_KEYS: tuple[str, ...] = (
     "hhi",
     "members_worse_off",
     "allocation_se_eur",
+    "ordc_adder_eur_per_mwh",
+    "load_restored_mwh",
 )
 (
     I_PRICE,
@@ -127,6 +129,8 @@ INFO_KEYS: tuple[str, ...] = (
     I_HHI,
     I_WORSE_OFF,
     I_ALLOC_SE,
+    I_ORDC,
+    I_RESTORED,
 ) = range(len(INFO_KEYS))
 #: Outputs about the coalition (its own infos); the rest describe the market (every agent's).
 COALITION_INFO_KEYS: tuple[str, ...] = (
@@ -158,6 +162,7 @@ class StepParams(NamedTuple):
     res_share_load: float  # reserve requirement per MW of forecast load
     res_share_ren: float  # ... and per MW of forecast system renewables
     res_scarcity: float  # reserve scarcity price, EUR/MW per hour
+    res_steps: int  # blocks of the operating-reserve demand curve
     pen_res: float  # penalty on reserve activation not delivered
     vrr: F64  # (7,) the capacity market's VRR curve, the fields of a VrrCurve in order
     # (an array: numba's parallel lowering cannot pass a nested tuple of floats)
@@ -180,6 +185,8 @@ class StepParams(NamedTuple):
     ir_floor: bool  # lift members below their saving alone when the result allows it
     reward_mode: int  # index into REWARD_MODES
     emis_marginal: bool  # coalition emissions at the marginal unit's factor
+    ordc: bool  # real-time reserve shortage adder on the imbalance price (ORDC)
+    dual_pricing: bool  # deviations that aggravate the system pay at least day-ahead
     bg_shares: F64  # (B,) background demand split into blocks
     bg_prices: F64  # (B,) their bid prices
     blk_unit: NDArray[np.int64]  # (S,) unit of each energy supply block, -1: none
@@ -358,7 +365,7 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     q_spot, p_spot, res_q, res_p, cap_q, cap_p = decode_row(coal[e], codec)
     sq, sp, s_acc, s_paid = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     ulim, award, d_acc = np.empty(G), np.empty(G + 1), np.empty(p.bg_shares.shape[0] + 1)
-    price, buyer, unserved, res_price, res_short, req = cl.day_ahead_phase(
+    price, buyer, unserved_da, res_price, res_short, req = cl.day_ahead_phase(
         p, fp, bids, e, hour, state.prev_dispatch[e], q_spot, p_spot, res_q, res_p,
         sq, sp, s_acc, s_paid, ulim, award, d_acc)  # fmt: skip
     da = np.empty(G)
@@ -385,24 +392,36 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     act_short = max(act_req - act_c, 0.0)
     position = bought - sold
     imbalance = metered - (position + hour.ppa[e] - act_c)
+    gross_in = 0.0  # the members' gross imports, MW (what shedding can reach)
+    for i in range(N):
+        gross_in += max(out.net[e, i], 0.0)
     a_g = np.empty(G)
-    imb_price, system, shed, excess, ren_bal, ren_del, ren_dev, bg_dev = cl.real_time_phase(
-        p, fp, e, hour, sq, sp, s_acc, ulim, award, K, price, act_c, imbalance, da,
-        a_g)  # fmt: skip
+    imb_price, system, shed, excess, ren_bal, ren_del, ren_dev, bg_demand, adder = (
+        cl.real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, K, price, act_c,
+                           imbalance, da, bg_mw, unserved_da, req, a_g))  # fmt: skip
     for g in range(G):
         out.dispatch[e, g] = da[g] + a_g[g]
+    shed_bg, shed_m = cl.shed_pro_rata(shed, bg_demand, gross_in)
+    if shed_m > 0.0:  # the members' imports are shed pro rata too
+        keep = 1.0 - shed_m / gross_in
+        for i in range(N):
+            if out.net[e, i] > 0.0:
+                out.net[e, i] *= keep
+        metered -= shed_m
+        imbalance -= shed_m
     capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out)
-    unserved += shed
+    unserved = shed_bg + shed_m
     scarce = price >= p.scarcity_share * p.cap or unserved > 1e-9 or res_short > 1e-9
     # --- settlement (DESIGN §7), allocation, counterfactual and rewards
     st.settle_spot(cs, en, col, da, gen_cash, ren_acc, ren_paid, sold, sold_paid, bought,
                    buyer, bg_mw)  # fmt: skip
     st.settle_balancing(cs, en, col, a_g, ren_bal, act_c, imb_price)
-    st.settle_imbalance(cs, en, col, imbalance, bg_dev - shed, ren_dev, imb_price)
+    short_price, long_price = st.imbalance_prices(imb_price, price, p.dual_pricing)
+    bg_cons = bg_demand - shed_bg
+    st.settle_imbalance(cs, en, col, imbalance, shed_m, bg_cons - bg_mw, ren_dev, short_price,
+                        long_price)  # fmt: skip
     imports = max(metered, 0.0)
-    bg_cons = bg_mw + bg_dev - shed
-    cons_total = max(bg_cons + imports, 1e-12)
-    bg_share, co_share = bg_cons / cons_total, imports / cons_total
+    co_share, bg_share = st.consumer_shares(bg_cons, imports)
     provided = st.settle_reserve(cs, out.reserve_mw[f], col, award, res_price, act_short,
                                  p.pen_res, co_share, bg_share)  # fmt: skip
     # Capacity Performance: the coalition delivers its members' PV and wind, battery
@@ -444,7 +463,8 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     info[I_SAVING], info[I_CF_BILL], info[I_RESULT] = saving_sum, bill_sum, result
     info[I_COAL_CAP] = cs[st.M_CAPACITY, col.coalition]
     info[I_PROJECTED], info[I_CAP_COMMITTED] = projected, committed
-    info[I_IMB_PRICE], info[I_SYS_IMB], info[I_SHED] = imb_price, system, shed
+    info[I_IMB_PRICE], info[I_SYS_IMB], info[I_SHED] = imb_price, system, unserved
+    info[I_ORDC], info[I_RESTORED] = adder, max(unserved_da - shed_bg, 0.0)
     gen = 0.0
     for g in range(G):
         gen += out.dispatch[e, g]

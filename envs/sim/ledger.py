@@ -15,6 +15,8 @@ from envs.market.settlement import MARKETS
 if TYPE_CHECKING:  # imported by the methods that build frames, not with the env (~0.2 s)
     import pandas as pd
 
+    from envs.sim.core import MarketCore
+
 COLUMNS = ("step", "market", "participant", "energy_mwh", "reserve_mw", "capacity_mw", "cash_eur")
 
 
@@ -148,3 +150,38 @@ def member_savings(ledger: pd.DataFrame, counterfactual: pd.DataFrame) -> pd.Dat
     out["saving_eur"] = out.alone_eur - out.cost_eur
     out.index.name = "member"
     return out
+
+
+def flow_bound_eur(core: MarketCore) -> float:
+    """The largest cash flow any participant can have in any market in one step, EUR.
+
+    Every flow is a price times a quantity, and both are bounded by the config: the
+    quantity by the MW that can move in an hour (the fleet's capacity, the background's
+    and the members' largest load, the system's and the members' renewables, the PPA and
+    the members' batteries, each at its largest over the episode's profiles), the price
+    by the dearest rate any rule applies (the spot cap or floor, the reserve scarcity
+    price, its non-delivery penalty, the capacity Non-Performance Charge Rate, the
+    network charge and taxes, the capacity price per hour). The allocation market passes
+    on the coalition's result over every other market, hence the factor of the number of
+    markets. A flow above this bound is a bug (the hypothesis test of extreme actions
+    checks it, ``tests/envs/test_bounded_money.py``).
+    """
+    cfg, m = core.cfg, core.members
+    mw = (
+        float(core.fleet.capacity_mw.sum())
+        + float(core.sys_load.max()) + float(core.sys_ren.max()) + float(core.ppa_mw.max())
+        + float(core.load.sum(-1).max()) + float(core.ren.sum(-1).max())
+        + float(m.battery_mw.sum() + m.flex_mw.sum())
+    )  # fmt: skip
+    sp, rc, cc, tf = cfg.spot, cfg.reserve, cfg.capacity, cfg.tariff
+    price = max(
+        sp.price_cap_eur_per_mwh,
+        abs(sp.price_floor_eur_per_mwh),
+        rc.scarcity_price_eur_per_mw + sp.price_cap_eur_per_mwh,
+        rc.non_delivery_penalty_eur_per_mwh,
+        cc.non_performance_rate_eur_per_mwh,
+        cc.price_cap_eur_per_mw_day / 24.0,
+        tf.network_eur_per_mwh + tf.taxes_eur_per_mwh + tf.margin_eur_per_mwh,
+        cfg.ppa.price_eur_per_mwh,
+    )
+    return len(MARKETS) * mw * price
