@@ -23,11 +23,13 @@ from envs.errors import UnknownNameError
 _MODULES: dict[str, str] = {
     "multimarket_v0": "envs.multimarket_v0",
     "spot_v0": "envs.spot_v0",
+    "multimarket_v1": "envs.multimarket_v1",
+    "spot_v1": "envs.spot_v1",
     "ppa_negotiation_v0": "envs.ppa_negotiation_v0",
     "reservation_exchange_v0": "envs.reservation_exchange_v0",
 }
 #: Envs built on the batched multi-market core (scenarios without an ``env:`` key).
-MARKET_FAMILY: tuple[str, ...] = ("multimarket_v0", "spot_v0")
+MARKET_FAMILY: tuple[str, ...] = ("multimarket_v0", "spot_v0", "multimarket_v1", "spot_v1")
 #: Namespace of the Gymnasium ids: ``gymnasium.make("coalition_markets/spot_v0")``.
 GYM_NAMESPACE = "coalition_markets"
 
