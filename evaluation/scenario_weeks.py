@@ -33,10 +33,13 @@ SEEDS = (0, 1, 2)
 #: Name of the README section (``<!-- report:scenario_weeks:begin/end -->``).
 SECTION = "scenario_weeks"
 #: Peak net load (load less renewables) above this share of the derated fleet: the week's
-#: stress is on firm capacity (ENTSO-E ERAA's adequacy margin is of this order).
-FIRM_STRESS_SHARE = 0.95
+#: stress is on firm capacity (less margin than the reserve requirement's 4 % of load).
+FIRM_STRESS_SHARE = 0.97
 #: The coalition's share of the system peak from which its bids move the price.
 PRICE_MOVING_SHARE = 0.25
+#: Share of member-hours in which a member's renewables exceed its load, from which the
+#: week's stress includes selling the members' surplus.
+EXPORT_SHARE = 0.1
 HEADER = (
     "| scenario | the week | members | a member (mean) | background peak MW | system peak MW "
     "| fleet MW (derated) | peak net load / derated fleet | renewables share | stress |\n"
@@ -64,7 +67,12 @@ def scenario_row(name: str) -> dict[str, float | str]:
     bg, T = cfg.background, cfg.hours
     gens = cfg.fleet.generators
     derated = sum(g.capacity_mw * g.capacity_derating for g in gens)
-    fig: dict[str, list[float]] = {"bg": [], "system": [], "net": [], "ren": [], "coal": []}
+    # The largest unit is pivotal when the others cannot cover the load (RSI below the
+    # fleet's threshold: PJM's three-pivotal-supplier test, here one supplier).
+    others = sum(g.capacity_mw for g in gens) - max(g.capacity_mw for g in gens)
+    fig: dict[str, list[float]] = {
+        k: [] for k in ("bg", "system", "net", "ren", "coal", "piv", "export")
+    }
     for seed in SEEDS:
         p = episode_profiles(cfg, m, np.random.default_rng(seed), 1)
         members = p.load_mw[0, :T].sum(-1)
@@ -76,12 +84,25 @@ def scenario_row(name: str) -> dict[str, float | str]:
         fig["net"].append((load - ren).max())
         fig["ren"].append(np.minimum(ren, load).sum() / load.sum())
         fig["coal"].append(members[np.argmax(load)] / load.max())
+        surplus = p.pv_mw[0, :T] + p.wind_mw[0, :T] > p.load_mw[0, :T]  # (T, N)
+        fig["export"].append(float(surplus.mean()))
+        fig["piv"].append(float(np.mean(others / load < cfg.fleet.rsi_threshold)))
     mean = {k: float(np.mean(v)) for k, v in fig.items()}
     stress = []
     if mean["net"] >= FIRM_STRESS_SHARE * derated:
         stress.append("firm capacity at the peak")
     if mean["coal"] >= PRICE_MOVING_SHARE:
         stress.append(f"the coalition's bids ({mean['coal']:.0%} of the peak) move the price")
+    if mean["export"] >= EXPORT_SHARE:
+        stress.append(f"members' PV surplus in {mean['export']:.0%} of member-hours")
+    if cfg.ppa.volume_mw > 0:
+        stress.append(f"the {cfg.ppa.volume_mw:g} MW wind PPA's profile risk")
+    if cfg.carbon_price_eur_per_t > 0:
+        stress.append(f"the merit order at {cfg.carbon_price_eur_per_t:g} EUR/t CO2")
+    if not cfg.capacity.enabled:
+        stress.append("energy-only: no capacity payments")
+    if cfg.fleet.strategy == "withholding" or cfg.fleet.controlled:
+        stress.append(f"market power: the largest unit pivotal in {mean['piv']:.0%} of hours")
     members, site = _members(cfg, m)
     return {
         "members": members,
@@ -92,7 +113,7 @@ def scenario_row(name: str) -> dict[str, float | str]:
         "derated": derated,
         "net_share": mean["net"] / derated,
         "renewables": mean["ren"],
-        "stress": "; ".join(stress) or "none at the peak (margin above 5 %)",
+        "stress": "; ".join(stress) or "none at the peak (margin above 3 %)",
         "description": cfg.description,
     }
 
@@ -114,7 +135,9 @@ def markdown(names: list[str] | None = None) -> str:
         "renewables (system and members'); renewables share: of the week's load energy, "
         "surplus hours counted at the load. Stress: peak net load at "
         f"{FIRM_STRESS_SHARE:.0%} or more of the derated fleet, or a coalition of "
-        f"{PRICE_MOVING_SHARE:.0%} or more of the peak. Written by "
+        f"{PRICE_MOVING_SHARE:.0%} or more of the peak, members' renewables above their load "
+        f"in {EXPORT_SHARE:.0%} or more of member-hours, and the scenario's contracts and "
+        "rules. Written by "
         "`python -m evaluation.scenario_weeks --write-readme envs/README.md`."
     )
     return "\n".join(lines) + "\n" + note + "\n"

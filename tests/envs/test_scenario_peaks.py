@@ -70,7 +70,8 @@ def test_the_env_runs_on_the_scaled_profiles() -> None:
     env = envs.make("multimarket_v0", scenario="dark_doldrums", days=7)
     env.reset(seed=5)
     core = env.core
-    np.testing.assert_allclose(core.sys_load[:, : core.T].max(), 880.0, rtol=1e-12)
+    stated = env.cfg.background.peak_load_mw
+    np.testing.assert_allclose(core.sys_load[:, : core.T].max(), stated, rtol=1e-12)
     np.testing.assert_allclose(core.load[:, : core.T].max(axis=1)[0],
                                core.members.peak_load_mw, rtol=1e-12)  # fmt: skip
 
@@ -103,8 +104,11 @@ def test_weeks_match_their_descriptions() -> None:
     assert float(sunny["renewables"]) > float(default["renewables"])
     assert float(windy["renewables"]) > float(default["renewables"])
     assert float(windy["bg_peak"]) > float(default["bg_peak"]) > float(sunny["bg_peak"])
-    # strategic_incumbents: a tighter system than default.
-    assert float(_row("strategic_incumbents")["system_peak"]) > float(default["system_peak"])
+    assert "PV surplus" in str(sunny["stress"]) and "PV surplus" not in str(default["stress"])
+    # strategic_incumbents: a tighter system than default, with pivotal units.
+    strategic = _row("strategic_incumbents")
+    assert float(strategic["system_peak"]) > float(default["system_peak"])
+    assert "market power" in str(strategic["stress"])
 
 
 def test_the_readme_table_is_up_to_date() -> None:
