@@ -2,9 +2,16 @@
 
 :class:`RulePolicy` (issue 3): members run their batteries for self-consumption on
 their own forecast of this hour; the coalition bids the members' forecast net position
-after those batteries at a reference price (price-taking by default: buy at the cap,
-sell at the floor) and offers no reserve or capacity. It reads only observations,
-plus static scenario constants (peak loads, action scales) at reset.
+after those batteries, less the expected delivery of the coalition's PPA, at a reference
+price (price-taking by default: buy at the cap, sell at the floor) and offers no reserve or
+capacity. It reads only observations, plus static scenario constants at reset (peak loads,
+action scales, installed renewables, the calendar and the PPA's contracted volume).
+
+The PPA's delivery is ``volume_mw`` times the hour's wind capacity factor; a buyer knows its
+contract and the installed capacities behind the forecasts it sees, so it infers the factor
+from this hour's forecasts of the system's and its members' renewables
+(:func:`wind_cf_estimate`), as a balance-responsible party nets a pay-as-produced PPA's
+expected delivery out of its day-ahead purchase (the PPA's profile risk stays its own).
 """
 
 from __future__ import annotations
@@ -16,9 +23,49 @@ import numpy as np
 from agents.base import MarketPolicy
 from envs.actors.coalition import price_entry, spot_entries
 from envs.adapters.parallel import COALITION_ID
+from envs.data.profiles import clear_sky_cf
 from envs.sim import observe as ob
 
-__all__ = ["RandomPolicy", "RulePolicy"]
+__all__ = ["RandomPolicy", "RulePolicy", "wind_cf_estimate"]
+
+#: Smallest |determinant| of the two-source system of :func:`wind_cf_estimate`, as a share
+#: of its scale, below which the members' forecast cannot separate solar from wind.
+_MIN_DET_SHARE = 0.05
+
+
+def wind_cf_estimate(system_mw: tuple[float, float, float], members_mw: tuple[float, float, float],
+                     clear_sky: float, cloudiness_mean: float) -> float:  # fmt: skip
+    """This hour's wind capacity factor from two renewables forecasts, in [0, 1].
+
+    Each forecast is ``solar_mw * s + wind_mw * w`` for the shared solar and wind capacity
+    factors ``s`` and ``w`` (envs.data.profiles: one weather per place). At night (clear
+    sky 0) the system's gives ``w`` alone; by day the two forecasts are solved for
+    ``(s, w)``; where they cannot be told apart (members with no PV or no wind), the
+    system's solar is taken at its expected cloudiness.
+
+    Args:
+        system_mw: (forecast, installed solar, installed wind) of the system, MW.
+        members_mw: (forecast, installed PV, installed wind) of the members, MW.
+        clear_sky: the hour's clear-sky solar capacity factor, in [0, 1].
+        cloudiness_mean: the scenario's mean cloud attenuation, in [0, 1).
+
+    Examples:
+        >>> wind_cf_estimate((100.0, 150.0, 200.0), (5.0, 8.0, 4.0), 0.0, 0.4)
+        0.5
+        >>> round(wind_cf_estimate((150.0, 100.0, 200.0), (6.0, 10.0, 2.0), 0.8, 0.4), 6)
+        0.5
+    """
+    (r1, a1, b1), (r2, a2, b2) = system_mw, members_mw
+    if clear_sky <= 0.0:
+        num, den = (r1, b1) if b1 > 0.0 else (r2, b2)
+        return float(np.clip(num / den, 0.0, 1.0)) if den > 0.0 else 0.0
+    det = a1 * b2 - a2 * b1
+    if abs(det) > _MIN_DET_SHARE * max(a1 * b2, a2 * b1):
+        return float(np.clip((a1 * r2 - a2 * r1) / det, 0.0, 1.0))
+    if b1 <= 0.0:
+        return 0.0
+    solar = a1 * clear_sky * (1.0 - cloudiness_mean)
+    return float(np.clip((r1 - solar) / b1, 0.0, 1.0))
 
 
 class RandomPolicy(MarketPolicy):
@@ -64,6 +111,27 @@ class RulePolicy(MarketPolicy):
         self.n_coalition = core.layout.coalition
         self.member_ids = self.env.agent_groups.get("members", [])
         self.eta = core.members.eta  # static: sqrt of round-trip efficiency
+        # The PPA (contract data) and the installed capacities behind the observed forecasts.
+        cfg, m = core.cfg, core.members
+        self.ppa_mw = cfg.ppa.volume_mw
+        self.obs_system_mw, self.obs_members_mw = core.obs_system_mw, core.obs_members_mw
+        self.system_ren = (cfg.background.solar_mw, cfg.background.wind_mw)
+        self.members_ren = (float(m.pv_mw.sum()), float(m.wind_mw.sum()))
+        self.weather, self.hours = cfg.weather, core.T
+        self.first_hour = (cfg.start_day_of_year - 1) * 24
+
+    def expected_ppa_mw(self, o: np.ndarray) -> float:
+        """This hour's expected PPA delivery, MW, from the coalition's observation ``o``."""
+        if self.ppa_mw <= 0.0:
+            return 0.0
+        ac = self.at["coalition"]
+        t = round(float(o[6]) * self.hours)  # the episode clock, t / T (envs.sim.observe)
+        clear = float(clear_sky_cf(np.array(self.first_hour + t), self.weather.latitude_deg))
+        system = float(o[ac["system_renewables_fc"]]) * self.obs_system_mw
+        members = float(o[ac["renewables_fc"]]) * self.obs_members_mw
+        cf = wind_cf_estimate((system, *self.system_ren), (members, *self.members_ren), clear,
+                              self.weather.cloudiness_mean)  # fmt: skip
+        return self.ppa_mw * cf
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Members first (self-consumption), then the coalition bids what remains."""
@@ -88,7 +156,9 @@ class RulePolicy(MarketPolicy):
             o = observations[COALITION_ID]
             if not self.member_ids:  # members driven by the coalition: use its totals
                 ac = self.at["coalition"]
-                net_mw = float(o[ac["load_fc"]] - o[ac["renewables_fc"]]) * self.peak_total
+                net_mw = float(o[ac["load_fc"]] - o[ac["renewables_fc"]]) * self.obs_members_mw
+            # The PPA delivers part of the need: buy only the rest day-ahead.
+            net_mw -= self.expected_ppa_mw(o)
             act = -np.ones(self.n_coalition, dtype=np.float32)
             act[0], act[1] = spot_entries(net_mw, self.q_max)
             if self.limit_price is not None:

@@ -282,8 +282,9 @@ class FleetConfig:
 class PersonaConfig:
     """A member archetype; sizes are per member, before ``members.size_scale``.
 
-    ``battery_efficiency`` is the round trip; ``risk_weight`` the members' risk aversion
-    beta in [0, 1] (DESIGN §4).
+    ``peak_load_mw`` is the member's realised peak: its largest hourly load of the episode
+    (:mod:`envs.data.episode`). ``battery_efficiency`` is the round trip; ``risk_weight``
+    the members' risk aversion beta in [0, 1] (DESIGN §4).
     """
 
     sector: Sector
@@ -402,7 +403,16 @@ class TariffConfig:
 
 @dataclass(frozen=True, slots=True)
 class BackgroundConfig:
-    """System demand outside the coalition and must-take system renewables."""
+    """System demand outside the coalition and must-take system renewables.
+
+    ``peak_load_mw`` is the realised peak of the background load (outside the coalition):
+    its largest hour of the episode, weather and noise included (:mod:`envs.data.episode`),
+    as a load forecast report states a season's metered peak (PJM Manual 19 §3). A scenario
+    states its own week's peak: weather shapes the week, it does not raise the peak. The
+    system peak (background plus the members, coincident) lies between it and it plus the
+    members' peaks. ``solar_mw`` and ``wind_mw`` are installed MW, scaled by the hour's
+    capacity factors.
+    """
 
     peak_load_mw: float = bounded(800.0, gt=0, le=lim.SYSTEM_POWER_MW)
     solar_mw: float = bounded(150.0, ge=0, le=lim.SYSTEM_POWER_MW)

@@ -42,10 +42,11 @@ swing peaking at 15:00, an AR(1) weather anomaly (σ 2 °C, coefficient 0.97 per
 cooling degrees above 22 °C with per-sector coefficients (so a heatwave raises
 commercial, data-centre and hospital load), and mean-one lognormal noise ``ε`` with
 relative std ``load_noise_std``, independent per hour and member. ``peak_load_mw`` is the
-peak of the weather-neutral shape; weather and noise can exceed it. The system load is the
-``SYSTEM_MIX``-weighted mix of the sector shapes and coefficients, scaled so that its
-weather-neutral weekday peak equals ``system_peak_load_mw``, with noise
-``0.3 · load_noise_std`` (aggregation smooths it).
+peak of the weather-neutral shape; weather and noise can exceed it (the simulator rescales
+an episode so that its realised peaks are the stated ones: :mod:`envs.data.episode`).
+The system load is the ``SYSTEM_MIX``-weighted mix of the sector shapes and
+coefficients, scaled so that its weather-neutral weekday peak equals
+``system_peak_load_mw``, with noise ``0.3 · load_noise_std`` (aggregation smooths it).
 
 Draws are made in a fixed order with fixed shapes, so one seed gives bit-identical
 output, and two calls that differ only in non-random parameters share their noise.

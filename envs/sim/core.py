@@ -24,7 +24,7 @@ from envs.actors import fleet as fl
 from envs.actors.members import INITIAL_SOC, MemberArrays, MemberParams
 from envs.actors.withholding import mitigate, profitable_withholding, three_pivotal_fail
 from envs.config.scenario import FleetConfig, ScenarioConfig
-from envs.data.profiles import make_profiles
+from envs.data.episode import episode_profiles
 from envs.errors import EpisodeOverError
 from envs.market import capacity as cap_mkt
 from envs.market import settlement as st
@@ -306,26 +306,8 @@ class MarketCore:
     def reset(self, rng: np.random.Generator) -> None:
         """Draw a new episode's weather, loads, forecast errors and activations from ``rng``."""
         cfg, E, T, H, m = self.cfg, self.E, self.T, self.H, self.members
-        w = cfg.weather
-        prof = make_profiles(
-            rng,
-            num_envs=E,
-            hours=T + H,
-            start_hour_of_year=(cfg.start_day_of_year - 1) * 24,
-            sector_idx=m.sector_idx,
-            peak_load_mw=m.peak_load_mw,
-            pv_mw=m.pv_mw,
-            wind_mw=m.wind_mw,
-            system_peak_load_mw=cfg.background.peak_load_mw,
-            latitude_deg=w.latitude_deg,
-            cloudiness_mean=w.cloudiness_mean,
-            cloudiness_persistence=w.cloudiness_persistence,
-            wind_mean_speed_m_s=w.wind_mean_speed_m_s,
-            wind_weibull_k=w.wind_weibull_k,
-            wind_persistence=w.wind_persistence,
-            temperature_anomaly_c=w.temperature_anomaly_c,
-            load_noise_std=w.load_noise_std,
-        )
+        # Realised peaks = the stated ones (envs.data.episode: PJM Manual 19's metered peak).
+        prof = episode_profiles(cfg, m, rng, E)
         bg = cfg.background
         self.load = prof.load_mw  # (E, T+H, N)
         self.ren = prof.pv_mw + prof.wind_mw  # (E, T+H, N) member renewables
