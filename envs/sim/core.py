@@ -507,7 +507,9 @@ class MarketCore:
 
     def day_ahead_book(self, coalition: F64, incumbents: F64 | None = None) -> dict[str, F64]:
         """This hour's day-ahead clearing as the step will run it, without stepping
-        (:func:`envs.sim.clearing.day_ahead_phase`, for viewers and tests).
+        (:func:`envs.sim.clearing.day_ahead_phase`, for viewers and tests). The units'
+        must-offer binds the commitments in force (in an auction hour the step clears the
+        auction first, so there it binds the new ones).
 
         Returns:
             ``supply_q``, ``supply_p``, ``supply_acc`` (E, S) MW and EUR/MWh in the step's
