@@ -508,8 +508,8 @@ class MarketCore:
     def day_ahead_book(self, coalition: F64, incumbents: F64 | None = None) -> dict[str, F64]:
         """This hour's day-ahead clearing as the step will run it, without stepping
         (:func:`envs.sim.clearing.day_ahead_phase`, for viewers and tests). The units'
-        must-offer binds the commitments in force (in an auction hour the step clears the
-        auction first, so there it binds the new ones).
+        must-offer binds the commitments in force: in an auction hour those the auction
+        clears first (:func:`envs.sim.kernel.capacity_phase`, as in the step).
 
         Returns:
             ``supply_q``, ``supply_p``, ``supply_acc`` (E, S) MW and EUR/MWh in the step's
@@ -520,10 +520,11 @@ class MarketCore:
         """
         t, E, G = self.t, self.E, self.G
         bids = self.incumbent_bids(incumbents).contiguous()
-        args = self._kernel_args(t, coalition, self._no_member_actions, bids,
-                                 (self._zeros_e, self._zeros_e), False,
+        auction = self.is_capacity_auction(t)
+        target = self.capacity_forecast(t) if auction else (self._zeros_e, self._zeros_e)
+        args = self._kernel_args(t, coalition, self._no_member_actions, bids, target, auction,
                                  self._outputs())  # fmt: skip
-        p, fp, codec, hour = args[0], args[1], args[3], args[6]
+        p, fp, codec, hour, state, k_out = args[0], args[1], args[3], args[6], args[7], args[-1]
         S, B = p.blk_unit.shape[0], p.bg_shares.shape[0] + 1
         out = {k: np.empty((E, S)) for k in ("supply_q", "supply_p", "supply_acc")}
         out |= {k: np.empty((E, B)) for k in ("demand_q", "demand_p", "demand_acc")}
@@ -531,10 +532,12 @@ class MarketCore:
             np.empty((E, G + 1)), np.empty(E), np.empty(E))  # fmt: skip
         coal = np.ascontiguousarray(coalition, dtype=np.float64)
         for e in range(E):
-            q_spot, p_spot, res_q, res_p, _, _ = coalition_codec.decode_row(coal[e], codec)
+            decoded = coalition_codec.decode_row(coal[e], codec)
+            q_spot, p_spot, res_q, res_p, cap_q, cap_p = decoded
+            kn.capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, k_out)
             paid, ulim = np.empty(S), np.empty(G)
             price, _, _, res_price, _, _ = cl.day_ahead_phase(
-                p, fp, bids, e, hour, self.prev_dispatch[e], self.cap_award_g[e], q_spot,
+                p, fp, bids, e, hour, self.prev_dispatch[e], k_out.cap_g[e], q_spot,
                 p_spot, res_q, res_p,
                 out["supply_q"][e], out["supply_p"][e], out["supply_acc"][e], paid, ulim,
                 out["reserve_award"][e], out["demand_acc"][e])  # fmt: skip
