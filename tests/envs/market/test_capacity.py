@@ -320,3 +320,26 @@ def test_must_offer_a_unit_withholding_everything_still_offers_its_committed_mw(
     unit_limits_row(fp, bids, 0, prev[0], committed[0], ulim)
     np.testing.assert_allclose(ulim, [200.0, 40.0, 0.0])
     np.testing.assert_allclose(must_offer_mw(fp, committed), [[200.0, 40.0, 0.0]])
+
+
+@given(arrays(np.float64, (4,), elements=st.floats(0, 1)),
+       arrays(np.float64, (4,), elements=st.floats(0, 1)),
+       arrays(np.float64, (4,), elements=st.floats(0, 300)))  # fmt: skip
+def test_must_offer_invariant(withhold, committed_share, prev):
+    """Whatever the withheld shares, each unit offers at least its must-offer MW (within
+    its ramp) and never more than its capacity or what it would offer unwithheld."""
+    g = 4
+    cap, rating, ramp = np.array([200.0, 150.0, 100.0, 60.0]), np.array([0.95, 0.8, 0.6, 1.0]), 50.0
+    fp = FleetArrays(cap, np.full(g, 30.0), np.full(g, ramp), np.zeros(g), np.zeros(g), rating,
+                     np.zeros(g), np.zeros(g))  # fmt: skip
+    bids = BidParams(markup=np.zeros((1, g, 3)), withhold=withhold[None],
+                     reserve_fraction=np.ones((1, g)), reserve_markup=np.zeros((1, g)),
+                     capacity_fraction=np.ones((1, g)),
+                     capacity_price_eur_per_mw_day=np.zeros((1, g)))  # fmt: skip
+    committed = (committed_share * cap * rating)[None]
+    q, _ = energy_offers(bids, fp, prev[None], np.zeros((1, g)), -500.0, committed_mw=committed)
+    free, _ = energy_offers(bids._replace(withhold=np.zeros((1, g))), fp, prev[None],
+                           np.zeros((1, g)), -500.0, committed_mw=committed)  # fmt: skip
+    offered, room = q[0].sum(-1), prev + ramp
+    assert np.all(offered >= np.minimum(committed_share * cap, room) - 1e-9)
+    assert np.all(offered <= np.minimum(cap, free[0].sum(-1)) + 1e-9)
