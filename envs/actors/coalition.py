@@ -12,7 +12,9 @@ The layout (documented for users in ``envs.multimarket_v0``), by slot name:
 - ``r``, ``rp`` (reserve market open): ``(r + 1) / 2`` of the members' battery power
   offered as reserve at ``((rp + 1) / 2)**3`` times the scarcity price;
 - ``c``, ``cp`` (capacity market open): ``(c + 1) / 2`` of the coalition's firm
-  capacity offered at ``(cp + 1) / 2`` times the capacity price cap;
+  capacity offered at ``(cp + 1) / 2`` times the capacity price cap (a net-short
+  coalition's offer is raised to the MOPR floor ``capacity_floor`` by the auction,
+  :func:`envs.market.capacity.mopr_row`);
 - ``b``, ``f`` (members not agents): every member's battery and load-shift action.
 
 Stated once here: :func:`decode_row` (compiled, called by the simulator's step) and
@@ -58,10 +60,13 @@ class CoalitionCodec(NamedTuple):
     price_cap_eur_per_mwh: float
     reserve_max_mw: float  # members' total battery power
     reserve_price_max_eur_per_mw: float  # the reserve scarcity price
-    firm_mw: float  # the coalition's derated capacity
+    firm_mw: float  # the coalition's accredited capacity (its batteries), MW
     capacity_price_max_eur_per_mw_day: float  # the capacity price cap
     reserve: bool
     capacity: bool
+    # Its capacity offers' floor while net short, EUR/MW-day (buyer-side mitigation, PJM
+    # OATT Attachment DD §5.14(h); applied by the step: envs.market.capacity.mopr_row).
+    capacity_floor: float = 0.0
 
 
 @njit(cache=True)

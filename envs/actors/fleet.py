@@ -9,6 +9,14 @@ A strategy (scripted here, or an RL agent through :func:`decode_bid_action`) dec
 (one env, called by the simulator's step), with :func:`reserve_offers`,
 :func:`energy_offers` and :func:`capacity_offers` their batched wrappers for policies
 and users, so a bid is built one way only.
+
+**Must-offer of committed capacity** (PJM RAA Schedule / OATT Attachment DD §6.6: a
+capacity resource offers its committed capacity into the energy market). A unit's
+withheld share cannot take away the MW it committed in the capacity market: the capacity
+it offers to energy and reserve is max(capacity * (1 - withhold), committed MW) within its
+capacity, the committed accredited MW counted in installed MW (committed / accreditation
+rating, :func:`must_offer_row`), since accreditation already discounts the unit's
+expected unavailability.
 """
 
 from __future__ import annotations
@@ -223,19 +231,54 @@ def encode_bid_params(
 
 
 @njit(cache=True)
-def reserve_offers_row(fp, bids, e, prev_dispatch, price_fc, q, p):
+def must_offer_row(fp, g, committed):
+    """Installed MW unit ``g`` must offer for its committed accredited MW ``committed``
+    (G,): committed / its accreditation rating, within its capacity (the must-offer rule of
+    the module)."""
+    rating = fp.derating[g]
+    icap = committed[g] / rating if rating > 0.0 else 0.0
+    return min(max(icap, 0.0), fp.capacity_mw[g])
+
+
+@njit(cache=True)
+def offered_capacity_row(fp, bids, e, g, committed):
+    """Unit ``g``'s capacity offered to energy and reserve this hour, MW: its capacity
+    after withholding, never below its must-offer MW (:func:`must_offer_row`)."""
+    kept = fp.capacity_mw[g] * (1.0 - bids.withhold[e, g])
+    return max(kept, must_offer_row(fp, g, committed))
+
+
+def must_offer_mw(fleet: FleetArrays, committed_mw: F64) -> F64:
+    """Batched :func:`must_offer_row`: (E, G) committed accredited MW to installed MW.
+
+    >>> import numpy as np
+    >>> f = FleetArrays(*(np.array([200.0, 100.0]),) * 5, np.array([0.95, 0.0]),
+    ...                 *(np.zeros(2),) * 2)
+    >>> must_offer_mw(f, np.array([[190.0, 10.0]])).tolist()
+    [[200.0, 0.0]]
+    """
+    rating = np.asarray(fleet.derating, float)
+    icap = np.divide(committed_mw, rating, out=np.zeros(np.shape(committed_mw)),
+                     where=rating > 0.0)  # fmt: skip
+    return np.clip(icap, 0.0, fleet.capacity_mw)
+
+
+@njit(cache=True)
+def reserve_offers_row(fp, bids, e, prev_dispatch, committed, price_fc, q, p):
     """One env's reserve offers: a share of each unit's reserve-capable headroom at its
     reserve cost times (1 + markup), plus, where reserve is auctioned before energy, the
     energy margin the unit expects to forgo, max(price forecast - marginal cost, 0)
     (the opportunity cost a sequential bidder prices in; the co-optimised clearing prices
     it itself, so its caller passes ``price_fc = -inf``), EUR/MW per hour.
 
-    Headroom = min(reserve_share * capacity, ramp, capacity * (1 - withhold) - must-run),
+    Headroom = min(reserve_share * capacity, ramp, offered capacity - must-run), the
+    capacity offered after withholding and must-offer (:func:`offered_capacity_row`),
     must-run = max(min output, previous dispatch - ramp).
 
     Args:
         fp: :class:`FleetArrays`; bids: :class:`BidParams` (rows of env ``e`` are read).
         prev_dispatch: (G,) last hour's dispatch, MW.
+        committed: (G,) accredited MW committed in the capacity market this hour.
         price_fc: the energy price the unit expects this hour, EUR/MWh.
         q, p: outputs, (G,) offered MW and prices (the first G entries are written).
     """
@@ -243,7 +286,7 @@ def reserve_offers_row(fp, bids, e, prev_dispatch, price_fc, q, p):
         must = max(fp.min_output_mw[g], prev_dispatch[g] - fp.ramp_mw_per_h[g])
         head = min(
             min(fp.reserve_share[g] * fp.capacity_mw[g], fp.ramp_mw_per_h[g]),
-            max(fp.capacity_mw[g] * (1.0 - bids.withhold[e, g]) - must, 0.0),
+            max(offered_capacity_row(fp, bids, e, g, committed) - must, 0.0),
         )
         q[g] = bids.reserve_fraction[e, g] * head
         p[g] = fp.reserve_cost_eur_per_mw[g] * (1.0 + bids.reserve_markup[e, g]) + max(
@@ -252,17 +295,18 @@ def reserve_offers_row(fp, bids, e, prev_dispatch, price_fc, q, p):
 
 
 @njit(cache=True)
-def energy_offers_row(fp, bids, e, prev_dispatch, reserve_award, floor, q, p):
+def energy_offers_row(fp, bids, e, prev_dispatch, committed, reserve_award, floor, q, p):
     """One env's energy offers: per unit a must-run tranche plus K priced tranches.
 
-    Available energy = min(capacity * (1 - withhold), previous dispatch + ramp) minus
+    Available energy = min(offered capacity, previous dispatch + ramp) minus
     the reserve awarded in the same hour (reserve held cannot be sold twice, DESIGN
     §3.3). The must-run part, max(min output, previous dispatch - ramp), is offered at
     the price floor (self-scheduled); the rest is split evenly into K tranches at
     marginal cost * (1 + markup_k).
 
     Args:
-        fp, bids, e: as in :func:`reserve_offers_row`.
+        fp, bids, e, committed: as in :func:`reserve_offers_row` (the offered capacity:
+            :func:`offered_capacity_row`).
         prev_dispatch, reserve_award: (G,) MW.
         floor: the spot price floor, EUR/MWh.
         q, p: outputs, the first G * (K + 1) entries (unit g's tranche k at g*(K+1)+k,
@@ -271,7 +315,7 @@ def energy_offers_row(fp, bids, e, prev_dispatch, reserve_award, floor, q, p):
     k_n = bids.markup.shape[2]
     for g in range(fp.capacity_mw.shape[0]):
         upper = min(
-            fp.capacity_mw[g] * (1.0 - bids.withhold[e, g]),
+            offered_capacity_row(fp, bids, e, g, committed),
             prev_dispatch[g] + fp.ramp_mw_per_h[g],
         )
         avail = max(upper - reserve_award[g], 0.0)
@@ -294,15 +338,15 @@ def capacity_offers_row(fp, bids, e, q, p):
 
 
 @njit(cache=True)
-def _energy_batch(fp, bids, prev, award, floor, q, p):
+def _energy_batch(fp, bids, prev, committed, award, floor, q, p):
     for e in range(q.shape[0]):
-        energy_offers_row(fp, bids, e, prev[e], award[e], floor, q[e], p[e])
+        energy_offers_row(fp, bids, e, prev[e], committed[e], award[e], floor, q[e], p[e])
 
 
 @njit(cache=True)
-def _reserve_batch(fp, bids, prev, price_fc, q, p):
+def _reserve_batch(fp, bids, prev, committed, price_fc, q, p):
     for e in range(q.shape[0]):
-        reserve_offers_row(fp, bids, e, prev[e], price_fc[e], q[e], p[e])
+        reserve_offers_row(fp, bids, e, prev[e], committed[e], price_fc[e], q[e], p[e])
 
 
 @njit(cache=True)
@@ -317,12 +361,14 @@ def energy_offers(
     prev_dispatch_mw: F64,
     reserve_award_mw: F64,
     price_floor: float,
+    committed_mw: F64 | None = None,
 ) -> tuple[F64, F64]:
     """Energy offers of the fleet (the rule of :func:`energy_offers_row`).
 
     Args:
         prev_dispatch_mw: (E, G) last hour's dispatch.
         reserve_award_mw: (E, G) reserve awarded this hour.
+        committed_mw: (E, G) accredited MW committed in the capacity market (default none).
 
     Returns:
         (q, p), each (E, G, K+1): tranche 0 is must-run.
@@ -331,26 +377,37 @@ def energy_offers(
     e, g, k = b.markup.shape
     q, p = np.empty((e, g * (k + 1))), np.empty((e, g * (k + 1)))
     _energy_batch(fp, b, np.ascontiguousarray(prev_dispatch_mw, dtype=np.float64),
+                  _committed(committed_mw, (e, g)),
                   np.ascontiguousarray(reserve_award_mw, dtype=np.float64),
                   float(price_floor), q, p)  # fmt: skip
     return q.reshape(e, g, k + 1), p.reshape(e, g, k + 1)
 
 
 def reserve_offers(
-    bids: BidParams, fleet: FleetArrays, prev_dispatch_mw: F64, price_forecast: F64 | None = None
-) -> tuple[F64, F64]:
+    bids: BidParams, fleet: FleetArrays, prev_dispatch_mw: F64, price_forecast: F64 | None = None,
+    committed_mw: F64 | None = None,
+) -> tuple[F64, F64]:  # fmt: skip
     """Reserve offers (the rule of :func:`reserve_offers_row`), (E, G) MW and EUR/MW each.
 
     ``price_forecast`` (E,) EUR/MWh: the energy price a sequential bidder expects (its
     opportunity cost is priced in); ``None``: no opportunity cost (co-optimised clearing).
+    ``committed_mw`` (E, G): accredited MW committed in the capacity market (default none).
     """
     fp, b = fleet, bids.contiguous()
     e = b.withhold.shape[0]
     fc = np.full(e, -np.inf) if price_forecast is None else np.broadcast_to(
         np.asarray(price_forecast, dtype=np.float64), (e,)).copy()  # fmt: skip
     q, p = np.empty(b.withhold.shape), np.empty(b.withhold.shape)
-    _reserve_batch(fp, b, np.ascontiguousarray(prev_dispatch_mw, dtype=np.float64), fc, q, p)
+    _reserve_batch(fp, b, np.ascontiguousarray(prev_dispatch_mw, dtype=np.float64),
+                   _committed(committed_mw, b.withhold.shape), fc, q, p)  # fmt: skip
     return q, p
+
+
+def _committed(committed_mw: F64 | None, shape: tuple[int, ...]) -> F64:
+    """(E, G) committed MW as the compiled rules take them (zeros for None)."""
+    if committed_mw is None:
+        return np.zeros(shape)
+    return np.ascontiguousarray(np.broadcast_to(committed_mw, shape), dtype=np.float64)
 
 
 def capacity_offers(bids: BidParams, fleet: FleetArrays) -> tuple[F64, F64]:

@@ -13,7 +13,10 @@ maximises its own
 operating profit (price - mc) * output (the unilateral best response of a capacity
 withholder, e.g. Joskow & Kahn 2002 on California 2000; Twomey et al. 2005, §3).
 Withholding that would lower its profit is not chosen, and units that are not the most
-pivotal stay competitive.
+pivotal stay competitive. A unit with capacity committed in the capacity market cannot
+withhold it (must-offer, PJM RAA Schedule / OATT Attachment DD §6.6;
+:func:`envs.actors.fleet.must_offer_row`): its candidates keep at least its must-offer MW,
+so it evaluates what the market will let it do.
 
 **Mitigation** (``fleet.mitigation: three_pivotal``, a policy option). PJM's three
 pivotal supplier test (PJM Manual 11 §2.3.4; PJM OATT Attachment K-Appendix §6.4): when the
@@ -55,7 +58,7 @@ def merit_price(cap_mw: F64, offer: F64, residual_demand: F64, price_cap: float)
 
 def profitable_withholding(
     fleet: FleetArrays, rsi: F64, demand_mw: F64, renewables_mw: F64, *, threshold: float,
-    max_share: float, max_markup: float, price_cap: float,
+    max_share: float, max_markup: float, price_cap: float, must_offer_mw: F64 | None = None,
 ) -> tuple[F64, F64]:  # fmt: skip
     """Withheld share and offer markup of each unit, (E, G) each (the module's rule).
 
@@ -64,6 +67,9 @@ def profitable_withholding(
             forecast demand and renewables; threshold: RSI below which a unit is pivotal;
             max_share: the largest share it may withhold; max_markup: the markup it may
             put on what it keeps (candidates from 0 to this); price_cap: EUR/MWh.
+        must_offer_mw: (E, G) installed MW each unit must offer for its capacity
+            commitments (:func:`envs.actors.fleet.must_offer_mw`); None: none committed.
+            A candidate share is realised as at most what it leaves withheld.
     """
     e_n, g_n = rsi.shape
     cap, mc = fleet.capacity_mw, fleet.marginal_cost_eur_per_mwh
@@ -79,7 +85,11 @@ def profitable_withholding(
     ar = np.arange(r_n)
     offered = np.broadcast_to(cap, (r_n, n_c, g_n)).copy()
     offer = np.broadcast_to(mc, (r_n, n_c, g_n)).copy()
-    own_cap = cap[gs][:, None] * (1.0 - shares[None, :])  # (R, C)
+    # The shares it can realise: committed MW cannot be withheld.
+    must = np.zeros(r_n) if must_offer_mw is None else must_offer_mw[rows, gs]
+    room = 1.0 - must / np.maximum(cap[gs], 1e-12)
+    real = np.minimum(shares[None, :], room[:, None])  # (R, C)
+    own_cap = cap[gs][:, None] * (1.0 - real)
     own_offer = mc[gs][:, None] * (1.0 + marks[None, :])
     offered[ar, :, gs], offer[ar, :, gs] = own_cap, own_offer
     resid = np.maximum(demand_mw[rows] - renewables_mw[rows], 0.0)[:, None] * np.ones(n_c)
@@ -91,7 +101,7 @@ def profitable_withholding(
     out = np.minimum(own_cap, left * own_cap / np.maximum(tied, 1e-12))
     profit = (price - mc[gs][:, None]) * out
     best = np.argmax(profit, axis=1)  # ties go to the first: the least withholding
-    withhold[rows, gs], markup[rows, gs] = shares[best], marks[best]
+    withhold[rows, gs], markup[rows, gs] = real[ar, best], marks[best]
     return withhold, markup
 
 

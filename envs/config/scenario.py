@@ -160,6 +160,27 @@ class CapacityConfig:
       30 expected Performance Assessment Interval hours, EUR/MWh (Attachment DD §10A(e)).
     - ``stop_loss_multiple``: a resource's charges in a delivery year are capped at 1.5 *
       Net CONE * 365 per committed MW (Attachment DD §10A(e)), pro-rated to the episode.
+    - ``mopr_floor_net_cone``: buyer-side mitigation after PJM's Minimum Offer Price Rule
+      (OATT Attachment DD §5.14(h), the 2021 focused MOPR on buyer-side market power): while
+      the coalition is net short (its members' obligation, the margin on their net load at
+      the forecast coincident peak, exceeds the MW it offers) its capacity offer price is
+      raised to this multiple of Net CONE. A MOPR floor is the resource class's own Net CONE
+      (PJM's informational 2020 MOPR values ranged from USD 235/MW-day for a combined cycle
+      to 3,261 for offshore wind), not the reference resource's. Default 1.5 (point a's
+      price, the cap): on the sloped VRR curve any floor below the price the auction clears
+      at without the coalition still lets a net-short buyer lower it, and the shipped
+      systems clear at point a; measured with ``python -m evaluation.audit --references rule
+      --deviations capacity_at_zero capacity_at_cap``, a floor of 0 / 1.0 / 1.5 leaves
+      offering at 0 ahead of offering at the cap by 3.4 / 2.7 / 0.0 % of the members' bills
+      in ``large_coalition``.
+
+    Rules that depend on no field (stated in :mod:`envs.market.capacity`): the reliability
+    requirement is (1 + ``reserve_margin``) * the forecast *coincident* peak over the
+    auction's delivery period of background load plus the members' load net of their own
+    PV and wind (their firm capacity offered is then their batteries only); capacity
+    committed must be offered in the energy market (must-offer, Attachment DD §6.6); a
+    resource's expected performance excuses the MW the operator dispatched it down
+    (Attachment DD §10A(c)).
     """
 
     enabled: bool = True
@@ -182,6 +203,7 @@ class CapacityConfig:
     storage_elcc: tuple[float, ...] = bounded((0.59, 0.67, 0.68, 0.78), ge=0, le=1)
     performance_assessment_hours: float = bounded(30.0, gt=0, le=lim.HOURS_PER_LEAP_YEAR)
     stop_loss_multiple: float = bounded(1.5, ge=0, le=lim.MULTIPLE)
+    mopr_floor_net_cone: float = bounded(1.5, ge=0, le=lim.MULTIPLE)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds, the points in order, the storage classes."""
@@ -204,6 +226,11 @@ class CapacityConfig:
     def non_performance_rate_eur_per_mwh(self) -> float:
         """PJM's Non-Performance Charge Rate: Net CONE * 365 / expected PAI hours."""
         return self.net_cone_eur_per_mw_day * 365.0 / self.performance_assessment_hours
+
+    @property
+    def mopr_floor_eur_per_mw_day(self) -> float:
+        """The floor on a net-short coalition's capacity offers, EUR/MW-day."""
+        return self.mopr_floor_net_cone * self.net_cone_eur_per_mw_day
 
     @property
     def stop_loss_eur_per_mw_year(self) -> float:

@@ -21,10 +21,31 @@ step) with a batched public wrapper:
 - :func:`performance_row` / :func:`assess_performance`: Capacity Performance (PJM OATT
   Attachment DD §10A; Manual 18 §8.4): in a Performance Assessment Interval, expected
   performance = committed MW * balancing ratio (BR = (load + reserve requirement) /
-  committed MW, at most 1); a shortfall pays the Non-Performance Charge Rate per MWh, the
-  cumulative charge of a resource capped at its stop-loss; the charges are paid as
-  bonuses to over-performers (committed or not) pro rata to their over-performance, and
-  where nobody over-performs, back to load. The operator keeps nothing.
+  committed MW, at most 1), less the MW the operator dispatched the resource down in
+  real-time balancing (excused: Attachment DD §10A(c), Manual 18 §8.4A); a shortfall pays
+  the Non-Performance Charge Rate per MWh, the cumulative charge of a resource capped at
+  its stop-loss; the charges are paid as bonuses to over-performers (committed or not)
+  pro rata to their over-performance, and where nobody over-performs, back to load. The
+  operator keeps nothing.
+- :func:`mopr_row` / :func:`mopr_offer`: buyer-side mitigation after PJM's Minimum Offer
+  Price Rule (OATT Attachment DD §5.14(h), the 2021 focused MOPR on buyer-side market
+  power): a seller that is net short (its load's capacity obligation exceeds the MW it
+  offers) gains from a low clearing price as a buyer, so its offer is raised to the
+  floor (``CapacityConfig.mopr_floor_net_cone`` * Net CONE); a net-long seller's offer
+  stands.
+
+Where the requirement and the obligations come from (:meth:`envs.sim.core.MarketCore.
+capacity_forecast`): the reliability requirement is (1 + reserve margin) * the pool's
+forecast *coincident* peak over the auction's delivery period, of background load plus
+the members' load net of their own PV and wind (PJM RPM: the 50/50 coincident peak
+forecast times the Forecast Pool Requirement; behind-the-meter generation nets load as in
+PJM's load forecast, so the coalition's firm capacity offered counts its batteries only,
+not the PV and wind already netted). The coalition's obligation is the same margin on the
+members' net load in that peak hour (its peak load contribution).
+
+Committed capacity is also bound in the energy market (must-offer, PJM RAA Schedule /
+Attachment DD §6.6; :func:`envs.actors.fleet.must_offer_mw`): a committed unit offers at
+least its committed MW, in installed MW, whatever share its strategy withholds.
 """
 
 from __future__ import annotations
@@ -39,8 +60,8 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 
 __all__ = ["CapacityResult", "PerformanceResult", "VrrCurve", "accredit", "assess_performance",
-           "clear_capacity", "clear_capacity_row", "performance_row", "storage_rating",
-           "vrr_price", "vrr_row"]  # fmt: skip
+           "clear_capacity", "clear_capacity_row", "mopr_offer", "mopr_row", "performance_row",
+           "storage_rating", "vrr_price", "vrr_row"]  # fmt: skip
 
 
 class VrrCurve(NamedTuple):
@@ -240,12 +261,60 @@ def storage_rating(
 
 
 @njit(cache=True)
-def performance_row(committed, actual, load_mw, reserve_mw, rate, stop_loss_per_mw, cum,
-                    charge, bonus):  # fmt: skip
+def mopr_row(q, p, obligation_mw, floor):
+    """The offer price after buyer-side mitigation (the module's MOPR rule), one offer.
+
+    Args:
+        q, p: offered accredited MW and price, EUR/MW-day.
+        obligation_mw: the seller's load's capacity obligation, accredited MW.
+        floor: the minimum offer price, EUR/MW-day.
+
+    Returns:
+        (price EUR/MW-day, 1.0 if the floor raised it else 0.0).
+    """
+    if q > 0.0 and obligation_mw > q and p < floor:
+        return floor, 1.0  # net short: it buys more than it sells
+    return p, 0.0
+
+
+@njit(cache=True)
+def _mopr_batch(q, p, obligation, floor, out):
+    for e in range(q.shape[0]):
+        out[e, 0], out[e, 1] = mopr_row(q[e], p[e], obligation[e], floor)
+
+
+def mopr_offer(
+    offer_q_mw: F64, offer_p_eur_per_mw_day: F64, obligation_mw: F64, *, floor: float
+) -> tuple[F64, F64]:
+    """Batched :func:`mopr_row`: (E,) offers and obligations to (mitigated price, raised).
+
+    A net-short seller (obligation 50 MW, offering 20) at 0 is raised to the floor; a
+    net-long one (obligation 10 MW) keeps its offer:
+
+    >>> import numpy as np
+    >>> p, raised = mopr_offer(np.array([20.0, 20.0]), np.array([0.0, 0.0]),
+    ...                        np.array([50.0, 10.0]), floor=250.0)
+    >>> p.tolist(), raised.tolist()
+    ([250.0, 0.0], [1.0, 0.0])
+    """
+    q, p, ob = np.broadcast_arrays(np.asarray(offer_q_mw, float),
+                                   np.asarray(offer_p_eur_per_mw_day, float),
+                                   np.asarray(obligation_mw, float))  # fmt: skip
+    out = np.empty((q.size, 2))
+    _mopr_batch(np.ascontiguousarray(q.ravel()), np.ascontiguousarray(p.ravel()),
+                np.ascontiguousarray(ob.ravel()), float(floor), out)  # fmt: skip
+    return out[:, 0].reshape(q.shape), out[:, 1].reshape(q.shape)
+
+
+@njit(cache=True)
+def performance_row(committed, actual, excused, load_mw, reserve_mw, rate, stop_loss_per_mw,
+                    cum, charge, bonus):  # fmt: skip
     """Capacity Performance in one Performance Assessment Interval (one hour), one env.
 
     Args:
         committed: (C,) committed accredited MW; actual: (C,) delivered energy + reserve, MW.
+        excused: (C,) MW the operator dispatched each resource down this hour (>= 0): its
+            expected performance is reduced by them (Attachment DD §10A(c)).
         load_mw, reserve_mw: load served and the reserve requirement this hour, MW.
         rate: Non-Performance Charge Rate, EUR/MWh.
         stop_loss_per_mw: a resource's largest cumulative charge per committed MW, EUR/MW.
@@ -262,7 +331,8 @@ def performance_row(committed, actual, load_mw, reserve_mw, rate, stop_loss_per_
     collected = 0.0
     over_sum = 0.0
     for k in range(committed.shape[0]):
-        expected = committed[k] * br
+        # A resource is not charged for MW the operator took off it (Manual 18 §8.4A).
+        expected = max(committed[k] * br - max(excused[k], 0.0), 0.0)
         short = max(expected - actual[k], 0.0)
         room = max(stop_loss_per_mw * committed[k] - cum[k], 0.0)
         charge[k] = min(short * rate, room)
@@ -271,7 +341,8 @@ def performance_row(committed, actual, load_mw, reserve_mw, rate, stop_loss_per_
     to_load = 0.0
     for k in range(committed.shape[0]):
         if over_sum > 0.0:
-            over = max(actual[k] - committed[k] * br, 0.0)
+            expected = max(committed[k] * br - max(excused[k], 0.0), 0.0)
+            over = max(actual[k] - expected, 0.0)
             bonus[k] = collected * over / over_sum
         else:
             bonus[k] = 0.0
@@ -297,10 +368,11 @@ class PerformanceResult:
 
 
 @njit(cache=True)
-def _perf_batch(committed, actual, load, reserve, rate, stop, cum, charge, bonus, out):
+def _perf_batch(committed, actual, excused, load, reserve, rate, stop, cum, charge, bonus, out):
     for e in range(committed.shape[0]):
-        br, _, to_load = performance_row(committed[e], actual[e], load[e], reserve[e], rate,
-                                         stop, cum[e], charge[e], bonus[e])  # fmt: skip
+        br, _, to_load = performance_row(committed[e], actual[e], excused[e], load[e],
+                                         reserve[e], rate, stop, cum[e], charge[e],
+                                         bonus[e])  # fmt: skip
         out[e, 0], out[e, 1] = br, to_load
 
 
@@ -313,8 +385,10 @@ def assess_performance(
     *,
     rate_eur_per_mwh: float,
     stop_loss_eur_per_mw: float,
+    excused_mw: F64 | None = None,
 ) -> PerformanceResult:
-    """Charges and bonuses of one Performance Assessment Interval (see :func:`performance_row`).
+    """Charges and bonuses of one Performance Assessment Interval (see :func:`performance_row`);
+    ``excused_mw`` (E, C): MW each resource was dispatched down (default none).
 
     Example: 100 and 50 MW committed, load + reserve 120 MW, so BR = 0.8 and the
     expected performance is 80 and 40 MW; the first delivers 60 MW (20 MW short at
@@ -335,7 +409,9 @@ def assess_performance(
     load = np.ascontiguousarray(np.broadcast_to(load_mw, (e_n,)), dtype=np.float64)
     res = np.ascontiguousarray(np.broadcast_to(reserve_mw, (e_n,)), dtype=np.float64)
     cum = np.ascontiguousarray(np.broadcast_to(cumulative_charge_eur, c.shape), dtype=np.float64)
+    exc = np.zeros_like(c) if excused_mw is None else np.ascontiguousarray(
+        np.broadcast_to(excused_mw, c.shape), dtype=np.float64)  # fmt: skip
     charge, bonus, out = np.empty_like(c), np.empty_like(c), np.empty((e_n, 2))
-    _perf_batch(c, a, load, res, float(rate_eur_per_mwh), float(stop_loss_eur_per_mw), cum,
-                charge, bonus, out)  # fmt: skip
+    _perf_batch(c, a, exc, load, res, float(rate_eur_per_mwh), float(stop_loss_eur_per_mw),
+                cum, charge, bonus, out)  # fmt: skip
     return PerformanceResult(out[:, 0], charge, bonus, out[:, 1])

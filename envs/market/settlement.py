@@ -231,14 +231,16 @@ def settle_reserve(cs, rv, col, award, res_price, act_short, penalty, co_share, 
 
 
 @njit(cache=True)
-def settle_capacity(cs, cm, col, cap_g, cap_c, cap_price, dispatch, award, scarce, perf_c,
-                    load_mw, reserve_mw, rate, stop_loss, cum, cum_out, co_share,
+def settle_capacity(cs, cm, col, cap_g, cap_c, cap_price, dispatch, balancing, award, scarce,
+                    perf_c, load_mw, reserve_mw, rate, stop_loss, cum, cum_out, co_share,
                     bg_share):  # fmt: skip
     """Capacity (PJM RPM): committed MW (``cap_g`` (G,), ``cap_c``) are paid ``cap_price / 24``
     EUR/MW per hour, charged to consumers by consumption share. A scarcity hour is a
     Performance Assessment Interval (:func:`envs.market.capacity.performance_row`): each
     unit delivers its energy ``dispatch`` plus reserve ``award`` ((G + 1,), coalition last),
-    the coalition ``perf_c`` MW; shortfalls against committed MW * balancing ratio pay
+    the coalition ``perf_c`` MW; a unit's MW dispatched down in balancing (``balancing``
+    (G,) MW, - down) are excused (PJM OATT Attachment DD §10A(c)); shortfalls against
+    committed MW * balancing ratio less what is excused pay
     ``rate`` EUR/MWh up to ``stop_loss`` EUR per committed MW (``cum`` (G + 1,) EUR so far,
     ``cum_out`` after this hour), and the charges are paid as bonuses to over-performers
     (to consumers by share where nobody over-performs): the operator keeps nothing.
@@ -251,14 +253,16 @@ def settle_capacity(cs, cm, col, cap_g, cap_c, cap_price, dispatch, award, scarc
     actual = np.empty(g_n + 1)
     charge = np.zeros(g_n + 1)
     bonus = np.zeros(g_n + 1)
+    excused = np.zeros(g_n + 1)  # the coalition is never dispatched down by the operator
     for g in range(g_n):
         committed[g] = cap_g[g]
         actual[g] = dispatch[g] + award[g]
+        excused[g] = max(-balancing[g], 0.0)
     committed[g_n] = cap_c
     actual[g_n] = perf_c
     to_load = 0.0
     if scarce:
-        _, _, to_load = performance_row(committed, actual, load_mw, reserve_mw, rate,
+        _, _, to_load = performance_row(committed, actual, excused, load_mw, reserve_mw, rate,
                                         stop_loss, cum, charge, bonus)  # fmt: skip
     hourly = cap_price / 24.0
     cap_total = 0.0

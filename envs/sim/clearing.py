@@ -40,19 +40,22 @@ from envs.market.spot import clear_spot_row
 
 
 @njit(cache=True)
-def unit_limits_row(fp, bids, e, prev_dispatch, ulim):
+def unit_limits_row(fp, bids, e, prev_dispatch, committed, ulim):
     """Each unit's shared energy + reserve limit this hour, MW (G,): its capacity after
-    withholding and its ramp-up limit, never below its must-run output."""
+    withholding, never below the MW it committed in the capacity market (must-offer, PJM
+    OATT Attachment DD §6.6: :func:`envs.actors.fleet.offered_capacity_row`; ``committed``
+    (G,) accredited MW in force this hour), and its ramp-up limit."""
     for g in range(fp.capacity_mw.shape[0]):
-        upper = min(fp.capacity_mw[g] * (1.0 - bids.withhold[e, g]),
+        upper = min(fl.offered_capacity_row(fp, bids, e, g, committed),
                     prev_dispatch[g] + fp.ramp_mw_per_h[g])  # fmt: skip
         ulim[g] = max(upper, 0.0)
 
 
 @njit(cache=True)
-def day_ahead_phase(p, fp, bids, e, hour, prev, q_spot, p_spot, res_q, res_p,
+def day_ahead_phase(p, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q, res_p,
                     sq, sp, s_acc, s_paid, ulim, award, d_acc):  # fmt: skip
-    """Clear one env's energy and reserve for the hour (the module's rules).
+    """Clear one env's energy and reserve for the hour (the module's rules); ``committed``
+    (G,): the units' capacity commitments in force this hour, accredited MW (must-offer).
 
     Fills the supply blocks ``sq, sp`` (S,) with what was offered, ``s_acc`` with what was
     accepted and ``s_paid`` with the price paid to each (EUR/MWh), ``ulim`` (G,) with the
@@ -65,7 +68,7 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, q_spot, p_spot, res_q, res_p,
     """
     g_n, s_n = ulim.shape[0], sq.shape[0]
     n_bg = p.bg_shares.shape[0]
-    unit_limits_row(fp, bids, e, prev, ulim)
+    unit_limits_row(fp, bids, e, prev, committed, ulim)
     dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
     for b in range(n_bg):
         dq[b] = hour.fc_load0[e] * p.bg_shares[b]
@@ -77,13 +80,13 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, q_spot, p_spot, res_q, res_p,
         req = p.res_share_load * hour.fc_load0[e] + p.res_share_ren * hour.fc_ren0[e]
         # Sequential bidders price in the margin they forgo at their price forecast.
         opp = -np.inf if p.cooptimise else hour.price_fc[e]
-        fl.reserve_offers_row(fp, bids, e, prev, opp, rq, rp)
+        fl.reserve_offers_row(fp, bids, e, prev, committed, opp, rq, rp)
         rq[g_n], rp[g_n] = res_q, res_p
     for i in range(g_n + 1):
         award[i] = 0.0
     res_price, res_short = 0.0, 0.0
     if p.reserve_on and p.cooptimise:
-        fl.energy_offers_row(fp, bids, e, prev, award, p.floor, sq, sp)
+        fl.energy_offers_row(fp, bids, e, prev, committed, award, p.floor, sq, sp)
         sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renew_offer
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
         n_k = p.res_steps
@@ -95,7 +98,7 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, q_spot, p_spot, res_q, res_p,
     else:
         if p.reserve_on:
             res_price, res_short = clear_reserve_row(rq, rp, req, p.res_scarcity, award)
-        fl.energy_offers_row(fp, bids, e, prev, award, p.floor, sq, sp)
+        fl.energy_offers_row(fp, bids, e, prev, committed, award, p.floor, sq, sp)
         sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renew_offer
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
         price, _, _ = clear_spot_row(sq, sp, dq, dp, p.floor, p.cap, False, s_acc, d_acc, s_paid)

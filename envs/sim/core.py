@@ -121,13 +121,12 @@ class MarketCore:
         self.fleet = self.fleet._replace(
             derating=cap_mkt.accredit(techs, np.ones(self.G), self.fleet.derating, cc.elcc)
         )
-        #: Coalition's accredited capacity, MW: batteries by duration class, PV and wind by
-        #: their ELCC class ratings.
+        #: Coalition's accredited capacity, MW: its batteries by duration class. Its PV and
+        #: wind net the members' load in the requirement (behind-the-meter generation, as in
+        #: PJM's load forecast, :meth:`capacity_forecast`), so they are not sold twice.
         self.coalition_firm_mw = float(
             np.sum(m.battery_mw * cap_mkt.storage_rating(duration, cc.storage_classes_h,
                                                          cc.storage_elcc))
-            + cc.elcc.get("solar", 0.0) * m.pv_mw.sum()
-            + cc.elcc.get("wind", 0.0) * m.wind_mw.sum()
         )  # fmt: skip
         self._init_observation_scales()
         sp = cfg.spot
@@ -238,6 +237,7 @@ class MarketCore:
             capacity_price_max_eur_per_mw_day=float(cc.price_cap_eur_per_mw_day),
             reserve=bool(self.layout.reserve),
             capacity=bool(self.layout.capacity),
+            capacity_floor=float(cc.mopr_floor_eur_per_mw_day),
         )
         self._member_params = MemberParams.of(m)
         self._flow_cols = st.FlowColumns.of(self.G, self.N)
@@ -271,16 +271,18 @@ class MarketCore:
         )  # fmt: skip
 
     def _kernel_args(self, t: int, coalition: F64, members: F64, bids: fl.BidParams,
-                     target: F64, auction: bool, out: kn.Outputs) -> tuple:  # fmt: skip
+                     target: tuple[F64, F64], auction: bool, out: kn.Outputs) -> tuple:  # fmt: skip
         """The step's arguments for hour t: the scenario's records, this hour's data, the
-        state and the actions, every array C-contiguous (:class:`envs.sim.kernel.CompiledStep`)."""
+        state and the actions, every array C-contiguous (:class:`envs.sim.kernel.CompiledStep`);
+        ``target``: the capacity requirement and the coalition's obligation (auction hours)."""
         c = np.ascontiguousarray
         fc_load, fc_ren = self.system_forecast(t)
         hour = kn.Hour(
             load=c(self.load[:, t]), ren=c(self.ren[:, t]), sys_load=c(self.sys_load[:, t]),
             sys_ren=c(self.sys_ren[:, t]),
             fc_load0=fc_load, fc_ren0=fc_ren,
-            price_fc=c(self.last_price), ppa=c(self.ppa_mw[:, t]), cap_target=c(target),
+            price_fc=c(self.last_price), ppa=c(self.ppa_mw[:, t]), cap_target=c(target[0]),
+            cap_obligation=c(target[1]),
             retail=float(self.retail_by_hour[t % 24]), auction=bool(auction),
             payback=t % 24 == 23,
         )  # fmt: skip
@@ -407,7 +409,8 @@ class MarketCore:
         return profitable_withholding(
             self.fleet, rsi, demand, ren, threshold=fleet_cfg.rsi_threshold,
             max_share=fleet_cfg.withhold_fraction, max_markup=fleet_cfg.pivotal_markup,
-            price_cap=self.cfg.spot.price_cap_eur_per_mwh)  # fmt: skip
+            price_cap=self.cfg.spot.price_cap_eur_per_mwh,
+            must_offer_mw=fl.must_offer_mw(self.fleet, self.cap_award_g))  # fmt: skip
 
     def is_capacity_auction(self, t: int | None = None) -> bool:
         """Whether the capacity auction clears at step t."""
@@ -415,16 +418,45 @@ class MarketCore:
         period = self.cfg.capacity.period_h
         return self.layout.capacity and (t == 0 if period == 0 else t % period == 0)
 
+    def capacity_period(self, t: int | None = None) -> tuple[int, int]:
+        """The delivery hours ``[start, stop)`` of the auction at step t: its period, or
+        the rest of the episode when it clears once."""
+        t = self.t if t is None else t
+        period = self.cfg.capacity.period_h
+        return t, self.T if period == 0 else min(t + period, self.T)
+
+    def capacity_forecast(self, t: int | None = None) -> tuple[F64, F64]:
+        """Reliability requirement of the auction at step t and the coalition's obligation,
+        (E,) accredited MW each (the rules of :mod:`envs.market.capacity`).
+
+        Requirement = (1 + reserve margin) * the forecast *coincident* peak over the
+        auction's delivery hours of background load plus the members' load net of their
+        own PV and wind (PJM RPM: the pool's coincident peak forecast times its Forecast
+        Pool Requirement; behind-the-meter generation nets load as in PJM's load forecast).
+        Obligation = (1 + reserve margin) * the members' net load in that peak hour (their
+        peak load contribution), >= 0. Forecasts follow :mod:`envs.sim.forecast`, issued at
+        t, the error of leads past the horizon that of the longest lead.
+        """
+        start, stop = self.capacity_period(t)
+        lead = np.arange(stop - start, dtype=np.float64)
+        scale = np.sqrt(np.minimum((lead + 1.0) / self.H, 1.0))  # lead_scale, held at 1
+        window = slice(start, stop)
+        load = forecast_of(self.sys_load[:, window], self.z_sys_load[:, window], scale)
+        background = np.maximum(load, 0.0)
+        # The members' totals as the sum of their own forecasts (forecast_total's model).
+        own_load = self.total_load[:, window] + scale * self.total_load_err[:, window]
+        own_ren = self.total_ren[:, window] + scale * self.total_ren_err[:, window]
+        members = own_load - own_ren
+        peak_hour = np.argmax(background + members, axis=1)  # (E,)
+        rows = np.arange(self.E)
+        margin = 1.0 + self.cfg.capacity.reserve_margin
+        requirement = margin * (background + members)[rows, peak_hour]
+        return np.maximum(requirement, 0.0), margin * np.maximum(members[rows, peak_hour], 0.0)
+
     def capacity_requirement(self, t: int | None = None) -> F64:
-        """Reliability requirement of the auction at step t, (E,) accredited MW:
-        (1 + reserve margin) * the forecast peak of all load, the background's and the
-        coalition's members' together (PJM RPM: the pool's 50/50 forecast peak times its
-        Forecast Pool Requirement). The forecast peak is the scenario's stated peaks (the
-        background's and each member's), not the largest realised hour: a week of noisy
-        hours peaks well above the 50/50 forecast the auction is held on."""
-        del t  # the forecast does not depend on the hour of the auction
-        peak = self.cfg.background.peak_load_mw + float(self.members.peak_load_mw.sum())
-        return np.full(self.E, (1.0 + self.cfg.capacity.reserve_margin) * peak)
+        """Reliability requirement of the auction at step t, (E,) accredited MW
+        (:meth:`capacity_forecast`)."""
+        return self.capacity_forecast(t)[0]
 
     # ------------------------------------------------------------------ step
     def scripted_incumbent_bids(self) -> fl.BidParams:
@@ -460,7 +492,9 @@ class MarketCore:
 
     def day_ahead_book(self, coalition: F64, incumbents: F64 | None = None) -> dict[str, F64]:
         """This hour's day-ahead clearing as the step will run it, without stepping
-        (:func:`envs.sim.clearing.day_ahead_phase`, for viewers and tests).
+        (:func:`envs.sim.clearing.day_ahead_phase`, for viewers and tests). The units'
+        must-offer binds the commitments in force: in an auction hour those the auction
+        clears first (:func:`envs.sim.kernel.capacity_phase`, as in the step).
 
         Returns:
             ``supply_q``, ``supply_p``, ``supply_acc`` (E, S) MW and EUR/MWh in the step's
@@ -471,9 +505,11 @@ class MarketCore:
         """
         t, E, G = self.t, self.E, self.G
         bids = self.incumbent_bids(incumbents).contiguous()
-        args = self._kernel_args(t, coalition, self._no_member_actions, bids, self._zeros_e,
-                                 False, self._outputs())  # fmt: skip
-        p, fp, codec, hour = args[0], args[1], args[3], args[6]
+        auction = self.is_capacity_auction(t)
+        target = self.capacity_forecast(t) if auction else (self._zeros_e, self._zeros_e)
+        args = self._kernel_args(t, coalition, self._no_member_actions, bids, target, auction,
+                                 self._outputs())  # fmt: skip
+        p, fp, codec, hour, state, k_out = args[0], args[1], args[3], args[6], args[7], args[-1]
         S, B = p.blk_unit.shape[0], p.bg_shares.shape[0] + 1
         out = {k: np.empty((E, S)) for k in ("supply_q", "supply_p", "supply_acc")}
         out |= {k: np.empty((E, B)) for k in ("demand_q", "demand_p", "demand_acc")}
@@ -481,10 +517,13 @@ class MarketCore:
             np.empty((E, G + 1)), np.empty(E), np.empty(E))  # fmt: skip
         coal = np.ascontiguousarray(coalition, dtype=np.float64)
         for e in range(E):
-            q_spot, p_spot, res_q, res_p, _, _ = coalition_codec.decode_row(coal[e], codec)
+            decoded = coalition_codec.decode_row(coal[e], codec)
+            q_spot, p_spot, res_q, res_p, cap_q, cap_p = decoded
+            kn.capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, k_out)
             paid, ulim = np.empty(S), np.empty(G)
             price, _, _, res_price, _, _ = cl.day_ahead_phase(
-                p, fp, bids, e, hour, self.prev_dispatch[e], q_spot, p_spot, res_q, res_p,
+                p, fp, bids, e, hour, self.prev_dispatch[e], k_out.cap_g[e], q_spot,
+                p_spot, res_q, res_p,
                 out["supply_q"][e], out["supply_p"][e], out["supply_acc"][e], paid, ulim,
                 out["reserve_award"][e], out["demand_acc"][e])  # fmt: skip
             out["price"][e], out["reserve_price"][e] = price, res_price
@@ -527,9 +566,9 @@ class MarketCore:
         bids = self.incumbent_bids(incumbents)
         auction = self.is_capacity_auction(t)
         if auction:
-            target = self.capacity_requirement(t)
+            target = self.capacity_forecast(t)
         else:
-            target = self._zeros_e
+            target = (self._zeros_e, self._zeros_e)
         out = self._outputs()
         self._kernel(*self._kernel_args(t, coalition, members, bids, target, auction, out))
         info: dict[str, Any] = dict(zip(kn.INFO_KEYS, out.info.T, strict=True))

@@ -29,7 +29,7 @@ from envs.actors import members as mb
 from envs.actors.coalition import decode_row
 from envs.market import settlement as st
 from envs.market.allocation import ALLOCATION_RULES, allocate_row
-from envs.market.capacity import VrrCurve, clear_capacity_row
+from envs.market.capacity import VrrCurve, clear_capacity_row, mopr_row
 from envs.market.metrics import I_HHI as MP_HHI
 from envs.market.metrics import I_LERNER as MP_LERNER
 from envs.market.metrics import I_MARKUP_EW as MP_MARKUP_EW
@@ -88,6 +88,7 @@ INFO_KEYS: tuple[str, ...] = (
     "allocation_se_eur",
     "ordc_adder_eur_per_mwh",
     "load_restored_mwh",
+    "capacity_offer_mitigated",
 )
 (
     I_PRICE,
@@ -131,6 +132,7 @@ INFO_KEYS: tuple[str, ...] = (
     I_ALLOC_SE,
     I_ORDC,
     I_RESTORED,
+    I_CAP_MOPR,
 ) = range(len(INFO_KEYS))
 #: Outputs about the coalition (its own infos); the rest describe the market (every agent's).
 COALITION_INFO_KEYS: tuple[str, ...] = (
@@ -148,6 +150,7 @@ COALITION_INFO_KEYS: tuple[str, ...] = (
     "n_projected",
     "members_worse_off",
     "allocation_se_eur",
+    "capacity_offer_mitigated",
 )
 PUBLIC_INFO_KEYS: tuple[str, ...] = tuple(k for k in INFO_KEYS if k not in COALITION_INFO_KEYS)
 
@@ -205,6 +208,7 @@ class Hour(NamedTuple):
     price_fc: F64  # the energy price sequential reserve bidders expect (last hour's)
     ppa: F64  # PPA delivery, MW
     cap_target: F64  # capacity requirement (auction hours), MW
+    cap_obligation: F64  # the coalition's capacity obligation (auction hours), MW
     retail: float  # the counterfactual's retail price this hour
     auction: bool  # the capacity auction clears this hour
     payback: bool  # last hour of the day: flex debt is repaid
@@ -252,14 +256,22 @@ class Outputs(NamedTuple):
 
 
 @njit(cache=True)
-def capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out):
+def capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out):
     """Capacity auction in auction hours (the fleet's offers and the coalition's against
-    the VRR curve); otherwise the commitments carry over. Writes ``out``'s capacity rows."""
+    the VRR curve); otherwise the commitments carry over. Writes ``out``'s capacity rows
+    and the info ``capacity_offer_mitigated`` (1 where the MOPR floor raised the coalition's
+    offer, :func:`envs.market.capacity.mopr_row`). Runs before the day-ahead, whose
+    must-offer reads the commitments in force this hour."""
     g_n = fp.capacity_mw.shape[0]
+    out.info[e, I_CAP_MOPR] = 0.0
     if p.capacity_on and hour.auction:
         cq, cp = np.empty(g_n + 1), np.empty(g_n + 1)
         fl.capacity_offers_row(fp, bids, e, cq, cp)
-        cq[g_n], cp[g_n] = cap_q, cap_p
+        # Buyer-side mitigation (PJM OATT Attachment DD §5.14(h)): a net-short coalition
+        # offers at no less than the floor.
+        cp_c, raised = mopr_row(cap_q, cap_p, hour.cap_obligation[e], codec.capacity_floor)
+        out.info[e, I_CAP_MOPR] = raised
+        cq[g_n], cp[g_n] = cap_q, cp_c
         c_award = np.empty(g_n + 1)
         v = p.vrr
         curve = VrrCurve(v[0], v[1], v[2], v[3], v[4], v[5], v[6])
@@ -363,11 +375,14 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
                                   batt, dis_max, flex)  # fmt: skip
     # --- day-ahead: the coalition's bids; energy and reserve (envs.sim.clearing)
     q_spot, p_spot, res_q, res_p, cap_q, cap_p = decode_row(coal[e], codec)
+    # The capacity auction (years ahead in PJM) clears first: the day-ahead's must-offer
+    # binds the commitments in force this hour.
+    capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out)
     sq, sp, s_acc, s_paid = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     ulim, award, d_acc = np.empty(G), np.empty(G + 1), np.empty(p.bg_shares.shape[0] + 1)
     price, buyer, unserved_da, res_price, res_short, req = cl.day_ahead_phase(
-        p, fp, bids, e, hour, state.prev_dispatch[e], q_spot, p_spot, res_q, res_p,
-        sq, sp, s_acc, s_paid, ulim, award, d_acc)  # fmt: skip
+        p, fp, bids, e, hour, state.prev_dispatch[e], out.cap_g[e], q_spot, p_spot, res_q,
+        res_p, sq, sp, s_acc, s_paid, ulim, award, d_acc)  # fmt: skip
     da = np.empty(G)
     gen_cash = np.empty(G)
     for g in range(G):
@@ -409,7 +424,6 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
                 out.net[e, i] *= keep
         metered -= shed_m
         imbalance -= shed_m
-    capacity_phase(p, fp, bids, e, hour, state, cap_q, cap_p, out)
     unserved = shed_bg + shed_m
     scarce = price >= p.scarcity_share * p.cap or unserved > 1e-9 or res_short > 1e-9
     # --- settlement (DESIGN §7), allocation, counterfactual and rewards
@@ -429,7 +443,7 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     perf_c = own_ren + discharge + max(award[G] - act_c, 0.0)
     committed = st.settle_capacity(
         cs, out.capacity_mw[f], col, out.cap_g[e], out.cap_c[e], out.cap_price[e],
-        out.dispatch[e], award, scarce, perf_c, bg_cons + consumption, req, p.npcr,
+        out.dispatch[e], a_g, award, scarce, perf_c, bg_cons + consumption, req, p.npcr,
         p.stop_loss, state.cap_charge[e], out.cap_charge[e], co_share, bg_share)  # fmt: skip
     st.settle_network_ppa(cs, en, col, out.net[e], p.network, p.taxes, p.discount,
                           hour.ppa[e], p.ppa_price)  # fmt: skip

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from envs.actors.fleet import BidParams, FleetArrays
+from envs.actors.fleet import BidParams, FleetArrays, encode_bid_params, must_offer_mw
 from envs.actors.withholding import (
     COST_ADDER,
     merit_price,
@@ -11,6 +11,8 @@ from envs.actors.withholding import (
     profitable_withholding,
     three_pivotal_fail,
 )
+from envs.config.scenario import load_scenario
+from envs.sim.core import MarketCore
 
 
 def fleet(cap, mc):
@@ -97,3 +99,61 @@ def test_three_pivotal_supplier_test_and_mitigation():
     np.testing.assert_allclose(m.markup[0, :3], COST_ADDER)
     np.testing.assert_allclose(m.withhold[0], [0.0, 0.0, 0.0, 0.2])
     np.testing.assert_allclose(m.markup[1], 0.5)  # a passing hour is not touched
+
+
+def _strategic_core(days: int = 2) -> MarketCore:
+    core = MarketCore(load_scenario("strategic_incumbents", days=days), 1, record_ledger=False)
+    core.reset(np.random.default_rng(3))
+    return core
+
+
+def _offered_by_unit(core: MarketCore, incumbents: np.ndarray | None) -> np.ndarray:
+    """(G,) MW each unit offers to energy this hour, as the step will clear it."""
+    book = core.day_ahead_book(np.zeros((1, core.layout.coalition)), incumbents)
+    return book["supply_q"][0, : core.G * (core.K + 1)].reshape(core.G, core.K + 1).sum(-1)
+
+
+def test_strategic_incumbents_offer_at_least_their_committed_mw():
+    """strategic_incumbents: every unit offers all its capacity at 0 in the capacity auction
+    and withholds everything from energy (a controlled incumbent's action). From the auction
+    hour on, each unit still offers its committed MW (in installed MW, within its ramp), and
+    the scripted withholder never withholds committed MW (must-offer, Attachment DD §6.6)."""
+    core = _strategic_core()
+    cfg = core.cfg
+    ones, zeros = np.ones((1, core.G)), np.zeros((1, core.G))
+    bids = BidParams(markup=np.zeros((1, core.G, core.K)), withhold=ones, reserve_fraction=ones,
+                     reserve_markup=zeros, capacity_fraction=ones,
+                     capacity_price_eur_per_mw_day=zeros)  # fmt: skip
+    withhold_all = encode_bid_params(
+        bids, cfg.fleet, reserve=core.layout.reserve, capacity=core.layout.capacity,
+        capacity_cap_eur_per_mw_day=cfg.capacity.price_cap_eur_per_mw_day)  # fmt: skip
+    members = np.zeros((1, core.N, 2))
+    r = core.step(np.zeros((1, core.layout.coalition)), members, withhold_all)
+    # The auction hour: the day-ahead already binds the commitments it cleared.
+    committed = core.cap_award_g[0]
+    assert committed.sum() > 0.0
+    assert r.dispatch.sum() > 0.0  # without must-offer nothing at all would be offered
+    must = must_offer_mw(core.fleet, core.cap_award_g)[0]
+    for _ in range(5):
+        room = core.prev_dispatch[0] + core.fleet.ramp_mw_per_h
+        assert np.all(_offered_by_unit(core, withhold_all) >= np.minimum(must, room) - 1e-9)
+        assert np.all(_offered_by_unit(core, withhold_all) >= np.minimum(committed, room) - 1e-9)
+        core.step(np.zeros((1, core.layout.coalition)), members, withhold_all)
+    # The scripted strategy (the controlled incumbents' fallback) sees its commitments too:
+    # the nuclear unit (190 of its 200 MW committed) would withhold 10-30 % on day 2.
+    core = _strategic_core()
+    bound = 0
+    for _ in range(48):
+        must = must_offer_mw(core.fleet, core.cap_award_g)[0]
+        w, _ = core.strategic_withholding(cfg.fleet)
+        assert np.all(core.fleet.capacity_mw * (1.0 - w[0]) >= must - 1e-9)
+        forecast = core.system_forecast()
+        demand, ren = core.system_demand(forecast)
+        free, _ = profitable_withholding(
+            core.fleet, core.system_rsi(forecast=forecast), demand, ren,
+            threshold=cfg.fleet.rsi_threshold, max_share=cfg.fleet.withhold_fraction,
+            max_markup=cfg.fleet.pivotal_markup,
+            price_cap=cfg.spot.price_cap_eur_per_mwh)  # fmt: skip
+        bound += int(np.any(core.fleet.capacity_mw * (1.0 - free[0]) < must - 1e-9))
+        core.step(np.zeros((1, core.layout.coalition)), members, None)
+    assert bound > 0  # the rule binds: unbound, the unit would withhold committed MW

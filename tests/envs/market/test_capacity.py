@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from envs.actors.fleet import CAPACITY_BASE_PRICE_EUR_PER_MW_DAY
+from envs.actors.coalition import slots
+from envs.actors.fleet import (
+    CAPACITY_BASE_PRICE_EUR_PER_MW_DAY,
+    BidParams,
+    FleetArrays,
+    energy_offers,
+    must_offer_mw,
+)
 from envs.config.scenario import CapacityConfig, load_scenario
 from envs.errors import ConfigError
 from envs.market import settlement as sm
@@ -18,9 +25,11 @@ from envs.market.capacity import (
     accredit,
     assess_performance,
     clear_capacity,
+    mopr_offer,
     storage_rating,
     vrr_price,
 )
+from envs.sim.clearing import unit_limits_row
 from envs.sim.core import MarketCore
 
 # Net CONE 200 EUR/MW-day, a = (99 %, 1.5 NC), b = (104 %, 0.75 NC), c = (110 %, 0.2 NC).
@@ -136,16 +145,18 @@ def test_settle_capacity_conserves_money(cap, dispatch, cum, perf_c, price, shar
     award = np.array([5.0, 0.0, 10.0, 3.0])
     cum_out = np.empty(4)
     stop = 2.0
+    down = -0.5 * dispatch[:3]  # units dispatched down in balancing are excused
     sm.settle_capacity(cs, cm, cols, cap[:3].copy(), float(cap[3]), price, dispatch[:3].copy(),
-                       award, scarce, perf_c, 300.0, 20.0, 3000.0, stop, cum * 0.0 + np.minimum(
-                           cum, stop * cap), cum_out, share, 1.0 - share)  # fmt: skip
+                       down, award, scarce, perf_c, 300.0, 20.0, 3000.0, stop,
+                       cum * 0.0 + np.minimum(cum, stop * cap), cum_out, share,
+                       1.0 - share)  # fmt: skip
     assert abs(cs[sm.M_CAPACITY].sum()) < 1e-9 * max(1.0, np.abs(cs).sum())
     assert cs[sm.M_CAPACITY, cols.operator] == 0.0
     assert np.all(cum_out <= stop * cap + 1e-9)
 
 
-def _competitive_auction(name: str) -> tuple[MarketCore, float]:
-    core = MarketCore(load_scenario(name, days=1), 1, record_ledger=False)
+def _competitive_auction(name: str, overrides: dict | None = None) -> tuple[MarketCore, float]:
+    core = MarketCore(load_scenario(name, overrides, days=1), 1, record_ledger=False)
     core.reset(np.random.default_rng(0))
     coalition = np.zeros((1, core.layout.coalition))
     members = None if core.layout.drives_members else np.zeros((1, core.N, 2))
@@ -153,22 +164,129 @@ def _competitive_auction(name: str) -> tuple[MarketCore, float]:
     return core, float(r.info["capacity_price_eur_per_mw_day"][0])
 
 
-def test_default_auction_no_longer_clears_at_the_cap():
-    """The scripted fleet offers its accredited MW at its avoidable cost (competitive)."""
+def test_competitive_fleet_prices_the_auction_by_its_shortage_or_surplus():
+    """The scripted fleet offers its accredited MW at its avoidable cost (competitive). The
+    default system's accredited fleet (~812 MW) falls short of 0.94 * its forecast
+    coincident peak (~930 MW in an April week): the auction clears at the cap (point a), as
+    the VRR curve prices a shortage. With the background's peak at 600 MW it is long, and
+    the price falls below the cap."""
     core, price = _competitive_auction("default")
     assert core.cfg.fleet.strategy == "competitive"
     assert np.all(core.scripted_incumbent_bids().capacity_price_eur_per_mw_day
                   == CAPACITY_BASE_PRICE_EUR_PER_MW_DAY)  # fmt: skip
+    fleet_ucap = float((core.fleet.capacity_mw * core.fleet.derating).sum())
+    requirement = float(core.capacity_requirement(0)[0])
+    assert fleet_ucap < core.cfg.capacity.point_a_share * requirement
+    assert price == core.cfg.capacity.price_cap_eur_per_mw_day
+    core, price = _competitive_auction("default", {"background.peak_load_mw": 600.0})
     assert 0.0 < price < core.cfg.capacity.price_cap_eur_per_mw_day
 
 
-def test_large_coalition_requirement_includes_members_load():
-    core = MarketCore(load_scenario("large_coalition", days=1), 1, record_ledger=False)
+def test_requirement_is_the_forecast_coincident_net_peak():
+    """By hand: two hours, background forecast 100 then 90 MW, members' load 30 then 50 MW
+    and their PV 20 then 0 MW. Non-coincident gross peaks would give 100 + 50 = 150 MW; the
+    coincident net peak is max(100 + 30 - 20, 90 + 50 - 0) = 140 MW in hour 1, where the
+    members' net load is 50 MW: requirement 1.1 * 140 = 154, obligation 1.1 * 50 = 55 MW."""
+    core = MarketCore(load_scenario("default", {"capacity.reserve_margin": 0.1,
+                                                "capacity.period_h": 2}, days=1),
+                      1, record_ledger=False)  # fmt: skip
+    core.reset(np.random.default_rng(0))
+    for name in ("z_sys_load", "total_load_err", "total_ren_err"):
+        getattr(core, name)[:] = 0.0  # perfect forecasts: the hand numbers are exact
+    core.sys_load[0, :2], core.total_load[0, :2], core.total_ren[0, :2] = (
+        [100.0, 90.0], [30.0, 50.0], [20.0, 0.0])  # fmt: skip
+    core.sys_load[0, 2:] = 1e4  # outside the auction's period: not counted
+    req, obligation = core.capacity_forecast(0)
+    np.testing.assert_allclose(req, [154.0])
+    np.testing.assert_allclose(obligation, [55.0])
+    assert core.capacity_period(0) == (0, 2)
+
+
+def test_large_coalition_requirement_counts_its_members_at_the_coincident_peak():
+    """The members' load counts, at the pool's peak hour and net of their PV and wind: less
+    than the sum of the background's and the members' stated (non-coincident) peaks."""
+    core = MarketCore(load_scenario("large_coalition", days=7), 2, record_ledger=False)
+    core.reset(np.random.default_rng(0))
     cc = core.cfg.capacity
-    members = float(core.members.peak_load_mw.sum())
-    assert members > 100.0
-    expected = (1.0 + cc.reserve_margin) * (core.cfg.background.peak_load_mw + members)
-    np.testing.assert_allclose(core.capacity_requirement(0), [expected])
+    req, obligation = core.capacity_forecast(0)
+    assert np.all(obligation > 100.0)  # 200 members at 2x size: a large net-short buyer
+    assert np.all(obligation > core.coalition_firm_mw)
+    assert np.all(req > (1.0 + cc.reserve_margin) * core.cfg.background.peak_load_mw)
+    t = core.T
+    s = np.sqrt(np.minimum((np.arange(t) + 1.0) / core.H, 1.0))
+    net = (core.sys_load[:, :t] * (1.0 + s * core.z_sys_load[:, :t])
+           + core.total_load[:, :t] + s * core.total_load_err[:, :t]
+           - core.total_ren[:, :t] - s * core.total_ren_err[:, :t])  # fmt: skip
+    np.testing.assert_allclose(req, (1.0 + cc.reserve_margin) * net.max(axis=1))
+
+
+@pytest.mark.parametrize(
+    ("q", "p", "obligation", "price", "raised"),
+    [
+        (20.0, 0.0, 50.0, 250.0, 1.0),  # net short offering below the floor: raised
+        (20.0, 300.0, 50.0, 300.0, 0.0),  # net short above the floor: stands
+        (20.0, 0.0, 10.0, 0.0, 0.0),  # net long: stands
+        (0.0, 0.0, 50.0, 0.0, 0.0),  # offers nothing: nothing to mitigate
+    ],
+)
+def test_mopr_floor_applies_only_to_a_net_short_seller(q, p, obligation, price, raised):
+    got, flag = mopr_offer(np.array([q]), np.array([p]), np.array([obligation]), floor=250.0)
+    np.testing.assert_allclose(got, [price])
+    np.testing.assert_allclose(flag, [raised])
+
+
+def test_mopr_in_the_step_raises_the_coalitions_offer_and_counts_it():
+    """large_coalition: the coalition offers all its batteries at 0 EUR/MW-day; as a net-short
+    buyer its offer is raised to 1.5 * Net CONE, so the price stays where the fleet alone
+    puts it, and the info counts the mitigation."""
+    prices = {}
+    for floor in (0.0, 1.5):
+        cfg = load_scenario("large_coalition", {"capacity.mopr_floor_net_cone": floor}, days=7)
+        core = MarketCore(cfg, 1, record_ledger=False)
+        core.reset(np.random.default_rng(0))
+        a = np.zeros((1, core.layout.coalition))
+        names = slots(core.layout.reserve, True, core.layout.drives_members)
+        a[0, names.index("c")], a[0, names.index("cp")] = 1.0, -1.0  # all firm MW at 0
+        r = core.step(a, None if core.layout.drives_members else np.zeros((1, core.N, 2)), None)
+        prices[floor] = float(r.info["capacity_price_eur_per_mw_day"][0])
+        assert r.info["capacity_offer_mitigated"][0] == (1.0 if floor > 0 else 0.0)
+        req = float(core.capacity_requirement(0)[0])
+    fleet_ucap = float((core.fleet.capacity_mw * core.fleet.derating).sum())
+    assert fleet_ucap < core.cfg.capacity.point_a_share * req  # short without the coalition
+    assert prices[1.5] == core.cfg.capacity.price_cap_eur_per_mw_day
+    assert prices[0.0] < prices[1.5]  # unmitigated, the buyer suppresses the price
+
+
+def test_performance_excuses_mw_dispatched_down():
+    """Committed 100 MW, BR 1 (load 500 MW): a unit delivering 70 MW after the operator
+    dispatched it down 20 MW is expected 80 MW, so it is charged 10 MWh, not 30; excused
+    MW never push the expectation below 0."""
+    kw = {"rate_eur_per_mwh": 1000.0, "stop_loss_eur_per_mw": 1e9}
+    args = (np.array([[100.0]]), np.array([[70.0]]), np.array([500.0]), np.array([0.0]),
+            np.zeros((1, 1)))  # fmt: skip
+    np.testing.assert_allclose(assess_performance(*args, **kw).charge_eur, [[30_000.0]])
+    r = assess_performance(*args, **kw, excused_mw=np.array([[20.0]]))
+    np.testing.assert_allclose(r.charge_eur, [[10_000.0]])
+    r = assess_performance(*args, **kw, excused_mw=np.array([[500.0]]))
+    np.testing.assert_allclose(r.charge_eur, [[0.0]])
+
+
+def test_settle_capacity_excuses_the_balancing_turn_down():
+    """A peaker committed 20 MW (BR 1) runs 10 MW day-ahead: 10 MW short, 10,000 EUR at
+    1,000 EUR/MWh. Turned down those 10 MW in balancing, it delivers 0 yet is still charged
+    10,000 EUR: only for what it did not offer, not for what the operator took off it
+    (without the excuse: 20,000)."""
+    cols = sm.FlowColumns.of(1, 1)
+    n_p = sm.Columns(1, 1).size
+    charges = []
+    for down in (0.0, -10.0):
+        cs, cm = np.zeros((len(sm.MARKETS), n_p)), np.zeros((len(sm.MARKETS), n_p))
+        cum_out = np.empty(2)
+        sm.settle_capacity(cs, cm, cols, np.array([20.0]), 0.0, 100.0, np.array([10.0 + down]),
+                           np.array([down]), np.zeros(2), True, 0.0, 500.0, 0.0, 1000.0, 1e9,
+                           np.zeros(2), cum_out, 0.5, 0.5)  # fmt: skip
+        charges.append(cum_out[0])
+    np.testing.assert_allclose(charges, [10_000.0, 10_000.0])
 
 
 def test_config_rejects_points_out_of_order():
@@ -176,3 +294,52 @@ def test_config_rejects_points_out_of_order():
         CapacityConfig(point_a_share=1.05, point_b_share=1.0)
     with pytest.raises(ConfigError, match="storage_elcc"):
         CapacityConfig(storage_elcc=(0.5,))
+
+
+def test_must_offer_a_unit_withholding_everything_still_offers_its_committed_mw():
+    """Unit A 200 MW rated 0.95 has 190 accredited MW committed: 190 / 0.95 = 200 MW
+    installed must be offered, so withholding all of it changes nothing; unit B 100 MW
+    rated 0.5 with 20 MW committed (40 MW installed) withholding all offers 40 MW; an
+    uncommitted unit withholding all offers nothing. Energy (with its must-run tranche) and
+    the shared limit both follow the rule."""
+    g = 3
+    fp = FleetArrays(np.array([200.0, 100.0, 50.0]), np.array([10.0, 20.0, 30.0]),
+                     np.full(g, 1e3), np.zeros(g), np.zeros(g), np.array([0.95, 0.5, 1.0]),
+                     np.zeros(g), np.zeros(g))  # fmt: skip
+    bids = BidParams(markup=np.zeros((1, g, 2)), withhold=np.ones((1, g)),
+                     reserve_fraction=np.ones((1, g)), reserve_markup=np.zeros((1, g)),
+                     capacity_fraction=np.ones((1, g)),
+                     capacity_price_eur_per_mw_day=np.zeros((1, g)))  # fmt: skip
+    committed = np.array([[190.0, 20.0, 0.0]])
+    prev = np.array([[200.0, 100.0, 50.0]])
+    q, _ = energy_offers(bids, fp, prev, np.zeros((1, g)), -500.0, committed_mw=committed)
+    np.testing.assert_allclose(q.sum(-1), [[200.0, 40.0, 0.0]])
+    q0, _ = energy_offers(bids, fp, prev, np.zeros((1, g)), -500.0)  # nothing committed
+    np.testing.assert_allclose(q0.sum(-1), [[0.0, 0.0, 0.0]])
+    ulim = np.empty(g)
+    unit_limits_row(fp, bids, 0, prev[0], committed[0], ulim)
+    np.testing.assert_allclose(ulim, [200.0, 40.0, 0.0])
+    np.testing.assert_allclose(must_offer_mw(fp, committed), [[200.0, 40.0, 0.0]])
+
+
+@given(arrays(np.float64, (4,), elements=st.floats(0, 1)),
+       arrays(np.float64, (4,), elements=st.floats(0, 1)),
+       arrays(np.float64, (4,), elements=st.floats(0, 300)))  # fmt: skip
+def test_must_offer_invariant(withhold, committed_share, prev):
+    """Whatever the withheld shares, each unit offers at least its must-offer MW (within
+    its ramp) and never more than its capacity or what it would offer unwithheld."""
+    g = 4
+    cap, rating, ramp = np.array([200.0, 150.0, 100.0, 60.0]), np.array([0.95, 0.8, 0.6, 1.0]), 50.0
+    fp = FleetArrays(cap, np.full(g, 30.0), np.full(g, ramp), np.zeros(g), np.zeros(g), rating,
+                     np.zeros(g), np.zeros(g))  # fmt: skip
+    bids = BidParams(markup=np.zeros((1, g, 3)), withhold=withhold[None],
+                     reserve_fraction=np.ones((1, g)), reserve_markup=np.zeros((1, g)),
+                     capacity_fraction=np.ones((1, g)),
+                     capacity_price_eur_per_mw_day=np.zeros((1, g)))  # fmt: skip
+    committed = (committed_share * cap * rating)[None]
+    q, _ = energy_offers(bids, fp, prev[None], np.zeros((1, g)), -500.0, committed_mw=committed)
+    free, _ = energy_offers(bids._replace(withhold=np.zeros((1, g))), fp, prev[None],
+                           np.zeros((1, g)), -500.0, committed_mw=committed)  # fmt: skip
+    offered, room = q[0].sum(-1), prev + ramp
+    assert np.all(offered >= np.minimum(committed_share * cap, room) - 1e-9)
+    assert np.all(offered <= np.minimum(cap, free[0].sum(-1)) + 1e-9)
