@@ -125,7 +125,10 @@ def scripted_bids(
     - markup: tranche k at marginal cost * (1 + markup * (k+1)/K);
     - withholding: competitive, except the most pivotal unit, which withholds and marks
       up what pays (``strategic``, from
-      :func:`envs.actors.withholding.profitable_withholding`).
+      :func:`envs.actors.withholding.profitable_withholding`). To keep that option, every
+      unit offers the capacity market only the share it will not withhold (``1 -
+      withhold_fraction``): committed MW must be offered in energy (must-offer), so a
+      supplier that means to withhold forgoes the capacity pay on what it withholds.
 
     Args:
         fleet_cfg: the fleet section of the scenario.
@@ -149,12 +152,14 @@ def scripted_bids(
             raise ValueError("the withholding strategy needs the strategic (withhold, markup)")
         withhold, markup_level = strategic
         markup = np.broadcast_to(markup_level[..., None], (*shape, tranches))
+    committable = 1.0 - (fleet_cfg.withhold_fraction if fleet_cfg.strategy == "withholding"
+                         else 0.0)  # fmt: skip
     return BidParams(
         markup=np.array(markup),
         withhold=withhold,
         reserve_fraction=zeros + 1.0,
         reserve_markup=markup_level,
-        capacity_fraction=zeros + 1.0,
+        capacity_fraction=zeros + committable,
         capacity_price_eur_per_mw_day=CAPACITY_BASE_PRICE_EUR_PER_MW_DAY * (1.0 + markup_level),
     )
 
