@@ -334,9 +334,18 @@ def competitive_phase(p, fp, bids, e, hour, prev, sq, sp, award, q_spot, p_spot,
     :func:`envs.actors.fleet.energy_offers_row` does; the same demand bids (the
     background's forecast blocks and the coalition's purchase) and other sellers. Under
     co-optimisation the price compared is the same energy-only rerun of the units' real
-    offers (the module docstring of :mod:`envs.market.metrics` says why)."""
+    offers (the module docstring of :mod:`envs.market.metrics` says why). An hour where
+    every unit already offers all it has at cost is its own benchmark: 0, no rerun."""
     g_n, n_bg = fp.capacity_mw.shape[0], p.bg_shares.shape[0]
     k_n = (p.blk_unit.shape[0] - 2) // g_n - 1
+    mc = fp.marginal_cost_eur_per_mwh
+    competitive_book = True  # every unit offers all it has at cost: the rerun is the book
+    for g in range(g_n):
+        competitive_book &= bids.withhold[e, g] == 0.0
+        for k in range(1, k_n + 1):
+            competitive_book &= sp[g * (k_n + 1) + k] == mc[g]
+    if competitive_book:
+        return 0.0
     must, avail, offered = np.empty(g_n), np.empty(g_n), np.empty(g_n)
     for g in range(g_n):
         ramp_top = prev[g] + fp.ramp_mw_per_h[g]
@@ -348,7 +357,6 @@ def competitive_phase(p, fp, bids, e, hour, prev, sq, sp, award, q_spot, p_spot,
     for b in range(n_bg):
         dq[b], dp[b] = hour.fc_load0[e] * p.bg_shares[b], p.bg_prices[b]
     dq[n_bg], dp[n_bg] = max(q_spot, 0.0), p_spot
-    mc = fp.marginal_cost_eur_per_mwh
     competitive = rerun_price_row(sq, sp, k_n, must, avail, mc, True, dq, dp, p.floor, p.cap)
     if p.reserve_on and p.cooptimise:
         price = rerun_price_row(sq, sp, k_n, must, offered, mc, False, dq, dp, p.floor, p.cap)
