@@ -137,7 +137,8 @@ def episode_figures(
         price_cap_eur_per_mwh: the scenario's spot price cap.
         net_cone_eur_per_mw_day: the config's Net CONE, or None.
         capacity_enabled: False: the capacity figures are NaN (no market).
-        worse_off: members whose saving over the episode is negative.
+        worse_off: members worse off over the episode
+            (:func:`envs.market.billing.is_worse_off`: a saving below -1e-6 EUR).
         retail_energy_eur_per_mwh: the counterfactual tariff's energy part.
 
     Returns:
@@ -327,14 +328,15 @@ def run_scenario(
         ep = run_episode(env, build_policy("rule"), seed, rec)
         cfg = env.unwrapped.cfg
         saving = cell_metrics(ep.ledger, ep.counterfactual, ep.record, ep.fleet)
-        n = cfg.members.count
-        worse = n * (100.0 - saving["share_better_off_pct"]) / 100.0
+        # members_worse_off: envs.market.billing.is_worse_off, the one definition (a
+        # member lifted to a zero saving is not worse off, nor "better off").
+        worse = saving["members_worse_off"]
         runs.append(
             episode_figures(
                 rec.market(), saving["members_saving_eur"], days=days,
                 price_cap_eur_per_mwh=cfg.spot.price_cap_eur_per_mwh,
                 net_cone_eur_per_mw_day=getattr(cfg.capacity, "net_cone_eur_per_mw_day", None),
-                capacity_enabled=cfg.capacity.enabled, worse_off=round(worse),
+                capacity_enabled=cfg.capacity.enabled, worse_off=worse,
                 retail_energy_eur_per_mwh=energy_price(cfg),
             )
         )  # fmt: skip

@@ -41,6 +41,7 @@ MARKET_KEYS: tuple[str, ...] = (
     "emissions_t",
     "lerner_index",
     "markup_energy_weighted",
+    "price_markup_competitive",
     "unserved_energy_mwh",
 )
 #: Per-step keys of the coalition's info kept in the record.

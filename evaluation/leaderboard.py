@@ -127,7 +127,8 @@ MARKET_VIEW = View(
         ),
         Column(
             "members_worse_off", "worse off", 1,
-            f"members whose own saving is negative: worse off than alone, {_MED}",
+            "members worse off than alone: own saving over the episode below -1e-6 EUR "
+            f"(envs.market.billing.is_worse_off), {_MED}",
         ),
         Column(
             "gini_savings", "Gini", 2,
@@ -176,6 +177,12 @@ MARKET_VIEW = View(
             "incumbents' offer markup over marginal cost on the energy they sold (0 when "
             "they offer at cost, whatever the price), hourly, weighted by the fleet's MWh "
             f"sold, {_MED}",
+        ),
+        Column(
+            "price_markup_competitive", "markup vs competitive", 3,
+            "(p - p_c) / max(|p_c|, 1 EUR/MWh) of the spot price p over the price p_c of a "
+            "rerun of the same hour with every unit offering all its capacity at marginal "
+            f"cost (withholding shows here, not in the offer markup), mean over hours, {_MED}",
         ),
         Column(
             "unserved_energy_mwh", "unserved MWh/week", 1,

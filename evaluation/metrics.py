@@ -17,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# One definition of "worse off than alone", the simulator's own (envs.market.billing).
+from envs.market.billing import is_worse_off
+
 # Stated with the ledger it reads (training's held-out check uses it too).
 from envs.sim.ledger import member_savings
 
@@ -27,6 +30,7 @@ __all__ = [
     "cell_metrics",
     "gini",
     "incumbent_markup",
+    "is_worse_off",
     "member_savings",
     "normalised_score",
 ]
@@ -102,15 +106,18 @@ def cell_metrics(
     Returns:
         ``members_alone_eur``, ``members_cost_eur``, ``members_saving_eur``,
         ``members_saving_pct`` (of the bill alone), ``share_better_off_pct`` (members
-        with a positive saving), ``members_worse_off`` (members whose saving is negative:
-        worse off than alone), ``gini_savings``, ``n_members``,
+        with a positive saving), ``members_worse_off`` (members worse off than alone over
+        the episode, :func:`envs.market.billing.is_worse_off`: a saving below -1e-6 EUR),
+        ``gini_savings``, ``n_members``,
         ``coalition_revenue_<market>_eur`` for every market of :data:`LEDGER_MARKETS`
         (cash received, negative = paid), ``coalition_<market>_bought_mwh`` and
         ``coalition_<market>_bought_eur`` for each of :data:`ENERGY_MARKETS` (energy the
         coalition bought there and what it paid, both >= 0),
         ``emissions_t`` (system), ``coalition_emissions_t``, ``cfe_pct`` (mean hourly CFE
         score of the coalition), ``lerner_index`` (mean over hours),
-        ``incumbent_markup`` (see :func:`incumbent_markup`), ``unserved_energy_mwh``.
+        ``incumbent_markup`` (see :func:`incumbent_markup`), ``price_markup_competitive``
+        (mean over hours of the price's excess over the competitive rerun's,
+        :mod:`envs.market.metrics`; NaN where the record lacks it), ``unserved_energy_mwh``.
     """
     sav = member_savings(ledger, counterfactual)
     alone, cost = float(sav.alone_eur.sum()), float(sav.cost_eur.sum())
@@ -122,7 +129,7 @@ def cell_metrics(
         "members_saving_eur": saving,
         "members_saving_pct": 100.0 * saving / alone if alone > 0 else float("nan"),
         "share_better_off_pct": 100.0 * float(np.mean(sav.saving_eur > 0.0)),
-        "members_worse_off": float(np.sum(sav.saving_eur < 0.0)),
+        "members_worse_off": float(np.sum(is_worse_off(sav.saving_eur.to_numpy(np.float64)))),
         "gini_savings": gini(sav.saving_eur.to_numpy()),
         "n_members": float(len(sav)),
     }
@@ -140,6 +147,9 @@ def cell_metrics(
         "cfe_pct": 100.0 * float(record.coalition_cfe.mean()),
         "lerner_index": float(record.lerner_index.mean()),
         "incumbent_markup": incumbent_markup(ledger, record, fleet),
+        "price_markup_competitive": float(record.price_markup_competitive.mean())
+        if "price_markup_competitive" in record
+        else float("nan"),
         "unserved_energy_mwh": float(record.unserved_energy_mwh.sum()),
     }
     return out

@@ -386,11 +386,21 @@ class MembersConfig:
 
 @dataclass(frozen=True, slots=True)
 class CoalitionConfig:
-    """The coalition trader (DESIGN §3.2, §3.5)."""
+    """The coalition trader (DESIGN §3.2, §3.5).
+
+    ``allocation`` shares the coalition's result among its members each hour
+    (:mod:`envs.market.allocation`). ``individually_rational``: in the last hour of each
+    billing period of ``billing_period_h`` hours (and the episode's last hour), members
+    whose saving over the period is negative are lifted to 0 by the members who saved,
+    pro rata, whenever the coalition's saving over the period is not negative
+    (:mod:`envs.market.billing`; the bill is what a member compares, EU Directive
+    2019/944 Annex I). Default 168 h, a weekly bill; 1 h is the hourly floor.
+    """
 
     allocation: Literal["proportional", "marginal", "shapley"] = "proportional"
     shapley_permutations: int = bounded(32, ge=1, le=4096)
     individually_rational: bool = True
+    billing_period_h: int = bounded(168, ge=1, le=lim.HOURS_PER_LEAP_YEAR)
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds."""

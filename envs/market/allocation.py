@@ -57,7 +57,9 @@ to ``result`` exactly (money is conserved). Rules:
 ``V = result + sum(bill) >= 0``, members whose saving ``alloc_i + bill_i`` is below 0 are
 lifted to 0, funded pro rata from the members with a positive saving (efficiency is
 kept): DESIGN §3 step 5, "leave no member worse off than alone whenever the coalition's
-result allows it". When ``V < 0`` no split can do it and none is attempted.
+result allows it". When ``V < 0`` no split can do it and none is attempted. This is the
+one-hour case of the billing period's true-up (:mod:`envs.market.billing`), which the
+simulator applies instead: what a member compares is its bill over the period.
 
 **Worked example** (the doctest of :func:`allocate`). Spot price 50, network 60, taxes
 10 EUR/MWh, discount 0.5 (so ``k = 30``). Member 1 imports 2 MW (alone it would pay
@@ -101,14 +103,14 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from envs.market.billing import ir_transfers_row, is_worse_off
+
 F64 = NDArray[np.float64]
 AllocationRule = Literal["proportional", "marginal", "shapley"]
 #: Allocation rules in the order of their integer codes in the compiled step.
 ALLOCATION_RULES: tuple[str, ...] = ("proportional", "marginal", "shapley")
 #: Up to this many members the Shapley value is exact (2^N subsets); beyond it, sampled.
 EXACT_MAX_MEMBERS = 12
-#: A saving below this (EUR) counts as worse off than alone (float noise is not).
-WORSE_OFF_TOL_EUR = 1e-9
 
 __all__ = ["ALLOCATION_RULES", "EXACT_MAX_MEMBERS", "Allocation", "AllocationRule", "allocate",
            "allocate_row", "coalition_cost"]  # fmt: skip
@@ -248,25 +250,16 @@ def _synergy_row(net, k, rule, perms, syn, se):
 @njit(cache=True)
 def _ir_floor_row(bill, out):
     """Lift members saving less than alone (``out_i + bill_i < 0``) to a zero saving,
-    funded pro rata from the positive savings; the caller checks the total saving is
-    >= 0. Returns the number of members lifted."""
+    funded pro rata from the positive savings (:func:`envs.market.billing.ir_transfers_row`,
+    the billing period's rule for one hour), when the hour's total saving is >= 0.
+    Returns the number of members lifted."""
     n = bill.shape[0]
-    deficit = 0.0
-    surplus = 0.0
-    lifted = 0
+    saving, transfer = np.empty(n), np.empty(n)
     for i in range(n):
-        saving = out[i] + bill[i]
-        if saving < 0.0:
-            deficit -= saving
-            lifted += 1
-        else:
-            surplus += saving
-    if lifted == 0:  # (with V >= 0, a deficit implies surplus >= deficit > 0)
-        return 0
-    keep = max(1.0 - deficit / surplus, 0.0)
+        saving[i] = out[i] + bill[i]
+    lifted = ir_transfers_row(saving, transfer)
     for i in range(n):
-        saving = out[i] + bill[i]
-        out[i] = -bill[i] + (0.0 if saving < 0.0 else saving * keep)
+        out[i] += transfer[i]
     return lifted
 
 
@@ -330,7 +323,7 @@ def allocate_row(result, net, bill, assets, backed, backing, price, network, tax
         lifted = _ir_floor_row(bill, out)
     worse = 0
     for i in range(n):
-        if out[i] + bill[i] < -WORSE_OFF_TOL_EUR:
+        if is_worse_off(out[i] + bill[i]):
             worse += 1
     return float(worse), float(lifted)
 
@@ -349,7 +342,7 @@ class Allocation(NamedTuple):
 
     alloc_eur: F64  # (E, N) cash allocated to each member (+ = received); sums to result
     se_eur: F64  # (E, N) standard error of the sampled Shapley value (0 when exact)
-    worse_off: F64  # (E,) members saving less than alone (< -1e-9 EUR) after allocation
+    worse_off: F64  # (E,) members worse off than alone this hour (billing.is_worse_off)
     lifted: F64  # (E,) members lifted to a zero saving by the IR floor
 
 

@@ -48,6 +48,31 @@ Indices (``out`` / the fields of :class:`MarketPowerResult`, in this order):
    power screens, 18 CFR 33 Appendix A): ``HHI = sum_g (100 q_g / sum q)^2``; 0 when the
    fleet sells nothing. Units are counted as separate owners.
 
+**Markup over a competitive benchmark** (:func:`rerun_price_row`,
+:func:`markup_over_competitive`; the competitive benchmark of Borenstein, Bushnell &
+Wolak 2002, *AER* 92(5), and of market monitors' price-cost markup, which rerun the
+market with every offer replaced by its cost-based offer). The indices above read the
+offers at the margin: a unit that *withholds* capacity and offers the rest at cost moves
+the price up the merit order while its own markup, and the Lerner index of the unit then
+at the margin, stay 0. So each hour the day-ahead energy market is cleared again
+(:func:`envs.market.spot.clear_spot_row`, uniform price) on the same demand bids, the
+same other sellers' offers (system renewables, the coalition's sale) and the same reserve
+awards, with every unit offering *all* its capacity: its must-run part at the floor as in
+the real book, the rest of ``min(capacity, previous dispatch + ramp)`` less the reserve
+it holds at its marginal cost; that is the competitive price ``p_c``. The index is
+``(p - p_c) / max(|p_c|, 1)``: the price's excess over ``p_c`` as a share of it, the
+divisor floored at 1 EUR/MWh like the markups above (in absolute value, so a negative
+``p_c`` keeps the sign of the excess).
+
+``p`` is the cleared price when energy and reserve clear in sequence (the energy auction
+is then exactly this energy-only clearing of the units' real offers). Under
+co-optimisation the cleared energy price also carries the reserve's opportunity cost and
+scarcity price, which a competitive market pays too: ``p`` is then the same energy-only
+rerun of the units' *real* offers (their withholding and markups) with the reserve awards
+held fixed, so that only the offers differ between ``p`` and ``p_c`` and the index is 0
+whenever every unit offers all it has at cost. (Re-running the co-optimisation instead
+would also move the reserve awards and price, which this index does not measure.)
+
 Example (a competitive book: the must-run unit A at the floor, B marginal and offered at
 cost, so the price is B's cost and both Lerner and markups are 0):
 
@@ -66,6 +91,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
+
+from envs.market.spot import clear_spot_row
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -86,6 +113,8 @@ __all__ = [
     "MarketPowerResult",
     "market_power",
     "market_power_row",
+    "markup_over_competitive",
+    "rerun_price_row",
 ]
 
 
@@ -281,3 +310,48 @@ def market_power(
         n_pivotal=out[:, I_PIVOTAL].astype(np.int64),
         hhi=out[:, I_HHI],
     )
+
+
+@njit(cache=True)
+def rerun_price_row(sq, sp, k_n, must, avail, mc, at_cost, dq, dp, floor, cap):
+    """The hour's day-ahead energy price on a rebuilt fleet book, EUR/MWh (energy only,
+    uniform price; the benchmark of the module docstring).
+
+    Each unit offers its must-run part ``min(must, avail)`` at the floor and the rest of
+    ``avail`` split evenly into ``k_n`` tranches, priced as offered in ``sp`` or, with
+    ``at_cost``, at its marginal cost: the units' offers as
+    :func:`envs.actors.fleet.energy_offers_row` builds them from a given availability.
+
+    Args:
+        sq, sp: (S,) the hour's energy offers, MW and EUR/MWh, in the step's layout (unit
+            g's tranche k at ``g * (k_n + 1) + k``, tranche 0 must-run; the blocks after
+            the units, the other sellers', are kept as offered). Not modified.
+        k_n: priced tranches per unit (>= 1).
+        must: (G,) each unit's must-run output, MW.
+        avail: (G,) MW each unit offers for energy (the competitive benchmark: its
+            capacity within its ramp, less the reserve it holds; no withholding).
+        mc: (G,) marginal cost (carbon included), EUR/MWh.
+        at_cost: price the tranches at ``mc`` (else as offered in ``sp``).
+        dq, dp: (B,) the demand bids, MW and EUR/MWh.
+        floor, cap: the price floor and cap, EUR/MWh.
+    """
+    n_s, n_b = sq.shape[0], dq.shape[0]
+    cq, cp = sq.copy(), sp.copy()
+    for g in range(mc.shape[0]):
+        base = g * (k_n + 1)
+        m = min(must[g], avail[g])
+        cq[base], cp[base] = m, floor
+        for k in range(1, k_n + 1):
+            cq[base + k] = max(avail[g] - m, 0.0) / k_n
+            if at_cost:
+                cp[base + k] = mc[g]
+    s_acc, s_paid, d_acc = np.empty(n_s), np.empty(n_s), np.empty(n_b)
+    price, _, _ = clear_spot_row(cq, cp, dq, dp, floor, cap, False, s_acc, d_acc, s_paid)
+    return price
+
+
+@njit(cache=True)
+def markup_over_competitive(price, competitive):
+    """``(price - competitive) / max(|competitive|, 1)``: the price's excess over the
+    competitive benchmark, a share of it (EUR/MWh in, dimensionless out)."""
+    return (price - competitive) / max(abs(competitive), 1.0)

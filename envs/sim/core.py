@@ -264,8 +264,8 @@ class MarketCore:
             *self._flows,
             soc=np.empty((E, N)), cf_soc=np.empty((E, N)), debt=np.empty((E, N)),
             dispatch=np.empty((E, G)), cap_g=np.empty((E, G)), cap_c=np.empty(E),
-            cap_price=np.empty(E), cap_charge=np.empty((E, G + 1)), saving=np.empty((E, N)),
-            bill=np.empty((E, N)),
+            cap_price=np.empty(E), cap_charge=np.empty((E, G + 1)),
+            period_saving=np.empty((E, N)), saving=np.empty((E, N)), bill=np.empty((E, N)),
             r_members=np.empty((E, N)), profit=np.empty((E, G)), markup=np.empty((E, G)),
             net=np.empty((E, N)), info=np.empty((E, len(kn.INFO_KEYS))),
         )  # fmt: skip
@@ -285,10 +285,11 @@ class MarketCore:
             cap_obligation=c(target[1]),
             retail=float(self.retail_by_hour[t % 24]), auction=bool(auction),
             payback=t % 24 == 23,
+            bill_end=(t + 1) % self.cfg.coalition.billing_period_h == 0 or t + 1 == self.T,
         )  # fmt: skip
         state = kn.State(self.soc, self.cf_soc, self.debt, self.prev_dispatch,
                          self.cap_award_g, self.cap_award_c, self.cap_price,
-                         self.cap_charge)  # fmt: skip
+                         self.cap_charge, self.period_saving)  # fmt: skip
         return (self._params, self.fleet, self._member_params, self.codec,
                 self._flow_cols, bids.contiguous(), hour, state,
                 c(coalition, dtype=np.float64), c(members, dtype=np.float64),
@@ -348,6 +349,8 @@ class MarketCore:
         self.cap_award_c = np.zeros(E)
         #: (E, G + 1) non-performance charges so far this episode (coalition last), EUR.
         self.cap_charge = np.zeros((E, self.G + 1))
+        #: (E, N) each member's saving so far this billing period, EUR (envs.market.billing).
+        self.period_saving = z.copy()
         self.last_imbalance = np.zeros(E)
         self.last_saving = z.copy()
         self.t = 0
@@ -580,6 +583,7 @@ class MarketCore:
         self.last_reserve_price = info["reserve_price_eur_per_mw"]
         self.cap_award_g, self.cap_award_c, self.cap_price = out.cap_g, out.cap_c, out.cap_price
         self.cap_charge = out.cap_charge
+        self.period_saving = out.period_saving
         self.last_imbalance = info["coalition_imbalance_mwh"]
         self.last_saving = out.saving
         self.t = t + 1

@@ -29,6 +29,7 @@ from envs.actors import members as mb
 from envs.actors.coalition import decode_row
 from envs.market import settlement as st
 from envs.market.allocation import ALLOCATION_RULES, allocate_row
+from envs.market.billing import settle_period_row
 from envs.market.capacity import VrrCurve, clear_capacity_row, mopr_row
 from envs.market.metrics import I_HHI as MP_HHI
 from envs.market.metrics import I_LERNER as MP_LERNER
@@ -37,7 +38,7 @@ from envs.market.metrics import I_MARKUP_SETTER as MP_MARKUP_SETTER
 from envs.market.metrics import I_PIVOTAL as MP_PIVOTAL
 from envs.market.metrics import I_RSI as MP_RSI
 from envs.market.metrics import N_OUT as N_METRICS
-from envs.market.metrics import market_power_row
+from envs.market.metrics import market_power_row, markup_over_competitive, rerun_price_row
 from envs.sim import clearing as cl
 
 F64 = NDArray[np.float64]
@@ -89,6 +90,7 @@ INFO_KEYS: tuple[str, ...] = (
     "ordc_adder_eur_per_mwh",
     "load_restored_mwh",
     "capacity_offer_mitigated",
+    "price_markup_competitive",
 )
 (
     I_PRICE,
@@ -133,6 +135,7 @@ INFO_KEYS: tuple[str, ...] = (
     I_ORDC,
     I_RESTORED,
     I_CAP_MOPR,
+    I_MARKUP_COMP,
 ) = range(len(INFO_KEYS))
 #: Outputs about the coalition (its own infos); the rest describe the market (every agent's).
 COALITION_INFO_KEYS: tuple[str, ...] = (
@@ -185,7 +188,7 @@ class StepParams(NamedTuple):
     capacity_on: bool
     drives: bool  # the coalition sets its members' batteries and flex
     alloc_rule: int  # index into ALLOCATION_RULES
-    ir_floor: bool  # lift members below their saving alone when the result allows it
+    ir_floor: bool  # true-up members below their saving alone over the billing period
     reward_mode: int  # index into REWARD_MODES
     emis_marginal: bool  # coalition emissions at the marginal unit's factor
     ordc: bool  # real-time reserve shortage adder on the imbalance price (ORDC)
@@ -212,6 +215,7 @@ class Hour(NamedTuple):
     retail: float  # the counterfactual's retail price this hour
     auction: bool  # the capacity auction clears this hour
     payback: bool  # last hour of the day: flex debt is repaid
+    bill_end: bool  # last hour of a billing period or of the episode: members are billed
 
 
 class State(NamedTuple):
@@ -225,6 +229,7 @@ class State(NamedTuple):
     cap_award_c: F64  # (E,)
     cap_price: F64  # (E,) EUR/MW-day
     cap_charge: F64  # (E, G + 1) non-performance charges so far (coalition last), EUR
+    period_saving: F64  # (E, N) each member's saving so far this billing period, EUR
 
 
 class Outputs(NamedTuple):
@@ -246,6 +251,7 @@ class Outputs(NamedTuple):
     cap_c: F64
     cap_price: F64
     cap_charge: F64  # (E, G + 1) EUR
+    period_saving: F64  # (E, N) EUR, 0 after a billing period's last hour
     saving: F64  # (E, N) EUR against acting alone
     bill: F64  # (E, N) EUR bill alone
     r_members: F64  # (E, N) EUR
@@ -293,7 +299,7 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
     the incumbents' profit (DESIGN §3 step 7) into ``out``; ``cs`` (M, P) is the env's
     cash flows."""
     info = out.info[e]
-    g_n, k_n = fp.capacity_mw.shape[0], p.blk_unit.shape[0] // fp.capacity_mw.shape[0] - 1
+    g_n, k_n = fp.capacity_mw.shape[0], (p.blk_unit.shape[0] - 2) // fp.capacity_mw.shape[0] - 1
     total_gen, emis, clean, gen_cost = ren_mw, 0.0, ren_mw, 0.0
     for g in range(g_n):
         ge = out.dispatch[e, g]  # physical output: day-ahead dispatch + balancing
@@ -336,6 +342,44 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
     info[I_MARKUP_SET], info[I_MARKUP_EW] = mp_out[MP_MARKUP_SETTER], mp_out[MP_MARKUP_EW]
     info[I_PIVOTAL], info[I_HHI] = mp_out[MP_PIVOTAL], mp_out[MP_HHI]
     info[I_WELFARE] = bg_mw * p.cap - gen_cost
+
+
+@njit(cache=True)
+def competitive_phase(p, fp, bids, e, hour, prev, sq, sp, award, q_spot, p_spot, price):
+    """The price's markup over the competitive benchmark this hour
+    (:func:`envs.market.metrics.markup_over_competitive`): the day-ahead energy market
+    cleared again with every unit offering ``min(capacity, prev + ramp)`` less its
+    reserve ``award`` (G + 1,) at marginal cost, its must-run part at the floor as
+    :func:`envs.actors.fleet.energy_offers_row` does; the same demand bids (the
+    background's forecast blocks and the coalition's purchase) and other sellers. Under
+    co-optimisation the price compared is the same energy-only rerun of the units' real
+    offers (the module docstring of :mod:`envs.market.metrics` says why). An hour where
+    every unit already offers all it has at cost is its own benchmark: 0, no rerun."""
+    g_n, n_bg = fp.capacity_mw.shape[0], p.bg_shares.shape[0]
+    k_n = (p.blk_unit.shape[0] - 2) // g_n - 1
+    mc = fp.marginal_cost_eur_per_mwh
+    competitive_book = True  # every unit offers all it has at cost: the rerun is the book
+    for g in range(g_n):
+        competitive_book &= bids.withhold[e, g] == 0.0
+        for k in range(1, k_n + 1):
+            competitive_book &= sp[g * (k_n + 1) + k] == mc[g]
+    if competitive_book:
+        return 0.0
+    must, avail, offered = np.empty(g_n), np.empty(g_n), np.empty(g_n)
+    for g in range(g_n):
+        ramp_top = prev[g] + fp.ramp_mw_per_h[g]
+        avail[g] = max(min(fp.capacity_mw[g], ramp_top) - award[g], 0.0)
+        offered[g] = max(min(fp.capacity_mw[g] * (1.0 - bids.withhold[e, g]), ramp_top)
+                         - award[g], 0.0)  # fmt: skip
+        must[g] = max(fp.min_output_mw[g], prev[g] - fp.ramp_mw_per_h[g])
+    dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
+    for b in range(n_bg):
+        dq[b], dp[b] = hour.fc_load0[e] * p.bg_shares[b], p.bg_prices[b]
+    dq[n_bg], dp[n_bg] = max(q_spot, 0.0), p_spot
+    competitive = rerun_price_row(sq, sp, k_n, must, avail, mc, True, dq, dp, p.floor, p.cap)
+    if p.reserve_on and p.cooptimise:
+        price = rerun_price_row(sq, sp, k_n, must, offered, mc, False, dq, dp, p.floor, p.cap)
+    return markup_over_competitive(price, competitive)
 
 
 def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out):
@@ -457,10 +501,13 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     # key): what it earned as a provider, plus its activation's balancing price over spot.
     backed = provided + act_c * (imb_price - price)
     backing = np.maximum(batt + dis_max, 0.0)
-    worse_off, _ = allocate_row(
-        result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, backed, backing, price,
-        p.network, p.taxes, p.discount, p.alloc_rule, p.ir_floor, perms, alloc,
-        alloc_se)  # fmt: skip
+    # Individual rationality is the bill's (envs.market.billing): no hourly floor, the
+    # period's true-up in its last hour; the hourly floor is its one-hour case.
+    allocate_row(result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, backed,
+                 backing, price, p.network, p.taxes, p.discount, p.alloc_rule, False, perms,
+                 alloc, alloc_se)  # fmt: skip
+    worse_off, _ = settle_period_row(state.period_saving[e], out.bill[e], alloc,
+                                     hour.bill_end, p.ir_floor, out.period_saving[e])  # fmt: skip
     st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
     saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode, p.reward_mix,
                                           out.saving[e], out.r_members[e])  # fmt: skip
@@ -485,6 +532,8 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     info[I_GEN], info[I_REN_DEL], info[I_BG_CONS] = gen, ren_del, bg_cons
     info[I_PPA], info[I_EXCESS] = hour.ppa[e], excess
     info[I_WORSE_OFF], info[I_ALLOC_SE] = worse_off, alloc_se.max()
+    info[I_MARKUP_COMP] = competitive_phase(p, fp, bids, e, hour, state.prev_dispatch[e], sq,
+                                            sp, award, q_spot, p_spot, price)  # fmt: skip
 
 
 def compiled(py_func, name: str, parallel: bool):
@@ -505,7 +554,8 @@ def _rules_digest() -> str:
     digest makes such an edit compile a new step.
     """
     names = ("envs.actors.fleet", "envs.actors.members", "envs.actors.coalition",
-             "envs.market.settlement", "envs.market.allocation", "envs.market.capacity",
+             "envs.market.settlement", "envs.market.allocation", "envs.market.billing",
+             "envs.market.capacity",
              "envs.market.reserve", "envs.market.spot", "envs.market.balancing",
              "envs.market.cooptimise", "envs.market.metrics", "envs.market.rationing",
              "envs.sim.clearing")  # fmt: skip

@@ -25,7 +25,7 @@ import pandas as pd
 from evaluation import grid
 from evaluation.aggregate import probability_of_improvement
 from evaluation.leaderboard import MARKET_VIEW, REX_VIEW, View
-from evaluation.metrics import REVENUE_MARKETS
+from evaluation.metrics import REVENUE_MARKETS, is_worse_off
 from evaluation.results_files import ResultsFileError, read_frame, read_summary
 
 __all__ = [
@@ -185,7 +185,8 @@ def revenue_by_market(res: Results, scenario: str) -> pd.DataFrame:
 
 
 def worse_off(res: Results, scenario: str) -> pd.DataFrame:
-    """Per agent: members worse off than alone (saving < 0), counted over seeds.
+    """Per agent: members worse off than alone (:func:`envs.market.billing.is_worse_off`,
+    a saving below -1e-6 EUR over the episode), counted over seeds.
 
     Returns:
         Rows per agent: ``members`` (member-episodes), ``worse_off`` (count), ``worse_off_pct``,
@@ -194,8 +195,8 @@ def worse_off(res: Results, scenario: str) -> pd.DataFrame:
     sav = member_savings(res, scenario)
     out = []
     for agent in [a for a in res.agents if a in set(sav.agent)]:
-        s = sav.loc[sav.agent == agent, "saving_eur"].to_numpy()
-        bad = s < 0.0
+        s = sav.loc[sav.agent == agent, "saving_eur"].to_numpy(np.float64)
+        bad = is_worse_off(s)
         out.append(
             {
                 "agent": agent,

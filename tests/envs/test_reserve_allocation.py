@@ -6,7 +6,9 @@ rebuilt from the ledger and infos (award x reserve price - non-delivery penalty 
 activation x (imbalance price - spot price)) and the backing key rebuilt from the
 members' actions (battery set-point + largest discharge, the activation key). The env's
 allocation to every member must equal it, and must differ from the installed-MW split
-wherever the headroom is not proportional to the installed MW.
+wherever the headroom is not proportional to the installed MW. Individual rationality is
+the billing period's (:func:`envs.market.billing.true_up` in the period's last hour, here
+the episode's), replayed on the savings so far.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from agents.learned import feasible_set_points
 from envs.actors.members import battery_bounds
 from envs.adapters.infos import nested_info
 from envs.market.allocation import allocate
+from envs.market.billing import true_up
 
 
 def _episode(scenario: str, seed: int):
@@ -51,6 +54,7 @@ def test_the_reserve_goes_to_the_members_by_their_headroom(scenario):
     ids = [f"member_{i}" for i in range(core.N)]
     led = env.ledger()
     differs = 0
+    so_far = np.zeros((1, core.N))
     for t, (head, infos) in enumerate(hours):
         rows = led[led.step == t]
         mine = rows[(rows.market == "allocation") & rows.participant.isin(ids)]
@@ -73,9 +77,15 @@ def test_the_reserve_goes_to_the_members_by_their_headroom(scenario):
             network_eur_per_mwh=cfg.tariff.network_eur_per_mwh,
             taxes_eur_per_mwh=cfg.tariff.taxes_eur_per_mwh,
             discount=cfg.tariff.community_discount, rule=cfg.coalition.allocation,
-            ir_floor=cfg.coalition.individually_rational,
+            ir_floor=False,
         )  # fmt: skip
-        want = allocate(*args, **kw, backed_eur=backed, backing_mw=head[None]).alloc_eur[0]
+        want = allocate(*args, **kw, backed_eur=backed, backing_mw=head[None]).alloc_eur
+        end = np.array([t == len(hours) - 1 or (t + 1) % cfg.coalition.billing_period_h == 0])
+        bill = args[2]
+        want = true_up(so_far, bill, want, end,
+                       floor=cfg.coalition.individually_rational).alloc_eur  # fmt: skip
+        so_far = np.zeros_like(so_far) if end[0] else so_far + bill + want
+        want = want[0]
         np.testing.assert_allclose(mine.cash_eur.to_numpy(), want, rtol=1e-9, atol=1e-6)
         by_assets = allocate(*args, **kw).alloc_eur[0]
         differs += not np.allclose(by_assets, want, rtol=1e-9, atol=1e-6)

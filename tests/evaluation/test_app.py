@@ -20,6 +20,7 @@ pytest.importorskip("plotly", reason="the app needs the [app] extra (streamlit, 
 from streamlit.testing.v1 import AppTest
 
 from envs.errors import ConfigError
+from envs.market.billing import is_worse_off
 from evaluation import compare
 from evaluation import episode as episode_cli
 from evaluation.app import RESULTS_ENV, pooled
@@ -209,7 +210,8 @@ def test_leaderboard_logic(results_dir: Path) -> None:
     by_seed = sav[sav.agent == "rule"].groupby("seed").saving_eur.sum()
     np.testing.assert_allclose(by_seed.to_numpy(), csv.sort_values("seed").members_saving_eur)
     worse = lb.worse_off(res, "default").set_index("agent")
-    assert worse.loc["rule", "worse_off"] == int((sav[sav.agent == "rule"].saving_eur < 0).sum())
+    mine = sav[sav.agent == "rule"].saving_eur.to_numpy(np.float64)
+    assert worse.loc["rule", "worse_off"] == int(is_worse_off(mine).sum())
     table, (p, lo, hi) = lb.compare_agents(res, "oracle", "individual")
     assert 0.0 <= lo <= p <= hi <= 1.0
     assert (table["difference"] > 0).all()  # the oracle saves more on both scenarios

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envs.market import clear_spot
-from envs.market.metrics import market_power
+from envs.market.metrics import market_power, markup_over_competitive, rerun_price_row
 
 FLOOR, CAP = -500.0, 3000.0
 REN = -1  # owner of a block of no incumbent
@@ -292,3 +292,71 @@ def test_property_bounds(book):
     )
     np.testing.assert_array_equal(two.hhi, [m.hhi[0]] * 2)
     np.testing.assert_array_equal(two.lerner, [m.lerner[0]] * 2)
+
+
+def _two_unit_book(withhold_a: float, markup_a: float):
+    """A (100 MW, mc 20) and B (100 MW, mc 50), no must-run, one priced tranche each, in the
+    step's block layout (unit g's tranche k at 2g + k; then renewables and the coalition's
+    sale, both 0 MW); 90 MW of inelastic demand."""
+    sq = np.array([0.0, 100.0 * (1.0 - withhold_a), 0.0, 100.0, 0.0, 0.0])
+    sp = np.array([FLOOR, 20.0 * (1.0 + markup_a), FLOOR, 50.0, 0.0, 0.0])
+    dq, dp = np.array([90.0]), np.array([CAP])
+    price = clear_spot(sq[None], sp[None], dq[None], dp[None], price_floor_eur_per_mwh=FLOOR,
+                       price_cap_eur_per_mwh=CAP).price_eur_per_mwh[0]  # fmt: skip
+    return sq, sp, dq, dp, float(price)
+
+
+def _competitive(sq, sp, dq, dp):
+    """All of both units' 100 MW at cost, the other blocks as offered."""
+    mc = np.array([20.0, 50.0])
+    before = (sq.copy(), sp.copy())
+    p_c = rerun_price_row(sq, sp, 1, np.zeros(2), np.full(2, 100.0), mc, True, dq, dp, FLOOR,
+                          CAP)  # fmt: skip
+    np.testing.assert_array_equal(sq, before[0])  # the real book is not touched
+    np.testing.assert_array_equal(sp, before[1])
+    return p_c
+
+
+def test_withholding_raises_the_price_over_the_competitive_rerun():
+    """A withholds half its 100 MW and offers the rest at cost: 50 MW at 20, then B at 50
+    sets the price (50) for the last 40 MW; A's offer markup and the Lerner index at B (mc
+    50) are both 0. With all of A's 100 MW at cost, A alone covers the 90 MW at 20: the
+    markup over the competitive price is (50 - 20) / 20 = 1.5."""
+    sq, sp, dq, dp, price = _two_unit_book(withhold_a=0.5, markup_a=0.0)
+    assert price == 50.0
+    p_c = _competitive(sq, sp, dq, dp)
+    assert p_c == 20.0
+    assert markup_over_competitive(price, p_c) == pytest.approx(1.5)
+    # Rebuilt as offered (A's 50 MW), the rerun reproduces the real clearing.
+    offered = rerun_price_row(sq, sp, 1, np.zeros(2), np.array([50.0, 100.0]),
+                              np.array([20.0, 50.0]), False, dq, dp, FLOOR, CAP)  # fmt: skip
+    assert offered == price
+
+
+def test_at_cost_without_withholding_the_markup_over_competitive_is_zero():
+    sq, sp, dq, dp, price = _two_unit_book(withhold_a=0.0, markup_a=0.0)
+    assert price == 20.0
+    assert markup_over_competitive(price, _competitive(sq, sp, dq, dp)) == 0.0
+    # An offer markup alone shows too: A at 30 sets the price, (30 - 20) / 20.
+    sq, sp, dq, dp, price = _two_unit_book(withhold_a=0.0, markup_a=0.5)
+    assert markup_over_competitive(price, _competitive(sq, sp, dq, dp)) == pytest.approx(0.5)
+    # The divisor is floored at 1 EUR/MWh and taken in absolute value.
+    assert markup_over_competitive(10.0, 0.5) == 9.5
+    assert markup_over_competitive(-40.0, -50.0) == pytest.approx(0.2)
+
+
+def _week_markup(scenario: str) -> np.ndarray:
+    import envs
+    from evaluation.episode import build_policy, run_episode
+
+    env = envs.make("multimarket_v0", scenario=scenario, days=7)
+    return run_episode(env, build_policy("rule"), 1000).record.price_markup_competitive.to_numpy()
+
+
+def test_strategic_incumbents_price_above_the_competitive_rerun_over_a_week():
+    """The scripted pivotal withholding (fleet.strategy: withholding) offers at cost, so the
+    Lerner index and the offer markup read 0; the competitive rerun shows the price it
+    adds. Scripted competitive bids (``default``) read exactly 0 every hour."""
+    strategic = _week_markup("strategic_incumbents")
+    assert strategic.mean() > 0.0 and (strategic >= -1e-12).all()
+    np.testing.assert_array_equal(_week_markup("default"), 0.0)
