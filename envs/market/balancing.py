@@ -8,14 +8,16 @@ position. The transmission system operator (TSO) covers the sum of those deviati
 the *system imbalance* (+ = the system is short), by activating balancing energy:
 
 - **Upward** (system short): the blocks left unaccepted in the day-ahead (each unit's
-  remaining tranches, the headroom held as reserve included, and renewables available
-  beyond their accepted forecast) are activated in ascending order of their energy
-  offer, each within its own room and its unit's room (capacity after withholding and
-  ramp, less what it already delivers). Blocks tied at the marginal price share the
-  activated volume pro rata (the EUPHEMIA rule, as in :mod:`envs.market.spot`). Load is
-  shed only when every upward block is exhausted.
+  remaining tranches, the headroom held as reserve included) are activated in ascending
+  order of their energy offer, each within its own room and its unit's room (capacity after
+  withholding and ramp, less what it already delivers). Blocks tied at the marginal price
+  share the activated volume pro rata (the EUPHEMIA rule, as in :mod:`envs.market.spot`).
+  Load is shed only when every upward block is exhausted.
 - **Downward** (system long): accepted blocks are decremented in descending order of
   their offer (the dearest first; must-run last), the same pro-rata rule at the margin.
+  Renewables producing beyond what they sold are a long deviation, not upward energy:
+  the simulator's step offers all they produce for curtailment at their offer
+  (:func:`envs.sim.clearing.real_time_phase`).
 
 The **imbalance price** is the offer price of the marginal activated block (single
 marginal pricing, as the European balancing platforms PICASSO and MARI price

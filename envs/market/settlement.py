@@ -167,17 +167,17 @@ def _deviation_cash(dev, short_price, long_price):
 
 @njit(cache=True)
 def settle_imbalance(cs, en, col, imb_c, shed_c, bg_dev, ren_dev, short_price, long_price):
-    """Imbalance (DESIGN §3 step 4): every balance-responsible party's deviation (+ = it
-    took more than it traded) settles at the imbalance price of its side
+    """Imbalance (DESIGN §3 step 4): every balance-responsible party's deviation (+ = it took
+    more than it traded) settles at the imbalance price of its side
     (:func:`imbalance_prices`; one price under single pricing): the coalition's ``imb_c``,
-    the background load's ``bg_dev`` (its consumption over its purchase, load shed
-    excluded) and the system renewables' ``ren_dev`` (what they sold and could not
-    deliver). The members' imports shed (``shed_c`` MWh) are charged as if consumed, at
-    the short price (the cap, when load is shed): lost load is valued at the value of
-    lost load the cap stands for (ENTSO-E ERAA's VOLL), so a coalition never saves by
-    having its members cut off. The system operator is the counterparty: it keeps what
-    dual pricing and lost load leave over; under single pricing with no load shed its
-    cash over the balancing and imbalance markets nets to zero."""
+    the background load's ``bg_dev`` (its consumption over its purchase, load shed excluded)
+    and the system renewables' ``ren_dev`` (what they sold less what they produced: + short,
+    - long). The members' imports shed (``shed_c`` MWh) are charged as if consumed, at the
+    short price (the cap, when load is shed): lost load is valued at the value of lost load
+    the cap stands for (ENTSO-E ERAA's VOLL), so a coalition never saves by having its
+    members cut off. The system operator is the counterparty: it keeps what dual pricing and
+    lost load leave over; under single pricing with no load shed its cash over the balancing
+    and imbalance markets nets to zero."""
     en[M_IMBALANCE, col.coalition] = -imb_c
     cs[M_IMBALANCE, col.coalition] = _deviation_cash(imb_c + shed_c, short_price, long_price)
     en[M_IMBALANCE, col.background] = -bg_dev

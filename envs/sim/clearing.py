@@ -218,8 +218,9 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
 
     Returns:
         (imbalance price EUR/MWh, system imbalance MW, load shed MW, surplus not absorbed
-        MW, renewables' balancing MW, renewables delivered MW, renewables' deviation MW,
-        background's real-time demand MW, ORDC adder EUR/MWh).
+        MW, renewables' balancing MW (- curtailed), renewables delivered MW, renewables'
+        deviation MW (+ short of what they sold, - long), background's real-time demand MW,
+        ORDC adder EUR/MWh).
     """
     g_n, s_n = ulim.shape[0], sq.shape[0]
     n = s_n + g_n  # the day-ahead blocks, then each unit's reserve held outside them
@@ -240,15 +241,18 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
         # here at the unit's dearest tranche; co-optimised blocks already hold it.
         up_q[s_n + g] = 0.0 if p.cooptimise else award[g]
         up_p[s_n + g], dn_q[s_n + g], dn_p[s_n + g], unit[s_n + g] = top, 0.0, top, g
+    # The system renewables are a balance-responsible party like any other: what they
+    # produce beyond what they sold day-ahead is their long deviation (the system is long
+    # by it and thermal units are decremented first, at their offers), not free upward
+    # energy; all they produce can be curtailed at their offer when nothing dearer is left.
     ren_acc = s_acc[s_n - 2]
-    ren_del = min(ren_acc, hour.sys_ren[e])
-    up_q[s_n - 2] = max(hour.sys_ren[e] - ren_acc, 0.0)  # renewables beyond the forecast
-    dn_q[s_n - 2] = ren_del
+    up_q[s_n - 2] = 0.0
+    dn_q[s_n - 2] = hour.sys_ren[e]
     up_q[s_n - 1], dn_q[s_n - 1] = 0.0, 0.0  # the coalition's sale: its members deviate
     fc = hour.fc_load0[e]
     served = (bg_mw + restore) / fc if fc > 1e-9 else 1.0
     bg_demand = max(hour.sys_load[e] * min(served, 1.0), 0.0)
-    ren_dev = ren_acc - ren_del
+    ren_dev = ren_acc - hour.sys_ren[e]  # + short of what they sold, - long
     system = (bg_demand - bg_mw) + ren_dev + imb_c - act_c
     act = np.empty(n)
     imb_price, shed, excess = balance_row(system, up_q, up_p, dn_q, dn_p, unit, room, p.floor,
@@ -263,5 +267,5 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
     adder = ordc_adder(p, req, headroom)
     imb_price = min(imb_price + adder, p.cap)
     ren_bal = act[s_n - 2]
-    return (imb_price, system, shed, excess, ren_bal, ren_del + ren_bal, ren_dev, bg_demand,
-            adder)  # fmt: skip
+    return (imb_price, system, shed, excess, ren_bal, hour.sys_ren[e] + ren_bal, ren_dev,
+            bg_demand, adder)  # fmt: skip

@@ -166,20 +166,23 @@ def _competitive_auction(name: str, overrides: dict | None = None) -> tuple[Mark
 
 def test_competitive_fleet_prices_the_auction_by_its_shortage_or_surplus():
     """The scripted fleet offers its accredited MW at its avoidable cost (competitive). The
-    default system's accredited fleet (~812 MW) falls short of 0.94 * its forecast
-    coincident peak (~930 MW in an April week): the auction clears at the cap (point a), as
-    the VRR curve prices a shortage. With the background's peak at 600 MW it is long, and
-    the price falls below the cap."""
+    default system's accredited fleet (~812 MW) exceeds 0.94 * its forecast coincident
+    peak (a realised 800 MW background peak): the auction clears below the cap, on the
+    VRR curve's surplus side. With the background's peak at 950 MW the fleet falls short
+    of the requirement and the auction clears at the cap (point a), as the curve prices a
+    shortage."""
     core, price = _competitive_auction("default")
     assert core.cfg.fleet.strategy == "competitive"
     assert np.all(core.scripted_incumbent_bids().capacity_price_eur_per_mw_day
                   == CAPACITY_BASE_PRICE_EUR_PER_MW_DAY)  # fmt: skip
     fleet_ucap = float((core.fleet.capacity_mw * core.fleet.derating).sum())
     requirement = float(core.capacity_requirement(0)[0])
-    assert fleet_ucap < core.cfg.capacity.point_a_share * requirement
-    assert price == core.cfg.capacity.price_cap_eur_per_mw_day
-    core, price = _competitive_auction("default", {"background.peak_load_mw": 600.0})
+    assert fleet_ucap > core.cfg.capacity.point_a_share * requirement
     assert 0.0 < price < core.cfg.capacity.price_cap_eur_per_mw_day
+    core, price = _competitive_auction("default", {"background.peak_load_mw": 950.0})
+    fleet_ucap = float((core.fleet.capacity_mw * core.fleet.derating).sum())
+    assert fleet_ucap < core.cfg.capacity.point_a_share * float(core.capacity_requirement(0)[0])
+    assert price == core.cfg.capacity.price_cap_eur_per_mw_day
 
 
 def test_requirement_is_the_forecast_coincident_net_peak():
