@@ -1,4 +1,4 @@
-"""``admm``: the ADMM negotiator (DESIGN §5) as a policy of ``multimarket_v0``/``spot_v0``.
+"""``admm``: the ADMM negotiator (DESIGN §5) as a policy of ``multimarket_v1``/``spot_v1``.
 
 Every ``replan_h`` hours the coalition negotiates the members' battery schedules for the
 next ``horizon_h`` hours with the ADMM sharing iteration of :mod:`agents.admm` (the same

@@ -59,7 +59,7 @@ BUILTINS: dict[str, str] = {
 
 
 class MarketPolicy:
-    """Convenience base for policies of ``multimarket_v0``/``spot_v0``.
+    """Convenience base for policies of ``multimarket_v1``/``spot_v1``.
 
     Args:
         controls: agent ids to control; ``None`` = every agent of ``groups`` present in

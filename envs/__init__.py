@@ -5,11 +5,11 @@ Public API (DESIGN §7)::
     import envs
     envs.ENV_IDS                       # registered env ids
     envs.list_scenarios()              # shipped scenario names
-    env = envs.make("multimarket_v0", scenario="default", days=3)   # PettingZoo ParallelEnv
-    aec = envs.make("multimarket_v0", api="aec")                     # AEC view
-    genv = envs.make_gym("multimarket_v0", agent="coalition_0")       # gymnasium.Env
-    venv = envs.make_vector("multimarket_v0", num_envs=1024)          # batched arrays
-    gymnasium.make("coalition_markets/multimarket_v0")                # ids registered on import
+    env = envs.make("multimarket_v1", scenario="default", days=3)   # PettingZoo ParallelEnv
+    aec = envs.make("multimarket_v1", api="aec")                     # AEC view
+    genv = envs.make_gym("multimarket_v1", agent="coalition_0")       # gymnasium.Env
+    venv = envs.make_vector("multimarket_v1", num_envs=1024)          # batched arrays
+    gymnasium.make("coalition_markets/multimarket_v1")                # ids registered on import
 """
 
 from __future__ import annotations

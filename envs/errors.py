@@ -24,3 +24,7 @@ class EpisodeOverError(RuntimeError):
 class CheckpointError(ValueError):
     """A file that is not a sound checkpoint: empty, truncated, corrupted, not a checkpoint
     of this package, or of another algorithm than the one asked for (names the file)."""
+
+
+class DeprecatedEnvError(UnknownNameError):
+    """An env id replaced by a newer version when its dynamics changed (names the new id)."""

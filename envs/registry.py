@@ -4,7 +4,7 @@ Every env module exposes ``make_env(scenario=None, *, api="parallel", overrides=
 **kwargs)``; modules with a batched core also expose ``make_gym`` and ``make_vector``.
 Scenario YAML files may carry a top-level ``env:`` key naming the env (or the
 ``python -m`` tool, e.g. ``evaluation.cfe``) they are for; files without it belong to
-the multi-market family (``multimarket_v0``, ``spot_v0``).
+the multi-market family (``multimarket_v1``, ``spot_v1``).
 """
 
 from __future__ import annotations
@@ -17,27 +17,28 @@ from typing import Any
 import yaml
 
 from configs import config_path
-from envs.errors import UnknownNameError
+from envs.errors import DeprecatedEnvError, UnknownNameError
 
 #: env id -> module implementing it. Add a line here when an env lands.
 _MODULES: dict[str, str] = {
-    "multimarket_v0": "envs.multimarket_v0",
-    "spot_v0": "envs.spot_v0",
     "multimarket_v1": "envs.multimarket_v1",
     "spot_v1": "envs.spot_v1",
     "ppa_negotiation_v0": "envs.ppa_negotiation_v0",
     "reservation_exchange_v0": "envs.reservation_exchange_v0",
 }
 #: Envs built on the batched multi-market core (scenarios without an ``env:`` key).
-MARKET_FAMILY: tuple[str, ...] = ("multimarket_v0", "spot_v0", "multimarket_v1", "spot_v1")
-#: Namespace of the Gymnasium ids: ``gymnasium.make("coalition_markets/spot_v0")``.
+MARKET_FAMILY: tuple[str, ...] = ("multimarket_v1", "spot_v1")
+#: Ids removed when the dynamics changed (PettingZoo's convention: a new version, the old
+#: one gone) -> the id that replaced them.
+REMOVED: dict[str, str] = {"multimarket_v0": "multimarket_v1", "spot_v0": "spot_v1"}
+#: Namespace of the Gymnasium ids: ``gymnasium.make("coalition_markets/spot_v1")``.
 GYM_NAMESPACE = "coalition_markets"
 
 
 def register_gym_ids() -> tuple[str, ...]:
     """Register a Gymnasium id for every env with a single-agent view (the market family).
 
-    ``gymnasium.make("coalition_markets/multimarket_v0", agent="coalition_0", days=3,
+    ``gymnasium.make("coalition_markets/multimarket_v1", agent="coalition_0", days=3,
     render_mode="ansi")`` calls the module's ``make_gym`` with those keywords. The entry
     point is a string, so registering imports nothing. Returns the ids; registering twice
     (a reloaded module) is a no-op rather than Gymnasium's override warning.
@@ -58,12 +59,22 @@ def env_ids() -> tuple[str, ...]:
     return tuple(_MODULES)
 
 
+def removed_message(env_id: str) -> str:
+    """Why ``env_id`` is gone and what replaces it."""
+    return (f"{env_id} was removed with market model v2 (its dynamics changed); use "
+            f"{REMOVED[env_id]}: same spaces and agents, new rules (its module's version "
+            f"history says which); results of {env_id} are not comparable with its")
+
+
 def env_module(env_id: str) -> ModuleType:
     """Import and return the module implementing ``env_id``.
 
     Raises:
+        DeprecatedEnvError: ``env_id`` was replaced by a newer version (named).
         UnknownNameError: ``env_id`` is not registered; the message lists the valid ids.
     """
+    if env_id in REMOVED:
+        raise DeprecatedEnvError(removed_message(env_id))
     if env_id not in _MODULES:
         raise UnknownNameError(f"unknown env id {env_id!r}; valid ids: {', '.join(_MODULES)}")
     return importlib.import_module(_MODULES[env_id])

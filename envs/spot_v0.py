@@ -1,21 +1,10 @@
-"""``spot_v0``: the coalition in the spot (energy) market only.
+"""``spot_v0``: removed (market model v1); use :mod:`envs.spot_v1`.
 
-The same simulator as :mod:`envs.multimarket_v0` with the reserve and capacity markets
-closed (``reserve.enabled`` and ``capacity.enabled`` forced to false), so the coalition's
-action is ``[q, p]`` (plus ``[b, f]`` when members are not agents) and incumbents bid
-``K`` markups and a withheld share. Agents, observations, rewards, termination, infos
-and arguments are as documented in :mod:`envs.multimarket_v0`.
-
-Version history
----------------
-- v0: first release.
+Importing this module raises :class:`envs.errors.DeprecatedEnvError`, as PettingZoo does
+for an env whose version went up; ``envs.make("spot_v0")`` says the same.
 """
 
-from __future__ import annotations
+from envs.errors import DeprecatedEnvError
+from envs.registry import removed_message
 
-from envs.adapters.factories import market_factories
-
-ENV_ID = "spot_v0"
-make_env, make_gym, make_vector, env, parallel_env, raw_env = market_factories(
-    ENV_ID, {"reserve.enabled": False, "capacity.enabled": False}
-)
+raise DeprecatedEnvError(removed_message("spot_v0"))

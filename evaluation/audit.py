@@ -44,6 +44,8 @@ SHIPPED = ROOT / "evaluation" / "results" / "audit"
 #: A deviation gaining more than this share of the members' bills alone is flagged, %.
 FLAG_PCT = 0.5
 REFERENCE = "reference"
+#: The env the audit plays (its id carries the market model's version; written in audit.csv).
+ENV_ID = "multimarket_v1"
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,9 @@ class Job:
 def play(job: Job) -> list[dict[str, Any]]:
     """Play ``job``'s episodes; one row per episode (the reference's first).
 
-    Rows: reference, scenario, seed, days, deviation (``"reference"`` for the reference
-    itself), applies (whether the deviation had anything to change there),
-    members_alone_eur and members_saving_eur (the episode's, EUR).
+    Rows: env (the id, its version included), reference, scenario, seed, days, deviation
+    (``"reference"`` for the reference itself), applies (whether the deviation had
+    anything to change there), members_alone_eur and members_saving_eur (the episode's, EUR).
     """
     import envs
     from evaluation.episode import build_policy, run_episode
@@ -70,7 +72,7 @@ def play(job: Job) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     for name in (REFERENCE, *job.deviations):
-        env = envs.make("multimarket_v0", scenario=job.scenario, days=job.days)
+        env = envs.make(ENV_ID, scenario=job.scenario, days=job.days)
         policy = build_policy(job.reference)
         applies = True
         if name != REFERENCE:
@@ -82,8 +84,8 @@ def play(job: Job) -> list[dict[str, Any]]:
             continue
         ep = run_episode(env, policy, job.seed)
         m = cell_metrics(ep.ledger, ep.counterfactual, ep.record, ep.fleet)
-        rows.append({"reference": job.reference, "scenario": job.scenario, "seed": job.seed,
-                     "days": job.days, "deviation": name, "applies": True,
+        rows.append({"env": ENV_ID, "reference": job.reference, "scenario": job.scenario,
+                     "seed": job.seed, "days": job.days, "deviation": name, "applies": True,
                      "members_alone_eur": m["members_alone_eur"],
                      "members_saving_eur": m["members_saving_eur"]})  # fmt: skip
     return rows
@@ -148,7 +150,9 @@ def markdown(df: pd.DataFrame, g: pd.DataFrame | None = None) -> str:
     EUR/week and the rule that pays it. ``g``: :func:`gains` of ``df`` if already computed."""
     g = gains(df) if g is None else g
     seeds, days = sorted(df.seed.unique()), int(df.days.max())
-    lines = [f"{len(df)} episodes: seeds {seeds[0]}-{seeds[-1]}, {days}-day episodes. Cells: "
+    envs_played = ", ".join(f"`{e}`" for e in dict.fromkeys(df["env"])) if "env" in df else "?"
+    lines = [f"{len(df)} episodes of {envs_played}: seeds {seeds[0]}-{seeds[-1]}, {days}-day "
+             "episodes. Cells: "
              "the deviation's gain over its reference, in % of the members' bills alone "
              f"(mean over seeds); **bold**: above {FLAG_PCT}% (flagged); `-`: the market is "
              "closed there.", ""]  # fmt: skip
@@ -202,7 +206,7 @@ def write_readme(page: Path, table: str) -> str:
 def _jobs(args: argparse.Namespace) -> list[Job]:
     from envs.registry import list_scenarios
 
-    known = list_scenarios("multimarket_v0")
+    known = list_scenarios(ENV_ID)
     scenarios = args.scenarios or known
     bad = [s for s in scenarios if s not in known]
     if bad:
@@ -236,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         "--scenarios",
         nargs="+",
         default=None,
-        help="multimarket_v0 scenarios (default: every shipped one)",
+        help="multimarket_v1 scenarios (default: every shipped one)",
     )
     p.add_argument("--seeds", type=int, default=3, help="seeds per scenario (default 3)")
     p.add_argument("--seed-start", type=int, default=1000, help="first seed (default 1000)")

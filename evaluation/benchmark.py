@@ -57,7 +57,7 @@ from envs.cli import cli_main
 
 def parallel_steps_per_s(steps: int = 3000, repeats: int = 3) -> float:
     """Env-steps/s of the PettingZoo parallel API on ``default`` with random actions."""
-    env = envs.make("multimarket_v0", scenario="default")
+    env = envs.make("multimarket_v1", scenario="default")
     rng = np.random.default_rng(0)
     spaces = {a: env.action_space(a) for a in env.possible_agents}
     pool = [
@@ -78,7 +78,7 @@ def parallel_steps_per_s(steps: int = 3000, repeats: int = 3) -> float:
 
 def vector_steps_per_s(num_envs: int = 1024, steps: int = 100, repeats: int = 3) -> float:
     """Env-steps/s of the batched env (E * steps / seconds) with random actions."""
-    venv = envs.make_vector("multimarket_v0", scenario="default", num_envs=num_envs)
+    venv = envs.make_vector("multimarket_v1", scenario="default", num_envs=num_envs)
     rng = np.random.default_rng(0)
     acts = [
         {g: rng.uniform(-1, 1, (num_envs, *s.shape)) for g, s in venv.action_spaces.items()}
@@ -198,7 +198,7 @@ def oracle_episode_s(days: int = 7) -> float:
     """Seconds for the oracle to plan a ``days``-day episode of ``default``, with rehearsals."""
     import agents
 
-    env = envs.make("multimarket_v0", scenario="default", days=days)
+    env = envs.make("multimarket_v1", scenario="default", days=days)
     env.reset(seed=0)
     pol = agents.load("oracle")
     t0 = time.perf_counter()

@@ -323,7 +323,7 @@ def run_scenario(
     runs = []
     overrides = {"coalition.allocation": allocation} if allocation else {}
     for seed in seeds:
-        env = envs.make("multimarket_v0", scenario=scenario, days=days, overrides=overrides)
+        env = envs.make("multimarket_v1", scenario=scenario, days=days, overrides=overrides)
         rec = _Recorder()
         ep = run_episode(env, build_policy("rule"), seed, rec)
         cfg = env.unwrapped.cfg

@@ -38,7 +38,7 @@ class Slots:
 
     @classmethod
     def of(cls, env: Any) -> Slots:
-        """The slots of a ``multimarket_v0``/``spot_v0`` env (read from its core)."""
+        """The slots of a ``multimarket_v1``/``spot_v1`` env (read from its core)."""
         core = env.unwrapped.core if hasattr(env, "unwrapped") else env.core
         lay = core.layout
         names = slots(lay.reserve, lay.capacity, lay.drives_members)

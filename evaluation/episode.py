@@ -162,7 +162,7 @@ def checked_act(policy: Any, obs: dict[str, np.ndarray]) -> dict[str, np.ndarray
 
 
 def run_episode(env: Any, policy: Any, seed: int, observer: Any = None) -> Episode:
-    """Play one episode of a multi-market env (``multimarket_v0``/``spot_v0``).
+    """Play one episode of a multi-market env (``multimarket_v1``/``spot_v1``).
 
     Args:
         env: a PettingZoo ParallelEnv from ``envs.make``.

@@ -72,7 +72,7 @@ class EvalConfig:
     """
 
     description: str = ""
-    env: str = "multimarket_v0"
+    env: str = "multimarket_v1"
     scenarios: tuple[str, ...] = ()
     agents: tuple[str, ...] = DEFAULT_AGENTS
     seed_start: int = 1000

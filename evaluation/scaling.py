@@ -152,7 +152,7 @@ def bare_clearing_ratio(num_envs: int = 1024, steps: int = 10, repeats: int = 5)
 def obs_write_ratio(num_envs: int = 1024, steps: int = 10, repeats: int = 5) -> float:
     """The batched env's step at E = ``num_envs`` (scripted actions) over copying
     observations of the same shapes into preallocated arrays, interleaved."""
-    venv = envs.make_vector("multimarket_v0", scenario="default", num_envs=num_envs)
+    venv = envs.make_vector("multimarket_v1", scenario="default", num_envs=num_envs)
     venv.reset(seed=0)
     acts = venv.scripted_actions()
     obs, *_ = venv.step(acts)
@@ -174,7 +174,7 @@ def obs_write_ratio(num_envs: int = 1024, steps: int = 10, repeats: int = 5) -> 
 def pettingzoo_core_ratio(members: int = 5000, steps: int = 20, repeats: int = 3) -> float:
     """The PettingZoo parallel step with ``members`` members (random actions as dicts)
     over the core step (E = 1) it calls, interleaved on the same env."""
-    env = envs.make("multimarket_v0", scenario="default", overrides={"members.count": members})
+    env = envs.make("multimarket_v1", scenario="default", overrides={"members.count": members})
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     acts = {a: rng.uniform(-1, 1, env.action_space(a).shape).astype(np.float32)
@@ -206,7 +206,7 @@ def mpc_decision_ms(members: int | None = None, decisions: int = 8,
 
     overrides = {} if members is None else {"members.count": members}
     days = decisions // 24 + 1  # the decisions and the first fit in the episode
-    env = envs.make("multimarket_v0", scenario=scenario, days=days, overrides=overrides)
+    env = envs.make("multimarket_v1", scenario=scenario, days=days, overrides=overrides)
     pol = agents.load("mpc", **mpc_kwargs)
     obs, _ = env.reset(seed=0)
     pol.reset(env, seed=0)
@@ -221,7 +221,7 @@ def mpc_decision_ms(members: int | None = None, decisions: int = 8,
 
 _ROOT = Path(__file__).resolve().parents[1]  # the checkout whose envs is measured
 _MAKE = ("import time; t0 = time.perf_counter(); import envs; "
-         "envs.make('multimarket_v0', scenario='default'); "
+         "envs.make('multimarket_v1', scenario='default'); "
          "print(time.perf_counter() - t0)")  # fmt: skip
 
 

@@ -121,7 +121,7 @@ def scenario_row(name: str) -> dict[str, float | str]:
 def markdown(names: list[str] | None = None) -> str:
     """The Markdown table of the shipped multi-market scenarios (or ``names``)."""
     lines = [HEADER]
-    for name in names or list_scenarios("multimarket_v0"):
+    for name in names or list_scenarios("multimarket_v1"):
         r = scenario_row(name)
         lines.append(
             f"| {name} | {r['description']} | {r['members']} | {r['site']} | {r['bg_peak']:,.0f} "

@@ -16,7 +16,7 @@ settings.register_profile("ci", derandomize=True, deadline=None, max_examples=30
 settings.load_profile("ci")
 
 #: The two envs on the batched multi-market core.
-MARKET_IDS: tuple[str, ...] = ("multimarket_v0", "spot_v0")
+MARKET_IDS: tuple[str, ...] = ("multimarket_v1", "spot_v1")
 
 
 def random_actions(env: Any, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -32,7 +32,7 @@ def make_default() -> Callable[..., Any]:
 
     def _make(**kwargs: Any) -> Any:
         kwargs.setdefault("days", 1)
-        return envs.make("multimarket_v0", scenario="default", **kwargs)
+        return envs.make("multimarket_v1", scenario="default", **kwargs)
 
     return _make
 
@@ -40,6 +40,6 @@ def make_default() -> Callable[..., Any]:
 @pytest.fixture
 def env1() -> Any:
     """A 1-day ``default`` multimarket env, reset with seed 0."""
-    env = envs.make("multimarket_v0", scenario="default", days=1)
+    env = envs.make("multimarket_v1", scenario="default", days=1)
     env.reset(seed=0)
     return env

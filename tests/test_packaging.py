@@ -21,9 +21,9 @@ def _python(code_or_args: list[str]) -> subprocess.CompletedProcess[str]:
 def test_the_environments_never_import_torch_sb3_or_tensorboard():
     code = (
         "import sys, envs\n"
-        "envs.make('multimarket_v0', days=1).reset(seed=0)\n"
-        "envs.make_gym('multimarket_v0', days=1).reset(seed=0)\n"
-        "envs.make_vector('multimarket_v0', num_envs=2, days=1).reset(seed=0)\n"
+        "envs.make('multimarket_v1', days=1).reset(seed=0)\n"
+        "envs.make_gym('multimarket_v1', days=1).reset(seed=0)\n"
+        "envs.make_vector('multimarket_v1', num_envs=2, days=1).reset(seed=0)\n"
         "import agents; agents.load('mpc'); agents.load('rule')\n"
         "heavy = ('torch', 'stable_baselines3', 'tensorboard')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"

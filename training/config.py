@@ -53,7 +53,7 @@ class EnvSpec:
     """Which batched env to train on.
 
     Attributes:
-        env_id: a registered env id with a batched version (``multimarket_v0``).
+        env_id: a registered env id with a batched version (``multimarket_v1``).
         scenarios: scenario names; iteration ``i`` rolls out ``scenarios[i % len]``.
             Their observation and action layouts must agree.
         num_envs: E, envs stepped together per rollout.
@@ -70,7 +70,7 @@ class EnvSpec:
             :mod:`training.mix`; PPO only).
     """
 
-    env_id: str = "multimarket_v0"
+    env_id: str = "multimarket_v1"
     scenarios: tuple[str, ...] = ("default",)
     num_envs: int = bounded(64, ge=1, le=_ENVS, unit="envs")
     days: int = bounded(7, ge=1, le=366)

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="also write the results to this JSON file")
     args = p.parse_args(argv)
     ckpt = dict(item.split("=", 1) for item in args.checkpoint)
-    env = envs.make("multimarket_v0", scenario=args.scenario, days=args.days)
+    env = envs.make("multimarket_v1", scenario=args.scenario, days=args.days)
     results: dict[str, list[dict[str, float]]] = {}
     for name in args.agents:
         kwargs = {"checkpoint": ckpt[name]} if name in ckpt else {}

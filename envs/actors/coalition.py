@@ -3,7 +3,7 @@
 Dims: E envs, A action entries. MW, EUR/MWh (spot), EUR/MW per hour (reserve),
 EUR/MW-day (capacity).
 
-The layout (documented for users in ``envs.multimarket_v0``), by slot name:
+The layout (documented for users in ``envs.multimarket_v1``), by slot name:
 
 - ``q``, ``p``: spot bid of ``q * q_max`` MW (+ buy, - sell) at a limit price
   ``p**3 * cap`` (``p >= 0``) or ``p**3 * |floor|`` (``p < 0``): the cube gives fine

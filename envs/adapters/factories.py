@@ -1,7 +1,7 @@
 """Constructors shared by the envs built on :class:`envs.sim.core.MarketCore`.
 
 :func:`market_factories` returns the ``make_env``, ``make_gym`` and ``make_vector``
-functions of one env id; an env that fixes part of the scenario (``spot_v0`` closes
+functions of one env id; an env that fixes part of the scenario (``spot_v1`` closes
 the reserve and capacity markets) passes those fields as ``forced`` overrides.
 """
 

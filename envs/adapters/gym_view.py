@@ -1,6 +1,6 @@
 """Single-agent Gymnasium view of the market: one agent acts, the rest are scripted.
 
-``envs.make_gym("multimarket_v0", agent="coalition_0")`` (or ``"member_3"``,
+``envs.make_gym("multimarket_v1", agent="coalition_0")`` (or ``"member_3"``,
 ``"incumbent_0"`` when incumbents are controlled) returns a ``gymnasium.Env`` whose
 observation, action and reward are those of that agent in the PettingZoo env; every
 other agent follows :meth:`envs.adapters.parallel.MarketParallelEnv.scripted_actions`.
@@ -34,7 +34,7 @@ class SingleAgentEnv(gymnasium.Env):
         cfg: ScenarioConfig,
         *,
         agent: str = COALITION_ID,
-        name: str = "multimarket_v0",
+        name: str = "multimarket_v1",
         render_mode: str | None = None,
         max_cycles: int | None = None,
         info_format: str = "flat",

@@ -1,7 +1,7 @@
 """PettingZoo ``ParallelEnv`` adapter over :class:`envs.sim.core.MarketCore` (E = 1).
 
 Dicts are converted to arrays (and back) here only, in ``possible_agents`` order.
-The env-specific modules (``multimarket_v0``, ``spot_v0``) hold the documentation
+The env-specific modules (``multimarket_v1``, ``spot_v1``) hold the documentation
 and pick the scenario.
 """
 
@@ -92,11 +92,11 @@ def _stack_checked(actions: Any, ids: list[str], size: int, space_text: str) -> 
 
 
 class MarketParallelEnv(ParallelEnv):
-    """Parallel multi-agent view of one market simulation; see ``envs.multimarket_v0``."""
+    """Parallel multi-agent view of one market simulation; see ``envs.multimarket_v1``."""
 
     # render_fps: the frame rate of ``rgb_array`` videos (Gymnasium's RecordVideo).
     metadata: dict[str, Any] = {
-        "name": "multimarket_v0",
+        "name": "multimarket_v1",
         "render_modes": ["human", "ansi", "rgb_array"],
         "is_parallelizable": True,
         "render_fps": 4,
@@ -107,7 +107,7 @@ class MarketParallelEnv(ParallelEnv):
         cfg: ScenarioConfig,
         *,
         render_mode: str | None = None,
-        name: str = "multimarket_v0",
+        name: str = "multimarket_v1",
         max_cycles: int | None = None,
         info_format: str = "flat",
     ) -> None:

@@ -51,7 +51,7 @@ class VectorMarketEnv:
         cfg: ScenarioConfig,
         *,
         num_envs: int,
-        name: str = "multimarket_v0",
+        name: str = "multimarket_v1",
         record_ledger: bool = False,
     ) -> None:
         self.cfg = cfg
@@ -142,7 +142,7 @@ class VectorMarketEnv:
         """Step every env. Returns (obs, rewards, terminated (E,), truncated (E,), infos).
 
         ``rewards`` maps each group to (E, n) EUR; ``infos`` maps accounting keys to (E,)
-        arrays (see :mod:`envs.multimarket_v0`) and ``n_clipped`` to (E,) counts.
+        arrays (see :mod:`envs.multimarket_v1`) and ``n_clipped`` to (E,) counts.
         """
         E = self.num_envs
         if self._needs_reset:

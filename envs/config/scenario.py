@@ -553,7 +553,7 @@ def _resolve(name_or_path: str) -> str:
         if not Path(name_or_path).is_file():
             raise ConfigError(f"scenario file {name_or_path!r} does not exist")
         return name_or_path
-    return scenario_file(name_or_path, "multimarket_v0")
+    return scenario_file(name_or_path, "multimarket_v1")
 
 
 def load_scenario(

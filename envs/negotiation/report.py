@@ -30,7 +30,7 @@ class CostRow:
 
 @dataclass(frozen=True, slots=True)
 class PpaContract:
-    """An agreed PPA for ``multimarket_v0``: the coalition buys ``volume_mw`` of capacity
+    """An agreed PPA for ``multimarket_v1``: the coalition buys ``volume_mw`` of capacity
     whose output follows ``shape`` (``"wind"``: the wind fleet's profile, so delivered
     energy = volume_mw x capacity factor per hour) at a fixed price, and bears the
     deviations (§4: "the CEC is responsible for all deviations from the wind farms")."""

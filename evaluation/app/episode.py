@@ -154,7 +154,7 @@ def run_viewer_episode(
     """Build the env and the agent, play one deterministic episode and record it.
 
     Args:
-        env_id: ``multimarket_v0`` or ``spot_v0``.
+        env_id: ``multimarket_v1`` or ``spot_v1``.
         scenario: a shipped scenario of that env.
         seed: seeds the env and the policy.
         days: episode length, days (24 steps each).

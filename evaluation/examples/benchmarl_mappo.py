@@ -1,4 +1,4 @@
-"""BenchMARL's MAPPO on ``multimarket_v0``, added as a custom BenchMARL task.
+"""BenchMARL's MAPPO on ``multimarket_v1``, added as a custom BenchMARL task.
 
 BenchMARL adds a task as a ``TaskClass`` (how to build the TorchRL env and read its specs)
 and a ``Task`` enum naming its tasks (BenchMARL docs, "Creating a new task"). Our task
@@ -32,7 +32,7 @@ from torchrl.data import Composite
 from torchrl.envs import EnvBase, PettingZooWrapper, RewardScaling, Transform
 
 import envs
-from envs import multimarket_v0
+from envs import multimarket_v1
 
 #: EUR -> kEUR for the losses: an incumbent earns ~10^4 EUR an hour.
 REWARD_SCALE = 1e-3
@@ -70,7 +70,7 @@ def _check_flat_spaces(par: Any, env_id: str) -> None:
 class CoalitionMarketsClass(TaskClass):
     """A parallel env of this suite as a BenchMARL task.
 
-    ``config``: ``members`` (member agents of ``multimarket_v0``, one day, every group
+    ``config``: ``members`` (member agents of ``multimarket_v1``, one day, every group
     an agent group), or ``env_id`` and ``env_kwargs`` for any parallel env id built by
     ``envs.make(env_id, **env_kwargs)`` (``{}``: its default arguments).
     """
@@ -87,7 +87,7 @@ class CoalitionMarketsClass(TaskClass):
                 par = envs.make(env_id, **self.config.get("env_kwargs", {}))
                 _check_flat_spaces(par, env_id)
             else:  # the default infos are flat numbers, which TorchRL stacks per group
-                par = multimarket_v0.parallel_env(
+                par = multimarket_v1.parallel_env(
                     days=1,
                     overrides={
                         "members.agents": True,
@@ -187,7 +187,7 @@ def train(
         frames_per_batch: env steps per MAPPO update (a multiple of 24 keeps whole days).
         seed: BenchMARL's seed (torch and env).
         env_id, env_kwargs: another parallel env, ``envs.make(env_id, **env_kwargs)``
-            (``members`` is then unused); None: ``multimarket_v0`` with every group.
+            (``members`` is then unused); None: ``multimarket_v1`` with every group.
     """
     task_config = (
         {"members": members}

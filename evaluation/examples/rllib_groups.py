@@ -1,4 +1,4 @@
-"""RLlib multi-agent PPO on ``multimarket_v0`` with one module (policy) per agent group.
+"""RLlib multi-agent PPO on ``multimarket_v1`` with one module (policy) per agent group.
 
 RLlib wraps a parallel PettingZoo env as a ``MultiAgentEnv``
 (``ray.rllib.env.wrappers.pettingzoo_env.ParallelPettingZooEnv``); a policy mapping
@@ -16,7 +16,7 @@ hourly reward per agent over the last iteration's episodes}, "episode_return_eur
 
 The coalition's and the members' ``episode_return_eur`` are equal in every iteration, by
 the reward design rather than a bug: the coalition's reward is the members' total saving
-(``envs.multimarket_v0``, "Reward"), and RLlib's ``module_episode_returns_mean`` of the
+(``envs.multimarket_v1``, "Reward"), and RLlib's ``module_episode_returns_mean`` of the
 members' module sums the rewards of every agent mapped to it, i.e. the members' total
 saving too (whatever ``members.reward``: ``team`` and ``mix`` redistribute the saving
 among members but keep its total). ``mean_reward_eur`` divides by the group's size, so
@@ -37,24 +37,24 @@ from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 from ray.tune.registry import register_env
 
 import envs
-from envs import multimarket_v0
+from envs import multimarket_v1
 
 #: EUR -> kEUR for PPO: an incumbent earns ~10^4 EUR an hour.
 REWARD_SCALE = 1e-3
 HOURS = 24  # one-day episodes
-ENV_NAME = "coalition_markets/multimarket_v0_groups"
+ENV_NAME = "coalition_markets/multimarket_v1_groups"
 
 
 def _make_par(cfg: dict) -> Any:
     """``envs.make(cfg["env_id"], **cfg["env_kwargs"])``, or without ``env_id`` one day of
-    ``multimarket_v0`` with ``cfg["members"]`` member agents and the incumbents as agents.
+    ``multimarket_v1`` with ``cfg["members"]`` member agents and the incumbents as agents.
 
     Raises:
         ValueError: an agent's action space is not a 1-D Box, which RLlib's PPO refuses
             (names the env, the agent and the space).
     """
     if cfg.get("env_id") is None:
-        return multimarket_v0.parallel_env(
+        return multimarket_v1.parallel_env(
             days=1,
             overrides={
                 "members.agents": True,
@@ -100,7 +100,7 @@ def train(
         seed: RLlib's seed.
         env_id, env_kwargs: another parallel env, ``envs.make(env_id, **env_kwargs)``
             (``members`` is then unused; its episodes may be longer than a day, so the
-            returns appear once one has ended); None: ``multimarket_v0`` as above.
+            returns appear once one has ended); None: ``multimarket_v1`` as above.
     """
     env_config = {"members": members, "env_id": env_id, "env_kwargs": dict(env_kwargs or {})}
     groups = _make_par(env_config).agent_groups

@@ -19,7 +19,7 @@ import supersuit as ss
 from stable_baselines3 import PPO
 from stable_baselines3.common.utils import set_random_seed
 
-from envs import multimarket_v0
+from envs import multimarket_v1
 from envs.adapters.groups import GroupParallelEnv
 
 
@@ -32,7 +32,7 @@ def train(timesteps: int = 4096, members: int = 4, copies: int = 2, seed: int = 
         copies: market copies stepped together (SuperSuit's ``concat_vec_envs_v1``).
         seed: PPO and env seed.
     """
-    par = multimarket_v0.parallel_env(
+    par = multimarket_v1.parallel_env(
         days=1, overrides={"members.agents": True, "members.count": members}
     )
     env = ss.pettingzoo_env_to_vec_env_v1(GroupParallelEnv(par, "members"))

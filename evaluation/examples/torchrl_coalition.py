@@ -1,4 +1,4 @@
-"""TorchRL's PettingZoo route: MAPPO on ``multimarket_v0`` with one policy per agent group.
+"""TorchRL's PettingZoo route: MAPPO on ``multimarket_v1`` with one policy per agent group.
 
 TorchRL wraps a parallel PettingZoo env with ``torchrl.envs.PettingZooWrapper``; its
 ``group_map`` stacks agents of one group into one tensor, so the env's own
@@ -28,20 +28,20 @@ from torchrl.envs import PettingZooWrapper, RewardScaling, TransformedEnv
 from torchrl.modules import MultiAgentMLP, ProbabilisticActor, TanhNormal
 from torchrl.objectives import ClipPPOLoss, ValueEstimators
 
-from envs import multimarket_v0
+from envs import multimarket_v1
 
 #: EUR -> kEUR for the losses: an incumbent earns ~10^4 EUR an hour.
 REWARD_SCALE = 1e-3
 
 
 def make_env(members: int = 3, seed: int = 0) -> TransformedEnv:
-    """``multimarket_v0`` (one day) with members and incumbents as agents, wrapped for TorchRL.
+    """``multimarket_v1`` (one day) with members and incumbents as agents, wrapped for TorchRL.
 
     Flat infos (``info_format="flat"``, the default, spelled out here) so that every info
     value is a number TorchRL can stack; ``done_on_any=False``: every agent is truncated at
     the day's end anyway.
     """
-    par = multimarket_v0.parallel_env(
+    par = multimarket_v1.parallel_env(
         days=1,
         info_format="flat",
         overrides={"members.agents": True, "members.count": members, "fleet.controlled": True},

@@ -64,7 +64,7 @@ def test_unknown_scenario_and_bad_persona():
         admm.PersonaSpec(name="x", beta=2.0)
 
 
-# --- the negotiator as a policy of multimarket_v0 (agents.load("admm")) -----------------
+# --- the negotiator as a policy of multimarket_v1 (agents.load("admm")) -----------------
 
 
 def test_batched_members_solve_each_member_problem_as_highs_does():
@@ -133,7 +133,7 @@ def test_admm_policy_beats_the_rule_and_converges_on_default():
     import agents
     import envs
 
-    env = envs.make("multimarket_v0", days=2)
+    env = envs.make("multimarket_v1", days=2)
     totals = {}
     for name in ("admm", "rule"):
         pol = agents.load(name)

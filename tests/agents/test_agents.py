@@ -50,7 +50,7 @@ def test_builtins_load_and_follow_the_protocol(name):
 
 def test_custom_agent_by_path_plays_an_episode():
     pol = agents.load("tests.agents.test_agents:ConstantCoalition", level=0.1)
-    env = envs.make("multimarket_v0", days=1)
+    env = envs.make("multimarket_v1", days=1)
     run(env, [pol])
     assert pol.level == 0.1 and len(env.ledger()) > 0
 
@@ -84,14 +84,14 @@ def test_bad_kwargs_show_the_signature():
 def test_policy_controlling_unknown_agents_is_refused():
     pol = agents.load("rule", controls=["member_999"])
     with pytest.raises(UnknownNameError, match=r"controls \['member_999'\]"):
-        pol.reset(envs.make("multimarket_v0", days=1), seed=0)
+        pol.reset(envs.make("multimarket_v1", days=1), seed=0)
 
 
 def test_rule_beats_random_on_default():
     # Against a retail tariff that covers the scenario's expected wholesale cost plus a
     # margin (envs.sim.tariff), a price-taking coalition saves about the margin on average;
     # a single expensive week can cost it, so the saving is averaged over seeds.
-    env = envs.make("multimarket_v0", days=3)
+    env = envs.make("multimarket_v1", days=3)
     rule = [run(env, [agents.load("rule")], seed=s) for s in range(4)]
     rnd = [run(env, [agents.load("random")], seed=s) for s in range(4)]
     assert np.mean(rule) > 0 > np.mean(rnd)
@@ -99,17 +99,17 @@ def test_rule_beats_random_on_default():
 
 
 def test_rule_drives_members_when_they_are_not_agents():
-    env = envs.make("multimarket_v0", days=1, overrides={"members.agents": False})
+    env = envs.make("multimarket_v1", days=1, overrides={"members.agents": False})
     assert np.isfinite(run(env, [agents.load("rule")]))
 
 
 @pytest.mark.parametrize("strategy", ["competitive", "markup", "withholding"])
 def test_incumbent_policies_bid_like_the_scripted_fleet(strategy):
     fleet = {"fleet.strategy": strategy}
-    scripted = envs.make("multimarket_v0", scenario="strategic_incumbents", days=2,
+    scripted = envs.make("multimarket_v1", scenario="strategic_incumbents", days=2,
                          overrides={**fleet, "fleet.controlled": False})  # fmt: skip
     as_agents = envs.make(
-        "multimarket_v0", scenario="strategic_incumbents", days=2, overrides=fleet
+        "multimarket_v1", scenario="strategic_incumbents", days=2, overrides=fleet
     )
     run(scripted, [agents.load("rule")], seed=4)
     run(as_agents, [agents.load("rule"), agents.load(strategy)], seed=4)

@@ -9,7 +9,7 @@ import envs
 
 @pytest.mark.parametrize("name", ["random", "rule", "individual", "mpc", "oracle", "admm"])
 def test_no_controller_breaks_a_state_of_charge_or_power_limit(name):
-    env = envs.make("multimarket_v0", days=2)
+    env = envs.make("multimarket_v1", days=2)
     pol = agents.load(name)
     obs, _ = env.reset(seed=7)
     pol.reset(env, seed=7)
@@ -35,7 +35,7 @@ def test_no_controller_breaks_a_state_of_charge_or_power_limit(name):
 def test_individual_members_pay_less_than_plain_self_consumption():
     # With a time-of-use tariff, each member's own MPC beats the counterfactual's plain
     # self-consumption rule on its retail bill (DESIGN §3.5), summed over members.
-    env = envs.make("multimarket_v0", scenario="community_discount", days=3)
+    env = envs.make("multimarket_v1", scenario="community_discount", days=3)
     pol = agents.load("individual")
     obs, _ = env.reset(seed=0)
     pol.reset(env, seed=0)

@@ -39,7 +39,7 @@ def test_shipped_policies_load_by_name_and_act_deterministically(name):
     pol = agents.load(name)
     assert isinstance(pol, PPOPolicy if name == "ppo" else MAPPOPolicy)
     assert pol.path.name == f"{name}.pt"
-    env = envs.make("multimarket_v0", days=1)
+    env = envs.make("multimarket_v1", days=1)
     r1, a1 = _episode(env, pol, seed=1000)
     r2, a2 = _episode(env, agents.load(name), seed=1000)
     assert r1 == r2 and np.array_equal(a1, a2)
@@ -47,7 +47,7 @@ def test_shipped_policies_load_by_name_and_act_deterministically(name):
 
 
 def test_sampling_is_seeded_by_reset():
-    env = envs.make("multimarket_v0", days=1)
+    env = envs.make("multimarket_v1", days=1)
     _, a1 = _episode(env, agents.load("mappo", deterministic=False), seed=3)
     _, a2 = _episode(env, agents.load("mappo", deterministic=False), seed=3)
     _, a3 = _episode(env, agents.load("mappo"), seed=3)
@@ -58,14 +58,14 @@ def test_sampling_is_seeded_by_reset():
 def test_shipped_mappo_adapts_to_other_layouts(scenario):
     # Closed capacity market: the policy's capacity entries are dropped (4 coalition
     # entries); 200 members: the shared member actor does not care about the count.
-    env = envs.make("multimarket_v0", scenario=scenario, days=1)
+    env = envs.make("multimarket_v1", scenario=scenario, days=1)
     total, actions = _episode(env, agents.load("mappo"), seed=1000)
     assert np.isfinite(total)
     assert actions.shape[1] == env.action_space("coalition_0").shape[0]
 
 
 def test_observation_layout_mismatch_is_a_clear_error():
-    env = envs.make("multimarket_v0", days=1, overrides={"forecast.horizon_h": 12})
+    env = envs.make("multimarket_v1", days=1, overrides={"forecast.horizon_h": 12})
     env.reset(seed=0)
     with pytest.raises(
         ValueError, match=r"coalition actor was trained on 111 observation features"
@@ -86,7 +86,7 @@ def test_policy_rebuilds_the_training_actions_from_observations_alone():
 
     from training.rollout import env_actions
 
-    env = envs.make("multimarket_v0", days=2)
+    env = envs.make("multimarket_v1", days=2)
     obs, _ = env.reset(seed=4)
     pol = agents.load("mappo")
     pol.reset(env, seed=4)
@@ -146,7 +146,7 @@ def test_margin_features_are_the_fleets_forecast_spare_capacity():
 
 
 def test_margin_statics_read_the_fleet_and_the_reserve_rule():
-    core = envs.make("multimarket_v0", scenario="heatwave_scarcity", days=1).core
+    core = envs.make("multimarket_v1", scenario="heatwave_scarcity", days=1).core
     rc = core.cfg.reserve
     np.testing.assert_allclose(
         margin_statics(core),
@@ -154,8 +154,8 @@ def test_margin_statics_read_the_fleet_and_the_reserve_rule():
          1 + rc.requirement_share_of_load, 1 - rc.requirement_share_of_renewables],
     )  # fmt: skip
     # The fleet is scarcer in the heatwave (a higher peak on the same fleet) than in default.
-    assert margin_statics(core)[0] < margin_statics(envs.make("multimarket_v0", days=1).core)[0]
-    closed = envs.make("multimarket_v0", days=1, overrides={"reserve.enabled": False}).core
+    assert margin_statics(core)[0] < margin_statics(envs.make("multimarket_v1", days=1).core)[0]
+    closed = envs.make("multimarket_v1", days=1, overrides={"reserve.enabled": False}).core
     np.testing.assert_allclose(margin_statics(closed)[1:], [1.0, 1.0])
 
 
@@ -181,7 +181,7 @@ def test_reserve_headroom_is_what_the_env_can_activate():
     # an env episode offering the whole headroom at 0 EUR/MW is never short on activation
     # (a week: reserve is called by the system's real-time deviation, and the rule's
     # batteries hold headroom only in some hours)
-    env = envs.make("multimarket_v0", days=7)
+    env = envs.make("multimarket_v1", days=7)
     obs, _ = env.reset(seed=3)
     rule = agents.load("rule")
     rule.reset(env, seed=3)
@@ -243,7 +243,7 @@ def test_export_loads_from_a_run_checkpoint(tmp_path, extra):
     )
     assert code == 0
     pol = agents.load("mappo", checkpoint=str(tmp_path / "checkpoint.pt"))
-    env = envs.make("multimarket_v0", days=1)
+    env = envs.make("multimarket_v1", days=1)
     total, _ = _episode(env, pol, seed=1000)  # acts inside the action spaces
     if "mappo.imitate_episodes=1" in extra:
         # mappo.yaml: the member actor reads 5 more features than the env's observation

@@ -96,7 +96,7 @@ def test_merit_order_price():
 
 
 def test_team_merges_policies_and_refuses_overlaps():
-    env = envs.make("multimarket_v0", scenario="strategic_incumbents", days=1)
+    env = envs.make("multimarket_v1", scenario="strategic_incumbents", days=1)
     obs, _ = env.reset(seed=0)
     team = agents.load("rule+withholding")
     team.reset(env, seed=0)
@@ -110,7 +110,7 @@ def test_team_merges_policies_and_refuses_overlaps():
 
 
 def test_learned_incumbents_bid_against_the_mpc():
-    env = envs.make("multimarket_v0", scenario="strategic_incumbents", days=1)
+    env = envs.make("multimarket_v1", scenario="strategic_incumbents", days=1)
     obs, _ = env.reset(seed=3)
     team = agents.load("mpc+mappo_incumbents")
     team.reset(env, seed=3)
@@ -123,4 +123,4 @@ def test_learned_incumbents_bid_against_the_mpc():
     base = scripted.act(obs)
     assert max(float(np.abs(learned[a] - base[a]).max()) for a in inc) > 1e-3
     with pytest.raises(ValueError, match="incumbents as agents"):
-        agents.load("mappo_incumbents").reset(envs.make("multimarket_v0", days=1), seed=0)
+        agents.load("mappo_incumbents").reset(envs.make("multimarket_v1", days=1), seed=0)

@@ -56,7 +56,7 @@ def test_lp_repays_a_debt_larger_than_the_shift_power_in_the_payback_hour():
 def test_oracle_runs_with_strategic_incumbents_scripted():
     # Incumbents that are agents but not the oracle's follow their scripted bids, in the
     # rehearsals as in the episode.
-    env = envs.make("multimarket_v0", scenario="strategic_incumbents", days=1)
+    env = envs.make("multimarket_v1", scenario="strategic_incumbents", days=1)
     pol = agents.load("oracle", rehearsals=1)
     obs, _ = env.reset(seed=0)
     pol.reset(env, seed=0)
@@ -78,7 +78,7 @@ def run(env, pol, seed):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_mpc_saves_more_than_rule_and_plans_feasible_set_points(seed):
-    env = envs.make("multimarket_v0", days=3)
+    env = envs.make("multimarket_v1", days=3)
     mpc, projected = run(env, agents.load("mpc"), seed)
     rule, _ = run(env, agents.load("rule"), seed)
     # The rule's own saving can be negative in a dear window against a tariff priced on the
@@ -89,7 +89,7 @@ def test_mpc_saves_more_than_rule_and_plans_feasible_set_points(seed):
 
 
 def test_decision_ignores_data_beyond_the_forecast_window():
-    env = envs.make("multimarket_v0", days=3)
+    env = envs.make("multimarket_v1", days=3)
     pol = agents.load("mpc")
     obs, _ = env.reset(seed=5)
     pol.reset(env, seed=5)
@@ -140,7 +140,7 @@ def _episode(env, pol, seed):
 def _savings_order(days: int, seeds: range) -> None:
     # Issue 3's check of sense on default: oracle >= mpc > rule, and MPC keeps at least
     # 70% of the oracle's saving (members' saving against acting alone, from the ledger).
-    env = envs.make("multimarket_v0", days=days)
+    env = envs.make("multimarket_v1", days=days)
     totals = {name: [] for name in ("oracle", "mpc", "rule")}
     for seed in seeds:
         for name in totals:
@@ -162,7 +162,7 @@ def test_savings_order_oracle_mpc_rule_over_five_seeds():
 def test_oracle_plays_its_best_rehearsal_to_the_cent():
     # The open-loop oracle keeps the plan of its best rehearsal and plays it: the episode is
     # deterministic, so the members save exactly what that rehearsal saved, in the ledger too.
-    env = envs.make("multimarket_v0", scenario="battery_rich", days=2)
+    env = envs.make("multimarket_v1", scenario="battery_rich", days=2)
     pol = agents.load("oracle", rehearsals=3)
     obs, _ = env.reset(seed=4)
     pol.reset(env, seed=4)

@@ -58,7 +58,7 @@ def test_split_gives_a_groups_charge_to_the_members_with_room():
 def test_the_persona_lp_plans_the_same_objective_as_the_member_lp_to_half_a_percent():
     """The issue's bar: the aggregated LP's objective within 0.5% of the member-by-member
     LP's on the same inputs (measured: within 0.01% over a day of large_coalition)."""
-    env = envs.make("multimarket_v0", scenario="large_coalition", days=1)
+    env = envs.make("multimarket_v1", scenario="large_coalition", days=1)
     mono, agg = agents.load("mpc", aggregate="none"), agents.load("mpc", aggregate="persona")
     obs, _ = env.reset(seed=1000)
     mono.reset(env, seed=1000)

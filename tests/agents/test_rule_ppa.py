@@ -39,7 +39,7 @@ def _mean_abs_imbalance(scenario: str, seeds: tuple[int, ...] = (0, 1, 2)) -> fl
     """Mean over seeds and hours of the rule coalition's |imbalance|, MWh per hour (a week)."""
     out = []
     for seed in seeds:
-        env = envs.make("multimarket_v0", scenario=scenario, days=7)
+        env = envs.make("multimarket_v1", scenario=scenario, days=7)
         obs, _ = env.reset(seed=seed)
         pol = agents.load("rule")
         pol.reset(env, seed=seed)

@@ -37,7 +37,7 @@ MPC_DAYS = 2
 #: Cases too long for the default run (200 members); ``pytest -m slow`` checks them.
 SLOW = {
     (e, "large_coalition", p)
-    for e in ("multimarket_v0", "spot_v0")
+    for e in ("multimarket_v1", "spot_v1")
     for p in ("random", "rule", "mpc")
 }
 
@@ -94,7 +94,7 @@ def scenario_cases() -> list[tuple[str, str, str]]:
         env_line = [ln for ln in text.splitlines() if ln.startswith("env:")]
         env_id = env_line[0].split(":", 1)[1].strip() if env_line else None
         if env_id is None:
-            for eid in ("multimarket_v0", "spot_v0"):
+            for eid in ("multimarket_v1", "spot_v1"):
                 cases += [(eid, name, p) for p in ("random", "rule", "mpc")]
         elif env_id in envs.ENV_IDS:
             cases.append((env_id, name, "random"))
@@ -148,8 +148,8 @@ def episode_digest(env_id: str, scenario: str, policy: str) -> str:
 
 
 def vector_digest(mode: str, num_envs: int = 64) -> str:
-    """sha256 of a batched ``multimarket_v0`` episode at E = ``num_envs``."""
-    venv = envs.make_vector("multimarket_v0", num_envs=num_envs, days=2)
+    """sha256 of a batched ``multimarket_v1`` episode at E = ``num_envs``."""
+    venv = envs.make_vector("multimarket_v1", num_envs=num_envs, days=2)
     rng = np.random.default_rng(SEED)
     h = _Hasher()
     obs, info = venv.reset(seed=SEED)
@@ -165,7 +165,7 @@ def vector_digest(mode: str, num_envs: int = 64) -> str:
 
 def all_cases() -> list[str]:
     keys = ["/".join(c) for c in scenario_cases()]
-    return [*keys, "vector/multimarket_v0/scripted", "vector/multimarket_v0/random"]
+    return [*keys, "vector/multimarket_v1/scripted", "vector/multimarket_v1/random"]
 
 
 def digest(key: str) -> str:

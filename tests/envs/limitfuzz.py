@@ -5,7 +5,7 @@ field (:class:`tests.envs.configfuzz.Leaf`) and one value. Its outcome is right 
 loader refuses the value with a :class:`~envs.errors.ConfigError` naming the field, or
 accepts it and a short run of what the config drives stays sound:
 
-- ``scenario``: ``multimarket_v0``, reset and :data:`STEPS` steps of random actions:
+- ``scenario``: ``multimarket_v1``, reset and :data:`STEPS` steps of random actions:
   finite observations, rewards and ledger, and a balanced ledger (:func:`ledger_problems`);
 - ``exchange``: ``reservation_exchange_v0``, the same without a ledger;
 - ``negotiation``: ``ppa_negotiation_v0`` (AEC), :data:`STEPS` turns of random actions;
@@ -150,7 +150,7 @@ def _surplus(info: dict[str, Any]) -> float | None:
 
 
 def _days(env_id: str) -> dict[str, Any]:
-    return {"days": 1} if env_id == "multimarket_v0" else {}
+    return {"days": 1} if env_id == "multimarket_v1" else {}
 
 
 def run_negotiation(overrides: dict[str, Any]) -> list[str]:
@@ -177,7 +177,7 @@ def run_cfe(cfg: Any) -> list[str]:
 
 #: What an accepted value of each root drives (None: the built config is the check).
 RUNS: dict[str, Callable[[Any, dict[str, Any]], list[str]] | None] = {
-    "scenario": lambda cfg, ov: run_parallel("multimarket_v0", "default", ov),
+    "scenario": lambda cfg, ov: run_parallel("multimarket_v1", "default", ov),
     "exchange": lambda cfg, ov: run_parallel("reservation_exchange_v0", None, ov),
     "negotiation": lambda cfg, ov: run_negotiation(ov),
     "cfe": lambda cfg, ov: run_cfe(cfg),

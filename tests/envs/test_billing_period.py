@@ -20,7 +20,7 @@ from evaluation.metrics import cell_metrics, member_savings
 
 
 def _week(seed: int, days: int = 7, **overrides):
-    env = envs.make("multimarket_v0", scenario="default", days=days, overrides=overrides)
+    env = envs.make("multimarket_v1", scenario="default", days=days, overrides=overrides)
     core = env.unwrapped.core
     results = []
     step = core.step

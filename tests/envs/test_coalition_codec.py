@@ -36,7 +36,7 @@ def test_decode_inverts_the_encoders(net_mw, reserve_mw, share, limit):
 
 def test_the_env_layout_is_the_codecs_slots():
     for scenario, n in (("default", 6), ("no_capacity_market", 4)):
-        env = envs.make("multimarket_v0", scenario, days=1)
+        env = envs.make("multimarket_v1", scenario, days=1)
         lay = env.core.layout
         assert lay.coalition == n == len(cc.slots(lay.reserve, lay.capacity, lay.drives_members))
         assert env.action_space("coalition_0").shape == (n,)

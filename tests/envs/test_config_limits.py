@@ -98,13 +98,13 @@ ISSUE_HUGE = [
 @pytest.mark.parametrize("path", ISSUE_HUGE)
 def test_huge_sizes_and_scales_are_refused(path: str, value: float) -> None:
     with pytest.raises(ConfigError, match=re.escape(f"{path}={value!r} is out of range")):
-        envs.make("multimarket_v0", days=1, overrides={path: value})
+        envs.make("multimarket_v1", days=1, overrides={path: value})
 
 
 @pytest.mark.parametrize("path", ["tariff.network_eur_per_mwh", "tariff.taxes_eur_per_mwh"])
 def test_huge_grid_charges_are_refused_not_a_zero_division(path: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(path) + r".*in \[0, 100000\] EUR/MWh"):
-        envs.make("multimarket_v0", days=1, overrides={path: 1e30})
+        envs.make("multimarket_v1", days=1, overrides={path: 1e30})
 
 
 @pytest.mark.parametrize("path", ["tariff.network_eur_per_mwh", "tariff.taxes_eur_per_mwh"])

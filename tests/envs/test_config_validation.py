@@ -38,7 +38,7 @@ def _loader(cls: type, data: dict[str, Any]) -> Any:
 
 
 LOADERS: dict[str, Any] = {
-    "scenario": _loader(ScenarioConfig, load_yaml(scenario_file("default", "multimarket_v0"))),
+    "scenario": _loader(ScenarioConfig, load_yaml(scenario_file("default", "multimarket_v1"))),
     "exchange": _loader(
         reservation_exchange_v0.ExchangeConfig,
         load_yaml(scenario_file("reservation_exchange", reservation_exchange_v0.ENV_ID)),
@@ -52,7 +52,7 @@ LOADERS: dict[str, Any] = {
     "admm": _loader(admm.AdmmConfig, load_yaml(scenario_file("admm_personas", admm.TOOL))),
 }
 CASES = [(root, leaf) for root, load in LOADERS.items() for leaf in leaves(load({}))]
-#: spot_v0 sets these itself (its reserve and capacity markets are closed).
+#: spot_v1 sets these itself (its reserve and capacity markets are closed).
 SPOT_FORCED = ("reserve", "reserve.enabled", "capacity", "capacity.enabled")
 SPOT_LEAVES = [leaf for root, leaf in CASES if root == "scenario" and leaf.path not in SPOT_FORCED]
 
@@ -114,7 +114,7 @@ def test_any_bad_value_in_any_field_is_a_config_error(data: st.DataObject) -> No
 @given(leaf=st.sampled_from(SPOT_LEAVES))
 def test_spot_env_refuses_a_bad_field_before_building(leaf: Leaf) -> None:
     with pytest.raises(ConfigError, match=re.escape(leaf.path)):
-        envs.make("spot_v0", overrides={leaf.path: one_bad(leaf)})
+        envs.make("spot_v1", overrides={leaf.path: one_bad(leaf)})
 
 
 # --- The failures issue 18 item 1 names, each refused (or, for overrides, accepted) ---------
@@ -137,7 +137,7 @@ def test_spot_env_refuses_a_bad_field_before_building(leaf: Leaf) -> None:
 )
 def test_non_finite_and_zero_scale_fields_are_refused(overrides, pattern):
     with pytest.raises(ConfigError, match=pattern):
-        envs.make("multimarket_v0", overrides=overrides)
+        envs.make("multimarket_v1", overrides=overrides)
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), "-inf", 2.5])
@@ -148,7 +148,7 @@ def test_non_finite_and_zero_scale_fields_are_refused(overrides, pattern):
 def test_whole_number_fields_refuse_nan_inf_and_fractions(path, bad):
     value = [17, bad] if path == "tariff.peak_hours" else bad
     with pytest.raises(ConfigError, match=re.escape(path) + r".*expected a whole number"):
-        envs.make("multimarket_v0", overrides={path: value})
+        envs.make("multimarket_v1", overrides={path: value})
 
 
 @pytest.mark.parametrize(
@@ -163,13 +163,13 @@ def test_whole_number_fields_refuse_nan_inf_and_fractions(path, bad):
 )
 def test_weather_and_scale_fields_fail_at_construction_not_reset(path, bad):
     with pytest.raises(ConfigError, match=re.escape(path)):
-        envs.make("multimarket_v0", overrides={path: bad})
+        envs.make("multimarket_v1", overrides={path: bad})
 
 
 def test_one_persona_field_can_be_overridden_alone():
     path = "members.personas.residential.battery_mwh"
-    env = envs.make("multimarket_v0", days=1, overrides={path: 2.0})
-    base = envs.make("multimarket_v0", days=1)
+    env = envs.make("multimarket_v1", days=1, overrides={path: 2.0})
+    base = envs.make("multimarket_v1", days=1)
     new, old = env.cfg.members.personas, base.cfg.members.personas
     assert new["residential"].battery_mwh == 2.0
     assert new["residential"] == dataclasses.replace(old["residential"], battery_mwh=2.0)
@@ -184,20 +184,20 @@ def test_one_persona_field_can_be_overridden_alone():
 
 
 def test_one_generator_field_can_be_overridden_by_name():
-    cfg = envs.make("multimarket_v0", overrides={"fleet.generators.coal.capacity_mw": 120.0}).cfg
-    default = envs.make("multimarket_v0").cfg.fleet.generators
+    cfg = envs.make("multimarket_v1", overrides={"fleet.generators.coal.capacity_mw": 120.0}).cfg
+    default = envs.make("multimarket_v1").cfg.fleet.generators
     coal = next(g for g in cfg.fleet.generators if g.name == "coal")
     assert coal == dataclasses.replace(default[2], capacity_mw=120.0)
     assert [g for g in cfg.fleet.generators if g.name != "coal"] == [
         g for g in default if g.name != "coal"
     ]
     with pytest.raises(ConfigError, match=r"fleet\.generators: no item named 'lignite'"):
-        envs.make("multimarket_v0", overrides={"fleet.generators.lignite.capacity_mw": 1.0})
+        envs.make("multimarket_v1", overrides={"fleet.generators.lignite.capacity_mw": 1.0})
 
 
 def test_a_new_persona_must_be_complete():
     with pytest.raises(ConfigError, match=r"members\.personas\.farm\.sector is missing"):
-        envs.make("multimarket_v0", overrides={"members.personas.farm.pv_mw": 1.0})
+        envs.make("multimarket_v1", overrides={"members.personas.farm.pv_mw": 1.0})
 
 
 def test_direct_construction_is_checked_too():

@@ -16,7 +16,7 @@ from envs.sim.tariff import energy_price
 
 @pytest.mark.parametrize("scenario", ["default", "community_discount"])
 def test_counterfactual_bills_match_numpy_recomputation(scenario):
-    env = envs.make("multimarket_v0", scenario=scenario, days=2)
+    env = envs.make("multimarket_v1", scenario=scenario, days=2)
     env.reset(seed=3)
     rng = np.random.default_rng(0)
     while env.agents:

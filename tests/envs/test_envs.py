@@ -65,14 +65,14 @@ def test_aec_api(env_id, scenario, kwargs):
 
 def test_agents_follow_the_scenario():
     assert (
-        envs.make("multimarket_v0", scenario="strategic_incumbents", days=1).agent_groups[
+        envs.make("multimarket_v1", scenario="strategic_incumbents", days=1).agent_groups[
             "incumbents"
         ][0]
         == "incumbent_0"
     )
-    env = envs.make("multimarket_v0", days=1, overrides={"members.agents": False})
+    env = envs.make("multimarket_v1", days=1, overrides={"members.agents": False})
     assert env.possible_agents == ["coalition_0"]
-    env = envs.make("multimarket_v0", days=1)
+    env = envs.make("multimarket_v1", days=1)
     assert set(env.agent_groups) == {"coalition", "members"}
     assert len(env.agent_groups["members"]) == 20
 
@@ -134,7 +134,7 @@ def test_gymnasium_and_sb3_check_env(env_id):
 def test_sb3_vecenv_adapter_episode_end_and_ppo():
     from stable_baselines3 import PPO
 
-    venv = CoalitionVecEnv(envs.make_vector("multimarket_v0", num_envs=2, days=1))
+    venv = CoalitionVecEnv(envs.make_vector("multimarket_v1", num_envs=2, days=1))
     venv.seed(3)
     obs = venv.reset()
     assert obs.shape == (2, *venv.observation_space.shape)
@@ -154,8 +154,8 @@ def test_sb3_vecenv_adapter_episode_end_and_ppo():
 # ------------------------------------------------------------------ vector env
 def test_vector_env_shapes_autoreset_and_spaces():
     E = 3
-    venv = envs.make_vector("multimarket_v0", num_envs=E, days=1)
-    single = envs.make("multimarket_v0", days=1)
+    venv = envs.make_vector("multimarket_v1", num_envs=E, days=1)
+    single = envs.make("multimarket_v1", days=1)
     obs, _ = venv.reset(seed=0)
     for g, ids in single.agent_groups.items():
         space = single.observation_space(ids[0])
@@ -248,9 +248,9 @@ def _run_with_invariants(env: Any, seed: int, actions: Any) -> None:
     _check_ledger(env)
 
 
-@pytest.mark.parametrize("scenario", envs.list_scenarios("multimarket_v0"))
+@pytest.mark.parametrize("scenario", envs.list_scenarios("multimarket_v1"))
 def test_ledger_invariants_every_scenario(scenario):
-    env = envs.make("multimarket_v0", scenario=scenario, days=2)
+    env = envs.make("multimarket_v1", scenario=scenario, days=2)
     rng = np.random.default_rng(5)
     _run_with_invariants(env, seed=5, actions=lambda e, t: random_actions(e, rng))
 
@@ -264,7 +264,7 @@ def test_ledger_invariants_every_scenario(scenario):
 )
 def test_ledger_invariants_hold_for_any_action_sequence(scenario, members_agents, seed, data):
     env = envs.make(
-        "multimarket_v0", scenario=scenario, days=1, overrides={"members.agents": members_agents}
+        "multimarket_v1", scenario=scenario, days=1, overrides={"members.agents": members_agents}
     )
     a_c = env.action_space("coalition_0").shape[0]
     # The coalition's whole action sequence from hypothesis (also out of bounds: clipped).
@@ -284,7 +284,7 @@ def test_ledger_invariants_hold_for_any_action_sequence(scenario, members_agents
 def test_counterfactual_bills_do_not_depend_on_the_policy():
     frames = []
     for action_seed in (1, 2):
-        env = envs.make("multimarket_v0", scenario="default", days=2)
+        env = envs.make("multimarket_v1", scenario="default", days=2)
         rng = np.random.default_rng(action_seed)
         env.reset(seed=42)
         while env.agents:
@@ -299,7 +299,7 @@ def test_counterfactual_bills_do_not_depend_on_the_policy():
 def test_the_same_seed_gives_the_same_ledger_after_many_episodes():
     # Issue 18 item 2: the spot operator's entry once summed its own previous value, so
     # the ledger drifted from episode to episode of one env.
-    env = envs.make("multimarket_v0", days=1)
+    env = envs.make("multimarket_v1", days=1)
     ledgers = []
     for _ in range(12):
         env.reset(seed=5)

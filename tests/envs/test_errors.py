@@ -33,7 +33,7 @@ def _snapshot(env) -> dict:
 # -------------------------------------------------------------- names and configs
 def test_unknown_env_id_lists_valid_ids():
     with pytest.raises(
-        UnknownNameError, match=r"unknown env id 'nope_v0'; valid ids: .*multimarket_v0.*spot_v0"
+        UnknownNameError, match=r"unknown env id 'nope_v0'; valid ids: .*multimarket_v1.*spot_v1"
     ):
         envs.make("nope_v0")
 
@@ -42,7 +42,7 @@ def test_unknown_scenario_lists_valid_names():
     with pytest.raises(
         UnknownNameError, match=r"unknown scenario 'nope'.*valid scenarios: .*default.*windy_winter"
     ):
-        envs.make("multimarket_v0", scenario="nope")
+        envs.make("multimarket_v1", scenario="nope")
 
 
 def test_scenario_file_with_unknown_key_names_path_and_valid_keys(tmp_path):
@@ -53,18 +53,18 @@ def test_scenario_file_with_unknown_key_names_path_and_valid_keys(tmp_path):
         match=r"unknown key spot\.price_cap_eur_per_mhw; valid keys of spot: "
         r".*price_cap_eur_per_mwh",
     ):
-        envs.make("multimarket_v0", scenario=str(path))
+        envs.make("multimarket_v1", scenario=str(path))
     top = tmp_path / "top.yaml"
     top.write_text("extends: default\ndayz: 3\n")
     with pytest.raises(ConfigError, match=r"unknown key dayz; valid keys: .*days"):
-        envs.make("multimarket_v0", scenario=str(top))
+        envs.make("multimarket_v1", scenario=str(top))
 
 
 def test_unknown_override_path_names_it():
     with pytest.raises(
         ConfigError, match=r"unknown key members\.cnt; valid keys of members: .*count"
     ):
-        envs.make("multimarket_v0", overrides={"members.cnt": 5})
+        envs.make("multimarket_v1", overrides={"members.cnt": 5})
 
 
 @pytest.mark.parametrize(
@@ -90,19 +90,19 @@ def test_unknown_override_path_names_it():
 )
 def test_bad_value_names_field_value_and_allowed(kwargs, pattern):
     with pytest.raises(ConfigError, match=pattern):
-        envs.make("multimarket_v0", **kwargs)
+        envs.make("multimarket_v1", **kwargs)
 
 
 def test_negative_price_cap_is_rejected():
     with pytest.raises(ConfigError, match=r"spot\.price_cap_eur_per_mwh=-1"):
-        envs.make("multimarket_v0", overrides={"spot.price_cap_eur_per_mwh": -1})
+        envs.make("multimarket_v1", overrides={"spot.price_cap_eur_per_mwh": -1})
 
 
 def test_errors_are_the_documented_types():
     assert issubclass(ActionError, ValueError) and issubclass(ConfigError, ValueError)
     assert issubclass(UnknownNameError, KeyError)
     with pytest.raises(ValueError, match=r"api='dict' is not supported"):
-        envs.make("multimarket_v0", api="dict")
+        envs.make("multimarket_v1", api="dict")
 
 
 # ------------------------------------------------------------------------ actions
@@ -189,7 +189,7 @@ def test_out_of_bounds_finite_action_is_clipped_and_counted(make_default):
 
 
 def test_vector_env_action_errors():
-    venv = envs.make_vector("multimarket_v0", num_envs=2, days=1)
+    venv = envs.make_vector("multimarket_v1", num_envs=2, days=1)
     venv.reset(seed=0)
     acts = {g: np.zeros((2, *s.shape), np.float32) for g, s in venv.action_spaces.items()}
     bad = {**acts, "coalition": np.zeros((3, 1, 6), np.float32)}
@@ -258,3 +258,19 @@ def test_failed_step_leaves_env_and_ledger_unchanged(make_default, break_it):
     out, out_twin = env.step(good), twin.step(good)
     assert out[1] == out_twin[1]
     assert env.ledger().equals(twin.ledger())
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("multimarket_v0", "multimarket_v1"), ("spot_v0", "spot_v1")]
+)
+def test_a_removed_env_version_names_its_successor(old: str, new: str) -> None:
+    """PettingZoo's convention: when the dynamics change, the id's version goes up and the
+    old id says which one replaced it (from ``envs.make`` and from an import alike)."""
+    import importlib
+
+    from envs.errors import DeprecatedEnvError
+
+    with pytest.raises(DeprecatedEnvError, match=new):
+        envs.make(old)
+    with pytest.raises(DeprecatedEnvError, match=new):
+        importlib.import_module(f"envs.{old}")

@@ -21,7 +21,7 @@ from envs.sim import kernel as kn
 )
 def test_argument_types_stay_the_same_over_an_episode(monkeypatch, scenario, num_envs, overrides):
     monkeypatch.setattr(kn.CompiledStep, "check_types", True)
-    venv = envs.make_vector("multimarket_v0", scenario, num_envs=num_envs, days=2,
+    venv = envs.make_vector("multimarket_v1", scenario, num_envs=num_envs, days=2,
                             overrides=overrides)  # fmt: skip
     rng = np.random.default_rng(0)
     for seed in (0, 1):  # a second episode on the same core
@@ -43,8 +43,8 @@ def test_without_a_ledger_the_step_settles_in_per_block_rows_to_the_same_result(
     random actions (a row reused by the next env would leak its flows into the incumbents'
     profit and the coalition's result)."""
     kw = {"num_envs": num_envs, "days": 2}
-    kept = envs.make_vector("multimarket_v0", scenario, record_ledger=True, **kw)
-    lean = envs.make_vector("multimarket_v0", scenario, **kw)
+    kept = envs.make_vector("multimarket_v1", scenario, record_ledger=True, **kw)
+    lean = envs.make_vector("multimarket_v1", scenario, **kw)
     assert lean.core._flows[0].shape[0] < num_envs == kept.core._flows[0].shape[0]
     rng = np.random.default_rng(1)
     for seed in (3, 4):

@@ -20,7 +20,7 @@ import envs
 ALL_GROUPS = {"members.agents": True, "members.count": 3, "fleet.controlled": True}
 #: Parallel env ids (``ppa_negotiation_v0`` is turn-based: AEC only).
 PARALLEL_IDS = [e for e in envs.ENV_IDS if e != "ppa_negotiation_v0"]
-MARKET_IDS = ["multimarket_v0", "spot_v0"]
+MARKET_IDS = ["multimarket_v1", "spot_v1"]
 
 
 @pytest.mark.parametrize("env_id", PARALLEL_IDS)
@@ -95,7 +95,7 @@ def test_rgb_array_frame_of_the_hour(env_id):
 def test_rgb_array_rendering_changes_no_trajectory():
     runs = []
     for mode in (None, "rgb_array"):
-        env = envs.make("multimarket_v0", days=1, render_mode=mode, overrides=ALL_GROUPS)
+        env = envs.make("multimarket_v1", days=1, render_mode=mode, overrides=ALL_GROUPS)
         obs, _ = env.reset(seed=1)
         rng, out = np.random.default_rng(1), []
         for _ in range(3):
@@ -137,7 +137,7 @@ def test_gymnasium_record_video(tmp_path):
 
 
 def test_make_gym_accepts_the_coalition_group_name():
-    env = envs.make_gym("spot_v0", agent="coalition", days=1)
+    env = envs.make_gym("spot_v1", agent="coalition", days=1)
     assert env.agent == "coalition_0"
-    with pytest.raises(envs.UnknownNameError, match="agent 'member_999' is not in spot_v0"):
-        envs.make_gym("spot_v0", agent="member_999", days=1)
+    with pytest.raises(envs.UnknownNameError, match="agent 'member_999' is not in spot_v1"):
+        envs.make_gym("spot_v1", agent="member_999", days=1)

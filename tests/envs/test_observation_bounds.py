@@ -60,7 +60,7 @@ def _assert_inside(env: Any, obs: dict[str, np.ndarray], where: str) -> None:
 def test_observations_stay_in_their_spaces_for_valid_configs(values: dict, seed: int) -> None:
     overrides = {**values, "fleet.controlled": True}
     try:
-        env = envs.make("multimarket_v0", overrides=overrides, days=1)
+        env = envs.make("multimarket_v1", overrides=overrides, days=1)
     except ConfigError:
         assume(False)  # a cross-field rule (floor below cap, ...) refused the draw
     rng = np.random.default_rng(seed)
@@ -75,7 +75,7 @@ def test_observations_stay_in_their_spaces_for_valid_configs(values: dict, seed:
 def test_one_mw_of_system_load_keeps_every_agent_in_the_box() -> None:
     # The case: 20 of 21 agents left Box(-10, 10) every step, and the coalition's
     # system renewables forecast sat at the bound (information lost to clipping).
-    env = envs.make("multimarket_v0", overrides={"background.peak_load_mw": 1.0}, days=1)
+    env = envs.make("multimarket_v1", overrides={"background.peak_load_mw": 1.0}, days=1)
     obs, _ = env.reset(seed=0)
     for t in range(24):
         _assert_inside(env, obs, f"hour {t}")
@@ -88,7 +88,7 @@ def test_one_mw_of_system_load_keeps_every_agent_in_the_box() -> None:
 def test_default_observation_scales_are_the_fixed_ones() -> None:
     # Shipped PPO/MAPPO policies read these features: the scenario-derived scales must
     # equal the fixed ones there (the golden trajectories pin the whole observation).
-    core = envs.make("multimarket_v0", scenario="default", days=1).core
+    core = envs.make("multimarket_v1", scenario="default", days=1).core
     cfg = core.cfg
     assert core.obs_price_eur_per_mwh == cfg.spot.price_cap_eur_per_mwh
     assert core.obs_system_mw == cfg.background.peak_load_mw
@@ -97,7 +97,7 @@ def test_default_observation_scales_are_the_fixed_ones() -> None:
 
 
 def test_returned_observations_do_not_alias_the_state() -> None:
-    env = envs.make("multimarket_v0", days=1)
+    env = envs.make("multimarket_v1", days=1)
     for phase in ("reset", "step"):
         obs = env.reset(seed=3)[0] if phase == "reset" else env.step(env.scripted_actions())[0]
         before = env.state().copy()
@@ -108,7 +108,7 @@ def test_returned_observations_do_not_alias_the_state() -> None:
 
 
 def test_vector_observations_do_not_alias_the_state() -> None:
-    venv = envs.make_vector("multimarket_v0", num_envs=2, days=1)
+    venv = envs.make_vector("multimarket_v1", num_envs=2, days=1)
     for phase in ("reset", "step"):
         obs = venv.reset(seed=3)[0] if phase == "reset" else venv.step(venv.scripted_actions())[0]
         before = venv.state().copy()
@@ -125,7 +125,7 @@ def _aec_snapshot(aec: Any) -> tuple:
 
 
 def test_aec_nan_action_is_refused_once_and_the_env_goes_on() -> None:
-    aec = envs.make("multimarket_v0", api="aec", days=1)
+    aec = envs.make("multimarket_v1", api="aec", days=1)
     aec.reset(seed=0)
     rng = np.random.default_rng(0)
     # Let a few agents act, then one sends NaN: before, the NaN was stored and every
@@ -145,7 +145,7 @@ def test_aec_nan_action_is_refused_once_and_the_env_goes_on() -> None:
 
 
 def test_vector_env_refuses_an_unknown_group() -> None:
-    venv = envs.make_vector("multimarket_v0", num_envs=2, days=1)
+    venv = envs.make_vector("multimarket_v1", num_envs=2, days=1)
     venv.reset(seed=0)
     acts = {**venv.scripted_actions(), "member": np.zeros((2, 1))}
     with pytest.raises(ActionError, match="unknown groups \\['member'\\]"):
@@ -153,7 +153,7 @@ def test_vector_env_refuses_an_unknown_group() -> None:
 
 
 def test_vector_env_reports_none_as_none() -> None:
-    venv = envs.make_vector("multimarket_v0", num_envs=2, days=1)
+    venv = envs.make_vector("multimarket_v1", num_envs=2, days=1)
     venv.reset(seed=0)
     with pytest.raises(ActionError, match="NoneType") as err:
         venv.step({**venv.scripted_actions(), "coalition": None})
@@ -196,7 +196,7 @@ def _poison(shape: tuple[int, ...], i: int, value: Any) -> Any:
 def test_bad_actions_raise_action_error_and_leave_every_view_unchanged(data: Any) -> None:
     view = data.draw(st.sampled_from(["parallel", "aec", "vector"]))
     if view == "vector":
-        env = envs.make_vector("multimarket_v0", num_envs=2, days=1)
+        env = envs.make_vector("multimarket_v1", num_envs=2, days=1)
         env.reset(seed=1)
         env.step(env.scripted_actions())
         group = data.draw(st.sampled_from(list(env.agent_groups)))
@@ -209,7 +209,7 @@ def test_bad_actions_raise_action_error_and_leave_every_view_unchanged(data: Any
         env.step(env.scripted_actions())
         assert env.core.t == before[0] + 1
         return
-    env = envs.make("multimarket_v0", api=view, days=1)
+    env = envs.make("multimarket_v1", api=view, days=1)
     env.reset(seed=1)
     agent = data.draw(st.sampled_from(env.possible_agents))
     bad = data.draw(_bad_action(env.action_space(agent).shape))

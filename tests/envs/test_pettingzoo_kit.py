@@ -31,13 +31,13 @@ ALL_GROUPS = {"members.agents": True, "members.count": 3, "fleet.controlled": Tr
 #: (case id, env id, keyword arguments): every env id, plus the market env with every
 #: agent group (members and incumbents as agents) and the exchange with flat spaces.
 CASES: list[tuple[str, str, dict[str, Any]]] = [
-    ("multimarket_v0", "multimarket_v0", {"days": 1}),
+    ("multimarket_v1", "multimarket_v1", {"days": 1}),
     (
-        "multimarket_v0-all-groups",
-        "multimarket_v0",
+        "multimarket_v1-all-groups",
+        "multimarket_v1",
         {"days": 1, "overrides": ALL_GROUPS},
     ),
-    ("spot_v0", "spot_v0", {"days": 1}),
+    ("spot_v1", "spot_v1", {"days": 1}),
     ("reservation_exchange_v0", "reservation_exchange_v0", {"hours": 3}),
     ("reservation_exchange_v0-flat", "reservation_exchange_v0", {"hours": 3, "flat_spaces": True}),
     ("ppa_negotiation_v0", "ppa_negotiation_v0", {}),

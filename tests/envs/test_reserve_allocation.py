@@ -26,7 +26,7 @@ from envs.market.billing import true_up
 
 
 def _episode(scenario: str, seed: int):
-    env = envs.make("multimarket_v0", scenario=scenario, days=1)
+    env = envs.make("multimarket_v1", scenario=scenario, days=1)
     obs, _ = env.reset(seed=seed)
     pol = agents.load("mpc")
     pol.reset(env, seed=seed)

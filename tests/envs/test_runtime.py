@@ -17,14 +17,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow  # compiles spot_v0's step from nothing (~15 s)
+@pytest.mark.slow  # compiles spot_v1's step from nothing (~15 s)
 def test_unwritable_package_and_home_fall_back_to_a_temporary_cache(tmp_path):
     code = (
         "import os\n"
         "real = os.access\n"
         "os.access = lambda p, mode, **kw: False if mode == os.W_OK else real(p, mode, **kw)\n"
         "import envs\n"
-        "e = envs.make('spot_v0', days=1); e.reset(seed=0); e.step(e.scripted_actions())\n"
+        "e = envs.make('spot_v1', days=1); e.reset(seed=0); e.step(e.scripted_actions())\n"
         "print(os.environ['NUMBA_CACHE_DIR'])\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}

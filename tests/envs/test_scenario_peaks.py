@@ -19,7 +19,7 @@ from evaluation import scenario_weeks
 from evaluation.report import check_readme
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = envs.list_scenarios("multimarket_v0")
+SCENARIOS = envs.list_scenarios("multimarket_v1")
 SEEDS = (0, 1, 2)
 TOLERANCE = 0.02  # issue 28 item 6: within 2 % of the stated peak
 
@@ -67,7 +67,7 @@ def test_realised_weekly_peaks_are_the_stated_ones(name: str) -> None:
 
 
 def test_the_env_runs_on_the_scaled_profiles() -> None:
-    env = envs.make("multimarket_v0", scenario="dark_doldrums", days=7)
+    env = envs.make("multimarket_v1", scenario="dark_doldrums", days=7)
     env.reset(seed=5)
     core = env.core
     stated = env.cfg.background.peak_load_mw

@@ -9,7 +9,7 @@ import pytest
 import envs
 from envs.config.scenario import ScenarioConfig, load_scenario
 
-SCENARIOS = envs.list_scenarios("multimarket_v0")
+SCENARIOS = envs.list_scenarios("multimarket_v1")
 REQUIRED = {
     "default",
     "sunny_summer",
@@ -34,7 +34,7 @@ def test_required_scenarios_are_shipped():
 def test_every_scenario_loads_and_resets(name):
     cfg = load_scenario(name)
     assert cfg.name == name and cfg.description
-    env = envs.make("multimarket_v0", scenario=name, days=1)
+    env = envs.make("multimarket_v1", scenario=name, days=1)
     obs, _ = env.reset(seed=0)
     assert set(obs) == set(env.possible_agents)
     assert all(env.observation_space(a).contains(o) for a, o in obs.items())
@@ -51,7 +51,7 @@ def test_default_scenario_equals_code_defaults():
 
 def test_overrides_by_keyword_and_dotted_path():
     env = envs.make(
-        "multimarket_v0", scenario="windy_winter", days=3, overrides={"members.count": 50}
+        "multimarket_v1", scenario="windy_winter", days=3, overrides={"members.count": 50}
     )
     assert env.cfg.name == "windy_winter" and env.cfg.days == 3
     assert len(env.agent_groups["members"]) == 50
@@ -68,8 +68,8 @@ def test_overrides_by_keyword_and_dotted_path():
     assert load_scenario("windy_winter", {"days": 3}) == load_scenario("windy_winter", days=3)
 
 
-def test_spot_v0_closes_reserve_and_capacity():
-    env = envs.make("spot_v0", scenario="default", days=1)
+def test_spot_v1_closes_reserve_and_capacity():
+    env = envs.make("spot_v1", scenario="default", days=1)
     assert not env.cfg.reserve.enabled and not env.cfg.capacity.enabled
     assert env.action_space("coalition_0").shape == (2,)
 
@@ -77,7 +77,7 @@ def test_spot_v0_closes_reserve_and_capacity():
 def _price_response(scenario: str) -> np.ndarray:
     """Per hour of one day: |price when the coalition buys its whole net position at the
     cap - price when it bids nothing|, everything else equal (members idle, same seed)."""
-    buy, none = (envs.make("multimarket_v0", scenario=scenario, days=1) for _ in range(2))
+    buy, none = (envs.make("multimarket_v1", scenario=scenario, days=1) for _ in range(2))
     buy.reset(seed=0)
     none.reset(seed=0)
     gaps = []

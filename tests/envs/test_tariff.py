@@ -39,7 +39,7 @@ def test_the_rehearsal_faces_the_scenarios_market_power():
 
 
 def test_dynamic_tariff_passes_the_hours_price_through():
-    env = envs.make("multimarket_v0", days=1, overrides={"tariff.mode": "dynamic"})
+    env = envs.make("multimarket_v1", days=1, overrides={"tariff.mode": "dynamic"})
     env.reset(seed=2)
     tf, core = env.cfg.tariff, env.core
     rng = np.random.default_rng(0)

@@ -27,7 +27,7 @@ def _first_two_infos(env):
     return reset_infos, step_infos
 
 
-@pytest.mark.parametrize("env_id", ["multimarket_v0", "spot_v0"])
+@pytest.mark.parametrize("env_id", ["multimarket_v1", "spot_v1"])
 @pytest.mark.parametrize("info_format", ["nested", "flat"])
 def test_market_reset_infos_have_the_step_keys(env_id, info_format):
     env = envs.make(env_id, days=1, overrides=ALL_GROUPS, info_format=info_format)
@@ -40,10 +40,10 @@ def test_market_reset_infos_have_the_step_keys(env_id, info_format):
 
 
 def test_flat_infos_are_the_default_numbers_under_slash_keys():
-    env = envs.make("multimarket_v0", days=1, overrides=ALL_GROUPS)
+    env = envs.make("multimarket_v1", days=1, overrides=ALL_GROUPS)
     assert env.info_format == "flat"
     _, step_infos = _first_two_infos(env)
-    nested = envs.make("multimarket_v0", days=1, overrides=ALL_GROUPS, info_format="nested")
+    nested = envs.make("multimarket_v1", days=1, overrides=ALL_GROUPS, info_format="nested")
     _, nested_infos = _first_two_infos(nested)
     for a, info in step_infos.items():
         assert all(isinstance(v, int | float) for v in info.values()), a
@@ -59,8 +59,8 @@ def test_flat_infos_are_the_default_numbers_under_slash_keys():
 
 
 def test_bad_info_format_names_the_env():
-    with pytest.raises(ValueError, match=r"multimarket_v0: info_format='tree'"):
-        envs.make("multimarket_v0", days=1, info_format="tree")
+    with pytest.raises(ValueError, match=r"multimarket_v1: info_format='tree'"):
+        envs.make("multimarket_v1", days=1, info_format="tree")
 
 
 def test_exchange_reset_infos_have_the_step_keys():
@@ -99,9 +99,9 @@ def test_exchange_flat_spaces_carry_the_dict_values():
 
 
 def test_human_render_prints_the_ansi_line(capsys):
-    ansi = envs.make("spot_v0", days=1, render_mode="ansi")
+    ansi = envs.make("spot_v1", days=1, render_mode="ansi")
     ansi.reset(seed=0)
-    human = envs.make("spot_v0", days=1, render_mode="human")
+    human = envs.make("spot_v1", days=1, render_mode="human")
     human.reset(seed=0)
     assert human.render() is None
     printed = capsys.readouterr().out.splitlines()
@@ -125,7 +125,7 @@ def test_gymnasium_ids_are_registered(gym_id):
 
 
 def test_make_gym_takes_render_mode_and_max_cycles():
-    env = envs.make_gym("multimarket_v0", days=1, render_mode="ansi", max_cycles=2)
+    env = envs.make_gym("multimarket_v1", days=1, render_mode="ansi", max_cycles=2)
     env.reset(seed=0)
     _, _, term, trunc, _ = env.step(env.action_space.sample())
     assert not (term or trunc)
@@ -137,7 +137,7 @@ def test_make_gym_takes_render_mode_and_max_cycles():
 @pytest.mark.parametrize("agent", ["coalition", "members"])
 def test_vector_views_autoreset_under_gymnasium_wrappers(agent):
     venv = envs.make_vector(
-        "multimarket_v0", num_envs=2, days=1, agent=agent, overrides={"members.agents": True}
+        "multimarket_v1", num_envs=2, days=1, agent=agent, overrides={"members.agents": True}
     )
     assert isinstance(venv, gymnasium.vector.VectorEnv)
     assert venv.metadata["autoreset_mode"] == gymnasium.vector.AutoresetMode.NEXT_STEP
@@ -160,13 +160,13 @@ def test_vector_views_autoreset_under_gymnasium_wrappers(agent):
 def test_members_vector_view_needs_member_agents():
     with pytest.raises(ValueError, match="members are not agents"):
         envs.make_vector(
-            "multimarket_v0", num_envs=2, days=1, agent="members",
+            "multimarket_v1", num_envs=2, days=1, agent="members",
             overrides={"members.agents": False},
         )  # fmt: skip
 
 
 def test_vector_view_refuses_a_wrong_action_shape():
-    venv = envs.make_vector("multimarket_v0", num_envs=2, days=1, agent="coalition")
+    venv = envs.make_vector("multimarket_v1", num_envs=2, days=1, agent="coalition")
     venv.reset(seed=0)
     with pytest.raises(envs.ActionError, match=r"coalition actions have shape \(3, 4\)"):
         venv.step(np.zeros((3, 4), np.float32))
@@ -177,7 +177,7 @@ def test_group_env_is_one_group_with_one_space():
 
     from envs.adapters.groups import GroupParallelEnv
 
-    par = envs.make("multimarket_v0", days=1, overrides=ALL_GROUPS)
+    par = envs.make("multimarket_v1", days=1, overrides=ALL_GROUPS)
     members = GroupParallelEnv(par, "members")
     assert members.possible_agents == par.agent_groups["members"]
     spaces = [members.observation_space(a) for a in members.possible_agents]
@@ -188,6 +188,6 @@ def test_group_env_is_one_group_with_one_space():
 def test_group_env_refuses_an_unknown_group():
     from envs.adapters.groups import GroupParallelEnv
 
-    par = envs.make("multimarket_v0", days=1, overrides={"fleet.controlled": False})
+    par = envs.make("multimarket_v1", days=1, overrides={"fleet.controlled": False})
     with pytest.raises(ValueError, match="group 'incumbents' is not an agent group"):
         GroupParallelEnv(par, "incumbents")

@@ -241,7 +241,7 @@ def test_episode_page_run_matches_the_grid_cell() -> None:
     at.number_input(key="ep_days").set_value(1)
     at.button(key="ep_run_button").click().run()
     assert not at.exception and not at.error
-    cell = episode_cli.play_cell(Cell("multimarket_v0", "rule", "default", 1000, 1))
+    cell = episode_cli.play_cell(Cell("multimarket_v1", "rule", "default", 1000, 1))
     saving = cell["metrics"]["members_saving_eur"]
     assert metrics(at)["Members' saving"] == f"{saving:,.0f} EUR"
     hour = at.slider(key="ep_hour").value
@@ -258,7 +258,7 @@ def test_episode_page_bad_inputs_give_messages() -> None:
     at.run()
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert "unknown scenario 'no_such_scenario' for multimarket_v0" in errors[0]
+    assert "unknown scenario 'no_such_scenario' for multimarket_v1" in errors[0]
     assert "days='two'; expected a whole number >= 1" in errors[1]
     assert at.selectbox(key="ep_scenario").value == "default"  # the default is kept
     assert at.number_input(key="ep_seed").value == 3  # the usable setting is applied
@@ -273,7 +273,7 @@ def test_episode_page_bad_inputs_give_messages() -> None:
 )
 def test_merit_order_reproduces_the_env_clearing(scenario: str, agent: str) -> None:
     """The viewer's rebuilt auction clears at the env's price with the env's dispatch."""
-    ep = epi.run_viewer_episode("multimarket_v0", scenario, 7, 1, agent)
+    ep = epi.run_viewer_episode("multimarket_v1", scenario, 7, 1, agent)
     led = ep.episode.ledger
     for t in range(24):
         supply, demand, price = epi.merit_order(ep, t)

@@ -367,13 +367,13 @@ def test_episode_page(app_url: str, browser: Browser, shots: Path, tmp_path: Pat
     browser.goto(f"{app_url}/episode")
     wait_for(lambda: "Run episode" in browser.text(), 60, "the episode page")
     browser.idle()
-    browser.click("Run episode")  # defaults: multimarket_v0, default, seed 1000, 2 days, rule
+    browser.click("Run episode")  # defaults: multimarket_v1, default, seed 1000, 2 days, rule
     wait_for(lambda: "Members' saving" in browser.metrics(), 180, "the episode to run")
     browser.idle()
     shown = browser.metrics()
     assert shown["Members' saving"] == f"{row.members_saving_eur:,.0f} EUR"
     assert shown["Saving vs alone"] == f"{row.members_saving_pct:.1f} %"
-    assert "rule on multimarket_v0/default, seed 1000, 2 days." in browser.text()
+    assert "rule on multimarket_v1/default, seed 1000, 2 days." in browser.text()
     browser.click("Merit order", selector='[role="tab"]')
     wait_for(lambda: any(k.startswith("Spot price, hour") for k in browser.metrics()), 60,
              "the merit order")  # fmt: skip

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_spot_and_capacity_deviations_change_only_their_entries():
-    env = envs.make("multimarket_v0", days=1)
+    env = envs.make("multimarket_v1", days=1)
     at = Slots.of(env)
     assert list(at.index)[:6] == ["q", "p", "r", "rp", "c", "cp"]
     a = np.full(len(at.index), 0.1, np.float32)
@@ -33,7 +33,7 @@ def test_spot_and_capacity_deviations_change_only_their_entries():
 
 
 def test_capacity_deviations_do_not_apply_without_a_capacity_market():
-    env = envs.make("multimarket_v0", scenario="no_capacity_market", days=1)
+    env = envs.make("multimarket_v1", scenario="no_capacity_market", days=1)
     at = Slots.of(env)
     assert not deviation("capacity_at_zero").applies(at)
     assert deviation("underbuy_5mw").applies(at)
@@ -50,7 +50,7 @@ def test_a_deviating_episode_buys_less_day_ahead_than_its_reference():
     ref, dev = rows
     assert ref["deviation"] == "reference" and dev["deviation"] == "underbuy_10mw"
     assert ref["members_alone_eur"] == pytest.approx(dev["members_alone_eur"])  # same week
-    env = envs.make("multimarket_v0", days=1)
+    env = envs.make("multimarket_v1", days=1)
     plain = run_episode(env, build_policy("rule"), 1000)
     shifted = run_episode(env, DeviatingPolicy(build_policy("rule"), deviation("underbuy_10mw")),
                           1000)  # fmt: skip

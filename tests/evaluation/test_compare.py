@@ -119,9 +119,9 @@ def test_resume_skips_finished_cells(tmp_path: Path) -> None:
         *TINY,
     ]
     assert compare.main(argv) == 0
-    ok_cell = grid.Cell("multimarket_v0", "rule", "default", 1000, 1)
+    ok_cell = grid.Cell("multimarket_v1", "rule", "default", 1000, 1)
     bad_cell = grid.Cell(
-        "multimarket_v0", "tests.evaluation.test_compare:Crash", "default", 1000, 1
+        "multimarket_v1", "tests.evaluation.test_compare:Crash", "default", 1000, 1
     )
     for cell in (ok_cell, bad_cell):  # mark both stored results
         data = grid.read_cell(tmp_path, cell)
@@ -131,7 +131,7 @@ def test_resume_skips_finished_cells(tmp_path: Path) -> None:
     assert "marker" not in grid.read_cell(tmp_path, bad_cell)  # failed: run again
     # A stored cell of another episode length is not a finished cell of this grid.
     assert compare.main([*argv, "--days", "2", "--resume"]) == 0  # the last --days wins
-    longer = grid.read_cell(tmp_path, grid.Cell("multimarket_v0", "rule", "default", 1000, 2))
+    longer = grid.read_cell(tmp_path, grid.Cell("multimarket_v1", "rule", "default", 1000, 2))
     assert longer is not None and "marker" not in longer
 
 
@@ -171,7 +171,7 @@ def test_reservation_exchange_leaderboard(tmp_path: Path, capsys) -> None:
 @pytest.mark.slow
 def test_ray_backend_runs_the_same_cells(tmp_path: Path) -> None:
     pytest.importorskip("ray")
-    cells = [grid.Cell("multimarket_v0", "rule", "default", s, 1) for s in (1000, 1001)]
+    cells = [grid.Cell("multimarket_v1", "rule", "default", s, 1) for s in (1000, 1001)]
     local = grid.run_grid(cells, tmp_path / "local", progress=False)
     remote = grid.run_grid(cells, tmp_path / "ray", backend="ray", workers=1, progress=False)
     assert [r["status"] for r in remote] == ["ok", "ok"]

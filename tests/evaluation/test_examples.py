@@ -68,7 +68,7 @@ def test_rllib_example_trains_one_module_per_group():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env_id", ["multimarket_v0", "spot_v0"])
+@pytest.mark.parametrize("env_id", ["multimarket_v1", "spot_v1"])
 def test_benchmarl_task_on_default_env_arguments(env_id):
     pytest.importorskip("benchmarl", reason="pip install .[examples]")
     from evaluation.examples.benchmarl_mappo import train
@@ -95,7 +95,7 @@ def test_benchmarl_task_on_the_exchange_needs_flat_spaces():
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("env_id", "env_kwargs"),
-    [("spot_v0", {}), ("multimarket_v0", {}), ("reservation_exchange_v0", {"flat_spaces": True})],
+    [("spot_v1", {}), ("multimarket_v1", {}), ("reservation_exchange_v0", {"flat_spaces": True})],
 )
 def test_rllib_multi_agent_ppo_on_default_env_arguments(env_id, env_kwargs):
     pytest.importorskip("ray.rllib", reason="pip install .[examples]")

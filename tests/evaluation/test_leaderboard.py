@@ -16,7 +16,7 @@ from evaluation.money import loss_reasons, scenario_markdown, scenario_money
 def _cell(agent: str, scenario: str, seed: int, saving: float, **cash: float) -> dict:
     """One ok cell of 7 days with 10 members whose bills alone are 1,000 EUR."""
     row = {
-        "env": "multimarket_v0", "agent": agent, "scenario": scenario, "split": "train",
+        "env": "multimarket_v1", "agent": agent, "scenario": scenario, "split": "train",
         "seed": seed, "days": 7, "status": "ok", "error": None, "n_members": 10.0,
         "members_alone_eur": 1000.0, "members_saving_eur": saving,
         "members_saving_pct": saving / 10.0, "share_better_off_pct": 50.0,

@@ -128,7 +128,7 @@ def test_saving_and_markup_match_the_envs_own_infos():
     # The saving (README equation) equals the sum of the env's per-step members_saving_eur,
     # and the leaderboard's markup equals the hourly offer markup weighted by the fleet's
     # day-ahead energy.
-    env = envs.make("multimarket_v0", scenario="strategic_incumbents", days=1)
+    env = envs.make("multimarket_v1", scenario="strategic_incumbents", days=1)
     pol = build_policy("rule")
     obs, _ = env.reset(seed=5)
     pol.reset(env, seed=5)
@@ -190,7 +190,7 @@ def test_saving_is_the_bills_alone_plus_the_coalitions_cash_over_the_markets():
     from evaluation.episode import play_cell
     from evaluation.grid import Cell
 
-    res = play_cell(Cell("multimarket_v0", "rule", "default", 1000, 1))
+    res = play_cell(Cell("multimarket_v1", "rule", "default", 1000, 1))
     m = res["metrics"]
     cash = sum(m[f"coalition_revenue_{k}_eur"] for k in metrics.LEDGER_MARKETS)
     assert m["members_alone_eur"] + cash == pytest.approx(m["members_saving_eur"], abs=1e-6)

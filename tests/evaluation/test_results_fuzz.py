@@ -46,7 +46,7 @@ CANDIDATES: dict[str, Any] = {
     "true": True,
     "object": {"a": [1]},
 }
-RULE_CELL = grid.Cell("multimarket_v0", "rule", "default", 1000, 1)
+RULE_CELL = grid.Cell("multimarket_v1", "rule", "default", 1000, 1)
 PAGE = "from evaluation.app import leaderboard_page\nleaderboard_page.render()\n"
 
 
@@ -335,6 +335,6 @@ def test_compare_resume_plays_a_cell_of_the_wrong_shape_again(
     again = grid.read_cell(case, RULE_CELL)  # played again: the same result
     assert again is not None and again.pop("wall_s") > 0.0
     assert again == {k: v for k, v in good.items() if k != "wall_s"}
-    other = grid.cell_path(case, grid.Cell("multimarket_v0", "oracle", "default", 1000, 1))
+    other = grid.cell_path(case, grid.Cell("multimarket_v1", "oracle", "default", 1000, 1))
     assert other.stat().st_mtime_ns == grid.cell_path(folder, grid.Cell(
-        "multimarket_v0", "oracle", "default", 1000, 1)).stat().st_mtime_ns  # fmt: skip
+        "multimarket_v1", "oracle", "default", 1000, 1)).stat().st_mtime_ns  # fmt: skip

@@ -109,9 +109,9 @@ def test_mixed_env_steps_each_part_as_it_would_alone():
 
     assert split_envs(64, 7) == [10, 9, 9, 9, 9, 9, 9]
     names, sizes = ["default", "dark_doldrums"], [3, 2]
-    mixed = MixedVectorEnv([envs.make_vector("multimarket_v0", scenario=s, num_envs=n, days=1)
+    mixed = MixedVectorEnv([envs.make_vector("multimarket_v1", scenario=s, num_envs=n, days=1)
                             for s, n in zip(names, sizes, strict=True)], names)  # fmt: skip
-    alone = [envs.make_vector("multimarket_v0", scenario=s, num_envs=n, days=1)
+    alone = [envs.make_vector("multimarket_v1", scenario=s, num_envs=n, days=1)
              for s, n in zip(names, sizes, strict=True)]  # fmt: skip
     assert mixed.num_envs == 5
     np.testing.assert_array_equal(mixed.weights({"dark_doldrums": 0.05}), [1, 1, 1, 0.05, 0.05])

@@ -349,7 +349,7 @@ def _week_markup(scenario: str) -> np.ndarray:
     import envs
     from evaluation.episode import build_policy, run_episode
 
-    env = envs.make("multimarket_v0", scenario=scenario, days=7)
+    env = envs.make("multimarket_v1", scenario=scenario, days=7)
     return run_episode(env, build_policy("rule"), 1000).record.price_markup_competitive.to_numpy()
 
 
