@@ -61,9 +61,11 @@ def env_ids() -> tuple[str, ...]:
 
 def removed_message(env_id: str) -> str:
     """Why ``env_id`` is gone and what replaces it."""
-    return (f"{env_id} was removed with market model v2 (its dynamics changed); use "
-            f"{REMOVED[env_id]}: same spaces and agents, new rules (its module's version "
-            f"history says which); results of {env_id} are not comparable with its")
+    return (
+        f"{env_id} was removed with market model v2 (its dynamics changed); use "
+        f"{REMOVED[env_id]}: same spaces and agents, new rules (its module's version "
+        f"history says which); results of {env_id} are not comparable with its"
+    )
 
 
 def env_module(env_id: str) -> ModuleType:
