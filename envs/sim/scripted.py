@@ -55,8 +55,10 @@ def coalition_actions(core: MarketCore, members: F64 | None = None) -> F64:
     elif members is None:
         members = member_actions(core)
     net = member_forecast_net(core) + members[..., 0] * m.battery_mw + members[..., 1] * m.flex_mw
-    # The PPA's wind-shaped delivery is already contracted; bid only the rest.
-    q = net.sum(-1) - core.ppa_mw[:, core.t]
+    # The PPA's wind-shaped delivery is already contracted; bid only the rest, at its
+    # forecast (the system renewables' forecast shock: the same weather), not its outcome.
+    ppa_fc = forecast_of(core.ppa_mw[:, core.t], core.z_sys_ren[:, core.t], core.lead_scale[0])
+    q = net.sum(-1) - np.maximum(ppa_fc, 0.0)
     act = -np.ones((core.E, core.layout.coalition))  # no reserve or capacity offer
     act[:, 0], act[:, 1] = spot_entries(q, core.q_max_mw)
     if core.layout.drives_members:
