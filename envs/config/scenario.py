@@ -97,19 +97,26 @@ class ReserveConfig:
 class BalancingConfig:
     """Real-time balancing and imbalance settlement (rules in :mod:`envs.market.balancing`).
 
-    ``scarcity_adder``: ``ordc`` (default) adds the reserve scarcity price to the
+    ``scarcity_adder``: ``ordc`` (default) adds the real-time value of reserve to the
     imbalance price when the headroom left online after balancing falls short of the
-    reserve requirement (PJM's shortage pricing, ERCOT's ORDC adder: real time prices
-    reserve scarcity as the day-ahead does, so under-buying day-ahead does not pay);
+    reserve requirement (PJM's shortage pricing, ERCOT's ORDC adder; it reaches the spot
+    cap less the energy price at ``ordc_min_reserve_share`` of the requirement, ERCOT's
+    minimum contingency level: :func:`envs.sim.clearing.ordc_adder`), so under-buying
+    day-ahead does not pay;
     ``none`` prices the marginal activated offer alone (market model v1).
     ``imbalance_pricing``: ``single`` (default; the EU's harmonised rule, ACER Decision
     18/2020 Art. 9: every deviation at one price, helping the system is paid) or
     ``dual`` (a short position pays at least, a long one receives at most, the day-ahead
-    price; Art. 9(6)).
+    price; Art. 9(6)). ``spot_coupling`` (default on): the imbalance price is at least the
+    day-ahead price when the system is short and at most when it is long (Germany's reBAP
+    bound, BNetzA BK6-19-552): deploying reserve at its energy offer does not make real
+    time cheaper than the day-ahead that held it.
     """
 
     scarcity_adder: Literal["ordc", "none"] = "ordc"
     imbalance_pricing: Literal["single", "dual"] = "single"
+    spot_coupling: bool = True
+    ordc_min_reserve_share: float = bounded(0.5, ge=0, lt=1)
 
     def __post_init__(self) -> None:
         """Check each field's type."""

@@ -160,17 +160,48 @@ def ordc_value(p, req, held):
 
 
 @njit(cache=True)
-def ordc_adder(p, req, headroom):
+def ordc_adder(p, req, headroom, energy_price):
     """The real-time value of reserve added to the imbalance price, EUR/MWh.
 
     Real time prices energy and reserve together, as the day-ahead does: when the upward
     headroom left online after balancing (``headroom`` MW) falls short of the reserve
-    requirement ``req`` MW, the reserve's value on the demand curve the day-ahead clears
-    against (:func:`reserve_demand_row`) at that headroom is added to the energy price:
-    PJM's shortage pricing (FERC EL19-58) and ERCOT's real-time on-line reserve price
-    adder (ORDC, PUCT Rule 25.505(g)). A system short in
-    reserve scarcity therefore prices at least what the day-ahead energy price held."""
-    return ordc_value(p, req, headroom) if p.ordc else 0.0
+    requirement ``req`` MW, the reserve's value at that headroom is added to the energy
+    price ``energy_price`` (ERCOT's real-time on-line reserve price adder, PUCT Rule
+    25.505(g); PJM's shortage pricing, FERC EL19-58). The value is the larger of the
+    day-ahead's reserve demand curve (:func:`reserve_demand_row`) and ERCOT's shape near
+    depletion: the adder reaches the value of lost load (the spot cap) less the energy
+    price at the minimum contingency level (``balancing.ordc_min_reserve_share`` of the
+    requirement) and falls linearly to 0 at the requirement. So a coalition that leaves
+    its purchase to real time in an hour the day-ahead priced at the cap pays about the
+    cap there too, instead of the deployed reserve's energy offer."""
+    if not p.ordc or req <= 1e-9 or headroom >= req - 1e-9:
+        return 0.0
+    x_min = p.ordc_min_share * req
+    room_to_voll = max(p.cap - energy_price, 0.0)
+    if headroom <= x_min:
+        near = room_to_voll
+    else:
+        near = room_to_voll * (req - headroom) / (req - x_min)
+    return max(near, ordc_value(p, req, headroom))
+
+
+@njit(cache=True)
+def spot_coupled(p, system, imb_price, da_price):
+    """The imbalance price coupled to the day-ahead price, EUR/MWh: at least the day-ahead
+    price when the system is short, at most when it is long (``balancing.spot_coupling``).
+
+    Germany's reBAP has this bound (BNetzA BK6-19-552, 2020): a balance-responsible party
+    that leaves its position open in real time never buys cheaper, nor sells dearer,
+    than the spot market would have let it, so under-buying day-ahead to buy the deployed
+    reserve at its energy offer does not pay, while helping a system short or long of
+    what was forecast still earns the imbalance price."""
+    if not p.spot_coupling:
+        return imb_price
+    if system > 1e-9:
+        return max(imb_price, da_price)
+    if system < -1e-9:
+        return min(imb_price, da_price)
+    return imb_price
 
 
 @njit(cache=True)
@@ -264,8 +295,8 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
             a += act[g * (k_n + 1) + k]
         a_g[g] = a
         headroom += max(room[g] - max(a, 0.0), 0.0)
-    adder = ordc_adder(p, req, headroom)
-    imb_price = min(imb_price + adder, p.cap)
+    adder = ordc_adder(p, req, headroom, imb_price)
+    imb_price = spot_coupled(p, system, min(imb_price + adder, p.cap), price)
     ren_bal = act[s_n - 2]
     return (imb_price, system, shed, excess, ren_bal, hour.sys_ren[e] + ren_bal, ren_dev,
             bg_demand, adder)  # fmt: skip

@@ -222,6 +222,8 @@ class MarketCore:
             emis_marginal=cfg.emissions_accounting == "marginal",
             ordc=cfg.balancing.scarcity_adder == "ordc",
             dual_pricing=cfg.balancing.imbalance_pricing == "dual",
+            spot_coupling=bool(cfg.balancing.spot_coupling),
+            ordc_min_share=float(cfg.balancing.ordc_min_reserve_share),
             bg_shares=self.demand_shares,
             bg_prices=self.demand_prices,
             blk_unit=np.concatenate([np.repeat(np.arange(self.G), self.K + 1), [-1, -1]]),

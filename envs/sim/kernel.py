@@ -193,6 +193,8 @@ class StepParams(NamedTuple):
     emis_marginal: bool  # coalition emissions at the marginal unit's factor
     ordc: bool  # real-time reserve shortage adder on the imbalance price (ORDC)
     dual_pricing: bool  # deviations that aggravate the system pay at least day-ahead
+    spot_coupling: bool  # imbalance price >= day-ahead when short, <= when long (reBAP)
+    ordc_min_share: float  # real-time reserve at which the ORDC adder reaches the cap, share
     bg_shares: F64  # (B,) background demand split into blocks
     bg_prices: F64  # (B,) their bid prices
     blk_unit: NDArray[np.int64]  # (S,) unit of each energy supply block, -1: none
