@@ -220,6 +220,8 @@ def shed_pro_rata(shed, bg_demand, imports):
     if shed <= 0.0 or demand <= 1e-12:
         return 0.0, 0.0
     shed = min(shed, demand)
+    if imports <= 0.0:  # exactly 0, not a rounding remainder: callers divide by the imports
+        return shed, 0.0
     from_bg = shed * max(bg_demand, 0.0) / demand
     return from_bg, shed - from_bg
 

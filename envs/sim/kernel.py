@@ -463,7 +463,7 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     for g in range(G):
         out.dispatch[e, g] = da[g] + a_g[g]
     shed_bg, shed_m = cl.shed_pro_rata(shed, bg_demand, gross_in)
-    if shed_m > 0.0:  # the members' imports are shed pro rata too
+    if shed_m > 0.0 and gross_in > 0.0:  # the members' imports are shed pro rata too
         keep = 1.0 - shed_m / gross_in
         for i in range(N):
             if out.net[e, i] > 0.0:

@@ -88,3 +88,10 @@ def test_members_shed_pay_for_the_load_they_lost():
     assert cs[sm.M_IMBALANCE, cols.coalition] == pytest.approx(-14.0 * 3000.0)
     assert en[sm.M_IMBALANCE, cols.coalition] == -10.0
     assert abs(cs[sm.M_IMBALANCE].sum()) < 1e-9
+
+
+def test_no_member_shed_without_imports():
+    """Without imports the members' part is exactly 0 (the step divides by the imports
+    whenever that part is positive: a rounding remainder there was a ZeroDivisionError)."""
+    for bg in (0.1, 1.0, 3.0, 7.3, 1234.567):
+        assert cl.shed_pro_rata(bg / 3.0, bg, 0.0)[1] == 0.0
