@@ -28,11 +28,11 @@ from typing import Any
 
 import torch
 
-from training.common import coalition_mask, make_envs, seed_everything, slots_of
+from training.common import make_envs, seed_everything
 from training.credit import CapacityCredit
 from training.floor import fixed_actions, floor_config, interleaved, sim_episode
 from training.idle import auction_column
-from training.ppo_sb3 import TrainingCoalitionEnv, make_model
+from training.ppo_sb3 import make_model, training_env
 from training.rollout import iteration_seed
 
 __all__ = ["ppo_floor"]
@@ -111,12 +111,7 @@ def ppo_floor(
         raise ValueError(f"repeats={repeats}, days={days}; expected at least 1 each")
     cfg = floor_config(days, sets, name="ppo")
     seed_everything(cfg.seed, cfg.threads)
-    venvs = make_envs(cfg)  # as training.ppo_sb3.train_ppo builds them
-    mask = coalition_mask(slots_of(venvs[0]), cfg.ppo.fixed_coalition_entries)
-    weights = ([cfg.env.reward_weight(i) for i in range(len(venvs))] if cfg.env.mix == "iteration"
-               else [venvs[0].weights(cfg.env.reward_weights)])  # fmt: skip
-    env = TrainingCoalitionEnv(venvs, cfg.seed, cfg.ppo.residual, cfg.ppo.reward_scale,
-                               mask.numpy(), weights)  # fmt: skip
+    venvs, env = training_env(cfg)  # as training.ppo_sb3.train_ppo builds them
     model = make_model(cfg, env)
     credit = CapacityCredit(auction_column(venvs[0])) if cfg.ppo.capacity_credit else None
     torch.set_num_threads(cfg.threads)

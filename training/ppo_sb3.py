@@ -136,6 +136,18 @@ class Scale(nn.Module):
         return self.factor * x
 
 
+def training_env(cfg: TrainConfig) -> tuple[list[Any], TrainingCoalitionEnv]:
+    """The batched envs of ``cfg`` (one per scenario) and the SB3 view PPO trains on: the
+    coalition's fixed entries masked, rewards weighted per scenario as ``cfg.env`` says."""
+    venvs = make_envs(cfg)
+    mask = coalition_mask(slots_of(venvs[0]), cfg.ppo.fixed_coalition_entries)
+    weights = ([cfg.env.reward_weight(i) for i in range(len(venvs))] if cfg.env.mix == "iteration"
+               else [venvs[0].weights(cfg.env.reward_weights)])  # fmt: skip
+    env = TrainingCoalitionEnv(venvs, cfg.seed, cfg.ppo.residual, cfg.ppo.reward_scale,
+                               mask.numpy(), weights)  # fmt: skip
+    return venvs, env
+
+
 def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
     """SB3 PPO with separate two-layer tanh actor and critic, one episode per rollout."""
     p = cfg.ppo
@@ -211,12 +223,7 @@ def train_ppo(
     Raises:
         CheckpointMismatchError: ``resume`` was built for another architecture or env.
     """
-    venvs = make_envs(cfg)
-    mask = coalition_mask(slots_of(venvs[0]), cfg.ppo.fixed_coalition_entries)
-    weights = ([cfg.env.reward_weight(i) for i in range(len(venvs))] if cfg.env.mix == "iteration"
-               else [venvs[0].weights(cfg.env.reward_weights)])  # fmt: skip
-    env = TrainingCoalitionEnv(venvs, cfg.seed, cfg.ppo.residual, cfg.ppo.reward_scale,
-                               mask.numpy(), weights)  # fmt: skip
+    venvs, env = training_env(cfg)
     sig = signature(cfg, env)
     if resume is not None:
         check_signature(resume["signature"], sig, str(run_dir))
