@@ -52,6 +52,18 @@ def unit_limits_row(fp, bids, e, prev_dispatch, committed, ulim):
 
 
 @njit(cache=True)
+def demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp):
+    """The day-ahead demand bids into ``dq, dp`` (B + 1,), MW and EUR/MWh: the background's
+    forecast load in its blocks, then the coalition's purchase (its sale is a supply
+    block)."""
+    n_bg = p.bg_shares.shape[0]
+    for b in range(n_bg):
+        dq[b] = hour.fc_load0[e] * p.bg_shares[b]
+        dp[b] = p.bg_prices[b]
+    dq[n_bg], dp[n_bg] = max(q_spot, 0.0), p_spot
+
+
+@njit(cache=True)
 def day_ahead_phase(p, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q, res_p,
                     sq, sp, s_acc, s_paid, ulim, award, d_acc):  # fmt: skip
     """Clear one env's energy and reserve for the hour (the module's rules); ``committed``
@@ -70,10 +82,7 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q
     n_bg = p.bg_shares.shape[0]
     unit_limits_row(fp, bids, e, prev, committed, ulim)
     dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
-    for b in range(n_bg):
-        dq[b] = hour.fc_load0[e] * p.bg_shares[b]
-        dp[b] = p.bg_prices[b]
-    dq[n_bg], dp[n_bg] = max(q_spot, 0.0), p_spot
+    demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp)
     req = 0.0
     rq, rp = np.zeros(g_n + 1), np.zeros(g_n + 1)
     if p.reserve_on:

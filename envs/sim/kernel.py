@@ -347,16 +347,17 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
 
 
 @njit(cache=True)
-def competitive_phase(p, fp, bids, e, hour, prev, sq, sp, award, q_spot, p_spot, price):
+def competitive_phase(p, fp, bids, e, hour, prev, ulim, sq, sp, award, q_spot, p_spot, price):
     """The price's markup over the competitive benchmark this hour
     (:func:`envs.market.metrics.markup_over_competitive`): the day-ahead energy market
     cleared again with every unit offering ``min(capacity, prev + ramp)`` less its
     reserve ``award`` (G + 1,) at marginal cost, its must-run part at the floor as
-    :func:`envs.actors.fleet.energy_offers_row` does; the same demand bids (the
-    background's forecast blocks and the coalition's purchase) and other sellers. Under
-    co-optimisation the price compared is the same energy-only rerun of the units' real
-    offers (the module docstring of :mod:`envs.market.metrics` says why). An hour where
-    every unit already offers all it has at cost is its own benchmark: 0, no rerun."""
+    :func:`envs.actors.fleet.energy_offers_row` does; the same demand bids
+    (:func:`envs.sim.clearing.demand_bids_row`) and other sellers. Under co-optimisation
+    the price compared is the same energy-only rerun of the units' real offers, within
+    their shared limits ``ulim`` (G,) (withholding and must-offer included; the module
+    docstring of :mod:`envs.market.metrics` says why). An hour where every unit already
+    offers all it has at cost is its own benchmark: 0, no rerun."""
     g_n, n_bg = fp.capacity_mw.shape[0], p.bg_shares.shape[0]
     k_n = (p.blk_unit.shape[0] - 2) // g_n - 1
     mc = fp.marginal_cost_eur_per_mwh
@@ -369,15 +370,11 @@ def competitive_phase(p, fp, bids, e, hour, prev, sq, sp, award, q_spot, p_spot,
         return 0.0
     must, avail, offered = np.empty(g_n), np.empty(g_n), np.empty(g_n)
     for g in range(g_n):
-        ramp_top = prev[g] + fp.ramp_mw_per_h[g]
-        avail[g] = max(min(fp.capacity_mw[g], ramp_top) - award[g], 0.0)
-        offered[g] = max(min(fp.capacity_mw[g] * (1.0 - bids.withhold[e, g]), ramp_top)
-                         - award[g], 0.0)  # fmt: skip
+        avail[g] = max(min(fp.capacity_mw[g], prev[g] + fp.ramp_mw_per_h[g]) - award[g], 0.0)
+        offered[g] = max(ulim[g] - award[g], 0.0)
         must[g] = max(fp.min_output_mw[g], prev[g] - fp.ramp_mw_per_h[g])
     dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
-    for b in range(n_bg):
-        dq[b], dp[b] = hour.fc_load0[e] * p.bg_shares[b], p.bg_prices[b]
-    dq[n_bg], dp[n_bg] = max(q_spot, 0.0), p_spot
+    cl.demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp)
     competitive = rerun_price_row(sq, sp, k_n, must, avail, mc, True, dq, dp, p.floor, p.cap)
     if p.reserve_on and p.cooptimise:
         price = rerun_price_row(sq, sp, k_n, must, offered, mc, False, dq, dp, p.floor, p.cap)
@@ -463,7 +460,7 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     for g in range(G):
         out.dispatch[e, g] = da[g] + a_g[g]
     shed_bg, shed_m = cl.shed_pro_rata(shed, bg_demand, gross_in)
-    if shed_m > 0.0 and gross_in > 0.0:  # the members' imports are shed pro rata too
+    if shed_m > 0.0:  # the members' imports are shed pro rata too (shed_m > 0: imports)
         keep = 1.0 - shed_m / gross_in
         for i in range(N):
             if out.net[e, i] > 0.0:
@@ -534,8 +531,8 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     info[I_GEN], info[I_REN_DEL], info[I_BG_CONS] = gen, ren_del, bg_cons
     info[I_PPA], info[I_EXCESS] = hour.ppa[e], excess
     info[I_WORSE_OFF], info[I_ALLOC_SE] = worse_off, alloc_se.max()
-    info[I_MARKUP_COMP] = competitive_phase(p, fp, bids, e, hour, state.prev_dispatch[e], sq,
-                                            sp, award, q_spot, p_spot, price)  # fmt: skip
+    info[I_MARKUP_COMP] = competitive_phase(p, fp, bids, e, hour, state.prev_dispatch[e], ulim,
+                                            sq, sp, award, q_spot, p_spot, price)  # fmt: skip
 
 
 def compiled(py_func, name: str, parallel: bool):
