@@ -443,8 +443,7 @@ class MarketCore:
         t, the error of leads past the horizon that of the longest lead.
         """
         start, stop = self.capacity_period(t)
-        lead = np.arange(stop - start, dtype=np.float64)
-        scale = np.sqrt(np.minimum((lead + 1.0) / self.H, 1.0))  # lead_scale, held at 1
+        scale = lead_scale(self.H, stop - start)
         window = slice(start, stop)
         load = forecast_of(self.sys_load[:, window], self.z_sys_load[:, window], scale)
         background = np.maximum(load, 0.0)

@@ -19,10 +19,11 @@ F64 = NDArray[np.float64]
 __all__ = ["forecast_of", "lead_scale"]
 
 
-def lead_scale(horizon_h: int) -> F64:
-    """``s_h`` for leads 0..H-1, (H,): the error's growth with lead time."""
-    lead = np.arange(horizon_h, dtype=np.float64)
-    return np.sqrt((lead + 1.0) / horizon_h)
+def lead_scale(horizon_h: int, leads: int | None = None) -> F64:
+    """``s_h`` for leads 0..``leads``-1 (default H), (leads,): the error's growth with lead
+    time, held at 1 (the longest lead's) past the horizon."""
+    lead = np.arange(horizon_h if leads is None else leads, dtype=np.float64)
+    return np.sqrt(np.minimum((lead + 1.0) / horizon_h, 1.0))
 
 
 def forecast_of(actual: F64, shock: F64, scale: F64 | float) -> F64:
