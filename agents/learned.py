@@ -44,6 +44,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from agents.base import MarketPolicy
 from agents.checkpoint_file import read_checkpoint
@@ -216,7 +217,29 @@ class GaussianActor(nn.Module):
 
     def dist(self, obs: torch.Tensor) -> torch.distributions.Normal:
         """The Gaussian over raw actions (before the residual sum and clipping)."""
-        mean = self(obs)
+        return self._normal(self(obs))
+
+    def dist_split(self, common: torch.Tensor, own: torch.Tensor) -> torch.distributions.Normal:
+        """:meth:`dist` of observations whose first C features every agent shares.
+
+        The first layer is linear, so ``W [c, o_i] + b = W_c c + (W_o o_i + b)``: the shared
+        part runs once per sample instead of once per agent (a member's observation is 58
+        market features that all 20 members share and 35 of its own). Same parameters,
+        same function as ``dist(cat(c, o_i))`` up to float rounding.
+
+        Args:
+            common: (..., C) the shared features (C may be 0).
+            own: (..., n, D - C) each agent's remaining features.
+        """
+        first = cast(nn.Linear, self.net[0])
+        c = common.shape[-1]
+        h = F.linear(own, first.weight[:, c:], first.bias)
+        if c:
+            h = h + F.linear(common, first.weight[:, :c]).unsqueeze(-2)
+        head = self.net[1:](h)
+        return self._normal(head if self.mean_bound <= 0 else self.mean_bound * torch.tanh(head))
+
+    def _normal(self, mean: torch.Tensor) -> torch.distributions.Normal:
         return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "TrainingInterrupted",
     "coalition_mask",
     "make_envs",
+    "resolve_device",
     "run_dir_for",
     "seed_everything",
     "slots_of",
@@ -38,6 +39,23 @@ def seed_everything(seed: int, threads: int) -> None:
     np.random.seed(seed % 2**32)  # noqa: NPY002 - stable-baselines3 reads the global generator
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device of a config's ``device`` (``cpu``, ``cuda`` or ``auto``).
+
+    Raises:
+        ConfigError: ``cuda`` where torch sees no GPU (a CPU build of torch, or none
+            present), naming the field, the value and what to pass instead.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device: 'cuda' asked for, but torch {torch.__version__} sees no GPU (a CPU "
+            "build, or no device); expected 'cpu' or 'auto' here"
+        )
+    return torch.device(name)
 
 
 def run_dir_for(cfg: TrainConfig, out: str | None) -> Path:

@@ -259,6 +259,9 @@ class TrainConfig:
         seed: run seed (torch, numpy, env resets derive from it).
         total_steps: env steps to train for, summed over the E envs.
         threads: ``torch.set_num_threads``.
+        device: where the networks and the update run: ``cpu``, ``cuda`` (an error where
+            torch sees no GPU) or ``auto`` (``cuda`` where available); the simulator always
+            runs on the CPU.
         checkpoint_every: write a checkpoint every this many iterations (and at the end).
         env, mappo, ppo: see their classes.
     """
@@ -267,6 +270,7 @@ class TrainConfig:
     seed: int = bounded(0, ge=0, le=lim.SEED)  # numpy seeds are non-negative
     total_steps: int = bounded(1_000_000, ge=1, le=_STEPS, unit="steps")
     threads: int = bounded(2, ge=1, le=1024, unit="threads")  # cores of the largest nodes
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
     checkpoint_every: int = bounded(10, ge=1, le=_STEPS, unit="iterations")
     env: EnvSpec = field(default_factory=EnvSpec)
     mappo: MappoConfig = field(default_factory=MappoConfig)

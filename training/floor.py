@@ -84,7 +84,9 @@ class _Nets:
         def randn(*shape: int) -> torch.Tensor:
             return torch.randn(*shape, generator=gen)
 
-        self.step_obs = {g: randn(E, n, d) for g, (n, d, a) in self.net.groups.items()}
+        shared = self.net.shared
+        self.step_obs = {g: (randn(E, shared[g]), randn(E, n, d - shared[g]))
+                         for g, (n, d, a) in self.net.groups.items()}  # fmt: skip
         self.step_state = randn(E, state_dim)
         size = T * E
         mb = max(1, size // self.cfg.minibatches)
@@ -92,11 +94,13 @@ class _Nets:
         self.minibatches: list[tuple[torch.Tensor, dict[str, tuple[torch.Tensor, ...]]]] = []
         per_group = {}
         for g, (n, d, a) in self.net.groups.items():
-            obs, act = randn(size, n, d), randn(size, n, a) * self.net.masks[g]
+            common, own = randn(size, shared[g]), randn(size, n, d - shared[g])
+            act = randn(size, n, a) * self.net.masks[g]
             with torch.inference_mode():  # a plausible logp_old keeps the ratios finite
-                dist = cast(GaussianActor, self.net.actors[g]).dist(obs)
+                dist = cast(GaussianActor, self.net.actors[g]).dist_split(common, own)
                 logp = (dist.log_prob(act) * self.net.masks[g]).sum(-1)
-            per_group[g] = (obs, act, logp.clone(), randn(size, n), randn(size, n), randn(size, n))
+            per_group[g] = (common, own, act, logp.clone(), randn(size, n), randn(size, n),
+                            randn(size, n))  # fmt: skip
         for start in range(0, size, mb):
             part = {g: tuple(x[start : start + mb] for x in t) for g, t in per_group.items()}
             self.minibatches.append((state[start : start + mb], part))
@@ -115,8 +119,9 @@ class _Nets:
         for _ in range(cfg.epochs):
             for state, part in self.minibatches:
                 loss = torch.zeros(())
-                for g, (obs, act, logp_old, adv, ret, old_v) in part.items():
-                    loss = loss + net._loss(g, obs, act, logp_old, adv, ret, old_v, state)["loss"]
+                for g, (common, own, act, logp_old, adv, ret, old_v) in part.items():
+                    terms = net._loss(g, common, own, act, logp_old, adv, ret, old_v, state)
+                    loss = loss + terms["loss"]
                 net.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)

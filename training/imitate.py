@@ -101,8 +101,9 @@ def warm_start(cfg: TrainConfig, learner: MappoLearner, progress: bool = False) 
     t0 = time.perf_counter()
     obs, target, learner.statics = collect_demonstrations(cfg, m.imitate, m.imitate_episodes,
                                                           progress)  # fmt: skip
-    x = torch.from_numpy(learner.normalize_obs("members", obs, update=True))
-    x, y = x.reshape(-1, x.shape[-1]), torch.from_numpy(target).reshape(-1, target.shape[-1])
+    x = torch.from_numpy(learner.normalize_obs("members", obs, update=True)).to(learner.device)
+    y = torch.from_numpy(target).to(learner.device).reshape(-1, target.shape[-1])
+    x = x.reshape(-1, x.shape[-1])
     actor = cast(GaussianActor, learner.actors["members"])
     opt = torch.optim.Adam(actor.net.parameters(), lr=1e-3)
     size, batch = x.shape[0], 4096

@@ -85,16 +85,29 @@ class AgentCritic(nn.Module):
 
 @dataclass
 class GroupBatch:
-    """One group's rollout, time-major: obs (T, E, n, D) normalised, raw actions
-    (T, E, n, A), logp (T, E, n), values (T, E, n) in return units (scaled EUR),
-    rewards (T, E, n) scaled, dones (T, E, n)."""
+    """One group's rollout, time-major, normalised observations in two parts: common
+    (T, E, C) the features every agent of the group shares (C = 0 for a group of one) and
+    own (T, E, n, D - C); raw actions (T, E, n, A), logp (T, E, n), values (T, E, n) in
+    return units (scaled EUR), rewards (T, E, n) scaled, dones (T, E, n)."""
 
-    obs: torch.Tensor
+    common: torch.Tensor
+    own: torch.Tensor
     actions: torch.Tensor
     logp: torch.Tensor
     values: torch.Tensor
     rewards: torch.Tensor
     dones: torch.Tensor
+
+    @classmethod
+    def empty(cls, T: int, E: int, n: int, c: int, d: int, a: int,
+              device: torch.device) -> GroupBatch:  # fmt: skip
+        """A zeroed buffer that a rollout writes hour by hour (no per-hour lists to stack)."""
+
+        def z(*shape: int) -> torch.Tensor:
+            return torch.zeros(shape, dtype=torch.float32, device=device)
+
+        return cls(z(T, E, c), z(T, E, n, d - c), z(T, E, n, a), z(T, E, n), z(T, E, n),
+                   z(T, E, n), z(T, E, n))  # fmt: skip
 
 
 def signature(
@@ -131,13 +144,16 @@ class MappoLearner:
         masks: group -> (A,) 1.0 for entries the actor moves, 0.0 for fixed ones (their
             raw action is zeroed and left out of log-probabilities and entropy).
         horizon_h: H, forecast hours in the observations.
+        device: where the networks and the update run (the simulator stays on the CPU).
     """
 
     def __init__(
         self, cfg: MappoConfig, groups: dict[str, tuple[int, int, int]], state_dim: int,
         central: bool, masks: dict[str, torch.Tensor] | None = None, horizon_h: int = 24,
+        device: str | torch.device = "cpu",
     ) -> None:  # fmt: skip
         self.horizon = horizon_h
+        self.device = torch.device(device)
         extra = n_appended(cfg.margin_features)
         groups = {g: (n, d + (extra if g in cfg.forecast_features else 0), a)
                   for g, (n, d, a) in groups.items()}  # fmt: skip
@@ -153,6 +169,10 @@ class MappoLearner:
         # With critic_obs the agent's own features are its input minus the common
         # features (envs.sim.observe), which the state already holds.
         self.own_from = common_size(horizon_h)
+        #: group -> C, the leading features its agents share (observe's common block; a
+        #: group of one keeps them in ``own``: nothing to share).
+        self.shared = {g: self.own_from if n > 1 else 0 for g, (n, d, a) in groups.items()}
+        self._checked: set[str] = set()
 
         def critic(n: int, d: int) -> nn.Module:
             if self.agent_critic:
@@ -170,6 +190,9 @@ class MappoLearner:
             with torch.no_grad():
                 actor = cast(GaussianActor, self.actors["coalition"])
                 actor.log_std.copy_(torch.tensor(cfg.coalition_log_std_init))
+        self.actors.to(self.device)
+        self.critics.to(self.device)
+        self.masks = {g: m.to(self.device) for g, m in self.masks.items()}
         params = list(self.actors.parameters()) + list(self.critics.parameters())
         self.optimizer = torch.optim.Adam(params, lr=cfg.lr, eps=1e-5)
         self.obs_rms = {g: RunningMeanStd((d,)) for g, (n, d, a) in groups.items()}
@@ -177,20 +200,40 @@ class MappoLearner:
         self.value_rms = {g: RunningMeanStd(()) for g in groups}
 
     # ------------------------------------------------------------ acting
-    def normalize_obs(self, group: str, obs: np.ndarray, update: bool) -> np.ndarray:
-        """Observations (E, n, D) -> the actor's normalised float32 input (E, n, D'), with
-        the forecast features appended for ``cfg.forecast_features`` (updating the
-        statistics if asked)."""
+    def prepare(self, group: str, obs: np.ndarray, update: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Observations (E, n, D) -> the actor's normalised float32 input in two parts,
+        common (E, C) and own (E, n, D' - C) (:class:`GroupBatch`), with the forecast
+        features appended to own for ``cfg.forecast_features`` (updating the statistics
+        if asked). The shared block and the forecast features read only market
+        features, so they are computed once per env, not once per agent."""
+        c = self.shared[group]
+        if c and group not in self._checked:  # once a run: the split's premise
+            if not np.array_equal(
+                obs[:, :, :c], np.broadcast_to(obs[:, :1, :c], obs[:, :, :c].shape)
+            ):
+                raise ValueError(f"{group}: the first {c} observation features differ between "
+                                 "agents; the shared first layer needs them equal")  # fmt: skip
+            self._checked.add(group)
+        common, own = obs[:, 0, :c], obs[:, :, c:]
         if group in self.cfg.forecast_features:
             statics = self.statics if self.cfg.margin_features else None
             if self.cfg.margin_features and statics is None:
                 raise ValueError("mappo.margin_features: set learner.statics for the env first")
-            obs = with_forecast_features(obs, self.horizon, statics)
+            feats = with_forecast_features(obs[:, :1], self.horizon, statics)[..., obs.shape[-1] :]
+            own = np.concatenate([own, np.broadcast_to(feats, (*own.shape[:2], feats.shape[-1]))],
+                                 axis=-1)  # fmt: skip
         if not self.cfg.obs_norm:
-            return obs.astype(np.float32)
+            return common.astype(np.float32), own.astype(np.float32)
         if update:
-            self.obs_rms[group].update(obs)
-        return self.obs_rms[group].normalize(obs)
+            self.obs_rms[group].update_split(common, own)
+        return self.obs_rms[group].normalize_split(common, own)
+
+    def normalize_obs(self, group: str, obs: np.ndarray, update: bool) -> np.ndarray:
+        """Observations (E, n, D) -> the actor's whole normalised float32 input (E, n, D')
+        (:meth:`prepare`'s parts joined)."""
+        common, own = self.prepare(group, obs, update)
+        common = np.broadcast_to(common[:, None], (*own.shape[:2], common.shape[-1]))
+        return np.concatenate([common, own], axis=-1)
 
     def normalize_state(self, state: np.ndarray, update: bool) -> np.ndarray:
         """Global state (E, S) -> normalised float32."""
@@ -200,27 +243,33 @@ class MappoLearner:
             self.state_rms.update(state)
         return self.state_rms.normalize(state)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def act(
-        self, obs: dict[str, torch.Tensor], state: torch.Tensor
+        self, obs: dict[str, tuple[torch.Tensor, torch.Tensor]], state: torch.Tensor
     ) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Sample each group's raw actions: group -> (actions (E, n, A), logp (E, n),
-        values (E, n) in return units)."""
+        """Sample each group's raw actions from its (common, own) input (:meth:`prepare`):
+        group -> (actions (E, n, A), logp (E, n), values (E, n) in return units)."""
         out = {}
         for g in self.groups:
-            dist = cast(GaussianActor, self.actors[g]).dist(obs[g])
+            common, own = obs[g]
+            dist = cast(GaussianActor, self.actors[g]).dist_split(common, own)
             a = dist.sample() * self.masks[g]
             logp = (dist.log_prob(a) * self.masks[g]).sum(-1)
-            out[g] = (a, logp, self._values(g, obs[g], state, denorm=True))
+            out[g] = (a, logp, self._values(g, common, own, state, denorm=True))
         return out
 
-    def _values(self, g: str, obs: torch.Tensor, state: torch.Tensor, denorm: bool) -> torch.Tensor:
-        """Values (..., n): from the state (MAPPO), the state and each agent's input (MAPPO
-        with ``critic_obs``) or each agent's input (IPPO)."""
-        if self.agent_critic:
-            v = self.critics[g](state, obs[..., self.own_from :])
+    def _values(
+        self, g: str, common: torch.Tensor, own: torch.Tensor, state: torch.Tensor, denorm: bool
+    ) -> torch.Tensor:
+        """Values (..., n): from the state (MAPPO), the state and each agent's own
+        features (MAPPO with ``critic_obs``) or each agent's input (IPPO)."""
+        if self.agent_critic:  # own holds the features past the common block
+            v = self.critics[g](state, own[..., self.own_from - common.shape[-1] :])
+        elif self.central:
+            v = self.critics[g](state)
         else:
-            v = self.critics[g](state) if self.central else self.critics[g](obs)[..., 0]
+            full = torch.cat([common.unsqueeze(-2).expand(*own.shape[:-1], -1), own], -1)
+            v = self.critics[g](full)[..., 0]
         if denorm and self.cfg.value_norm:
             v = self.value_rms[g].denormalize_t(v)
         return v
@@ -240,12 +289,12 @@ class MappoLearner:
             a, r = compute_gae(b.rewards, b.values, b.dones, last, cfg.gamma, cfg.gae_lambda)
             adv[g] = ((a - a.mean()) / (a.std() + 1e-8)).reshape(T * E, -1)
             if cfg.value_norm:
-                self.value_rms[g].update(r.numpy())
+                self.value_rms[g].update(r.cpu().numpy())
                 ret[g] = self.value_rms[g].normalize_t(r).reshape(T * E, -1)
                 old_v[g] = self.value_rms[g].normalize_t(b.values).reshape(T * E, -1)
             else:
                 ret[g], old_v[g] = r.reshape(T * E, -1), b.values.reshape(T * E, -1)
-        flat = {g: (b.obs.reshape(T * E, *b.obs.shape[2:]),
+        flat = {g: (b.common.reshape(T * E, -1), b.own.reshape(T * E, *b.own.shape[2:]),
                     b.actions.reshape(T * E, *b.actions.shape[2:]),
                     b.logp.reshape(T * E, -1)) for g, b in batches.items()}  # fmt: skip
         s_flat = states.reshape(T * E, -1)
@@ -254,13 +303,13 @@ class MappoLearner:
         size = T * E
         mb = max(1, size // cfg.minibatches)
         for _ in range(cfg.epochs):
-            perm = torch.randperm(size)
+            perm = torch.randperm(size).to(self.device)
             for start in range(0, size, mb):
                 idx = perm[start : start + mb]
-                loss = torch.zeros(())
+                loss = torch.zeros((), device=self.device)
                 for g in batches:
-                    obs, act, logp_old = (x[idx] for x in flat[g])
-                    terms = self._loss(g, obs, act, logp_old, adv[g][idx], ret[g][idx],
+                    common, own, act, logp_old = (x[idx] for x in flat[g])
+                    terms = self._loss(g, common, own, act, logp_old, adv[g][idx], ret[g][idx],
                                        old_v[g][idx], s_flat[idx])  # fmt: skip
                     loss = loss + terms.pop("loss")
                     for k, v in terms.items():
@@ -279,18 +328,20 @@ class MappoLearner:
         return out
 
     def _loss(
-        self, g: str, obs: torch.Tensor, act: torch.Tensor, logp_old: torch.Tensor,
-        adv: torch.Tensor, ret: torch.Tensor, old_v: torch.Tensor, state: torch.Tensor,
+        self, g: str, common: torch.Tensor, own: torch.Tensor, act: torch.Tensor,
+        logp_old: torch.Tensor, adv: torch.Tensor, ret: torch.Tensor, old_v: torch.Tensor,
+        state: torch.Tensor,
     ) -> dict[str, Any]:  # fmt: skip
-        """Loss of one group on a minibatch (obs (B, n, D), act (B, n, A), others (B, n))."""
+        """Loss of one group on a minibatch (common (B, C), own (B, n, D - C), act
+        (B, n, A), state (B, S), others (B, n))."""
         cfg = self.cfg
-        dist = cast(GaussianActor, self.actors[g]).dist(obs)
+        dist = cast(GaussianActor, self.actors[g]).dist_split(common, own)
         logp = (dist.log_prob(act) * self.masks[g]).sum(-1)
         log_ratio = logp - logp_old
         ratio = log_ratio.exp()
         pg = -torch.min(ratio * adv, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv).mean()
         entropy = (dist.entropy() * self.masks[g]).sum(-1).mean()
-        v = self._values(g, obs, state, denorm=False)
+        v = self._values(g, common, own, state, denorm=False)
         v_loss = (v - ret) ** 2
         if cfg.value_clip > 0:
             v_clipped = old_v + (v - old_v).clamp(-cfg.value_clip, cfg.value_clip)
@@ -307,11 +358,12 @@ class MappoLearner:
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue training (weights-only safe)."""
+        """Everything needed to continue training (weights-only safe; CPU tensors, so a
+        run trained on a GPU resumes or ships on a machine without one)."""
         return {
-            "actors": self.actors.state_dict(),
-            "critics": self.critics.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "actors": _cpu(self.actors.state_dict()),
+            "critics": _cpu(self.critics.state_dict()),
+            "optimizer": _cpu(self.optimizer.state_dict()),
             "obs_rms": {g: r.state_dict() for g, r in self.obs_rms.items()},
             "state_rms": self.state_rms.state_dict(),
             "value_rms": {g: r.state_dict() for g, r in self.value_rms.items()},
@@ -335,14 +387,25 @@ class MappoLearner:
             rms = self.obs_rms[g]
             actors[g] = {
                 "obs_dim": d, "act_dim": a, "hidden": self.cfg.hidden,
-                "state_dict": self.actors[g].state_dict(),
+                "state_dict": _cpu(self.actors[g].state_dict()),
                 "obs_mean": torch.from_numpy(rms.mean.copy()) if self.cfg.obs_norm else None,
                 "obs_var": torch.from_numpy(rms.var.copy()) if self.cfg.obs_norm else None,
             }  # fmt: skip
         for g, entry in actors.items():
-            entry["mask"] = self.masks[g].clone()
+            entry["mask"] = self.masks[g].cpu().clone()
         return {"actors": actors, "residual": self.cfg.residual,
                 "coalition_slots": list(coalition_slots),
                 "forecast_features": list(self.cfg.forecast_features),
                 "margin_features": self.cfg.margin_features,
                 "reserve_base": self.cfg.reserve_base}  # fmt: skip
+
+
+def _cpu(obj: Any) -> Any:
+    """``obj`` (nested dicts, lists and tensors) with every tensor on the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: _cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_cpu(v) for v in obj)
+    return obj

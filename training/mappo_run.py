@@ -7,7 +7,7 @@ from typing import Any
 
 from agents.learned import margin_statics
 from training.checkpoint import check_signature, restore_rng, rng_state
-from training.common import coalition_mask, make_envs, slots_of, timed_loop
+from training.common import coalition_mask, make_envs, resolve_device, slots_of, timed_loop
 from training.config import TrainConfig, config_dict
 from training.mappo import MappoLearner, signature
 from training.rollout import collect, iteration_seed
@@ -39,7 +39,7 @@ def build(
     if "coalition" in groups:
         masks["coalition"] = coalition_mask(slots_of(v), cfg.mappo.fixed_coalition_entries)
     learner = MappoLearner(cfg.mappo, groups, v.state_size, cfg.algo == "mappo", masks,
-                           horizon_h=v.core.H)  # fmt: skip
+                           horizon_h=v.core.H, device=resolve_device(cfg.device))  # fmt: skip
     return venvs, learner, sig
 
 

@@ -30,7 +30,35 @@ class RunningMeanStd:
     def update(self, x: np.ndarray) -> None:
         """Fold in a batch ``x`` of shape ``(..., *shape)`` (every leading axis is samples)."""
         x = np.asarray(x, np.float64).reshape(-1, *self.mean.shape)
-        b_mean, b_var, b_count = x.mean(0), x.var(0), x.shape[0]
+        self._fold(x.mean(0), x.var(0), x.shape[0])
+
+    def update_split(self, common: np.ndarray, own: np.ndarray) -> None:
+        """:meth:`update` with vectors ``cat(common[e], own[e, i])`` for every agent ``i``.
+
+        A group's agents share their first C features, so each sample's common part
+        stands for n identical rows: its mean and variance over the E samples are those
+        over the E * n rows, and the count is E * n, without building the rows.
+
+        Args:
+            common: (E, C) the shared features; own: (E, n, D - C) the rest.
+        """
+        c = np.asarray(common, np.float64)
+        o = np.asarray(own, np.float64).reshape(-1, own.shape[-1])
+        mean = np.concatenate([c.mean(0), o.mean(0)])
+        var = np.concatenate([c.var(0), o.var(0)])
+        self._fold(mean, var, o.shape[0])
+
+    def normalize_split(self, common: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`normalize` of :meth:`update_split`'s two parts, each float32."""
+        k = common.shape[-1]
+        std = np.sqrt(self.var + 1e-8)
+        zc = (np.asarray(common, np.float64) - self.mean[:k]) / std[:k]
+        zo = (np.asarray(own, np.float64) - self.mean[k:]) / std[k:]
+        return (np.clip(zc, -self.clip, self.clip).astype(np.float32),
+                np.clip(zo, -self.clip, self.clip).astype(np.float32))  # fmt: skip
+
+    def _fold(self, b_mean: np.ndarray, b_var: np.ndarray, b_count: int) -> None:
+        """Chan's parallel update with a batch's mean, variance and count."""
         delta = b_mean - self.mean
         total = self.count + b_count
         self.mean = np.asarray(self.mean + delta * b_count / total)
@@ -45,13 +73,14 @@ class RunningMeanStd:
 
     def normalize_t(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`normalize` for a float32 tensor (no clipping: used for value targets)."""
-        mean = torch.as_tensor(self.mean, dtype=x.dtype)
-        return (x - mean) / torch.as_tensor(np.sqrt(self.var + 1e-8), dtype=x.dtype)
+        mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device)
+        std = torch.as_tensor(np.sqrt(self.var + 1e-8), dtype=x.dtype, device=x.device)
+        return (x - mean) / std
 
     def denormalize_t(self, x: torch.Tensor) -> torch.Tensor:
         """Inverse of :meth:`normalize_t`."""
-        mean = torch.as_tensor(self.mean, dtype=x.dtype)
-        return x * torch.as_tensor(np.sqrt(self.var + 1e-8), dtype=x.dtype) + mean
+        mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device)
+        return x * torch.as_tensor(np.sqrt(self.var + 1e-8), dtype=x.dtype, device=x.device) + mean
 
     def state_dict(self) -> dict[str, torch.Tensor | float]:
         """Tensors and floats only (safe for ``weights_only`` loading)."""

@@ -33,7 +33,7 @@ from torch import nn
 
 from envs.adapters.sb3 import CoalitionVecEnv
 from training.checkpoint import check_signature, restore_rng, rng_state
-from training.common import coalition_mask, make_envs, slots_of, timed_loop
+from training.common import coalition_mask, make_envs, resolve_device, slots_of, timed_loop
 from training.config import TrainConfig, config_dict
 from training.credit import CapacityCredit
 from training.idle import IdleEntriesPolicy, auction_column
@@ -159,7 +159,7 @@ def make_model(cfg: TrainConfig, env: TrainingCoalitionEnv) -> PPO:
         ent_coef=p.ent_coef, vf_coef=p.vf_coef, max_grad_norm=p.max_grad_norm,
         policy_kwargs={"net_arch": {"pi": [p.hidden, p.hidden], "vf": [p.hidden, p.hidden]},
                        "activation_fn": nn.Tanh, "log_std_init": p.log_std_init},
-        seed=cfg.seed, device="cpu", verbose=0,
+        seed=cfg.seed, device=resolve_device(cfg.device), verbose=0,
     )  # fmt: skip
     model.set_logger(Logger(folder=None, output_formats=[]))
     if p.mask_idle_entries:

@@ -96,40 +96,36 @@ def collect(
         ``charts/episodic_return/<group>`` in EUR per agent, ``charts/episodic_length``
         and ``market/*``).
     """
-    groups = learner.groups
+    groups, dev = learner.groups, learner.device
     obs, _ = venv.reset(seed=seed)
     E, T = venv.num_envs, venv.core.T
-    store: dict[str, dict[str, list]] = {g: {k: [] for k in GroupBatch.__annotations__}
-                                         for g in groups}  # fmt: skip
-    states: list[torch.Tensor] = []
+    buf = {g: GroupBatch.empty(T, E, n, learner.shared[g], d, a, dev)
+           for g, (n, d, a) in groups.items()}  # fmt: skip
+    states = torch.zeros((T, E, venv.state_size), dtype=torch.float32, device=dev)
     returns = {g: np.zeros((E, len(ids))) for g, ids in venv.agent_groups.items()}
     market = MarketStats()
     for t in range(T):
-        o = {g: torch.from_numpy(learner.normalize_obs(g, obs[g], update=True)) for g in groups}
-        s = torch.from_numpy(learner.normalize_state(venv.state(), update=True))
-        out = learner.act(o, s)
-        raw = {g: out[g][0].numpy().astype(np.float64) for g in groups}
+        for g, b in buf.items():
+            common, own = learner.prepare(g, obs[g], update=True)
+            b.common[t].copy_(torch.from_numpy(common))
+            b.own[t].copy_(torch.from_numpy(own))
+        states[t].copy_(torch.from_numpy(learner.normalize_state(venv.state(), update=True)))
+        out = learner.act({g: (b.common[t], b.own[t]) for g, b in buf.items()}, states[t])
+        raw = {g: out[g][0].cpu().numpy().astype(np.float64) for g in groups}
         acts = env_actions(venv, raw, learner.cfg.residual, learner.cfg.reserve_base)
         obs, rewards, term, trunc, info = venv.step(acts)
-        done = float(t == T - 1)
-        if (term | trunc).any() != bool(done):
+        if (term | trunc).any() != (t == T - 1):
             raise RuntimeError(f"episode ended at hour {t}, expected after {T} hours")
-        for g in groups:
-            a, logp, v = out[g]
-            rec = store[g]
-            rec["obs"].append(o[g])
-            rec["actions"].append(a)
-            rec["logp"].append(logp)
-            rec["values"].append(v)
-            rec["rewards"].append(torch.from_numpy((rewards[g] * reward_scale).astype(np.float32)))
-            rec["dones"].append(torch.full(logp.shape, done))
-        states.append(s)
+        for g, b in buf.items():
+            for dst, src in zip((b.actions, b.logp, b.values), out[g], strict=True):
+                dst[t].copy_(src)
+            b.rewards[t].copy_(torch.from_numpy(rewards[g] * reward_scale))
         for g in returns:
             returns[g] += rewards[g]
         market.add(info)
-    batches = {g: GroupBatch(**{k: torch.stack(v) for k, v in rec.items()})
-               for g, rec in store.items()}  # fmt: skip
+    for b in buf.values():
+        b.dones[T - 1] = 1.0  # rollouts are whole episodes
     scalars = {f"charts/episodic_return/{g}": float(r.mean()) for g, r in returns.items()}
     scalars["charts/episodic_length"] = float(T)
     scalars.update(market.scalars())
-    return batches, torch.stack(states), scalars
+    return buf, states, scalars

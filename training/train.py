@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--total-steps", type=int, help="env steps to train for, summed over the "
                    "E envs (one iteration = E * days * 24 steps)")  # fmt: skip
     p.add_argument("--seed", type=int, help="run seed (overrides the config's)")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"),
+                   help="where the networks and the update run (overrides the config's "
+                   "device; the simulator stays on the CPU)")  # fmt: skip
     p.add_argument("--out", help="run folder (default runs/{env_id}__{algo}__{seed}__{time})")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
@@ -85,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             sets["total_steps"] = args.total_steps
         if args.seed is not None:
             sets["seed"] = args.seed
+        if args.device is not None:
+            sets["device"] = args.device
         resume = None
         if args.resume:
             resume = load_checkpoint(args.resume)
