@@ -19,14 +19,17 @@ Measures, on this machine (wall clock, ``time.perf_counter``, best of ``--repeat
   iteration's figure (``mappo_first_iteration_steps_per_s``, warm-up included) is shown
   beside it. No warm start (imitation), which runs once per run and is not in ``time/sps``.
   It runs in a fresh process, as a training run does (``python -m training.throughput``);
+  ``mappo_train_device`` says where its networks ran (the config's ``device``: ``cpu``
+  unless ``configs/training/mappo.yaml`` or ``--set device=cuda`` says otherwise);
 - ``mappo_train_over_floor``: the wall time of a MAPPO iteration (same config, E and days)
   over its compute floor: the batched env alone stepping the same env steps
   (``mappo_floor_sim_ms_per_iter``) plus the same networks' forward, backward and Adam
   steps on synthetic tensors of the same shapes (``mappo_floor_nets_ms_per_iter``),
   measured interleaved in one fresh process (``python -m training.floor``), with the
   iteration's rollout and update times beside them;
-- ``ppo_train_over_floor``: the same for SB3 PPO with ``configs/training/ppo.yaml``
-  (``python -m training.floor_ppo``; no target yet);
+- ``ppo_train_over_floor`` and ``ppo_train_steps_per_s``: the same for SB3 PPO with
+  ``configs/training/ppo.yaml`` (``python -m training.floor_ppo``; env steps of its
+  measured iterations over their wall time);
 - with ``--load N``: ``load_ratio_e64`` and ``load_ratio_e1024``, the batched core step with
   N busy processes competing for the CPU over its idle time, measured interleaved;
 - the ratios and scaling figures of :mod:`evaluation.scaling` (the step over a bare
@@ -160,7 +163,7 @@ TARGETS: dict[str, tuple[float, str]] = {
     "parallel_env_steps_per_s": (5_000.0, "min"),
     "vector_env_steps_per_s": (150_000.0, "min"),
     "mpc_step_ms": (20.0, "max"),
-    "mappo_train_steps_per_s": (5_000.0, "min"),
+    "mappo_train_steps_per_s": (10_000.0, "min"),
     "mappo_train_over_floor": (1.5, "max"),
     "ppo_train_over_floor": (1.5, "max"),
     "load_ratio_e64": (1.5, "max"),
@@ -206,7 +209,7 @@ def oracle_episode_s(days: int = 7) -> float:
     return time.perf_counter() - t0
 
 
-def mappo_train_steps_per_s(iterations: int, days: int) -> dict[str, float]:
+def mappo_train_steps_per_s(iterations: int, days: int) -> dict[str, float | str]:
     """MAPPO training throughput as the training loop logs it (``time/sps``), measured by
     ``python -m training.throughput`` in a fresh process, as a training run is.
 
@@ -274,8 +277,9 @@ def _measurements(args: argparse.Namespace) -> list[tuple[str, Callable[[], Any]
         *([("load_ratio", lambda: load_ratios(args.load, steps=max(int(20 * scale), 3),
                                               repeats=args.repeats))] if args.load else []),
         ("mappo_train_steps_per_s",
-         lambda: {k: round(v, 1) for k, v in mappo_train_steps_per_s(
-             2 if args.quick else 5, 1 if args.quick else 7).items()}),
+         lambda: {k: round(v, 1) if isinstance(v, float) else v for k, v in
+                  mappo_train_steps_per_s(2 if args.quick else 5,
+                                          1 if args.quick else 7).items()}),
         *[(f"{algo}_train_over_floor",
            lambda module=module: {k: round(v, 3 if k.endswith("_over_floor") else 1)
                                   for k, v in train_over_floor(2 if args.quick else 7,

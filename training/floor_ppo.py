@@ -37,9 +37,11 @@ from training.rollout import iteration_seed
 
 __all__ = ["ppo_floor"]
 
-#: Keys of :func:`ppo_floor`, all in milliseconds per iteration but the ratio.
+#: Keys of :func:`ppo_floor`, all in milliseconds per iteration but the ratio and the
+#: training throughput (env steps of an iteration over its wall time, as ``time/sps``).
 KEYS = (
     "ppo_train_over_floor",
+    "ppo_train_steps_per_s",
     "ppo_iteration_ms",
     "ppo_rollout_ms",
     "ppo_update_ms",
@@ -105,7 +107,9 @@ def ppo_floor(
 
     Returns:
         :data:`KEYS`: ``ppo_train_over_floor`` (total iteration time over total floor time,
-        dimensionless) and means over the repeats in ms per iteration (sim + nets = floor).
+        dimensionless), ``ppo_train_steps_per_s`` (env steps per second of wall time over
+        the measured iterations) and means over the repeats in ms per iteration (sim +
+        nets = floor).
     """
     if repeats < 1 or days < 1:
         raise ValueError(f"repeats={repeats}, days={days}; expected at least 1 each")
@@ -145,7 +149,9 @@ def ppo_floor(
         j = k % len(sim_venvs)
         return sim_episode(sim_venvs[j], fixed[j], iteration_seed(cfg.seed, k), read_state=False)
 
-    return interleaved("ppo", repeats, iteration, sim, nets)
+    out = interleaved("ppo", repeats, iteration, sim, nets)
+    out["ppo_train_steps_per_s"] = cfg.steps_per_iteration * 1e3 / out["ppo_iteration_ms"]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

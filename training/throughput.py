@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from training.common import seed_everything
+from training.common import resolve_device, seed_everything
 from training.config import load_config
 from training.mappo_run import train_mappo
 
@@ -42,7 +42,7 @@ class _Recorder:
         """Notes are not benchmark output."""
 
 
-def mappo_train_steps_per_s(iterations: int = 5, days: int = 7) -> dict[str, float]:
+def mappo_train_steps_per_s(iterations: int = 5, days: int = 7) -> dict[str, float | str]:
     """MAPPO training throughput measured by the training loop itself.
 
     Runs :func:`training.mappo_run.train_mappo` with ``configs/training/mappo.yaml`` for
@@ -55,7 +55,8 @@ def mappo_train_steps_per_s(iterations: int = 5, days: int = 7) -> dict[str, flo
         ``mappo_train_steps_per_s``: median ``time/sps`` over the iterations after the
         first; ``mappo_first_iteration_steps_per_s``: the first iteration's (it pays for
         torch's and numba's warm-up, which a long run spreads over thousands of
-        iterations, hence the median).
+        iterations, hence the median); ``mappo_train_device``: where the networks ran
+        (the config's ``device``; the simulator runs on the CPU).
     """
     path = Path(__file__).resolve().parents[1] / "configs" / "training" / "mappo.yaml"
     sets: dict[str, Any] = {"env.days": days, "mappo.imitate": ""}
@@ -69,6 +70,7 @@ def mappo_train_steps_per_s(iterations: int = 5, days: int = 7) -> dict[str, flo
     return {
         "mappo_train_steps_per_s": float(np.median(sps[1:] if len(sps) > 1 else sps)),
         "mappo_first_iteration_steps_per_s": float(sps[0]),
+        "mappo_train_device": str(resolve_device(cfg.device)),
     }
 
 
