@@ -47,6 +47,7 @@ from agents.highs import quiet_highs
 from envs.cli import cli_main
 from envs.config import limits as lim
 from envs.config.loader import build, load_yaml
+from envs.config.scenario import WeatherConfig
 from envs.config.validate import bounded, check, check_fields
 from envs.data.profiles import SECTORS, make_profiles
 from envs.errors import ConfigError, UnknownNameError
@@ -350,6 +351,7 @@ def negotiate(cfg: AdmmConfig) -> dict[str, Any]:
     sector = np.array([SECTORS.index(p.sector) for p in ps])
     prof = make_profiles(
         rng,
+        WeatherConfig(cloudiness_mean=0.15),
         num_envs=1,
         hours=cfg.horizon_h,
         start_hour_of_year=(cfg.day_of_year - 1) * 24,
@@ -358,7 +360,6 @@ def negotiate(cfg: AdmmConfig) -> dict[str, Any]:
         pv_mw=np.array([p.pv_kwp for p in ps]),
         wind_mw=np.zeros(len(ps)),
         system_peak_load_mw=1.0,
-        cloudiness_mean=0.15,
     )  # fmt: skip  (sizes in kW: the profile model is linear in them)
     net = (prof.load_mw[0] - prof.pv_mw[0]).T  # (N, H) kW
     prices = price_scenarios(cfg, rng)

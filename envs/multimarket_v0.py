@@ -1,4 +1,4 @@
-"""``multimarket_v0``: removed (market model v1); use :mod:`envs.multimarket_v1`.
+"""``multimarket_v0``: removed in favour of :mod:`envs.multimarket_v1` (market model v2).
 
 Importing this module raises :class:`envs.errors.DeprecatedEnvError`, as PettingZoo does
 for an env whose version went up; ``envs.make("multimarket_v0")`` says the same.

@@ -1,4 +1,4 @@
-"""``spot_v0``: removed (market model v1); use :mod:`envs.spot_v1`.
+"""``spot_v0``: removed in favour of :mod:`envs.spot_v1` (market model v2).
 
 Importing this module raises :class:`envs.errors.DeprecatedEnvError`, as PettingZoo does
 for an env whose version went up; ``envs.make("spot_v0")`` says the same.

@@ -194,7 +194,11 @@ def signature(cfg: TrainConfig, env: TrainingCoalitionEnv) -> dict[str, Any]:
 
 
 def export_policy(model: PPO, cfg: TrainConfig, slots: list[str]) -> dict[str, Any]:
-    """SB3's actor as an :class:`agents.learned.GaussianActor` state dict."""
+    """SB3's actor as an :class:`agents.learned.GaussianActor` state dict.
+
+    Raises:
+        TypeError: the policy's observation or action space has no shape (not a Box).
+    """
     pol = model.policy
     net = pol.mlp_extractor.policy_net
     head = cast(nn.Sequential, pol.action_net)[0] if cfg.ppo.mean_bound > 0 else pol.action_net
@@ -204,7 +208,11 @@ def export_policy(model: PPO, cfg: TrainConfig, slots: list[str]) -> dict[str, A
              "log_std": pol.log_std}  # fmt: skip
     state = {k: cast(torch.Tensor, v).detach().clone() for k, v in state.items()}  # parameters
     obs_space, act_space = pol.observation_space, pol.action_space
-    assert obs_space.shape is not None and act_space.shape is not None  # Boxes: (D,), (A,)
+    if obs_space.shape is None or act_space.shape is None:
+        raise TypeError(
+            f"export_policy: model.policy has observation_space={obs_space} and "
+            f"action_space={act_space}; expected Box spaces of shapes (D,) and (A,)"
+        )
     entry = {"obs_dim": int(obs_space.shape[0]),
              "act_dim": int(act_space.shape[0]), "hidden": cfg.ppo.hidden,
              "mean_bound": cfg.ppo.mean_bound, "state_dict": state,

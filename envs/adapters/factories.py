@@ -49,6 +49,10 @@ class MarketConstructors(NamedTuple):
     raw_env: Callable[..., Any]
 
 
+#: ``scenario_of(scenario, overrides, fields)``: the scenario an env id's constructor builds.
+_ScenarioOf = Callable[[str | None, dict[str, Any] | None, dict[str, Any]], ScenarioConfig]
+
+
 def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> MarketConstructors:
     """The constructors of ``env_id`` (see ``envs.make``, ``make_gym``, ``make_vector``)."""
 
@@ -56,6 +60,20 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
         scenario: str | None, overrides: dict[str, Any] | None, fields: dict[str, Any]
     ) -> ScenarioConfig:
         return load_scenario(scenario, {**(overrides or {}), **(forced or {})}, **fields)
+
+    make_env, env, parallel_env, raw_env = _pettingzoo_factories(env_id, scenario_of)
+    return MarketConstructors(
+        make_env,
+        _gym_factory(env_id, scenario_of),
+        _vector_factory(env_id, scenario_of),
+        env,
+        parallel_env,
+        raw_env,
+    )
+
+
+def _pettingzoo_factories(env_id: str, scenario_of: _ScenarioOf) -> tuple[Callable[..., Any], ...]:
+    """``make_env``, ``env``, ``parallel_env`` and ``raw_env`` of ``env_id`` (PettingZoo)."""
 
     def parallel_env(
         scenario: str | None = None,
@@ -106,6 +124,12 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
         other arguments are those of :func:`parallel_env`."""
         return env(scenario, **kwargs) if api == "aec" else parallel_env(scenario, **kwargs)
 
+    return make_env, env, parallel_env, raw_env
+
+
+def _gym_factory(env_id: str, scenario_of: _ScenarioOf) -> Callable[..., Any]:
+    """``make_gym`` of ``env_id``: the single-agent Gymnasium view."""
+
     def make_gym(
         scenario: str | None = None,
         *,
@@ -130,6 +154,12 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
             max_cycles=max_cycles,
             info_format=info_format,
         )
+
+    return make_gym
+
+
+def _vector_factory(env_id: str, scenario_of: _ScenarioOf) -> Callable[..., Any]:
+    """``make_vector`` of ``env_id``: the batched env and its Gymnasium vector views."""
 
     def make_vector(
         scenario: str | None = None,
@@ -163,4 +193,4 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
                                    name=env_id, record_ledger=record_ledger)  # fmt: skip
         return venv if agent is None else views[agent](venv)
 
-    return MarketConstructors(make_env, make_gym, make_vector, env, parallel_env, raw_env)
+    return make_vector

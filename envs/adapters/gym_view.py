@@ -83,8 +83,3 @@ class SingleAgentEnv(gymnasium.Env):
     def render(self) -> str | np.ndarray | None:  # type: ignore[override]
         """See :meth:`MarketParallelEnv.render`."""
         return self.par.render()
-
-    @property
-    def unwrapped_market(self) -> MarketParallelEnv:
-        """The PettingZoo env underneath (ledger, counterfactual bills)."""
-        return self.par

@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from envs.cfe import model as cfe
 from envs.config import limits as lim
 from envs.config.loader import apply_overrides, build, load_yaml
+from envs.config.scenario import WeatherConfig
 from envs.config.validate import bounded, check, check_fields
 from envs.data.profiles import WEATHER_BOUNDS, make_profiles
 from envs.data.real_profiles import BDEW_PROFILES, TMY3_FILES
@@ -68,10 +69,17 @@ class ParticipantConfig:
 
 @dataclass(frozen=True, slots=True)
 class SyntheticProfilesConfig:
-    """Parameters of the seeded synthetic weather (the simulator's, :mod:`envs.data.profiles`)."""
+    """Parameters of the seeded synthetic weather (the simulator's, :mod:`envs.data.profiles`).
+
+    The fields are named and bounded as in the simulator's weather section
+    (:class:`envs.config.scenario.WeatherConfig`); the other weather fields take its defaults.
+    """
+
+    #: Old keys still read (with a DeprecationWarning) for one release: old -> new.
+    RENAMED_KEYS: ClassVar[dict[str, str]] = {"mean_wind_speed_m_per_s": "wind_mean_speed_m_s"}
 
     latitude_deg: float = bounded(31.0, ge=-66, le=66)
-    mean_wind_speed_m_per_s: float = bounded(7.5, bounds=WEATHER_BOUNDS["wind_mean_speed_m_s"])
+    wind_mean_speed_m_s: float = bounded(7.5, bounds=WEATHER_BOUNDS["wind_mean_speed_m_s"])
 
     def __post_init__(self) -> None:
         """Check each field's type and bounds."""
@@ -170,8 +178,13 @@ def _synthetic_shapes(
     """
     n = len(cfg.participants)
     ones = np.ones(n)
+    weather = WeatherConfig(
+        latitude_deg=cfg.synthetic.latitude_deg,
+        wind_mean_speed_m_s=cfg.synthetic.wind_mean_speed_m_s,
+    )
     prof = make_profiles(
         rng,
+        weather,
         num_envs=1,
         hours=cfg.hours,
         start_hour_of_year=0,
@@ -180,8 +193,6 @@ def _synthetic_shapes(
         pv_mw=ones,
         wind_mw=ones,
         system_peak_load_mw=1.0,  # the system load is drawn but not used here
-        latitude_deg=cfg.synthetic.latitude_deg,
-        wind_mean_speed_m_s=cfg.synthetic.mean_wind_speed_m_per_s,
         member_weather_noise_std=0.0,
         first_weekday=calendar.weekday(cfg.year, 1, 1),
     )

@@ -5,6 +5,9 @@ one, naming the dotted field path, the bad value and what is allowed in every
 :class:`~envs.errors.ConfigError`. :func:`load_yaml` reads a file and follows an
 optional ``extends: <name>`` key, so a scenario lists only what differs from its base.
 :func:`apply_overrides` sets nested fields by dotted path (``{"members.count": 200}``).
+A renamed field keeps its old key for one release: its dataclass lists it in
+``RENAMED_KEYS`` and :func:`build` reads the old key as the new one, with a
+``DeprecationWarning`` naming the new key.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import dataclasses
 import math
 import types
 import typing
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast, get_args, get_origin
 
@@ -123,10 +128,6 @@ def _named_item(items: list[Any], name: str, dotted: str) -> dict[str, Any]:
             return item
     names = [item.get("name") for item in items if isinstance(item, dict)]
     raise ConfigError(f"override {dotted!r}: no item named {name!r}; names: {names}")
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
 def _coerce(value: Any, tp: Any, path: str, base: Any = None, bounds: str = "") -> Any:
@@ -250,7 +251,8 @@ def build(cls: type[T], data: dict[str, Any], *, path: str = "", base: Any = Non
 
     Raises:
         ConfigError: unknown or missing key (the message lists the valid ones), bad type
-            or a value rejected by the dataclass's ``__post_init__``.
+            or a value rejected by the dataclass's ``__post_init__``; a renamed key given
+            under both its old and its new name.
     """
     if not isinstance(data, dict):
         raise ConfigError(f"{path or cls.__name__}: expected a mapping, got {data!r}")
@@ -258,6 +260,7 @@ def build(cls: type[T], data: dict[str, Any], *, path: str = "", base: Any = Non
     hints = hints_of(cast(type, cls))
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     where = f"{path}." if path else ""
+    data = _renamed_keys(data, getattr(cls, "RENAMED_KEYS", {}), where)
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(
@@ -290,6 +293,39 @@ def build(cls: type[T], data: dict[str, Any], *, path: str = "", base: Any = Non
 
 
 _NONE = object()  # a field without a default
+
+
+def _renamed_keys(data: dict[str, Any], renamed: Mapping[str, str], where: str) -> dict[str, Any]:
+    """``data`` with each old key of ``renamed`` (old name -> new name) under its new name.
+
+    Each old key found warns ``DeprecationWarning`` naming the new key (old keys are
+    read for one release). Both names given is refused: which value was meant is unknown
+    (a file that ``extends`` a scenario written with the new key, or an override of it,
+    must use the new key too).
+
+    Raises:
+        ConfigError: an old key and its new key are both in ``data``.
+    """
+    old_keys = [key for key in data if key in renamed]
+    if not old_keys:
+        return data
+    out = dict(data)
+    for old in old_keys:
+        new = renamed[old]
+        if new in data:
+            raise ConfigError(
+                f"{where}{old}={data[old]!r} and {where}{new}={data[new]!r} are both set; "
+                f"{old} is the old name of {new} (one may come from an extended scenario): "
+                f"set {where}{new} only"
+            )
+        warnings.warn(
+            f"config key {where}{old} is deprecated: it is now {where}{new} (the old key "
+            "is read for one release)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        out[new] = out.pop(old)
+    return out
 
 
 def _default(f: dataclasses.Field[Any], base: Any) -> Any:

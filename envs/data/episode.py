@@ -77,9 +77,10 @@ def episode_profiles(
         at ``background.peak_load_mw`` and ``load_mw[..., i]`` at ``members.peak_load_mw[i]``
         over the first T hours of each env.
     """
-    w, hours = cfg.weather, cfg.hours
+    hours = cfg.hours
     prof = make_profiles(
         rng,
+        cfg.weather,
         num_envs=num_envs,
         hours=hours + cfg.forecast.horizon_h,
         start_hour_of_year=(cfg.start_day_of_year - 1) * 24,
@@ -88,14 +89,6 @@ def episode_profiles(
         pv_mw=members.pv_mw,
         wind_mw=members.wind_mw,
         system_peak_load_mw=cfg.background.peak_load_mw,
-        latitude_deg=w.latitude_deg,
-        cloudiness_mean=w.cloudiness_mean,
-        cloudiness_persistence=w.cloudiness_persistence,
-        wind_mean_speed_m_s=w.wind_mean_speed_m_s,
-        wind_weibull_k=w.wind_weibull_k,
-        wind_persistence=w.wind_persistence,
-        temperature_anomaly_c=w.temperature_anomaly_c,
-        load_noise_std=w.load_noise_std,
     )
     return replace(
         prof,

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit
@@ -75,6 +75,9 @@ from envs.data.sectors import (
     sector_shapes,
 )
 
+if TYPE_CHECKING:
+    from envs.config.scenario import WeatherConfig
+
 __all__ = [
     "HEATING_BASE_C",
     "SECTORS",
@@ -87,9 +90,11 @@ __all__ = [
 ]
 
 HOURS_PER_YEAR = 8760
-#: Bounds of :func:`make_profiles`' weather arguments, shared with the scenario's
-#: ``weather`` section: the Weibull shape keeps Γ(1 + 1/k) finite, the AR(1)
-#: coefficients below 1 keep the processes stationary, Beta(1, b) needs a mean below 1.
+#: Bounds of the weather quantities: the fields of the scenario's ``weather`` section
+#: (:class:`~envs.config.scenario.WeatherConfig`, which :func:`make_profiles` takes) and
+#: :func:`make_profiles`' ``temperature_mean_c`` and ``member_weather_noise_std``. The
+#: Weibull shape keeps Γ(1 + 1/k) finite, the AR(1) coefficients below 1 keep the
+#: processes stationary, Beta(1, b) needs a mean below 1.
 WEATHER_BOUNDS: dict[str, Bounds] = {
     "latitude_deg": Bounds(ge=-90, le=90),
     "cloudiness_mean": Bounds(ge=0, lt=1),
@@ -207,6 +212,7 @@ def clear_sky_cf(hour_of_year: ArrayLike, latitude_deg: float) -> NDArray[np.flo
 
 def make_profiles(
     rng: np.random.Generator,
+    weather: WeatherConfig,
     *,
     num_envs: int,
     hours: int,
@@ -216,15 +222,7 @@ def make_profiles(
     pv_mw: NDArray[np.float64],
     wind_mw: NDArray[np.float64],
     system_peak_load_mw: float,
-    latitude_deg: float = 50.0,
-    cloudiness_mean: float = 0.4,
-    cloudiness_persistence: float = 0.9,
-    wind_mean_speed_m_s: float = 7.5,
-    wind_weibull_k: float = 2.0,
-    wind_persistence: float = 0.95,
     temperature_mean_c: float | None = None,
-    temperature_anomaly_c: float = 0.0,
-    load_noise_std: float = 0.05,
     member_weather_noise_std: float = 0.05,
     first_weekday: int = 0,
 ) -> Profiles:
@@ -232,6 +230,9 @@ def make_profiles(
 
     Args:
         rng: the only source of randomness.
+        weather: the scenario's weather section (:class:`envs.config.scenario.WeatherConfig`,
+            which checks its own bounds: latitude, cloudiness, wind speed law, temperature
+            anomaly and load noise; ``WeatherConfig()`` is the default climate).
         num_envs: E >= 1.
         hours: T >= 1 (e.g. 7*24 + 24 forecast hours, or 8760).
         start_hour_of_year: hour of year of t=0, in [0, 8759].
@@ -240,16 +241,8 @@ def make_profiles(
         pv_mw: (N,) installed PV per member, MW peak, >= 0.
         wind_mw: (N,) installed wind share per member, MW, >= 0.
         system_peak_load_mw: weather-neutral weekday peak of the system load, MW, > 0.
-        latitude_deg: degrees north, in [-90, 90].
-        cloudiness_mean: mean fractional attenuation of clear-sky irradiance, in [0, 1).
-        cloudiness_persistence: hourly AR(1) coefficient of the cloud process, in [0, 1).
-        wind_mean_speed_m_s: mean hub-height wind speed, m/s, > 0.
-        wind_weibull_k: Weibull shape, in [0.5, 10].
-        wind_persistence: hourly AR(1) coefficient of the wind process, in [0, 1).
         temperature_mean_c: constant daily-mean temperature, deg C, in [-50, 50]; None for
             the seasonal climatology.
-        temperature_anomaly_c: added to every hour, deg C, in [-30, 30] (a heatwave is +8).
-        load_noise_std: relative std of the multiplicative load noise, in [0, 1].
         member_weather_noise_std: relative std of each member's PV/wind deviation, in [0, 1].
         first_weekday: weekday of 1 January, 0 = Monday ... 6 = Sunday (2018 and 2024
             start on a Monday, 2023 on a Sunday).
@@ -261,55 +254,23 @@ def make_profiles(
         ConfigError: (a ValueError) naming the argument, its bad value and what is allowed.
     """
     sector_idx, peak, pv_cap, wind_cap = _check_members(sector_idx, peak_load_mw, pv_mw, wind_mw)
-    _check_scalars(
-        first_weekday=first_weekday,
-        num_envs=num_envs,
-        hours=hours,
-        start_hour_of_year=start_hour_of_year,
-        system_peak_load_mw=system_peak_load_mw,
-        latitude_deg=latitude_deg,
-        cloudiness_mean=cloudiness_mean,
-        cloudiness_persistence=cloudiness_persistence,
-        wind_mean_speed_m_s=wind_mean_speed_m_s,
-        wind_weibull_k=wind_weibull_k,
-        wind_persistence=wind_persistence,
-        temperature_mean_c=temperature_mean_c,
-        temperature_anomaly_c=temperature_anomaly_c,
-        load_noise_std=load_noise_std,
-        member_weather_noise_std=member_weather_noise_std,
-    )
+    _check_scalars(num_envs, hours, start_hour_of_year, first_weekday, system_peak_load_mw,
+                   temperature_mean_c, member_weather_noise_std)  # fmt: skip
     e, t, n = num_envs, hours, sector_idx.shape[0]
-
     # Fixed draw order and shapes: weather (cloud, wind, temperature, system noise), then
     # member load, PV and wind noise.
-    weather = rng.standard_normal((4, e, t))
+    draws = rng.standard_normal((4, e, t))
     load_eps = rng.standard_normal((e, t, n))
     pv_dev = rng.standard_normal((e, t, n))
     wind_dev = rng.standard_normal((e, t, n))
 
     abs_hour = start_hour_of_year + np.arange(t)
-    hour_of_year = abs_hour % HOURS_PER_YEAR
-    day_of_year = hour_of_year // 24
-    hour_of_day = hour_of_year % 24
-    solar_cf = _solar_cf(weather[0], hour_of_year, latitude_deg, cloudiness_mean,
-                         cloudiness_persistence)  # fmt: skip
-    # Wind: Weibull speed by Gaussian copula, through the power curve.
-    speed_m_s = _wind_speed_m_s(weather[1], wind_mean_speed_m_s, wind_weibull_k, wind_persistence)
-    wind_cf = power_curve(speed_m_s)
-    temperature_c = _temperature(day_of_year, hour_of_day, latitude_deg, temperature_mean_c)
-    temperature_c = temperature_c + temperature_anomaly_c
-    temperature_c = temperature_c + _TEMP_ANOMALY_STD_C * _ar1(
-        weather[2], _TEMP_ANOMALY_PERSISTENCE
-    )
-    heating_deg = np.maximum(HEATING_BASE_C - temperature_c, 0.0)[..., None]  # (E, T, 1)
-    cooling_deg = np.maximum(temperature_c - COOLING_BASE_C, 0.0)[..., None]
-    shape_st = sector_shapes(abs_hour, day_of_year, hour_of_day, first_weekday)  # (S, T)
-    weather_factor = 1.0 + heating_deg * HEATING_PER_C + cooling_deg * COOLING_PER_C  # (E, T, S)
-    load_mw = weather_factor[..., sector_idx]  # (E, T, N)
-    load_mw *= shape_st[sector_idx].T * peak
-    load_mw *= _lognormal_unit_mean(load_eps, load_noise_std)
-    system_load_mw = _system_load(heating_deg, cooling_deg, shape_st, system_peak_load_mw)
-    system_load_mw *= _lognormal_unit_mean(weather[3], _SYSTEM_NOISE_SCALE * load_noise_std)
+    solar_cf, wind_cf, temperature_c = _weather_series(draws, abs_hour, weather,
+                                                       temperature_mean_c)  # fmt: skip
+    load_mw, system_load_mw = _loads(
+        draws[3], load_eps, temperature_c, abs_hour, first_weekday, weather.load_noise_std,
+        sector_idx, peak, system_peak_load_mw,
+    )  # fmt: skip
     return Profiles(
         load_mw=load_mw,
         pv_mw=_member_output(pv_dev, solar_cf, pv_cap, member_weather_noise_std),
@@ -319,6 +280,66 @@ def make_profiles(
         wind_cf=wind_cf,
         temperature_c=temperature_c,
     )
+
+
+def _calendar(abs_hour: NDArray[np.int64]) -> tuple[NDArray[np.int64], ...]:
+    """(T,) hour of year, day of year (0-based) and hour of day of the (T,) absolute hours."""
+    hour_of_year = abs_hour % HOURS_PER_YEAR
+    return hour_of_year, hour_of_year // 24, hour_of_year % 24
+
+
+def _weather_series(
+    draws: NDArray[np.float64],
+    abs_hour: NDArray[np.int64],
+    weather: WeatherConfig,
+    temperature_mean_c: float | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Shared solar and wind capacity factors and temperature, each (E, T).
+
+    ``draws`` is the (4, E, T) weather innovations (cloud, wind, temperature, system
+    noise); the first three are used here and modified in place.
+    """
+    hour_of_year, day_of_year, hour_of_day = _calendar(abs_hour)
+    w = weather
+    solar_cf = _solar_cf(draws[0], hour_of_year, w.latitude_deg, w.cloudiness_mean,
+                         w.cloudiness_persistence)  # fmt: skip
+    # Wind: Weibull speed by Gaussian copula, through the power curve.
+    speed_m_s = _wind_speed_m_s(draws[1], w.wind_mean_speed_m_s, w.wind_weibull_k,
+                                w.wind_persistence)  # fmt: skip
+    wind_cf = power_curve(speed_m_s)
+    temperature_c = _temperature(day_of_year, hour_of_day, w.latitude_deg, temperature_mean_c)
+    temperature_c = temperature_c + w.temperature_anomaly_c
+    temperature_c = temperature_c + _TEMP_ANOMALY_STD_C * _ar1(draws[2], _TEMP_ANOMALY_PERSISTENCE)
+    return solar_cf, wind_cf, temperature_c
+
+
+def _loads(
+    system_eps: NDArray[np.float64],
+    load_eps: NDArray[np.float64],
+    temperature_c: NDArray[np.float64],
+    abs_hour: NDArray[np.int64],
+    first_weekday: int,
+    load_noise_std: float,
+    sector_idx: NDArray[np.int64],
+    peak_load_mw: NDArray[np.float64],
+    system_peak_load_mw: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Member load (E, T, N) and system load (E, T), MW: sector shapes, weather, noise.
+
+    ``system_eps`` (E, T) and ``load_eps`` (E, T, N) are standard normal draws, turned
+    into the mean-one lognormal noise in place.
+    """
+    _, day_of_year, hour_of_day = _calendar(abs_hour)
+    heating_deg = np.maximum(HEATING_BASE_C - temperature_c, 0.0)[..., None]  # (E, T, 1)
+    cooling_deg = np.maximum(temperature_c - COOLING_BASE_C, 0.0)[..., None]
+    shape_st = sector_shapes(abs_hour, day_of_year, hour_of_day, first_weekday)  # (S, T)
+    weather_factor = 1.0 + heating_deg * HEATING_PER_C + cooling_deg * COOLING_PER_C  # (E, T, S)
+    load_mw = weather_factor[..., sector_idx]  # (E, T, N)
+    load_mw *= shape_st[sector_idx].T * peak_load_mw
+    load_mw *= _lognormal_unit_mean(load_eps, load_noise_std)
+    system_load_mw = _system_load(heating_deg, cooling_deg, shape_st, system_peak_load_mw)
+    system_load_mw *= _lognormal_unit_mean(system_eps, _SYSTEM_NOISE_SCALE * load_noise_std)
+    return load_mw, system_load_mw
 
 
 def _solar_cf(innovations: NDArray[np.float64], hour_of_year: NDArray[np.int64],
@@ -430,20 +451,26 @@ def _temperature(
     return mean_c + diurnal
 
 
-def _check_scalars(**kw: Any) -> None:
+def _check_scalars(
+    num_envs: int,
+    hours: int,
+    start_hour_of_year: int,
+    first_weekday: int,
+    system_peak_load_mw: float,
+    temperature_mean_c: float | None,
+    member_weather_noise_std: float,
+) -> None:
     """Validate the scalar arguments of :func:`make_profiles` (bounds: WEATHER_BOUNDS)."""
-    inf = math.inf
-    check_number("num_envs", kw.pop("num_envs"), integer=True, bounds=Bounds(ge=1), unit="envs")
-    check_number("hours", kw.pop("hours"), integer=True, bounds=Bounds(ge=1), unit="h")
-    check_number(
-        "start_hour_of_year", kw.pop("start_hour_of_year"), integer=True, bounds=Bounds(0, le=8759)
-    )
-    check_number("first_weekday", kw.pop("first_weekday"), integer=True, bounds=Bounds(0, le=6))
-    check_number("system_peak_load_mw", kw.pop("system_peak_load_mw"), bounds=Bounds(gt=0))
-    if kw["temperature_mean_c"] is None:
-        kw.pop("temperature_mean_c")
-    for name, value in kw.items():
-        check_number(name, value, bounds=WEATHER_BOUNDS.get(name, Bounds(-inf, le=inf)))
+    check_number("num_envs", num_envs, integer=True, bounds=Bounds(ge=1), unit="envs")
+    check_number("hours", hours, integer=True, bounds=Bounds(ge=1), unit="h")
+    check_number("start_hour_of_year", start_hour_of_year, integer=True, bounds=Bounds(0, le=8759))
+    check_number("first_weekday", first_weekday, integer=True, bounds=Bounds(0, le=6))
+    check_number("system_peak_load_mw", system_peak_load_mw, bounds=Bounds(gt=0))
+    if temperature_mean_c is not None:
+        check_number("temperature_mean_c", temperature_mean_c,
+                     bounds=WEATHER_BOUNDS["temperature_mean_c"])  # fmt: skip
+    check_number("member_weather_noise_std", member_weather_noise_std,
+                 bounds=WEATHER_BOUNDS["member_weather_noise_std"])  # fmt: skip
 
 
 def _check_members(sector_idx: ArrayLike, *capacities: ArrayLike) -> tuple[NDArray[Any], ...]:

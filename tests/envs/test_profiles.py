@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from envs.config.scenario import WeatherConfig
 from envs.data.profiles import (
     HEATING_BASE_C,
     SECTORS,
@@ -23,11 +25,17 @@ from envs.data.profiles import (
 JUNE_21 = 171 * 24  # midnight, hour of year
 JAN_1 = 0
 FIELDS = Profiles.__slots__
+WEATHER_FIELDS = {f.name for f in dataclasses.fields(WeatherConfig)}
 
 
 def _kwargs(n: int = len(SECTORS), **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments for make_profiles: one member per sector (cycled), 1 MW each."""
+    """Keyword arguments for make_profiles: one member per sector (cycled), 1 MW each.
+
+    Overrides of :class:`WeatherConfig` fields go into its ``weather`` record.
+    """
+    weather = {k: overrides.pop(k) for k in list(overrides) if k in WEATHER_FIELDS}
     kw: dict[str, Any] = {
+        "weather": WeatherConfig(**weather),
         "num_envs": 3,
         "hours": 8 * 24,
         "start_hour_of_year": JUNE_21,
@@ -225,7 +233,7 @@ def test_long_series_wraps_the_year() -> None:
         ({"first_weekday": 7}, r"first_weekday=7 .* in \[0, 6\]"),
         ({"system_peak_load_mw": 0.0}, r"system_peak_load_mw=0.0 .* a finite number > 0 MW"),
         ({"wind_weibull_k": 0.0}, r"wind_weibull_k=0.0 is out .* in \[0.5, 10\]"),
-        ({"latitude_deg": 91.0}, r"latitude_deg=91.0 .* in \[-90, 90\] degrees"),
+        ({"latitude_deg": 91.0}, r"latitude_deg=91.0 .* in \[-66, 66\] degrees"),
         ({"load_noise_std": -0.1}, r"load_noise_std=-0.1 is out of range; .* in \[0, 1\]"),
         ({"temperature_mean_c": math.inf}, r"temperature_mean_c=inf is not finite"),
         ({"temperature_anomaly_c": math.nan}, r"temperature_anomaly_c=nan is not finite"),
@@ -248,7 +256,7 @@ def test_power_curve_rejects_unordered_speeds() -> None:
     hours=st.integers(1, 60),
     start=st.integers(0, 8759),
     sectors=st.lists(st.integers(0, len(SECTORS) - 1), min_size=0, max_size=5),
-    latitude=st.floats(-90.0, 90.0),
+    latitude=st.floats(-66.0, 66.0),
     cloudiness=st.floats(0.0, 0.99),
     persistence=st.floats(0.0, 0.999),
     mean_speed=st.floats(0.5, 20.0),
@@ -270,8 +278,18 @@ def test_property_bounds_hold_for_any_valid_input(
 ) -> None:
     n = len(sectors)
     caps = np.linspace(0.0, 2.0, n)
+    weather = WeatherConfig(
+        latitude_deg=latitude,
+        cloudiness_mean=cloudiness,
+        cloudiness_persistence=persistence,
+        wind_mean_speed_m_s=mean_speed,
+        wind_weibull_k=k,
+        wind_persistence=persistence,
+        load_noise_std=noise,
+    )
     p = make_profiles(
         np.random.default_rng(seed),
+        weather,
         num_envs=num_envs,
         hours=hours,
         start_hour_of_year=start,
@@ -280,13 +298,6 @@ def test_property_bounds_hold_for_any_valid_input(
         pv_mw=caps,
         wind_mw=caps,
         system_peak_load_mw=100.0,
-        latitude_deg=latitude,
-        cloudiness_mean=cloudiness,
-        cloudiness_persistence=persistence,
-        wind_mean_speed_m_s=mean_speed,
-        wind_weibull_k=k,
-        wind_persistence=persistence,
-        load_noise_std=noise,
         member_weather_noise_std=noise,
     )
     for name in FIELDS:

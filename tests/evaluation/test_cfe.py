@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 from envs.cfe import model as cfe
 from envs.cfe.config import CfeScenarioConfig, build_profiles, load_scenario
-from envs.config.loader import build
+from envs.config.loader import build, to_dict
 from envs.data import real_profiles as real
 from envs.errors import ConfigError
 from evaluation import cfe as cli
@@ -176,14 +176,20 @@ def test_synthetic_profiles_scaled_seeded_and_bounded() -> None:
 
 
 def test_synthetic_profiles_are_the_simulators() -> None:
+    from envs.config.scenario import WeatherConfig
     from envs.data.profiles import make_profiles
     from envs.data.sectors import SECTORS
 
     cfg = load_scenario("pooled_procurement")
     prof = build_profiles(cfg, np.random.default_rng(4))
     n = len(cfg.participants)
+    weather = WeatherConfig(
+        latitude_deg=cfg.synthetic.latitude_deg,
+        wind_mean_speed_m_s=cfg.synthetic.wind_mean_speed_m_s,
+    )
     sim = make_profiles(
         np.random.default_rng(4),
+        weather,
         num_envs=1,
         hours=8760,
         start_hour_of_year=0,
@@ -192,8 +198,6 @@ def test_synthetic_profiles_are_the_simulators() -> None:
         pv_mw=np.ones(n),
         wind_mw=np.ones(n),
         system_peak_load_mw=1.0,
-        latitude_deg=cfg.synthetic.latitude_deg,
-        wind_mean_speed_m_s=cfg.synthetic.mean_wind_speed_m_per_s,
         member_weather_noise_std=0.0,
         first_weekday=6,
     )
@@ -309,6 +313,20 @@ def test_scenario_loads_and_rejects_bad_config() -> None:
         load_scenario("pooled_procurement", {"participants.hospital.solar_mwh": "nan"})
     one = load_scenario("pooled_procurement", {"participants.hospital.wind_mwh": 1.0})
     assert one.participants[1].wind_mwh == 1.0 and one.participants[0] == cfg.participants[0]
+
+
+def test_old_wind_speed_key_reads_with_a_deprecation_warning() -> None:
+    # synthetic.mean_wind_speed_m_per_s was renamed to WeatherConfig's wind_mean_speed_m_s;
+    # the old key is read for one release.
+    data = to_dict(load_scenario("pooled_procurement"))
+    data["synthetic"] = {"latitude_deg": 31.0, "mean_wind_speed_m_per_s": 9.0}
+    match = r"synthetic\.mean_wind_speed_m_per_s is deprecated: it is now synthetic\.wind_mean"
+    with pytest.warns(DeprecationWarning, match=match):
+        cfg = build(CfeScenarioConfig, data)
+    assert cfg.synthetic.wind_mean_speed_m_s == 9.0
+    data["synthetic"]["wind_mean_speed_m_s"] = 8.0
+    with pytest.raises(ConfigError, match=r"mean_wind_speed_m_per_s=9.0 and .*=8.0 are both set"):
+        build(CfeScenarioConfig, data)
 
 
 def test_profile_csv_replaces_shape(tmp_path: Path) -> None:
