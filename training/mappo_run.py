@@ -39,7 +39,7 @@ def build(
     if "coalition" in groups:
         masks["coalition"] = coalition_mask(slots_of(v), cfg.mappo.fixed_coalition_entries)
     learner = MappoLearner(cfg.mappo, groups, v.state_size, cfg.algo == "mappo", masks,
-                           horizon_h=v.core.H)  # fmt: skip
+                           horizon_h=v.core.dims.H)  # fmt: skip
     return venvs, learner, sig
 
 
