@@ -131,6 +131,17 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
             info_format=info_format,
         )
 
+    make_vector = _vector_maker(env_id, scenario_of)
+    return MarketConstructors(make_env, make_gym, make_vector, env, parallel_env, raw_env)
+
+
+def _vector_maker(
+    env_id: str, scenario_of: Callable[[str | None, dict[str, Any] | None, dict[str, Any]],
+                                       ScenarioConfig],
+) -> Callable[..., Any]:  # fmt: skip
+    """``make_vector`` of ``env_id`` (:func:`market_factories`), building its scenario with
+    ``scenario_of(scenario, overrides, fields)``."""
+
     def make_vector(
         scenario: str | None = None,
         *,
@@ -163,4 +174,4 @@ def market_factories(env_id: str, forced: dict[str, Any] | None = None) -> Marke
                                    name=env_id, record_ledger=record_ledger)  # fmt: skip
         return venv if agent is None else views[agent](venv)
 
-    return MarketConstructors(make_env, make_gym, make_vector, env, parallel_env, raw_env)
+    return make_vector

@@ -205,6 +205,47 @@ def clear_sky_cf(hour_of_year: ArrayLike, latitude_deg: float) -> NDArray[np.flo
     return np.where(sin_elev > 0.0, np.clip(_PERFORMANCE_RATIO * ghi_kw_m2, 0.0, 1.0), 0.0)
 
 
+def _temperature_series(
+    noise: NDArray[np.float64],
+    day_of_year: NDArray[np.int64],
+    hour_of_day: NDArray[np.int64],
+    latitude_deg: float,
+    mean_c: float | None,
+    anomaly_c: float,
+) -> NDArray[np.float64]:
+    """Hourly temperature (E, T), deg C: the climatology (or the constant daily mean
+    ``mean_c``) plus ``anomaly_c`` plus an AR(1) anomaly of standard normal draws ``noise``
+    (E, T)."""
+    temperature_c = _temperature(day_of_year, hour_of_day, latitude_deg, mean_c)
+    temperature_c = temperature_c + anomaly_c
+    return temperature_c + _TEMP_ANOMALY_STD_C * _ar1(noise, _TEMP_ANOMALY_PERSISTENCE)
+
+
+def _loads(
+    temperature_c: NDArray[np.float64],
+    shape_st: NDArray[np.float64],
+    sector_idx: NDArray[np.int64],
+    peak: NDArray[np.float64],
+    load_eps: NDArray[np.float64],
+    system_eps: NDArray[np.float64],
+    load_noise_std: float,
+    system_peak_load_mw: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Members' load (E, T, N) and the system load (E, T), MW: each sector's shape
+    ``shape_st`` (S, T) lifted by heating and cooling degrees of ``temperature_c`` (E, T),
+    times the members' weather-neutral ``peak`` (N,) and lognormal unit-mean noise of
+    standard normal draws ``load_eps`` (E, T, N) and ``system_eps`` (E, T)."""
+    heating_deg = np.maximum(HEATING_BASE_C - temperature_c, 0.0)[..., None]  # (E, T, 1)
+    cooling_deg = np.maximum(temperature_c - COOLING_BASE_C, 0.0)[..., None]
+    weather_factor = 1.0 + heating_deg * HEATING_PER_C + cooling_deg * COOLING_PER_C  # (E, T, S)
+    load_mw = weather_factor[..., sector_idx]  # (E, T, N)
+    load_mw *= shape_st[sector_idx].T * peak
+    load_mw *= _lognormal_unit_mean(load_eps, load_noise_std)
+    system_load_mw = _system_load(heating_deg, cooling_deg, shape_st, system_peak_load_mw)
+    system_load_mw *= _lognormal_unit_mean(system_eps, _SYSTEM_NOISE_SCALE * load_noise_std)
+    return load_mw, system_load_mw
+
+
 def make_profiles(
     rng: np.random.Generator,
     *,
@@ -262,22 +303,14 @@ def make_profiles(
     """
     sector_idx, peak, pv_cap, wind_cap = _check_members(sector_idx, peak_load_mw, pv_mw, wind_mw)
     _check_scalars(
-        first_weekday=first_weekday,
-        num_envs=num_envs,
-        hours=hours,
-        start_hour_of_year=start_hour_of_year,
-        system_peak_load_mw=system_peak_load_mw,
-        latitude_deg=latitude_deg,
-        cloudiness_mean=cloudiness_mean,
-        cloudiness_persistence=cloudiness_persistence,
-        wind_mean_speed_m_s=wind_mean_speed_m_s,
-        wind_weibull_k=wind_weibull_k,
-        wind_persistence=wind_persistence,
-        temperature_mean_c=temperature_mean_c,
-        temperature_anomaly_c=temperature_anomaly_c,
-        load_noise_std=load_noise_std,
-        member_weather_noise_std=member_weather_noise_std,
-    )
+        first_weekday=first_weekday, num_envs=num_envs, hours=hours,
+        start_hour_of_year=start_hour_of_year, system_peak_load_mw=system_peak_load_mw,
+        latitude_deg=latitude_deg, cloudiness_mean=cloudiness_mean,
+        cloudiness_persistence=cloudiness_persistence, wind_mean_speed_m_s=wind_mean_speed_m_s,
+        wind_weibull_k=wind_weibull_k, wind_persistence=wind_persistence,
+        temperature_mean_c=temperature_mean_c, temperature_anomaly_c=temperature_anomaly_c,
+        load_noise_std=load_noise_std, member_weather_noise_std=member_weather_noise_std,
+    )  # fmt: skip
     e, t, n = num_envs, hours, sector_idx.shape[0]
 
     # Fixed draw order and shapes: weather (cloud, wind, temperature, system noise), then
@@ -296,20 +329,11 @@ def make_profiles(
     # Wind: Weibull speed by Gaussian copula, through the power curve.
     speed_m_s = _wind_speed_m_s(weather[1], wind_mean_speed_m_s, wind_weibull_k, wind_persistence)
     wind_cf = power_curve(speed_m_s)
-    temperature_c = _temperature(day_of_year, hour_of_day, latitude_deg, temperature_mean_c)
-    temperature_c = temperature_c + temperature_anomaly_c
-    temperature_c = temperature_c + _TEMP_ANOMALY_STD_C * _ar1(
-        weather[2], _TEMP_ANOMALY_PERSISTENCE
-    )
-    heating_deg = np.maximum(HEATING_BASE_C - temperature_c, 0.0)[..., None]  # (E, T, 1)
-    cooling_deg = np.maximum(temperature_c - COOLING_BASE_C, 0.0)[..., None]
+    temperature_c = _temperature_series(weather[2], day_of_year, hour_of_day, latitude_deg,
+                                        temperature_mean_c, temperature_anomaly_c)  # fmt: skip
     shape_st = sector_shapes(abs_hour, day_of_year, hour_of_day, first_weekday)  # (S, T)
-    weather_factor = 1.0 + heating_deg * HEATING_PER_C + cooling_deg * COOLING_PER_C  # (E, T, S)
-    load_mw = weather_factor[..., sector_idx]  # (E, T, N)
-    load_mw *= shape_st[sector_idx].T * peak
-    load_mw *= _lognormal_unit_mean(load_eps, load_noise_std)
-    system_load_mw = _system_load(heating_deg, cooling_deg, shape_st, system_peak_load_mw)
-    system_load_mw *= _lognormal_unit_mean(weather[3], _SYSTEM_NOISE_SCALE * load_noise_std)
+    load_mw, system_load_mw = _loads(temperature_c, shape_st, sector_idx, peak, load_eps,
+                                     weather[3], load_noise_std, system_peak_load_mw)  # fmt: skip
     return Profiles(
         load_mw=load_mw,
         pv_mw=_member_output(pv_dev, solar_cf, pv_cap, member_weather_noise_std),
