@@ -6,7 +6,7 @@ pandas DataFrame is built only when :meth:`Ledger.frame` is called.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -155,11 +155,20 @@ def member_savings(ledger: pd.DataFrame, counterfactual: pd.DataFrame) -> pd.Dat
     return out
 
 
-def flow_bound_eur(
-    cfg: ScenarioConfig, fleet: FleetArrays, m: MemberArrays, episode: Episode
-) -> float:
-    """The largest cash flow any participant can have in any market in one step of an
-    episode ``episode`` of scenario ``cfg`` (its ``fleet`` and members ``m``), EUR.
+class Simulated(Protocol):
+    """What :func:`flow_bound_eur` reads of a simulator (a
+    :class:`~envs.sim.core.MarketCore` after ``reset``; named by what it has, since the
+    core imports this module)."""
+
+    cfg: ScenarioConfig
+    fleet: FleetArrays
+    members: MemberArrays
+    episode: Episode
+
+
+def flow_bound_eur(core: Simulated) -> float:
+    """The largest cash flow any participant can have in any market in one step of the
+    episode ``core`` has drawn (:class:`Simulated`), EUR.
 
     Every flow is a price times a quantity, and both are bounded by the config: the
     quantity by the MW that can move in an hour (the fleet's capacity, the background's
@@ -172,7 +181,7 @@ def flow_bound_eur(
     markets. A flow above this bound is a bug (the hypothesis test of extreme actions
     checks it, ``tests/envs/test_bounded_money.py``).
     """
-    ep = episode
+    cfg, fleet, m, ep = core.cfg, core.fleet, core.members, core.episode
     mw = (
         float(fleet.capacity_mw.sum())
         + float(ep.sys_load.max()) + float(ep.sys_ren.max()) + float(ep.ppa_mw.max())

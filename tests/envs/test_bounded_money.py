@@ -45,9 +45,7 @@ def _play(scenario: str, pattern: str, seed: int, days: int) -> tuple[np.ndarray
         env.step({a: _action(pattern, env.action_space(a).shape, t, rng) for a in env.agents})
         t += 1
     core = env.unwrapped.core
-    return core.ledger.cash[: core.ledger.steps, 0], flow_bound_eur(
-        core.cfg, core.fleet, core.members, core.episode
-    )
+    return core.ledger.cash[: core.ledger.steps, 0], flow_bound_eur(core)
 
 
 def _check(cash: np.ndarray, bound: float, label: str) -> None:
