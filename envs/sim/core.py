@@ -121,20 +121,18 @@ class MarketCore:
         self.t = 0
         self._ready = False
         self._static_bids: fl.BidParams | None = None
-        self._zeros_e = np.zeros(d.E)
-        self._no_member_actions = np.zeros((d.E, d.N, 2))
+        E = d.E
+        self._zeros_e = np.zeros(E)
+        self._no_member_actions = np.zeros((E, d.N, 2))
         # One (M, P) row of flows per env for the ledger, else one per block of envs
         # (kernel.Outputs): 4 blocks a thread in parallel, so that a thread slowed by
         # another process leaves fewer envs waiting. Every entry the kernel writes is
         # written every step, so these are zeroed once.
-        parallel = d.E >= 64
+        parallel = E >= 64
         # numba.config sets its NUMBA_* names through globals() at runtime: mypy cannot see them.
-        rows = min(d.E, 4 * numba.config.NUMBA_NUM_THREADS) if parallel else 1  # type: ignore[attr-defined]
-        shape = (
-            d.E if self.ledger.enabled else rows,
-            len(st.MARKETS),
-            len(self.settlement.participants),
-        )
+        rows = min(E, 4 * numba.config.NUMBA_NUM_THREADS) if parallel else 1  # type: ignore[attr-defined]
+        participants = self.settlement.participants
+        shape = (E if self.ledger.enabled else rows, len(st.MARKETS), len(participants))
         self._flows = Flows(*(np.zeros(shape) for _ in Flows._fields))
         self._kernel = kn.CompiledStep(parallel=parallel)
 
