@@ -165,11 +165,13 @@ class AdmmPolicy(MarketPolicy):
         core = self.env.core
         if "members" not in self.env.agent_groups:
             raise ValueError("AdmmPolicy needs members as agents (members.agents: true)")
-        if not 2 <= self.horizon_h <= core.H:
-            raise ValueError(f"horizon_h={self.horizon_h}; expected 2..{core.H} (forecast horizon)")
+        if not 2 <= self.horizon_h <= core.dims.H:
+            raise ValueError(
+                f"horizon_h={self.horizon_h}; expected 2..{core.dims.H} (forecast horizon)"
+            )
         m, cfg = core.members, core.cfg
-        self.m, self.cfg, self.at = m, cfg, ob.index(core.H)
-        self.q_max, self.layout = core.q_max_mw, core.layout
+        self.m, self.cfg, self.at = m, cfg, ob.index(core.dims.H)
+        self.q_max, self.layout = core.coalition.q_max_mw, core.layout
         self.member_ids = self.env.agent_groups["members"]
         if self.beta is None:
             betas = list(m.risk_weight)

@@ -54,7 +54,7 @@ class IncumbentStrategy(MarketPolicy):
             raise ValueError(
                 f"bad fleet parameters {sorted(self.params)} for {type(self).__name__}: {exc}"
             ) from None
-        self.rsi_at = ob.index(core.H)["incumbents"]["rsi"]
+        self.rsi_at = ob.index(core.dims.H)["incumbents"]["rsi"]
         self.layout = core.layout
         self.cap_cap = core.cfg.capacity.price_cap_eur_per_mw_day
         self.index = {a: g for g, a in enumerate(self.env.agent_groups.get("incumbents", []))}

@@ -43,17 +43,17 @@ class IndividualPolicy(MarketPolicy):
         core = self.env.core
         if "members" not in self.env.agent_groups:
             raise ValueError("IndividualPolicy needs members as agents (members.agents: true)")
-        if not 1 <= self.horizon_h <= core.H:
-            raise ValueError(f"horizon_h={self.horizon_h}; expected 1..{core.H}")
+        if not 1 <= self.horizon_h <= core.dims.H:
+            raise ValueError(f"horizon_h={self.horizon_h}; expected 1..{core.dims.H}")
         m, tf = core.members, core.cfg.tariff
-        self.m, self.at, self.q_max = m, ob.index(core.H), core.q_max_mw
-        self.retail = core.retail_by_hour  # (24,) EUR/MWh, the counterfactual's tariff
+        self.m, self.at, self.q_max = m, ob.index(core.dims.H), core.coalition.q_max_mw
+        self.retail = core.tariff.retail_by_hour  # (24,) EUR/MWh, the counterfactual's tariff
         self.feed_in = tf.feed_in_eur_per_mwh
         self.layout = core.layout
         self.member_ids = self.env.agent_groups["members"]
         self.lp = CoalitionLP(
             m.battery_mw, m.battery_mwh, m.eta, m.flex_mw, m.flex_mwh, horizon_h=self.horizon_h,
-            q_max_mw=core.q_max_mw, import_charge_eur_per_mwh=0.0, reserve=False,
+            q_max_mw=core.coalition.q_max_mw, import_charge_eur_per_mwh=0.0, reserve=False,
         )  # fmt: skip
 
     def act(self, observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

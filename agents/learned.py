@@ -139,11 +139,11 @@ def forecast_features(obs: np.ndarray, horizon_h: int) -> np.ndarray:
 
 def margin_statics(core: Any) -> np.ndarray:
     """(3,) static constants that turn the published forecasts into the fleet's margin, in
-    the observations' units (/ system scale, ``core.obs_system_mw``): the fleet's
+    the observations' units (/ system scale, ``core.scales.system_mw``): the fleet's
     installed capacity, 1 + the reserve requirement's share of load and 1 - its share of
     renewables (both shares 0 where the reserve market is closed)."""
     s_load, s_ren = reserve_shares(core)
-    fleet = float(np.sum(core.fleet.capacity_mw)) / core.obs_system_mw
+    fleet = float(np.sum(core.fleet.capacity_mw)) / core.scales.system_mw
     return np.array([fleet, 1.0 + s_load, 1.0 - s_ren])
 
 
@@ -344,21 +344,21 @@ class LearnedPolicy(MarketPolicy):
                 raise ValueError(
                     f"{type(self).__name__} ({self.path.name}): the {group} actor was trained "
                     f"on {expected} observation features, this env gives {size} (forecast "
-                    f"horizon {core.H} h); train a policy for this observation layout"
+                    f"horizon {core.dims.H} h); train a policy for this observation layout"
                 )
         self.statics = margin_statics(core) if self.margin else None
         self.member_ids = self.env.agent_groups.get("members", [])
-        self.at_m = ob.index(core.H)["members"]
+        self.at_m = ob.index(core.dims.H)["members"]
         self.peak = core.members.peak_load_mw
         self.sizes = core.members  # static sizes: battery, efficiency, flexible load
-        self.q_max = core.q_max_mw
+        self.q_max = core.coalition.q_max_mw
         if seed is not None:
             self.gen = torch.Generator().manual_seed(int(seed))
 
     def _actor_action(self, group: str, obs: np.ndarray) -> np.ndarray:
         """Raw actor output for stacked observations (n, D) -> (n, A)."""
         if group in self.featured:
-            obs = with_forecast_features(obs, self.env.core.H, self.statics)
+            obs = with_forecast_features(obs, self.env.core.dims.H, self.statics)
         x = torch.as_tensor(obs, dtype=torch.float32)
         stats = self.obs_stats[group]
         if stats is not None:

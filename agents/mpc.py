@@ -198,16 +198,16 @@ class MPCPolicy(MarketPolicy):
         core = self.env.core
         if "members" not in self.env.agent_groups:
             raise ValueError("MPCPolicy needs members as agents (members.agents: true)")
-        if not 1 <= self.horizon_h <= core.H:
+        if not 1 <= self.horizon_h <= core.dims.H:
             raise ValueError(
-                f"horizon_h={self.horizon_h}; expected 1..{core.H} (the forecast horizon)"
+                f"horizon_h={self.horizon_h}; expected 1..{core.dims.H} (the forecast horizon)"
             )
         m, cfg = core.members, core.cfg
-        self.m, self.cfg, self.at = m, cfg, ob.index(core.H)
-        self.q_max, self.layout = core.q_max_mw, core.layout
+        self.m, self.cfg, self.at = m, cfg, ob.index(core.dims.H)
+        self.q_max, self.layout = core.coalition.q_max_mw, core.layout
         self.member_ids = self.env.agent_groups["members"]
-        self.firm_mw, self.members_mw = core.coalition_firm_mw, core.obs_members_mw
-        self.system_mw = core.obs_system_mw  # the system forecasts' scale
+        self.firm_mw, self.members_mw = core.coalition.firm_mw, core.scales.members_mw
+        self.system_mw = core.scales.system_mw  # the system forecasts' scale
         self.merit = MeritOrder(core.fleet.capacity_mw, core.fleet.marginal_cost_eur_per_mwh,
                                 cfg.spot.price_cap_eur_per_mwh)  # fmt: skip
         self.impact = self.price_impact == "merit" or (

@@ -80,18 +80,21 @@ class OraclePolicy(MarketPolicy):
             raise ValueError("OraclePolicy needs members as agents (members.agents: true)")
         if core.t != 0:
             raise ValueError("OraclePolicy.reset must follow env.reset (the episode has started)")
-        m, cfg, T = core.members, core.cfg, core.T
+        m, cfg, T = core.members, core.cfg, core.dims.T
         charge = cfg.tariff.network_eur_per_mwh + cfg.tariff.taxes_eur_per_mwh
         self.lp = CoalitionLP(
             m.battery_mw, m.battery_mwh, m.eta, m.flex_mw, m.flex_mwh, horizon_h=T,
-            q_max_mw=core.q_max_mw, import_charge_eur_per_mwh=charge, reserve=core.layout.reserve,
+            q_max_mw=core.coalition.q_max_mw, import_charge_eur_per_mwh=charge,
+            reserve=core.layout.reserve,
         )  # fmt: skip
         self.T = T
-        self.net = np.swapaxes(core.load[0, :T] - core.ren[0, :T], 0, 1)  # (N, T) actual
-        self.own_ren = core.ren[0, :T].sum(-1)  # (T,) MW
+        self.net = np.swapaxes(
+            core.episode.load[0, :T] - core.episode.ren[0, :T], 0, 1
+        )  # (N, T) actual
+        self.own_ren = core.episode.ren[0, :T].sum(-1)  # (T,) MW
         self.payback = np.arange(T) % 24 == 23
         self.member_ids = self.env.agent_groups["members"]
-        self.layout, self.firm_mw = core.layout, core.coalition_firm_mw
+        self.layout, self.firm_mw = core.layout, core.coalition.firm_mw
         self.npcr = cfg.capacity.non_performance_rate_eur_per_mwh if core.layout.capacity else 0.0
         self.capacity_share = 0.0
         seen = [self._rehearse(RulePolicy(), seed)]
@@ -134,12 +137,12 @@ class OraclePolicy(MarketPolicy):
         market = MarketInputs(
             activation=ahead(o["activation"]), balancing_price=ahead(o["imbalance_price"]),
             scarcity=ahead(o["scarcity"]), own_renewables=ahead(self.own_ren),
-            committed_mw=float(core.cap_award_c[0]), capacity_value=capacity,
+            committed_mw=float(core.state.cap_award_c[0]), capacity_value=capacity,
             firm_mw=self.firm_mw, penalty_eur_per_mwh=self.npcr,
             buy_price=ahead(buy.T).T, sell_price=ahead(sell.T).T,
         )  # fmt: skip
         self.plan = self.lp.solve(
-            ahead(self.net), core.soc[0], core.debt[0], ahead(o["price"]),
+            ahead(self.net), core.state.soc[0], core.state.debt[0], ahead(o["price"]),
             ahead(o["reserve_price"]), self.payback & (np.arange(self.T) >= t),
             terminal_value_share=0.0, market=market, start=t,
         )  # fmt: skip
@@ -149,7 +152,7 @@ class OraclePolicy(MarketPolicy):
         """The actions for hour t of the episode ``core`` plays, re-planning when due."""
         if self.replan_h > 0 and t - self.plan_at >= self.replan_h:
             self._plan(core, t)
-        return plan_actions(self.plan, t, self.member_ids, core.members, core.q_max_mw,
+        return plan_actions(self.plan, t, self.member_ids, core.members, core.coalition.q_max_mw,
                             self.layout, self.capacity_share)  # fmt: skip
 
     def _rehearse(self, policy: MarketPolicy, seed: int | None) -> dict[str, Any]:
@@ -164,7 +167,7 @@ class OraclePolicy(MarketPolicy):
         rows: dict[str, list[float]] = {k: [] for k in (*keys, "activation")}
         saving = 0.0
         core = twin.core
-        steps = np.arange(SEGMENTS + 1) * core.q_max_mw / SEGMENTS  # MW bought (sold)
+        steps = np.arange(SEGMENTS + 1) * core.coalition.q_max_mw / SEGMENTS  # MW bought (sold)
         positions = np.concatenate([steps, -steps[1:]])  # no trade cleared once
         probe = np.empty((positions.size, len(twin.action_space(COALITION_ID).low)))
         book: dict[str, list[list[float]]] = {"buy_at": [], "sell_at": []}
@@ -175,7 +178,7 @@ class OraclePolicy(MarketPolicy):
             # The day-ahead price if the coalition bought (sold) each step's MW instead,
             # from this hour's book: the supply curve it faces (perfect foresight).
             probe[:] = actions[COALITION_ID]
-            probe[:, 0], probe[:, 1] = spot_entries(positions, core.q_max_mw)
+            probe[:, 0], probe[:, 1] = spot_entries(positions, core.coalition.q_max_mw)
             prices = [core.day_ahead_book(row[None])["price"][0] for row in probe]
             book["buy_at"].append(prices[: SEGMENTS + 1])
             book["sell_at"].append(prices[:1] + prices[SEGMENTS + 1 :])

@@ -101,10 +101,10 @@ class RulePolicy(MarketPolicy):
         """Read static scales: peak loads, the coalition's quantity scale, the price map."""
         super().reset(env, seed)
         core = self.env.core
-        self.at = ob.index(core.H)
+        self.at = ob.index(core.dims.H)
         self.peak = core.members.peak_load_mw
         self.peak_total = float(self.peak.sum())
-        self.q_max = core.q_max_mw
+        self.q_max = core.coalition.q_max_mw
         self.drives_members = core.layout.drives_members
         sp = core.cfg.spot
         self.floor, self.cap = sp.price_floor_eur_per_mwh, sp.price_cap_eur_per_mwh
@@ -114,10 +114,10 @@ class RulePolicy(MarketPolicy):
         # The PPA (contract data) and the installed capacities behind the observed forecasts.
         cfg, m = core.cfg, core.members
         self.ppa_mw = cfg.ppa.volume_mw
-        self.obs_system_mw, self.obs_members_mw = core.obs_system_mw, core.obs_members_mw
+        self.obs_system_mw, self.obs_members_mw = core.scales.system_mw, core.scales.members_mw
         self.system_ren = (cfg.background.solar_mw, cfg.background.wind_mw)
         self.members_ren = (float(m.pv_mw.sum()), float(m.wind_mw.sum()))
-        self.weather, self.hours = cfg.weather, core.T
+        self.weather, self.hours = cfg.weather, core.dims.T
         self.first_hour = (cfg.start_day_of_year - 1) * 24
 
     def expected_ppa_mw(self, o: np.ndarray) -> float:

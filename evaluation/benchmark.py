@@ -104,18 +104,18 @@ def clearing_ratio(num_envs: int = 1024, steps: int = 20, repeats: int = 5) -> f
     ``repeats`` for each."""
     from envs.config.scenario import load_scenario
     from envs.sim import scripted
-    from envs.sim.core import MarketCore
+    from envs.sim.build import build_core
 
     cores = {}
     for mode in ("cooptimised", "sequential"):
         cfg = load_scenario("default", {"reserve.clearing": mode})
-        core = MarketCore(cfg, num_envs, record_ledger=False)
+        core = build_core(cfg, num_envs, record_ledger=False)
         core.reset(np.random.default_rng(0))
         cores[mode] = (core, scripted.coalition_actions(core), scripted.member_actions(core))
     best = dict.fromkeys(cores, np.inf)
     for _ in range(repeats):
         for mode, (core, a_c, a_m) in cores.items():
-            if core.t + steps > core.T:
+            if core.t + steps > core.dims.T:
                 core.reset(np.random.default_rng(0))
             t0 = time.perf_counter()
             for _ in range(steps):
@@ -181,9 +181,9 @@ TARGETS: dict[str, tuple[float, str]] = {
 def step_ms_members(members: int = 1000, steps: int = 100, repeats: int = 3) -> float:
     """Median milliseconds of one core step (E = 1) with ``members`` members."""
     from envs.config.scenario import load_scenario
-    from envs.sim.core import MarketCore
+    from envs.sim.build import build_core
 
-    core = MarketCore(load_scenario("default", {"members.count": members}), 1, record_ledger=True)
+    core = build_core(load_scenario("default", {"members.count": members}), 1, record_ledger=True)
     rng = np.random.default_rng(0)
     times = []
     for _ in range(repeats):

@@ -316,7 +316,6 @@ def run_scenario(
     """Play the ``rule`` policy on ``scenario`` for each seed; one figures dict per seed.
     ``allocation`` overrides ``coalition.allocation``."""
     import envs
-    from envs.sim.tariff import energy_price
     from evaluation.episode import build_policy, run_episode
     from evaluation.metrics import cell_metrics
 
@@ -337,7 +336,7 @@ def run_scenario(
                 price_cap_eur_per_mwh=cfg.spot.price_cap_eur_per_mwh,
                 net_cone_eur_per_mw_day=getattr(cfg.capacity, "net_cone_eur_per_mw_day", None),
                 capacity_enabled=cfg.capacity.enabled, worse_off=worse,
-                retail_energy_eur_per_mwh=energy_price(cfg),
+                retail_energy_eur_per_mwh=env.unwrapped.core.tariff.energy_eur_per_mwh,
             )
         )  # fmt: skip
         if bar is not None:

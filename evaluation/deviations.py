@@ -42,7 +42,7 @@ class Slots:
         core = env.unwrapped.core if hasattr(env, "unwrapped") else env.core
         lay = core.layout
         names = slots(lay.reserve, lay.capacity, lay.drives_members)
-        return cls({n: i for i, n in enumerate(names)}, float(core.q_max_mw))
+        return cls({n: i for i, n in enumerate(names)}, float(core.coalition.q_max_mw))
 
 
 class Deviation:

@@ -113,9 +113,9 @@ def bare_uniform_price(
 def _core_and_actions(num_envs: int, scenario: str = "default"):
     from envs.config.scenario import load_scenario
     from envs.sim import scripted
-    from envs.sim.core import MarketCore
+    from envs.sim.build import build_core
 
-    core = MarketCore(load_scenario(scenario), num_envs, record_ledger=False)
+    core = build_core(load_scenario(scenario), num_envs, record_ledger=False)
     core.reset(np.random.default_rng(0))
     return core, scripted.coalition_actions(core), scripted.member_actions(core)
 
@@ -127,7 +127,7 @@ def core_step_timer(num_envs: int, steps: int) -> tuple[Any, np.ndarray, Callabl
     core, a_c, a_m = _core_and_actions(num_envs)
 
     def run() -> float:
-        if core.t + steps > core.T:
+        if core.t + steps > core.dims.T:
             core.reset(np.random.default_rng(0))
         t0 = time.perf_counter()
         for _ in range(steps):
@@ -184,12 +184,12 @@ def pettingzoo_core_ratio(members: int = 5000, steps: int = 20, repeats: int = 3
     a_m = rng.uniform(-1, 1, (1, members, 2))
 
     def pz() -> None:
-        if not env.agents or core.t + 1 >= core.T:
+        if not env.agents or core.t + 1 >= core.dims.T:
             env.reset(seed=0)
         env.step(acts)
 
     def bare() -> None:
-        if core.t + 1 >= core.T:
+        if core.t + 1 >= core.dims.T:
             env.reset(seed=0)
         core.step(a_c, a_m, None)
 

@@ -92,6 +92,95 @@ def test_imports_point_one_way(package, forbidden):
     assert bad == {}
 
 
+PACKAGES = ("envs", "agents", "training", "evaluation")
+
+
+def _module_graph(root: Path = ROOT, packages: tuple[str, ...] = PACKAGES) -> dict[str, set[str]]:
+    """The project's modules and the project modules each imports, from the source: every
+    import statement anywhere in a file (module level, in functions, under
+    ``if TYPE_CHECKING``), since an import inside a function only hides a cycle until it
+    runs. ``from a.b import c`` imports the module ``a.b.c`` when there is one, else ``a.b``;
+    a package's ``__init__`` runs before its modules, so it is not counted as their import."""
+    import ast
+
+    paths: dict[str, Path] = {}
+    for package in packages:
+        for path in (root / package).rglob("*.py"):
+            parts = path.relative_to(root).with_suffix("").parts
+            paths[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        out: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                out |= {a.name for a in node.names if a.name in paths}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, *([node.module] if node.module else [])])
+                for a in node.names:
+                    sub = f"{base}.{a.name}"
+                    out |= {sub} if sub in paths else {base} & paths.keys()
+        graph[name] = out - {name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while not component or component[-1] != v:
+                component.append(stack.pop())
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(found)
+
+
+def test_the_module_import_graph_has_no_cycle():
+    # Modules import one way inside each package as between packages: a cycle (such as a
+    # core importing a tariff that builds a core, or an adapter lazily importing the adapter
+    # that imports it) makes import order matter and hides a hub that should be split.
+    graph = _module_graph()
+    assert len(graph) > 100 and graph["envs.sim.observe"] >= {"envs.sim.kernel"}
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_check_sees_imports_inside_functions(tmp_path):
+    # The check itself: a lazy import in a function body, a relative one or one under
+    # TYPE_CHECKING closes a cycle as well as a module-level one.
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from pkg import a\n")  # a package's own: not a cycle
+    (pkg / "a.py").write_text("import pkg.b\n")
+    (pkg / "b.py").write_text("def f():\n    from pkg import c\n")
+    (pkg / "c.py").write_text("import numpy\n")
+    assert _cycles(_module_graph(tmp_path, ("pkg",))) == []
+    for closing in ("def g():\n    from pkg.a import x\n", "from . import a\n",
+                    "if TYPE_CHECKING:\n    from pkg import a\n"):  # fmt: skip
+        (pkg / "c.py").write_text(closing)
+        assert _cycles(_module_graph(tmp_path, ("pkg",))) == [["pkg.a", "pkg.b", "pkg.c"]]
+
+
 def test_no_module_reads_another_modules_private_names():
     import ast
 

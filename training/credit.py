@@ -23,19 +23,23 @@ Dims: T hours of one rollout (one whole episode), E envs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 import numpy as np
 from numpy.typing import NDArray
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
-if TYPE_CHECKING:  # training.ppo_sb3 imports this module
-    from training.ppo_sb3 import TrainingCoalitionEnv
-
 __all__ = ["CapacityCredit", "credit_to_auctions"]
 
 F64 = NDArray[np.float64]
+
+
+class _RecordsCapacityCash(Protocol):
+    """What this callback reads of the env (:class:`training.ppo_sb3.TrainingCoalitionEnv`,
+    which imports this module, so it is named here by what it has, not imported)."""
+
+    last_capacity_cash: F64  # (T, E) the last finished episode's capacity cash, scaled
 
 
 def credit_to_auctions(rewards: F64, cash: F64, auction: NDArray[np.bool_], gamma: float) -> F64:
@@ -82,7 +86,7 @@ class CapacityCredit(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         model = cast(OnPolicyAlgorithm, self.model)  # PPO: a rollout buffer and gamma
-        cash = cast("TrainingCoalitionEnv", model.get_env()).last_capacity_cash
+        cash = cast("_RecordsCapacityCash", model.get_env()).last_capacity_cash
         buf = model.rollout_buffer
         auction = buf.observations[:, :, self.auction_col] > 0.5
         if cash.shape != buf.rewards.shape:

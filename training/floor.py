@@ -152,7 +152,7 @@ def sim_episode(venv: Any, actions: dict[str, np.ndarray], seed: int, read_state
     (``read_state``: also the global ``state()`` a centralised critic reads every hour)."""
     t0 = time.perf_counter()
     venv.reset(seed=seed)
-    for _ in range(venv.core.T):
+    for _ in range(venv.core.dims.T):
         venv.step(actions)
         if read_state:
             venv.state()
@@ -235,7 +235,7 @@ def mappo_floor(
     seed_everything(cfg.seed, cfg.threads)
     venvs, learner, _ = build(cfg)
     statics = [margin_statics(v.core) for v in venvs]
-    nets = _Nets(learner, venvs[0].core.T, venvs[0].num_envs, venvs[0].state_size)
+    nets = _Nets(learner, venvs[0].core.dims.T, venvs[0].num_envs, venvs[0].state_size)
     fixed = fixed_actions(venvs)
 
     def iteration(it: int) -> tuple[float, float]:

@@ -119,7 +119,7 @@ def ppo_floor(
     model = make_model(cfg, env)
     credit = CapacityCredit(auction_column(venvs[0])) if cfg.ppo.capacity_credit else None
     torch.set_num_threads(cfg.threads)
-    T, E = venvs[0].core.T, env.num_envs
+    T, E = venvs[0].core.dims.T, env.num_envs
     with torch.random.fork_rng(devices=[]):  # its forward pass samples actions
         nets = _Nets(model.policy, T, E, cfg.ppo.batch_size, cfg)
     sim_venvs = make_envs(cfg)  # copies: SB3's env carries its episode across learn calls

@@ -32,7 +32,7 @@ __all__ = ["IdleEntriesPolicy", "auction_column"]
 
 def auction_column(venv: Any) -> int:
     """The coalition observation's feature flagging a capacity-auction hour (1.0 then)."""
-    return ob.index(venv.core.H)["coalition"]["capacity_auction"]
+    return ob.index(venv.core.dims.H)["coalition"]["capacity_auction"]
 
 
 class IdleEntriesPolicy(ActorCriticPolicy):

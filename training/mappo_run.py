@@ -39,7 +39,7 @@ def build(
     if "coalition" in groups:
         masks["coalition"] = coalition_mask(slots_of(v), cfg.mappo.fixed_coalition_entries)
     learner = MappoLearner(cfg.mappo, groups, v.state_size, cfg.algo == "mappo", masks,
-                           horizon_h=v.core.H, device=resolve_device(cfg.device))  # fmt: skip
+                           horizon_h=v.core.dims.H, device=resolve_device(cfg.device))  # fmt: skip
     return venvs, learner, sig
 
 

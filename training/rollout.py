@@ -61,16 +61,16 @@ def env_actions(
                 acts[g] = np.clip(base[g] + raw[g] if residual else raw[g], -1.0, 1.0)
     if "members" in raw:
         batt, flex, acts["members"] = feasible_set_points(
-            acts["members"], core.soc, core.debt, core.t % 24 == 23, core.members
+            acts["members"], core.state.soc, core.state.debt, core.t % 24 == 23, core.members
         )
         net = scripted.member_forecast_net(core) + batt + flex
-        net_mw = net.sum(-1) - core.ppa_mw[:, core.t]  # the PPA's delivery is contracted
+        net_mw = net.sum(-1) - core.episode.ppa_mw[:, core.t]  # the PPA's delivery is contracted
         if reserve_base == "headroom":
-            head_mw = reserve_headroom(batt, core.soc, core.members)
+            head_mw = reserve_headroom(batt, core.state.soc, core.members)
     if "coalition" in raw:
         b = base["coalition"].copy()
         if net_mw is not None:
-            b[:, 0, 0], b[:, 0, 1] = spot_entries(net_mw, core.q_max_mw)
+            b[:, 0, 0], b[:, 0, 1] = spot_entries(net_mw, core.coalition.q_max_mw)
         if head_mw is not None and core.layout.reserve:
             b[:, 0, slots_of(venv).index("r")] = reserve_entry(head_mw, core.members.battery_mw)
         c = raw["coalition"]
@@ -98,7 +98,7 @@ def collect(
     """
     groups, dev = learner.groups, learner.device
     obs, _ = venv.reset(seed=seed)
-    E, T = venv.num_envs, venv.core.T
+    E, T = venv.num_envs, venv.core.dims.T
     buf = {g: GroupBatch.empty(T, E, n, learner.shared[g], d, a, dev)
            for g, (n, d, a) in groups.items()}  # fmt: skip
     states = torch.zeros((T, E, venv.state_size), dtype=torch.float32, device=dev)

@@ -21,7 +21,7 @@ from envs.market.settlement import MARKETS
 from envs.sim import kernel as kn
 from envs.sim import observe as ob
 from envs.sim import scripted
-from envs.sim.core import MarketCore
+from envs.sim.build import build_core
 
 if TYPE_CHECKING:  # pandas is imported when a ledger is asked for, not with the env
     import pandas as pd
@@ -124,7 +124,7 @@ class MarketParallelEnv(ParallelEnv):
         self.info_format = check_info_format(info_format, name)
         self._cycles = 0
         self.cfg = cfg
-        self.core = MarketCore(cfg, 1, record_ledger=True)
+        self.core = build_core(cfg, 1, record_ledger=True)
         self.agent_groups = agent_groups(cfg)
         self.possible_agents = [a for ids in self.agent_groups.values() for a in ids]
         self.agents: list[str] = []
@@ -174,7 +174,7 @@ class MarketParallelEnv(ParallelEnv):
     def _reset_infos(self) -> dict[str, dict]:
         """The step infos' keys with zeros: no hour has cleared yet. Same keys as a step's
         so that libraries that size their buffers at reset (TorchRL) keep every key."""
-        c, n, g = self.core.cols, self.core.N, self.core.G
+        c, n, g = self.core.settlement.cols, self.core.dims.N, self.core.dims.G
         return self._infos(
             np.zeros(len(kn.INFO_KEYS)),
             np.zeros((len(MARKETS), c.size)),
@@ -288,7 +288,7 @@ class MarketParallelEnv(ParallelEnv):
         info = dict(zip(kn.INFO_KEYS, info_row.tolist(), strict=True))  # floats, one call
         market = {k: info[k] for k in PUBLIC_INFO}
         row = _row_builder(market, flat=self.info_format == "flat")
-        c = self.core.cols
+        c = self.core.settlement.cols
         infos = {
             COALITION_ID: row(cash[:, c.coalition].tolist(),
                               {"n_clipped": int(clipped["coalition"][0]),
@@ -380,10 +380,10 @@ class MarketParallelEnv(ParallelEnv):
 
             return market_frame(core, self._book)
         line = (
-            f"t={core.t:4d} spot={core.last_price[0]:8.2f} EUR/MWh "
-            f"reserve={core.last_reserve_price[0]:7.2f} EUR/MW "
-            f"capacity={core.cap_price[0]:7.2f} EUR/MW-day "
-            f"imbalance={core.last_imbalance[0]:7.3f} MWh"
+            f"t={core.t:4d} spot={core.last.price[0]:8.2f} EUR/MWh "
+            f"reserve={core.last.reserve_price[0]:7.2f} EUR/MW "
+            f"capacity={core.state.cap_price[0]:7.2f} EUR/MW-day "
+            f"imbalance={core.last.imbalance[0]:7.3f} MWh"
         )
         if self.render_mode == "human":
             print(line)

@@ -44,9 +44,10 @@ def market_frame(core: MarketCore, book: dict[str, np.ndarray] | None) -> np.nda
 
     fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     canvas = FigureCanvasAgg(fig)
+    last = core.last
     fig.suptitle(
-        f"hour {core.t}: spot {core.last_price[0]:.0f} EUR/MWh, reserve "
-        f"{core.last_reserve_price[0]:.0f} EUR/MW, capacity {core.cap_price[0]:.0f} EUR/MW-day",
+        f"hour {core.t}: spot {last.price[0]:.0f} EUR/MWh, reserve "
+        f"{last.reserve_price[0]:.0f} EUR/MW, capacity {core.state.cap_price[0]:.0f} EUR/MW-day",
         fontsize=9,
     )
     ax = fig.add_axes((0.11, 0.13, 0.5, 0.74))
@@ -72,13 +73,13 @@ def market_frame(core: MarketCore, book: dict[str, np.ndarray] | None) -> np.nda
         ax.set_ylabel("EUR/MWh", fontsize=8)
         bid = book["demand_q"][0, -1] - book["supply_q"][0, -1]  # + buy, - sell
         got = book["demand_acc"][0, -1] - book["supply_acc"][0, -1]
-        imb = float(core.last_imbalance[0])
+        imb = float(core.last.imbalance[0])
         side.bar([0, 1, 2], [bid, got, imb], color=["tab:gray", "tab:green", "tab:red"])
         side.set_xticks([0, 1, 2], ["bid", "won", "imb"], fontsize=7)
         side.set_ylabel("coalition MW", fontsize=8)
         side.axhline(0.0, color="k", lw=0.4)
-    if core.N and book is not None:
-        soc = core.soc[0] * core.inv_battery_mwh
+    if core.dims.N and book is not None:
+        soc = core.state.soc[0] * core.scales.inv_battery_mwh
         twin = side.twinx()
         twin.set_ylim(0.0, 1.0)
         twin.errorbar([3], [soc.mean()], yerr=[[soc.mean() - soc.min()], [soc.max() - soc.mean()]],

@@ -30,7 +30,7 @@ from envs.errors import ActionError
 from envs.sim import kernel as kn
 from envs.sim import observe as ob
 from envs.sim import scripted
-from envs.sim.core import MarketCore
+from envs.sim.build import build_core
 
 
 class VectorMarketEnv:
@@ -56,7 +56,7 @@ class VectorMarketEnv:
     ) -> None:
         self.cfg = cfg
         self.num_envs = int(num_envs)
-        self.core = MarketCore(cfg, self.num_envs, record_ledger=record_ledger)
+        self.core = build_core(cfg, self.num_envs, record_ledger=record_ledger)
         self.metadata = {**self.metadata, "name": name}
         self.agent_groups = agent_groups(cfg)
         sizes = ob.sizes(self.core)
@@ -188,15 +188,6 @@ class VectorMarketEnv:
         if "incumbents" in self.agent_groups:
             out["incumbents"] = scripted.incumbent_actions(self.core)
         return out
-
-
-def __getattr__(name: str) -> Any:
-    # The SB3 adapter lives in envs.adapters.sb3 so that importing envs never loads torch.
-    if name == "CoalitionVecEnv":
-        from envs.adapters.sb3 import CoalitionVecEnv
-
-        return CoalitionVecEnv
-    raise AttributeError(f"module 'envs.adapters.vector' has no attribute {name!r}")
 
 
 class _AgentVectorEnv(gymnasium.vector.VectorEnv):

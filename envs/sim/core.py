@@ -3,17 +3,23 @@
 Dims: E envs, G generators, K tranches, N members, H forecast hours, T episode hours.
 All episodes in a batch start together and last T steps, so the time index is shared.
 
-:class:`MarketCore` holds the state arrays and steps them with array operations only:
-no Python loop over envs, members or generators. The step itself runs in the
-compiled :mod:`envs.sim.kernel`; observations are built in :mod:`envs.sim.observe` and the
-ledger in :mod:`envs.sim.ledger`. A step computes everything into locals and commits the state at
-the end, so a step that raises leaves the simulator as it was.
+:class:`MarketCore` is a composition of named records, each built by its own module from
+its config section: the sizes and action layout and the step's constants
+(:mod:`envs.sim.records`), the fleet and members (:mod:`envs.actors`), the observation
+scales (:mod:`envs.sim.scales`), the counterfactual's tariff (:mod:`envs.sim.tariff`,
+rehearsed by :func:`envs.sim.build.build_core`, which builds cores), the episode's draws
+(:mod:`envs.sim.draw`) and the state the compiled step reads (:class:`envs.sim.kernel.State`).
+It steps them with array operations only: no Python loop over envs, members or generators.
+The step itself runs in the compiled :mod:`envs.sim.kernel`; observations are built in
+:mod:`envs.sim.observe` and the ledger in :mod:`envs.sim.ledger`. A step computes everything
+into locals and commits the state at the end, so a step that raises leaves the simulator
+as it was.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -24,44 +30,18 @@ from envs.actors import fleet as fl
 from envs.actors.members import INITIAL_SOC, MemberArrays, MemberParams
 from envs.actors.withholding import mitigate, profitable_withholding, three_pivotal_fail
 from envs.config.scenario import FleetConfig, ScenarioConfig
-from envs.data.episode import episode_profiles
 from envs.errors import EpisodeOverError
-from envs.market import capacity as cap_mkt
 from envs.market import settlement as st
 from envs.sim import clearing as cl
+from envs.sim import forecast as fc
 from envs.sim import kernel as kn
-from envs.sim.forecast import forecast_of, lead_scale
+from envs.sim import records as rec
+from envs.sim.draw import Episode, draw_episode
 from envs.sim.ledger import Ledger
-from envs.sim.scripted import member_forecast_net
-from envs.sim.tariff import energy_price
+from envs.sim.scales import Scales
+from envs.sim.tariff import TariffRecord
 
 F64 = NDArray[np.float64]
-
-
-@dataclass(frozen=True, slots=True)
-class ActionLayout:
-    """Sizes and slices of each group's action vector (all in [-1, 1])."""
-
-    coalition: int
-    member: int
-    incumbent: int
-    reserve: bool
-    capacity: bool
-    drives_members: bool
-
-    @classmethod
-    def from_config(cls, cfg: ScenarioConfig) -> ActionLayout:
-        """Coalition: spot (q, p), [reserve (q, p)], [capacity (q, p)], [battery, flex]."""
-        res, cap = cfg.reserve.enabled, cfg.capacity.enabled
-        drives = not cfg.members.agents
-        return cls(
-            coalition=len(coalition_codec.slots(res, cap, drives)),
-            member=2,
-            incumbent=fl.bid_action_size(cfg.fleet.tranches, res, cap),
-            reserve=res,
-            capacity=cap,
-            drives_members=drives,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,170 +62,68 @@ class StepResult:
     net: F64  # (E, N) MW: members' metered net import
 
 
+class LastHour(NamedTuple):
+    """What the last step cleared that observations and forecasts read, (E,) or (E, N)."""
+
+    price: F64  # (E,) spot price, EUR/MWh (0 before the first step)
+    reserve_price: F64  # (E,) EUR/MW
+    imbalance: F64  # (E,) the coalition's imbalance, MWh
+    saving: F64  # (E, N) each member's saving against acting alone, EUR
+
+
+class Flows(NamedTuple):
+    """The step's flow arrays, (F, M, P) each (:class:`envs.sim.kernel.Outputs`: F = E with
+    a ledger, else one row per block of envs); reused, since the step writes every entry
+    it writes every step."""
+
+    cash: F64  # EUR
+    energy: F64  # MWh
+    reserve_mw: F64
+    capacity_mw: F64
+
+
 class MarketCore:
     """Batched simulator of spot, reserve and capacity markets with a coalition.
+
+    Build one with :func:`envs.sim.build.build_core`, which rehearses its ``tariff``.
 
     Args:
         cfg: the scenario.
         num_envs: E.
-        record_ledger: keep every step's flows for :meth:`ledger` (memory grows as
+        tariff: the counterfactual's retail tariff of ``cfg`` (:mod:`envs.sim.tariff`).
+        record_ledger: keep every step's flows for :attr:`ledger` (memory grows as
             E * T * markets * participants; off for large batches).
     """
 
+    episode: Episode  #: this episode's draws (set by :meth:`reset`)
+    state: kn.State  #: the state the step reads, (E, ...) (set by :meth:`reset`)
+    last: LastHour  #: the last hour's prices, imbalance and savings (set by :meth:`reset`)
+
     def __init__(
-        self, cfg: ScenarioConfig, num_envs: int = 1, *, record_ledger: bool = True
-    ) -> None:
+        self, cfg: ScenarioConfig, num_envs: int = 1, *, tariff: TariffRecord,
+        record_ledger: bool = True,
+    ) -> None:  # fmt: skip
         if num_envs < 1:
             raise ValueError(f"num_envs={num_envs}; expected a positive integer")
-        self.cfg = cfg
-        self.E = int(num_envs)
-        self.fleet = fl.FleetArrays.from_config(cfg.fleet, cfg.carbon_price_eur_per_t)
-        self.members = MemberArrays.from_config(cfg.members)
-        self.G, self.N, self.K = len(cfg.fleet.generators), cfg.members.count, cfg.fleet.tranches
-        self.H, self.T = cfg.forecast.horizon_h, cfg.hours
-        self.layout = ActionLayout.from_config(cfg)
-        self.cols = st.Columns(self.G, self.N)
-        self.participants = st.participants(self.G, self.N)
-        m = self.members
-        #: Largest coalition spot position, MW (scales the quantity action).
-        self.q_max_mw = float(np.sum(m.peak_load_mw + m.battery_mw + m.pv_mw + m.wind_mw))
-        duration = np.divide(
-            m.battery_mwh, m.battery_mw, out=np.zeros(self.N), where=m.battery_mw > 0
-        )
-        cc = cfg.capacity
-        # Accreditation by ELCC class (envs.market.capacity.accredit): the fleet's offers are
-        # its accredited MW, so the units' capacity-market derating is replaced by the class
-        # ratings of their technologies (their own derating where a technology has none).
-        gens = cfg.fleet.generators
-        techs = tuple(g.technology for g in gens)
-        self.fleet = self.fleet._replace(
-            derating=cap_mkt.accredit(techs, np.ones(self.G), self.fleet.derating, cc.elcc)
-        )
-        #: Coalition's accredited capacity, MW: its batteries by duration class. Its PV and
-        #: wind net the members' load in the requirement (behind-the-meter generation, as in
-        #: PJM's load forecast, :meth:`capacity_forecast`), so they are not sold twice.
-        self.coalition_firm_mw = float(
-            np.sum(m.battery_mw * cap_mkt.storage_rating(duration, cc.storage_classes_h,
-                                                         cc.storage_elcc))
-        )  # fmt: skip
-        self._init_observation_scales()
-        sp = cfg.spot
-        nb = sp.demand_blocks
-        self.demand_prices = np.concatenate(
-            [
-                [sp.price_cap_eur_per_mwh],
-                np.linspace(sp.demand_price_high_eur_per_mwh, sp.demand_price_low_eur_per_mwh, nb),
-            ]
-        )  # background demand blocks; the coalition's buy bid is added by the kernel
-        self.demand_shares = np.concatenate(
-            [[1.0 - sp.demand_elastic_share], np.full(nb, sp.demand_elastic_share / nb)]
-        )
-        self.ledger = Ledger(self.participants, hours=self.T, num_envs=self.E, n_members=self.N,
-                             enabled=record_ledger)  # fmt: skip
+        self.cfg, self.tariff = cfg, tariff
+        self.dims = d = rec.Dims.of(cfg, num_envs)
+        self.layout = rec.ActionLayout.from_config(cfg)
+        self.fleet = rec.accredited_fleet(cfg)  # (G,) each, accredited (envs.sim.records)
+        self.members: MemberArrays = MemberArrays.from_config(cfg.members)
+        self.coalition = rec.coalition_record(cfg, self.members, self.layout)
+        self.book = rec.BookLayout.of(cfg.spot, d)
+        self.settlement = rec.Settlement.of(d)
+        self.scales = Scales.of(cfg, self.members)
+        self.params = rec.step_params(cfg, d, self.layout, self.book)
+        self._member_params = MemberParams.of(self.members)
+        self.ledger = Ledger(self.settlement.participants, hours=d.T, num_envs=d.E,
+                             n_members=d.N, enabled=record_ledger)  # fmt: skip
         self.t = 0
         self._ready = False
         self._static_bids: fl.BidParams | None = None
-        self._init_kernel_params()
-
-    # ------------------------------------------------------------------ set-up
-    def _init_observation_scales(self) -> None:
-        """The forecast error's growth with lead, and the reciprocals, scales and static
-        member features the observations divide by (envs.sim.observe)."""
-        cfg, m = self.cfg, self.members
-        self.lead_scale = lead_scale(self.H)  # forecast error growth with lead (envs.sim.forecast)
-        self.lead_scale32 = self.lead_scale.astype(np.float32)
-        #: Reciprocals and static member features used by observations (0 where no device).
-        self.inv_battery_mwh = np.divide(
-            1.0, m.battery_mwh, out=np.zeros(self.N), where=m.battery_mwh > 0
-        )
-        self.inv_flex_mwh = np.divide(1.0, m.flex_mwh, out=np.zeros(self.N), where=m.flex_mwh > 0)
-        self.inv_peak = 1.0 / m.peak_load_mw
-        # Observation scales of the scenario's own sizes. Each keeps the fixed scale the
-        # shipped policies were trained on wherever that keeps the feature inside the
-        # observation Box, and grows with the scenario only where it would not (a member
-        # whose PV dwarfs its load, a system with 1 MW of load and 10 GW of wind, a price
-        # floor deeper than the cap), so the default scenarios' observations are unchanged.
-        sp, bg = cfg.spot, cfg.background
-        #: EUR/MWh dividing prices, marginal costs and savings: the larger price limit.
-        self.obs_price_eur_per_mwh = max(sp.price_cap_eur_per_mwh, -sp.price_floor_eur_per_mwh)
-        #: MW dividing the system load and renewables forecasts.
-        self.obs_system_mw = max(bg.peak_load_mw, bg.solar_mw + bg.wind_mw)
-        #: MW dividing the members' total load and renewables forecasts.
-        self.obs_members_mw = float(max(m.peak_load_mw.sum(), (m.pv_mw + m.wind_mw).sum()))
-        #: 1 / MW dividing each member's net-load forecast: its peak until its renewables
-        #: exceed 4x the peak (a net export of 4x peak plus forecast error stays in the Box).
-        self.inv_net_mw = 1.0 / np.maximum(m.peak_load_mw, (m.pv_mw + m.wind_mw) / 4.0)
-        self.member_static = np.stack(
-            [
-                m.battery_mwh / m.peak_load_mw,
-                m.battery_mw / m.peak_load_mw,
-                m.flex_mw / m.peak_load_mw,
-            ],
-            axis=-1,
-        )
-
-    def _init_kernel_params(self) -> None:
-        """The scenario's constants as the step's named records (once per core)."""
-        cfg, m, E = self.cfg, self.members, self.E
-        sp, rc, cc, tf = cfg.spot, cfg.reserve, cfg.capacity, cfg.tariff
-        self._params = kn.StepParams(
-            floor=float(sp.price_floor_eur_per_mwh),
-            cap=float(sp.price_cap_eur_per_mwh),
-            renew_offer=float(cfg.background.renewable_offer_eur_per_mwh),
-            scarcity_share=float(sp.scarcity_price_share),
-            res_share_load=float(rc.requirement_share_of_load),
-            res_share_ren=float(rc.requirement_share_of_renewables),
-            res_scarcity=float(rc.scarcity_price_eur_per_mw),
-            res_steps=int(rc.demand_curve_steps),
-            pen_res=float(rc.non_delivery_penalty_eur_per_mwh),
-            vrr=np.array(cap_mkt.VrrCurve.of(cc), dtype=np.float64),
-            npcr=float(cc.non_performance_rate_eur_per_mwh),
-            stop_loss=float(cc.stop_loss_eur_per_mw_year * self.T / 8760.0),
-            network=float(tf.network_eur_per_mwh),
-            taxes=float(tf.taxes_eur_per_mwh),
-            discount=float(tf.community_discount),
-            ppa_price=float(cfg.ppa.price_eur_per_mwh),
-            feed_in=float(tf.feed_in_eur_per_mwh),
-            reward_mix=float(cfg.members.reward_mix),
-            pay_as_bid=sp.pricing == "pay_as_bid",
-            cooptimise=rc.clearing == "cooptimised",
-            retail_dynamic=tf.mode == "dynamic",
-            retail_adder=float(
-                tf.margin_eur_per_mwh + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
-            ),
-            reserve_on=bool(self.layout.reserve),
-            capacity_on=bool(self.layout.capacity),
-            drives=bool(self.layout.drives_members),
-            alloc_rule=kn.ALLOCATION_RULES.index(cfg.coalition.allocation),
-            ir_floor=bool(cfg.coalition.individually_rational),
-            reward_mode=kn.REWARD_MODES.index(cfg.members.reward),
-            emis_marginal=cfg.emissions_accounting == "marginal",
-            ordc=cfg.balancing.scarcity_adder == "ordc",
-            dual_pricing=cfg.balancing.imbalance_pricing == "dual",
-            spot_coupling=bool(cfg.balancing.spot_coupling),
-            ordc_min_share=float(cfg.balancing.ordc_min_reserve_share),
-            bg_shares=self.demand_shares,
-            bg_prices=self.demand_prices,
-            blk_unit=np.concatenate([np.repeat(np.arange(self.G), self.K + 1), [-1, -1]]),
-            res_unit=np.concatenate([np.arange(self.G), [-1]]),
-        )
-        self.codec = coalition_codec.CoalitionCodec(
-            q_max_mw=self.q_max_mw,
-            price_floor_eur_per_mwh=float(sp.price_floor_eur_per_mwh),
-            price_cap_eur_per_mwh=float(sp.price_cap_eur_per_mwh),
-            reserve_max_mw=float(m.battery_mw.sum()),
-            reserve_price_max_eur_per_mw=float(rc.scarcity_price_eur_per_mw),
-            firm_mw=self.coalition_firm_mw,
-            capacity_price_max_eur_per_mw_day=float(cc.price_cap_eur_per_mw_day),
-            reserve=bool(self.layout.reserve),
-            capacity=bool(self.layout.capacity),
-            capacity_floor=float(cc.mopr_floor_eur_per_mw_day),
-        )
-        self._member_params = MemberParams.of(m)
-        self._flow_cols = st.FlowColumns.of(self.G, self.N)
-        self.retail_by_hour = self._tariff_by_hour()
+        E = d.E
         self._zeros_e = np.zeros(E)
-        self._no_member_actions = np.zeros((E, self.N, 2))
+        self._no_member_actions = np.zeros((E, d.N, 2))
         # One (M, P) row of flows per env for the ledger, else one per block of envs
         # (kernel.Outputs): 4 blocks a thread in parallel, so that a thread slowed by
         # another process leaves fewer envs waiting. Every entry the kernel writes is
@@ -253,17 +131,17 @@ class MarketCore:
         parallel = E >= 64
         # numba.config sets its NUMBA_* names through globals() at runtime: mypy cannot see them.
         rows = min(E, 4 * numba.config.NUMBA_NUM_THREADS) if parallel else 1  # type: ignore[attr-defined]
-        shape = (E if self.ledger.enabled else rows, len(st.MARKETS), len(self.participants))
-        # The first four fields of kn.Outputs: cash, energy, reserve_mw, capacity_mw.
-        self._flows = cast("tuple[F64, F64, F64, F64]", tuple(np.zeros(shape) for _ in range(4)))
+        participants = self.settlement.participants
+        shape = (E if self.ledger.enabled else rows, len(st.MARKETS), len(participants))
+        self._flows = Flows(*(np.zeros(shape) for _ in Flows._fields))
         self._kernel = kn.CompiledStep(parallel=parallel)
 
     def _outputs(self) -> kn.Outputs:
         """Fresh arrays for one step's results (the flows are reused: every entry the
         kernel writes is written every step)."""
-        E, N, G = self.E, self.N, self.G
+        (E, G, N, _, _, _), f = self.dims, self._flows
         return kn.Outputs(
-            *self._flows,
+            cash=f.cash, energy=f.energy, reserve_mw=f.reserve_mw, capacity_mw=f.capacity_mw,
             soc=np.empty((E, N)), cf_soc=np.empty((E, N)), debt=np.empty((E, N)),
             dispatch=np.empty((E, G)), cap_g=np.empty((E, G)), cap_c=np.empty(E),
             cap_price=np.empty(E), cap_charge=np.empty((E, G + 1)),
@@ -272,119 +150,46 @@ class MarketCore:
             net=np.empty((E, N)), info=np.empty((E, len(kn.INFO_KEYS))),
         )  # fmt: skip
 
-    def _kernel_args(self, t: int, coalition: F64, members: F64, bids: fl.BidParams,
-                     target: tuple[F64, F64], auction: bool, out: kn.Outputs) -> tuple:  # fmt: skip
-        """The step's arguments for hour t: the scenario's records, this hour's data, the
-        state and the actions, every array C-contiguous (:class:`envs.sim.kernel.CompiledStep`);
-        ``target``: the capacity requirement and the coalition's obligation (auction hours)."""
-        c = np.ascontiguousarray
+    def _hour(self, t: int, target: tuple[F64, F64], auction: bool) -> kn.Hour:
+        """Hour t's data for the step, every array C-contiguous; ``target``: the capacity
+        requirement and the coalition's obligation (auction hours)."""
+        c, ep = np.ascontiguousarray, self.episode
         fc_load, fc_ren = self.system_forecast(t)
-        hour = kn.Hour(
-            load=c(self.load[:, t]), ren=c(self.ren[:, t]), sys_load=c(self.sys_load[:, t]),
-            sys_ren=c(self.sys_ren[:, t]),
+        return kn.Hour(
+            load=c(ep.load[:, t]), ren=c(ep.ren[:, t]), sys_load=c(ep.sys_load[:, t]),
+            sys_ren=c(ep.sys_ren[:, t]),
             fc_load0=fc_load, fc_ren0=fc_ren,
-            price_fc=c(self.last_price), ppa=c(self.ppa_mw[:, t]), cap_target=c(target[0]),
+            price_fc=c(self.last.price), ppa=c(ep.ppa_mw[:, t]), cap_target=c(target[0]),
             cap_obligation=c(target[1]),
-            retail=float(self.retail_by_hour[t % 24]), auction=bool(auction),
+            retail=float(self.tariff.retail_by_hour[t % 24]), auction=bool(auction),
             payback=t % 24 == 23,
-            bill_end=(t + 1) % self.cfg.coalition.billing_period_h == 0 or t + 1 == self.T,
+            bill_end=(t + 1) % self.cfg.coalition.billing_period_h == 0 or t + 1 == self.dims.T,
         )  # fmt: skip
-        state = kn.State(self.soc, self.cf_soc, self.debt, self.prev_dispatch,
-                         self.cap_award_g, self.cap_award_c, self.cap_price,
-                         self.cap_charge, self.period_saving)  # fmt: skip
-        return (self._params, self.fleet, self._member_params, self.codec,
-                self._flow_cols, bids.contiguous(), hour, state,
-                c(coalition, dtype=np.float64), c(members, dtype=np.float64),
-                self.permutations, out)  # fmt: skip
-
-    def _tariff_by_hour(self) -> F64:
-        """Full retail price of the counterfactual by hour of day: energy part (time-of-use
-        where the scenario says so) + network + taxes, EUR/MWh (24,)."""
-        tf = self.cfg.tariff
-        energy = energy_price(self.cfg)
-        price = np.full(24, energy)
-        if tf.time_of_use:
-            peak = np.isin(np.arange(24), tf.peak_hours)
-            price = np.where(peak, energy * tf.peak_multiplier, energy * tf.offpeak_multiplier)
-        return price + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
 
     def reset(self, rng: np.random.Generator) -> None:
         """Draw a new episode's weather, loads, forecast errors and activations from ``rng``."""
-        cfg, E, T, H, m = self.cfg, self.E, self.T, self.H, self.members
-        # Realised peaks = the stated ones (envs.data.episode: PJM Manual 19's metered peak).
-        prof = episode_profiles(cfg, m, rng, E)
-        bg = cfg.background
-        self.load = prof.load_mw  # (E, T+H, N)
-        self.ren = prof.pv_mw + prof.wind_mw  # (E, T+H, N) member renewables
-        self.sys_load = prof.system_load_mw  # (E, T+H)
-        self.sys_ren = bg.solar_mw * prof.solar_cf + bg.wind_mw * prof.wind_cf  # (E, T+H)
-        self.ppa_mw = cfg.ppa.volume_mw * prof.wind_cf  # (E, T+H) PPA delivery (wind shape)
-        fc = cfg.forecast
-        # Forecast errors: one shock per target hour, scaled by lead time (see ForecastConfig).
-        self.z_load = fc.load_error * rng.standard_normal((E, T + H, self.N))
-        self.z_ren = fc.renewable_error * rng.standard_normal((E, T + H, self.N))
-        self.z_sys_load = 0.5 * fc.load_error * rng.standard_normal((E, T + H))
-        self.z_sys_ren = fc.renewable_error * rng.standard_normal((E, T + H))
-        # Errors are bounded below by -100% so that load and renewable forecasts stay >= 0.
-        np.maximum(self.z_load, -1.0, out=self.z_load)
-        np.maximum(self.z_ren, -1.0, out=self.z_ren)
-        # For observations: members' net load (load - renewables) and its error term
-        # (actual * error), time-major float32 (T+H, E, N), so that an hour's forecast window
-        # is one contiguous block and a forecast costs one multiply-add (envs.sim.kernel); and the
-        # coalition's totals of load and renewables with their error terms, (E, T+H).
-        load_err, ren_err = self.load * self.z_load, self.ren * self.z_ren
-        self.net_tm = self._time_major(self.load - self.ren)
-        self.net_err_tm = self._time_major(load_err - ren_err)
-        self.total_load, self.total_load_err = self.load.sum(-1), load_err.sum(-1)
-        self.total_ren, self.total_ren_err = self.ren.sum(-1), ren_err.sum(-1)
-        n_perm = cfg.coalition.shapley_permutations
-        self.permutations = np.argsort(rng.random((n_perm, self.N)), axis=-1)
-        z = np.zeros((E, self.N))
-        self.soc = m.battery_mwh * INITIAL_SOC + z
-        self.cf_soc = self.soc.copy()
-        self.debt = z.copy()
-        self.prev_dispatch = np.broadcast_to(self.fleet.min_output_mw, (E, self.G)).copy()
-        self.last_price = np.zeros(E)
-        self.last_reserve_price = np.zeros(E)
-        self.cap_price = np.zeros(E)
-        self.cap_award_g = np.zeros((E, self.G))
-        self.cap_award_c = np.zeros(E)
-        #: (E, G + 1) non-performance charges so far this episode (coalition last), EUR.
-        self.cap_charge = np.zeros((E, self.G + 1))
-        #: (E, N) each member's saving so far this billing period, EUR (envs.market.billing).
-        self.period_saving = z.copy()
-        self.last_imbalance = np.zeros(E)
-        self.last_saving = z.copy()
+        (E, G, N, _, _, _), m = self.dims, self.members
+        self.episode = draw_episode(self.cfg, m, self.dims, rng)
+        z = np.zeros((E, N))
+        soc = m.battery_mwh * INITIAL_SOC + z
+        self.state = kn.State(
+            soc=soc, cf_soc=soc.copy(), debt=z.copy(),
+            prev_dispatch=np.broadcast_to(self.fleet.min_output_mw, (E, G)).copy(),
+            cap_award_g=np.zeros((E, G)), cap_award_c=np.zeros(E), cap_price=np.zeros(E),
+            cap_charge=np.zeros((E, G + 1)), period_saving=z.copy(),
+        )  # fmt: skip
+        self.last = LastHour(price=np.zeros(E), reserve_price=np.zeros(E),
+                             imbalance=np.zeros(E), saving=z.copy())  # fmt: skip
         self.t = 0
         self._ready = True
         self.ledger.clear()
 
     # ------------------------------------------------------------- forecasts
-    def forecast(self, actual: F64, shock: F64, t: int | None = None) -> F64:
-        """Forecast of ``actual`` for hours t..t+H-1, issued at t: (E, H[, N]), >= 0."""
-        t = self.t if t is None else t
-        window = actual[:, t : t + self.H]
-        scale = self.lead_scale if window.ndim == 2 else self.lead_scale[:, None]
-        return np.maximum(forecast_of(window, shock[:, t : t + self.H], scale), 0.0)
-
-    @staticmethod
-    def _time_major(a: F64) -> NDArray[np.float32]:
-        """(E, T+H, N) float64 -> contiguous (T+H, E, N) float32."""
-        return np.ascontiguousarray(np.swapaxes(a, 0, 1), dtype=np.float32)
-
-    def forecast_total(self, total: F64, total_err: F64, t: int | None = None) -> F64:
-        """Forecast of a members' total for hours t..t+H-1, (E, H) MW: the sum of the
-        members' own forecasts (actual + lead-scaled actual * error)."""
-        t = self.t if t is None else t
-        return total[:, t : t + self.H] + self.lead_scale * total_err[:, t : t + self.H]
-
     def system_forecast(self, t: int | None = None) -> tuple[F64, F64]:
         """Hour t's forecast background load and system renewables (>= 0), MW, (E,) each:
         what the reserve requirement and the incumbents' pivotal test are set on."""
         t = self.t if t is None else t
-        load = forecast_of(self.sys_load[:, t], self.z_sys_load[:, t], self.lead_scale[0])
-        ren = forecast_of(self.sys_ren[:, t], self.z_sys_ren[:, t], self.lead_scale[0])
-        return load, np.maximum(ren, 0.0)
+        return fc.system(self.episode, self.scales.lead_scale[0], t)
 
     def system_rsi(self, t: int | None = None, forecast: tuple[F64, F64] | None = None) -> F64:
         """Residual supply index of each incumbent on this hour's forecasts, (E, G).
@@ -397,8 +202,8 @@ class MarketCore:
         PPA's delivery) and system renewables, MW, (E,) each: what a strategic incumbent
         expects to face. ``forecast``: :meth:`system_forecast` if the caller has it."""
         load, ren = self.system_forecast() if forecast is None else forecast
-        members = member_forecast_net(self).sum(-1) - self.ppa_mw[:, self.t]
-        return load + np.maximum(members, 0.0), ren
+        members = fc.members_net(self.episode, self.scales.lead_scale[0], self.t).sum(-1)
+        return load + np.maximum(members - self.episode.ppa_mw[:, self.t], 0.0), ren
 
     def strategic_withholding(
         self, fleet_cfg: FleetConfig, forecast: tuple[F64, F64] | None = None,
@@ -415,7 +220,7 @@ class MarketCore:
             self.fleet, rsi, demand, ren, threshold=fleet_cfg.rsi_threshold,
             max_share=fleet_cfg.withhold_fraction, max_markup=fleet_cfg.pivotal_markup,
             price_cap=self.cfg.spot.price_cap_eur_per_mwh,
-            must_offer_mw=fl.must_offer_mw(self.fleet, self.cap_award_g))  # fmt: skip
+            must_offer_mw=fl.must_offer_mw(self.fleet, self.state.cap_award_g))  # fmt: skip
 
     def is_capacity_auction(self, t: int | None = None) -> bool:
         """Whether the capacity auction clears at step t."""
@@ -428,34 +233,17 @@ class MarketCore:
         the rest of the episode when it clears once."""
         t = self.t if t is None else t
         period = self.cfg.capacity.period_h
-        return t, self.T if period == 0 else min(t + period, self.T)
+        T = self.dims.T
+        return t, T if period == 0 else min(t + period, T)
 
     def capacity_forecast(self, t: int | None = None) -> tuple[F64, F64]:
         """Reliability requirement of the auction at step t and the coalition's obligation,
-        (E,) accredited MW each (the rules of :mod:`envs.market.capacity`).
-
-        Requirement = (1 + reserve margin) * the forecast *coincident* peak over the
-        auction's delivery hours of background load plus the members' load net of their
-        own PV and wind (PJM RPM: the pool's coincident peak forecast times its Forecast
-        Pool Requirement; behind-the-meter generation nets load as in PJM's load forecast).
-        Obligation = (1 + reserve margin) * the members' net load in that peak hour (their
-        peak load contribution), >= 0. Forecasts follow :mod:`envs.sim.forecast`, issued at
-        t, the error of leads past the horizon that of the longest lead.
-        """
+        (E,) accredited MW each (the rules of :mod:`envs.market.capacity`): the forecast
+        coincident peak of its delivery hours (:func:`envs.sim.forecast.capacity`), issued
+        at t."""
         start, stop = self.capacity_period(t)
-        scale = lead_scale(self.H, stop - start)
-        window = slice(start, stop)
-        load = forecast_of(self.sys_load[:, window], self.z_sys_load[:, window], scale)
-        background = np.maximum(load, 0.0)
-        # The members' totals as the sum of their own forecasts (forecast_total's model).
-        own_load = self.total_load[:, window] + scale * self.total_load_err[:, window]
-        own_ren = self.total_ren[:, window] + scale * self.total_ren_err[:, window]
-        members = own_load - own_ren
-        peak_hour = np.argmax(background + members, axis=1)  # (E,)
-        rows = np.arange(self.E)
-        margin = 1.0 + self.cfg.capacity.reserve_margin
-        requirement = margin * (background + members)[rows, peak_hour]
-        return np.maximum(requirement, 0.0), margin * np.maximum(members[rows, peak_hour], 0.0)
+        margin = self.cfg.capacity.reserve_margin
+        return fc.capacity(self.episode, self.dims.H, start, stop, margin)
 
     def capacity_requirement(self, t: int | None = None) -> F64:
         """Reliability requirement of the auction at step t, (E,) accredited MW
@@ -473,10 +261,10 @@ class MarketCore:
             forecast = self.system_forecast()
             rsi = self.system_rsi(forecast=forecast)
             strategic = self.strategic_withholding(self.cfg.fleet, forecast, rsi)
-            return fl.scripted_bids(self.cfg.fleet, rsi, self.K, strategic)
+            return fl.scripted_bids(self.cfg.fleet, rsi, self.dims.K, strategic)
         if self._static_bids is None:
-            ones = np.ones((self.E, self.G))
-            self._static_bids = fl.scripted_bids(self.cfg.fleet, ones, self.K).contiguous()
+            ones = np.ones((self.dims.E, self.dims.G))
+            self._static_bids = fl.scripted_bids(self.cfg.fleet, ones, self.dims.K).contiguous()
         return self._static_bids
 
     def incumbent_bids(self, incumbents: F64 | None) -> fl.BidParams:
@@ -507,15 +295,14 @@ class MarketCore:
             ``demand_acc`` (E, B + 1) (the coalition's bid last), ``reserve_award`` (E, G + 1),
             ``price``, ``reserve_price`` (E,).
         """
-        t, E, G = self.t, self.E, self.G
+        t, (E, G, _, _, _, _) = self.t, self.dims
         bids = self.incumbent_bids(incumbents).contiguous()
         auction = self.is_capacity_auction(t)
         target = self.capacity_forecast(t) if auction else (self._zeros_e, self._zeros_e)
-        args = self._kernel_args(t, coalition, self._no_member_actions, bids, target, auction,
-                                 self._outputs())  # fmt: skip
-        p, fp, codec, hour, state, k_out = args[0], args[1], args[3], args[6], args[7], args[-1]
-        S, B = p.blk_unit.shape[0], p.bg_shares.shape[0] + 1
-        out = {k: np.empty((E, S)) for k in ("supply_q", "supply_p", "supply_acc")}
+        p, fp, codec, state, book = self.params, self.fleet, self.coalition, self.state, self.book
+        hour, k_out = self._hour(t, target, auction), self._outputs()
+        S, B = book.supply_unit.shape[0], book.demand_shares.shape[0] + 1
+        out: dict[str, Any] = {k: np.empty((E, S)) for k in ("supply_q", "supply_p", "supply_acc")}
         out |= {k: np.empty((E, B)) for k in ("demand_q", "demand_p", "demand_acc")}
         out["reserve_award"], out["price"], out["reserve_price"] = (
             np.empty((E, G + 1)), np.empty(E), np.empty(E))  # fmt: skip
@@ -526,15 +313,15 @@ class MarketCore:
             kn.capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, k_out)
             paid, ulim = np.empty(S), np.empty(G)
             price, _, _, res_price, _, _ = cl.day_ahead_phase(
-                p, fp, bids, e, hour, self.prev_dispatch[e], k_out.cap_g[e], q_spot,
+                p, fp, bids, e, hour, state.prev_dispatch[e], k_out.cap_g[e], q_spot,
                 p_spot, res_q, res_p,
                 out["supply_q"][e], out["supply_p"][e], out["supply_acc"][e], paid, ulim,
                 out["reserve_award"][e], out["demand_acc"][e])  # fmt: skip
             out["price"][e], out["reserve_price"][e] = price, res_price
-            out["demand_q"][e, :-1] = hour.fc_load0[e] * p.bg_shares
-            out["demand_p"][e, :-1] = p.bg_prices
+            out["demand_q"][e, :-1] = hour.fc_load0[e] * book.demand_shares
+            out["demand_p"][e, :-1] = book.demand_prices
             out["demand_q"][e, -1], out["demand_p"][e, -1] = max(q_spot, 0.0), p_spot
-        out["supply_unit"] = p.blk_unit
+        out["supply_unit"] = book.supply_unit
         return out
 
     def step(self, coalition: F64, members: F64 | None, incumbents: F64 | None) -> StepResult:
@@ -573,22 +360,22 @@ class MarketCore:
             target = self.capacity_forecast(t)
         else:
             target = (self._zeros_e, self._zeros_e)
-        out = self._outputs()
-        self._kernel(*self._kernel_args(t, coalition, members, bids, target, auction, out))
+        out, c = self._outputs(), np.ascontiguousarray
+        self._kernel(self.params, self.fleet, self._member_params, self.coalition,
+                     self.settlement.flow_cols, bids.contiguous(),
+                     self._hour(t, target, auction), self.state,
+                     c(coalition, dtype=np.float64), c(members, dtype=np.float64),
+                     self.episode.permutations, out)  # fmt: skip
         info: dict[str, Any] = dict(zip(kn.INFO_KEYS, out.info.T, strict=True))
         # --- commit ------------------------------------------------------------------
         self.ledger.record(t, out.energy, out.reserve_mw, out.capacity_mw, out.cash, out.bill)
-        self.soc, self.cf_soc, self.debt = out.soc, out.cf_soc, out.debt
-        self.prev_dispatch = out.dispatch
-        self.last_price = info["price_eur_per_mwh"]
-        self.last_reserve_price = info["reserve_price_eur_per_mw"]
-        self.cap_award_g, self.cap_award_c, self.cap_price = out.cap_g, out.cap_c, out.cap_price
-        self.cap_charge = out.cap_charge
-        self.period_saving = out.period_saving
-        self.last_imbalance = info["coalition_imbalance_mwh"]
-        self.last_saving = out.saving
+        # In the records' field order (positional: keywords cost ~1 us a step at E = 1).
+        self.state = kn.State(out.soc, out.cf_soc, out.debt, out.dispatch, out.cap_g, out.cap_c,
+                              out.cap_price, out.cap_charge, out.period_saving)  # fmt: skip
+        self.last = LastHour(info["price_eur_per_mwh"], info["reserve_price_eur_per_mw"],
+                             info["coalition_imbalance_mwh"], out.saving)  # fmt: skip
         self.t = t + 1
-        terminated = self.t >= self.T
+        terminated = self.t >= self.dims.T
         if terminated:
             self._ready = False
         return StepResult(

@@ -6,7 +6,7 @@ pandas DataFrame is built only when :meth:`Ledger.frame` is called.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -15,7 +15,10 @@ from envs.market.settlement import MARKETS
 if TYPE_CHECKING:  # imported by the methods that build frames, not with the env (~0.2 s)
     import pandas as pd
 
-    from envs.sim.core import MarketCore
+    from envs.actors.fleet import FleetArrays
+    from envs.actors.members import MemberArrays
+    from envs.config.scenario import ScenarioConfig
+    from envs.sim.draw import Episode
 
 COLUMNS = ("step", "market", "participant", "energy_mwh", "reserve_mw", "capacity_mw", "cash_eur")
 
@@ -152,8 +155,20 @@ def member_savings(ledger: pd.DataFrame, counterfactual: pd.DataFrame) -> pd.Dat
     return out
 
 
-def flow_bound_eur(core: MarketCore) -> float:
-    """The largest cash flow any participant can have in any market in one step, EUR.
+class Simulated(Protocol):
+    """What :func:`flow_bound_eur` reads of a simulator (a
+    :class:`~envs.sim.core.MarketCore` after ``reset``; named by what it has, since the
+    core imports this module)."""
+
+    cfg: ScenarioConfig
+    fleet: FleetArrays
+    members: MemberArrays
+    episode: Episode
+
+
+def flow_bound_eur(core: Simulated) -> float:
+    """The largest cash flow any participant can have in any market in one step of the
+    episode ``core`` has drawn (:class:`Simulated`), EUR.
 
     Every flow is a price times a quantity, and both are bounded by the config: the
     quantity by the MW that can move in an hour (the fleet's capacity, the background's
@@ -166,11 +181,11 @@ def flow_bound_eur(core: MarketCore) -> float:
     markets. A flow above this bound is a bug (the hypothesis test of extreme actions
     checks it, ``tests/envs/test_bounded_money.py``).
     """
-    cfg, m = core.cfg, core.members
+    cfg, fleet, m, ep = core.cfg, core.fleet, core.members, core.episode
     mw = (
-        float(core.fleet.capacity_mw.sum())
-        + float(core.sys_load.max()) + float(core.sys_ren.max()) + float(core.ppa_mw.max())
-        + float(core.load.sum(-1).max()) + float(core.ren.sum(-1).max())
+        float(fleet.capacity_mw.sum())
+        + float(ep.sys_load.max()) + float(ep.sys_ren.max()) + float(ep.ppa_mw.max())
+        + float(ep.load.sum(-1).max()) + float(ep.ren.sum(-1).max())
         + float(m.battery_mw.sum() + m.flex_mw.sum())
     )  # fmt: skip
     sp, rc, cc, tf = cfg.spot, cfg.reserve, cfg.capacity, cfg.tariff

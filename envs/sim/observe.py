@@ -1,7 +1,7 @@
 """Observations and global state of the multi-market envs (DESIGN §3.1).
 
 Dims: E envs, N members, G incumbents, H forecast hours. Every feature is scaled by
-the scenario's own sizes (price limits, peak loads, capacities; ``MarketCore.obs_*``) so
+the scenario's own sizes (price limits, peak loads, capacities; :mod:`envs.sim.scales`) so
 it is of order one for any valid config, and uses only what is known at decision time:
 forecasts, last cleared prices, own state. Observations are float32 and clipped to
 [-OBS_BOUND, OBS_BOUND]. "price scale" is the larger of the price cap and -floor; "system
@@ -35,6 +35,7 @@ import numpy as np
 from numba import prange
 from numpy.typing import NDArray
 
+from envs.sim import forecast as fc
 from envs.sim.kernel import compiled
 
 if TYPE_CHECKING:
@@ -75,17 +76,19 @@ def hour_of_day(obs: NDArray[np.floating]) -> int:
 
 def sizes(core: MarketCore) -> dict[str, int]:
     """Observation length of each group."""
-    common = common_size(core.H)
+    h = core.dims.H
+    common = common_size(h)
     return {
-        "coalition": common + 2 * core.H + 5,
-        "members": common + core.H + 6,
+        "coalition": common + 2 * h + 5,
+        "members": common + h + 6,
         "incumbents": common + 6,
     }
 
 
 def _common(core: MarketCore, out: NDArray[np.float32]) -> None:
     """Write the common features into ``out`` (E, 10 + 2H)."""
-    cfg, t = core.cfg, min(core.t, core.T - 1)
+    cfg, T, sc, ep = core.cfg, core.dims.T, core.scales, core.episode
+    t = min(core.t, T - 1)
     hour = t % 24
     doy = cfg.start_day_of_year - 1 + t // 24
     dow = doy % 7
@@ -96,15 +99,15 @@ def _common(core: MarketCore, out: NDArray[np.float32]) -> None:
         np.cos(TWO_PI * dow / 7),
         np.sin(TWO_PI * doy / 365),
         np.cos(TWO_PI * doy / 365),
-        core.t / core.T,
+        core.t / T,
     )
-    out[:, 7] = core.last_price / core.obs_price_eur_per_mwh
-    out[:, 8] = core.last_reserve_price / cfg.reserve.scarcity_price_eur_per_mw
-    out[:, 9] = core.cap_price / cfg.capacity.price_cap_eur_per_mw_day
-    h = core.H
-    inv_peak = 1.0 / core.obs_system_mw
-    out[:, 10 : 10 + h] = core.forecast(core.sys_load, core.z_sys_load, t)
-    out[:, 10 + h : 10 + 2 * h] = core.forecast(core.sys_ren, core.z_sys_ren, t)
+    out[:, 7] = core.last.price / sc.price_eur_per_mwh
+    out[:, 8] = core.last.reserve_price / cfg.reserve.scarcity_price_eur_per_mw
+    out[:, 9] = core.state.cap_price / cfg.capacity.price_cap_eur_per_mw_day
+    h = core.dims.H
+    inv_peak = 1.0 / sc.system_mw
+    out[:, 10 : 10 + h] = fc.window(ep.sys_load, ep.z_sys_load, sc.lead_scale, t)
+    out[:, 10 + h : 10 + 2 * h] = fc.window(ep.sys_ren, ep.z_sys_ren, sc.lead_scale, t)
     out[:, 10 : 10 + 2 * h] *= inv_peak
     # Clipped here, not by each group: members copy these features as they are.
     np.clip(out, -OBS_BOUND, OBS_BOUND, out=out)
@@ -116,7 +119,8 @@ def observe(
     """Observations of the requested groups: ``{"coalition": (E, 1, D), "members": (E, N, D),
     "incumbents": (E, G, D)}``, float32, written into fresh arrays (never reused, so
     returned observations stay valid)."""
-    m, fleet, t, E, h = core.members, core.fleet, min(core.t, core.T - 1), core.E, core.H
+    m, fleet, (E, G, N, _, h, T) = core.members, core.fleet, core.dims
+    t, sc, ep, state = min(core.t, T - 1), core.scales, core.episode, core.state
     n_common = common_size(h)
     size = sizes(core)
     out: dict[str, NDArray[np.float32]] = {}
@@ -124,36 +128,36 @@ def observe(
     common = np.empty((E, n_common), np.float32)  # contiguous: the member kernel reads it 20x
     _common(core, common)
     coal[:, 0, :n_common] = common
-    peak_total = core.obs_members_mw
+    peak_total = sc.members_mw
     c = coal[:, 0, n_common:]
-    c[:, :h] = core.forecast_total(core.total_load, core.total_load_err, t) / peak_total
-    c[:, h : 2 * h] = core.forecast_total(core.total_ren, core.total_ren_err, t) / peak_total
-    c[:, 2 * h] = core.soc.sum(-1) / max(m.battery_mwh.sum(), 1e-9)
-    c[:, 2 * h + 1] = core.debt.sum(-1) / max(m.flex_mwh.sum(), 1e-9)
-    c[:, 2 * h + 2] = core.last_imbalance / core.q_max_mw
-    c[:, 2 * h + 3] = core.cap_award_c / max(core.coalition_firm_mw, 1e-9)
+    c[:, :h] = fc.total_window(ep.total_load, ep.total_load_err, sc.lead_scale, t) / peak_total
+    c[:, h : 2 * h] = fc.total_window(ep.total_ren, ep.total_ren_err, sc.lead_scale, t) / peak_total
+    c[:, 2 * h] = state.soc.sum(-1) / max(m.battery_mwh.sum(), 1e-9)
+    c[:, 2 * h + 1] = state.debt.sum(-1) / max(m.flex_mwh.sum(), 1e-9)
+    c[:, 2 * h + 2] = core.last.imbalance / core.coalition.q_max_mw
+    c[:, 2 * h + 3] = state.cap_award_c / max(core.coalition.firm_mw, 1e-9)
     c[:, 2 * h + 4] = float(core.is_capacity_auction(t))
     np.clip(coal, -OBS_BOUND, OBS_BOUND, out=coal)
     out["coalition"] = coal
     if "members" in groups:
-        mem = np.empty((E, core.N, size["members"]), np.float32)
+        mem = np.empty((E, N, size["members"]), np.float32)
         kernel = member_obs_parallel if E >= 64 else member_obs_serial
         kernel(
-            core.net_tm, core.net_err_tm, t, core.lead_scale32, core.inv_net_mw, core.inv_peak,
-            core.soc, core.inv_battery_mwh, core.debt, core.inv_flex_mwh, core.member_static,
-            core.last_saving, 1.0 / core.obs_price_eur_per_mwh, common, OBS_BOUND, mem,
+            ep.net_tm, ep.net_err_tm, t, sc.lead_scale32, sc.inv_net_mw, sc.inv_peak,
+            state.soc, sc.inv_battery_mwh, state.debt, sc.inv_flex_mwh, sc.member_static,
+            core.last.saving, 1.0 / sc.price_eur_per_mwh, common, OBS_BOUND, mem,
         )  # fmt: skip
         out["members"] = mem
     if "incumbents" in groups:
         cfg = core.cfg
         cap = fleet.capacity_mw
-        inc = np.empty((E, core.G, size["incumbents"]), np.float32)
+        inc = np.empty((E, G, size["incumbents"]), np.float32)
         inc[:, :, :n_common] = common[:, None, :]
         inc[:, :, n_common] = cap / cfg.background.peak_load_mw
-        inc[:, :, n_common + 1] = fleet.marginal_cost_eur_per_mwh / core.obs_price_eur_per_mwh
-        inc[:, :, n_common + 2] = core.prev_dispatch / cap
+        inc[:, :, n_common + 1] = fleet.marginal_cost_eur_per_mwh / sc.price_eur_per_mwh
+        inc[:, :, n_common + 2] = state.prev_dispatch / cap
         inc[:, :, n_common + 3] = core.system_rsi(t)
-        inc[:, :, n_common + 4] = core.cap_award_g / cap
+        inc[:, :, n_common + 4] = state.cap_award_g / cap
         inc[:, :, n_common + 5] = fleet.emission_t_per_mwh
         np.clip(inc, -OBS_BOUND, OBS_BOUND, out=inc)
         out["incumbents"] = inc
@@ -162,7 +166,7 @@ def observe(
 
 def state_size(core: MarketCore) -> int:
     """Length of the global state vector."""
-    return sizes(core)["coalition"] + 3 * core.N + core.G
+    return sizes(core)["coalition"] + 3 * core.dims.N + core.dims.G
 
 
 def state_columns(
@@ -171,7 +175,7 @@ def state_columns(
     """The parts of the observations the global state is made of, as views: the
     coalition's observation (E, D) and every member's state of charge share, flex debt
     share and next-hour net load forecast / peak, (E, N) each."""
-    at, member_obs = index(core.H)["members"], obs["members"]
+    at, member_obs = index(core.dims.H)["members"], obs["members"]
     return [obs["coalition"][:, 0], member_obs[:, :, at["soc"]],
             member_obs[:, :, at["flex_debt"]], member_obs[:, :, at["net_fc"]]]  # fmt: skip
 
@@ -187,7 +191,7 @@ def state(
         if obs is None or "members" not in obs:
             obs = observe(core, ("coalition", "members"))
         columns = state_columns(core, obs)
-    dispatch = (core.prev_dispatch / core.fleet.capacity_mw).astype(np.float32)
+    dispatch = (core.state.prev_dispatch / core.fleet.capacity_mw).astype(np.float32)
     s = np.concatenate([*columns, dispatch], axis=-1)
     return np.clip(s, -OBS_BOUND, OBS_BOUND).astype(np.float32)
 
@@ -213,7 +217,7 @@ def _member_obs_impl(
     """Members' observations (layout in :mod:`envs.sim.observe`), written in one pass.
 
     Net-load forecast for hour t+h: actual + lead[h] * actual * error, from time-major
-    (T+H, E, N) arrays (see MarketCore.forecast for the error model).
+    (T+H, E, N) arrays (:mod:`envs.sim.forecast`'s error model).
     """
     E, N = soc.shape
     H = lead.shape[0]

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from envs.actors import fleet as fl
 from envs.actors.coalition import spot_entries
 from envs.actors.members import self_consumption_power
-from envs.sim.forecast import forecast_of
+from envs.sim import forecast as fc
 
 if TYPE_CHECKING:
     from envs.sim.core import MarketCore
@@ -30,17 +30,13 @@ F64 = NDArray[np.float64]
 
 def member_forecast_net(core: MarketCore) -> F64:
     """Members' forecast net load for this hour before batteries, MW (E, N)."""
-    t = core.t
-    scale = core.lead_scale[0]
-    load = forecast_of(core.load[:, t], core.z_load[:, t], scale)
-    ren = forecast_of(core.ren[:, t], core.z_ren[:, t], scale)
-    return np.maximum(load, 0.0) - np.maximum(ren, 0.0)
+    return fc.members_net(core.episode, core.scales.lead_scale[0], core.t)
 
 
 def member_actions(core: MarketCore) -> F64:
     """Self-consumption set-points as normalised actions, (E, N, 2)."""
     m = core.members
-    power = self_consumption_power(member_forecast_net(core), core.soc, m)
+    power = self_consumption_power(member_forecast_net(core), core.state.soc, m)
     a_batt = np.divide(power, m.battery_mw, out=np.zeros_like(power), where=m.battery_mw > 0)
     return np.stack([a_batt, np.zeros_like(a_batt)], axis=-1)
 
@@ -51,16 +47,17 @@ def coalition_actions(core: MarketCore, members: F64 | None = None) -> F64:
     if core.layout.drives_members:
         # The coalition's drive below holds every battery and flex at 0, so it bids the
         # members' net load as it is (not as self-consumption batteries would leave it).
-        members = np.zeros((core.E, core.N, 2))
+        members = np.zeros((core.dims.E, core.dims.N, 2))
     elif members is None:
         members = member_actions(core)
     net = member_forecast_net(core) + members[..., 0] * m.battery_mw + members[..., 1] * m.flex_mw
     # The PPA's wind-shaped delivery is already contracted; bid only the rest, at its
     # forecast (the system renewables' forecast shock: the same weather), not its outcome.
-    ppa_fc = forecast_of(core.ppa_mw[:, core.t], core.z_sys_ren[:, core.t], core.lead_scale[0])
+    ep, t = core.episode, core.t
+    ppa_fc = fc.forecast_of(ep.ppa_mw[:, t], ep.z_sys_ren[:, t], core.scales.lead_scale[0])
     q = net.sum(-1) - np.maximum(ppa_fc, 0.0)
-    act = -np.ones((core.E, core.layout.coalition))  # no reserve or capacity offer
-    act[:, 0], act[:, 1] = spot_entries(q, core.q_max_mw)
+    act = -np.ones((core.dims.E, core.layout.coalition))  # no reserve or capacity offer
+    act[:, 0], act[:, 1] = spot_entries(q, core.coalition.q_max_mw)
     if core.layout.drives_members:
         act[:, -2:] = 0.0
     return act

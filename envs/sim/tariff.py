@@ -12,84 +12,100 @@ measures what the coalition adds, not the spread between a fixed tariff and the
 scenario's wholesale price.
 ``fixed`` uses the configured energy price; ``dynamic`` passes the hour's day-ahead
 price through (the step adds the margin).
+
+This module states the tariff and the rehearsal's accounting; the rehearsal itself runs a
+simulator, so it is a step of building one (:func:`envs.sim.build.rehearse`), whose result
+:class:`TariffRecord` the core receives.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from envs.config.scenario import ScenarioConfig
+
+F64 = NDArray[np.float64]
 
 #: Seed and batch of the rehearsal: fixed, so a scenario has one tariff.
 REHEARSAL_SEED = 20_261_129
 REHEARSAL_ENVS = 32
 
 
-def wholesale_cost(cfg: ScenarioConfig) -> dict[str, float]:
-    """Wholesale cost of supplying the members in a price-taking rehearsal, EUR/MWh.
+class TariffRecord(NamedTuple):
+    """The counterfactual's retail tariff of one scenario."""
 
-    Returns:
-        ``energy`` (the day-ahead price weighted by the members' imports), ``reserve``
-        and ``capacity`` (their costs per MWh of all consumption) and ``total``.
-    """
-    key = repr(cfg)  # the config holds dicts, so it is not hashable itself
-    if key not in _CACHE:
-        _CACHE[key] = _wholesale_cost(cfg)
-    return dict(_CACHE[key])
+    #: The retail energy part, EUR/MWh, before time-of-use multipliers, network charges and
+    #: taxes (0 when dynamic: the step adds the hour's day-ahead price).
+    energy_eur_per_mwh: float
+    #: (24,) the full retail price by hour of day, EUR/MWh: the energy part (time-of-use
+    #: where the scenario says so) + network + taxes.
+    retail_by_hour: F64
 
 
-_CACHE: dict[str, tuple[tuple[str, float], ...]] = {}
-
-
-def _wholesale_cost(cfg: ScenarioConfig) -> tuple[tuple[str, float], ...]:
-    from envs.actors.coalition import price_entry
-    from envs.sim import scripted
-    from envs.sim.core import MarketCore
-
+def rehearsal_config(cfg: ScenarioConfig) -> ScenarioConfig:
+    """The scenario as the rehearsal runs it: a fixed tariff (the one being derived is not
+    known yet), scripted incumbents and members the coalition drives."""
     rep = dataclasses.replace
-    rcfg = rep(
+    return rep(
         cfg,
         tariff=rep(cfg.tariff, mode="fixed"),
         fleet=rep(cfg.fleet, controlled=False),
         members=rep(cfg.members, agents=False),
     )
-    core = MarketCore(rcfg, REHEARSAL_ENVS, record_ledger=False)
-    core.reset(np.random.default_rng(REHEARSAL_SEED))
-    # The retailer sells each member its imports (load less its own renewables), which
-    # fall in the dearer hours when members have PV: weight the price by them.
-    load = np.maximum(core.load[:, : core.T] - core.ren[:, : core.T], 0.0).sum(-1)
-    energy = reserve = capacity = consumption = 0.0
-    # The members' surplus is offered at the system renewables' price, not dumped at the
-    # floor: a large coalition selling at -500 EUR/MWh would crash the price it is priced on.
-    sp = cfg.spot
-    sell = price_entry(cfg.background.renewable_offer_eur_per_mwh, sp.price_floor_eur_per_mwh,
-                       sp.price_cap_eur_per_mwh)  # fmt: skip
-    for t in range(core.T):
-        act = scripted.coalition_actions(core)
-        act[:, 1] = np.where(act[:, 0] < 0.0, sell, act[:, 1])
-        r = core.step(act, None, None)
-        i = r.info
-        energy += float(np.sum(i["price_eur_per_mwh"] * load[:, t]))
-        reserve += float(np.sum(i["reserve_price_eur_per_mw"] * i["reserve_requirement_mw"]))
-        capacity += float(
-            np.sum(i["capacity_price_eur_per_mw_day"] / 24.0 * i["capacity_committed_mw"])
-        )
-        consumption += float(
-            np.sum(i["background_consumption_mwh"] + np.maximum(i["coalition_metered_mw"], 0.0))
-        )
-    e = energy / max(float(load.sum()), 1e-9)
-    r_, c_ = reserve / max(consumption, 1e-9), capacity / max(consumption, 1e-9)
-    return (("energy", e), ("reserve", r_), ("capacity", c_), ("total", e + r_ + c_))
 
 
-def energy_price(cfg: ScenarioConfig) -> float:
-    """The retail energy part of the counterfactual's tariff, EUR/MWh (before time-of-use
-    multipliers, network charges and taxes)."""
+class WholesaleSums(NamedTuple):
+    """The rehearsal's running sums, EUR and MWh over envs and hours."""
+
+    energy_eur: float = 0.0  # day-ahead price * the members' imports
+    reserve_eur: float = 0.0  # reserve price * requirement
+    capacity_eur: float = 0.0  # capacity price per hour * committed MW
+    consumption_mwh: float = 0.0  # background consumption + the coalition's metered imports
+
+    def add(self, info: dict[str, F64], imports_mwh: F64) -> WholesaleSums:
+        """These sums with one hour's step infos (:data:`envs.sim.kernel.INFO_KEYS`, (E,)
+        each) and the members' imports ``imports_mwh`` (E,) added."""
+        i = info
+        return WholesaleSums(
+            self.energy_eur + float(np.sum(i["price_eur_per_mwh"] * imports_mwh)),
+            self.reserve_eur
+            + float(np.sum(i["reserve_price_eur_per_mw"] * i["reserve_requirement_mw"])),
+            self.capacity_eur
+            + float(np.sum(i["capacity_price_eur_per_mw_day"] / 24.0 * i["capacity_committed_mw"])),
+            self.consumption_mwh
+            + float(
+                np.sum(i["background_consumption_mwh"] + np.maximum(i["coalition_metered_mw"], 0.0))
+            ),
+        )
+
+    def costs(self, imports_mwh: float) -> dict[str, float]:
+        """Wholesale cost of supplying the members, EUR/MWh: ``energy`` (the day-ahead
+        price weighted by their ``imports_mwh`` in all), ``reserve`` and ``capacity`` (their
+        costs per MWh of all consumption) and ``total``."""
+        e = self.energy_eur / max(imports_mwh, 1e-9)
+        consumption = max(self.consumption_mwh, 1e-9)
+        r, c = self.reserve_eur / consumption, self.capacity_eur / consumption
+        return {"energy": e, "reserve": r, "capacity": c, "total": e + r + c}
+
+
+def tariff_record(cfg: ScenarioConfig, wholesale_eur_per_mwh: float | None = None) -> TariffRecord:
+    """The tariff of scenario ``cfg``. ``wholesale_eur_per_mwh``: the rehearsal's total
+    wholesale cost, needed (only) in ``rehearsal`` mode."""
     tf = cfg.tariff
     if tf.mode == "fixed":
-        return float(tf.energy_eur_per_mwh)
-    if tf.mode == "dynamic":
-        return 0.0  # the step adds the hour's day-ahead price
-    return wholesale_cost(cfg)["total"] + tf.margin_eur_per_mwh
+        energy = float(tf.energy_eur_per_mwh)
+    elif tf.mode == "dynamic":
+        energy = 0.0  # the step adds the hour's day-ahead price
+    elif wholesale_eur_per_mwh is None:
+        raise ValueError("a rehearsal tariff needs the rehearsal's wholesale cost")
+    else:
+        energy = wholesale_eur_per_mwh + tf.margin_eur_per_mwh
+    price = np.full(24, energy)
+    if tf.time_of_use:
+        peak = np.isin(np.arange(24), tf.peak_hours)
+        price = np.where(peak, energy * tf.peak_multiplier, energy * tf.offpeak_multiplier)
+    return TariffRecord(energy, price + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh)

@@ -86,7 +86,7 @@ class _Recorder:
             HourBook(
                 step=t,
                 day_ahead={k: (v if k == "supply_unit" else v[0]) for k, v in book.items()},
-                soc_mwh=core.soc[0].copy(),
+                soc_mwh=core.state.soc[0].copy(),
             )
         )
 
@@ -94,9 +94,9 @@ class _Recorder:
         """Keep the hour's public market info and report progress."""
         self.markets.append(dict(nested_info(infos[COALITION_ID])["market"]))
         core = env.unwrapped.core
-        self.final_soc_mwh = core.soc[0].copy()
+        self.final_soc_mwh = core.state.soc[0].copy()
         if self.progress is not None:
-            self.progress(t + 1, core.T)
+            self.progress(t + 1, core.dims.T)
 
 
 @dataclass(frozen=True)
@@ -197,12 +197,12 @@ def run_viewer_episode(
             "floor": float(sp.price_floor_eur_per_mwh),
             "cap": float(sp.price_cap_eur_per_mwh),
             "pricing": sp.pricing,
-            "q_max_mw": core.q_max_mw,
+            "q_max_mw": core.coalition.q_max_mw,
             "renewable_offer": float(core.cfg.background.renewable_offer_eur_per_mwh),
             # The core's background demand blocks (inelastic share at the cap, then the
             # elastic steps); read, not rebuilt, so there is one definition.
-            "demand_prices": core.demand_prices.copy(),
-            "demand_shares": core.demand_shares.copy(),
+            "demand_prices": core.book.demand_prices.copy(),
+            "demand_shares": core.book.demand_shares.copy(),
         },
     )
 

@@ -150,7 +150,7 @@ def test_margin_statics_read_the_fleet_and_the_reserve_rule():
     rc = core.cfg.reserve
     np.testing.assert_allclose(
         margin_statics(core),
-        [core.fleet.capacity_mw.sum() / core.obs_system_mw,
+        [core.fleet.capacity_mw.sum() / core.scales.system_mw,
          1 + rc.requirement_share_of_load, 1 - rc.requirement_share_of_renewables],
     )  # fmt: skip
     # The fleet is scarcer in the heatwave (a higher peak on the same fleet) than in default.

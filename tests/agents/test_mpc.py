@@ -98,12 +98,12 @@ def test_decision_ignores_data_beyond_the_forecast_window():
     twin_env = copy.deepcopy(env)
     twin_pol = copy.copy(pol)  # shares the LP (rebuilt in place each call), not the history
     twin_pol.forecaster = copy.deepcopy(pol.forecaster)
-    core, t, h = twin_env.core, twin_env.core.t, twin_env.core.H
+    core, t, h = twin_env.core, twin_env.core.t, twin_env.core.dims.H
     # Hours t+H onwards lie beyond every forecast the agents see at hour t.
     for name in ("load", "ren", "sys_load", "sys_ren", "total_load", "total_ren"):
-        getattr(core, name)[:, t + h :] *= 3.0
+        getattr(core.episode, name)[:, t + h :] *= 3.0
     for name in ("net_tm", "net_err_tm"):
-        getattr(core, name)[t + h :] *= 3.0
+        getattr(core.episode, name)[t + h :] *= 3.0
     twin_obs = twin_env._split_obs(observe(core, tuple(twin_env.agent_groups)))
     for k in obs:
         np.testing.assert_array_equal(obs[k], twin_obs[k])

@@ -45,7 +45,7 @@ def _mean_abs_imbalance(scenario: str, seeds: tuple[int, ...] = (0, 1, 2)) -> fl
         pol.reset(env, seed=seed)
         while env.agents:
             obs, *_ = env.step(pol.act(obs))
-            out.append(abs(float(env.core.last_imbalance[0])))
+            out.append(abs(float(env.core.last.imbalance[0])))
     return float(np.mean(out))
 
 

@@ -114,7 +114,7 @@ def ledger_problems(env: Any, surplus_mwh: list[float]) -> list[str]:
     if not np.allclose(operator.to_numpy(), expected, rtol=1e-9, atol=1e-6):
         out.append("ledger operator energy is not minus the unabsorbed surplus")
     core = env.core
-    cash, c = core.ledger.cash[: core.ledger.steps, 0], core.cols
+    cash, c = core.ledger.cash[: core.ledger.steps, 0], core.settlement.cols
     alloc = cash[:, MARKETS.index("allocation"), c.members].sum(-1)
     result = np.delete(cash[:, :, c.coalition], MARKETS.index("allocation"), axis=1).sum(-1)
     if not np.allclose(alloc, result, rtol=1e-9, atol=1e-6):

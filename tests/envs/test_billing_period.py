@@ -64,7 +64,7 @@ def test_the_true_up_is_a_transfer_in_the_rewards_of_its_hour():
     core = env.unwrapped.core
     alloc = led[led.market == "allocation"].pivot(index="step", columns="participant",
                                                   values="cash_eur")  # fmt: skip
-    ids = [f"member_{i}" for i in range(core.N)]
+    ids = [f"member_{i}" for i in range(core.dims.N)]
     for t, r in enumerate(results):
         cash = alloc.loc[t, ids].to_numpy()
         assert cash.sum() == pytest.approx(-alloc.loc[t, "coalition"], abs=1e-6)

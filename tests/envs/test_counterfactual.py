@@ -11,7 +11,6 @@ import pytest
 
 import envs
 from envs.actors.members import self_consumption_power, soc_after
-from envs.sim.tariff import energy_price
 
 
 @pytest.mark.parametrize("scenario", ["default", "community_discount"])
@@ -24,15 +23,15 @@ def test_counterfactual_bills_match_numpy_recomputation(scenario):
     core, m, tf = env.core, env.core.members, env.cfg.tariff
     # The tariff's energy part comes from the scenario's competitive rehearsal (its own
     # test is tests/envs/test_tariff.py); the bills are rebuilt around it here.
-    energy = np.full(24, energy_price(env.cfg))
+    energy = np.full(24, core.tariff.energy_eur_per_mwh)
     if tf.time_of_use:
         peak = np.isin(np.arange(24), tf.peak_hours)
         energy = np.where(peak, energy * tf.peak_multiplier, energy * tf.offpeak_multiplier)
     retail = energy + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
-    soc = np.full((1, core.N), 0.5) * m.battery_mwh
+    soc = np.full((1, core.dims.N), 0.5) * m.battery_mwh
     bills = []
-    for t in range(core.T):
-        net0 = core.load[:, t] - core.ren[:, t]
+    for t in range(core.dims.T):
+        net0 = core.episode.load[:, t] - core.episode.ren[:, t]
         power = self_consumption_power(net0, soc, m)
         soc = soc_after(soc, power, m)
         x = np.maximum(net0 + power, -m.export_limit_mw)

@@ -186,7 +186,7 @@ def test_vector_env_shapes_autoreset_and_spaces():
 # ------------------------------------------------------------ ledger invariants
 def _check_step_invariants(env: Any, infos: dict) -> None:
     cfg, core = env.cfg, env.core
-    soc = core.soc
+    soc = core.state.soc
     assert np.all(soc >= -1e-9) and np.all(soc <= core.members.battery_mwh + 1e-9)
     market = nested_info(infos["coalition_0"])["market"]
     assert cfg.spot.price_floor_eur_per_mwh <= market["price_eur_per_mwh"]
@@ -223,7 +223,7 @@ def _check_ledger(env: Any) -> None:
     # The members' allocations sum to the coalition's result (all its other cash).
     core = env.core
     cash = core.ledger.cash[: core.ledger.steps, 0]
-    c = core.cols
+    c = core.settlement.cols
     alloc = cash[:, MARKETS.index("allocation"), c.members].sum(-1)
     result = np.delete(cash[:, :, c.coalition], MARKETS.index("allocation"), axis=1).sum(-1)
     np.testing.assert_allclose(alloc, result, rtol=1e-9, atol=1e-6)

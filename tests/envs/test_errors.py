@@ -20,10 +20,10 @@ def _snapshot(env) -> dict:
     core = env.core
     return {
         "t": core.t,
-        "soc": core.soc.copy(),
-        "debt": core.debt.copy(),
-        "prev_dispatch": core.prev_dispatch.copy(),
-        "last_price": core.last_price.copy(),
+        "soc": core.state.soc.copy(),
+        "debt": core.state.debt.copy(),
+        "prev_dispatch": core.state.prev_dispatch.copy(),
+        "last_price": core.last.price.copy(),
         "ledger": env.ledger(),
         "cf": env.counterfactual_bills(),
         "agents": list(env.agents),

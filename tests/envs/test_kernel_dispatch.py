@@ -45,7 +45,7 @@ def test_without_a_ledger_the_step_settles_in_per_block_rows_to_the_same_result(
     kw = {"num_envs": num_envs, "days": 2}
     kept = envs.make_vector("multimarket_v1", scenario, record_ledger=True, **kw)
     lean = envs.make_vector("multimarket_v1", scenario, **kw)
-    assert lean.core._flows[0].shape[0] < num_envs == kept.core._flows[0].shape[0]
+    assert lean.core._flows.cash.shape[0] < num_envs == kept.core._flows.cash.shape[0]
     rng = np.random.default_rng(1)
     for seed in (3, 4):
         ob_a, _ = kept.reset(seed=seed)

@@ -79,7 +79,7 @@ def test_one_mw_of_system_load_keeps_every_agent_in_the_box() -> None:
     obs, _ = env.reset(seed=0)
     for t in range(24):
         _assert_inside(env, obs, f"hour {t}")
-        h = env.core.H
+        h = env.core.dims.H
         renewables_fc = obs["coalition_0"][10 + h : 10 + 2 * h]
         assert np.abs(renewables_fc).max() < 2.0
         obs, *_ = env.step(env.scripted_actions())
@@ -90,10 +90,10 @@ def test_default_observation_scales_are_the_fixed_ones() -> None:
     # equal the fixed ones there (the golden trajectories pin the whole observation).
     core = envs.make("multimarket_v1", scenario="default", days=1).core
     cfg = core.cfg
-    assert core.obs_price_eur_per_mwh == cfg.spot.price_cap_eur_per_mwh
-    assert core.obs_system_mw == cfg.background.peak_load_mw
-    assert core.obs_members_mw == core.members.peak_load_mw.sum()
-    np.testing.assert_array_equal(core.inv_net_mw, core.inv_peak)
+    assert core.scales.price_eur_per_mwh == cfg.spot.price_cap_eur_per_mwh
+    assert core.scales.system_mw == cfg.background.peak_load_mw
+    assert core.scales.members_mw == core.members.peak_load_mw.sum()
+    np.testing.assert_array_equal(core.scales.inv_net_mw, core.scales.inv_peak)
 
 
 def test_returned_observations_do_not_alias_the_state() -> None:

@@ -32,11 +32,11 @@ def _episode(scenario: str, seed: int):
     pol.reset(env, seed=seed)
     core = env.unwrapped.core
     m = core.members
-    ids = [f"member_{i}" for i in range(core.N)]
+    ids = [f"member_{i}" for i in range(core.dims.N)]
     hours = []
     while env.agents:
         act = pol.act(obs)
-        soc, debt = core.soc[0].copy(), core.debt[0].copy()
+        soc, debt = core.state.soc[0].copy(), core.state.debt[0].copy()
         a = np.stack([act[i] for i in ids]).astype(np.float64)
         batt, _, _ = feasible_set_points(a, soc, debt, False, m)
         _, discharge = battery_bounds(soc, m)
@@ -51,10 +51,10 @@ def test_the_reserve_goes_to_the_members_by_their_headroom(scenario):
     cfg = env.unwrapped.cfg
     core = env.unwrapped.core
     assets = core.members.battery_mw + core.members.flex_mw
-    ids = [f"member_{i}" for i in range(core.N)]
+    ids = [f"member_{i}" for i in range(core.dims.N)]
     led = env.ledger()
     differs = 0
-    so_far = np.zeros((1, core.N))
+    so_far = np.zeros((1, core.dims.N))
     for t, (head, infos) in enumerate(hours):
         rows = led[led.step == t]
         mine = rows[(rows.market == "allocation") & rows.participant.isin(ids)]

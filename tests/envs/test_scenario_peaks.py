@@ -71,8 +71,8 @@ def test_the_env_runs_on_the_scaled_profiles() -> None:
     env.reset(seed=5)
     core = env.core
     stated = env.cfg.background.peak_load_mw
-    np.testing.assert_allclose(core.sys_load[:, : core.T].max(), stated, rtol=1e-12)
-    np.testing.assert_allclose(core.load[:, : core.T].max(axis=1)[0],
+    np.testing.assert_allclose(core.episode.sys_load[:, : core.dims.T].max(), stated, rtol=1e-12)
+    np.testing.assert_allclose(core.episode.load[:, : core.dims.T].max(axis=1)[0],
                                core.members.peak_load_mw, rtol=1e-12)  # fmt: skip
 
 

@@ -83,10 +83,15 @@ def _price_response(scenario: str) -> np.ndarray:
     gaps = []
     while buy.agents:
         core = buy.core
-        position = max(float((core.load[0, core.t] - core.ren[0, core.t]).sum()), 0.0)
+        position = max(
+            float((core.episode.load[0, core.t] - core.episode.ren[0, core.t]).sum()), 0.0
+        )
         acts = {a: np.zeros(buy.action_space(a).shape, np.float32) for a in buy.agents}
         idle = {a: v.copy() for a, v in acts.items()}
-        acts["coalition_0"][:2] = [position / core.q_max_mw, 1.0]  # q * q_max MW at 1^3 * cap
+        acts["coalition_0"][:2] = [
+            position / core.coalition.q_max_mw,
+            1.0,
+        ]  # q * q_max MW at 1^3 * cap
         p_buy = buy.step(acts)[4]["coalition_0"]["market/price_eur_per_mwh"]
         p_none = none.step(idle)[4]["coalition_0"]["market/price_eur_per_mwh"]
         gaps.append(abs(p_buy - p_none))

@@ -1,4 +1,5 @@
-"""The counterfactual's retail tariff (envs.sim.tariff): derived from each scenario."""
+"""The counterfactual's retail tariff (envs.sim.tariff): derived from each scenario, by a
+rehearsal run before the core is built (envs.sim.build)."""
 
 import dataclasses
 
@@ -7,7 +8,13 @@ import pytest
 
 import envs
 from envs.config.scenario import load_scenario
-from envs.sim.tariff import energy_price, wholesale_cost
+from envs.sim import build
+from envs.sim.build import rehearse, wholesale_cost
+
+
+def energy_price(cfg):
+    """The retail energy part of the counterfactual's tariff, EUR/MWh."""
+    return rehearse(cfg).energy_eur_per_mwh
 
 
 def test_fixed_mode_is_the_configured_price():
@@ -38,6 +45,39 @@ def test_the_rehearsal_faces_the_scenarios_market_power():
     assert wholesale_cost(strategic)["energy"] > wholesale_cost(competitive)["energy"]
 
 
+def test_the_rehearsal_is_cached_by_its_own_config(monkeypatch):
+    # Scenarios that differ only where the rehearsal does not look (who controls the
+    # agents: the rehearsal's coalition drives scripted members against scripted
+    # incumbents) share one rehearsal; a config the rehearsal reads (the spot cap) is a
+    # rehearsal of its own.
+    runs = []
+    real = build._rehearsal
+    monkeypatch.setattr(build, "_rehearsal", lambda rcfg: runs.append(rcfg) or real(rcfg))
+    monkeypatch.setattr(build, "_REHEARSALS", {})
+    cfg = load_scenario("default", days=1)
+    same = load_scenario("default", days=1, overrides={"members.agents": False,
+                                                       "fleet.controlled": True})  # fmt: skip
+    other = load_scenario("default", days=1, overrides={"spot.price_cap_eur_per_mwh": 2000.0})
+    assert wholesale_cost(cfg) == wholesale_cost(same)
+    assert len(runs) == 1
+    assert rehearse(same).retail_by_hour.tolist() == rehearse(cfg).retail_by_hour.tolist()
+    wholesale_cost(other)
+    assert len(runs) == 2
+
+
+def test_a_core_is_built_with_its_tariff_and_builds_no_other_core(monkeypatch):
+    from envs.sim import core as core_module
+
+    cfg = load_scenario("default", days=1)
+    tariff = rehearse(cfg)
+    built = []
+    init = core_module.MarketCore.__init__
+    monkeypatch.setattr(core_module.MarketCore, "__init__",
+                        lambda self, *a, **k: built.append(a) or init(self, *a, **k))  # fmt: skip
+    core = core_module.MarketCore(cfg, 2, tariff=tariff)
+    assert len(built) == 1 and core.tariff is tariff
+
+
 def test_dynamic_tariff_passes_the_hours_price_through():
     env = envs.make("multimarket_v1", days=1, overrides={"tariff.mode": "dynamic"})
     env.reset(seed=2)
@@ -56,7 +96,7 @@ def test_dynamic_tariff_passes_the_hours_price_through():
         row = bills[bills.step == t]
         imports = row.bill_eur.to_numpy()
         pos = imports > 0
-        x = np.maximum(core.load[0, t] - core.ren[0, t], 0.0)  # before the battery
+        x = np.maximum(core.episode.load[0, t] - core.episode.ren[0, t], 0.0)  # before the battery
         assert pos.any()
         rate = imports[pos] / np.maximum(x[pos], 1e-9)
         # The battery can only lower imports, so the rate per MWh of gross need is at most

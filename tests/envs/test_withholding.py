@@ -12,6 +12,7 @@ from envs.actors.withholding import (
     three_pivotal_fail,
 )
 from envs.config.scenario import load_scenario
+from envs.sim.build import build_core
 from envs.sim.core import MarketCore
 
 
@@ -102,7 +103,7 @@ def test_three_pivotal_supplier_test_and_mitigation():
 
 
 def _strategic_core(days: int = 2) -> MarketCore:
-    core = MarketCore(load_scenario("strategic_incumbents", days=days), 1, record_ledger=False)
+    core = build_core(load_scenario("strategic_incumbents", days=days), 1, record_ledger=False)
     core.reset(np.random.default_rng(3))
     return core
 
@@ -110,7 +111,11 @@ def _strategic_core(days: int = 2) -> MarketCore:
 def _offered_by_unit(core: MarketCore, incumbents: np.ndarray | None) -> np.ndarray:
     """(G,) MW each unit offers to energy this hour, as the step will clear it."""
     book = core.day_ahead_book(np.zeros((1, core.layout.coalition)), incumbents)
-    return book["supply_q"][0, : core.G * (core.K + 1)].reshape(core.G, core.K + 1).sum(-1)
+    return (
+        book["supply_q"][0, : core.dims.G * (core.dims.K + 1)]
+        .reshape(core.dims.G, core.dims.K + 1)
+        .sum(-1)
+    )
 
 
 def test_strategic_incumbents_offer_at_least_their_committed_mw():
@@ -120,22 +125,23 @@ def test_strategic_incumbents_offer_at_least_their_committed_mw():
     the scripted withholder never withholds committed MW (must-offer, Attachment DD §6.6)."""
     core = _strategic_core()
     cfg = core.cfg
-    ones, zeros = np.ones((1, core.G)), np.zeros((1, core.G))
-    bids = BidParams(markup=np.zeros((1, core.G, core.K)), withhold=ones, reserve_fraction=ones,
+    G, K = core.dims.G, core.dims.K
+    ones, zeros = np.ones((1, G)), np.zeros((1, G))
+    bids = BidParams(markup=np.zeros((1, G, K)), withhold=ones, reserve_fraction=ones,
                      reserve_markup=zeros, capacity_fraction=ones,
                      capacity_price_eur_per_mw_day=zeros)  # fmt: skip
     withhold_all = encode_bid_params(
         bids, cfg.fleet, reserve=core.layout.reserve, capacity=core.layout.capacity,
         capacity_cap_eur_per_mw_day=cfg.capacity.price_cap_eur_per_mw_day)  # fmt: skip
-    members = np.zeros((1, core.N, 2))
+    members = np.zeros((1, core.dims.N, 2))
     r = core.step(np.zeros((1, core.layout.coalition)), members, withhold_all)
     # The auction hour: the day-ahead already binds the commitments it cleared.
-    committed = core.cap_award_g[0]
+    committed = core.state.cap_award_g[0]
     assert committed.sum() > 0.0
     assert r.dispatch.sum() > 0.0  # without must-offer nothing at all would be offered
-    must = must_offer_mw(core.fleet, core.cap_award_g)[0]
+    must = must_offer_mw(core.fleet, core.state.cap_award_g)[0]
     for _ in range(5):
-        room = core.prev_dispatch[0] + core.fleet.ramp_mw_per_h
+        room = core.state.prev_dispatch[0] + core.fleet.ramp_mw_per_h
         assert np.all(_offered_by_unit(core, withhold_all) >= np.minimum(must, room) - 1e-9)
         assert np.all(_offered_by_unit(core, withhold_all) >= np.minimum(committed, room) - 1e-9)
         core.step(np.zeros((1, core.layout.coalition)), members, withhold_all)
@@ -145,7 +151,7 @@ def test_strategic_incumbents_offer_at_least_their_committed_mw():
     core = _strategic_core()
     withheld = 0
     for _ in range(48):
-        must = must_offer_mw(core.fleet, core.cap_award_g)[0]
+        must = must_offer_mw(core.fleet, core.state.cap_award_g)[0]
         w, _ = core.strategic_withholding(cfg.fleet)
         assert np.all(core.fleet.capacity_mw * (1.0 - w[0]) >= must - 1e-9)
         forecast = core.system_forecast()

@@ -64,7 +64,7 @@ def test_split_statistics_equal_those_of_every_agents_row():
 def test_the_split_block_is_shared_by_every_agent_of_a_group(scenario, overrides):
     venv = envs.make_vector("multimarket_v1", scenario=scenario, num_envs=3, days=1,
                             overrides=overrides)  # fmt: skip
-    c = common_size(venv.core.H)
+    c = common_size(venv.core.dims.H)
     obs, _ = venv.reset(seed=5)
     for _ in range(30):
         for g, o in obs.items():
@@ -80,7 +80,7 @@ def test_a_rollout_writes_every_hour_of_its_buffers():
     venvs, learner, _ = build(cfg)
     learner.statics = None
     batches, states, _ = collect(venvs[0], learner, seed=3, reward_scale=0.01)
-    T = venvs[0].core.T
+    T = venvs[0].core.dims.T
     assert states.shape[0] == T and bool((states.abs().sum((1, 2)) > 0).all())
     for g, b in batches.items():
         assert b.common.shape[-1] == learner.shared[g]

@@ -353,7 +353,9 @@ def test_scenario_overrides_reach_their_scenario_only():
         "fleet.controlled": False, "members.battery_scale": 3.0}  # fmt: skip
     assert cfg.env.overrides_for("default") == {"fleet.controlled": False}
     plain = envs.make_vector("multimarket_v1", scenario="windy_winter", num_envs=2, days=1)
-    np.testing.assert_allclose(big.core.inv_battery_mwh * 3.0, plain.core.inv_battery_mwh)
+    np.testing.assert_allclose(
+        big.core.scales.inv_battery_mwh * 3.0, plain.core.scales.inv_battery_mwh
+    )
     assert base.core.cfg.members.battery_scale == 1.0
     # A scenario the mix does not train is left alone (as with reward_weights), so that
     # --set env.scenarios=[...] narrows a config without editing its overrides.

@@ -29,6 +29,7 @@ from envs.market.capacity import (
     storage_rating,
     vrr_price,
 )
+from envs.sim.build import build_core
 from envs.sim.clearing import unit_limits_row
 from envs.sim.core import MarketCore
 
@@ -156,10 +157,10 @@ def test_settle_capacity_conserves_money(cap, dispatch, cum, perf_c, price, shar
 
 
 def _competitive_auction(name: str, overrides: dict | None = None) -> tuple[MarketCore, float]:
-    core = MarketCore(load_scenario(name, overrides, days=1), 1, record_ledger=False)
+    core = build_core(load_scenario(name, overrides, days=1), 1, record_ledger=False)
     core.reset(np.random.default_rng(0))
     coalition = np.zeros((1, core.layout.coalition))
-    members = None if core.layout.drives_members else np.zeros((1, core.N, 2))
+    members = None if core.layout.drives_members else np.zeros((1, core.dims.N, 2))
     r = core.step(coalition, members, None)
     return core, float(r.info["capacity_price_eur_per_mw_day"][0])
 
@@ -190,15 +191,15 @@ def test_requirement_is_the_forecast_coincident_net_peak():
     and their PV 20 then 0 MW. Non-coincident gross peaks would give 100 + 50 = 150 MW; the
     coincident net peak is max(100 + 30 - 20, 90 + 50 - 0) = 140 MW in hour 1, where the
     members' net load is 50 MW: requirement 1.1 * 140 = 154, obligation 1.1 * 50 = 55 MW."""
-    core = MarketCore(load_scenario("default", {"capacity.reserve_margin": 0.1,
+    core = build_core(load_scenario("default", {"capacity.reserve_margin": 0.1,
                                                 "capacity.period_h": 2}, days=1),
                       1, record_ledger=False)  # fmt: skip
     core.reset(np.random.default_rng(0))
     for name in ("z_sys_load", "total_load_err", "total_ren_err"):
-        getattr(core, name)[:] = 0.0  # perfect forecasts: the hand numbers are exact
-    core.sys_load[0, :2], core.total_load[0, :2], core.total_ren[0, :2] = (
+        getattr(core.episode, name)[:] = 0.0  # perfect forecasts: the hand numbers are exact
+    core.episode.sys_load[0, :2], core.episode.total_load[0, :2], core.episode.total_ren[0, :2] = (
         [100.0, 90.0], [30.0, 50.0], [20.0, 0.0])  # fmt: skip
-    core.sys_load[0, 2:] = 1e4  # outside the auction's period: not counted
+    core.episode.sys_load[0, 2:] = 1e4  # outside the auction's period: not counted
     req, obligation = core.capacity_forecast(0)
     np.testing.assert_allclose(req, [154.0])
     np.testing.assert_allclose(obligation, [55.0])
@@ -208,18 +209,18 @@ def test_requirement_is_the_forecast_coincident_net_peak():
 def test_large_coalition_requirement_counts_its_members_at_the_coincident_peak():
     """The members' load counts, at the pool's peak hour and net of their PV and wind: less
     than the sum of the background's and the members' stated (non-coincident) peaks."""
-    core = MarketCore(load_scenario("large_coalition", days=7), 2, record_ledger=False)
+    core = build_core(load_scenario("large_coalition", days=7), 2, record_ledger=False)
     core.reset(np.random.default_rng(0))
     cc = core.cfg.capacity
     req, obligation = core.capacity_forecast(0)
     assert np.all(obligation > 100.0)  # 200 members at 2x size: a large net-short buyer
-    assert np.all(obligation > core.coalition_firm_mw)
+    assert np.all(obligation > core.coalition.firm_mw)
     assert np.all(req > (1.0 + cc.reserve_margin) * core.cfg.background.peak_load_mw)
-    t = core.T
-    s = np.sqrt(np.minimum((np.arange(t) + 1.0) / core.H, 1.0))
-    net = (core.sys_load[:, :t] * (1.0 + s * core.z_sys_load[:, :t])
-           + core.total_load[:, :t] + s * core.total_load_err[:, :t]
-           - core.total_ren[:, :t] - s * core.total_ren_err[:, :t])  # fmt: skip
+    t = core.dims.T
+    s = np.sqrt(np.minimum((np.arange(t) + 1.0) / core.dims.H, 1.0))
+    net = (core.episode.sys_load[:, :t] * (1.0 + s * core.episode.z_sys_load[:, :t])
+           + core.episode.total_load[:, :t] + s * core.episode.total_load_err[:, :t]
+           - core.episode.total_ren[:, :t] - s * core.episode.total_ren_err[:, :t])  # fmt: skip
     np.testing.assert_allclose(req, (1.0 + cc.reserve_margin) * net.max(axis=1))
 
 
@@ -245,12 +246,14 @@ def test_mopr_in_the_step_raises_the_coalitions_offer_and_counts_it():
     prices = {}
     for floor in (0.0, 1.5):
         cfg = load_scenario("large_coalition", {"capacity.mopr_floor_net_cone": floor}, days=7)
-        core = MarketCore(cfg, 1, record_ledger=False)
+        core = build_core(cfg, 1, record_ledger=False)
         core.reset(np.random.default_rng(0))
         a = np.zeros((1, core.layout.coalition))
         names = slots(core.layout.reserve, True, core.layout.drives_members)
         a[0, names.index("c")], a[0, names.index("cp")] = 1.0, -1.0  # all firm MW at 0
-        r = core.step(a, None if core.layout.drives_members else np.zeros((1, core.N, 2)), None)
+        r = core.step(
+            a, None if core.layout.drives_members else np.zeros((1, core.dims.N, 2)), None
+        )
         prices[floor] = float(r.info["capacity_price_eur_per_mw_day"][0])
         assert r.info["capacity_offer_mitigated"][0] == (1.0 if floor > 0 else 0.0)
         req = float(core.capacity_requirement(0)[0])

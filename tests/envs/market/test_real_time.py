@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from envs.config.scenario import load_scenario
 from envs.market import settlement as sm
 from envs.sim import clearing as cl
-from envs.sim.core import MarketCore
+from envs.sim.build import build_core
 
 
 def _params(**overrides):
     """The default scenario's step constants (cap 3000, reserve scarcity 500 EUR/MW-h)."""
-    core = MarketCore(load_scenario("default", overrides, days=1), 1, record_ledger=False)
-    return core._params
+    core = build_core(load_scenario("default", overrides, days=1), 1, record_ledger=False)
+    return core.params
 
 
 def test_reserve_demand_curve_is_sloped_in_equal_steps():
