@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from numba import njit
@@ -75,8 +75,29 @@ from envs.data.sectors import (
     sector_shapes,
 )
 
-if TYPE_CHECKING:
-    from envs.config.scenario import WeatherConfig
+
+class Weather(Protocol):
+    """The weather quantities :func:`make_profiles` reads, read-only: the fields of
+    :class:`envs.config.scenario.WeatherConfig` (a protocol, because the config module
+    imports this one for its bounds, and imports run one way)."""
+
+    @property
+    def latitude_deg(self) -> float: ...  # deg
+    @property
+    def cloudiness_mean(self) -> float: ...  # share of clear-sky output lost, [0, 1]
+    @property
+    def cloudiness_persistence(self) -> float: ...  # AR(1) coefficient per hour
+    @property
+    def wind_mean_speed_m_s(self) -> float: ...  # m/s at hub height
+    @property
+    def wind_weibull_k(self) -> float: ...  # Weibull shape
+    @property
+    def wind_persistence(self) -> float: ...  # AR(1) coefficient per hour
+    @property
+    def temperature_anomaly_c(self) -> float: ...  # deg C added to the climatology
+    @property
+    def load_noise_std(self) -> float: ...  # std of the log of the load noise
+
 
 __all__ = [
     "HEATING_BASE_C",
@@ -212,7 +233,7 @@ def clear_sky_cf(hour_of_year: ArrayLike, latitude_deg: float) -> NDArray[np.flo
 
 def make_profiles(
     rng: np.random.Generator,
-    weather: WeatherConfig,
+    weather: Weather,
     *,
     num_envs: int,
     hours: int,
@@ -291,7 +312,7 @@ def _calendar(abs_hour: NDArray[np.int64]) -> tuple[NDArray[np.int64], ...]:
 def _weather_series(
     draws: NDArray[np.float64],
     abs_hour: NDArray[np.int64],
-    weather: WeatherConfig,
+    weather: Weather,
     temperature_mean_c: float | None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Shared solar and wind capacity factors and temperature, each (E, T).
