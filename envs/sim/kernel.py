@@ -194,7 +194,8 @@ def capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out):
         out.cap_price[e] = state.cap_price[e]
 
 
-@njit(cache=True)
+# The step's own phases below are inlined into it (numba IR): no record is passed by call.
+@njit(cache=True, inline="always")
 def day_ahead_trades(p, s_acc, s_paid, d_acc, k_n, da, gen_cash):
     """What the day-ahead traded, from the accepted supply blocks ``s_acc`` (S,) MW, the
     price paid to each ``s_paid`` (S,) EUR/MWh and the accepted demand ``d_acc`` (B + 1,)
@@ -219,7 +220,7 @@ def day_ahead_trades(p, s_acc, s_paid, d_acc, k_n, da, gen_cash):
             bg_mw)  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def shed_imports_row(net, shed, bg_demand):
     """Split the load shed in real time ``shed`` MW over the background's demand
     ``bg_demand`` MW and the members' gross imports (:func:`envs.sim.clearing.shed_pro_rata`)
@@ -240,7 +241,7 @@ def shed_imports_row(net, shed, bg_demand):
     return shed_bg, shed_m
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def allocation_phase(p, mp, perms, e, hour, state, col, cs, en, result, metered, price,
                      backed, backing, out):  # fmt: skip
     """The coalition's ``result`` (EUR) to its members: their bills alone (the allocation
