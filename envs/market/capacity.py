@@ -61,7 +61,7 @@ F64 = NDArray[np.float64]
 
 __all__ = ["CapacityResult", "PerformanceResult", "VrrCurve", "accredit", "assess_performance",
            "clear_capacity", "clear_capacity_row", "mopr_offer", "mopr_row", "performance_row",
-           "storage_rating", "vrr_price", "vrr_row"]  # fmt: skip
+           "storage_rating", "vrr_curve_of_row", "vrr_price", "vrr_row"]  # fmt: skip
 
 
 class VrrCurve(NamedTuple):
@@ -88,6 +88,15 @@ class VrrCurve(NamedTuple):
                    float(cfg.point_a_share), nc * cfg.point_a_net_cone,
                    float(cfg.point_b_share), nc * cfg.point_b_net_cone,
                    float(cfg.point_c_share), nc * cfg.point_c_net_cone)  # fmt: skip
+
+
+@njit(cache=True)
+def vrr_curve_of_row(v):
+    """The :class:`VrrCurve` of its array form ``v = np.array(curve)`` (7,), the fields in
+    declaration order (the step's parameters carry the curve as an array: numba's parallel
+    lowering cannot pass a nested tuple of floats)."""
+    return VrrCurve(cap_eur=v[0], a_share=v[1], a_eur=v[2], b_share=v[3], b_eur=v[4],
+                    c_share=v[5], c_eur=v[6])  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,10 +56,10 @@ def demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp):
     """The day-ahead demand bids into ``dq, dp`` (B + 1,), MW and EUR/MWh: the background's
     forecast load in its blocks, then the coalition's purchase (its sale is a supply
     block)."""
-    n_bg = p.bg_shares.shape[0]
+    n_bg = p.background_block_shares.shape[0]
     for b in range(n_bg):
-        dq[b] = hour.fc_load0[e] * p.bg_shares[b]
-        dp[b] = p.bg_prices[b]
+        dq[b] = hour.fc_load0[e] * p.background_block_shares[b]
+        dp[b] = p.background_bid_eur_per_mwh[b]
     dq[n_bg], dp[n_bg] = max(q_spot, 0.0), p_spot
 
 
@@ -79,50 +79,53 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q
         shortfall MW, reserve requirement MW).
     """
     g_n, s_n = ulim.shape[0], sq.shape[0]
-    n_bg = p.bg_shares.shape[0]
+    n_bg = p.background_block_shares.shape[0]
+    floor, cap = p.price_floor_eur_per_mwh, p.price_cap_eur_per_mwh
     unit_limits_row(fp, bids, e, prev, committed, ulim)
     dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
     demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp)
     req = 0.0
     rq, rp = np.zeros(g_n + 1), np.zeros(g_n + 1)
-    if p.reserve_on:
-        req = p.res_share_load * hour.fc_load0[e] + p.res_share_ren * hour.fc_ren0[e]
+    if p.reserve_market_on:
+        req = (p.reserve_share_of_load * hour.fc_load0[e]
+               + p.reserve_share_of_renewables * hour.fc_ren0[e])  # fmt: skip
         # Sequential bidders price in the margin they forgo at their price forecast.
-        opp = -np.inf if p.cooptimise else hour.price_fc[e]
+        opp = -np.inf if p.reserve_cooptimised else hour.price_fc[e]
         fl.reserve_offers_row(fp, bids, e, prev, committed, opp, rq, rp)
         rq[g_n], rp[g_n] = res_q, res_p
     for i in range(g_n + 1):
         award[i] = 0.0
     res_price, res_short = 0.0, 0.0
-    if p.reserve_on and p.cooptimise:
-        fl.energy_offers_row(fp, bids, e, prev, committed, award, p.floor, sq, sp)
-        sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renew_offer
+    if p.reserve_market_on and p.reserve_cooptimised:
+        fl.energy_offers_row(fp, bids, e, prev, committed, award, floor, sq, sp)
+        sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renewables_offer_eur_per_mwh
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
-        n_k = p.res_steps
+        n_k = p.reserve_demand_blocks
         rdq, rdp, rd_acc = np.empty(n_k), np.empty(n_k), np.empty(n_k)
         reserve_demand_row(p, req, rdq, rdp)
         price, res_price, res_short, _, _ = clear_joint_row(
-            sq, sp, p.blk_unit, rq, rp, p.res_unit, ulim, dq, dp, rdq, rdp, p.floor, p.cap,
-            p.res_scarcity, s_acc, award, d_acc, rd_acc)  # fmt: skip
+            sq, sp, p.supply_block_unit, rq, rp, p.reserve_offer_unit, ulim, dq, dp, rdq, rdp,
+            floor, cap, p.reserve_scarcity_eur_per_mw, s_acc, award, d_acc, rd_acc)  # fmt: skip
     else:
-        if p.reserve_on:
-            res_price, res_short = clear_reserve_row(rq, rp, req, p.res_scarcity, award)
-        fl.energy_offers_row(fp, bids, e, prev, committed, award, p.floor, sq, sp)
-        sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renew_offer
+        if p.reserve_market_on:
+            res_price, res_short = clear_reserve_row(rq, rp, req, p.reserve_scarcity_eur_per_mw,
+                                                     award)  # fmt: skip
+        fl.energy_offers_row(fp, bids, e, prev, committed, award, floor, sq, sp)
+        sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renewables_offer_eur_per_mwh
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
-        price, _, _ = clear_spot_row(sq, sp, dq, dp, p.floor, p.cap, False, s_acc, d_acc, s_paid)
+        price, _, _ = clear_spot_row(sq, sp, dq, dp, floor, cap, False, s_acc, d_acc, s_paid)
     # Payments: the clearing price, or each accepted block's own offer under pay-as-bid;
     # buyers then pay what sellers receive on average, so the market pays out what it takes.
     paid, traded = 0.0, 0.0
     for j in range(s_n):
-        own = min(max(sp[j], p.floor), p.cap)
+        own = min(max(sp[j], floor), cap)
         s_paid[j] = own if (p.pay_as_bid and s_acc[j] > 0.0) else price
         paid += s_acc[j] * s_paid[j]
         traded += s_acc[j]
     buyer = paid / traded if (p.pay_as_bid and traded > 1e-9) else price
     unserved = 0.0
     for b in range(n_bg):
-        if dp[b] >= p.cap:
+        if dp[b] >= cap:
             unserved += dq[b] - d_acc[b]
     return price, buyer, max(unserved, 0.0), res_price, res_short, req
 
@@ -145,7 +148,7 @@ def activation_share(hour, e, ren_acc, award):
 def reserve_demand_row(p, req, rdq, rdp):
     """The operating-reserve demand curve, one block per step, into ``rdq, rdp`` (K,).
 
-    ``K = p.res_steps`` equal blocks of the requirement ``req`` MW, valued from the
+    ``K = p.reserve_demand_blocks`` equal blocks of the requirement ``req`` MW, valued from the
     reserve scarcity price down in equal steps (K = 1: the whole requirement at the
     scarcity price). A sloped curve is PJM's since 2022 (FERC EL19-58: a downward-sloping
     ORDC in place of the vertical requirement) and the shape of ERCOT's: the price of
@@ -155,7 +158,7 @@ def reserve_demand_row(p, req, rdq, rdp):
     n_k = rdq.shape[0]
     for k in range(n_k):
         rdq[k] = req / n_k
-        rdp[k] = p.res_scarcity * (n_k - k) / n_k
+        rdp[k] = p.reserve_scarcity_eur_per_mw * (n_k - k) / n_k
 
 
 @njit(cache=True)
@@ -164,8 +167,8 @@ def ordc_value(p, req, held):
     requirement are held, EUR/MW-h (0 once the requirement is met)."""
     if req <= 1e-9 or held >= req - 1e-9:
         return 0.0
-    k = int(max(held, 0.0) / (req / p.res_steps))  # the first block not filled
-    return p.res_scarcity * (p.res_steps - k) / p.res_steps
+    k = int(max(held, 0.0) / (req / p.reserve_demand_blocks))  # the first block not filled
+    return p.reserve_scarcity_eur_per_mw * (p.reserve_demand_blocks - k) / p.reserve_demand_blocks
 
 
 @njit(cache=True)
@@ -183,10 +186,10 @@ def ordc_adder(p, req, headroom, energy_price):
     requirement) and falls linearly to 0 at the requirement. So a coalition that leaves
     its purchase to real time in an hour the day-ahead priced at the cap pays about the
     cap there too, instead of the deployed reserve's energy offer."""
-    if not p.ordc or req <= 1e-9 or headroom >= req - 1e-9:
+    if not p.ordc_adder_on or req <= 1e-9 or headroom >= req - 1e-9:
         return 0.0
-    x_min = p.ordc_min_share * req
-    room_to_voll = max(p.cap - energy_price, 0.0)
+    x_min = p.ordc_min_reserve_share * req
+    room_to_voll = max(p.price_cap_eur_per_mwh - energy_price, 0.0)
     if headroom <= x_min:
         near = room_to_voll
     else:
@@ -265,23 +268,24 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
         ORDC adder EUR/MWh).
     """
     g_n, s_n = ulim.shape[0], sq.shape[0]
+    floor, cap = p.price_floor_eur_per_mwh, p.price_cap_eur_per_mwh
     n = s_n + g_n  # the day-ahead blocks, then each unit's reserve held outside them
     up_q, up_p, dn_q, dn_p = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     unit, room = np.empty(n, np.int64), np.empty(g_n)
     for j in range(s_n):
         up_q[j] = max(sq[j] - s_acc[j], 0.0)
         dn_q[j] = s_acc[j]
-        up_p[j] = min(max(sp[j], p.floor), p.cap)
+        up_p[j] = min(max(sp[j], floor), cap)
         dn_p[j] = up_p[j]
-        unit[j] = p.blk_unit[j]
+        unit[j] = p.supply_block_unit[j]
     for g in range(g_n):
         room[g] = max(ulim[g] - dispatch[g], 0.0)
-        top = p.floor
+        top = floor
         for k in range(k_n + 1):
             top = max(top, up_p[g * (k_n + 1) + k])
         # Sequential clearing took the reserve out of the energy offer: it is offered
         # here at the unit's dearest tranche; co-optimised blocks already hold it.
-        up_q[s_n + g] = 0.0 if p.cooptimise else award[g]
+        up_q[s_n + g] = 0.0 if p.reserve_cooptimised else award[g]
         up_p[s_n + g], dn_q[s_n + g], dn_p[s_n + g], unit[s_n + g] = top, 0.0, top, g
     # The system renewables are a balance-responsible party like any other: what they
     # produce beyond what they sold day-ahead is their long deviation (the system is long
@@ -297,8 +301,8 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
     ren_dev = ren_acc - hour.sys_ren[e]  # + short of what they sold, - long
     system = (bg_demand - bg_mw) + ren_dev + imb_c - act_c
     act = np.empty(n)
-    imb_price, shed, excess = balance_row(system, up_q, up_p, dn_q, dn_p, unit, room, p.floor,
-                                          p.cap, price, act)  # fmt: skip
+    imb_price, shed, excess = balance_row(system, up_q, up_p, dn_q, dn_p, unit, room, floor,
+                                          cap, price, act)  # fmt: skip
     headroom = max(award[g_n] - act_c, 0.0)
     for g in range(g_n):
         a = act[s_n + g]
@@ -307,7 +311,7 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
         a_g[g] = a
         headroom += max(room[g] - max(a, 0.0), 0.0)
     adder = ordc_adder(p, req, headroom, imb_price)
-    imb_price = spot_coupled(p, system, min(imb_price + adder, p.cap), price)
+    imb_price = spot_coupled(p, system, min(imb_price + adder, cap), price)
     ren_bal = act[s_n - 2]
     return (imb_price, system, shed, excess, ren_bal, hour.sys_ren[e] + ren_bal, ren_dev,
             bg_demand, adder)  # fmt: skip

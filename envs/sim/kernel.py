@@ -6,7 +6,8 @@ page of calls to named phases; each rule is a compiled function of one env in th
 module of the rule it states (:mod:`envs.actors.members`, :mod:`envs.actors.coalition`,
 :mod:`envs.actors.fleet`, :mod:`envs.market`), and the public ``envs.market`` API wraps
 the same functions. Parameters travel as named records (:class:`StepParams`,
-:class:`Hour`, :class:`State`, :class:`Outputs` and the actors' records).
+:class:`Hour`, :class:`State`, :class:`Outputs` and the actors' records); the per-env
+figures it reports are the columns of :mod:`envs.sim.info`, declared there once by name.
 
 Dims: E envs, G generators, K tranches, N members, B background demand blocks,
 M markets, P participants (column layout of :class:`envs.market.settlement.Columns`).
@@ -27,178 +28,63 @@ from numpy.typing import NDArray
 from envs.actors import fleet as fl
 from envs.actors import members as mb
 from envs.actors.coalition import decode_row
+from envs.market import metrics as mt
 from envs.market import settlement as st
 from envs.market.allocation import ALLOCATION_RULES, allocate_row
 from envs.market.billing import settle_period_row
-from envs.market.capacity import VrrCurve, clear_capacity_row, mopr_row
-from envs.market.metrics import I_HHI as MP_HHI
-from envs.market.metrics import I_LERNER as MP_LERNER
-from envs.market.metrics import I_MARKUP_EW as MP_MARKUP_EW
-from envs.market.metrics import I_MARKUP_SETTER as MP_MARKUP_SETTER
-from envs.market.metrics import I_PIVOTAL as MP_PIVOTAL
-from envs.market.metrics import I_RSI as MP_RSI
-from envs.market.metrics import N_OUT as N_METRICS
-from envs.market.metrics import market_power_row, markup_over_competitive, rerun_price_row
+from envs.market.capacity import clear_capacity_row, mopr_row, vrr_curve_of_row
 from envs.sim import clearing as cl
+from envs.sim import info as ic
+from envs.sim.info import COALITION_INFO_KEYS, INFO_KEYS, PUBLIC_INFO_KEYS
 
 F64 = NDArray[np.float64]
 REWARD_MODES = mb.REWARD_MODES
-__all__ = ["ALLOCATION_RULES", "INFO_KEYS", "REWARD_MODES", "Hour", "Outputs", "State",
-           "StepParams", "step_parallel", "step_serial"]  # fmt: skip
-
-#: Per-env scalar outputs, in column order of ``info_out``.
-INFO_KEYS: tuple[str, ...] = (
-    "price_eur_per_mwh",
-    "reserve_price_eur_per_mw",
-    "capacity_price_eur_per_mw_day",
-    "reserve_requirement_mw",
-    "reserve_shortfall_mw",
-    "unserved_energy_mwh",
-    "curtailment_mwh",
-    "emissions_t",
-    "coalition_emissions_t",
-    "coalition_cfe",
-    "lerner_index",
-    "residual_supply_index",
-    "scarcity",
-    "coalition_position_mw",
-    "coalition_metered_mw",
-    "coalition_imbalance_mwh",
-    "reserve_activation_share",
-    "reserve_not_delivered_mwh",
-    "members_saving_eur",
-    "counterfactual_bill_eur",
-    "coalition_result_eur",
-    "coalition_capacity_eur",
-    "n_projected",
-    "welfare_eur",
-    "capacity_committed_mw",
-    "imbalance_price_eur_per_mwh",
-    "system_imbalance_mwh",
-    "load_shed_mwh",
-    "generation_mwh",
-    "renewables_delivered_mwh",
-    "background_consumption_mwh",
-    "ppa_delivery_mwh",
-    "unabsorbed_surplus_mwh",
-    "markup_at_price_setter",
-    "markup_energy_weighted",
-    "pivotal_suppliers",
-    "hhi",
-    "members_worse_off",
-    "allocation_se_eur",
-    "ordc_adder_eur_per_mwh",
-    "load_restored_mwh",
-    "capacity_offer_mitigated",
-    "price_markup_competitive",
-)
-(
-    I_PRICE,
-    I_RES_PRICE,
-    I_CAP_PRICE,
-    I_REQ,
-    I_RES_SHORT,
-    I_UNSERVED,
-    I_CURT,
-    I_EMIS,
-    I_COAL_EMIS,
-    I_CFE,
-    I_LERNER,
-    I_RSI,
-    I_SCARCITY,
-    I_POSITION,
-    I_METERED,
-    I_IMBALANCE,
-    I_ACT,
-    I_NOT_DELIVERED,
-    I_SAVING,
-    I_CF_BILL,
-    I_RESULT,
-    I_COAL_CAP,
-    I_PROJECTED,
-    I_WELFARE,
-    I_CAP_COMMITTED,
-    I_IMB_PRICE,
-    I_SYS_IMB,
-    I_SHED,
-    I_GEN,
-    I_REN_DEL,
-    I_BG_CONS,
-    I_PPA,
-    I_EXCESS,
-    I_MARKUP_SET,
-    I_MARKUP_EW,
-    I_PIVOTAL,
-    I_HHI,
-    I_WORSE_OFF,
-    I_ALLOC_SE,
-    I_ORDC,
-    I_RESTORED,
-    I_CAP_MOPR,
-    I_MARKUP_COMP,
-) = range(len(INFO_KEYS))
-#: Outputs about the coalition (its own infos); the rest describe the market (every agent's).
-COALITION_INFO_KEYS: tuple[str, ...] = (
-    "coalition_emissions_t",
-    "coalition_cfe",
-    "coalition_position_mw",
-    "coalition_metered_mw",
-    "coalition_imbalance_mwh",
-    "reserve_activation_share",
-    "reserve_not_delivered_mwh",
-    "members_saving_eur",
-    "counterfactual_bill_eur",
-    "coalition_result_eur",
-    "coalition_capacity_eur",
-    "n_projected",
-    "members_worse_off",
-    "allocation_se_eur",
-    "capacity_offer_mitigated",
-)
-PUBLIC_INFO_KEYS: tuple[str, ...] = tuple(k for k in INFO_KEYS if k not in COALITION_INFO_KEYS)
+__all__ = ["ALLOCATION_RULES", "COALITION_INFO_KEYS", "INFO_KEYS", "PUBLIC_INFO_KEYS",
+           "REWARD_MODES", "Hour", "Outputs", "State", "StepParams", "step_parallel",
+           "step_serial"]  # fmt: skip
 
 
 class StepParams(NamedTuple):
-    """A scenario's constants for the step (EUR/MWh unless noted)."""
+    """A scenario's constants for the step (prices EUR/MWh unless the name says otherwise)."""
 
-    floor: float  # spot price floor
-    cap: float  # spot price cap
-    renew_offer: float  # system renewables' offer price
-    scarcity_share: float  # share of the cap from which an hour counts as scarce
-    res_share_load: float  # reserve requirement per MW of forecast load
-    res_share_ren: float  # ... and per MW of forecast system renewables
-    res_scarcity: float  # reserve scarcity price, EUR/MW per hour
-    res_steps: int  # blocks of the operating-reserve demand curve
-    pen_res: float  # penalty on reserve activation not delivered
-    vrr: F64  # (7,) the capacity market's VRR curve, the fields of a VrrCurve in order
+    price_floor_eur_per_mwh: float  # spot price floor
+    price_cap_eur_per_mwh: float  # spot price cap (the value of lost load)
+    renewables_offer_eur_per_mwh: float  # system renewables' offer price
+    scarcity_share_of_cap: float  # an hour priced at this share of the cap counts as scarce
+    reserve_share_of_load: float  # reserve requirement per MW of forecast load
+    reserve_share_of_renewables: float  # ... and per MW of forecast system renewables
+    reserve_scarcity_eur_per_mw: float  # reserve scarcity price, EUR/MW per hour
+    reserve_demand_blocks: int  # blocks of the operating-reserve demand curve
+    reserve_penalty_eur_per_mwh: float  # on reserve activation not delivered
+    vrr_curve: F64  # (7,) the capacity market's VRR curve: np.array(VrrCurve), fields in order
     # (an array: numba's parallel lowering cannot pass a nested tuple of floats)
-    npcr: float  # capacity Non-Performance Charge Rate
-    stop_loss: float  # a resource's largest charges per committed MW in the episode, EUR/MW
-    network: float  # network charge on members' imports
-    taxes: float
-    discount: float  # community discount on netted network charges, share
-    ppa_price: float
-    feed_in: float  # feed-in tariff of the counterfactual
-    reward_mix: float
+    non_performance_eur_per_mwh: float  # capacity Non-Performance Charge Rate
+    stop_loss_eur_per_mw: float  # a resource's largest charges per committed MW in the episode
+    network_eur_per_mwh: float  # network charge on members' imports
+    taxes_eur_per_mwh: float
+    community_discount_share: float  # community discount on netted network charges
+    ppa_price_eur_per_mwh: float
+    feed_in_eur_per_mwh: float  # feed-in tariff of the counterfactual
+    reward_mean_weight: float  # weight of the members' mean saving in a ``mix`` reward
     pay_as_bid: bool
-    cooptimise: bool  # energy and reserve co-optimised (else reserve first, then energy)
+    reserve_cooptimised: bool  # energy and reserve co-optimised (else reserve, then energy)
     retail_dynamic: bool  # the counterfactual's energy part passes the spot price through
-    retail_adder: float  # ... plus this, EUR/MWh (margin, network and taxes)
-    reserve_on: bool
-    capacity_on: bool
-    drives: bool  # the coalition sets its members' batteries and flex
-    alloc_rule: int  # index into ALLOCATION_RULES
-    ir_floor: bool  # true-up members below their saving alone over the billing period
+    retail_adder_eur_per_mwh: float  # ... plus this (margin, network and taxes)
+    reserve_market_on: bool
+    capacity_market_on: bool
+    drives_members: bool  # the coalition sets its members' batteries and flex
+    allocation_rule: int  # index into ALLOCATION_RULES
+    ir_true_up: bool  # true-up members below their saving alone over the billing period
     reward_mode: int  # index into REWARD_MODES
-    emis_marginal: bool  # coalition emissions at the marginal unit's factor
-    ordc: bool  # real-time reserve shortage adder on the imbalance price (ORDC)
+    marginal_emissions: bool  # coalition emissions at the marginal unit's factor
+    ordc_adder_on: bool  # real-time reserve shortage adder on the imbalance price (ORDC)
     dual_pricing: bool  # deviations that aggravate the system pay at least day-ahead
     spot_coupling: bool  # imbalance price >= day-ahead when short, <= when long (reBAP)
-    ordc_min_share: float  # real-time reserve at which the ORDC adder reaches the cap, share
-    bg_shares: F64  # (B,) background demand split into blocks
-    bg_prices: F64  # (B,) their bid prices
-    blk_unit: NDArray[np.int64]  # (S,) unit of each energy supply block, -1: none
-    res_unit: NDArray[np.int64]  # (G + 1,) unit of each reserve offer (coalition: -1)
+    ordc_min_reserve_share: float  # real-time reserve at which the ORDC adder reaches the cap
+    background_block_shares: F64  # (B,) background demand split into blocks
+    background_bid_eur_per_mwh: F64  # (B,) their bid prices
+    supply_block_unit: NDArray[np.int64]  # (S,) unit of each energy supply block, -1: none
+    reserve_offer_unit: NDArray[np.int64]  # (G + 1,) unit of each reserve offer (coalition: -1)
 
 
 class Hour(NamedTuple):
@@ -260,7 +146,7 @@ class Outputs(NamedTuple):
     profit: F64  # (E, G) EUR
     markup: F64  # (E, G) each unit's offer markup over marginal cost on what it sold
     net: F64  # (E, N) metered net import, MW
-    info: F64  # (E, len(INFO_KEYS))
+    info: F64  # (E, len(INFO_KEYS)) the columns of envs.sim.info.INFO_COLUMNS
 
 
 @njit(cache=True)
@@ -271,18 +157,17 @@ def capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out):
     offer, :func:`envs.market.capacity.mopr_row`). Runs before the day-ahead, whose
     must-offer reads the commitments in force this hour."""
     g_n = fp.capacity_mw.shape[0]
-    out.info[e, I_CAP_MOPR] = 0.0
-    if p.capacity_on and hour.auction:
+    out.info[e, ic.I_CAP_MOPR] = 0.0
+    if p.capacity_market_on and hour.auction:
         cq, cp = np.empty(g_n + 1), np.empty(g_n + 1)
         fl.capacity_offers_row(fp, bids, e, cq, cp)
         # Buyer-side mitigation (PJM OATT Attachment DD §5.14(h)): a net-short coalition
         # offers at no less than the floor.
         cp_c, raised = mopr_row(cap_q, cap_p, hour.cap_obligation[e], codec.capacity_floor)
-        out.info[e, I_CAP_MOPR] = raised
+        out.info[e, ic.I_CAP_MOPR] = raised
         cq[g_n], cp[g_n] = cap_q, cp_c
         c_award = np.empty(g_n + 1)
-        v = p.vrr
-        curve = VrrCurve(v[0], v[1], v[2], v[3], v[4], v[5], v[6])
+        curve = vrr_curve_of_row(p.vrr_curve)
         price, _ = clear_capacity_row(cq, cp, hour.cap_target[e], curve, c_award)
         out.cap_g[e, :] = c_award[:g_n]
         out.cap_c[e] = c_award[g_n]
@@ -293,19 +178,99 @@ def capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out):
         out.cap_price[e] = state.cap_price[e]
 
 
+# The step's own phases below are inlined into it (numba IR): no record is passed by call.
+@njit(cache=True, inline="always")
+def day_ahead_trades(p, s_acc, s_paid, d_acc, k_n, da, gen_cash):
+    """What the day-ahead traded, from the accepted supply blocks ``s_acc`` (S,) MW, the
+    price paid to each ``s_paid`` (S,) EUR/MWh and the accepted demand ``d_acc`` (B + 1,)
+    MW: each unit's energy ``da`` (G,) MW and cash ``gen_cash`` (G,) EUR over its
+    ``k_n + 1`` tranches.
+
+    Returns:
+        (system renewables sold MW, their price EUR/MWh, the coalition's sale MW, its
+        price EUR/MWh, the coalition's purchase MW, the background's purchase MW).
+    """
+    s_n, n_bg = s_acc.shape[0], p.background_block_shares.shape[0]
+    for g in range(da.shape[0]):
+        d, c_ = 0.0, 0.0
+        for k in range(k_n + 1):
+            d += s_acc[g * (k_n + 1) + k]
+            c_ += s_acc[g * (k_n + 1) + k] * s_paid[g * (k_n + 1) + k]
+        da[g], gen_cash[g] = d, c_
+    bg_mw = 0.0
+    for b in range(n_bg):
+        bg_mw += d_acc[b]
+    return (s_acc[s_n - 2], s_paid[s_n - 2], s_acc[s_n - 1], s_paid[s_n - 1], d_acc[n_bg],
+            bg_mw)  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def shed_imports_row(net, shed, bg_demand):
+    """Split the load shed in real time ``shed`` MW over the background's demand
+    ``bg_demand`` MW and the members' gross imports (:func:`envs.sim.clearing.shed_pro_rata`)
+    and cut each importing member's metered net import ``net`` (N,) MW pro rata, in place.
+
+    Returns:
+        (shed from the background, shed from the members' imports), MW.
+    """
+    gross_in = 0.0  # the members' gross imports, MW (what shedding can reach)
+    for i in range(net.shape[0]):
+        gross_in += max(net[i], 0.0)
+    shed_bg, shed_m = cl.shed_pro_rata(shed, bg_demand, gross_in)
+    if shed_m > 0.0:  # (shed_m > 0: imports)
+        keep = 1.0 - shed_m / gross_in
+        for i in range(net.shape[0]):
+            if net[i] > 0.0:
+                net[i] *= keep
+    return shed_bg, shed_m
+
+
+@njit(cache=True, inline="always")
+def allocation_phase(p, mp, perms, e, hour, state, col, cs, en, result, metered, price,
+                     backed, backing, out):  # fmt: skip
+    """The coalition's ``result`` (EUR) to its members: their bills alone (the allocation
+    game's stand-alone values, so first), the allocation (:mod:`envs.market.allocation`;
+    ``backed`` EUR goes to the batteries that back the reserve, by ``backing`` (N,) MW),
+    the billing period's true-up (:mod:`envs.market.billing`), the members' flows and
+    their rewards into ``out``; writes the members' infos."""
+    n = out.bill.shape[1]
+    retail = price + p.retail_adder_eur_per_mwh if p.retail_dynamic else hour.retail
+    mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, retail,
+                          p.feed_in_eur_per_mwh, out.cf_soc[e], out.bill[e])  # fmt: skip
+    alloc, alloc_se = np.empty(n), np.empty(n)
+    # Individual rationality is the bill's (envs.market.billing): no hourly floor, the
+    # period's true-up in its last hour; the hourly floor is its one-hour case.
+    allocate_row(result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, backed,
+                 backing, price, p.network_eur_per_mwh, p.taxes_eur_per_mwh,
+                 p.community_discount_share, p.allocation_rule, False, perms, alloc,
+                 alloc_se)  # fmt: skip
+    worse_off, _ = settle_period_row(state.period_saving[e], out.bill[e], alloc,
+                                     hour.bill_end, p.ir_true_up, out.period_saving[e])  # fmt: skip
+    st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
+    saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode,
+                                          p.reward_mean_weight, out.saving[e],
+                                          out.r_members[e])  # fmt: skip
+    info = out.info[e]
+    info[ic.I_SAVING], info[ic.I_CF_BILL] = saving_sum, bill_sum
+    info[ic.I_WORSE_OFF], info[ic.I_ALLOC_SE] = worse_off, alloc_se.max()
+
+
 @njit(cache=True)
 def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren, consumption,
                      demand, bg_mw, cs, out):  # fmt: skip
     """Emissions, CFE share, market-power indices at the price-setting offer
-    (:func:`envs.market.metrics.market_power_row`), each unit's offer markup, welfare and
-    the incumbents' profit (DESIGN §3 step 7) into ``out``; ``cs`` (M, P) is the env's
-    cash flows."""
+    (:func:`envs.market.metrics.market_power_row`), each unit's offer markup, generation,
+    welfare and the incumbents' profit (DESIGN §3 step 7) into ``out``; ``cs`` (M, P) is
+    the env's cash flows."""
     info = out.info[e]
-    g_n, k_n = fp.capacity_mw.shape[0], (p.blk_unit.shape[0] - 2) // fp.capacity_mw.shape[0] - 1
-    total_gen, emis, clean, gen_cost = ren_mw, 0.0, ren_mw, 0.0
+    floor, cap = p.price_floor_eur_per_mwh, p.price_cap_eur_per_mwh
+    g_n = fp.capacity_mw.shape[0]
+    k_n = (p.supply_block_unit.shape[0] - 2) // g_n - 1
+    total_gen, emis, clean, gen_cost, gen = ren_mw, 0.0, ren_mw, 0.0, 0.0
     for g in range(g_n):
         ge = out.dispatch[e, g]  # physical output: day-ahead dispatch + balancing
         total_gen += ge
+        gen += ge
         emis += fp.emission_t_per_mwh[g] * ge
         gen_cost += fp.marginal_cost_eur_per_mwh[g] * ge
         if fp.emission_t_per_mwh[g] == 0.0:
@@ -316,7 +281,7 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
         out.profit[e, g] = market_cash - fp.marginal_cost_eur_per_mwh[g] * ge
     bp = np.empty(sp.shape[0])
     for j in range(sp.shape[0]):
-        bp[j] = min(max(sp[j], p.floor), p.cap)
+        bp[j] = min(max(sp[j], floor), cap)
     mc = fp.marginal_cost_eur_per_mwh
     for g in range(g_n):  # the unit's own offer markup on what it sold (not its rent)
         num, den = 0.0, 0.0
@@ -325,9 +290,9 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
             num += s_acc[j] * max(bp[j] - mc[g], 0.0)
             den += s_acc[j] * mc[g]
         out.markup[e, g] = num / den if den > 1e-9 else 0.0
-    mp_out = np.empty(N_METRICS)
-    market_power_row(price, bp, s_acc, p.blk_unit, mc, fp.capacity_mw, demand,
-                     hour.fc_ren0[e], mp_out)  # fmt: skip
+    mp_out = np.empty(mt.N_OUT)
+    mt.market_power_row(price, bp, s_acc, p.supply_block_unit, mc, fp.capacity_mw, demand,
+                        hour.fc_ren0[e], mp_out)  # fmt: skip
     # The marginal unit's emission factor: the costliest unit with output.
     mc_marg, ef_marg = -np.inf, 0.0
     for g in range(g_n):
@@ -335,15 +300,16 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
             mc_marg, ef_marg = mc[g], fp.emission_t_per_mwh[g]
     avg_ef = emis / max(total_gen, 1e-9)
     cfe_share = clean / max(total_gen, 1e-9)
-    info[I_EMIS] = emis
-    info[I_COAL_EMIS] = imports * (ef_marg if p.emis_marginal else avg_ef)
-    info[I_CFE] = min(
+    info[ic.I_EMIS], info[ic.I_GEN] = emis, gen
+    info[ic.I_COAL_EMIS] = imports * (ef_marg if p.marginal_emissions else avg_ef)
+    info[ic.I_CFE] = min(
         1.0, (min(own_ren, consumption) + cfe_share * imports) / max(consumption, 1e-9)
     )
-    info[I_LERNER], info[I_RSI] = mp_out[MP_LERNER], mp_out[MP_RSI]
-    info[I_MARKUP_SET], info[I_MARKUP_EW] = mp_out[MP_MARKUP_SETTER], mp_out[MP_MARKUP_EW]
-    info[I_PIVOTAL], info[I_HHI] = mp_out[MP_PIVOTAL], mp_out[MP_HHI]
-    info[I_WELFARE] = bg_mw * p.cap - gen_cost
+    info[ic.I_LERNER], info[ic.I_RSI] = mp_out[mt.I_LERNER], mp_out[mt.I_RSI]
+    info[ic.I_MARKUP_SET] = mp_out[mt.I_MARKUP_SETTER]
+    info[ic.I_MARKUP_EW] = mp_out[mt.I_MARKUP_EW]
+    info[ic.I_PIVOTAL], info[ic.I_HHI] = mp_out[mt.I_PIVOTAL], mp_out[mt.I_HHI]
+    info[ic.I_WELFARE] = bg_mw * cap - gen_cost
 
 
 @njit(cache=True)
@@ -358,8 +324,9 @@ def competitive_phase(p, fp, bids, e, hour, prev, ulim, sq, sp, award, q_spot, p
     their shared limits ``ulim`` (G,) (withholding and must-offer included; the module
     docstring of :mod:`envs.market.metrics` says why). An hour where every unit already
     offers all it has at cost is its own benchmark: 0, no rerun."""
-    g_n, n_bg = fp.capacity_mw.shape[0], p.bg_shares.shape[0]
-    k_n = (p.blk_unit.shape[0] - 2) // g_n - 1
+    g_n, n_bg = fp.capacity_mw.shape[0], p.background_block_shares.shape[0]
+    k_n = (p.supply_block_unit.shape[0] - 2) // g_n - 1
+    floor, cap = p.price_floor_eur_per_mwh, p.price_cap_eur_per_mwh
     mc = fp.marginal_cost_eur_per_mwh
     competitive_book = True  # every unit offers all it has at cost: the rerun is the book
     for g in range(g_n):
@@ -375,10 +342,10 @@ def competitive_phase(p, fp, bids, e, hour, prev, ulim, sq, sp, award, q_spot, p
         must[g] = max(fp.min_output_mw[g], prev[g] - fp.ramp_mw_per_h[g])
     dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
     cl.demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp)
-    competitive = rerun_price_row(sq, sp, k_n, must, avail, mc, True, dq, dp, p.floor, p.cap)
-    if p.reserve_on and p.cooptimise:
-        price = rerun_price_row(sq, sp, k_n, must, offered, mc, False, dq, dp, p.floor, p.cap)
-    return markup_over_competitive(price, competitive)
+    competitive = mt.rerun_price_row(sq, sp, k_n, must, avail, mc, True, dq, dp, floor, cap)
+    if p.reserve_market_on and p.reserve_cooptimised:
+        price = mt.rerun_price_row(sq, sp, k_n, must, offered, mc, False, dq, dp, floor, cap)
+    return mt.markup_over_competitive(price, competitive)
 
 
 def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out):
@@ -405,41 +372,33 @@ def _env_block_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms,
 
 
 def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e, f):
-    """Advance env ``e`` by one hour, settling in flow row ``f``: the step's page of phases."""
+    """Advance env ``e`` by one hour, settling in flow row ``f``: the step's page of phases;
+    each writes the info columns (:mod:`envs.sim.info`) of what it computes."""
     N = state.soc.shape[1]
     G, A, K = fp.capacity_mw.shape[0], coal.shape[1], bids.markup.shape[2]
-    S = p.blk_unit.shape[0]
+    S = p.supply_block_unit.shape[0]
     info, cs, en = out.info[e], out.cash[f], out.energy[f]
     # --- members' set-points, projected onto their limits
-    a_b = np.full(N, coal[e, A - 2]) if p.drives else memb[e, :, 0]
-    a_f = np.full(N, coal[e, A - 1]) if p.drives else memb[e, :, 1]
+    a_b = np.full(N, coal[e, A - 2]) if p.drives_members else memb[e, :, 0]
+    a_f = np.full(N, coal[e, A - 1]) if p.drives_members else memb[e, :, 1]
     batt, dis_max, flex = np.empty(N), np.empty(N), np.empty(N)
-    projected = mb.set_points_row(a_b, a_f, state.soc[e], state.debt[e], mp, hour.payback,
-                                  batt, dis_max, flex)  # fmt: skip
+    info[ic.I_PROJECTED] = mb.set_points_row(a_b, a_f, state.soc[e], state.debt[e], mp,
+                                             hour.payback, batt, dis_max, flex)  # fmt: skip
     # --- day-ahead: the coalition's bids; energy and reserve (envs.sim.clearing)
     q_spot, p_spot, res_q, res_p, cap_q, cap_p = decode_row(coal[e], codec)
     # The capacity auction (years ahead in PJM) clears first: the day-ahead's must-offer
     # binds the commitments in force this hour.
     capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out)
     sq, sp, s_acc, s_paid = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
-    ulim, award, d_acc = np.empty(G), np.empty(G + 1), np.empty(p.bg_shares.shape[0] + 1)
+    ulim, award, d_acc = np.empty(G), np.empty(G + 1), np.empty(p.background_block_shares.size + 1)
+    da, gen_cash, a_g = np.empty(G), np.empty(G), np.empty(G)  # MW, EUR, MW
     price, buyer, unserved_da, res_price, res_short, req = cl.day_ahead_phase(
         p, fp, bids, e, hour, state.prev_dispatch[e], out.cap_g[e], q_spot, p_spot, res_q,
         res_p, sq, sp, s_acc, s_paid, ulim, award, d_acc)  # fmt: skip
-    da = np.empty(G)
-    gen_cash = np.empty(G)
-    for g in range(G):
-        d, c_ = 0.0, 0.0
-        for k in range(K + 1):
-            d += s_acc[g * (K + 1) + k]
-            c_ += s_acc[g * (K + 1) + k] * s_paid[g * (K + 1) + k]
-        da[g], gen_cash[g] = d, c_
-    ren_acc, ren_paid = s_acc[S - 2], s_paid[S - 2]
-    sold, sold_paid = s_acc[S - 1], s_paid[S - 1]
-    n_bg = p.bg_shares.shape[0]
-    bought, bg_mw = d_acc[n_bg], 0.0
-    for b in range(n_bg):
-        bg_mw += d_acc[b]
+    info[ic.I_PRICE], info[ic.I_RES_PRICE], info[ic.I_REQ] = price, res_price, req
+    info[ic.I_RES_SHORT], info[ic.I_CAP_PRICE] = res_short, out.cap_price[e]
+    ren_acc, ren_paid, sold, sold_paid, bought, bg_mw = day_ahead_trades(
+        p, s_acc, s_paid, d_acc, K, da, gen_cash)  # fmt: skip
     # --- real time: the coalition's reserve is called, members are metered, the
     # system's imbalance is balanced in merit order
     act = cl.activation_share(hour, e, ren_acc, award)
@@ -450,89 +409,63 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     act_short = max(act_req - act_c, 0.0)
     position = bought - sold
     imbalance = metered - (position + hour.ppa[e] - act_c)
-    gross_in = 0.0  # the members' gross imports, MW (what shedding can reach)
-    for i in range(N):
-        gross_in += max(out.net[e, i], 0.0)
-    a_g = np.empty(G)
     imb_price, system, shed, excess, ren_bal, ren_del, ren_dev, bg_demand, adder = (
         cl.real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, K, price, act_c,
                            imbalance, da, bg_mw, unserved_da, req, a_g))  # fmt: skip
     for g in range(G):
         out.dispatch[e, g] = da[g] + a_g[g]
-    shed_bg, shed_m = cl.shed_pro_rata(shed, bg_demand, gross_in)
-    if shed_m > 0.0:  # the members' imports are shed pro rata too (shed_m > 0: imports)
-        keep = 1.0 - shed_m / gross_in
-        for i in range(N):
-            if out.net[e, i] > 0.0:
-                out.net[e, i] *= keep
-        metered -= shed_m
-        imbalance -= shed_m
-    unserved = shed_bg + shed_m
-    scarce = price >= p.scarcity_share * p.cap or unserved > 1e-9 or res_short > 1e-9
-    # --- settlement (DESIGN §7), allocation, counterfactual and rewards
+    # The members' imports are shed pro rata too.
+    shed_bg, shed_m = shed_imports_row(out.net[e], shed, bg_demand)
+    metered, imbalance = metered - shed_m, imbalance - shed_m
+    unserved, bg_cons = shed_bg + shed_m, bg_demand - shed_bg
+    scarce = (price >= p.scarcity_share_of_cap * p.price_cap_eur_per_mwh or unserved > 1e-9
+              or res_short > 1e-9)  # fmt: skip
+    info[ic.I_UNSERVED], info[ic.I_SHED] = unserved, unserved
+    info[ic.I_RESTORED] = max(unserved_da - shed_bg, 0.0)
+    info[ic.I_SCARCITY] = 1.0 if scarce else 0.0
+    info[ic.I_POSITION], info[ic.I_METERED], info[ic.I_IMBALANCE] = position, metered, imbalance
+    info[ic.I_ACT], info[ic.I_NOT_DELIVERED] = act, act_short
+    info[ic.I_IMB_PRICE], info[ic.I_SYS_IMB], info[ic.I_ORDC] = imb_price, system, adder
+    info[ic.I_CURT] = (hour.sys_ren[e] - ren_del) + curt_m
+    info[ic.I_REN_DEL], info[ic.I_BG_CONS], info[ic.I_EXCESS] = ren_del, bg_cons, excess
+    info[ic.I_PPA] = hour.ppa[e]
+    # --- settlement (DESIGN §7)
     st.settle_spot(cs, en, col, da, gen_cash, ren_acc, ren_paid, sold, sold_paid, bought,
                    buyer, bg_mw)  # fmt: skip
     st.settle_balancing(cs, en, col, a_g, ren_bal, act_c, imb_price)
     short_price, long_price = st.imbalance_prices(imb_price, price, p.dual_pricing)
-    bg_cons = bg_demand - shed_bg
     st.settle_imbalance(cs, en, col, imbalance, shed_m, bg_cons - bg_mw, ren_dev, short_price,
                         long_price)  # fmt: skip
     imports = max(metered, 0.0)
     co_share, bg_share = st.consumer_shares(bg_cons, imports)
     provided = st.settle_reserve(cs, out.reserve_mw[f], col, award, res_price, act_short,
-                                 p.pen_res, co_share, bg_share)  # fmt: skip
+                                 p.reserve_penalty_eur_per_mwh, co_share, bg_share)  # fmt: skip
     # Capacity Performance: the coalition delivers its members' PV and wind, battery
     # discharge (activation included) and the reserve it holds but was not asked for.
     perf_c = own_ren + discharge + max(award[G] - act_c, 0.0)
-    committed = st.settle_capacity(
+    info[ic.I_CAP_COMMITTED] = st.settle_capacity(
         cs, out.capacity_mw[f], col, out.cap_g[e], out.cap_c[e], out.cap_price[e],
-        out.dispatch[e], a_g, award, scarce, perf_c, bg_cons + consumption, req, p.npcr,
-        p.stop_loss, state.cap_charge[e], out.cap_charge[e], co_share, bg_share)  # fmt: skip
-    st.settle_network_ppa(cs, en, col, out.net[e], p.network, p.taxes, p.discount,
-                          hour.ppa[e], p.ppa_price)  # fmt: skip
+        out.dispatch[e], a_g, award, scarce, perf_c, bg_cons + consumption, req,
+        p.non_performance_eur_per_mwh, p.stop_loss_eur_per_mw, state.cap_charge[e],
+        out.cap_charge[e], co_share, bg_share)  # fmt: skip
+    st.settle_network_ppa(cs, en, col, out.net[e], p.network_eur_per_mwh, p.taxes_eur_per_mwh,
+                          p.community_discount_share, hour.ppa[e],
+                          p.ppa_price_eur_per_mwh)  # fmt: skip
     result = st.coalition_result(cs, col)
-    # The bills alone are the allocation game's stand-alone values, so they come first.
-    retail = price + p.retail_adder if p.retail_dynamic else hour.retail
-    mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, retail,
-                          p.feed_in, out.cf_soc[e], out.bill[e])  # fmt: skip
-    alloc, alloc_se = np.empty(N), np.empty(N)
-    # The reserve goes to the batteries that back it, by headroom (realise_row's activation
-    # key): what it earned as a provider, plus its activation's balancing price over spot.
-    backed = provided + act_c * (imb_price - price)
-    backing = np.maximum(batt + dis_max, 0.0)
-    # Individual rationality is the bill's (envs.market.billing): no hourly floor, the
-    # period's true-up in its last hour; the hourly floor is its one-hour case.
-    allocate_row(result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, backed,
-                 backing, price, p.network, p.taxes, p.discount, p.alloc_rule, False, perms,
-                 alloc, alloc_se)  # fmt: skip
-    worse_off, _ = settle_period_row(state.period_saving[e], out.bill[e], alloc,
-                                     hour.bill_end, p.ir_floor, out.period_saving[e])  # fmt: skip
-    st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
-    saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode, p.reward_mix,
-                                          out.saving[e], out.r_members[e])  # fmt: skip
+    info[ic.I_RESULT], info[ic.I_COAL_CAP] = result, cs[st.M_CAPACITY, col.coalition]
+    # --- the result to the members. The reserve goes to the batteries that back it, by
+    # headroom (realise_row's activation key): what it earned as a provider, plus its
+    # activation's balancing price over spot.
+    allocation_phase(p, mp, perms, e, hour, state, col, cs, en, result, metered, price,
+                     provided + act_c * (imb_price - price), np.maximum(batt + dis_max, 0.0),
+                     out)  # fmt: skip
     # --- accounting
     accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_del, imports, own_ren,
                      consumption, hour.fc_load0[e] + max(q_spot, 0.0), bg_cons,
                      cs, out)  # fmt: skip
-    info[I_PRICE], info[I_RES_PRICE], info[I_CAP_PRICE] = price, res_price, out.cap_price[e]
-    info[I_REQ], info[I_RES_SHORT], info[I_UNSERVED] = req, res_short, unserved
-    info[I_CURT] = (hour.sys_ren[e] - ren_del) + curt_m
-    info[I_SCARCITY] = 1.0 if scarce else 0.0
-    info[I_POSITION], info[I_METERED], info[I_IMBALANCE] = position, metered, imbalance
-    info[I_ACT], info[I_NOT_DELIVERED] = act, act_short
-    info[I_SAVING], info[I_CF_BILL], info[I_RESULT] = saving_sum, bill_sum, result
-    info[I_COAL_CAP] = cs[st.M_CAPACITY, col.coalition]
-    info[I_PROJECTED], info[I_CAP_COMMITTED] = projected, committed
-    info[I_IMB_PRICE], info[I_SYS_IMB], info[I_SHED] = imb_price, system, unserved
-    info[I_ORDC], info[I_RESTORED] = adder, max(unserved_da - shed_bg, 0.0)
-    gen = 0.0
-    for g in range(G):
-        gen += out.dispatch[e, g]
-    info[I_GEN], info[I_REN_DEL], info[I_BG_CONS] = gen, ren_del, bg_cons
-    info[I_PPA], info[I_EXCESS] = hour.ppa[e], excess
-    info[I_WORSE_OFF], info[I_ALLOC_SE] = worse_off, alloc_se.max()
-    info[I_MARKUP_COMP] = competitive_phase(p, fp, bids, e, hour, state.prev_dispatch[e], ulim,
-                                            sq, sp, award, q_spot, p_spot, price)  # fmt: skip
+    info[ic.I_MARKUP_COMP] = competitive_phase(
+        p, fp, bids, e, hour, state.prev_dispatch[e], ulim, sq, sp, award, q_spot, p_spot,
+        price)  # fmt: skip
 
 
 def compiled(py_func, name: str, parallel: bool):

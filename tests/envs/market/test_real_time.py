@@ -24,7 +24,7 @@ def _params(**overrides):
 
 def test_reserve_demand_curve_is_sloped_in_equal_steps():
     p = _params()
-    rdq, rdp = np.empty(p.res_steps), np.empty(p.res_steps)
+    rdq, rdp = np.empty(p.reserve_demand_blocks), np.empty(p.reserve_demand_blocks)
     cl.reserve_demand_row(p, 40.0, rdq, rdp)
     np.testing.assert_allclose(rdq, [10.0] * 4)
     np.testing.assert_allclose(rdp, [500.0, 375.0, 250.0, 125.0])
