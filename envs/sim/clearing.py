@@ -36,7 +36,7 @@ from envs.actors import fleet as fl
 from envs.market.balancing import balance_row
 from envs.market.cooptimise import clear_joint_row
 from envs.market.reserve import clear_reserve_row
-from envs.market.spot import clear_spot_row
+from envs.market.spot import clear_spot_row, pay_row, unserved_row
 
 
 @njit(cache=True)
@@ -104,27 +104,19 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q
         price, res_price, res_short, _, _ = clear_joint_row(
             sq, sp, p.blk_unit, rq, rp, p.res_unit, ulim, dq, dp, rdq, rdp, p.floor, p.cap,
             p.res_scarcity, s_acc, award, d_acc, rd_acc)  # fmt: skip
+        # Payments by the spot market's rule (envs.market.spot.pay_row).
+        buyer = pay_row(sp, s_acc, price, p.floor, p.cap, p.pay_as_bid, s_paid)
     else:
         if p.reserve_on:
             res_price, res_short = clear_reserve_row(rq, rp, req, p.res_scarcity, award)
         fl.energy_offers_row(fp, bids, e, prev, committed, award, p.floor, sq, sp)
         sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renew_offer
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
-        price, _, _ = clear_spot_row(sq, sp, dq, dp, p.floor, p.cap, False, s_acc, d_acc, s_paid)
-    # Payments: the clearing price, or each accepted block's own offer under pay-as-bid;
-    # buyers then pay what sellers receive on average, so the market pays out what it takes.
-    paid, traded = 0.0, 0.0
-    for j in range(s_n):
-        own = min(max(sp[j], p.floor), p.cap)
-        s_paid[j] = own if (p.pay_as_bid and s_acc[j] > 0.0) else price
-        paid += s_acc[j] * s_paid[j]
-        traded += s_acc[j]
-    buyer = paid / traded if (p.pay_as_bid and traded > 1e-9) else price
-    unserved = 0.0
-    for b in range(n_bg):
-        if dp[b] >= p.cap:
-            unserved += dq[b] - d_acc[b]
-    return price, buyer, max(unserved, 0.0), res_price, res_short, req
+        price, buyer, _ = clear_spot_row(sq, sp, dq, dp, p.floor, p.cap, p.pay_as_bid, s_acc,
+                                         d_acc, s_paid)  # fmt: skip
+    # The background's unserved MW only: the coalition's purchase (the last bid) is its own.
+    unserved = unserved_row(dq, dp, d_acc, p.cap, n_bg)
+    return price, buyer, unserved, res_price, res_short, req
 
 
 @njit(cache=True)
