@@ -34,7 +34,7 @@ from numba import njit
 
 from envs.actors import fleet as fl
 from envs.market.balancing import balance_row
-from envs.market.cooptimise import clear_joint_row
+from envs.market.cooptimise import JointAccepted, JointBook, clear_joint_row
 from envs.market.reserve import clear_reserve_row
 from envs.market.spot import clear_spot_row, pay_row, unserved_row
 
@@ -101,9 +101,10 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q
         n_k = p.res_steps
         rdq, rdp, rd_acc = np.empty(n_k), np.empty(n_k), np.empty(n_k)
         reserve_demand_row(p, req, rdq, rdp)
-        price, res_price, res_short, _, _ = clear_joint_row(
-            sq, sp, p.blk_unit, rq, rp, p.res_unit, ulim, dq, dp, rdq, rdp, p.floor, p.cap,
-            p.res_scarcity, s_acc, award, d_acc, rd_acc)  # fmt: skip
+        book = JointBook(sq, sp, p.blk_unit, rq, rp, p.res_unit, ulim, dq, dp, rdq, rdp,
+                         p.floor, p.cap, p.res_scarcity)  # fmt: skip
+        acc = JointAccepted(s_acc, award, d_acc, rd_acc)
+        price, res_price, res_short, _, _ = clear_joint_row(book, acc)
         # Payments by the spot market's rule (envs.market.spot.pay_row).
         buyer = pay_row(sp, s_acc, price, p.floor, p.cap, p.pay_as_bid, s_paid)
     else:
