@@ -78,12 +78,6 @@ class FlowGraph(NamedTuple):
     ent_state: I64
 
 
-@njit(cache=True, inline="always")
-def _cut(buf, o, n):
-    """(buf[o : o + n], o + n): the next n elements of a scratch buffer, as a view."""
-    return buf[o : o + n], o + n
-
-
 @njit(cache=True)
 def new_graph(n_s, n_r, n_b, n_k, n_u):
     """A :class:`FlowGraph` for S, R, B, K, U = ``n_s, n_r, n_b, n_k, n_u``, uninitialised.
@@ -92,33 +86,19 @@ def new_graph(n_s, n_r, n_b, n_k, n_u):
     every hour, and ~20 small allocations cost more than the flow itself on its books.
     """
     n1, n_ent = n_u + 1, n_u + max(n_s, n_r)
-    fw = np.empty(n_s + n_r + n_b + n_k + 4 * n1 + n1 + 2 * n_ent)
-    iw = np.empty(4 * n1 + 6 + 2 * (n_s + n_r) + n_b + n_k + 2 + n_ent, np.int64)
-    pe, o = _cut(fw, 0, n_s)
-    pr, o = _cut(fw, o, n_r)
-    pd, o = _cut(fw, o, n_b)
-    prd, o = _cut(fw, o, n_k)
-    used, o = _cut(fw, o, n1)
-    a_e, o = _cut(fw, o, n1)
-    a_r, o = _cut(fw, o, n1)
-    b_er, o = _cut(fw, o, n1)
-    b_re, o = _cut(fw, o, n1)
-    ent_q, o = _cut(fw, o, n_ent)
-    ent_cap, o = _cut(fw, o, n_ent)
-    eoff, o = _cut(iw, 0, n1 + 2)
-    roff, o = _cut(iw, o, n1 + 2)
-    ke, o = _cut(iw, o, n1 + 1)
-    kr, o = _cut(iw, o, n1 + 1)
-    kdem, o = _cut(iw, o, 2)
-    eidx, o = _cut(iw, o, n_s)
-    ridx, o = _cut(iw, o, n_r)
-    e_order, o = _cut(iw, o, n_s)
-    r_order, o = _cut(iw, o, n_r)
-    d_order, o = _cut(iw, o, n_b)
-    k_order, o = _cut(iw, o, n_k)
-    ent_state, o = _cut(iw, o, n_ent)
-    return FlowGraph(pe, pr, pd, prd, eoff, eidx, roff, ridx, e_order, r_order, d_order, k_order,
-                  ke, kr, kdem, used, a_e, a_r, b_er, b_re, ent_q, ent_cap, ent_state)  # fmt: skip
+    # Where each view ends in its buffer, in FlowGraph's order of the buffer's fields.
+    f = np.cumsum(np.array([0, n_s, n_r, n_b, n_k, n1, n1, n1, n1, n1, n_ent, n_ent]))
+    i = np.cumsum(np.array([0, n1 + 2, n_s, n1 + 2, n_r, n_s, n_r, n_b, n_k, n1 + 1, n1 + 1, 2,
+                            n_ent]))  # fmt: skip
+    fw, iw = np.empty(f[-1]), np.empty(i[-1], np.int64)
+    return FlowGraph(
+        fw[f[0]:f[1]], fw[f[1]:f[2]], fw[f[2]:f[3]], fw[f[3]:f[4]],  # pe, pr, pd, prd
+        iw[i[0]:i[1]], iw[i[1]:i[2]], iw[i[2]:i[3]], iw[i[3]:i[4]],  # eoff, eidx, roff, ridx
+        iw[i[4]:i[5]], iw[i[5]:i[6]], iw[i[6]:i[7]], iw[i[7]:i[8]],  # the four orders
+        iw[i[8]:i[9]], iw[i[9]:i[10]], iw[i[10]:i[11]],  # ke, kr, kdem
+        fw[f[4]:f[5]], fw[f[5]:f[6]], fw[f[6]:f[7]], fw[f[7]:f[8]], fw[f[8]:f[9]],  # used..b_re
+        fw[f[9]:f[10]], fw[f[10]:f[11]], iw[i[11]:i[12]],  # ent_q, ent_cap, ent_state
+    )  # fmt: skip
 
 
 @njit_borrowing
