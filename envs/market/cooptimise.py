@@ -9,7 +9,9 @@ operating reserves", *Economics of Energy & Environmental Policy* 2(2)). Reserve
 deployed to energy before load is shed whenever energy is worth more than reserve.
 
 The rule is stated once, as the compiled :func:`clear_joint_row` (one env, the form the
-simulator's step calls); :func:`clear_joint` is its batched public wrapper.
+simulator's step calls; its books travel as a :class:`JointBook`, its outputs as a
+:class:`JointAccepted`); :func:`clear_joint` is its batched public wrapper. Its steps, the
+min-cost flow's, are in :mod:`envs.market.joint_flow`.
 
 Dims: E envs, S energy offers, R reserve offers, U units, B energy bids, K reserve
 demand blocks. MW for one delivery hour; energy prices EUR/MWh, reserve EUR/MW-h.
@@ -43,19 +45,26 @@ Rationing: blocks tied at a price share that price level's MW pro rata
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from envs.market.rationing import price_order_row, ration_row, ration_units_row
+from envs.market.joint_flow import (
+    build_graph,
+    lowest_duals,
+    new_graph,
+    njit_borrowing,
+    ration_tied,
+    ssp_flow,
+)  # fmt: skip
+from envs.market.spot import unserved_row
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-_EPS = 1e-9  # MW: residuals below this are spent
-_COST_TOL = 1e-9  # EUR: a path this close to free still trades (ties trade)
 
-__all__ = ["JointResult", "clear_joint", "clear_joint_row"]
+__all__ = ["JointAccepted", "JointBook", "JointResult", "clear_joint", "clear_joint_row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,346 +94,83 @@ class JointResult:
     welfare_eur: F64
 
 
-@njit(cache=True)
-def _bucket(q, p, owner, n_units, off, idx, order):
-    """Blocks with MW > 0, grouped by unit (pseudo-unit n_units last) in price order.
+class JointBook(NamedTuple):
+    """One env's books for :func:`clear_joint_row`: the LP's data (module docstring)."""
 
-    order (n,) is written with all blocks in price order (ties in index order);
-    off (n_units + 3,) ends with off[u]:off[u + 1] the slice of idx holding unit u.
-    """
-    price_order_row(p, False, order)
-    for u in range(off.shape[0]):
-        off[u] = 0
-    for j in range(q.shape[0]):
-        if q[j] > 0.0:
-            u = owner[j] if owner[j] >= 0 else n_units
-            off[u + 2] += 1
-    for u in range(n_units + 1):
-        off[u + 2] += off[u + 1]
-    # off[u + 1] is used as the fill cursor of unit u and ends as its end = start of u + 1.
-    for jj in range(order.shape[0]):
-        j = order[jj]
-        if q[j] > 0.0:
-            u = owner[j] if owner[j] >= 0 else n_units
-            idx[off[u + 1]] = j
-            off[u + 1] += 1
+    eq: F64  # (S,) energy offers, MW
+    ep: F64  # (S,) their prices, EUR/MWh
+    eu: I64  # (S,) unit of each energy offer, -1 for none
+    rq: F64  # (R,) upward-reserve offers, MW
+    rp: F64  # (R,) their prices, EUR/MW-h
+    ru: I64  # (R,) unit of each reserve offer, -1 for none
+    ulim: F64  # (U,) each unit's shared limit on energy + reserve, MW
+    dq: F64  # (B,) energy bids, MW
+    dp: F64  # (B,) their prices, EUR/MWh (>= cap: inelastic load)
+    rdq: F64  # (K,) reserve demand blocks, MW (an ORDC)
+    rdp: F64  # (K,) their values, EUR/MW-h
+    floor: float  # energy price floor, EUR/MWh
+    cap: float  # energy price cap, EUR/MWh
+    rcap: float  # reserve price cap (the scarcity price), EUR/MW-h
 
 
-@njit(cache=True)
-def _zero(x):
-    """x[:] = 0 without the view a slice makes."""
-    for i in range(x.shape[0]):
-        x[i] = 0.0
+class JointAccepted(NamedTuple):
+    """:func:`clear_joint_row`'s outputs, accepted MW, written in place."""
+
+    e: F64  # (S,) energy of each offer
+    r: F64  # (R,) reserve of each offer
+    d: F64  # (B,) energy served on each bid
+    rd: F64  # (K,) reserve bought on each demand block
 
 
-@njit(cache=True)
-def _clip(x, lo, hi, out):
-    """out = min(max(x, lo), hi) elementwise (np.minimum(np.maximum(...)) without a copy)."""
-    for i in range(x.shape[0]):
-        v = x[i]
-        if v < lo:
-            v = lo
-        if v > hi:
-            v = hi
-        out[i] = v
-
-
-@njit(cache=True, inline="always")
-def _fill(q, x, f):
-    """(new flow, block now full) after forwarding f MW on a block of q MW holding x."""
-    if f >= q - x - _EPS:
-        return q, True
-    return x + f, False
-
-
-@njit(cache=True, inline="always")
-def _take(x, f):
-    """New flow after taking f MW back from a block holding x."""
-    return 0.0 if f >= x - _EPS else x - f
-
-
-@njit(cache=True, inline="always")
-def _piece(fe, fr, room, je_price, jr_price):
-    """A unit's path pieces (a_e, a_r, b_er, b_re) from its next offers' prices fe, fr
-    (inf: none left), its room, and its dearest accepted prices (nan: none)."""
-    a_e = fe if room > _EPS else np.inf
-    a_r = fr if room > _EPS else np.inf
-    b_er = fr - je_price if not np.isnan(je_price) and fr < np.inf else np.inf
-    b_re = fe - jr_price if not np.isnan(jr_price) and fe < np.inf else np.inf
-    return a_e, a_r, b_er, b_re
-
-
-# _dist and the flow's loop in clear_joint_row are flat on purpose: numba increfs and
-# decrefs (an atomic op each) every array handed to a helper that is inlined or that calls
-# others, and on the step's books that cost more than the flow itself. Their helpers take
-# scalars only; the loop is written out in clear_joint_row rather than in a helper of ~30
-# arrays.
-
-
-@njit(cache=True)
-def _dist(n1, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr, t_e, t_r):
-    """Shortest residual distances from the energy and the reserve node to the source."""
-    a_e, a_r, b_er, b_re = t_e, t_r, np.inf, np.inf
-    for u in range(n1):
-        k, end = ke[u], eoff[u + 1]
-        # The curve's dearest flow: the open block if it holds some, else the one before.
-        je = eidx[k] if k < end and e_acc[eidx[k]] > 0.0 else (eidx[k - 1] if k > eoff[u] else -1)
-        fe = pe[eidx[k]] if k < end else np.inf
-        k, end = kr[u], roff[u + 1]
-        jr = ridx[k] if k < end and r_acc[ridx[k]] > 0.0 else (ridx[k - 1] if k > roff[u] else -1)
-        fr = pr[ridx[k]] if k < end else np.inf
-        if je >= 0:
-            a_e = min(a_e, -pe[je])
-            b_er = min(b_er, fr - pe[je])
-        if jr >= 0:
-            a_r = min(a_r, -pr[jr])
-            b_re = min(b_re, fe - pr[jr])
-    return min(a_e, b_er + a_r), min(a_r, b_re + a_e)
-
-
-@njit(cache=True)
-def _totals(eq, rq, dq, dp, rdq, pe, pr, pd, prd, cap, e_acc, r_acc, d_acc, rd_acc):
-    """(reserve shortfall MW, unserved MW, welfare EUR) of an accepted dispatch."""
-    n_s, n_r, n_b, n_k = eq.shape[0], rq.shape[0], dq.shape[0], rdq.shape[0]
+@njit_borrowing
+def _totals(b, g, acc):
+    """(reserve shortfall MW, unserved MW, welfare EUR) of the accepted dispatch."""
     welfare = 0.0
-    unserved = 0.0
-    for b in range(n_b):
-        welfare += pd[b] * d_acc[b]
-        if dp[b] >= cap:
-            unserved += dq[b] - d_acc[b]
+    for i in range(b.dq.shape[0]):
+        welfare += g.pd[i] * acc.d[i]
     shortfall = 0.0
-    for k in range(n_k):
-        welfare += prd[k] * rd_acc[k]
-        shortfall += rdq[k] - rd_acc[k]
-    for s in range(n_s):
-        welfare -= pe[s] * e_acc[s]
-    for r in range(n_r):
-        welfare -= pr[r] * r_acc[r]
-    return shortfall, unserved, welfare
+    for k in range(b.rdq.shape[0]):
+        welfare += g.prd[k] * acc.rd[k]
+        shortfall += b.rdq[k] - acc.rd[k]
+    for s in range(b.eq.shape[0]):
+        welfare -= g.pe[s] * acc.e[s]
+    for r in range(b.rq.shape[0]):
+        welfare -= g.pr[r] * acc.r[r]
+    return max(shortfall, 0.0), unserved_row(b.dq, b.dp, acc.d, b.cap, b.dq.shape[0]), welfare
 
 
 @njit(cache=True)
-def clear_joint_row(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, rcap,  # noqa: C901
-                    e_acc, r_acc, d_acc, rd_acc):  # fmt: skip
+def clear_joint_row(b, acc):
     """Clear one env's energy and reserve together (the rules in the module docstring).
 
     Args:
-        eq, ep: (S,) energy offers' MW and prices, EUR/MWh.
-        eu: (S,) int64 unit of each energy offer, -1 for none.
-        rq, rp: (R,) reserve offers' MW and prices, EUR/MW-h.
-        ru: (R,) int64 unit of each reserve offer, -1 for none.
-        ulim: (U,) each unit's shared limit on energy + reserve, MW.
-        dq, dp: (B,) energy bids' MW and prices, EUR/MWh (>= cap: inelastic load).
-        rdq, rdp: (K,) reserve demand blocks' MW and values, EUR/MW-h (an ORDC).
-        floor, cap: energy price floor and cap, EUR/MWh.
-        rcap: reserve price cap, EUR/MW-h.
-        e_acc, r_acc, d_acc, rd_acc: outputs, (S,), (R,), (B,), (K,) accepted MW.
+        b: the books, a :class:`JointBook`.
+        acc: the outputs, a :class:`JointAccepted` of (S,), (R,), (B,), (K,) accepted MW.
 
     Returns:
         (energy price EUR/MWh, reserve price EUR/MW-h, reserve shortfall MW,
         unserved MW, welfare EUR).
     """
-    n_s, n_r, n_b, n_k = eq.shape[0], rq.shape[0], dq.shape[0], rdq.shape[0]
-    n_u = ulim.shape[0]
-    n1 = n_u + 1  # the pseudo-unit n_u holds unit-less blocks and has no limit
-    n_ent = n_u + max(n_s, n_r)
-    # Two scratch buffers per call, cut into views (a slice allocates nothing): the step
-    # calls this for every env every hour, and ~20 small allocations cost more than the
-    # flow itself on its books.
-    fw = np.empty(n_s + n_r + n_b + n_k + 5 * n1 + 2 * n_ent)
-    iw = np.empty(4 * n1 + 6 + 2 * (n_s + n_r) + n_b + n_k + n_ent, np.int64)
-    pe, o = fw[:n_s], n_s
-    pr, o = fw[o : o + n_r], o + n_r
-    pd, o = fw[o : o + n_b], o + n_b
-    prd, o = fw[o : o + n_k], o + n_k
-    used, o = fw[o : o + n1], o + n1
-    a_e, o = fw[o : o + n1], o + n1
-    a_r, o = fw[o : o + n1], o + n1
-    b_er, o = fw[o : o + n1], o + n1
-    b_re, o = fw[o : o + n1], o + n1
-    ent_q, o = fw[o : o + n_ent], o + n_ent
-    ent_cap = fw[o : o + n_ent]
-    eoff, o = iw[: n1 + 2], n1 + 2
-    roff, o = iw[o : o + n1 + 2], o + n1 + 2
-    ke, o = iw[o : o + n1 + 1], o + n1 + 1
-    kr, o = iw[o : o + n1 + 1], o + n1 + 1
-    eidx, o = iw[o : o + n_s], o + n_s
-    ridx, o = iw[o : o + n_r], o + n_r
-    e_order, o = iw[o : o + n_s], o + n_s
-    r_order, o = iw[o : o + n_r], o + n_r
-    d_order, o = iw[o : o + n_b], o + n_b
-    k_order, o = iw[o : o + n_k], o + n_k
-    ent_state = iw[o : o + n_ent]
-    _clip(ep, floor, cap, pe)
-    _clip(rp, 0.0, rcap, pr)
-    _clip(dp, floor, cap, pd)
-    _clip(rdp, 0.0, rcap, prd)
-    # Element loops, not e_acc[:] = 0.0: a slice is a new array (and a refcount op).
-    _zero(e_acc)
-    _zero(r_acc)
-    _zero(d_acc)
-    _zero(rd_acc)
-    _zero(used)
-    _bucket(eq, pe, eu, n_u, eoff, eidx, e_order)
-    _bucket(rq, pr, ru, n_u, roff, ridx, r_order)
-    price_order_row(pd, True, d_order)
-    price_order_row(prd, True, k_order)
-    for u in range(n1 + 1):
-        ke[u] = eoff[u]
-        kr[u] = roff[u]
-    kd = 0
-    kk = 0
-    while kd < n_b and dq[d_order[kd]] <= 0.0:
-        kd += 1
-    while kk < n_k and rdq[k_order[kk]] <= 0.0:
-        kk += 1
-    # Successive shortest paths, augmented while they cost <= 0 (written out here, not
-    # in a helper: see the note above _dist). Per unit u, a_e[u], a_r[u] hold the cheapest
-    # MW into each product from its room and b_er[u], b_re[u] the cheapest move of its MW
-    # from one product to the other; they are recomputed only for the units a path
-    # touched (all of them before the first path). Shapes of a path: 0 into energy, 1 into
-    # reserve, 2 into energy with a unit moving MW from energy to reserve, 3 the reverse;
-    # a direct path wins ties, then the lowest unit.
-    src, mv, n_touched = 0, 0, n1
-    for it in range(4 * (n_s + n_r + n_b + n_k + n1) + 8):
-        for w in range(n_touched):
-            u = w if it == 0 else (src if w == 0 else mv)
-            room = np.inf if u == n_u else ulim[u] - used[u]
-            k, end = ke[u], eoff[u + 1]
-            fe = pe[eidx[k]] if k < end else np.inf
-            jp_e = np.nan
-            if k < end and e_acc[eidx[k]] > 0.0:
-                jp_e = pe[eidx[k]]
-            elif k > eoff[u]:
-                jp_e = pe[eidx[k - 1]]
-            k, end = kr[u], roff[u + 1]
-            fr = pr[ridx[k]] if k < end else np.inf
-            jp_r = np.nan
-            if k < end and r_acc[ridx[k]] > 0.0:
-                jp_r = pr[ridx[k]]
-            elif k > roff[u]:
-                jp_r = pr[ridx[k - 1]]
-            a_e[u], a_r[u], b_er[u], b_re[u] = _piece(fe, fr, room, jp_e, jp_r)
-        t_e = -pd[d_order[kd]] if kd < n_b else np.inf
-        t_r = -prd[k_order[kk]] if kk < n_k else np.inf
-        # The shortest path: the first smallest of each piece (ties: the lowest unit).
-        ua_e, ua_r, ub_er, ub_re = 0, 0, 0, 0
-        for i in range(1, n1):
-            if a_e[i] < a_e[ua_e]:
-                ua_e = i
-            if a_r[i] < a_r[ua_r]:
-                ua_r = i
-            if b_er[i] < b_er[ub_er]:
-                ub_er = i
-            if b_re[i] < b_re[ub_re]:
-                ub_re = i
-        c_e, c_r = a_e[ua_e] + t_e, a_r[ua_r] + t_r
-        # A move through the unit that also supplies it is never shorter than that unit
-        # supplying the other product directly (its curves are in price order).
-        c_er = a_e[ua_e] + b_er[ub_er] + t_r if ub_er != ua_e else np.inf
-        c_re = a_r[ua_r] + b_re[ub_re] + t_e if ub_re != ua_r else np.inf
-        best = min(c_e, c_r)
-        shape = 0 if c_e <= c_r else 1
-        if c_er < best:
-            best, shape = c_er, 2
-        if c_re < best:
-            best, shape = c_re, 3
-        if not best <= _COST_TOL:
-            break
-        into_e = shape == 0 or shape == 2
-        to_e = shape == 0 or shape == 3
-        src = ua_e if into_e else ua_r
-        mv = ub_er if shape == 2 else ub_re
-        n_touched = 2 if shape >= 2 else 1
-        # The path's capacity: the supplier's room and open block, the mover's dearest
-        # flow and open block in the other product, the open demand block.
-        f = np.inf if src == n_u else ulim[src] - used[src]
-        if into_e:
-            f = min(f, eq[eidx[ke[src]]] - e_acc[eidx[ke[src]]])
-        else:
-            f = min(f, rq[ridx[kr[src]]] - r_acc[ridx[kr[src]]])
-        # The mover's pointer onto its dearest flow in the product it gives up.
-        kp = 0
-        if shape == 2:
-            kp = ke[mv]
-            if not (kp < eoff[mv + 1] and e_acc[eidx[kp]] > 0.0):
-                kp -= 1
-            f = min(f, e_acc[eidx[kp]])
-            f = min(f, rq[ridx[kr[mv]]] - r_acc[ridx[kr[mv]]])
-        elif shape == 3:
-            kp = kr[mv]
-            if not (kp < roff[mv + 1] and r_acc[ridx[kp]] > 0.0):
-                kp -= 1
-            f = min(f, r_acc[ridx[kp]])
-            f = min(f, eq[eidx[ke[mv]]] - e_acc[eidx[ke[mv]]])
-        if to_e:
-            f = min(f, dq[d_order[kd]] - d_acc[d_order[kd]])
-        else:
-            f = min(f, rdq[k_order[kk]] - rd_acc[k_order[kk]])
-        if src != n_u:
-            used[src] = ulim[src] if f >= ulim[src] - used[src] - _EPS else used[src] + f
-        if into_e:
-            j = eidx[ke[src]]
-            e_acc[j], full = _fill(eq[j], e_acc[j], f)
-            ke[src] += full
-        else:
-            j = ridx[kr[src]]
-            r_acc[j], full = _fill(rq[j], r_acc[j], f)
-            kr[src] += full
-        if shape == 2:
-            ke[mv] = kp
-            e_acc[eidx[kp]] = _take(e_acc[eidx[kp]], f)
-            j = ridx[kr[mv]]
-            r_acc[j], full = _fill(rq[j], r_acc[j], f)
-            kr[mv] += full
-        elif shape == 3:
-            kr[mv] = kp
-            r_acc[ridx[kp]] = _take(r_acc[ridx[kp]], f)
-            j = eidx[ke[mv]]
-            e_acc[j], full = _fill(eq[j], e_acc[j], f)
-            ke[mv] += full
-        if to_e:
-            j = d_order[kd]
-            d_acc[j], full = _fill(dq[j], d_acc[j], f)
-            kd += full
-            while kd < n_b and dq[d_order[kd]] <= 0.0:
-                kd += 1
-        else:
-            j = k_order[kk]
-            rd_acc[j], full = _fill(rdq[j], rd_acc[j], f)
-            kk += full
-            while kk < n_k and rdq[k_order[kk]] <= 0.0:
-                kk += 1
-    t_e = -pd[d_order[kd]] if kd < n_b else np.inf
-    t_r = -prd[k_order[kk]] if kk < n_k else np.inf
-    dist_e, dist_r = _dist(n1, ke, eoff, eidx, e_acc, pe, kr, roff, ridx, r_acc, pr,
-                           t_e, t_r)  # fmt: skip
-    if np.isfinite(dist_e):
-        price_e = -dist_e
-    else:
-        price_e = pe[e_order[0]] if n_s > 0 else floor
-    price_r = -dist_r if np.isfinite(dist_r) else 0.0
-    price_e = min(max(price_e, floor), cap)
-    price_r = min(max(price_r, 0.0), rcap)
-
-    # Pro-rata among blocks tied at a price (EUPHEMIA); totals and objective unchanged.
-    ration_row(dq, pd, d_order, d_acc)
-    ration_row(rdq, prd, k_order, rd_acc)
-    ration_units_row(eq, pe, eu, e_order, ulim, used, e_acc, ent_q, ent_cap, ent_state)
-    ration_units_row(rq, pr, ru, r_order, ulim, used, r_acc, ent_q, ent_cap, ent_state)
-
-    shortfall, unserved, welfare = _totals(eq, rq, dq, dp, rdq, pe, pr, pd, prd, cap, e_acc,
-                                           r_acc, d_acc, rd_acc)  # fmt: skip
-    return price_e, price_r, max(shortfall, 0.0), max(unserved, 0.0), welfare
+    g = new_graph(b.eq.shape[0], b.rq.shape[0], b.dq.shape[0], b.rdq.shape[0],
+                   b.ulim.shape[0])  # fmt: skip
+    build_graph(b, g, acc)
+    ssp_flow(b, g, acc)
+    price_e, price_r = lowest_duals(b, g, acc)
+    ration_tied(b, g, acc)
+    shortfall, unserved, welfare = _totals(b, g, acc)
+    return price_e, price_r, shortfall, unserved, welfare
 
 
 @njit(cache=True)
-def _clear_batch(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, floor, cap, rcap,
-                 e_acc, r_acc, d_acc, rd_acc, out):  # fmt: skip
-    for e in range(eq.shape[0]):
-        out[e] = clear_joint_row(eq[e], ep[e], eu[e], rq[e], rp[e], ru[e], ulim[e], dq[e],
-                                 dp[e], rdq[e], rdp[e], floor, cap, rcap, e_acc[e], r_acc[e],
-                                 d_acc[e], rd_acc[e])  # fmt: skip
+def _clear_batch(book, acc, out):
+    """Clear the books of E envs one by one: ``book`` a :class:`JointBook` and ``acc`` a
+    :class:`JointAccepted` of (E, .) arrays, ``out`` (E, 5) :func:`clear_joint_row`'s
+    returns."""
+    b = book
+    for e in range(b.eq.shape[0]):
+        row = JointBook(b.eq[e], b.ep[e], b.eu[e], b.rq[e], b.rp[e], b.ru[e], b.ulim[e], b.dq[e],
+                        b.dp[e], b.rdq[e], b.rdp[e], b.floor, b.cap, b.rcap)  # fmt: skip
+        out[e] = clear_joint_row(row, JointAccepted(acc.e[e], acc.r[e], acc.d[e], acc.rd[e]))
 
 
 def _as_2d(name: str, a, dtype, e: int | None = None) -> NDArray:
@@ -551,27 +297,15 @@ def clear_joint(
     >>> r.energy_mw.tolist(), r.reserve_mw.tolist(), float(r.welfare_eur[0])
     ([[50.0, 100.0]], [[50.0]], 494500.0)
     """
-    # The 11 checked books, by name (mypy cannot match *list to _clear_batch's parameters).
-    eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp = _checked_books(
+    books = _checked_books(
         energy_q_mw, energy_p_eur_per_mwh, energy_unit, reserve_q_mw, reserve_p_eur_per_mw,
         reserve_unit, unit_limit_mw, demand_q_mw, demand_p_eur_per_mwh, reserve_demand_q_mw,
         reserve_demand_p_eur_per_mw,
     )  # fmt: skip
-    n_e = eq.shape[0]
-    e_acc, r_acc = np.empty_like(eq), np.empty_like(rq)
-    d_acc, rd_acc = np.empty_like(dq), np.empty_like(rdq)
-    out = np.empty((n_e, 5))
-    _clear_batch(eq, ep, eu, rq, rp, ru, ulim, dq, dp, rdq, rdp, float(price_floor_eur_per_mwh),
-                 float(price_cap_eur_per_mwh), float(reserve_price_cap_eur_per_mw), e_acc, r_acc,
-                 d_acc, rd_acc, out)  # fmt: skip
-    return JointResult(
-        energy_price_eur_per_mwh=out[:, 0],
-        reserve_price_eur_per_mw=out[:, 1],
-        energy_mw=e_acc,
-        reserve_mw=r_acc,
-        demand_mw=d_acc,
-        reserve_demand_mw=rd_acc,
-        reserve_shortfall_mw=out[:, 2],
-        unserved_mw=out[:, 3],
-        welfare_eur=out[:, 4],
-    )
+    book = JointBook._make([*books, float(price_floor_eur_per_mwh), float(price_cap_eur_per_mwh),
+                            float(reserve_price_cap_eur_per_mw)])  # fmt: skip
+    acc = JointAccepted(*(np.empty_like(book[i]) for i in (0, 3, 7, 9)))  # eq, rq, dq, rdq
+    out = np.empty((book.eq.shape[0], 5))
+    _clear_batch(book, acc, out)
+    return JointResult(out[:, 0], out[:, 1], acc.e, acc.r, acc.d, acc.rd, out[:, 2], out[:, 3],
+                       out[:, 4])  # fmt: skip

@@ -40,7 +40,7 @@ from envs.market.rationing import ration_row
 F64 = NDArray[np.float64]
 _EPS = 1e-9
 
-__all__ = ["SpotResult", "clear_spot", "clear_spot_row"]
+__all__ = ["SpotResult", "clear_spot", "clear_spot_row", "pay_row", "unserved_row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +102,6 @@ def clear_spot_row(sq, sp, dq, dp, floor, cap, pay_as_bid, s_acc, d_acc, s_price
             best_acc = ps[j]
     d_start = 0.0
     best_unfilled = -np.inf
-    unserved = 0.0
     for ii in range(n_b):
         i = d_order[ii]
         acc = min(max(traded - d_start, 0.0), dq[i])
@@ -110,8 +109,6 @@ def clear_spot_row(sq, sp, dq, dp, floor, cap, pay_as_bid, s_acc, d_acc, s_price
         d_start += dq[i]
         if dq[i] - acc > _EPS and pd[i] > best_unfilled:
             best_unfilled = pd[i]
-        if pd[i] >= cap:
-            unserved += dq[i] - acc
     # Lowest market-clearing price: no accepted offer above it and no bid left
     # (partly) unfilled above it, so the marginal block sets it.
     price = max(best_acc, best_unfilled)
@@ -122,14 +119,49 @@ def clear_spot_row(sq, sp, dq, dp, floor, cap, pay_as_bid, s_acc, d_acc, s_price
     # unserved MW above, are unchanged.
     ration_row(sq, ps, s_order, s_acc)
     ration_row(dq, pd, d_order, d_acc)
-    paid = 0.0
-    for j in range(n_s):
-        s_price[j] = ps[j] if (pay_as_bid and s_acc[j] > 0.0) else price
+    buyer = pay_row(sp, s_acc, price, floor, cap, pay_as_bid, s_price)
+    return price, buyer, unserved_row(dq, dp, d_acc, cap, n_b)
+
+
+@njit(cache=True)
+def pay_row(sp, s_acc, price, floor, cap, pay_as_bid, s_price):
+    """What each accepted supply block is paid and what buyers pay, one env.
+
+    Uniform pricing pays every block the clearing price ``price``; pay-as-bid pays each
+    accepted block its own offer (read as clipped to [floor, cap]) and buyers pay the
+    volume-weighted average of what sellers receive, so the market pays out exactly what
+    it takes (the operator keeps no surplus).
+
+    Args:
+        sp: (S,) offer prices, EUR/MWh.
+        s_acc: (S,) accepted MW of each block.
+        price: the clearing price, EUR/MWh.
+        floor, cap: price floor and cap, EUR/MWh.
+        pay_as_bid: pay accepted offers their own price (else the clearing price).
+        s_price: output, (S,) price paid to each block, EUR/MWh.
+
+    Returns:
+        The buyers' price, EUR/MWh.
+    """
+    paid, traded = 0.0, 0.0
+    for j in range(sp.shape[0]):
+        own = min(max(sp[j], floor), cap)
+        s_price[j] = own if (pay_as_bid and s_acc[j] > 0.0) else price
         paid += s_acc[j] * s_price[j]
-    buyer = price
-    if pay_as_bid and traded > _EPS:
-        buyer = paid / traded
-    return price, buyer, unserved
+        traded += s_acc[j]
+    return paid / traded if (pay_as_bid and traded > _EPS) else price
+
+
+@njit(cache=True)
+def unserved_row(dq, dp, d_acc, cap, n):
+    """Demand bid at (or above) the cap and not served, MW, over the first ``n`` of the
+    blocks ``dq, dp, d_acc`` (B,) (bid MW, bid price EUR/MWh, accepted MW): inelastic load
+    left unserved when supply runs out (DESIGN §3.3)."""
+    unserved = 0.0
+    for b in range(n):
+        if dp[b] >= cap:
+            unserved += dq[b] - d_acc[b]
+    return max(unserved, 0.0)
 
 
 @njit(cache=True)

@@ -34,9 +34,9 @@ from numba import njit
 
 from envs.actors import fleet as fl
 from envs.market.balancing import balance_row
-from envs.market.cooptimise import clear_joint_row
+from envs.market.cooptimise import JointAccepted, JointBook, clear_joint_row
 from envs.market.reserve import clear_reserve_row
-from envs.market.spot import clear_spot_row
+from envs.market.spot import clear_spot_row, pay_row, unserved_row
 
 
 @njit(cache=True)
@@ -103,9 +103,12 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q
         n_k = p.reserve_demand_blocks
         rdq, rdp, rd_acc = np.empty(n_k), np.empty(n_k), np.empty(n_k)
         reserve_demand_row(p, req, rdq, rdp)
-        price, res_price, res_short, _, _ = clear_joint_row(
-            sq, sp, p.supply_block_unit, rq, rp, p.reserve_offer_unit, ulim, dq, dp, rdq, rdp,
-            floor, cap, p.reserve_scarcity_eur_per_mw, s_acc, award, d_acc, rd_acc)  # fmt: skip
+        book = JointBook(sq, sp, p.supply_block_unit, rq, rp, p.reserve_offer_unit, ulim, dq, dp,
+                         rdq, rdp, floor, cap, p.reserve_scarcity_eur_per_mw)  # fmt: skip
+        acc = JointAccepted(s_acc, award, d_acc, rd_acc)
+        price, res_price, res_short, _, _ = clear_joint_row(book, acc)
+        # Payments by the spot market's rule (envs.market.spot.pay_row).
+        buyer = pay_row(sp, s_acc, price, floor, cap, p.pay_as_bid, s_paid)
     else:
         if p.reserve_market_on:
             res_price, res_short = clear_reserve_row(rq, rp, req, p.reserve_scarcity_eur_per_mw,
@@ -113,21 +116,11 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q
         fl.energy_offers_row(fp, bids, e, prev, committed, award, floor, sq, sp)
         sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renewables_offer_eur_per_mwh
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
-        price, _, _ = clear_spot_row(sq, sp, dq, dp, floor, cap, False, s_acc, d_acc, s_paid)
-    # Payments: the clearing price, or each accepted block's own offer under pay-as-bid;
-    # buyers then pay what sellers receive on average, so the market pays out what it takes.
-    paid, traded = 0.0, 0.0
-    for j in range(s_n):
-        own = min(max(sp[j], floor), cap)
-        s_paid[j] = own if (p.pay_as_bid and s_acc[j] > 0.0) else price
-        paid += s_acc[j] * s_paid[j]
-        traded += s_acc[j]
-    buyer = paid / traded if (p.pay_as_bid and traded > 1e-9) else price
-    unserved = 0.0
-    for b in range(n_bg):
-        if dp[b] >= cap:
-            unserved += dq[b] - d_acc[b]
-    return price, buyer, max(unserved, 0.0), res_price, res_short, req
+        price, buyer, _ = clear_spot_row(sq, sp, dq, dp, floor, cap, p.pay_as_bid, s_acc,
+                                         d_acc, s_paid)  # fmt: skip
+    # The background's unserved MW only: the coalition's purchase (the last bid) is its own.
+    unserved = unserved_row(dq, dp, d_acc, cap, n_bg)
+    return price, buyer, unserved, res_price, res_short, req
 
 
 @njit(cache=True)

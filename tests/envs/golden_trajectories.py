@@ -8,9 +8,16 @@ env is hashed at E = 64 under scripted and random actions.
 ``tests/envs/test_golden_trajectories.py`` compares against
 ``tests/envs/golden/trajectories.json``.
 
+Rules no shipped scenario uses are pinned by :data:`OVERRIDE_CASES`: a shipped scenario
+with config overrides, keyed ``env/scenario/policy/field=value``.
+
 Re-record on purpose only (a change of the market rules), and say so in the commit:
 
     python tests/envs/golden_trajectories.py --record
+
+A new case is recorded alone, every recorded hash left as it is:
+
+    python tests/envs/golden_trajectories.py --record-missing
 """
 
 from __future__ import annotations
@@ -40,6 +47,14 @@ SLOW = {
     for e in ("multimarket_v1", "spot_v1")
     for p in ("random", "rule", "mpc")
 }
+
+#: Cases of a rule no shipped scenario uses, ``env/scenario/policy/field=value``: pay-as-bid
+#: spot pricing, once through the co-optimised clearing (multimarket_v1) and once through the
+#: spot auction alone (spot_v1, reserve closed).
+OVERRIDE_CASES = (
+    "multimarket_v1/default/random/spot.pricing=pay_as_bid",
+    "spot_v1/default/random/spot.pricing=pay_as_bid",
+)
 
 
 #: Agent ids renamed since recording (PettingZoo's ``<type>_<n>`` names), hashed under
@@ -115,9 +130,14 @@ def _aec_digest(env: Any) -> str:
     return h.hexdigest()
 
 
-def episode_digest(env_id: str, scenario: str, policy: str) -> str:
-    """sha256 of one seeded episode (see the module docstring)."""
-    kwargs = {"days": MPC_DAYS} if policy == "mpc" else {}
+def episode_digest(
+    env_id: str, scenario: str, policy: str, overrides: dict[str, Any] | None = None
+) -> str:
+    """sha256 of one seeded episode (see the module docstring); ``overrides``: nested config
+    fields by dotted path (:data:`OVERRIDE_CASES`)."""
+    kwargs: dict[str, Any] = {"days": MPC_DAYS} if policy == "mpc" else {}
+    if overrides:
+        kwargs["overrides"] = overrides
     if env_id == "ppa_negotiation_v0":
         return _aec_digest(envs.make(env_id, scenario, api="aec"))
     # The infos as recorded: nested dicts (the default is now "flat").
@@ -165,22 +185,32 @@ def vector_digest(mode: str, num_envs: int = 64) -> str:
 
 def all_cases() -> list[str]:
     keys = ["/".join(c) for c in scenario_cases()]
-    return [*keys, "vector/multimarket_v1/scripted", "vector/multimarket_v1/random"]
+    return [
+        *keys,
+        *OVERRIDE_CASES,
+        "vector/multimarket_v1/scripted",
+        "vector/multimarket_v1/random",
+    ]
 
 
 def digest(key: str) -> str:
     parts = key.split("/")
     if parts[0] == "vector":
         return vector_digest(parts[2])
+    if len(parts) == 4:  # an override case: env/scenario/policy/field=value
+        field, value = parts[3].split("=", 1)
+        return episode_digest(*parts[:3], overrides={field: value})
     return episode_digest(*parts)
 
 
 def main(argv: list[str]) -> int:
-    if argv != ["--record"]:
+    if argv not in (["--record"], ["--record-missing"]):
         print(__doc__)
         return 2
-    out = {}
+    out = json.loads(GOLDEN.read_text()) if argv == ["--record-missing"] else {}
     for key in all_cases():
+        if key in out:
+            continue
         out[key] = digest(key)
         print(key, out[key][:16], flush=True)
     GOLDEN.parent.mkdir(exist_ok=True)

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envs.market import clear_joint
-from envs.market.cooptimise import clear_joint_row
+from envs.market.cooptimise import JointAccepted, JointBook, clear_joint_row
 from tests.envs.market.joint_reference import CAP, FLOOR, RCAP, lowest_duals, solve_highs
 
 TOL = 1e-6
@@ -67,10 +67,8 @@ def random_book(rng: np.random.Generator, ties: bool = False) -> dict:
 def clear(book: dict):
     out = {k: np.zeros(len(book[q])) for k, q in
            (("e", "eq"), ("r", "rq"), ("d", "dq"), ("rd", "rdq"))}  # fmt: skip
-    res = clear_joint_row(book["eq"], book["ep"], book["eu"], book["rq"], book["rp"],
-                          book["ru"], book["ulim"], book["dq"], book["dp"], book["rdq"],
-                          book["rdp"], FLOOR, CAP, RCAP, out["e"], out["r"], out["d"],
-                          out["rd"])  # fmt: skip
+    books = JointBook(*(book[k] for k in JointBook._fields[:11]), FLOOR, CAP, RCAP)
+    res = clear_joint_row(books, JointAccepted(out["e"], out["r"], out["d"], out["rd"]))
     return res, out
 
 
@@ -108,6 +106,13 @@ def test_equals_highs_on_random_generic_books():
     """Objective and both prices equal HiGHS's on 1,000 seeded random books (~3 s)."""
     for seed in range(1000):
         _check_against_highs(seed)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_equals_highs_on_hypothesis_drawn_generic_books(seed):
+    """Objective and both prices equal HiGHS's on books hypothesis draws (and shrinks)."""
+    _check_against_highs(seed)
 
 
 @pytest.mark.slow
