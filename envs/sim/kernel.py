@@ -489,7 +489,8 @@ def _rules_digest() -> str:
              "envs.market.settlement", "envs.market.allocation", "envs.market.billing",
              "envs.market.capacity",
              "envs.market.reserve", "envs.market.spot", "envs.market.balancing",
-             "envs.market.cooptimise", "envs.market.metrics", "envs.market.rationing",
+             "envs.market.cooptimise", "envs.market.joint_flow", "envs.market.metrics",
+             "envs.market.rationing", "envs.sim.info",
              "envs.sim.clearing")  # fmt: skip
     h = hashlib.sha256()
     for name in names:
