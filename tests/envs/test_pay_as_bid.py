@@ -16,6 +16,7 @@ from envs.config.scenario import load_scenario
 from envs.market.settlement import M_SPOT
 from envs.market.spot import pay_row, unserved_row
 from envs.sim import scripted
+from envs.sim.build import build_core
 from envs.sim.core import MarketCore
 
 FLOOR, CAP = -500.0, 3000.0
@@ -50,7 +51,7 @@ def _core(pricing: str, reserve: bool) -> MarketCore:
     overrides = {"spot.pricing": pricing}
     if not reserve:  # spot_v1's markets: the spot auction alone (clear_spot_row)
         overrides |= {"reserve.enabled": False, "capacity.enabled": False}
-    core = MarketCore(load_scenario("default", overrides=overrides, days=1), 3)
+    core = build_core(load_scenario("default", overrides=overrides, days=1), 3)
     core.reset(np.random.default_rng(3))
     return core
 
@@ -60,7 +61,7 @@ def _core(pricing: str, reserve: bool) -> MarketCore:
 def test_env_pays_each_accepted_block_its_own_offer_and_balances(pricing, reserve):
     core = _core(pricing, reserve)
     a_c, a_m = scripted.coalition_actions(core), scripted.member_actions(core)
-    col, G = core.cols, core.G
+    col, G = core.settlement.cols, core.dims.G
     traded_above_price = 0
     for t in range(24):
         book = core.day_ahead_book(a_c)
