@@ -539,12 +539,8 @@ def compiled(py_func, name: str, parallel: bool, inline: Literal["never", "alway
              **calls):  # fmt: skip
     """Compile ``py_func`` under its own name: numba's on-disk cache is keyed by the
     function's qualified name and line, not by ``parallel``, so a serial and a parallel
-    build of one function would overwrite each other's cache entries.
-
-    ``calls`` rebinds globals the function calls (``env_block=...``) for this build only;
-    ``inline="always"`` makes numba splice the function into its caller's IR instead of
-    compiling it as a function of its own.
-    """
+    build of one function would overwrite each other's cache entries. ``calls`` rebinds
+    the globals it calls (``env_block=...``) for this build only."""
     glb = {**py_func.__globals__, **calls} if calls else py_func.__globals__
     fn = types.FunctionType(py_func.__code__, glb, name, py_func.__defaults__)
     fn.__qualname__ = name
@@ -574,13 +570,17 @@ def _rules_digest() -> str:
 
 
 _DIGEST = _rules_digest()
-env_step = compiled(_env_step_impl, f"env_step_{_DIGEST}", parallel=False, inline="always")
+env_step = compiled(_env_step_impl, f"env_step_{_DIGEST}", parallel=False)
 env_block = compiled(_env_block_impl, f"env_block_{_DIGEST}", parallel=False)
+step_parallel = compiled(_step_impl, f"step_parallel_{_DIGEST}", parallel=True)
+# The serial step (E < 64; the tariff's rehearsal in envs.make) is one function: numba
+# re-optimises and emits all a function calls, so each call level compiles the step again.
+_env_step_inline = compiled(_env_step_impl, f"env_step_inline_{_DIGEST}", parallel=False,
+                            inline="always")  # fmt: skip
 _env_block_inline = compiled(_env_block_impl, f"env_block_inline_{_DIGEST}", parallel=False,
-                             inline="always")  # fmt: skip
+                             inline="always", env_step=_env_step_inline)  # fmt: skip
 step_serial = compiled(_step_impl, f"step_serial_{_DIGEST}", parallel=False,
                        env_block=_env_block_inline)  # fmt: skip
-step_parallel = compiled(_step_impl, f"step_parallel_{_DIGEST}", parallel=True)
 
 
 class CompiledStep:
