@@ -3,10 +3,6 @@ change within a core (envs.sim.kernel.CompiledStep); checked over whole episodes
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -65,23 +61,13 @@ def test_without_a_ledger_the_step_settles_in_per_block_rows_to_the_same_result(
                 np.testing.assert_array_equal(inf_a[k], inf_b[k], err_msg=k)
 
 
-_SERIAL_BUILDS = """
-import envs
-from envs.sim import kernel as kn
-env = envs.make("multimarket_v1", scenario="default", days=1)
-env.reset(seed=0)
-env.step({a: env.action_space(a).sample() for a in env.agents})
-print(*(len(f.overloads) for f in (kn.step_serial, kn.step_parallel, kn.env_block, kn.env_step)))
-"""
-
-
-def test_a_serial_env_compiles_the_step_as_one_function():
-    """A serial env (E < 64, and the tariff's rehearsal) builds step_serial alone, with its
-    block and env loop inlined: numba compiles every called function as a library that
-    re-optimises all it calls, so each extra level would compile the whole step again
-    (issue 29, make_cold_s). In a fresh process, so that no other test's parallel step
-    counts."""
-    root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", _SERIAL_BUILDS], capture_output=True,
-                         text=True, check=True, cwd=root)  # fmt: skip
-    assert out.stdout.split()[-4:] == ["1", "0", "0", "0"]
+def test_the_serial_step_compiles_as_one_function():
+    """The serial step (E < 64, and the tariff's rehearsal in every ``envs.make``) calls
+    its block and env step inlined: numba compiles each called function as a library that
+    re-optimises and emits all it calls, so separate functions would compile the whole
+    step three times (issue 29, make_cold_s). The parallel step keeps the calls."""
+    block = kn.step_serial.py_func.__globals__["env_block"]
+    step = block.py_func.__globals__["env_step"]
+    assert block.targetoptions.get("inline") == step.targetoptions.get("inline") == "always"
+    assert kn.step_parallel.py_func.__globals__["env_block"] is kn.env_block
+    assert kn.env_block.targetoptions.get("inline", "never") == "never"
