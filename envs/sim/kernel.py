@@ -19,7 +19,7 @@ import hashlib
 import sys
 import types
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -468,13 +468,16 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
         price)  # fmt: skip
 
 
-def compiled(py_func, name: str, parallel: bool):
+def compiled(py_func, name: str, parallel: bool, inline: Literal["never", "always"] = "never",
+             **calls):  # fmt: skip
     """Compile ``py_func`` under its own name: numba's on-disk cache is keyed by the
     function's qualified name and line, not by ``parallel``, so a serial and a parallel
-    build of one function would overwrite each other's cache entries."""
-    fn = types.FunctionType(py_func.__code__, py_func.__globals__, name, py_func.__defaults__)
+    build of one function would overwrite each other's cache entries. ``calls`` rebinds
+    the globals it calls (``env_block=...``) for this build only."""
+    glb = {**py_func.__globals__, **calls} if calls else py_func.__globals__
+    fn = types.FunctionType(py_func.__code__, glb, name, py_func.__defaults__)
     fn.__qualname__ = name
-    return njit(cache=True, parallel=parallel)(fn)
+    return njit(cache=True, parallel=parallel, inline=inline)(fn)
 
 
 def _rules_digest() -> str:
@@ -503,8 +506,15 @@ def _rules_digest() -> str:
 _DIGEST = _rules_digest()
 env_step = compiled(_env_step_impl, f"env_step_{_DIGEST}", parallel=False)
 env_block = compiled(_env_block_impl, f"env_block_{_DIGEST}", parallel=False)
-step_serial = compiled(_step_impl, f"step_serial_{_DIGEST}", parallel=False)
 step_parallel = compiled(_step_impl, f"step_parallel_{_DIGEST}", parallel=True)
+# The serial step (E < 64; the tariff's rehearsal in envs.make) is one function: numba
+# re-optimises and emits all a function calls, so each call level compiles the step again.
+_env_step_inline = compiled(_env_step_impl, f"env_step_inline_{_DIGEST}", parallel=False,
+                            inline="always")  # fmt: skip
+_env_block_inline = compiled(_env_block_impl, f"env_block_inline_{_DIGEST}", parallel=False,
+                             inline="always", env_step=_env_step_inline)  # fmt: skip
+step_serial = compiled(_step_impl, f"step_serial_{_DIGEST}", parallel=False,
+                       env_block=_env_block_inline)  # fmt: skip
 
 
 class CompiledStep:

@@ -59,3 +59,15 @@ def test_without_a_ledger_the_step_settles_in_per_block_rows_to_the_same_result(
                 np.testing.assert_array_equal(ob_a[g], ob_b[g])
             for k in inf_a:
                 np.testing.assert_array_equal(inf_a[k], inf_b[k], err_msg=k)
+
+
+def test_the_serial_step_compiles_as_one_function():
+    """The serial step (E < 64, and the tariff's rehearsal in every ``envs.make``) calls
+    its block and env step inlined: numba compiles each called function as a library that
+    re-optimises and emits all it calls, so separate functions would compile the whole
+    step three times (issue 29, make_cold_s). The parallel step keeps the calls."""
+    block = kn.step_serial.py_func.__globals__["env_block"]
+    step = block.py_func.__globals__["env_step"]
+    assert block.targetoptions.get("inline") == step.targetoptions.get("inline") == "always"
+    assert kn.step_parallel.py_func.__globals__["env_block"] is kn.env_block
+    assert kn.env_block.targetoptions.get("inline", "never") == "never"
