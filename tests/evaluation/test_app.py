@@ -145,7 +145,7 @@ def test_monthly_balance_sums_to_the_year() -> None:
 
 @pytest.fixture(scope="module")
 def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny compare folder: 3 agents x 2 scenarios x 2 seeds of 1 day."""
+    """A tiny compare folder: 3 agents x 2 scenarios x 2 seeds of 1 day, run in-process."""
     out = tmp_path_factory.mktemp("compare")
     argv = [
         "--agents",
@@ -165,6 +165,10 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--no-progress",
         "--resamples",
         "200",
+        # In this process: the cells' isolation is tested in test_cell_isolation, and a
+        # worker process per cell would pay the imports 12 times.
+        "--cell-timeout",
+        "0",
     ]
     assert compare.main(argv) == 0
     return out
