@@ -127,7 +127,7 @@ def test_the_page_names_its_folder_and_flags_a_smoke_run(
     out = tmp_path / "quick"
     argv = ["--quick", "--agents", "individual", "oracle", "--scenarios", "default", "--seeds",
             "1", "--days", "1", "--out", str(out), "--no-plots", "--no-progress",
-            "--resamples", "50"]  # fmt: skip
+            "--resamples", "50", "--cell-timeout", "0"]  # fmt: skip
     assert compare.main(argv) == 0
     monkeypatch.setenv(RESULTS_ENV, str(out))
     script = "from evaluation.app import leaderboard_page\nleaderboard_page.render()\n"
