@@ -51,11 +51,7 @@ class RunningMeanStd:
     def normalize_split(self, common: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`normalize` of :meth:`update_split`'s two parts, each float32."""
         k = common.shape[-1]
-        std = np.sqrt(self.var + 1e-8)
-        zc = (np.asarray(common, np.float64) - self.mean[:k]) / std[:k]
-        zo = (np.asarray(own, np.float64) - self.mean[k:]) / std[k:]
-        return (np.clip(zc, -self.clip, self.clip).astype(np.float32),
-                np.clip(zo, -self.clip, self.clip).astype(np.float32))  # fmt: skip
+        return self._scaled(common, slice(None, k)), self._scaled(own, slice(k, None))
 
     def _fold(self, b_mean: np.ndarray, b_var: np.ndarray, b_count: int) -> None:
         """Chan's parallel update with a batch's mean, variance and count."""
@@ -68,7 +64,11 @@ class RunningMeanStd:
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
         """``(x - mean) / std``, clipped, float32."""
-        z = (np.asarray(x, np.float64) - self.mean) / np.sqrt(self.var + 1e-8)
+        return self._scaled(x, slice(None))
+
+    def _scaled(self, x: np.ndarray, features: slice) -> np.ndarray:
+        """:meth:`normalize` of ``x`` (..., k) against the statistics of ``features``."""
+        z = (np.asarray(x, np.float64) - self.mean[features]) / np.sqrt(self.var[features] + 1e-8)
         return np.clip(z, -self.clip, self.clip).astype(np.float32)
 
     def normalize_t(self, x: torch.Tensor) -> torch.Tensor:
