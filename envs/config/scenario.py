@@ -77,7 +77,7 @@ class ReserveConfig:
     ``demand_curve_steps``: the operating-reserve demand curve's blocks, equal shares of
     the requirement valued from ``scarcity_price_eur_per_mw`` down in equal steps (1: the
     vertical requirement of market model v1; the default 4 is a sloped ORDC, PJM's since
-    2022 and ERCOT's shape; :func:`envs.sim.clearing.reserve_demand_row`).
+    2022 and ERCOT's shape; :func:`envs.market.reserve.demand_curve_row`).
     """
 
     enabled: bool = True

@@ -206,8 +206,9 @@ def consumer_shares(bg_cons, imports):
 
 
 @njit(cache=True)
-def settle_reserve(cs, rv, col, award, res_price, act_short, penalty, co_share, bg_share):
-    """Reserve: every award (G + 1,) MW is paid ``res_price`` EUR/MW; the cost is charged
+def settle_reserve(cs, rv, col, award, paid, act_short, penalty, co_share, bg_share):
+    """Reserve: every award (G + 1,) MW is paid its ``paid`` (G + 1,) EUR/MW (the reserve
+    market's rule: :func:`envs.market.reserve.award_payments_row`); the cost is charged
     to consumers by their share of consumption (``co_share`` to the coalition,
     ``bg_share`` to the background load); activation the coalition did not deliver
     (``act_short`` MWh) pays ``penalty`` EUR/MWh to the operator.
@@ -217,13 +218,13 @@ def settle_reserve(cs, rv, col, award, res_price, act_short, penalty, co_share, 
         the part of its reserve cash its members' batteries back.
     """
     g_n = award.shape[0] - 1
-    res_total = award[g_n] * res_price
+    res_total = award[g_n] * paid[g_n]
     for g in range(g_n):
-        res_total += award[g] * res_price
+        res_total += award[g] * paid[g]
         rv[M_RESERVE, g] = award[g]
-        cs[M_RESERVE, g] = award[g] * res_price
+        cs[M_RESERVE, g] = award[g] * paid[g]
     rv[M_RESERVE, col.coalition] = award[g_n]
-    provided = award[g_n] * res_price - act_short * penalty
+    provided = award[g_n] * paid[g_n] - act_short * penalty
     cs[M_RESERVE, col.coalition] = provided - co_share * res_total
     cs[M_RESERVE, col.background] = -bg_share * res_total
     cs[M_RESERVE, col.operator] = act_short * penalty

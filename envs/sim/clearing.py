@@ -33,9 +33,9 @@ import numpy as np
 from numba import njit
 
 from envs.actors import fleet as fl
+from envs.market import reserve as rs
 from envs.market.balancing import balance_row
 from envs.market.cooptimise import JointAccepted, JointBook, clear_joint_row
-from envs.market.reserve import clear_reserve_row
 from envs.market.spot import clear_spot_row, pay_row, unserved_row
 
 
@@ -64,14 +64,16 @@ def demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp):
 
 
 @njit(cache=True)
-def day_ahead_phase(p, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q, res_p,
-                    sq, sp, s_acc, s_paid, ulim, award, d_acc):  # fmt: skip
-    """Clear one env's energy and reserve for the hour (the module's rules); ``committed``
+def day_ahead_phase(p, rr, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q, res_p,
+                    sq, sp, s_acc, s_paid, ulim, award, r_paid, d_acc):  # fmt: skip
+    """Clear one env's energy and reserve for the hour (the module's rules); ``rr``: the
+    reserve market's rules (:class:`envs.market.reserve.ReserveRules`); ``committed``
     (G,): the units' capacity commitments in force this hour, accredited MW (must-offer).
 
     Fills the supply blocks ``sq, sp`` (S,) with what was offered, ``s_acc`` with what was
     accepted and ``s_paid`` with the price paid to each (EUR/MWh), ``ulim`` (G,) with the
-    units' shared limits, ``award`` (G + 1,) with the reserve awards (the coalition last)
+    units' shared limits, ``award`` (G + 1,) with the reserve awards (the coalition last),
+    ``r_paid`` (G + 1,) with what each award is paid (EUR/MW, by the reserve market's rule)
     and ``d_acc`` (B + 1,) with the accepted demand.
 
     Returns:
@@ -84,40 +86,39 @@ def day_ahead_phase(p, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q
     unit_limits_row(fp, bids, e, prev, committed, ulim)
     dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
     demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp)
-    req = 0.0
+    req = rs.requirement_row(rr, hour.fc_load0[e], hour.fc_ren0[e])
     rq, rp = np.zeros(g_n + 1), np.zeros(g_n + 1)
-    if p.reserve_market_on:
-        req = (p.reserve_share_of_load * hour.fc_load0[e]
-               + p.reserve_share_of_renewables * hour.fc_ren0[e])  # fmt: skip
+    if rr.on:
         # Sequential bidders price in the margin they forgo at their price forecast.
-        opp = -np.inf if p.reserve_cooptimised else hour.price_fc[e]
+        opp = -np.inf if rr.cooptimised else hour.price_fc[e]
         fl.reserve_offers_row(fp, bids, e, prev, committed, opp, rq, rp)
         rq[g_n], rp[g_n] = res_q, res_p
     for i in range(g_n + 1):
         award[i] = 0.0
     res_price, res_short = 0.0, 0.0
-    if p.reserve_market_on and p.reserve_cooptimised:
+    if rr.on and rr.cooptimised:
         fl.energy_offers_row(fp, bids, e, prev, committed, award, floor, sq, sp)
         sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renewables_offer_eur_per_mwh
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
-        n_k = p.reserve_demand_blocks
+        n_k = rr.demand_blocks
         rdq, rdp, rd_acc = np.empty(n_k), np.empty(n_k), np.empty(n_k)
-        reserve_demand_row(p, req, rdq, rdp)
+        rs.demand_curve_row(rr, req, rdq, rdp)
         book = JointBook(sq, sp, p.supply_block_unit, rq, rp, p.reserve_offer_unit, ulim, dq, dp,
-                         rdq, rdp, floor, cap, p.reserve_scarcity_eur_per_mw)  # fmt: skip
+                         rdq, rdp, floor, cap, rr.scarcity_eur_per_mw)  # fmt: skip
         acc = JointAccepted(s_acc, award, d_acc, rd_acc)
         price, res_price, res_short, _, _ = clear_joint_row(book, acc)
         # Payments by the spot market's rule (envs.market.spot.pay_row).
         buyer = pay_row(sp, s_acc, price, floor, cap, p.pay_as_bid, s_paid)
     else:
-        if p.reserve_market_on:
-            res_price, res_short = clear_reserve_row(rq, rp, req, p.reserve_scarcity_eur_per_mw,
-                                                     award)  # fmt: skip
+        if rr.on:
+            res_price, res_short = rs.clear_reserve_row(rq, rp, req, rr.scarcity_eur_per_mw,
+                                                        award)  # fmt: skip
         fl.energy_offers_row(fp, bids, e, prev, committed, award, floor, sq, sp)
         sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renewables_offer_eur_per_mwh
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
         price, buyer, _ = clear_spot_row(sq, sp, dq, dp, floor, cap, p.pay_as_bid, s_acc,
                                          d_acc, s_paid)  # fmt: skip
+    rs.award_payments_row(rr, rp, award, res_price, r_paid)
     # The background's unserved MW only: the coalition's purchase (the last bid) is its own.
     unserved = unserved_row(dq, dp, d_acc, cap, n_bg)
     return price, buyer, unserved, res_price, res_short, req
@@ -138,34 +139,7 @@ def activation_share(hour, e, ren_acc, award):
 
 
 @njit(cache=True)
-def reserve_demand_row(p, req, rdq, rdp):
-    """The operating-reserve demand curve, one block per step, into ``rdq, rdp`` (K,).
-
-    ``K = p.reserve_demand_blocks`` equal blocks of the requirement ``req`` MW, valued from the
-    reserve scarcity price down in equal steps (K = 1: the whole requirement at the
-    scarcity price). A sloped curve is PJM's since 2022 (FERC EL19-58: a downward-sloping
-    ORDC in place of the vertical requirement) and the shape of ERCOT's: the price of
-    reserve, and of energy through the co-optimisation, rises with the shortage instead of
-    jumping to the scarcity price at the first MW short, so a buyer moving its bid by a few
-    MW does not move the price by the whole scarcity value."""
-    n_k = rdq.shape[0]
-    for k in range(n_k):
-        rdq[k] = req / n_k
-        rdp[k] = p.reserve_scarcity_eur_per_mw * (n_k - k) / n_k
-
-
-@njit(cache=True)
-def ordc_value(p, req, held):
-    """The reserve demand curve's value of the last MW when ``held`` MW of the ``req`` MW
-    requirement are held, EUR/MW-h (0 once the requirement is met)."""
-    if req <= 1e-9 or held >= req - 1e-9:
-        return 0.0
-    k = int(max(held, 0.0) / (req / p.reserve_demand_blocks))  # the first block not filled
-    return p.reserve_scarcity_eur_per_mw * (p.reserve_demand_blocks - k) / p.reserve_demand_blocks
-
-
-@njit(cache=True)
-def ordc_adder(p, req, headroom, energy_price):
+def ordc_adder(p, rr, req, headroom, energy_price):
     """The real-time value of reserve added to the imbalance price, EUR/MWh.
 
     Real time prices energy and reserve together, as the day-ahead does: when the upward
@@ -173,7 +147,7 @@ def ordc_adder(p, req, headroom, energy_price):
     requirement ``req`` MW, the reserve's value at that headroom is added to the energy
     price ``energy_price`` (ERCOT's real-time on-line reserve price adder, PUCT Rule
     25.505(g); PJM's shortage pricing, FERC EL19-58). The value is the larger of the
-    day-ahead's reserve demand curve (:func:`reserve_demand_row`) and ERCOT's shape near
+    day-ahead's reserve demand curve (:func:`envs.market.reserve.ordc_value`) and ERCOT's shape near
     depletion: the adder reaches the value of lost load (the spot cap) less the energy
     price at the minimum contingency level (``balancing.ordc_min_reserve_share`` of the
     requirement) and falls linearly to 0 at the requirement. So a coalition that leaves
@@ -187,7 +161,7 @@ def ordc_adder(p, req, headroom, energy_price):
         near = room_to_voll
     else:
         near = room_to_voll * (req - headroom) / (req - x_min)
-    return max(near, ordc_value(p, req, headroom))
+    return max(near, rs.ordc_value(rr, req, headroom))
 
 
 @njit(cache=True)
@@ -232,7 +206,7 @@ def shed_pro_rata(shed, bg_demand, imports):
 
 
 @njit(cache=True)
-def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_c, imb_c,
+def real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_c, imb_c,
                     dispatch, bg_mw, restore, req, a_g):  # fmt: skip
     """Balance one env's hour: the system imbalance after the coalition's activation is
     covered by the fleet's and renewables' balancing energy in merit order.
@@ -278,7 +252,7 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
             top = max(top, up_p[g * (k_n + 1) + k])
         # Sequential clearing took the reserve out of the energy offer: it is offered
         # here at the unit's dearest tranche; co-optimised blocks already hold it.
-        up_q[s_n + g] = 0.0 if p.reserve_cooptimised else award[g]
+        up_q[s_n + g] = 0.0 if rr.cooptimised else award[g]
         up_p[s_n + g], dn_q[s_n + g], dn_p[s_n + g], unit[s_n + g] = top, 0.0, top, g
     # The system renewables are a balance-responsible party like any other: what they
     # produce beyond what they sold day-ahead is their long deviation (the system is long
@@ -303,7 +277,7 @@ def real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_
             a += act[g * (k_n + 1) + k]
         a_g[g] = a
         headroom += max(room[g] - max(a, 0.0), 0.0)
-    adder = ordc_adder(p, req, headroom, imb_price)
+    adder = ordc_adder(p, rr, req, headroom, imb_price)
     imb_price = spot_coupled(p, system, min(imb_price + adder, cap), price)
     ren_bal = act[s_n - 2]
     return (imb_price, system, shed, excess, ren_bal, hour.sys_ren[e] + ren_bal, ren_dev,

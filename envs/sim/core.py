@@ -32,6 +32,7 @@ from envs.actors.withholding import mitigate, profitable_withholding, three_pivo
 from envs.config.scenario import FleetConfig, ScenarioConfig
 from envs.errors import EpisodeOverError
 from envs.market import settlement as st
+from envs.market.reserve import ReserveRules
 from envs.sim import clearing as cl
 from envs.sim import forecast as fc
 from envs.sim import kernel as kn
@@ -115,6 +116,7 @@ class MarketCore:
         self.settlement = rec.Settlement.of(d)
         self.scales = Scales.of(cfg, self.members)
         self.params = rec.step_params(cfg, d, self.layout, self.book)
+        self.reserve_rules = ReserveRules.of(cfg.reserve, self.layout.reserve)
         self._member_params = MemberParams.of(self.members)
         self.ledger = Ledger(self.settlement.participants, hours=d.T, num_envs=d.E,
                              n_members=d.N, enabled=record_ledger)  # fmt: skip
@@ -311,12 +313,12 @@ class MarketCore:
             decoded = coalition_codec.decode_row(coal[e], codec)
             q_spot, p_spot, res_q, res_p, cap_q, cap_p = decoded
             kn.capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, k_out)
-            paid, ulim = np.empty(S), np.empty(G)
+            paid, ulim, r_paid = np.empty(S), np.empty(G), np.empty(G + 1)
             price, _, _, res_price, _, _ = cl.day_ahead_phase(
-                p, fp, bids, e, hour, state.prev_dispatch[e], k_out.cap_g[e], q_spot,
-                p_spot, res_q, res_p,
+                p, self.reserve_rules, fp, bids, e, hour, state.prev_dispatch[e],
+                k_out.cap_g[e], q_spot, p_spot, res_q, res_p,
                 out["supply_q"][e], out["supply_p"][e], out["supply_acc"][e], paid, ulim,
-                out["reserve_award"][e], out["demand_acc"][e])  # fmt: skip
+                out["reserve_award"][e], r_paid, out["demand_acc"][e])  # fmt: skip
             out["price"][e], out["reserve_price"][e] = price, res_price
             out["demand_q"][e, :-1] = hour.fc_load0[e] * book.demand_shares
             out["demand_p"][e, :-1] = book.demand_prices
@@ -361,8 +363,8 @@ class MarketCore:
         else:
             target = (self._zeros_e, self._zeros_e)
         out, c = self._outputs(), np.ascontiguousarray
-        self._kernel(self.params, self.fleet, self._member_params, self.coalition,
-                     self.settlement.flow_cols, bids.contiguous(),
+        self._kernel(self.params, self.reserve_rules, self.fleet, self._member_params,
+                     self.coalition, self.settlement.flow_cols, bids.contiguous(),
                      self._hour(t, target, auction), self.state,
                      c(coalition, dtype=np.float64), c(members, dtype=np.float64),
                      self.episode.permutations, out)  # fmt: skip

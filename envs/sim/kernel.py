@@ -45,17 +45,13 @@ __all__ = ["ALLOCATION_RULES", "COALITION_INFO_KEYS", "INFO_KEYS", "PUBLIC_INFO_
 
 
 class StepParams(NamedTuple):
-    """A scenario's constants for the step (prices EUR/MWh unless the name says otherwise)."""
+    """A scenario's constants for the step (prices EUR/MWh unless the name says otherwise);
+    the reserve market's are its own record (:class:`envs.market.reserve.ReserveRules`)."""
 
     price_floor_eur_per_mwh: float  # spot price floor
     price_cap_eur_per_mwh: float  # spot price cap (the value of lost load)
     renewables_offer_eur_per_mwh: float  # system renewables' offer price
     scarcity_share_of_cap: float  # an hour priced at this share of the cap counts as scarce
-    reserve_share_of_load: float  # reserve requirement per MW of forecast load
-    reserve_share_of_renewables: float  # ... and per MW of forecast system renewables
-    reserve_scarcity_eur_per_mw: float  # reserve scarcity price, EUR/MW per hour
-    reserve_demand_blocks: int  # blocks of the operating-reserve demand curve
-    reserve_penalty_eur_per_mwh: float  # on reserve activation not delivered
     vrr_curve: F64  # (7,) the capacity market's VRR curve: np.array(VrrCurve), fields in order
     # (an array: numba's parallel lowering cannot pass a nested tuple of floats)
     non_performance_eur_per_mwh: float  # capacity Non-Performance Charge Rate
@@ -67,10 +63,8 @@ class StepParams(NamedTuple):
     feed_in_eur_per_mwh: float  # feed-in tariff of the counterfactual
     reward_mean_weight: float  # weight of the members' mean saving in a ``mix`` reward
     pay_as_bid: bool
-    reserve_cooptimised: bool  # energy and reserve co-optimised (else reserve, then energy)
     retail_dynamic: bool  # the counterfactual's energy part passes the spot price through
     retail_adder_eur_per_mwh: float  # ... plus this (margin, network and taxes)
-    reserve_market_on: bool
     capacity_market_on: bool
     drives_members: bool  # the coalition sets its members' batteries and flex
     allocation_rule: int  # index into ALLOCATION_RULES
@@ -313,7 +307,7 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
 
 
 @njit(cache=True)
-def competitive_phase(p, fp, bids, e, hour, prev, ulim, sq, sp, award, q_spot, p_spot, price):
+def competitive_phase(p, rr, fp, bids, e, hour, prev, ulim, sq, sp, award, q_spot, p_spot, price):
     """The price's markup over the competitive benchmark this hour
     (:func:`envs.market.metrics.markup_over_competitive`): the day-ahead energy market
     cleared again with every unit offering ``min(capacity, prev + ramp)`` less its
@@ -343,12 +337,12 @@ def competitive_phase(p, fp, bids, e, hour, prev, ulim, sq, sp, award, q_spot, p
     dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
     cl.demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp)
     competitive = mt.rerun_price_row(sq, sp, k_n, must, avail, mc, True, dq, dp, floor, cap)
-    if p.reserve_market_on and p.reserve_cooptimised:
+    if rr.on and rr.cooptimised:
         price = mt.rerun_price_row(sq, sp, k_n, must, offered, mc, False, dq, dp, floor, cap)
     return mt.markup_over_competitive(price, competitive)
 
 
-def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out):
+def _step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out):
     """Advance E envs by one hour (the order of :meth:`envs.sim.core.MarketCore.step`).
 
     The envs run in F blocks, one per row of the flow arrays (:class:`Outputs`): block
@@ -358,22 +352,23 @@ def _step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out)
     floats) into gufunc arguments it cannot pass."""
     n_env, n_rows = state.soc.shape[0], out.cash.shape[0]
     for w in prange(n_rows):
-        env_block(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out,
+        env_block(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out,
                   w * n_env // n_rows, (w + 1) * n_env // n_rows, w)  # fmt: skip
 
 
-def _env_block_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, lo, hi,
-                    f):  # fmt: skip
+def _env_block_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, lo,
+                    hi, f):  # fmt: skip
     """Step envs ``lo`` to ``hi - 1`` in turn, each settling in flow row ``f``. Every entry
     the step writes it writes every step, for every env (entries it never writes stay 0),
     so a row shared by a block needs no clearing between its envs."""
     for e in range(lo, hi):
-        env_step(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e, f)
+        env_step(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e, f)
 
 
-def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e, f):
+def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e, f):
     """Advance env ``e`` by one hour, settling in flow row ``f``: the step's page of phases;
-    each writes the info columns (:mod:`envs.sim.info`) of what it computes."""
+    each writes the info columns (:mod:`envs.sim.info`) of what it computes. ``rr``: the
+    reserve market's rules (:class:`envs.market.reserve.ReserveRules`)."""
     N = state.soc.shape[1]
     G, A, K = fp.capacity_mw.shape[0], coal.shape[1], bids.markup.shape[2]
     S = p.supply_block_unit.shape[0]
@@ -392,9 +387,10 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     sq, sp, s_acc, s_paid = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     ulim, award, d_acc = np.empty(G), np.empty(G + 1), np.empty(p.background_block_shares.size + 1)
     da, gen_cash, a_g = np.empty(G), np.empty(G), np.empty(G)  # MW, EUR, MW
+    r_paid = np.empty(G + 1)  # EUR/MW per hour paid to each reserve award
     price, buyer, unserved_da, res_price, res_short, req = cl.day_ahead_phase(
-        p, fp, bids, e, hour, state.prev_dispatch[e], out.cap_g[e], q_spot, p_spot, res_q,
-        res_p, sq, sp, s_acc, s_paid, ulim, award, d_acc)  # fmt: skip
+        p, rr, fp, bids, e, hour, state.prev_dispatch[e], out.cap_g[e], q_spot, p_spot, res_q,
+        res_p, sq, sp, s_acc, s_paid, ulim, award, r_paid, d_acc)  # fmt: skip
     info[ic.I_PRICE], info[ic.I_RES_PRICE], info[ic.I_REQ] = price, res_price, req
     info[ic.I_RES_SHORT], info[ic.I_CAP_PRICE] = res_short, out.cap_price[e]
     ren_acc, ren_paid, sold, sold_paid, bought, bg_mw = day_ahead_trades(
@@ -410,7 +406,7 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     position = bought - sold
     imbalance = metered - (position + hour.ppa[e] - act_c)
     imb_price, system, shed, excess, ren_bal, ren_del, ren_dev, bg_demand, adder = (
-        cl.real_time_phase(p, fp, e, hour, sq, sp, s_acc, ulim, award, K, price, act_c,
+        cl.real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, K, price, act_c,
                            imbalance, da, bg_mw, unserved_da, req, a_g))  # fmt: skip
     for g in range(G):
         out.dispatch[e, g] = da[g] + a_g[g]
@@ -438,8 +434,8 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
                         long_price)  # fmt: skip
     imports = max(metered, 0.0)
     co_share, bg_share = st.consumer_shares(bg_cons, imports)
-    provided = st.settle_reserve(cs, out.reserve_mw[f], col, award, res_price, act_short,
-                                 p.reserve_penalty_eur_per_mwh, co_share, bg_share)  # fmt: skip
+    provided = st.settle_reserve(cs, out.reserve_mw[f], col, award, r_paid, act_short,
+                                 rr.penalty_eur_per_mwh, co_share, bg_share)  # fmt: skip
     # Capacity Performance: the coalition delivers its members' PV and wind, battery
     # discharge (activation included) and the reserve it holds but was not asked for.
     perf_c = own_ren + discharge + max(award[G] - act_c, 0.0)
@@ -464,7 +460,7 @@ def _env_step_impl(p, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
                      consumption, hour.fc_load0[e] + max(q_spot, 0.0), bg_cons,
                      cs, out)  # fmt: skip
     info[ic.I_MARKUP_COMP] = competitive_phase(
-        p, fp, bids, e, hour, state.prev_dispatch[e], ulim, sq, sp, award, q_spot, p_spot,
+        p, rr, fp, bids, e, hour, state.prev_dispatch[e], ulim, sq, sp, award, q_spot, p_spot,
         price)  # fmt: skip
 
 

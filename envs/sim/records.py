@@ -150,17 +150,12 @@ def step_params(
     cfg: ScenarioConfig, dims: Dims, layout: ActionLayout, book: BookLayout
 ) -> kn.StepParams:
     """The scenario's constants as the step's named record (once per core)."""
-    sp, rc, cc, tf = cfg.spot, cfg.reserve, cfg.capacity, cfg.tariff
+    sp, cc, tf = cfg.spot, cfg.capacity, cfg.tariff
     return kn.StepParams(
         price_floor_eur_per_mwh=float(sp.price_floor_eur_per_mwh),
         price_cap_eur_per_mwh=float(sp.price_cap_eur_per_mwh),
         renewables_offer_eur_per_mwh=float(cfg.background.renewable_offer_eur_per_mwh),
         scarcity_share_of_cap=float(sp.scarcity_price_share),
-        reserve_share_of_load=float(rc.requirement_share_of_load),
-        reserve_share_of_renewables=float(rc.requirement_share_of_renewables),
-        reserve_scarcity_eur_per_mw=float(rc.scarcity_price_eur_per_mw),
-        reserve_demand_blocks=int(rc.demand_curve_steps),
-        reserve_penalty_eur_per_mwh=float(rc.non_delivery_penalty_eur_per_mwh),
         vrr_curve=np.array(cap_mkt.VrrCurve.of(cc), dtype=np.float64),
         non_performance_eur_per_mwh=float(cc.non_performance_rate_eur_per_mwh),
         stop_loss_eur_per_mw=float(cc.stop_loss_eur_per_mw_year * dims.T / 8760.0),
@@ -171,12 +166,10 @@ def step_params(
         feed_in_eur_per_mwh=float(tf.feed_in_eur_per_mwh),
         reward_mean_weight=float(cfg.members.reward_mix),
         pay_as_bid=sp.pricing == "pay_as_bid",
-        reserve_cooptimised=rc.clearing == "cooptimised",
         retail_dynamic=tf.mode == "dynamic",
         retail_adder_eur_per_mwh=float(
             tf.margin_eur_per_mwh + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
         ),
-        reserve_market_on=bool(layout.reserve),
         capacity_market_on=bool(layout.capacity),
         drives_members=bool(layout.drives_members),
         allocation_rule=kn.ALLOCATION_RULES.index(cfg.coalition.allocation),

@@ -11,39 +11,49 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envs.config.scenario import load_scenario
+from envs.market import reserve as rs
 from envs.market import settlement as sm
 from envs.sim import clearing as cl
 from envs.sim.build import build_core
 
 
+def _core(**overrides):
+    """The default scenario's core (cap 3000, reserve scarcity 500 EUR/MW-h)."""
+    return build_core(load_scenario("default", overrides, days=1), 1, record_ledger=False)
+
+
 def _params(**overrides):
-    """The default scenario's step constants (cap 3000, reserve scarcity 500 EUR/MW-h)."""
-    core = build_core(load_scenario("default", overrides, days=1), 1, record_ledger=False)
-    return core.params
+    """The default scenario's step constants."""
+    return _core(**overrides).params
+
+
+def _adder(core, req, headroom, energy_price):
+    """The ORDC adder of ``core``'s rules (:func:`envs.sim.clearing.ordc_adder`)."""
+    return cl.ordc_adder(core.params, core.reserve_rules, req, headroom, energy_price)
 
 
 def test_reserve_demand_curve_is_sloped_in_equal_steps():
-    p = _params()
-    rdq, rdp = np.empty(p.reserve_demand_blocks), np.empty(p.reserve_demand_blocks)
-    cl.reserve_demand_row(p, 40.0, rdq, rdp)
+    rr = _core().reserve_rules
+    rdq, rdp = np.empty(rr.demand_blocks), np.empty(rr.demand_blocks)
+    rs.demand_curve_row(rr, 40.0, rdq, rdp)
     np.testing.assert_allclose(rdq, [10.0] * 4)
     np.testing.assert_allclose(rdp, [500.0, 375.0, 250.0, 125.0])
     # Held 25 of 40 MW: the third block (20-30 MW) is the first not filled.
-    assert cl.ordc_value(p, 40.0, 25.0) == pytest.approx(250.0)
-    assert cl.ordc_value(p, 40.0, 40.0) == 0.0
+    assert rs.ordc_value(rr, 40.0, 25.0) == pytest.approx(250.0)
+    assert rs.ordc_value(rr, 40.0, 40.0) == 0.0
 
 
 def test_ordc_adder_by_hand():
     """Requirement 40 MW, minimum contingency level 20 MW, energy at 100 EUR/MWh, cap
     3000: at 20 MW or less the adder is 3000 - 100; at 30 MW half of that (linear to 0 at
     the requirement), above the sloped curve's 250; at 38 MW the curve's 125 is larger."""
-    p = _params()
-    assert cl.ordc_adder(p, 40.0, 10.0, 100.0) == pytest.approx(2900.0)
-    assert cl.ordc_adder(p, 40.0, 20.0, 100.0) == pytest.approx(2900.0)
-    assert cl.ordc_adder(p, 40.0, 30.0, 100.0) == pytest.approx(1450.0)
-    assert cl.ordc_adder(p, 40.0, 38.0, 100.0) == pytest.approx(max(290.0, 125.0))
-    assert cl.ordc_adder(p, 40.0, 40.0, 100.0) == 0.0
-    assert cl.ordc_adder(_params(**{"balancing.scarcity_adder": "none"}), 40.0, 0.0, 100.0) == 0.0
+    core = _core()
+    assert _adder(core, 40.0, 10.0, 100.0) == pytest.approx(2900.0)
+    assert _adder(core, 40.0, 20.0, 100.0) == pytest.approx(2900.0)
+    assert _adder(core, 40.0, 30.0, 100.0) == pytest.approx(1450.0)
+    assert _adder(core, 40.0, 38.0, 100.0) == pytest.approx(max(290.0, 125.0))
+    assert _adder(core, 40.0, 40.0, 100.0) == 0.0
+    assert _adder(_core(**{"balancing.scarcity_adder": "none"}), 40.0, 0.0, 100.0) == 0.0
 
 
 def test_spot_coupling_bounds_the_imbalance_price_by_the_day_ahead():
