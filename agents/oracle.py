@@ -137,12 +137,12 @@ class OraclePolicy(MarketPolicy):
         market = MarketInputs(
             activation=ahead(o["activation"]), balancing_price=ahead(o["imbalance_price"]),
             scarcity=ahead(o["scarcity"]), own_renewables=ahead(self.own_ren),
-            committed_mw=float(core.state.cap_award_c[0]), capacity_value=capacity,
+            committed_mw=float(core.state.cap_award_c_mw[0]), capacity_value=capacity,
             firm_mw=self.firm_mw, penalty_eur_per_mwh=self.npcr,
             buy_price=ahead(buy.T).T, sell_price=ahead(sell.T).T,
         )  # fmt: skip
         self.plan = self.lp.solve(
-            ahead(self.net), core.state.soc[0], core.state.debt[0], ahead(o["price"]),
+            ahead(self.net), core.state.soc_mwh[0], core.state.debt_mwh[0], ahead(o["price"]),
             ahead(o["reserve_price"]), self.payback & (np.arange(self.T) >= t),
             terminal_value_share=0.0, market=market, start=t,
         )  # fmt: skip

@@ -61,12 +61,16 @@ def env_actions(
                 acts[g] = np.clip(base[g] + raw[g] if residual else raw[g], -1.0, 1.0)
     if "members" in raw:
         batt, flex, acts["members"] = feasible_set_points(
-            acts["members"], core.state.soc, core.state.debt, core.t % 24 == 23, core.members
+            acts["members"],
+            core.state.soc_mwh,
+            core.state.debt_mwh,
+            core.t % 24 == 23,
+            core.members,
         )
         net = scripted.member_forecast_net(core) + batt + flex
         net_mw = net.sum(-1) - core.episode.ppa_mw[:, core.t]  # the PPA's delivery is contracted
         if reserve_base == "headroom":
-            head_mw = reserve_headroom(batt, core.state.soc, core.members)
+            head_mw = reserve_headroom(batt, core.state.soc_mwh, core.members)
     if "coalition" in raw:
         b = base["coalition"].copy()
         if net_mw is not None:

@@ -382,7 +382,7 @@ class MarketParallelEnv(ParallelEnv):
         line = (
             f"t={core.t:4d} spot={core.last.price[0]:8.2f} EUR/MWh "
             f"reserve={core.last.reserve_price[0]:7.2f} EUR/MW "
-            f"capacity={core.state.cap_price[0]:7.2f} EUR/MW-day "
+            f"capacity={core.state.cap_price_eur_per_mw_day[0]:7.2f} EUR/MW-day "
             f"imbalance={core.last.imbalance[0]:7.3f} MWh"
         )
         if self.render_mode == "human":

@@ -47,7 +47,8 @@ def market_frame(core: MarketCore, book: dict[str, np.ndarray] | None) -> np.nda
     last = core.last
     fig.suptitle(
         f"hour {core.t}: spot {last.price[0]:.0f} EUR/MWh, reserve "
-        f"{last.reserve_price[0]:.0f} EUR/MW, capacity {core.state.cap_price[0]:.0f} EUR/MW-day",
+        f"{last.reserve_price[0]:.0f} EUR/MW, capacity "
+        f"{core.state.cap_price_eur_per_mw_day[0]:.0f} EUR/MW-day",
         fontsize=9,
     )
     ax = fig.add_axes((0.11, 0.13, 0.5, 0.74))
@@ -79,7 +80,7 @@ def market_frame(core: MarketCore, book: dict[str, np.ndarray] | None) -> np.nda
         side.set_ylabel("coalition MW", fontsize=8)
         side.axhline(0.0, color="k", lw=0.4)
     if core.dims.N and book is not None:
-        soc = core.state.soc[0] * core.scales.inv_battery_mwh
+        soc = core.state.soc_mwh[0] * core.scales.inv_battery_mwh
         twin = side.twinx()
         twin.set_ylim(0.0, 1.0)
         twin.errorbar([3], [soc.mean()], yerr=[[soc.mean() - soc.min()], [soc.max() - soc.mean()]],

@@ -58,7 +58,7 @@ def demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp):
     block)."""
     n_bg = p.background_block_shares.shape[0]
     for b in range(n_bg):
-        dq[b] = hour.fc_load0[e] * p.background_block_shares[b]
+        dq[b] = hour.fc_load_mw[e] * p.background_block_shares[b]
         dp[b] = p.background_bid_eur_per_mwh[b]
     dq[n_bg], dp[n_bg] = max(q_spot, 0.0), p_spot
 
@@ -86,11 +86,11 @@ def day_ahead_phase(p, rr, fp, bids, e, hour, prev, committed, q_spot, p_spot, r
     unit_limits_row(fp, bids, e, prev, committed, ulim)
     dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
     demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp)
-    req = rs.requirement_row(rr, hour.fc_load0[e], hour.fc_ren0[e])
+    req = rs.requirement_row(rr, hour.fc_load_mw[e], hour.fc_ren_mw[e])
     rq, rp = np.zeros(g_n + 1), np.zeros(g_n + 1)
     if rr.on:
         # Sequential bidders price in the margin they forgo at their price forecast.
-        opp = -np.inf if rr.cooptimised else hour.price_fc[e]
+        opp = -np.inf if rr.cooptimised else hour.price_fc_eur_per_mwh[e]
         fl.reserve_offers_row(fp, bids, e, prev, committed, opp, rq, rp)
         rq[g_n], rp[g_n] = res_q, res_p
     for i in range(g_n + 1):
@@ -98,7 +98,7 @@ def day_ahead_phase(p, rr, fp, bids, e, hour, prev, committed, q_spot, p_spot, r
     res_price, res_short = 0.0, 0.0
     if rr.on and rr.cooptimised:
         fl.energy_offers_row(fp, bids, e, prev, committed, award, floor, sq, sp)
-        sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renewables_offer_eur_per_mwh
+        sq[s_n - 2], sp[s_n - 2] = hour.fc_ren_mw[e], p.renewables_offer_eur_per_mwh
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
         n_k = rr.demand_blocks
         rdq, rdp, rd_acc = np.empty(n_k), np.empty(n_k), np.empty(n_k)
@@ -114,7 +114,7 @@ def day_ahead_phase(p, rr, fp, bids, e, hour, prev, committed, q_spot, p_spot, r
             res_price, res_short = rs.clear_reserve_row(rq, rp, req, rr.scarcity_eur_per_mw,
                                                         award)  # fmt: skip
         fl.energy_offers_row(fp, bids, e, prev, committed, award, floor, sq, sp)
-        sq[s_n - 2], sp[s_n - 2] = hour.fc_ren0[e], p.renewables_offer_eur_per_mwh
+        sq[s_n - 2], sp[s_n - 2] = hour.fc_ren_mw[e], p.renewables_offer_eur_per_mwh
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
         price, buyer, _ = clear_spot_row(sq, sp, dq, dp, floor, cap, p.pay_as_bid, s_acc,
                                          d_acc, s_paid)  # fmt: skip
@@ -132,7 +132,7 @@ def activation_share(hour, e, ren_acc, award):
     held = 0.0
     for i in range(award.shape[0]):
         held += award[i]
-    dev = (hour.sys_load[e] - hour.fc_load0[e]) + (ren_acc - hour.sys_ren[e])
+    dev = (hour.sys_load_mw[e] - hour.fc_load_mw[e]) + (ren_acc - hour.sys_ren_mw[e])
     if held <= 1e-9 or dev <= 0.0:
         return 0.0
     return min(dev / held, 1.0)
@@ -260,12 +260,12 @@ def real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, 
     # energy; all they produce can be curtailed at their offer when nothing dearer is left.
     ren_acc = s_acc[s_n - 2]
     up_q[s_n - 2] = 0.0
-    dn_q[s_n - 2] = hour.sys_ren[e]
+    dn_q[s_n - 2] = hour.sys_ren_mw[e]
     up_q[s_n - 1], dn_q[s_n - 1] = 0.0, 0.0  # the coalition's sale: its members deviate
-    fc = hour.fc_load0[e]
+    fc = hour.fc_load_mw[e]
     served = (bg_mw + restore) / fc if fc > 1e-9 else 1.0
-    bg_demand = max(hour.sys_load[e] * min(served, 1.0), 0.0)
-    ren_dev = ren_acc - hour.sys_ren[e]  # + short of what they sold, - long
+    bg_demand = max(hour.sys_load_mw[e] * min(served, 1.0), 0.0)
+    ren_dev = ren_acc - hour.sys_ren_mw[e]  # + short of what they sold, - long
     system = (bg_demand - bg_mw) + ren_dev + imb_c - act_c
     act = np.empty(n)
     imb_price, shed, excess = balance_row(system, up_q, up_p, dn_q, dn_p, unit, room, floor,
@@ -280,5 +280,5 @@ def real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, 
     adder = ordc_adder(p, rr, req, headroom, imb_price)
     imb_price = spot_coupled(p, system, min(imb_price + adder, cap), price)
     ren_bal = act[s_n - 2]
-    return (imb_price, system, shed, excess, ren_bal, hour.sys_ren[e] + ren_bal, ren_dev,
+    return (imb_price, system, shed, excess, ren_bal, hour.sys_ren_mw[e] + ren_bal, ren_dev,
             bg_demand, adder)  # fmt: skip

@@ -143,13 +143,15 @@ class MarketCore:
         kernel writes is written every step)."""
         (E, G, N, _, _, _), f = self.dims, self._flows
         return kn.Outputs(
-            cash=f.cash, energy=f.energy, reserve_mw=f.reserve_mw, capacity_mw=f.capacity_mw,
-            soc=np.empty((E, N)), cf_soc=np.empty((E, N)), debt=np.empty((E, N)),
-            dispatch=np.empty((E, G)), cap_g=np.empty((E, G)), cap_c=np.empty(E),
-            cap_price=np.empty(E), cap_charge=np.empty((E, G + 1)),
-            period_saving=np.empty((E, N)), saving=np.empty((E, N)), bill=np.empty((E, N)),
-            r_members=np.empty((E, N)), profit=np.empty((E, G)), markup=np.empty((E, G)),
-            net=np.empty((E, N)), info=np.empty((E, len(kn.INFO_KEYS))),
+            cash_eur=f.cash, energy_mwh=f.energy, reserve_mw=f.reserve_mw,
+            capacity_mw=f.capacity_mw,
+            soc_mwh=np.empty((E, N)), cf_soc_mwh=np.empty((E, N)), debt_mwh=np.empty((E, N)),
+            dispatch_mw=np.empty((E, G)), cap_g_mw=np.empty((E, G)), cap_c_mw=np.empty(E),
+            cap_price_eur_per_mw_day=np.empty(E), cap_charge_eur=np.empty((E, G + 1)),
+            period_saving_eur=np.empty((E, N)), saving_eur=np.empty((E, N)),
+            bill_eur=np.empty((E, N)), r_members_eur=np.empty((E, N)),
+            profit_eur=np.empty((E, G)), markup_eur_per_mwh=np.empty((E, G)),
+            net_mw=np.empty((E, N)), info=np.empty((E, len(kn.INFO_KEYS))),
         )  # fmt: skip
 
     def _hour(self, t: int, target: tuple[F64, F64], auction: bool) -> kn.Hour:
@@ -158,12 +160,12 @@ class MarketCore:
         c, ep = np.ascontiguousarray, self.episode
         fc_load, fc_ren = self.system_forecast(t)
         return kn.Hour(
-            load=c(ep.load[:, t]), ren=c(ep.ren[:, t]), sys_load=c(ep.sys_load[:, t]),
-            sys_ren=c(ep.sys_ren[:, t]),
-            fc_load0=fc_load, fc_ren0=fc_ren,
-            price_fc=c(self.last.price), ppa=c(ep.ppa_mw[:, t]), cap_target=c(target[0]),
-            cap_obligation=c(target[1]),
-            retail=float(self.tariff.retail_by_hour[t % 24]), auction=bool(auction),
+            load_mw=c(ep.load[:, t]), ren_mw=c(ep.ren[:, t]), sys_load_mw=c(ep.sys_load[:, t]),
+            sys_ren_mw=c(ep.sys_ren[:, t]),
+            fc_load_mw=fc_load, fc_ren_mw=fc_ren,
+            price_fc_eur_per_mwh=c(self.last.price), ppa_mw=c(ep.ppa_mw[:, t]),
+            cap_target_mw=c(target[0]), cap_obligation_mw=c(target[1]),
+            retail_eur_per_mwh=float(self.tariff.retail_by_hour[t % 24]), auction=bool(auction),
             payback=t % 24 == 23,
             bill_end=(t + 1) % self.cfg.coalition.billing_period_h == 0 or t + 1 == self.dims.T,
         )  # fmt: skip
@@ -175,10 +177,11 @@ class MarketCore:
         z = np.zeros((E, N))
         soc = m.battery_mwh * INITIAL_SOC + z
         self.state = kn.State(
-            soc=soc, cf_soc=soc.copy(), debt=z.copy(),
-            prev_dispatch=np.broadcast_to(self.fleet.min_output_mw, (E, G)).copy(),
-            cap_award_g=np.zeros((E, G)), cap_award_c=np.zeros(E), cap_price=np.zeros(E),
-            cap_charge=np.zeros((E, G + 1)), period_saving=z.copy(),
+            soc_mwh=soc, cf_soc_mwh=soc.copy(), debt_mwh=z.copy(),
+            prev_dispatch_mw=np.broadcast_to(self.fleet.min_output_mw, (E, G)).copy(),
+            cap_award_g_mw=np.zeros((E, G)), cap_award_c_mw=np.zeros(E),
+            cap_price_eur_per_mw_day=np.zeros(E), cap_charge_eur=np.zeros((E, G + 1)),
+            period_saving_eur=z.copy(),
         )  # fmt: skip
         self.last = LastHour(price=np.zeros(E), reserve_price=np.zeros(E),
                              imbalance=np.zeros(E), saving=z.copy())  # fmt: skip
@@ -222,7 +225,7 @@ class MarketCore:
             self.fleet, rsi, demand, ren, threshold=fleet_cfg.rsi_threshold,
             max_share=fleet_cfg.withhold_fraction, max_markup=fleet_cfg.pivotal_markup,
             price_cap=self.cfg.spot.price_cap_eur_per_mwh,
-            must_offer_mw=fl.must_offer_mw(self.fleet, self.state.cap_award_g))  # fmt: skip
+            must_offer_mw=fl.must_offer_mw(self.fleet, self.state.cap_award_g_mw))  # fmt: skip
 
     def is_capacity_auction(self, t: int | None = None) -> bool:
         """Whether the capacity auction clears at step t."""
@@ -315,12 +318,12 @@ class MarketCore:
             kn.capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, k_out)
             paid, ulim, r_paid = np.empty(S), np.empty(G), np.empty(G + 1)
             price, _, _, res_price, _, _ = cl.day_ahead_phase(
-                p, self.reserve_rules, fp, bids, e, hour, state.prev_dispatch[e],
-                k_out.cap_g[e], q_spot, p_spot, res_q, res_p,
+                p, self.reserve_rules, fp, bids, e, hour, state.prev_dispatch_mw[e],
+                k_out.cap_g_mw[e], q_spot, p_spot, res_q, res_p,
                 out["supply_q"][e], out["supply_p"][e], out["supply_acc"][e], paid, ulim,
                 out["reserve_award"][e], r_paid, out["demand_acc"][e])  # fmt: skip
             out["price"][e], out["reserve_price"][e] = price, res_price
-            out["demand_q"][e, :-1] = hour.fc_load0[e] * book.demand_shares
+            out["demand_q"][e, :-1] = hour.fc_load_mw[e] * book.demand_shares
             out["demand_p"][e, :-1] = book.demand_prices
             out["demand_q"][e, -1], out["demand_p"][e, -1] = max(q_spot, 0.0), p_spot
         out["supply_unit"] = book.supply_unit
@@ -370,27 +373,30 @@ class MarketCore:
                      self.episode.permutations, out)  # fmt: skip
         info: dict[str, Any] = dict(zip(kn.INFO_KEYS, out.info.T, strict=True))
         # --- commit ------------------------------------------------------------------
-        self.ledger.record(t, out.energy, out.reserve_mw, out.capacity_mw, out.cash, out.bill)
+        self.ledger.record(
+            t, out.energy_mwh, out.reserve_mw, out.capacity_mw, out.cash_eur, out.bill_eur
+        )
         # In the records' field order (positional: keywords cost ~1 us a step at E = 1).
-        self.state = kn.State(out.soc, out.cf_soc, out.debt, out.dispatch, out.cap_g, out.cap_c,
-                              out.cap_price, out.cap_charge, out.period_saving)  # fmt: skip
+        self.state = kn.State(out.soc_mwh, out.cf_soc_mwh, out.debt_mwh, out.dispatch_mw,
+                              out.cap_g_mw, out.cap_c_mw, out.cap_price_eur_per_mw_day,
+                              out.cap_charge_eur, out.period_saving_eur)  # fmt: skip
         self.last = LastHour(info["price_eur_per_mwh"], info["reserve_price_eur_per_mw"],
-                             info["coalition_imbalance_mwh"], out.saving)  # fmt: skip
+                             info["coalition_imbalance_mwh"], out.saving_eur)  # fmt: skip
         self.t = t + 1
         terminated = self.t >= self.dims.T
         if terminated:
             self._ready = False
         return StepResult(
             reward_coalition=info["members_saving_eur"],
-            reward_members=out.r_members,
-            reward_incumbents=out.profit,
-            cash=out.cash if self.ledger.enabled else None,
+            reward_members=out.r_members_eur,
+            reward_incumbents=out.profit_eur,
+            cash=out.cash_eur if self.ledger.enabled else None,
             info=info,
             info_array=out.info,
             terminated=terminated,
-            saving=out.saving,
-            bill_alone=out.bill,
-            dispatch=out.dispatch,
-            markup=out.markup,
-            net=out.net,
+            saving=out.saving_eur,
+            bill_alone=out.bill_eur,
+            dispatch=out.dispatch_mw,
+            markup=out.markup_eur_per_mwh,
+            net=out.net_mw,
         )

@@ -84,17 +84,17 @@ class StepParams(NamedTuple):
 class Hour(NamedTuple):
     """This hour's exogenous data, (E,) or (E, N)."""
 
-    load: F64  # (E, N) members' actual load, MW
-    ren: F64  # (E, N) members' actual renewables, MW
-    sys_load: F64  # background load, MW (actual)
-    sys_ren: F64  # system renewables available, MW (actual)
-    fc_load0: F64  # this hour's forecast background load (bid day-ahead; sets the reserve
-    fc_ren0: F64  # requirement) and system renewables (offered day-ahead)
-    price_fc: F64  # the energy price sequential reserve bidders expect (last hour's)
-    ppa: F64  # PPA delivery, MW
-    cap_target: F64  # capacity requirement (auction hours), MW
-    cap_obligation: F64  # the coalition's capacity obligation (auction hours), MW
-    retail: float  # the counterfactual's retail price this hour
+    load_mw: F64  # (E, N) members' actual load, MW
+    ren_mw: F64  # (E, N) members' actual renewables, MW
+    sys_load_mw: F64  # background load, MW (actual)
+    sys_ren_mw: F64  # system renewables available, MW (actual)
+    fc_load_mw: F64  # this hour's forecast background load (bid day-ahead; sets the reserve
+    fc_ren_mw: F64  # requirement) and system renewables (offered day-ahead)
+    price_fc_eur_per_mwh: F64  # the energy price sequential reserve bidders expect (last hour's)
+    ppa_mw: F64  # PPA delivery, MW
+    cap_target_mw: F64  # capacity requirement (auction hours), MW
+    cap_obligation_mw: F64  # the coalition's capacity obligation (auction hours), MW
+    retail_eur_per_mwh: float  # the counterfactual's retail price this hour
     auction: bool  # the capacity auction clears this hour
     payback: bool  # last hour of the day: flex debt is repaid
     bill_end: bool  # last hour of a billing period or of the episode: members are billed
@@ -103,15 +103,15 @@ class Hour(NamedTuple):
 class State(NamedTuple):
     """The state the step reads (never writes)."""
 
-    soc: F64  # (E, N) MWh
-    cf_soc: F64  # (E, N) the counterfactual battery, MWh
-    debt: F64  # (E, N) flex debt, MWh
-    prev_dispatch: F64  # (E, G) MW
-    cap_award_g: F64  # (E, G) capacity committed, MW
-    cap_award_c: F64  # (E,)
-    cap_price: F64  # (E,) EUR/MW-day
-    cap_charge: F64  # (E, G + 1) non-performance charges so far (coalition last), EUR
-    period_saving: F64  # (E, N) each member's saving so far this billing period, EUR
+    soc_mwh: F64  # (E, N) MWh
+    cf_soc_mwh: F64  # (E, N) the counterfactual battery, MWh
+    debt_mwh: F64  # (E, N) flex debt, MWh
+    prev_dispatch_mw: F64  # (E, G) MW
+    cap_award_g_mw: F64  # (E, G) capacity committed, MW
+    cap_award_c_mw: F64  # (E,)
+    cap_price_eur_per_mw_day: F64  # (E,) EUR/MW-day
+    cap_charge_eur: F64  # (E, G + 1) non-performance charges so far (coalition last), EUR
+    period_saving_eur: F64  # (E, N) each member's saving so far this billing period, EUR
 
 
 class Outputs(NamedTuple):
@@ -121,25 +121,25 @@ class Outputs(NamedTuple):
     else one per block of envs (``F < E``, a few per thread): env ``e`` then settles in its
     block's row, which stays in cache, and no (E, M, P) flows are written."""
 
-    cash: F64  # (F, M, P) EUR
-    energy: F64  # (F, M, P) MWh
+    cash_eur: F64  # (F, M, P) EUR
+    energy_mwh: F64  # (F, M, P) MWh
     reserve_mw: F64  # (F, M, P)
     capacity_mw: F64  # (F, M, P)
-    soc: F64
-    cf_soc: F64
-    debt: F64
-    dispatch: F64  # (E, G) MW
-    cap_g: F64
-    cap_c: F64
-    cap_price: F64
-    cap_charge: F64  # (E, G + 1) EUR
-    period_saving: F64  # (E, N) EUR, 0 after a billing period's last hour
-    saving: F64  # (E, N) EUR against acting alone
-    bill: F64  # (E, N) EUR bill alone
-    r_members: F64  # (E, N) EUR
-    profit: F64  # (E, G) EUR
-    markup: F64  # (E, G) each unit's offer markup over marginal cost on what it sold
-    net: F64  # (E, N) metered net import, MW
+    soc_mwh: F64
+    cf_soc_mwh: F64
+    debt_mwh: F64
+    dispatch_mw: F64  # (E, G) MW
+    cap_g_mw: F64
+    cap_c_mw: F64
+    cap_price_eur_per_mw_day: F64
+    cap_charge_eur: F64  # (E, G + 1) EUR
+    period_saving_eur: F64  # (E, N) EUR, 0 after a billing period's last hour
+    saving_eur: F64  # (E, N) EUR against acting alone
+    bill_eur: F64  # (E, N) EUR bill alone
+    r_members_eur: F64  # (E, N) EUR
+    profit_eur: F64  # (E, G) EUR
+    markup_eur_per_mwh: F64  # (E, G) each unit's offer markup over marginal cost on what it sold
+    net_mw: F64  # (E, N) metered net import, MW
     info: F64  # (E, len(INFO_KEYS)) the columns of envs.sim.info.INFO_COLUMNS
 
 
@@ -157,19 +157,19 @@ def capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out):
         fl.capacity_offers_row(fp, bids, e, cq, cp)
         # Buyer-side mitigation (PJM OATT Attachment DD §5.14(h)): a net-short coalition
         # offers at no less than the floor.
-        cp_c, raised = mopr_row(cap_q, cap_p, hour.cap_obligation[e], codec.capacity_floor)
+        cp_c, raised = mopr_row(cap_q, cap_p, hour.cap_obligation_mw[e], codec.capacity_floor)
         out.info[e, ic.I_CAP_MOPR] = raised
         cq[g_n], cp[g_n] = cap_q, cp_c
         c_award = np.empty(g_n + 1)
         curve = vrr_curve_of_row(p.vrr_curve)
-        price, _ = clear_capacity_row(cq, cp, hour.cap_target[e], curve, c_award)
-        out.cap_g[e, :] = c_award[:g_n]
-        out.cap_c[e] = c_award[g_n]
-        out.cap_price[e] = price
+        price, _ = clear_capacity_row(cq, cp, hour.cap_target_mw[e], curve, c_award)
+        out.cap_g_mw[e, :] = c_award[:g_n]
+        out.cap_c_mw[e] = c_award[g_n]
+        out.cap_price_eur_per_mw_day[e] = price
     else:
-        out.cap_g[e, :] = state.cap_award_g[e]
-        out.cap_c[e] = state.cap_award_c[e]
-        out.cap_price[e] = state.cap_price[e]
+        out.cap_g_mw[e, :] = state.cap_award_g_mw[e]
+        out.cap_c_mw[e] = state.cap_award_c_mw[e]
+        out.cap_price_eur_per_mw_day[e] = state.cap_price_eur_per_mw_day[e]
 
 
 # The step's own phases below are inlined into it (numba IR): no record is passed by call.
@@ -227,23 +227,24 @@ def allocation_phase(p, mp, perms, e, hour, state, col, cs, en, result, metered,
     ``backed`` EUR goes to the batteries that back the reserve, by ``backing`` (N,) MW),
     the billing period's true-up (:mod:`envs.market.billing`), the members' flows and
     their rewards into ``out``; writes the members' infos."""
-    n = out.bill.shape[1]
-    retail = price + p.retail_adder_eur_per_mwh if p.retail_dynamic else hour.retail
-    mb.counterfactual_row(hour.load[e], hour.ren[e], state.cf_soc[e], mp, retail,
-                          p.feed_in_eur_per_mwh, out.cf_soc[e], out.bill[e])  # fmt: skip
+    n = out.bill_eur.shape[1]
+    retail = price + p.retail_adder_eur_per_mwh if p.retail_dynamic else hour.retail_eur_per_mwh
+    mb.counterfactual_row(hour.load_mw[e], hour.ren_mw[e], state.cf_soc_mwh[e], mp, retail,
+                          p.feed_in_eur_per_mwh, out.cf_soc_mwh[e], out.bill_eur[e])  # fmt: skip
     alloc, alloc_se = np.empty(n), np.empty(n)
     # Individual rationality is the bill's (envs.market.billing): no hourly floor, the
     # period's true-up in its last hour; the hourly floor is its one-hour case.
-    allocate_row(result, out.net[e], out.bill[e], mp.battery_mw + mp.flex_mw, backed,
+    allocate_row(result, out.net_mw[e], out.bill_eur[e], mp.battery_mw + mp.flex_mw, backed,
                  backing, price, p.network_eur_per_mwh, p.taxes_eur_per_mwh,
                  p.community_discount_share, p.allocation_rule, False, perms, alloc,
                  alloc_se)  # fmt: skip
-    worse_off, _ = settle_period_row(state.period_saving[e], out.bill[e], alloc,
-                                     hour.bill_end, p.ir_true_up, out.period_saving[e])  # fmt: skip
-    st.settle_allocation(cs, en, col, result, metered, alloc, out.net[e])
-    saving_sum, bill_sum = mb.rewards_row(out.bill[e], alloc, p.reward_mode,
-                                          p.reward_mean_weight, out.saving[e],
-                                          out.r_members[e])  # fmt: skip
+    worse_off, _ = settle_period_row(state.period_saving_eur[e], out.bill_eur[e], alloc,
+                                     hour.bill_end, p.ir_true_up,
+                                     out.period_saving_eur[e])  # fmt: skip
+    st.settle_allocation(cs, en, col, result, metered, alloc, out.net_mw[e])
+    saving_sum, bill_sum = mb.rewards_row(out.bill_eur[e], alloc, p.reward_mode,
+                                          p.reward_mean_weight, out.saving_eur[e],
+                                          out.r_members_eur[e])  # fmt: skip
     info = out.info[e]
     info[ic.I_SAVING], info[ic.I_CF_BILL] = saving_sum, bill_sum
     info[ic.I_WORSE_OFF], info[ic.I_ALLOC_SE] = worse_off, alloc_se.max()
@@ -262,7 +263,7 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
     k_n = (p.supply_block_unit.shape[0] - 2) // g_n - 1
     total_gen, emis, clean, gen_cost, gen = ren_mw, 0.0, ren_mw, 0.0, 0.0
     for g in range(g_n):
-        ge = out.dispatch[e, g]  # physical output: day-ahead dispatch + balancing
+        ge = out.dispatch_mw[e, g]  # physical output: day-ahead dispatch + balancing
         total_gen += ge
         gen += ge
         emis += fp.emission_t_per_mwh[g] * ge
@@ -272,7 +273,7 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
         market_cash = 0.0
         for m_ in range(cs.shape[0]):
             market_cash += cs[m_, g]
-        out.profit[e, g] = market_cash - fp.marginal_cost_eur_per_mwh[g] * ge
+        out.profit_eur[e, g] = market_cash - fp.marginal_cost_eur_per_mwh[g] * ge
     bp = np.empty(sp.shape[0])
     for j in range(sp.shape[0]):
         bp[j] = min(max(sp[j], floor), cap)
@@ -283,14 +284,14 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
             j = g * (k_n + 1) + k
             num += s_acc[j] * max(bp[j] - mc[g], 0.0)
             den += s_acc[j] * mc[g]
-        out.markup[e, g] = num / den if den > 1e-9 else 0.0
+        out.markup_eur_per_mwh[e, g] = num / den if den > 1e-9 else 0.0
     mp_out = np.empty(mt.N_OUT)
     mt.market_power_row(price, bp, s_acc, p.supply_block_unit, mc, fp.capacity_mw, demand,
-                        hour.fc_ren0[e], mp_out)  # fmt: skip
+                        hour.fc_ren_mw[e], mp_out)  # fmt: skip
     # The marginal unit's emission factor: the costliest unit with output.
     mc_marg, ef_marg = -np.inf, 0.0
     for g in range(g_n):
-        if out.dispatch[e, g] > 1e-6 and mc[g] > mc_marg:
+        if out.dispatch_mw[e, g] > 1e-6 and mc[g] > mc_marg:
             mc_marg, ef_marg = mc[g], fp.emission_t_per_mwh[g]
     avg_ef = emis / max(total_gen, 1e-9)
     cfe_share = clean / max(total_gen, 1e-9)
@@ -350,7 +351,7 @@ def _step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     a ledger F = E (one env a block, its own row). The loop body is a call: numba's
     parallel lowering would otherwise hoist loop-invariant record fields (a named tuple of
     floats) into gufunc arguments it cannot pass."""
-    n_env, n_rows = state.soc.shape[0], out.cash.shape[0]
+    n_env, n_rows = state.soc_mwh.shape[0], out.cash_eur.shape[0]
     for w in prange(n_rows):
         env_block(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out,
                   w * n_env // n_rows, (w + 1) * n_env // n_rows, w)  # fmt: skip
@@ -369,15 +370,15 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
     """Advance env ``e`` by one hour, settling in flow row ``f``: the step's page of phases;
     each writes the info columns (:mod:`envs.sim.info`) of what it computes. ``rr``: the
     reserve market's rules (:class:`envs.market.reserve.ReserveRules`)."""
-    N = state.soc.shape[1]
+    N = state.soc_mwh.shape[1]
     G, A, K = fp.capacity_mw.shape[0], coal.shape[1], bids.markup.shape[2]
     S = p.supply_block_unit.shape[0]
-    info, cs, en = out.info[e], out.cash[f], out.energy[f]
+    info, cs, en = out.info[e], out.cash_eur[f], out.energy_mwh[f]
     # --- members' set-points, projected onto their limits
     a_b = np.full(N, coal[e, A - 2]) if p.drives_members else memb[e, :, 0]
     a_f = np.full(N, coal[e, A - 1]) if p.drives_members else memb[e, :, 1]
     batt, dis_max, flex = np.empty(N), np.empty(N), np.empty(N)
-    info[ic.I_PROJECTED] = mb.set_points_row(a_b, a_f, state.soc[e], state.debt[e], mp,
+    info[ic.I_PROJECTED] = mb.set_points_row(a_b, a_f, state.soc_mwh[e], state.debt_mwh[e], mp,
                                              hour.payback, batt, dis_max, flex)  # fmt: skip
     # --- day-ahead: the coalition's bids; energy and reserve (envs.sim.clearing)
     q_spot, p_spot, res_q, res_p, cap_q, cap_p = decode_row(coal[e], codec)
@@ -389,10 +390,10 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
     da, gen_cash, a_g = np.empty(G), np.empty(G), np.empty(G)  # MW, EUR, MW
     r_paid = np.empty(G + 1)  # EUR/MW per hour paid to each reserve award
     price, buyer, unserved_da, res_price, res_short, req = cl.day_ahead_phase(
-        p, rr, fp, bids, e, hour, state.prev_dispatch[e], out.cap_g[e], q_spot, p_spot, res_q,
+        p, rr, fp, bids, e, hour, state.prev_dispatch_mw[e], out.cap_g_mw[e], q_spot, p_spot, res_q,
         res_p, sq, sp, s_acc, s_paid, ulim, award, r_paid, d_acc)  # fmt: skip
     info[ic.I_PRICE], info[ic.I_RES_PRICE], info[ic.I_REQ] = price, res_price, req
-    info[ic.I_RES_SHORT], info[ic.I_CAP_PRICE] = res_short, out.cap_price[e]
+    info[ic.I_RES_SHORT], info[ic.I_CAP_PRICE] = res_short, out.cap_price_eur_per_mw_day[e]
     ren_acc, ren_paid, sold, sold_paid, bought, bg_mw = day_ahead_trades(
         p, s_acc, s_paid, d_acc, K, da, gen_cash)  # fmt: skip
     # --- real time: the coalition's reserve is called, members are metered, the
@@ -400,18 +401,19 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
     act = cl.activation_share(hour, e, ren_acc, award)
     act_req = award[G] * act
     act_c, metered, curt_m, consumption, own_ren, discharge = mb.realise_row(
-        batt, dis_max, flex, hour.load[e], hour.ren[e], state.soc[e], state.debt[e], mp,
-        act_req, out.net[e], out.soc[e], out.debt[e])  # fmt: skip
+        batt, dis_max, flex, hour.load_mw[e], hour.ren_mw[e], state.soc_mwh[e],
+        state.debt_mwh[e], mp, act_req, out.net_mw[e], out.soc_mwh[e],
+        out.debt_mwh[e])  # fmt: skip
     act_short = max(act_req - act_c, 0.0)
     position = bought - sold
-    imbalance = metered - (position + hour.ppa[e] - act_c)
+    imbalance = metered - (position + hour.ppa_mw[e] - act_c)
     imb_price, system, shed, excess, ren_bal, ren_del, ren_dev, bg_demand, adder = (
         cl.real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, K, price, act_c,
                            imbalance, da, bg_mw, unserved_da, req, a_g))  # fmt: skip
     for g in range(G):
-        out.dispatch[e, g] = da[g] + a_g[g]
+        out.dispatch_mw[e, g] = da[g] + a_g[g]
     # The members' imports are shed pro rata too.
-    shed_bg, shed_m = shed_imports_row(out.net[e], shed, bg_demand)
+    shed_bg, shed_m = shed_imports_row(out.net_mw[e], shed, bg_demand)
     metered, imbalance = metered - shed_m, imbalance - shed_m
     unserved, bg_cons = shed_bg + shed_m, bg_demand - shed_bg
     scarce = (price >= p.scarcity_share_of_cap * p.price_cap_eur_per_mwh or unserved > 1e-9
@@ -422,9 +424,9 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
     info[ic.I_POSITION], info[ic.I_METERED], info[ic.I_IMBALANCE] = position, metered, imbalance
     info[ic.I_ACT], info[ic.I_NOT_DELIVERED] = act, act_short
     info[ic.I_IMB_PRICE], info[ic.I_SYS_IMB], info[ic.I_ORDC] = imb_price, system, adder
-    info[ic.I_CURT] = (hour.sys_ren[e] - ren_del) + curt_m
+    info[ic.I_CURT] = (hour.sys_ren_mw[e] - ren_del) + curt_m
     info[ic.I_REN_DEL], info[ic.I_BG_CONS], info[ic.I_EXCESS] = ren_del, bg_cons, excess
-    info[ic.I_PPA] = hour.ppa[e]
+    info[ic.I_PPA] = hour.ppa_mw[e]
     # --- settlement (DESIGN §7)
     st.settle_spot(cs, en, col, da, gen_cash, ren_acc, ren_paid, sold, sold_paid, bought,
                    buyer, bg_mw)  # fmt: skip
@@ -440,12 +442,12 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
     # discharge (activation included) and the reserve it holds but was not asked for.
     perf_c = own_ren + discharge + max(award[G] - act_c, 0.0)
     info[ic.I_CAP_COMMITTED] = st.settle_capacity(
-        cs, out.capacity_mw[f], col, out.cap_g[e], out.cap_c[e], out.cap_price[e],
-        out.dispatch[e], a_g, award, scarce, perf_c, bg_cons + consumption, req,
-        p.non_performance_eur_per_mwh, p.stop_loss_eur_per_mw, state.cap_charge[e],
-        out.cap_charge[e], co_share, bg_share)  # fmt: skip
-    st.settle_network_ppa(cs, en, col, out.net[e], p.network_eur_per_mwh, p.taxes_eur_per_mwh,
-                          p.community_discount_share, hour.ppa[e],
+        cs, out.capacity_mw[f], col, out.cap_g_mw[e], out.cap_c_mw[e],
+        out.cap_price_eur_per_mw_day[e], out.dispatch_mw[e], a_g, award, scarce, perf_c,
+        bg_cons + consumption, req, p.non_performance_eur_per_mwh, p.stop_loss_eur_per_mw,
+        state.cap_charge_eur[e], out.cap_charge_eur[e], co_share, bg_share)  # fmt: skip
+    st.settle_network_ppa(cs, en, col, out.net_mw[e], p.network_eur_per_mwh, p.taxes_eur_per_mwh,
+                          p.community_discount_share, hour.ppa_mw[e],
                           p.ppa_price_eur_per_mwh)  # fmt: skip
     result = st.coalition_result(cs, col)
     info[ic.I_RESULT], info[ic.I_COAL_CAP] = result, cs[st.M_CAPACITY, col.coalition]
@@ -457,10 +459,10 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
                      out)  # fmt: skip
     # --- accounting
     accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_del, imports, own_ren,
-                     consumption, hour.fc_load0[e] + max(q_spot, 0.0), bg_cons,
+                     consumption, hour.fc_load_mw[e] + max(q_spot, 0.0), bg_cons,
                      cs, out)  # fmt: skip
     info[ic.I_MARKUP_COMP] = competitive_phase(
-        p, rr, fp, bids, e, hour, state.prev_dispatch[e], ulim, sq, sp, award, q_spot, p_spot,
+        p, rr, fp, bids, e, hour, state.prev_dispatch_mw[e], ulim, sq, sp, award, q_spot, p_spot,
         price)  # fmt: skip
 
 

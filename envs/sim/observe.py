@@ -103,7 +103,7 @@ def _common(core: MarketCore, out: NDArray[np.float32]) -> None:
     )
     out[:, 7] = core.last.price / sc.price_eur_per_mwh
     out[:, 8] = core.last.reserve_price / cfg.reserve.scarcity_price_eur_per_mw
-    out[:, 9] = core.state.cap_price / cfg.capacity.price_cap_eur_per_mw_day
+    out[:, 9] = core.state.cap_price_eur_per_mw_day / cfg.capacity.price_cap_eur_per_mw_day
     h = core.dims.H
     inv_peak = 1.0 / sc.system_mw
     out[:, 10 : 10 + h] = fc.window(ep.sys_load, ep.z_sys_load, sc.lead_scale, t)
@@ -132,10 +132,10 @@ def observe(
     c = coal[:, 0, n_common:]
     c[:, :h] = fc.total_window(ep.total_load, ep.total_load_err, sc.lead_scale, t) / peak_total
     c[:, h : 2 * h] = fc.total_window(ep.total_ren, ep.total_ren_err, sc.lead_scale, t) / peak_total
-    c[:, 2 * h] = state.soc.sum(-1) / max(m.battery_mwh.sum(), 1e-9)
-    c[:, 2 * h + 1] = state.debt.sum(-1) / max(m.flex_mwh.sum(), 1e-9)
+    c[:, 2 * h] = state.soc_mwh.sum(-1) / max(m.battery_mwh.sum(), 1e-9)
+    c[:, 2 * h + 1] = state.debt_mwh.sum(-1) / max(m.flex_mwh.sum(), 1e-9)
     c[:, 2 * h + 2] = core.last.imbalance / core.coalition.q_max_mw
-    c[:, 2 * h + 3] = state.cap_award_c / max(core.coalition.firm_mw, 1e-9)
+    c[:, 2 * h + 3] = state.cap_award_c_mw / max(core.coalition.firm_mw, 1e-9)
     c[:, 2 * h + 4] = float(core.is_capacity_auction(t))
     np.clip(coal, -OBS_BOUND, OBS_BOUND, out=coal)
     out["coalition"] = coal
@@ -144,7 +144,7 @@ def observe(
         kernel = member_obs_parallel if E >= 64 else member_obs_serial
         kernel(
             ep.net_tm, ep.net_err_tm, t, sc.lead_scale32, sc.inv_net_mw, sc.inv_peak,
-            state.soc, sc.inv_battery_mwh, state.debt, sc.inv_flex_mwh, sc.member_static,
+            state.soc_mwh, sc.inv_battery_mwh, state.debt_mwh, sc.inv_flex_mwh, sc.member_static,
             core.last.saving, 1.0 / sc.price_eur_per_mwh, common, OBS_BOUND, mem,
         )  # fmt: skip
         out["members"] = mem
@@ -155,9 +155,9 @@ def observe(
         inc[:, :, :n_common] = common[:, None, :]
         inc[:, :, n_common] = cap / cfg.background.peak_load_mw
         inc[:, :, n_common + 1] = fleet.marginal_cost_eur_per_mwh / sc.price_eur_per_mwh
-        inc[:, :, n_common + 2] = state.prev_dispatch / cap
+        inc[:, :, n_common + 2] = state.prev_dispatch_mw / cap
         inc[:, :, n_common + 3] = core.system_rsi(t)
-        inc[:, :, n_common + 4] = state.cap_award_g / cap
+        inc[:, :, n_common + 4] = state.cap_award_g_mw / cap
         inc[:, :, n_common + 5] = fleet.emission_t_per_mwh
         np.clip(inc, -OBS_BOUND, OBS_BOUND, out=inc)
         out["incumbents"] = inc
@@ -191,7 +191,7 @@ def state(
         if obs is None or "members" not in obs:
             obs = observe(core, ("coalition", "members"))
         columns = state_columns(core, obs)
-    dispatch = (core.state.prev_dispatch / core.fleet.capacity_mw).astype(np.float32)
+    dispatch = (core.state.prev_dispatch_mw / core.fleet.capacity_mw).astype(np.float32)
     s = np.concatenate([*columns, dispatch], axis=-1)
     return np.clip(s, -OBS_BOUND, OBS_BOUND).astype(np.float32)
 

@@ -36,7 +36,7 @@ def member_forecast_net(core: MarketCore) -> F64:
 def member_actions(core: MarketCore) -> F64:
     """Self-consumption set-points as normalised actions, (E, N, 2)."""
     m = core.members
-    power = self_consumption_power(member_forecast_net(core), core.state.soc, m)
+    power = self_consumption_power(member_forecast_net(core), core.state.soc_mwh, m)
     a_batt = np.divide(power, m.battery_mw, out=np.zeros_like(power), where=m.battery_mw > 0)
     return np.stack([a_batt, np.zeros_like(a_batt)], axis=-1)
 

@@ -86,7 +86,7 @@ class _Recorder:
             HourBook(
                 step=t,
                 day_ahead={k: (v if k == "supply_unit" else v[0]) for k, v in book.items()},
-                soc_mwh=core.state.soc[0].copy(),
+                soc_mwh=core.state.soc_mwh[0].copy(),
             )
         )
 
@@ -94,7 +94,7 @@ class _Recorder:
         """Keep the hour's public market info and report progress."""
         self.markets.append(dict(nested_info(infos[COALITION_ID])["market"]))
         core = env.unwrapped.core
-        self.final_soc_mwh = core.state.soc[0].copy()
+        self.final_soc_mwh = core.state.soc_mwh[0].copy()
         if self.progress is not None:
             self.progress(t + 1, core.dims.T)
 

@@ -14,14 +14,14 @@ def test_no_controller_breaks_a_state_of_charge_or_power_limit(name):
     obs, _ = env.reset(seed=7)
     pol.reset(env, seed=7)
     m = env.core.members
-    soc = env.core.state.soc[0].copy()
+    soc = env.core.state.soc_mwh[0].copy()
     # Closed-loop planners send set-points within the limits; the oracle's open-loop plan
     # meets the limits until a reserve activation drains batteries, after which the env
     # projects its set-points (the state stays within bounds either way).
     planned = name in ("individual", "mpc", "admm")
     while env.agents:
         obs, _, _, _, infos = env.step(pol.act(obs))
-        new = env.core.state.soc[0]
+        new = env.core.state.soc_mwh[0]
         assert np.all(new >= -1e-9) and np.all(new <= m.battery_mwh + 1e-9)
         # Energy moved in one hour never exceeds what the power limit allows.
         moved = new - soc

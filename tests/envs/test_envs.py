@@ -186,7 +186,7 @@ def test_vector_env_shapes_autoreset_and_spaces():
 # ------------------------------------------------------------ ledger invariants
 def _check_step_invariants(env: Any, infos: dict) -> None:
     cfg, core = env.cfg, env.core
-    soc = core.state.soc
+    soc = core.state.soc_mwh
     assert np.all(soc >= -1e-9) and np.all(soc <= core.members.battery_mwh + 1e-9)
     market = nested_info(infos["coalition_0"])["market"]
     assert cfg.spot.price_floor_eur_per_mwh <= market["price_eur_per_mwh"]

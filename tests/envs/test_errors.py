@@ -20,9 +20,9 @@ def _snapshot(env) -> dict:
     core = env.core
     return {
         "t": core.t,
-        "soc": core.state.soc.copy(),
-        "debt": core.state.debt.copy(),
-        "prev_dispatch": core.state.prev_dispatch.copy(),
+        "soc": core.state.soc_mwh.copy(),
+        "debt": core.state.debt_mwh.copy(),
+        "prev_dispatch": core.state.prev_dispatch_mw.copy(),
         "last_price": core.last.price.copy(),
         "ledger": env.ledger(),
         "cf": env.counterfactual_bills(),

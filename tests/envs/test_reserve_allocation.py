@@ -36,7 +36,7 @@ def _episode(scenario: str, seed: int):
     hours = []
     while env.agents:
         act = pol.act(obs)
-        soc, debt = core.state.soc[0].copy(), core.state.debt[0].copy()
+        soc, debt = core.state.soc_mwh[0].copy(), core.state.debt_mwh[0].copy()
         a = np.stack([act[i] for i in ids]).astype(np.float64)
         batt, _, _ = feasible_set_points(a, soc, debt, False, m)
         _, discharge = battery_bounds(soc, m)

@@ -136,12 +136,12 @@ def test_strategic_incumbents_offer_at_least_their_committed_mw():
     members = np.zeros((1, core.dims.N, 2))
     r = core.step(np.zeros((1, core.layout.coalition)), members, withhold_all)
     # The auction hour: the day-ahead already binds the commitments it cleared.
-    committed = core.state.cap_award_g[0]
+    committed = core.state.cap_award_g_mw[0]
     assert committed.sum() > 0.0
     assert r.dispatch.sum() > 0.0  # without must-offer nothing at all would be offered
-    must = must_offer_mw(core.fleet, core.state.cap_award_g)[0]
+    must = must_offer_mw(core.fleet, core.state.cap_award_g_mw)[0]
     for _ in range(5):
-        room = core.state.prev_dispatch[0] + core.fleet.ramp_mw_per_h
+        room = core.state.prev_dispatch_mw[0] + core.fleet.ramp_mw_per_h
         assert np.all(_offered_by_unit(core, withhold_all) >= np.minimum(must, room) - 1e-9)
         assert np.all(_offered_by_unit(core, withhold_all) >= np.minimum(committed, room) - 1e-9)
         core.step(np.zeros((1, core.layout.coalition)), members, withhold_all)
@@ -151,7 +151,7 @@ def test_strategic_incumbents_offer_at_least_their_committed_mw():
     core = _strategic_core()
     withheld = 0
     for _ in range(48):
-        must = must_offer_mw(core.fleet, core.state.cap_award_g)[0]
+        must = must_offer_mw(core.fleet, core.state.cap_award_g_mw)[0]
         w, _ = core.strategic_withholding(cfg.fleet)
         assert np.all(core.fleet.capacity_mw * (1.0 - w[0]) >= must - 1e-9)
         forecast = core.system_forecast()
