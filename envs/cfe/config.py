@@ -203,7 +203,7 @@ def _real_shapes(cfg: CfeScenarioConfig) -> tuple[NDArray[np.float64], ...]:
     """(T, P) load shape and (T,) solar and wind capacity factors from package data."""
     from envs.data import real_profiles as real
 
-    solar = real.tmy3_pv_cf(cfg.real.tmy3_file, year=cfg.year)
+    solar = real.tmy3_solar_cf(cfg.real.tmy3_file, year=cfg.year)
     wind = real.tmy3_wind_cf(
         cfg.real.tmy3_file,
         year=cfg.year,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,7 @@ __all__ = [
     "pvlib_data_path",
     "read_tmy3_weather",
     "tmy3_pv_cf",
+    "tmy3_solar_cf",
     "tmy3_wind_cf",
     "turbine_power_curve",
 ]
@@ -123,7 +124,7 @@ def read_tmy3_weather(
     return data, meta
 
 
-def tmy3_pv_cf(
+def tmy3_solar_cf(
     name: str = "723170TYA.CSV",
     *,
     year: int = 2023,
@@ -131,7 +132,8 @@ def tmy3_pv_cf(
     azimuth_deg: float = 180.0,
     system_losses: float = 0.14,
 ) -> Array:
-    """Hourly PV capacity factor (AC MWh per MWp per hour) from a shipped TMY3 file.
+    """Hourly solar capacity factor (AC MWh per MWp of PV per hour) from a shipped TMY3
+    file (the package's one name for it: ``solar_cf``, as in :mod:`envs.data.profiles`).
 
     A PVWatts-style chain with pvlib: solar position at mid-hour, isotropic-sky plane-of-
     array irradiance (tilt = latitude by default, facing ``azimuth_deg``), Faiman cell
@@ -173,6 +175,13 @@ def tmy3_pv_cf(
     )
     dc = pvlib.pvsystem.pvwatts_dc(poa, temp_cell, pdc0=1.0, gamma_pdc=-0.004)  # type: ignore[attr-defined]
     return np.clip(np.asarray(dc, dtype=np.float64) * (1.0 - system_losses), 0.0, 1.0)
+
+
+def tmy3_pv_cf(*args: Any, **kwargs: Any) -> Array:
+    """Deprecated name of :func:`tmy3_solar_cf` (kept for one release)."""
+    warnings.warn("envs.data.real_profiles.tmy3_pv_cf is renamed tmy3_solar_cf",
+                  DeprecationWarning, stacklevel=2)  # fmt: skip
+    return tmy3_solar_cf(*args, **kwargs)
 
 
 def turbine_power_curve(turbine_type: str = "E-126/4200") -> tuple[Array, Array]:

@@ -212,7 +212,9 @@ def test_synthetic_profiles_are_the_simulators() -> None:
 # --- Real profiles from shipped package files ------------------------------------------
 def test_tmy3_pv_and_wind_from_pvlib_files() -> None:
     assert real.pvlib_data_path("723170TYA.CSV").is_file()
-    pv = real.tmy3_pv_cf("723170TYA.CSV")
+    pv = real.tmy3_solar_cf("723170TYA.CSV")
+    with pytest.warns(DeprecationWarning, match="renamed tmy3_solar_cf"):
+        np.testing.assert_array_equal(real.tmy3_pv_cf("723170TYA.CSV"), pv)  # the old name
     assert pv.shape == (8760,) and 0.0 <= pv.min() and pv.max() <= 1.0
     assert 0.12 < pv.mean() < 0.22  # North Carolina fixed-tilt PV
     by_hour = pv.reshape(365, 24).mean(axis=0)
