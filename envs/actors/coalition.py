@@ -13,8 +13,8 @@ The layout (documented for users in ``envs.multimarket_v1``), by slot name:
   offered as reserve at ``((rp + 1) / 2)**3`` times the scarcity price;
 - ``c``, ``cp`` (capacity market open): ``(c + 1) / 2`` of the coalition's firm
   capacity offered at ``(cp + 1) / 2`` times the capacity price cap (a net-short
-  coalition's offer is raised to the MOPR floor ``capacity_floor`` by the auction,
-  :func:`envs.market.capacity.mopr_row`);
+  coalition's offer is raised to the MOPR floor ``capacity_floor_eur_per_mw_day`` by the
+  auction, :func:`envs.market.capacity.mopr_row`);
 - ``b``, ``f`` (members not agents): every member's battery and load-shift action.
 
 Stated once here: :func:`decode_row` (compiled, called by the simulator's step) and
@@ -66,7 +66,7 @@ class CoalitionCodec(NamedTuple):
     capacity: bool
     # Its capacity offers' floor while net short, EUR/MW-day (buyer-side mitigation, PJM
     # OATT Attachment DD §5.14(h); applied by the step: envs.market.capacity.mopr_row).
-    capacity_floor: float = 0.0
+    capacity_floor_eur_per_mw_day: float = 0.0
 
 
 @njit(cache=True)

@@ -157,7 +157,9 @@ def capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out):
         fl.capacity_offers_row(fp, bids, e, cq, cp)
         # Buyer-side mitigation (PJM OATT Attachment DD §5.14(h)): a net-short coalition
         # offers at no less than the floor.
-        cp_c, raised = mopr_row(cap_q, cap_p, hour.cap_obligation_mw[e], codec.capacity_floor)
+        cp_c, raised = mopr_row(
+            cap_q, cap_p, hour.cap_obligation_mw[e], codec.capacity_floor_eur_per_mw_day
+        )
         out.info[e, ic.I_CAP_MOPR] = raised
         cq[g_n], cp[g_n] = cap_q, cp_c
         c_award = np.empty(g_n + 1)

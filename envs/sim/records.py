@@ -142,7 +142,7 @@ def coalition_record(
         capacity_price_max_eur_per_mw_day=float(cc.price_cap_eur_per_mw_day),
         reserve=bool(layout.reserve),
         capacity=bool(layout.capacity),
-        capacity_floor=float(cc.mopr_floor_eur_per_mw_day),
+        capacity_floor_eur_per_mw_day=float(cc.mopr_floor_eur_per_mw_day),
     )
 
 
