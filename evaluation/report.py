@@ -21,6 +21,8 @@ section sits between ``<!-- report:NAME:begin -->`` and ``<!-- report:NAME:end -
   bootstrap intervals, P(> mpc)) and the markets table, as ``evaluation.compare`` prints;
 - ``scenarios``: members' saving by scenario and agent, EUR per week [95% CI over seeds];
 - ``bound``: the oracle-as-upper-bound check (:func:`bound_violations`);
+- ``wins``: what wins where, each agent's gain over ``rule`` per scenario and market
+  (:mod:`evaluation.wins`);
 - ``training``: the shipped policies' training steps and time;
 - ``incumbents``: the coalition's policies against scripted and learning incumbents in
   ``strategic_incumbents`` (``evaluation/results/incumbents``).
@@ -44,6 +46,7 @@ from evaluation.aggregate import stratified_bootstrap
 from evaluation.leaderboard import MARKET_VIEW, ci_text, excluded_runs, markdown, summarise
 from evaluation.money import loss_reasons, scenario_markdown, scenario_money
 from evaluation.results_files import read_frame
+from evaluation.wins import gains_over_reference, wins_markdown
 
 __all__ = ["bound_violations", "check_readme", "render", "write_readme"]
 
@@ -51,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "evaluation" / "results" / "default"
 INCUMBENTS = ROOT / "evaluation" / "results" / "incumbents"
 CHECKPOINTS = ROOT / "agents" / "checkpoints"
-SECTIONS = ("headline", "leaderboard", "scenarios", "bound", "training", "incumbents")
+SECTIONS = ("headline", "leaderboard", "scenarios", "bound", "wins", "training", "incumbents")
 #: The pages the sections are written into (each section into the page with its markers).
 PAGES = (ROOT / "README.md", ROOT / "evaluation" / "README.md", ROOT / "training" / "README.md")
 LOW, HIGH, BASELINE = "individual", "oracle", "mpc"
@@ -192,6 +195,7 @@ def render(results_dir: Path = RESULTS, checkpoints: Path = CHECKPOINTS,
         "leaderboard": head + "\n\n" + board,
         "scenarios": scenario_markdown(money, order, loss_reasons(df, order)),
         "bound": _bound_text(df),
+        "wins": wins_markdown(gains_over_reference(df, order)),
         "training": _training_text(checkpoints),
         "incumbents": _incumbents_text(incumbents_dir),
     }

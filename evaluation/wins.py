@@ -1,0 +1,118 @@
+"""What wins where: each agent's gain over ``rule``, per scenario and market.
+
+A lead on the leaderboard is either trading skill or a market rule that pays for
+something. The members' saving is their bills alone plus the coalition's cash summed
+over the ledger's markets (:data:`evaluation.metrics.LEDGER_MARKETS`; the share-out passes
+the coalition's whole result on to its members), and the bills alone do not depend on the
+policy. So an agent's gain over ``rule`` on a seed (the same weather, loads and
+forecasts: a paired difference) is exactly the sum over markets of its cash less
+``rule``'s, and each market's part says where the lead comes from.
+
+Figures are EUR per week (the episode's total x 7 / days), means over the seeds both
+agents finished.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from evaluation.leaderboard import HOURS_PER_WEEK, legend
+from evaluation.metrics import LEDGER_MARKETS
+
+__all__ = ["REFERENCE", "gains_over_reference", "wins_markdown"]
+
+#: The agent every gain is measured from.
+REFERENCE = "rule"
+
+
+def gains_over_reference(df: pd.DataFrame, agents: list[str],
+                         reference: str = REFERENCE) -> pd.DataFrame:  # fmt: skip
+    """Each agent's gain over ``reference`` per scenario and market, EUR per week.
+
+    Args:
+        df: ``results.csv`` as a frame (scenario, agent, seed, days, status,
+            members_saving_eur and ``coalition_revenue_{market}_eur``).
+        agents: the agents to show, in order (``reference`` is left out).
+        reference: the agent gains are measured from.
+
+    Returns:
+        One row per (scenario, agent), in scenario then ``agents`` order: ``scenario``,
+        ``agent``, ``seeds`` (paired seeds), ``total`` (members' saving less the
+        reference's) and one column per market of :data:`LEDGER_MARKETS` (the coalition's
+        cash less the reference's), each a mean over the paired seeds; the markets sum
+        to ``total``. Empty when ``reference`` has no finished cell.
+    """
+    ok = df[df.status == "ok"].copy()
+    week = HOURS_PER_WEEK / (24.0 * ok.days.astype(float))
+    cols = {"total": "members_saving_eur"} | {
+        m: f"coalition_revenue_{m}_eur"
+        for m in LEDGER_MARKETS
+        if f"coalition_revenue_{m}_eur" in ok
+    }
+    for name, col in cols.items():
+        ok[name] = ok[col].astype(float) * week
+    keys = ["scenario", "seed"]
+    base = ok[ok.agent == reference].set_index(keys)[list(cols)]
+    rows = []
+    for scenario in sorted(ok.scenario.unique()):
+        for agent in agents:
+            if agent == reference:
+                continue
+            mine = ok[(ok.scenario == scenario) & (ok.agent == agent)].set_index(keys)
+            common = mine.index.intersection(base.index)
+            paired = mine.loc[common, list(cols)] - base.loc[common]
+            if paired.empty:
+                continue
+            rows.append({"scenario": scenario, "agent": agent, "seeds": len(paired)}
+                        | paired.mean().to_dict())  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _money(x: float) -> str:
+    """A signed EUR/week figure in a few characters (+12.3k, -450)."""
+    if not math.isfinite(x):
+        return "n/a"
+    if abs(x) < 0.5:
+        return "0"
+    if abs(x) >= 1e4:
+        return f"{x / 1e3:+,.1f}k"
+    return f"{x:+,.0f}"
+
+
+def wins_markdown(gains: pd.DataFrame, reference: str = REFERENCE) -> str:
+    """The gains as Markdown: per agent the median over scenarios, then per scenario and
+    agent, each market's part in bold where it is the largest in size."""
+    if gains.empty:
+        return f"No finished `{reference}` cells: no gains to show."
+    markets = [m for m in LEDGER_MARKETS if m in gains and (gains[m].abs() > 0.5).any()]
+    head = f"| agent | gain over `{reference}` EUR/week | " + " | ".join(markets) + " |"
+    rule_line = "|---|" + "---:|" * (len(markets) + 1)
+    lines = [f"Median over scenarios of each agent's gain over `{reference}`, EUR/week:", "",
+             head, rule_line]  # fmt: skip
+    order = list(dict.fromkeys(gains.agent))
+    for agent in order:
+        med = gains[gains.agent == agent][["total", *markets]].median()
+        lines.append(f"| `{agent}` | {_money(med.total)} | "
+                     + " | ".join(_money(med[m]) for m in markets) + " |")  # fmt: skip
+    lines += ["", "<details><summary>Per scenario and agent</summary>", "",
+              "| scenario | agent | gain over `" + reference + "` EUR/week | "
+              + " | ".join(markets) + " |", "|---|---|" + "---:|" * (len(markets) + 1)]  # fmt: skip
+    for _, r in gains.iterrows():
+        top = max(markets, key=lambda m: abs(r[m]))
+        cells = [f"**{_money(r[m])}**" if m == top and abs(r[m]) >= 0.5 else _money(r[m])
+                 for m in markets]  # fmt: skip
+        lines.append(f"| `{r.scenario}` | `{r.agent}` | {_money(r.total)} | "
+                     + " | ".join(cells) + " |")  # fmt: skip
+    lines += ["", "</details>", ""]
+    lines.append(legend([
+        (f"gain over `{reference}`", f"members' saving less `{reference}`'s on the same seed "
+         "(same weather, loads and forecasts), EUR per week, mean over seeds"),
+        ("market columns", f"the coalition's cash in that market less `{reference}`'s (+ = "
+         "the agent earns more or pays less there), EUR per week; they sum to the gain (the "
+         "members' saving is their bills alone plus the coalition's cash over the markets); "
+         "**bold**: the market with the largest part in size; markets where no agent differs "
+         f"from `{reference}` are left out"),
+    ]))  # fmt: skip
+    return "\n".join(lines)
