@@ -46,7 +46,7 @@ from evaluation.aggregate import stratified_bootstrap
 from evaluation.leaderboard import MARKET_VIEW, ci_text, excluded_runs, markdown, summarise
 from evaluation.money import loss_reasons, scenario_markdown, scenario_money
 from evaluation.results_files import read_frame
-from evaluation.wins import gains_over_reference, wins_markdown
+from evaluation.wins import deviations_markdown, gains_over_reference, wins_markdown
 
 __all__ = ["bound_violations", "check_readme", "render", "write_readme"]
 
@@ -195,7 +195,10 @@ def render(results_dir: Path = RESULTS, checkpoints: Path = CHECKPOINTS,
         "leaderboard": head + "\n\n" + board,
         "scenarios": scenario_markdown(money, order, loss_reasons(df, order)),
         "bound": _bound_text(df),
-        "wins": wins_markdown(gains_over_reference(df, order)),
+        "wins": wins_markdown(gains_over_reference(df, order))
+        + "\n\n"
+        + "Do the policies play the exploit audit's flagged deviations?\n\n"
+        + deviations_markdown(df, order),
         "training": _training_text(checkpoints),
         "incumbents": _incumbents_text(incumbents_dir),
     }

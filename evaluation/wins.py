@@ -21,7 +21,11 @@ import pandas as pd
 from evaluation.leaderboard import HOURS_PER_WEEK, legend
 from evaluation.metrics import LEDGER_MARKETS
 
-__all__ = ["REFERENCE", "gains_over_reference", "wins_markdown"]
+__all__ = ["REFERENCE", "deviations_markdown", "gains_over_reference", "wins_markdown"]
+
+#: MWh per week a 5 MW day-ahead shortfall leaves to real time (the audit's
+#: ``underbuy_5mw``, :mod:`evaluation.deviations`).
+UNDERBUY_5MW_MWH_PER_WEEK = 5.0 * 168.0
 
 #: The agent every gain is measured from.
 REFERENCE = "rule"
@@ -115,4 +119,38 @@ def wins_markdown(gains: pd.DataFrame, reference: str = REFERENCE) -> str:
          "**bold**: the market with the largest part in size; markets where no agent differs "
          f"from `{reference}` are left out"),
     ]))  # fmt: skip
+    return "\n".join(lines)
+
+
+def deviations_markdown(df: pd.DataFrame, agents: list[str]) -> str:
+    """Whether each agent plays the exploit audit's flagged deviations, from its cells.
+
+    Under-buying day-ahead (``underbuy_5mw``, ``underbuy_10mw``) shows as energy bought in
+    real time at the imbalance price: a 5 MW shortfall is 840 MWh a week. Selling the
+    batteries' firm capacity (``capacity_at_zero``, ``capacity_at_cap``: the flag a real
+    capacity market pays too) shows as capacity cash above ``rule``'s. Per agent, the
+    median over scenarios of the mean over seeds, per week."""
+    ok = df[df.status == "ok"].copy()
+    week = HOURS_PER_WEEK / (24.0 * ok.days.astype(float))
+    ok["rt_mwh"] = ok.coalition_imbalance_bought_mwh.astype(float) * week
+    rt = ok.groupby(["agent", "scenario"]).rt_mwh.mean()
+    gains = gains_over_reference(df, agents)
+    lines = ["| agent | bought in real time MWh/week | largest in a scenario | "
+             f"capacity cash over `{REFERENCE}` EUR/week |", "|---|---:|---:|---:|"]  # fmt: skip
+    for agent in agents:
+        if agent not in rt.index.get_level_values(0):
+            continue
+        cap = gains.capacity[gains.agent == agent].median() if len(gains) else math.nan
+        cap_text = "-" if agent == REFERENCE else _money(cap)
+        lines.append(f"| `{agent}` | {rt.loc[agent].median():,.0f} | "
+                     f"{rt.loc[agent].max():,.0f} | {cap_text} |")  # fmt: skip
+    lines += ["", legend([
+        ("bought in real time", "energy the coalition bought at the imbalance price (its "
+         "members' metered use above its day-ahead position), MWh per week, median over "
+         f"scenarios; the audit's `underbuy_5mw` adds {UNDERBUY_5MW_MWH_PER_WEEK:,.0f}"),
+        ("largest in a scenario", "the same, in the scenario where it is largest"),
+        (f"capacity cash over `{REFERENCE}`", "the coalition's capacity payments less "
+         f"non-performance charges, less `{REFERENCE}`'s on the same seed, EUR per week, "
+         "median over scenarios (+: it sells more firm capacity or pays fewer charges)"),
+    ])]  # fmt: skip
     return "\n".join(lines)

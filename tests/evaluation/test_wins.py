@@ -9,7 +9,7 @@ import pytest
 
 from evaluation.metrics import LEDGER_MARKETS
 from evaluation.report import RESULTS, load
-from evaluation.wins import gains_over_reference, wins_markdown
+from evaluation.wins import deviations_markdown, gains_over_reference, wins_markdown
 
 
 def _row(agent: str, seed: int, spot: float, capacity: float, days: int = 7) -> dict:
@@ -45,3 +45,12 @@ def test_shipped_gains_sum_to_the_saving_difference():
     markets = [m for m in LEDGER_MARKETS if m in g]
     np.testing.assert_allclose(g[markets].sum(axis=1), g.total, atol=1e-6)
     assert set(g.agent) == set(df.agent) - {"rule"}
+
+
+def test_the_deviation_check_reads_real_time_purchases_and_capacity_cash():
+    """Agent `ppo` buys 840 MWh more in real time a week than `rule` (the audit's
+    `underbuy_5mw`) and earns 30 EUR more of capacity cash on its one seed."""
+    df = pd.DataFrame([_row("rule", 0, -50.0, 0.0), _row("ppo", 0, -50.0, 30.0)])
+    df["coalition_imbalance_bought_mwh"] = [5.0, 845.0]
+    text = deviations_markdown(df, ["rule", "ppo"])
+    assert "| `ppo` | 845 | 845 | +30 |" in text and "| `rule` | 5 | 5 | - |" in text
