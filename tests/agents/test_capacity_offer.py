@@ -110,3 +110,21 @@ def test_mpc_chooses_its_offer_and_the_share_override_keeps_the_old_one():
     assert fixed == pytest.approx(capacity_entry(0.5))
     with pytest.raises(ValueError, match="capacity_share"):
         agents.load("mpc", capacity_share=1.5)
+
+
+def test_mpc_offers_again_at_each_auction_of_a_period():
+    # Daily auctions: the second one prices the offer from the first one's cleared price.
+    env = envs.make("multimarket_v1", days=2, overrides={"capacity.period_h": 24})
+    obs, _ = env.reset(seed=1)
+    pol = agents.load("mpc")
+    pol.reset(env, seed=1)
+    at = index(env.core.dims.H)["coalition"]
+    offers = []
+    while env.agents:
+        auction = obs[COALITION_ID][at["capacity_auction"]] == 1.0
+        actions = pol.act(obs)
+        if auction:
+            offers.append(float(actions[COALITION_ID][4]))
+        obs, *_ = env.step(actions)
+    assert len(offers) == 2
+    assert all(-1.0 <= c <= 1.0 for c in offers)
