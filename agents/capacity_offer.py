@@ -34,11 +34,15 @@ episode in the shipped scenarios). Its K is priced over the horizon it has: the 
 ``H / 24`` days against the charges it expects in those H hours, both scaled from the
 period by the same factor, so the horizon stands for the period hour for hour (what it
 misses: scarcity that the next H hours do not show, and the battery's state at the
-horizon's end; a period shorter than H would be priced as if it lasted H hours). The stop-loss caps a resource's charges at ``stop_loss`` EUR per committed
-MW over the episode, pro-rated here to the horizon: the charges the LP expects are
+horizon's end; a period shorter than H would be priced as if it lasted H hours).
+
+The stop-loss caps a resource's charges at ``stop_loss`` EUR per committed MW over the
+episode, pro-rated here to the horizon: the charges the LP expects are
 ``min(rate * sum_h w_h u_h, stop_loss_h * K)``, and the minimum of two costs is the better
 of two plans (:func:`choose_commitment`: the plan that performs, and the plan that pays
-the stop-loss and keeps its energy for the spot and reserve markets).
+the stop-loss and keeps its energy for the spot and reserve markets). The expectation of
+a minimum is at most the minimum of the expectations, so this over-states the expected
+charges a little where the cap may bind.
 
 The offer: K MW at 0 EUR/MW-day (a price-taker; K carries the decision); a net-short
 coalition's offer is raised to the floor by the auction, which the price forecast above
