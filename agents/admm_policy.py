@@ -16,7 +16,8 @@ member problem, :func:`agents.admm.member_qp`, and the same coordinator):
   price-taker, offers the upward reserve the agreed set-points leave deliverable this hour
   (:func:`envs.actors.members.reserve_headroom`, at 0 EUR/MW: the co-optimised auction
   prices the opportunity cost, and an award within it is always delivered), and offers
-  capacity like the MPC (``capacity_share``).
+  a fixed share of its firm capacity (``capacity_share``; the MPC chooses its offer in its
+  plan instead, :mod:`agents.capacity_offer`).
 
 Units inside the negotiation are kW, kWh and EUR/kWh (the members' scale; the env's MW
 and EUR/MWh are converted at the edge), so the solver sees well-scaled numbers.

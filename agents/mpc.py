@@ -29,15 +29,23 @@ of N; what it gives up is the members' own load noise and forecast errors within
 persona, and network charges on one member's imports that another member's exports of
 the same persona would net (the aggregate LP nets them, so it is a relaxation).
 
+Capacity auctions: in an auction hour the LP also chooses the MW to commit, K, against
+the capacity cash it expects, the charges it expects in scarcity hours and the energy and
+reserve that delivering K displaces (:mod:`agents.capacity_offer`, which states the price
+forecast, the horizon's scaling and the stop-loss); ``capacity_share`` set instead offers
+that fixed share of the firm capacity (the behaviour before the offer was optimised).
+
 Actions: the first hour's battery and shift set-points for every member; the coalition
 bids its planned net position as a price-taker, offers ``r_0`` of reserve at 0 EUR/MW
-(the co-optimised auction prices the opportunity cost) and, in auction hours,
-``capacity_share`` of its firm capacity at 0 EUR/MW-day.
+(the co-optimised auction prices the opportunity cost) and, in auction hours, K MW of
+its firm capacity at 0 EUR/MW-day (a net-short coalition's offer is raised to the MOPR
+floor by the auction).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
@@ -46,6 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.base import MarketPolicy
+from agents.capacity_offer import CapacityOutlook, choose_commitment
 from agents.forecast import (
     MeritOrder,
     coalition_price_forecast,
@@ -165,7 +174,8 @@ class MPCPolicy(MarketPolicy):
     Args:
         horizon_h: planning horizon H (at most the env's forecast horizon).
         forecaster: ``ridge`` or ``seasonal_naive`` price forecast.
-        capacity_share: share of firm capacity offered in capacity auctions.
+        capacity_share: share of firm capacity offered in capacity auctions, in [0, 1];
+            None (the default): the LP chooses the MW (:mod:`agents.capacity_offer`).
         price_impact: ``merit`` (plan with the own price impact on the fleet's merit
             order), ``none`` (a price-taker) or ``auto``: ``merit`` where the coalition's
             largest trade is at least :data:`IMPACT_SHARE` of the background's peak load.
@@ -175,10 +185,12 @@ class MPCPolicy(MarketPolicy):
         controls: agent ids (default: the coalition and every member).
     """
 
-    def __init__(self, horizon_h: int = 24, forecaster: str = "ridge", capacity_share: float = 0.5,
-                 price_impact: str = "auto", aggregate: str = "auto",
-                 controls: list[str] | None = None) -> None:  # fmt: skip
+    def __init__(self, horizon_h: int = 24, forecaster: str = "ridge",
+                 capacity_share: float | None = None, price_impact: str = "auto",
+                 aggregate: str = "auto", controls: list[str] | None = None) -> None:  # fmt: skip
         super().__init__(controls)
+        if capacity_share is not None and not 0.0 <= capacity_share <= 1.0:
+            raise ValueError(f"capacity_share={capacity_share}; expected None or 0..1")
         if aggregate not in AGGREGATE_MODES:
             raise ValueError(f"aggregate={aggregate!r}; expected one of {AGGREGATE_MODES}")
         self.aggregate = aggregate
@@ -225,6 +237,7 @@ class MPCPolicy(MarketPolicy):
             reserve=core.layout.reserve,
         )  # fmt: skip
         self.forecaster = make_forecaster(self.forecaster_name, self.horizon_h)
+        self.outlook = CapacityOutlook.of(core) if core.layout.capacity else None
         self.reserve_seen: list[float] = []  # reserve prices cleared so far, EUR/MW per hour
         self.scarce, self.seen = np.zeros(24), np.zeros(24)  # scarcity hours seen, by hour of day
         self._first = True
@@ -298,7 +311,47 @@ class MPCPolicy(MarketPolicy):
             split = partial(split_by_headroom, self.persona_of, m=m, soc=soc, debt=debt)
             net, soc, debt = (group_sum(self.persona_of, len(self.plan_members.eta), x)
                               for x in (net, soc, debt))  # fmt: skip
-        sol = self.lp.solve(net, soc, debt, price, res_price, payback, market=market)
-        out = plan_actions(sol, 0, self.member_ids, m, self.q_max, self.layout,
-                           self.capacity_share, split)  # fmt: skip
+        solve = partial(self.lp.solve, net, soc, debt, price, res_price, payback)
+        auction = self.outlook is not None and co[self.at["coalition"]["capacity_auction"]] > 0.5
+        share = self.capacity_share
+        if share is None and auction:
+            sol = self.commit(co, market, solve)
+            share = float(sol["K"]) / self.firm_mw if self.firm_mw > 0 else 0.0
+        else:
+            sol = solve(market=market)
+        out = plan_actions(sol, 0, self.member_ids, m, self.q_max, self.layout, share or 0.0,
+                           split)  # fmt: skip
         return {a: v for a, v in out.items() if a in self.controls}
+
+    def commit(self, co: F64, market: MarketInputs,
+               solve: Callable[..., dict[str, F64]]) -> dict[str, F64]:  # fmt: skip
+        """The plan of an auction hour, ``["K"]`` the commitment (MW) the LP chooses against
+        the capacity cash, the expected charges and the displaced energy and reserve
+        (:mod:`agents.capacity_offer`); ``co``: the coalition's observation (float64);
+        ``solve(market=...)``: this hour's LP solve."""
+        assert self.outlook is not None  # an auction hour: the capacity market is open
+        ol, at, h = self.outlook, self.at["coalition"], self.horizon_h
+        price = ol.price(float(co[at["capacity_price"]]) * ol.cap_eur_per_mw_day)
+        value = ol.value(price, self.consumer_share(co), h)
+        expected = replace(market, scarcity=np.maximum(market.scarcity, ol.scarcity_prior))
+        k = float(choose_commitment(self.lp, lambda mk: solve(market=mk), expected, value,
+                                    ol.stop_loss_eur_per_mw_h * h, self.firm_mw)["K"])  # fmt: skip
+        # The hour's actions: planned with K committed and the scarcity it expects in every
+        # other hour, as the hours after the auction plan with the award (the prior prices
+        # the commitment's risk; acting on it for one hour only would charge the batteries
+        # for a risk the next hour's plan no longer holds them for).
+        return solve(market=replace(market, committed_mw=k, capacity_value=None))
+
+    def consumer_share(self, co: F64) -> float:
+        """The coalition's expected share of consumption over the horizon (what it pays of
+        the consumers' capacity bill, :func:`envs.market.settlement.consumer_shares`): its
+        members' forecast net imports against those plus the background's forecast load."""
+        at, h = self.at["coalition"], self.horizon_h
+        load = (
+            co[at["load_fc"] : at["load_fc"] + h]
+            - co[at["renewables_fc"] : at["renewables_fc"] + h]
+        )
+        imports = float(np.maximum(load, 0.0).sum()) * self.members_mw
+        background = float(system_forecasts(co, at, h)[0].sum()) * self.system_mw
+        total = imports + max(background, 0.0)
+        return imports / total if total > 0 else 0.0

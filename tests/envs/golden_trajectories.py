@@ -57,6 +57,11 @@ OVERRIDE_CASES = (
 )
 
 
+#: Policy options as recorded: the MPC offered half its firm capacity in the auction
+#: before it chose its offer in its plan (issue 30); its cases pin the simulator, not
+#: the MPC's decisions, so they keep the recorded offer.
+RECORDED_OPTIONS: dict[str, dict[str, Any]] = {"mpc": {"capacity_share": 0.5}}
+
 #: Agent ids renamed since recording (PettingZoo's ``<type>_<n>`` names), hashed under
 #: their recorded names: a rename changes no value of any trajectory.
 RECORDED_IDS = {"coalition_0": "coalition", "mediator_0": "mediator", "opponent_0": "opponent"}
@@ -148,7 +153,7 @@ def episode_digest(
     h.add(infos)
     pol = None
     if policy != "random":
-        pol = agents.load(policy)
+        pol = agents.load(policy, **RECORDED_OPTIONS.get(policy, {}))
         pol.reset(env, seed=SEED)
     for i, a in enumerate(env.possible_agents):
         env.action_space(a).seed(SEED + i)
