@@ -52,7 +52,10 @@ def test_scenario_labels_use_the_files_name(tmp_path: Path) -> None:
                       str(clash): str(clash)}  # fmt: skip
 
 
-TINY = ["--seeds", "1", "--days", "1", "--no-progress", "--no-plots", "--resamples", "50"]
+# In-process cells (--cell-timeout 0): these tests read the leaderboard's text; worker
+# processes (64 s of the default suite here) have their own tests (test_cell_isolation.py).
+TINY = ["--seeds", "1", "--days", "1", "--no-progress", "--no-plots", "--resamples", "50",
+        "--cell-timeout", "0"]  # fmt: skip
 
 
 def test_quick_leaderboard_says_smoke_run_and_labels_files(

@@ -46,7 +46,10 @@ TINY = ["--scenarios", "default", "--seeds", "1", "--days", "1", "--no-progress"
 
 
 def test_quick_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert compare.main(["--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    # In-process cells (--cell-timeout 0): worker processes have their own tests
+    # (test_cell_isolation.py); here each would load the compiled step again.
+    argv = ["--quick", "--out", str(tmp_path), "--no-progress", "--cell-timeout", "0"]
+    assert compare.main(argv) == 0
     printed = capsys.readouterr().out
     suite = grid.load_suite("quick")
     df = pd.read_csv(tmp_path / "results.csv")
