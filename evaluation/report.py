@@ -23,6 +23,8 @@ section sits between ``<!-- report:NAME:begin -->`` and ``<!-- report:NAME:end -
 - ``bound``: the oracle-as-upper-bound check (:func:`bound_violations`);
 - ``wins``: what wins where, each agent's gain over ``rule`` per scenario and market
   (:mod:`evaluation.wins`);
+- ``mappo_vs_mpc``: MAPPO from scratch against the MPC per scenario and market
+  (:func:`evaluation.wins.versus_markdown`);
 - ``training``: the shipped policies' training steps and time;
 - ``incumbents``: the coalition's policies against scripted and learning incumbents in
   ``strategic_incumbents`` (``evaluation/results/incumbents``).
@@ -46,7 +48,12 @@ from evaluation.aggregate import stratified_bootstrap
 from evaluation.leaderboard import MARKET_VIEW, ci_text, excluded_runs, markdown, summarise
 from evaluation.money import loss_reasons, scenario_markdown, scenario_money
 from evaluation.results_files import read_frame
-from evaluation.wins import deviations_markdown, gains_over_reference, wins_markdown
+from evaluation.wins import (
+    deviations_markdown,
+    gains_over_reference,
+    versus_markdown,
+    wins_markdown,
+)
 
 __all__ = ["bound_violations", "check_readme", "render", "write_readme"]
 
@@ -54,7 +61,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "evaluation" / "results" / "default"
 INCUMBENTS = ROOT / "evaluation" / "results" / "incumbents"
 CHECKPOINTS = ROOT / "agents" / "checkpoints"
-SECTIONS = ("headline", "leaderboard", "scenarios", "bound", "wins", "training", "incumbents")
+SECTIONS = ("headline", "leaderboard", "scenarios", "bound", "wins", "mappo_vs_mpc", "training",
+            "incumbents")  # fmt: skip
 #: The pages the sections are written into (each section into the page with its markers).
 PAGES = (ROOT / "README.md", ROOT / "evaluation" / "README.md", ROOT / "training" / "README.md")
 LOW, HIGH, BASELINE = "individual", "oracle", "mpc"
@@ -199,6 +207,7 @@ def render(results_dir: Path = RESULTS, checkpoints: Path = CHECKPOINTS,
         + "\n\n"
         + "Do the policies play the exploit audit's flagged deviations?\n\n"
         + deviations_markdown(df, order),
+        "mappo_vs_mpc": versus_markdown(df, "mappo", BASELINE),
         "training": _training_text(checkpoints),
         "incumbents": _incumbents_text(incumbents_dir),
     }

@@ -21,7 +21,8 @@ import pandas as pd
 from evaluation.leaderboard import HOURS_PER_WEEK, legend
 from evaluation.metrics import LEDGER_MARKETS
 
-__all__ = ["REFERENCE", "deviations_markdown", "gains_over_reference", "wins_markdown"]
+__all__ = ["REFERENCE", "deviations_markdown", "gains_over_reference", "versus_markdown",
+           "wins_markdown"]  # fmt: skip
 
 #: MWh per week a 5 MW day-ahead shortfall leaves to real time (the audit's
 #: ``underbuy_5mw``, :mod:`evaluation.deviations`).
@@ -152,5 +153,30 @@ def deviations_markdown(df: pd.DataFrame, agents: list[str]) -> str:
         (f"capacity cash over `{REFERENCE}`", "the coalition's capacity payments less "
          f"non-performance charges, less `{REFERENCE}`'s on the same seed, EUR per week, "
          "median over scenarios (+: it sells more firm capacity or pays fewer charges)"),
+    ])]  # fmt: skip
+    return "\n".join(lines)
+
+
+def versus_markdown(df: pd.DataFrame, agent: str, reference: str) -> str:
+    """``agent``'s members' saving less ``reference``'s per scenario, split by market, EUR
+    per week (paired by seed, :func:`gains_over_reference`), with the median over scenarios
+    last; empty text when either agent has no finished cell."""
+    gains = gains_over_reference(df, [agent], reference=reference)
+    if gains.empty:
+        return f"No paired cells of `{agent}` and `{reference}`."
+    markets = [m for m in LEDGER_MARKETS if m in gains and (gains[m].abs() > 0.5).any()]
+    lines = [f"| scenario | `{agent}` - `{reference}` EUR/week | " + " | ".join(markets) + " |",
+             "|---|" + "---:|" * (len(markets) + 1)]  # fmt: skip
+    for _, r in gains.iterrows():
+        lines.append(f"| `{r.scenario}` | {_money(r.total)} | "
+                     + " | ".join(_money(r[m]) for m in markets) + " |")  # fmt: skip
+    med = gains[["total", *markets]].median()
+    lines.append(f"| median | {_money(med.total)} | "
+                 + " | ".join(_money(med[m]) for m in markets) + " |")  # fmt: skip
+    lines += ["", legend([
+        ("columns", f"members' saving (first) and the coalition's cash in each market of "
+         f"`{agent}` less `{reference}`'s on the same seed, EUR per week, mean over seeds; "
+         "the markets sum to the first column; the last row: medians over scenarios, which "
+         "need not sum"),
     ])]  # fmt: skip
     return "\n".join(lines)

@@ -9,7 +9,12 @@ import pytest
 
 from evaluation.metrics import LEDGER_MARKETS
 from evaluation.report import RESULTS, load
-from evaluation.wins import deviations_markdown, gains_over_reference, wins_markdown
+from evaluation.wins import (
+    deviations_markdown,
+    gains_over_reference,
+    versus_markdown,
+    wins_markdown,
+)
 
 
 def _row(agent: str, seed: int, spot: float, capacity: float, days: int = 7) -> dict:
@@ -54,3 +59,10 @@ def test_the_deviation_check_reads_real_time_purchases_and_capacity_cash():
     df["coalition_imbalance_bought_mwh"] = [5.0, 845.0]
     text = deviations_markdown(df, ["rule", "ppo"])
     assert "| `ppo` | 845 | 845 | +30 |" in text and "| `rule` | 5 | 5 | - |" in text
+
+
+def test_versus_table_has_a_row_per_scenario_and_the_median():
+    df = pd.DataFrame([_row("mpc", 0, -50.0, 0.0), _row("mappo", 0, -40.0, -4.0)])
+    text = versus_markdown(df, "mappo", "mpc")
+    assert "| `s` | +6 | +10 | -4 |" in text and "| median | +6 | +10 | -4 |" in text
+    assert versus_markdown(df, "ppo", "mpc").startswith("No paired cells")
