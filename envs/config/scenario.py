@@ -101,7 +101,7 @@ class BalancingConfig:
     imbalance price when the headroom left online after balancing falls short of the
     reserve requirement (PJM's shortage pricing, ERCOT's ORDC adder; it reaches the spot
     cap less the energy price at ``ordc_min_reserve_share`` of the requirement, ERCOT's
-    minimum contingency level: :func:`envs.sim.clearing.ordc_adder`), so under-buying
+    minimum contingency level: :func:`envs.market.balancing.ordc_adder`), so under-buying
     day-ahead does not pay;
     ``none`` prices the marginal activated offer alone (market model v1).
     ``imbalance_pricing``: ``single`` (default; the EU's harmonised rule, ACER Decision

@@ -37,15 +37,37 @@ step); :func:`balance` is its batched public wrapper.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from envs.market import reserve as rs
+
 F64 = NDArray[np.float64]
 _EPS = 1e-9
 
-__all__ = ["BalancingResult", "balance", "balance_row"]
+__all__ = ["BalancingResult", "BalancingRules", "balance", "balance_row", "ordc_adder",
+           "spot_coupled"]  # fmt: skip
+
+
+class BalancingRules(NamedTuple):
+    """Real-time balancing's constants as the step reads them (its own argument of the
+    step: numba's parallel lowering cannot pass a record nested in another)."""
+
+    scarcity_adder_on: bool  # the ORDC adder on the imbalance price (scarcity_adder: ordc)
+    min_reserve_share: float  # share of the requirement at which the adder reaches the cap
+    dual_pricing: bool  # deviations that aggravate the system pay at least day-ahead
+    spot_coupling: bool  # imbalance price >= day-ahead when short, <= when long (reBAP)
+
+    @classmethod
+    def of(cls, cfg: Any) -> BalancingRules:
+        """The rules of a :class:`envs.config.scenario.BalancingConfig`."""
+        return cls(scarcity_adder_on=cfg.scarcity_adder == "ordc",
+                   min_reserve_share=float(cfg.ordc_min_reserve_share),
+                   dual_pricing=cfg.imbalance_pricing == "dual",
+                   spot_coupling=bool(cfg.spot_coupling))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,3 +257,50 @@ def balance(
                    c(day_ahead_price_eur_per_mwh, dtype=np.float64), act, out)  # fmt: skip
     return BalancingResult(price_eur_per_mwh=out[:, 0], activated_mw=act, shed_mw=out[:, 1],
                            excess_mw=out[:, 2])  # fmt: skip
+
+
+@njit(cache=True)
+def ordc_adder(br, rr, sr, req, headroom, energy_price):
+    """The real-time value of reserve added to the imbalance price, EUR/MWh.
+
+    Real time prices energy and reserve together, as the day-ahead does: when the upward
+    headroom left online after balancing (``headroom`` MW) falls short of the reserve
+    requirement ``req`` MW, the reserve's value at that headroom is added to the energy
+    price ``energy_price`` (ERCOT's real-time on-line reserve price adder, PUCT Rule
+    25.505(g); PJM's shortage pricing, FERC EL19-58). The value is the larger of the
+    day-ahead's reserve demand curve (:func:`envs.market.reserve.ordc_value`, ``rr`` the
+    reserve market's rules) and ERCOT's shape near depletion (``br`` this market's rules,
+    ``sr`` the spot market's): the adder reaches the value of lost load (the spot cap)
+    less the energy price at the minimum contingency level
+    (``balancing.ordc_min_reserve_share`` of the requirement) and falls linearly to 0 at
+    the requirement. So a coalition that leaves
+    its purchase to real time in an hour the day-ahead priced at the cap pays about the
+    cap there too, instead of the deployed reserve's energy offer."""
+    if not br.scarcity_adder_on or req <= 1e-9 or headroom >= req - 1e-9:
+        return 0.0
+    x_min = br.min_reserve_share * req
+    room_to_voll = max(sr.price_cap_eur_per_mwh - energy_price, 0.0)
+    if headroom <= x_min:
+        near = room_to_voll
+    else:
+        near = room_to_voll * (req - headroom) / (req - x_min)
+    return max(near, rs.ordc_value(rr, req, headroom))
+
+
+@njit(cache=True)
+def spot_coupled(br, system, imb_price, da_price):
+    """The imbalance price coupled to the day-ahead price, EUR/MWh: at least the day-ahead
+    price when the system is short, at most when it is long (``balancing.spot_coupling``).
+
+    Germany's reBAP has this bound (BNetzA BK6-19-552, 2020): a balance-responsible party
+    that leaves its position open in real time never buys cheaper, nor sells dearer,
+    than the spot market would have let it, so under-buying day-ahead to buy the deployed
+    reserve at its energy offer does not pay, while helping a system short or long of
+    what was forecast still earns the imbalance price."""
+    if not br.spot_coupling:
+        return imb_price
+    if system > 1e-9:
+        return max(imb_price, da_price)
+    if system < -1e-9:
+        return min(imb_price, da_price)
+    return imb_price

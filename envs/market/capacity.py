@@ -51,7 +51,7 @@ least its committed MW, in installed MW, whatever share its strategy withholds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -59,9 +59,10 @@ from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 
-__all__ = ["CapacityResult", "PerformanceResult", "VrrCurve", "accredit", "assess_performance",
-           "clear_capacity", "clear_capacity_row", "mopr_offer", "mopr_row", "performance_row",
-           "storage_rating", "vrr_curve_of_row", "vrr_price", "vrr_row"]  # fmt: skip
+__all__ = ["CapacityResult", "CapacityRules", "PerformanceResult", "VrrCurve", "accredit",
+           "assess_performance", "clear_capacity", "clear_capacity_row", "mopr_offer", "mopr_row",
+           "performance_row", "storage_rating", "vrr_curve_of_row", "vrr_price",
+           "vrr_row"]  # fmt: skip
 
 
 class VrrCurve(NamedTuple):
@@ -97,6 +98,27 @@ def vrr_curve_of_row(v):
     lowering cannot pass a nested tuple of floats)."""
     return VrrCurve(cap_eur=v[0], a_share=v[1], a_eur=v[2], b_share=v[3], b_eur=v[4],
                     c_share=v[5], c_eur=v[6])  # fmt: skip
+
+
+class CapacityRules(NamedTuple):
+    """The capacity market's constants as the step reads them (its own argument of the
+    step; the VRR curve as its array form ``np.array(VrrCurve)``, (7,): numba's parallel
+    lowering cannot pass a nested tuple of floats)."""
+
+    on: bool  # the auction clears (enabled, and the coalition's action has a capacity offer)
+    vrr_curve: F64  # (7,) the VRR curve, :class:`VrrCurve`'s fields in order
+    non_performance_eur_per_mwh: float  # Non-Performance Charge Rate (PJM Capacity Performance)
+    stop_loss_eur_per_mw: float  # a resource's largest charges per committed MW in the episode
+
+    @classmethod
+    def of(cls, cfg: Any, on: bool, hours: int) -> CapacityRules:
+        """The rules of a :class:`envs.config.scenario.CapacityConfig` for an episode of
+        ``hours`` hours (the yearly stop-loss prorated to it); ``on``: whether the auction
+        clears in this scenario."""
+        stop_loss = float(cfg.stop_loss_eur_per_mw_year * hours / 8760.0)
+        return cls(on=bool(on), vrr_curve=np.array(VrrCurve.of(cfg), dtype=np.float64),
+                   non_performance_eur_per_mwh=float(cfg.non_performance_rate_eur_per_mwh),
+                   stop_loss_eur_per_mw=stop_loss)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

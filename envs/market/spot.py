@@ -29,7 +29,7 @@ Rules (DESIGN §3.3; the textbook pay-as-clear auction of e.g. Kirschen & Strbac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -40,7 +40,23 @@ from envs.market.rationing import ration_row
 F64 = NDArray[np.float64]
 _EPS = 1e-9
 
-__all__ = ["SpotResult", "clear_spot", "clear_spot_row", "pay_row", "unserved_row"]
+__all__ = ["SpotResult", "SpotRules", "clear_spot", "clear_spot_row", "pay_row", "unserved_row"]
+
+
+class SpotRules(NamedTuple):
+    """The day-ahead spot market's constants as the step reads them (its own argument of
+    the step: numba's parallel lowering cannot pass a record nested in another)."""
+
+    price_floor_eur_per_mwh: float  # offers and bids are read in [floor, cap]
+    price_cap_eur_per_mwh: float  # the cap: the value of lost load
+    pay_as_bid: bool  # accepted offers paid their own price (else the clearing price)
+
+    @classmethod
+    def of(cls, cfg: Any) -> SpotRules:
+        """The rules of a :class:`envs.config.scenario.SpotConfig`."""
+        return cls(price_floor_eur_per_mwh=float(cfg.price_floor_eur_per_mwh),
+                   price_cap_eur_per_mwh=float(cfg.price_cap_eur_per_mwh),
+                   pay_as_bid=cfg.pricing == "pay_as_bid")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

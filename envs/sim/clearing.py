@@ -19,10 +19,11 @@ to its share of the reserve held when the exogenous deviation is short
 (:func:`activation_share`); everything else is covered by activating the fleet's and the
 renewables' balancing energy in merit order (:func:`envs.market.balancing.balance_row`),
 which sets the imbalance price; the real-time value of reserve is added to it when the
-headroom left online falls short of the requirement (:func:`ordc_adder`). Load is shed
-only when every upward block is exhausted, pro rata over the background's demand and the
-members' imports (:func:`shed_pro_rata`); inelastic load the day-ahead could not serve is
-restored in real time when energy is available. Energy is conserved: generation +
+headroom left online falls short of the requirement
+(:func:`envs.market.balancing.ordc_adder`). Load is shed only when every upward block is
+exhausted, pro rata over the background's demand and the members' imports
+(:func:`shed_pro_rata`); inelastic load the day-ahead could not serve is restored in real
+time when energy is available. Energy is conserved: generation +
 renewables delivered + PPA delivery = background consumption + the members' metered net
 import.
 """
@@ -33,8 +34,8 @@ import numpy as np
 from numba import njit
 
 from envs.actors import fleet as fl
+from envs.market import balancing as bl
 from envs.market import reserve as rs
-from envs.market.balancing import balance_row
 from envs.market.cooptimise import JointAccepted, JointBook, clear_joint_row
 from envs.market.spot import clear_spot_row, pay_row, unserved_row
 
@@ -64,10 +65,11 @@ def demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp):
 
 
 @njit(cache=True)
-def day_ahead_phase(p, rr, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q, res_p,
-                    sq, sp, s_acc, s_paid, ulim, award, r_paid, d_acc):  # fmt: skip
-    """Clear one env's energy and reserve for the hour (the module's rules); ``rr``: the
-    reserve market's rules (:class:`envs.market.reserve.ReserveRules`); ``committed``
+def day_ahead_phase(p, sr, rr, fp, bids, e, hour, prev, committed, q_spot, p_spot, res_q,
+                    res_p, sq, sp, s_acc, s_paid, ulim, award, r_paid, d_acc):  # fmt: skip
+    """Clear one env's energy and reserve for the hour (the module's rules); ``sr``, ``rr``:
+    the spot and reserve markets' rules (:class:`envs.market.spot.SpotRules`,
+    :class:`envs.market.reserve.ReserveRules`); ``committed``
     (G,): the units' capacity commitments in force this hour, accredited MW (must-offer).
 
     Fills the supply blocks ``sq, sp`` (S,) with what was offered, ``s_acc`` with what was
@@ -82,7 +84,7 @@ def day_ahead_phase(p, rr, fp, bids, e, hour, prev, committed, q_spot, p_spot, r
     """
     g_n, s_n = ulim.shape[0], sq.shape[0]
     n_bg = p.background_block_shares.shape[0]
-    floor, cap = p.price_floor_eur_per_mwh, p.price_cap_eur_per_mwh
+    floor, cap = sr.price_floor_eur_per_mwh, sr.price_cap_eur_per_mwh
     unit_limits_row(fp, bids, e, prev, committed, ulim)
     dq, dp = np.empty(n_bg + 1), np.empty(n_bg + 1)
     demand_bids_row(p, hour, e, q_spot, p_spot, dq, dp)
@@ -108,7 +110,7 @@ def day_ahead_phase(p, rr, fp, bids, e, hour, prev, committed, q_spot, p_spot, r
         acc = JointAccepted(s_acc, award, d_acc, rd_acc)
         price, res_price, res_short, _, _ = clear_joint_row(book, acc)
         # Payments by the spot market's rule (envs.market.spot.pay_row).
-        buyer = pay_row(sp, s_acc, price, floor, cap, p.pay_as_bid, s_paid)
+        buyer = pay_row(sp, s_acc, price, floor, cap, sr.pay_as_bid, s_paid)
     else:
         if rr.on:
             res_price, res_short = rs.clear_reserve_row(rq, rp, req, rr.scarcity_eur_per_mw,
@@ -116,7 +118,7 @@ def day_ahead_phase(p, rr, fp, bids, e, hour, prev, committed, q_spot, p_spot, r
         fl.energy_offers_row(fp, bids, e, prev, committed, award, floor, sq, sp)
         sq[s_n - 2], sp[s_n - 2] = hour.fc_ren_mw[e], p.renewables_offer_eur_per_mwh
         sq[s_n - 1], sp[s_n - 1] = max(-q_spot, 0.0), p_spot
-        price, buyer, _ = clear_spot_row(sq, sp, dq, dp, floor, cap, p.pay_as_bid, s_acc,
+        price, buyer, _ = clear_spot_row(sq, sp, dq, dp, floor, cap, sr.pay_as_bid, s_acc,
                                          d_acc, s_paid)  # fmt: skip
     rs.award_payments_row(rr, rp, award, res_price, r_paid)
     # The background's unserved MW only: the coalition's purchase (the last bid) is its own.
@@ -136,51 +138,6 @@ def activation_share(hour, e, ren_acc, award):
     if held <= 1e-9 or dev <= 0.0:
         return 0.0
     return min(dev / held, 1.0)
-
-
-@njit(cache=True)
-def ordc_adder(p, rr, req, headroom, energy_price):
-    """The real-time value of reserve added to the imbalance price, EUR/MWh.
-
-    Real time prices energy and reserve together, as the day-ahead does: when the upward
-    headroom left online after balancing (``headroom`` MW) falls short of the reserve
-    requirement ``req`` MW, the reserve's value at that headroom is added to the energy
-    price ``energy_price`` (ERCOT's real-time on-line reserve price adder, PUCT Rule
-    25.505(g); PJM's shortage pricing, FERC EL19-58). The value is the larger of the
-    day-ahead's reserve demand curve (:func:`envs.market.reserve.ordc_value`) and ERCOT's shape near
-    depletion: the adder reaches the value of lost load (the spot cap) less the energy
-    price at the minimum contingency level (``balancing.ordc_min_reserve_share`` of the
-    requirement) and falls linearly to 0 at the requirement. So a coalition that leaves
-    its purchase to real time in an hour the day-ahead priced at the cap pays about the
-    cap there too, instead of the deployed reserve's energy offer."""
-    if not p.ordc_adder_on or req <= 1e-9 or headroom >= req - 1e-9:
-        return 0.0
-    x_min = p.ordc_min_reserve_share * req
-    room_to_voll = max(p.price_cap_eur_per_mwh - energy_price, 0.0)
-    if headroom <= x_min:
-        near = room_to_voll
-    else:
-        near = room_to_voll * (req - headroom) / (req - x_min)
-    return max(near, rs.ordc_value(rr, req, headroom))
-
-
-@njit(cache=True)
-def spot_coupled(p, system, imb_price, da_price):
-    """The imbalance price coupled to the day-ahead price, EUR/MWh: at least the day-ahead
-    price when the system is short, at most when it is long (``balancing.spot_coupling``).
-
-    Germany's reBAP has this bound (BNetzA BK6-19-552, 2020): a balance-responsible party
-    that leaves its position open in real time never buys cheaper, nor sells dearer,
-    than the spot market would have let it, so under-buying day-ahead to buy the deployed
-    reserve at its energy offer does not pay, while helping a system short or long of
-    what was forecast still earns the imbalance price."""
-    if not p.spot_coupling:
-        return imb_price
-    if system > 1e-9:
-        return max(imb_price, da_price)
-    if system < -1e-9:
-        return min(imb_price, da_price)
-    return imb_price
 
 
 @njit(cache=True)
@@ -206,8 +163,8 @@ def shed_pro_rata(shed, bg_demand, imports):
 
 
 @njit(cache=True)
-def real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_c, imb_c,
-                    dispatch, bg_mw, restore, req, a_g):  # fmt: skip
+def real_time_phase(p, sr, rr, br, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, act_c,
+                    imb_c, dispatch, bg_mw, restore, req, a_g):  # fmt: skip
     """Balance one env's hour: the system imbalance after the coalition's activation is
     covered by the fleet's and renewables' balancing energy in merit order.
 
@@ -219,6 +176,8 @@ def real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, 
     elastic blocks it chose not to buy stay unserved by choice).
 
     Args:
+        sr, rr, br: the spot, reserve and balancing markets' rules
+            (:mod:`envs.market.spot`, :mod:`envs.market.reserve`, :mod:`envs.market.balancing`).
         sq, sp, s_acc: (S,) the day-ahead blocks and what they delivered.
         ulim: (G,) units' shared limits; award: (G + 1,) reserve awards (coalition last).
         k_n: tranches per unit; price: day-ahead price; act_c: activation the coalition
@@ -235,7 +194,7 @@ def real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, 
         ORDC adder EUR/MWh).
     """
     g_n, s_n = ulim.shape[0], sq.shape[0]
-    floor, cap = p.price_floor_eur_per_mwh, p.price_cap_eur_per_mwh
+    floor, cap = sr.price_floor_eur_per_mwh, sr.price_cap_eur_per_mwh
     n = s_n + g_n  # the day-ahead blocks, then each unit's reserve held outside them
     up_q, up_p, dn_q, dn_p = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     unit, room = np.empty(n, np.int64), np.empty(g_n)
@@ -268,7 +227,7 @@ def real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, 
     ren_dev = ren_acc - hour.sys_ren_mw[e]  # + short of what they sold, - long
     system = (bg_demand - bg_mw) + ren_dev + imb_c - act_c
     act = np.empty(n)
-    imb_price, shed, excess = balance_row(system, up_q, up_p, dn_q, dn_p, unit, room, floor,
+    imb_price, shed, excess = bl.balance_row(system, up_q, up_p, dn_q, dn_p, unit, room, floor,
                                           cap, price, act)  # fmt: skip
     headroom = max(award[g_n] - act_c, 0.0)
     for g in range(g_n):
@@ -277,8 +236,8 @@ def real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, k_n, price, 
             a += act[g * (k_n + 1) + k]
         a_g[g] = a
         headroom += max(room[g] - max(a, 0.0), 0.0)
-    adder = ordc_adder(p, rr, req, headroom, imb_price)
-    imb_price = spot_coupled(p, system, min(imb_price + adder, cap), price)
+    adder = bl.ordc_adder(br, rr, sr, req, headroom, imb_price)
+    imb_price = bl.spot_coupled(br, system, min(imb_price + adder, cap), price)
     ren_bal = act[s_n - 2]
     return (imb_price, system, shed, excess, ren_bal, hour.sys_ren_mw[e] + ren_bal, ren_dev,
             bg_demand, adder)  # fmt: skip

@@ -32,7 +32,10 @@ from envs.actors.withholding import mitigate, profitable_withholding, three_pivo
 from envs.config.scenario import FleetConfig, ScenarioConfig
 from envs.errors import EpisodeOverError
 from envs.market import settlement as st
+from envs.market.balancing import BalancingRules
+from envs.market.capacity import CapacityRules
 from envs.market.reserve import ReserveRules
+from envs.market.spot import SpotRules
 from envs.sim import clearing as cl
 from envs.sim import forecast as fc
 from envs.sim import kernel as kn
@@ -115,8 +118,12 @@ class MarketCore:
         self.book = rec.BookLayout.of(cfg.spot, d)
         self.settlement = rec.Settlement.of(d)
         self.scales = Scales.of(cfg, self.members)
-        self.params = rec.step_params(cfg, d, self.layout, self.book)
+        self.params = rec.step_params(cfg, self.layout, self.book)
+        # Each market's constants, built by its own module from its config section.
+        self.spot_rules = SpotRules.of(cfg.spot)
         self.reserve_rules = ReserveRules.of(cfg.reserve, self.layout.reserve)
+        self.capacity_rules = CapacityRules.of(cfg.capacity, self.layout.capacity, d.T)
+        self.balancing_rules = BalancingRules.of(cfg.balancing)
         self._member_params = MemberParams.of(self.members)
         self.ledger = Ledger(self.settlement.participants, hours=d.T, num_envs=d.E,
                              n_members=d.N, enabled=record_ledger)  # fmt: skip
@@ -315,10 +322,12 @@ class MarketCore:
         for e in range(E):
             decoded = coalition_codec.decode_row(coal[e], codec)
             q_spot, p_spot, res_q, res_p, cap_q, cap_p = decoded
-            kn.capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, k_out)
+            kn.capacity_phase(self.capacity_rules, fp, bids, codec, e, hour, state, cap_q, cap_p,
+                              k_out)  # fmt: skip
             paid, ulim, r_paid = np.empty(S), np.empty(G), np.empty(G + 1)
             price, _, _, res_price, _, _ = cl.day_ahead_phase(
-                p, self.reserve_rules, fp, bids, e, hour, state.prev_dispatch_mw[e],
+                p, self.spot_rules, self.reserve_rules, fp, bids, e, hour,
+                state.prev_dispatch_mw[e],
                 k_out.cap_g_mw[e], q_spot, p_spot, res_q, res_p,
                 out["supply_q"][e], out["supply_p"][e], out["supply_acc"][e], paid, ulim,
                 out["reserve_award"][e], r_paid, out["demand_acc"][e])  # fmt: skip
@@ -366,7 +375,8 @@ class MarketCore:
         else:
             target = (self._zeros_e, self._zeros_e)
         out, c = self._outputs(), np.ascontiguousarray
-        self._kernel(self.params, self.reserve_rules, self.fleet, self._member_params,
+        self._kernel(self.params, self.spot_rules, self.reserve_rules, self.capacity_rules,
+                     self.balancing_rules, self.fleet, self._member_params,
                      self.coalition, self.settlement.flow_cols, bids.contiguous(),
                      self._hour(t, target, auction), self.state,
                      c(coalition, dtype=np.float64), c(members, dtype=np.float64),

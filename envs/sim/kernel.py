@@ -45,36 +45,27 @@ __all__ = ["ALLOCATION_RULES", "COALITION_INFO_KEYS", "INFO_KEYS", "PUBLIC_INFO_
 
 
 class StepParams(NamedTuple):
-    """A scenario's constants for the step (prices EUR/MWh unless the name says otherwise);
-    the reserve market's are its own record (:class:`envs.market.reserve.ReserveRules`)."""
+    """A scenario's constants for the step that no market owns (prices EUR/MWh unless the
+    name says otherwise): the tariff, the share-out, the background's bids and the books'
+    layout. Each market's constants are its own record, built from its config section by
+    its module: :class:`envs.market.spot.SpotRules`, :class:`envs.market.reserve.ReserveRules`,
+    :class:`envs.market.capacity.CapacityRules`, :class:`envs.market.balancing.BalancingRules`."""
 
-    price_floor_eur_per_mwh: float  # spot price floor
-    price_cap_eur_per_mwh: float  # spot price cap (the value of lost load)
     renewables_offer_eur_per_mwh: float  # system renewables' offer price
     scarcity_share_of_cap: float  # an hour priced at this share of the cap counts as scarce
-    vrr_curve: F64  # (7,) the capacity market's VRR curve: np.array(VrrCurve), fields in order
-    # (an array: numba's parallel lowering cannot pass a nested tuple of floats)
-    non_performance_eur_per_mwh: float  # capacity Non-Performance Charge Rate
-    stop_loss_eur_per_mw: float  # a resource's largest charges per committed MW in the episode
     network_eur_per_mwh: float  # network charge on members' imports
     taxes_eur_per_mwh: float
     community_discount_share: float  # community discount on netted network charges
     ppa_price_eur_per_mwh: float
     feed_in_eur_per_mwh: float  # feed-in tariff of the counterfactual
     reward_mean_weight: float  # weight of the members' mean saving in a ``mix`` reward
-    pay_as_bid: bool
     retail_dynamic: bool  # the counterfactual's energy part passes the spot price through
     retail_adder_eur_per_mwh: float  # ... plus this (margin, network and taxes)
-    capacity_market_on: bool
     drives_members: bool  # the coalition sets its members' batteries and flex
     allocation_rule: int  # index into ALLOCATION_RULES
     ir_true_up: bool  # true-up members below their saving alone over the billing period
     reward_mode: int  # index into REWARD_MODES
     marginal_emissions: bool  # coalition emissions at the marginal unit's factor
-    ordc_adder_on: bool  # real-time reserve shortage adder on the imbalance price (ORDC)
-    dual_pricing: bool  # deviations that aggravate the system pay at least day-ahead
-    spot_coupling: bool  # imbalance price >= day-ahead when short, <= when long (reBAP)
-    ordc_min_reserve_share: float  # real-time reserve at which the ORDC adder reaches the cap
     background_block_shares: F64  # (B,) background demand split into blocks
     background_bid_eur_per_mwh: F64  # (B,) their bid prices
     supply_block_unit: NDArray[np.int64]  # (S,) unit of each energy supply block, -1: none
@@ -144,7 +135,7 @@ class Outputs(NamedTuple):
 
 
 @njit(cache=True)
-def capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out):
+def capacity_phase(cr, fp, bids, codec, e, hour, state, cap_q, cap_p, out):
     """Capacity auction in auction hours (the fleet's offers and the coalition's against
     the VRR curve); otherwise the commitments carry over. Writes ``out``'s capacity rows
     and the info ``capacity_offer_mitigated`` (1 where the MOPR floor raised the coalition's
@@ -152,7 +143,7 @@ def capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out):
     must-offer reads the commitments in force this hour."""
     g_n = fp.capacity_mw.shape[0]
     out.info[e, ic.I_CAP_MOPR] = 0.0
-    if p.capacity_market_on and hour.auction:
+    if cr.on and hour.auction:
         cq, cp = np.empty(g_n + 1), np.empty(g_n + 1)
         fl.capacity_offers_row(fp, bids, e, cq, cp)
         # Buyer-side mitigation (PJM OATT Attachment DD §5.14(h)): a net-short coalition
@@ -163,7 +154,7 @@ def capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out):
         out.info[e, ic.I_CAP_MOPR] = raised
         cq[g_n], cp[g_n] = cap_q, cp_c
         c_award = np.empty(g_n + 1)
-        curve = vrr_curve_of_row(p.vrr_curve)
+        curve = vrr_curve_of_row(cr.vrr_curve)
         price, _ = clear_capacity_row(cq, cp, hour.cap_target_mw[e], curve, c_award)
         out.cap_g_mw[e, :] = c_award[:g_n]
         out.cap_c_mw[e] = c_award[g_n]
@@ -253,14 +244,14 @@ def allocation_phase(p, mp, perms, e, hour, state, col, cs, en, result, metered,
 
 
 @njit(cache=True)
-def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren, consumption,
-                     demand, bg_mw, cs, out):  # fmt: skip
+def accounting_phase(p, sr, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
+                     consumption, demand, bg_mw, cs, out):  # fmt: skip
     """Emissions, CFE share, market-power indices at the price-setting offer
     (:func:`envs.market.metrics.market_power_row`), each unit's offer markup, generation,
     welfare and the incumbents' profit (DESIGN §3 step 7) into ``out``; ``cs`` (M, P) is
     the env's cash flows."""
     info = out.info[e]
-    floor, cap = p.price_floor_eur_per_mwh, p.price_cap_eur_per_mwh
+    floor, cap = sr.price_floor_eur_per_mwh, sr.price_cap_eur_per_mwh
     g_n = fp.capacity_mw.shape[0]
     k_n = (p.supply_block_unit.shape[0] - 2) // g_n - 1
     total_gen, emis, clean, gen_cost, gen = ren_mw, 0.0, ren_mw, 0.0, 0.0
@@ -310,7 +301,8 @@ def accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_mw, imports, own_ren,
 
 
 @njit(cache=True)
-def competitive_phase(p, rr, fp, bids, e, hour, prev, ulim, sq, sp, award, q_spot, p_spot, price):
+def competitive_phase(p, sr, rr, fp, bids, e, hour, prev, ulim, sq, sp, award, q_spot, p_spot,
+                      price):  # fmt: skip
     """The price's markup over the competitive benchmark this hour
     (:func:`envs.market.metrics.markup_over_competitive`): the day-ahead energy market
     cleared again with every unit offering ``min(capacity, prev + ramp)`` less its
@@ -323,7 +315,7 @@ def competitive_phase(p, rr, fp, bids, e, hour, prev, ulim, sq, sp, award, q_spo
     offers all it has at cost is its own benchmark: 0, no rerun."""
     g_n, n_bg = fp.capacity_mw.shape[0], p.background_block_shares.shape[0]
     k_n = (p.supply_block_unit.shape[0] - 2) // g_n - 1
-    floor, cap = p.price_floor_eur_per_mwh, p.price_cap_eur_per_mwh
+    floor, cap = sr.price_floor_eur_per_mwh, sr.price_cap_eur_per_mwh
     mc = fp.marginal_cost_eur_per_mwh
     competitive_book = True  # every unit offers all it has at cost: the rerun is the book
     for g in range(g_n):
@@ -345,7 +337,8 @@ def competitive_phase(p, rr, fp, bids, e, hour, prev, ulim, sq, sp, award, q_spo
     return mt.markup_over_competitive(price, competitive)
 
 
-def _step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out):
+def _step_impl(p, sr, rr, cr, br, fp, mp, codec, col, bids, hour, state, coal, memb, perms,
+               out):  # fmt: skip
     """Advance E envs by one hour (the order of :meth:`envs.sim.core.MarketCore.step`).
 
     The envs run in F blocks, one per row of the flow arrays (:class:`Outputs`): block
@@ -355,26 +348,28 @@ def _step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, 
     floats) into gufunc arguments it cannot pass."""
     n_env, n_rows = state.soc_mwh.shape[0], out.cash_eur.shape[0]
     for w in prange(n_rows):
-        env_block(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out,
+        env_block(p, sr, rr, cr, br, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out,
                   w * n_env // n_rows, (w + 1) * n_env // n_rows, w)  # fmt: skip
 
 
-def _env_block_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, lo,
-                    hi, f):  # fmt: skip
+def _env_block_impl(p, sr, rr, cr, br, fp, mp, codec, col, bids, hour, state, coal, memb, perms,
+                    out, lo, hi, f):  # fmt: skip
     """Step envs ``lo`` to ``hi - 1`` in turn, each settling in flow row ``f``. Every entry
     the step writes it writes every step, for every env (entries it never writes stay 0),
     so a row shared by a block needs no clearing between its envs."""
     for e in range(lo, hi):
-        env_step(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e, f)
+        env_step(p, sr, rr, cr, br, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out,
+                 e, f)  # fmt: skip
 
 
-def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, perms, out, e, f):
+def _env_step_impl(p, sr, rr, cr, br, fp, mp, codec, col, bids, hour, state, coal, memb, perms,
+                   out, e, f):  # fmt: skip
     """Advance env ``e`` by one hour, settling in flow row ``f``: the step's page of phases;
-    each writes the info columns (:mod:`envs.sim.info`) of what it computes. ``rr``: the
-    reserve market's rules (:class:`envs.market.reserve.ReserveRules`)."""
-    N = state.soc_mwh.shape[1]
-    G, A, K = fp.capacity_mw.shape[0], coal.shape[1], bids.markup.shape[2]
-    S = p.supply_block_unit.shape[0]
+    each writes the info columns (:mod:`envs.sim.info`) of what it computes. ``sr``, ``rr``,
+    ``cr``, ``br``: the spot, reserve, capacity and balancing markets' rules (each market's
+    record, :class:`StepParams`)."""
+    N, G = state.soc_mwh.shape[1], fp.capacity_mw.shape[0]
+    A, K, S = coal.shape[1], bids.markup.shape[2], p.supply_block_unit.shape[0]
     info, cs, en = out.info[e], out.cash_eur[f], out.energy_mwh[f]
     # --- members' set-points, projected onto their limits
     a_b = np.full(N, coal[e, A - 2]) if p.drives_members else memb[e, :, 0]
@@ -386,14 +381,14 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
     q_spot, p_spot, res_q, res_p, cap_q, cap_p = decode_row(coal[e], codec)
     # The capacity auction (years ahead in PJM) clears first: the day-ahead's must-offer
     # binds the commitments in force this hour.
-    capacity_phase(p, fp, bids, codec, e, hour, state, cap_q, cap_p, out)
+    capacity_phase(cr, fp, bids, codec, e, hour, state, cap_q, cap_p, out)
     sq, sp, s_acc, s_paid = np.empty(S), np.empty(S), np.empty(S), np.empty(S)
     ulim, award, d_acc = np.empty(G), np.empty(G + 1), np.empty(p.background_block_shares.size + 1)
-    da, gen_cash, a_g = np.empty(G), np.empty(G), np.empty(G)  # MW, EUR, MW
-    r_paid = np.empty(G + 1)  # EUR/MW per hour paid to each reserve award
+    # MW, EUR, MW; EUR/MW per hour paid to each reserve award
+    da, gen_cash, a_g, r_paid = np.empty(G), np.empty(G), np.empty(G), np.empty(G + 1)
     price, buyer, unserved_da, res_price, res_short, req = cl.day_ahead_phase(
-        p, rr, fp, bids, e, hour, state.prev_dispatch_mw[e], out.cap_g_mw[e], q_spot, p_spot, res_q,
-        res_p, sq, sp, s_acc, s_paid, ulim, award, r_paid, d_acc)  # fmt: skip
+        p, sr, rr, fp, bids, e, hour, state.prev_dispatch_mw[e], out.cap_g_mw[e], q_spot,
+        p_spot, res_q, res_p, sq, sp, s_acc, s_paid, ulim, award, r_paid, d_acc)  # fmt: skip
     info[ic.I_PRICE], info[ic.I_RES_PRICE], info[ic.I_REQ] = price, res_price, req
     info[ic.I_RES_SHORT], info[ic.I_CAP_PRICE] = res_short, out.cap_price_eur_per_mw_day[e]
     ren_acc, ren_paid, sold, sold_paid, bought, bg_mw = day_ahead_trades(
@@ -410,15 +405,15 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
     position = bought - sold
     imbalance = metered - (position + hour.ppa_mw[e] - act_c)
     imb_price, system, shed, excess, ren_bal, ren_del, ren_dev, bg_demand, adder = (
-        cl.real_time_phase(p, rr, fp, e, hour, sq, sp, s_acc, ulim, award, K, price, act_c,
-                           imbalance, da, bg_mw, unserved_da, req, a_g))  # fmt: skip
+        cl.real_time_phase(p, sr, rr, br, fp, e, hour, sq, sp, s_acc, ulim, award, K, price,
+                           act_c, imbalance, da, bg_mw, unserved_da, req, a_g))  # fmt: skip
     for g in range(G):
         out.dispatch_mw[e, g] = da[g] + a_g[g]
     # The members' imports are shed pro rata too.
     shed_bg, shed_m = shed_imports_row(out.net_mw[e], shed, bg_demand)
     metered, imbalance = metered - shed_m, imbalance - shed_m
     unserved, bg_cons = shed_bg + shed_m, bg_demand - shed_bg
-    scarce = (price >= p.scarcity_share_of_cap * p.price_cap_eur_per_mwh or unserved > 1e-9
+    scarce = (price >= p.scarcity_share_of_cap * sr.price_cap_eur_per_mwh or unserved > 1e-9
               or res_short > 1e-9)  # fmt: skip
     info[ic.I_UNSERVED], info[ic.I_SHED] = unserved, unserved
     info[ic.I_RESTORED] = max(unserved_da - shed_bg, 0.0)
@@ -433,7 +428,7 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
     st.settle_spot(cs, en, col, da, gen_cash, ren_acc, ren_paid, sold, sold_paid, bought,
                    buyer, bg_mw)  # fmt: skip
     st.settle_balancing(cs, en, col, a_g, ren_bal, act_c, imb_price)
-    short_price, long_price = st.imbalance_prices(imb_price, price, p.dual_pricing)
+    short_price, long_price = st.imbalance_prices(imb_price, price, br.dual_pricing)
     st.settle_imbalance(cs, en, col, imbalance, shed_m, bg_cons - bg_mw, ren_dev, short_price,
                         long_price)  # fmt: skip
     imports = max(metered, 0.0)
@@ -446,7 +441,7 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
     info[ic.I_CAP_COMMITTED] = st.settle_capacity(
         cs, out.capacity_mw[f], col, out.cap_g_mw[e], out.cap_c_mw[e],
         out.cap_price_eur_per_mw_day[e], out.dispatch_mw[e], a_g, award, scarce, perf_c,
-        bg_cons + consumption, req, p.non_performance_eur_per_mwh, p.stop_loss_eur_per_mw,
+        bg_cons + consumption, req, cr.non_performance_eur_per_mwh, cr.stop_loss_eur_per_mw,
         state.cap_charge_eur[e], out.cap_charge_eur[e], co_share, bg_share)  # fmt: skip
     st.settle_network_ppa(cs, en, col, out.net_mw[e], p.network_eur_per_mwh, p.taxes_eur_per_mwh,
                           p.community_discount_share, hour.ppa_mw[e],
@@ -460,12 +455,12 @@ def _env_step_impl(p, rr, fp, mp, codec, col, bids, hour, state, coal, memb, per
                      provided + act_c * (imb_price - price), np.maximum(batt + dis_max, 0.0),
                      out)  # fmt: skip
     # --- accounting
-    accounting_phase(p, fp, e, hour, sp, s_acc, price, ren_del, imports, own_ren,
+    accounting_phase(p, sr, fp, e, hour, sp, s_acc, price, ren_del, imports, own_ren,
                      consumption, hour.fc_load_mw[e] + max(q_spot, 0.0), bg_cons,
                      cs, out)  # fmt: skip
     info[ic.I_MARKUP_COMP] = competitive_phase(
-        p, rr, fp, bids, e, hour, state.prev_dispatch_mw[e], ulim, sq, sp, award, q_spot, p_spot,
-        price)  # fmt: skip
+        p, sr, rr, fp, bids, e, hour, state.prev_dispatch_mw[e], ulim, sq, sp, award, q_spot,
+        p_spot, price)  # fmt: skip
 
 
 def compiled(py_func, name: str, parallel: bool, inline: Literal["never", "always"] = "never",

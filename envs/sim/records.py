@@ -146,40 +146,28 @@ def coalition_record(
     )
 
 
-def step_params(
-    cfg: ScenarioConfig, dims: Dims, layout: ActionLayout, book: BookLayout
-) -> kn.StepParams:
-    """The scenario's constants as the step's named record (once per core)."""
-    sp, cc, tf = cfg.spot, cfg.capacity, cfg.tariff
+def step_params(cfg: ScenarioConfig, layout: ActionLayout, book: BookLayout) -> kn.StepParams:
+    """The scenario's constants no market owns as the step's named record (once per core;
+    each market's are its own record: :class:`envs.sim.kernel.StepParams`)."""
+    sp, tf = cfg.spot, cfg.tariff
     return kn.StepParams(
-        price_floor_eur_per_mwh=float(sp.price_floor_eur_per_mwh),
-        price_cap_eur_per_mwh=float(sp.price_cap_eur_per_mwh),
         renewables_offer_eur_per_mwh=float(cfg.background.renewable_offer_eur_per_mwh),
         scarcity_share_of_cap=float(sp.scarcity_price_share),
-        vrr_curve=np.array(cap_mkt.VrrCurve.of(cc), dtype=np.float64),
-        non_performance_eur_per_mwh=float(cc.non_performance_rate_eur_per_mwh),
-        stop_loss_eur_per_mw=float(cc.stop_loss_eur_per_mw_year * dims.T / 8760.0),
         network_eur_per_mwh=float(tf.network_eur_per_mwh),
         taxes_eur_per_mwh=float(tf.taxes_eur_per_mwh),
         community_discount_share=float(tf.community_discount),
         ppa_price_eur_per_mwh=float(cfg.ppa.price_eur_per_mwh),
         feed_in_eur_per_mwh=float(tf.feed_in_eur_per_mwh),
         reward_mean_weight=float(cfg.members.reward_mix),
-        pay_as_bid=sp.pricing == "pay_as_bid",
         retail_dynamic=tf.mode == "dynamic",
         retail_adder_eur_per_mwh=float(
             tf.margin_eur_per_mwh + tf.network_eur_per_mwh + tf.taxes_eur_per_mwh
         ),
-        capacity_market_on=bool(layout.capacity),
         drives_members=bool(layout.drives_members),
         allocation_rule=kn.ALLOCATION_RULES.index(cfg.coalition.allocation),
         ir_true_up=bool(cfg.coalition.individually_rational),
         reward_mode=kn.REWARD_MODES.index(cfg.members.reward),
         marginal_emissions=cfg.emissions_accounting == "marginal",
-        ordc_adder_on=cfg.balancing.scarcity_adder == "ordc",
-        dual_pricing=cfg.balancing.imbalance_pricing == "dual",
-        spot_coupling=bool(cfg.balancing.spot_coupling),
-        ordc_min_reserve_share=float(cfg.balancing.ordc_min_reserve_share),
         background_block_shares=book.demand_shares,
         background_bid_eur_per_mwh=book.demand_prices,
         supply_block_unit=book.supply_unit,

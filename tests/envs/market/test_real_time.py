@@ -1,5 +1,6 @@
-"""The real-time rules of market model v2 on hand cases (envs/sim/clearing.py and the
-imbalance settlement of envs/market/settlement.py): the ORDC adder, the coupling of the
+"""The real-time rules of market model v2 on hand cases (envs/market/balancing.py,
+envs/sim/clearing.py and the imbalance settlement of envs/market/settlement.py): the ORDC
+adder, the coupling of the
 imbalance price to the day-ahead price, shedding pro rata, consumers' cost shares and
 dual pricing."""
 
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envs.config.scenario import load_scenario
+from envs.market import balancing as bl
 from envs.market import reserve as rs
 from envs.market import settlement as sm
 from envs.sim import clearing as cl
@@ -22,14 +24,10 @@ def _core(**overrides):
     return build_core(load_scenario("default", overrides, days=1), 1, record_ledger=False)
 
 
-def _params(**overrides):
-    """The default scenario's step constants."""
-    return _core(**overrides).params
-
-
 def _adder(core, req, headroom, energy_price):
-    """The ORDC adder of ``core``'s rules (:func:`envs.sim.clearing.ordc_adder`)."""
-    return cl.ordc_adder(core.params, core.reserve_rules, req, headroom, energy_price)
+    """The ORDC adder of ``core``'s rules (:func:`envs.market.balancing.ordc_adder`)."""
+    return bl.ordc_adder(core.balancing_rules, core.reserve_rules, core.spot_rules, req,
+                         headroom, energy_price)  # fmt: skip
 
 
 def test_reserve_demand_curve_is_sloped_in_equal_steps():
@@ -57,13 +55,13 @@ def test_ordc_adder_by_hand():
 
 
 def test_spot_coupling_bounds_the_imbalance_price_by_the_day_ahead():
-    p = _params()
-    assert cl.spot_coupled(p, 5.0, 115.0, 190.0) == 190.0  # short: at least day-ahead
-    assert cl.spot_coupled(p, 5.0, 690.0, 190.0) == 690.0
-    assert cl.spot_coupled(p, -5.0, 690.0, 190.0) == 190.0  # long: at most day-ahead
-    assert cl.spot_coupled(p, -5.0, 60.0, 190.0) == 60.0
-    off = _params(**{"balancing.spot_coupling": False})
-    assert cl.spot_coupled(off, 5.0, 115.0, 190.0) == 115.0
+    br = _core().balancing_rules
+    assert bl.spot_coupled(br, 5.0, 115.0, 190.0) == 190.0  # short: at least day-ahead
+    assert bl.spot_coupled(br, 5.0, 690.0, 190.0) == 690.0
+    assert bl.spot_coupled(br, -5.0, 690.0, 190.0) == 190.0  # long: at most day-ahead
+    assert bl.spot_coupled(br, -5.0, 60.0, 190.0) == 60.0
+    off = _core(**{"balancing.spot_coupling": False}).balancing_rules
+    assert bl.spot_coupled(off, 5.0, 115.0, 190.0) == 115.0
 
 
 @given(shed=st.floats(0, 1e4), bg=st.floats(0, 1e4), imports=st.floats(0, 1e4))
