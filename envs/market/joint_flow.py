@@ -86,18 +86,39 @@ def new_graph(n_s, n_r, n_b, n_k, n_u):
     every hour, and ~20 small allocations cost more than the flow itself on its books.
     """
     n1, n_ent = n_u + 1, n_u + max(n_s, n_r)
-    # Where each view ends in its buffer, in FlowGraph's order of the buffer's fields.
-    f = np.cumsum(np.array([0, n_s, n_r, n_b, n_k, n1, n1, n1, n1, n1, n_ent, n_ent]))
-    i = np.cumsum(np.array([0, n1 + 2, n_s, n1 + 2, n_r, n_s, n_r, n_b, n_k, n1 + 1, n1 + 1, 2,
-                            n_ent]))  # fmt: skip
-    fw, iw = np.empty(f[-1]), np.empty(i[-1], np.int64)
+    # Each view's start in its buffer, in FlowGraph's order of the buffer's fields (scalars:
+    # an offsets array would be two more allocations per call).
+    f1 = n_s
+    f2 = f1 + n_r
+    f3 = f2 + n_b
+    f4 = f3 + n_k
+    f5 = f4 + n1
+    f6 = f5 + n1
+    f7 = f6 + n1
+    f8 = f7 + n1
+    f9 = f8 + n1
+    f10 = f9 + n_ent
+    f11 = f10 + n_ent
+    i1 = n1 + 2
+    i2 = i1 + n_s
+    i3 = i2 + n1 + 2
+    i4 = i3 + n_r
+    i5 = i4 + n_s
+    i6 = i5 + n_r
+    i7 = i6 + n_b
+    i8 = i7 + n_k
+    i9 = i8 + n1 + 1
+    i10 = i9 + n1 + 1
+    i11 = i10 + 2
+    i12 = i11 + n_ent
+    fw, iw = np.empty(f11), np.empty(i12, np.int64)
     return FlowGraph(
-        fw[f[0]:f[1]], fw[f[1]:f[2]], fw[f[2]:f[3]], fw[f[3]:f[4]],  # pe, pr, pd, prd
-        iw[i[0]:i[1]], iw[i[1]:i[2]], iw[i[2]:i[3]], iw[i[3]:i[4]],  # eoff, eidx, roff, ridx
-        iw[i[4]:i[5]], iw[i[5]:i[6]], iw[i[6]:i[7]], iw[i[7]:i[8]],  # the four orders
-        iw[i[8]:i[9]], iw[i[9]:i[10]], iw[i[10]:i[11]],  # ke, kr, kdem
-        fw[f[4]:f[5]], fw[f[5]:f[6]], fw[f[6]:f[7]], fw[f[7]:f[8]], fw[f[8]:f[9]],  # used..b_re
-        fw[f[9]:f[10]], fw[f[10]:f[11]], iw[i[11]:i[12]],  # ent_q, ent_cap, ent_state
+        fw[0:f1], fw[f1:f2], fw[f2:f3], fw[f3:f4],  # pe, pr, pd, prd
+        iw[0:i1], iw[i1:i2], iw[i2:i3], iw[i3:i4],  # eoff, eidx, roff, ridx
+        iw[i4:i5], iw[i5:i6], iw[i6:i7], iw[i7:i8],  # the four orders
+        iw[i8:i9], iw[i9:i10], iw[i10:i11],  # ke, kr, kdem
+        fw[f4:f5], fw[f5:f6], fw[f6:f7], fw[f7:f8], fw[f8:f9],  # used..b_re
+        fw[f9:f10], fw[f10:f11], iw[i11:i12],  # ent_q, ent_cap, ent_state
     )  # fmt: skip
 
 
