@@ -93,7 +93,7 @@ def _first_offer(pol, seed: int = 0) -> tuple[float, float, object]:
     actions = pol.act(obs)
     entry = float(actions[COALITION_ID][slot])
     obs, *_ = env.step(actions)
-    award = float(env.core.state.cap_award_c[0])
+    award = float(env.core.state.cap_award_c_mw[0])
     while env.agents:
         obs, *_ = env.step(pol.act(obs))
     return entry, award, pol
