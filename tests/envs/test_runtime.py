@@ -68,7 +68,11 @@ def _fallback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
     from envs import runtime
 
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    # setenv first, so that the undo removes the folder ensure_writable_cache sets below
+    # (delenv of an unset name records nothing to undo: the folder leaked into every later
+    # test, and the compare workers they spawn compiled the step cold in it).
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "unset")
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
     monkeypatch.setattr(numba.config, "CACHE_DIR", numba.config.CACHE_DIR)
     monkeypatch.setattr(runtime, "_writable", lambda folder: False)
     monkeypatch.setattr(runtime.tempfile, "gettempdir", lambda: str(tmp_path))
