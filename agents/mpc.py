@@ -329,7 +329,8 @@ class MPCPolicy(MarketPolicy):
         the capacity cash, the expected charges and the displaced energy and reserve
         (:mod:`agents.capacity_offer`); ``co``: the coalition's observation (float64);
         ``solve(market=...)``: this hour's LP solve."""
-        assert self.outlook is not None  # an auction hour: the capacity market is open
+        if self.outlook is None:  # commit runs in auction hours, when the market is open
+            raise RuntimeError("MPCPolicy.commit: no capacity market in this scenario")
         ol, at, h = self.outlook, self.at["coalition"], self.horizon_h
         price = ol.price(float(co[at["capacity_price"]]) * ol.cap_eur_per_mw_day)
         value = ol.value(price, self.consumer_share(co), h)
