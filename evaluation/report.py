@@ -198,15 +198,16 @@ def render(results_dir: Path = RESULTS, checkpoints: Path = CHECKPOINTS,
     board = markdown(summary, MARKET_VIEW, baseline=BASELINE, low=LOW, high=HIGH,
                      excluded=excluded)  # fmt: skip
     money = scenario_money(df, order)
+    gains = gains_over_reference(df, order)  # both of the wins section's tables read them
     return {
         "headline": _headline_text(summary, head),
         "leaderboard": head + "\n\n" + board,
         "scenarios": scenario_markdown(money, order, loss_reasons(df, order)),
         "bound": _bound_text(df),
-        "wins": wins_markdown(gains_over_reference(df, order))
+        "wins": wins_markdown(gains)
         + "\n\n"
         + "Do the policies play the exploit audit's flagged deviations?\n\n"
-        + deviations_markdown(df, order),
+        + deviations_markdown(df, order, gains),
         "mappo_vs_mpc": versus_markdown(df, "mappo", BASELINE),
         "training": _training_text(checkpoints),
         "incumbents": _incumbents_text(incumbents_dir),

@@ -86,12 +86,17 @@ def _money(x: float) -> str:
     return f"{x:+,.0f}"
 
 
+def _markets(gains: pd.DataFrame) -> list[str]:
+    """The ledger's markets where some agent's cash differs from the reference's."""
+    return [m for m in LEDGER_MARKETS if m in gains and (gains[m].abs() > 0.5).any()]
+
+
 def wins_markdown(gains: pd.DataFrame, reference: str = REFERENCE) -> str:
     """The gains as Markdown: per agent the median over scenarios, then per scenario and
     agent, each market's part in bold where it is the largest in size."""
     if gains.empty:
         return f"No finished `{reference}` cells: no gains to show."
-    markets = [m for m in LEDGER_MARKETS if m in gains and (gains[m].abs() > 0.5).any()]
+    markets = _markets(gains)
     head = f"| agent | gain over `{reference}` EUR/week | " + " | ".join(markets) + " |"
     rule_line = "|---|" + "---:|" * (len(markets) + 1)
     lines = [f"Median over scenarios of each agent's gain over `{reference}`, EUR/week:", "",
@@ -123,19 +128,22 @@ def wins_markdown(gains: pd.DataFrame, reference: str = REFERENCE) -> str:
     return "\n".join(lines)
 
 
-def deviations_markdown(df: pd.DataFrame, agents: list[str]) -> str:
+def deviations_markdown(df: pd.DataFrame, agents: list[str],
+                        gains: pd.DataFrame | None = None) -> str:  # fmt: skip
     """Whether each agent plays the exploit audit's flagged deviations, from its cells.
 
     Under-buying day-ahead (``underbuy_5mw``, ``underbuy_10mw``) shows as energy bought in
     real time at the imbalance price: a 5 MW shortfall is 840 MWh a week. Selling the
     batteries' firm capacity (``capacity_at_zero``, ``capacity_at_cap``: the flag a real
     capacity market pays too) shows as capacity cash above ``rule``'s. Per agent, the
-    median over scenarios of the mean over seeds, per week."""
+    median over scenarios of the mean over seeds, per week. ``gains``: the agents'
+    :func:`gains_over_reference`, when the caller has them already."""
     ok = df[df.status == "ok"].copy()
     week = HOURS_PER_WEEK / (24.0 * ok.days.astype(float))
     ok["rt_mwh"] = ok.coalition_imbalance_bought_mwh.astype(float) * week
     rt = ok.groupby(["agent", "scenario"]).rt_mwh.mean()
-    gains = gains_over_reference(df, agents)
+    if gains is None:
+        gains = gains_over_reference(df, agents)
     lines = ["| agent | bought in real time MWh/week | largest in a scenario | "
              f"capacity cash over `{REFERENCE}` EUR/week |", "|---|---:|---:|---:|"]  # fmt: skip
     for agent in agents:
@@ -164,7 +172,7 @@ def versus_markdown(df: pd.DataFrame, agent: str, reference: str) -> str:
     gains = gains_over_reference(df, [agent], reference=reference)
     if gains.empty:
         return f"No paired cells of `{agent}` and `{reference}`."
-    markets = [m for m in LEDGER_MARKETS if m in gains and (gains[m].abs() > 0.5).any()]
+    markets = _markets(gains)
     lines = [f"| scenario | `{agent}` - `{reference}` EUR/week | " + " | ".join(markets) + " |",
              "|---|" + "---:|" * (len(markets) + 1)]  # fmt: skip
     for _, r in gains.iterrows():
