@@ -327,8 +327,7 @@ class MarketCore:
             paid, ulim, r_paid = np.empty(S), np.empty(G), np.empty(G + 1)
             price, _, _, res_price, _, _ = cl.day_ahead_phase(
                 p, self.spot_rules, self.reserve_rules, fp, bids, e, hour,
-                state.prev_dispatch_mw[e],
-                k_out.cap_g_mw[e], q_spot, p_spot, res_q, res_p,
+                state.prev_dispatch_mw[e], k_out.cap_g_mw[e], q_spot, p_spot, res_q, res_p,
                 out["supply_q"][e], out["supply_p"][e], out["supply_acc"][e], paid, ulim,
                 out["reserve_award"][e], r_paid, out["demand_acc"][e])  # fmt: skip
             out["price"][e], out["reserve_price"][e] = price, res_price

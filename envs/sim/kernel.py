@@ -366,8 +366,8 @@ def _env_step_impl(p, sr, rr, cr, br, fp, mp, codec, col, bids, hour, state, coa
                    out, e, f):  # fmt: skip
     """Advance env ``e`` by one hour, settling in flow row ``f``: the step's page of phases;
     each writes the info columns (:mod:`envs.sim.info`) of what it computes. ``sr``, ``rr``,
-    ``cr``, ``br``: the spot, reserve, capacity and balancing markets' rules (each market's
-    record, :class:`StepParams`)."""
+    ``cr``, ``br``: the spot, reserve, capacity and balancing markets' rules (one record per
+    market, built by its module; ``p`` holds what no market owns)."""
     N, G = state.soc_mwh.shape[1], fp.capacity_mw.shape[0]
     A, K, S = coal.shape[1], bids.markup.shape[2], p.supply_block_unit.shape[0]
     info, cs, en = out.info[e], out.cash_eur[f], out.energy_mwh[f]
